@@ -1,0 +1,95 @@
+"""Settings from `IVR_*` environment variables.
+
+Names are a contract with users and tests: see DESIGN.md. A command asks for
+what it needs with :meth:`Settings.require`, so a missing value stops it at
+start-up with the name of the variable instead of failing mid-call.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///ivr.db"
+
+
+class SettingsError(Exception):
+    """A setting a command needs is missing or invalid; the message names it."""
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="IVR_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    public_url: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    twilio_api_url: str | None = None
+    vosk_model: str | None = None
+    locale: str = "pt-BR"
+
+    # Operational knobs with safe defaults (not part of the fixed contract).
+    cache_dir: Path = Path(".ivr-cache")
+    tts_rate: int = 160
+    recording_retention_days: int = Field(default=90, ge=1)
+    scheduler_tick_seconds: float = Field(default=5.0, gt=0)
+    scheduler_enabled: bool = True
+    account_cps: float = Field(default=1.0, gt=0)
+    agent_wrapup_seconds: int = Field(default=30, ge=0)
+    queue_callback_offer_seconds: int = Field(default=60, ge=1)
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        if value not in ("pt-BR", "en-US"):
+            raise ValueError("must be pt-BR or en-US")
+        return value
+
+    @field_validator("public_url", "twilio_api_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL such as https://ivr.example.com")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, value: str) -> str:
+        if not (value.startswith("sqlite") or value.startswith("postgresql")):
+            raise ValueError("must be sqlite+aiosqlite:///FILE or postgresql+asyncpg://...")
+        if value.startswith("postgresql://"):
+            value = "postgresql+asyncpg://" + value.removeprefix("postgresql://")
+        if value.startswith("sqlite:///"):
+            value = "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        return value
+
+    def require(self, *names: str) -> None:
+        """Fail with a message naming every missing setting among `names`."""
+        missing = [f"IVR_{n.upper()}" for n in names if not getattr(self, n)]
+        if missing:
+            raise SettingsError("missing setting(s): " + ", ".join(missing))
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.twilio_api_url is not None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's errors into one readable message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = "IVR_" + str(err["loc"][0]).upper() if err["loc"] else "IVR_?"
+            lines.append(f"{name}: {err['msg']}")
+        raise SettingsError("invalid setting(s): " + "; ".join(lines)) from None

@@ -1,0 +1,181 @@
+"""The vocabulary between the call flow and the rest of the service.
+
+The dialog receives *events* (what the caller or the line did) and returns
+*actions* (what the service should do). It never sees Twilio, aiohttp or
+audio, so every branch is testable with events alone. The transport (see
+``ivr.web.media``) turns WebSocket traffic into events and executes actions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+# ---------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class CallAnswered:
+    """The stream started and a person (or unknown) answered."""
+
+
+@dataclass(frozen=True)
+class MachineAnswered:
+    """Answering-machine detection says a machine took the call."""
+
+
+@dataclass(frozen=True)
+class Digits:
+    """One or more keypad digits (``"1"``, ``"#"``, ``"28112026"``)."""
+
+    digits: str
+
+
+@dataclass(frozen=True)
+class Speech:
+    """Recognized text; ``final`` is False for partial results (barge-in)."""
+
+    text: str
+    confidence: float = 1.0
+    final: bool = True
+
+
+@dataclass(frozen=True)
+class Silence:
+    """The listening window ended without input."""
+
+
+@dataclass(frozen=True)
+class PromptDone:
+    """The prompt with this play id finished playing (Twilio echoed the mark)."""
+
+    play_id: str
+
+
+@dataclass(frozen=True)
+class Hangup:
+    """The caller or the line ended the call."""
+
+
+Event = CallAnswered | MachineAnswered | Digits | Speech | Silence | PromptDone | Hangup
+
+# ---------------------------------------------------------------- actions
+
+
+@dataclass(frozen=True)
+class Play:
+    """Speak a prompt. ``barge_in`` lets caller speech or keys interrupt it."""
+
+    prompt_id: str
+    variables: dict[str, Any] = field(default_factory=dict)
+    variant: int = 0
+    barge_in: bool = True
+    play_id: str = ""
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Listen with the grammar ``grammar`` and/or keypad for ``timeout_s``.
+
+    ``max_digits`` is how many keys end keypad input (``#`` ends it early).
+    """
+
+    grammar: str
+    timeout_s: float = 6.0
+    max_digits: int = 1
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    """Set the attempt's outcome (right_party, promise, refused, callback,
+    opt_out, wrong_party, agent, voicemail, no_contact, already_paid)."""
+
+    outcome: str
+
+
+@dataclass(frozen=True)
+class RecordPromise:
+    """A confirmed promise to pay; persisted before the read-back ends."""
+
+    date: dt.date
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class RecordAlreadyPaid:
+    """The debtor says they paid: pause calls on this debt."""
+
+
+@dataclass(frozen=True)
+class OptOut:
+    """Stop calling this person, at once."""
+
+
+@dataclass(frozen=True)
+class MarkWrongNumber:
+    """The number does not reach the debtor."""
+
+
+@dataclass(frozen=True)
+class ScheduleCallback:
+    """Call back at this local date/time (the scheduler keeps it inside windows);
+    ``None`` means the next time the windows allow."""
+
+    at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """Hand the call to a live agent; ``reason`` goes on the agent's screen."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class EndCall:
+    """Hang up after everything queued has played."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class LogTurn:
+    """A turn for the call's event log (prompt id, text, confidence, DTMF)."""
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Action = (
+    Play
+    | Listen
+    | RecordOutcome
+    | RecordPromise
+    | RecordAlreadyPaid
+    | OptOut
+    | MarkWrongNumber
+    | ScheduleCallback
+    | Transfer
+    | EndCall
+    | LogTurn
+)
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What the dialog knows about the person and debt when the call starts."""
+
+    locale: str
+    first_name: str
+    creditor: str
+    company: str
+    amount_cents: int
+    currency: str
+    due_date: dt.date
+    today: dt.date
+    birth_year: int | None = None
+    max_promise_days: int = 30
+    installments: int = 3
+    first_contact: bool = True
+    callback_number: str = ""
