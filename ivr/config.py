@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     vosk_model: str | None = None
     locale: str = "pt-BR"
 
+    # Recognize in another locale's grammars (a test locale such as ko-KR,
+    # whose words map to the product's through grammars/<locale>/lexicon.json).
+    asr_locale: str | None = None
+
     # Operational knobs with safe defaults (not part of the fixed contract).
     cache_dir: Path = Path(".ivr-cache")
     tts_rate: int = 160

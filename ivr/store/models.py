@@ -28,6 +28,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -106,6 +107,13 @@ FINAL_ATTEMPT_STATUSES = frozenset(
 )
 
 
+LIVE_ATTEMPT_STATUSES = frozenset(set(AttemptStatus) - FINAL_ATTEMPT_STATUSES)
+
+# SQL for "this attempt is not final yet": the partial unique index below makes
+# a second live attempt for one debtor impossible, whatever the code does.
+_LIVE_SQL = "status IN ('claimed', 'unknown', 'queued', 'initiated', 'ringing', 'in-progress')"
+
+
 class PromiseStatus(enum.StrEnum):
     OPEN = "open"
     KEPT = "kept"
@@ -181,6 +189,15 @@ class Debtor(Base):
     """A person. Caps and opt-outs apply to the person, across all their phones."""
 
     __tablename__ = "debtors"
+    __table_args__ = (
+        # The planner's queue: debtors due for (re)evaluation, oldest hint first.
+        Index(
+            "ix_debtors_next_attempt_at",
+            "next_attempt_at",
+            postgresql_where=text("opted_out_at IS NULL"),
+            sqlite_where=text("opted_out_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_ref: Mapped[str] = mapped_column(String(64), unique=True)
@@ -192,12 +209,18 @@ class Debtor(Base):
     birth_year: Mapped[int | None] = mapped_column(Integer)
     opted_out_at: Mapped[dt.datetime | None] = mapped_column()
     quiet_until: Mapped[dt.datetime | None] = mapped_column()
+    # A scheduling hint kept by the scheduler: no earlier than this instant can
+    # the debtor become callable (NULL: evaluate now). Never a compliance
+    # decision by itself: every claim re-checks everything under a row lock.
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column()
     last_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     phones: Mapped[list[Phone]] = relationship(
-        back_populates="debtor", cascade="all, delete-orphan", lazy="selectin",
+        back_populates="debtor",
+        cascade="all, delete-orphan",
+        lazy="selectin",
         order_by="Phone.position",
     )
     debts: Mapped[list[Debt]] = relationship(
@@ -249,6 +272,13 @@ class CallAttempt(Base):
     __table_args__ = (
         Index("ix_call_attempts_debtor_claimed", "debtor_id", "claimed_at"),
         Index("ix_call_attempts_status", "status"),
+        Index(
+            "uq_call_attempts_live_debtor",
+            "debtor_id",
+            unique=True,
+            postgresql_where=text(_LIVE_SQL),
+            sqlite_where=text(_LIVE_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -258,9 +288,7 @@ class CallAttempt(Base):
     campaign_id: Mapped[int | None] = mapped_column(
         ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
     )
-    callback_id: Mapped[int | None] = mapped_column(
-        ForeignKey("callbacks.id", ondelete="SET NULL")
-    )
+    callback_id: Mapped[int | None] = mapped_column(ForeignKey("callbacks.id", ondelete="SET NULL"))
     to_number: Mapped[str] = mapped_column(String(20))
     call_sid: Mapped[str | None] = mapped_column(String(40), unique=True)
     status: Mapped[AttemptStatus] = mapped_column(
@@ -287,6 +315,7 @@ class CallEvent(Base):
     """Everything that happened in a call: carrier statuses, turns, DTMF, actions."""
 
     __tablename__ = "call_events"
+    __table_args__ = (Index("ix_call_events_kind_at", "kind", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     attempt_id: Mapped[int] = mapped_column(
@@ -301,6 +330,7 @@ class CallEvent(Base):
 
 class Promise(Base):
     __tablename__ = "promises"
+    __table_args__ = (Index("ix_promises_status_date", "status", "promised_date"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     debt_id: Mapped[int] = mapped_column(ForeignKey("debts.id", ondelete="CASCADE"), index=True)
@@ -309,9 +339,7 @@ class Promise(Base):
     )
     promised_date: Mapped[dt.date] = mapped_column(Date)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[PromiseStatus] = mapped_column(
-        _enum(PromiseStatus), default=PromiseStatus.OPEN
-    )
+    status: Mapped[PromiseStatus] = mapped_column(_enum(PromiseStatus), default=PromiseStatus.OPEN)
     source: Mapped[str] = mapped_column(String(20), default="ivr")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -320,6 +348,7 @@ class Callback(Base):
     """A debtor asked to be called at a given time (kept inside the windows)."""
 
     __tablename__ = "callbacks"
+    __table_args__ = (Index("ix_callbacks_status_due", "status", "due_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)

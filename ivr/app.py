@@ -1,0 +1,98 @@
+"""``create_app(settings)``: the one place the service is wired together.
+
+Resources open and close in ``cleanup_ctx`` in dependency order: database,
+carrier client, voice engines, then background work (the dialer) that uses
+them all and is cancelled first on exit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+import structlog
+from aiohttp import web
+
+from ivr.calls.live import LiveCalls
+from ivr.calls.voice import VoiceStack, build_voice_stack
+from ivr.config import Settings
+from ivr.keys import CARRIER, ENGINE, LIVE_CALLS, SESSIONS, SETTINGS, SIGNATURES, VOICE
+from ivr.store.db import make_engine, make_sessionmaker
+from ivr.telephony.rest import TwilioCalls
+from ivr.telephony.signature import SignatureChecker
+from ivr.web.twilio_hooks import setup_twilio_routes
+
+log = structlog.get_logger(__name__)
+
+Ctx = Callable[[web.Application], AsyncIterator[None]]
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    """Choices that are not settings: what a test or the demo leaves out or shares."""
+
+    voice: VoiceStack | None = None  # a stack shared across apps (tests, demo)
+    keypad_only: bool = False  # serve without a speech model
+    scheduler: bool | None = None  # None: follow IVR_SCHEDULER_ENABLED
+    extra_contexts: tuple[Ctx, ...] = ()
+
+
+def create_app(settings: Settings, options: AppOptions | None = None) -> web.Application:
+    options = options or AppOptions()
+    settings.require("public_url", "twilio_account_sid", "twilio_auth_token", "twilio_from_number")
+    assert settings.public_url and settings.twilio_auth_token
+    app = web.Application()
+    app[SETTINGS] = settings
+    app[SIGNATURES] = SignatureChecker(settings.twilio_auth_token, settings.public_url)
+    app[LIVE_CALLS] = LiveCalls()
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_carrier)
+    app.cleanup_ctx.append(_voice(options))
+    for ctx in options.extra_contexts:
+        app.cleanup_ctx.append(ctx)
+    scheduler_on = settings.scheduler_enabled if options.scheduler is None else options.scheduler
+    if scheduler_on:
+        from ivr.calls.dialer import scheduler_context
+
+        app.cleanup_ctx.append(scheduler_context)
+    setup_twilio_routes(app)
+    app.router.add_get("/healthz", _health)
+    return app
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True, "live_calls": len(request.app[LIVE_CALLS])})
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    engine = make_engine(app[SETTINGS].database_url)
+    app[ENGINE] = engine
+    app[SESSIONS] = make_sessionmaker(engine)
+    yield
+    await engine.dispose()
+
+
+async def _carrier(app: web.Application) -> AsyncIterator[None]:
+    s = app[SETTINGS]
+    assert s.twilio_account_sid and s.twilio_auth_token
+    carrier = TwilioCalls(s.twilio_account_sid, s.twilio_auth_token, api_url=s.twilio_api_url)
+    app[CARRIER] = carrier
+    yield
+    await carrier.close()
+
+
+def _voice(options: AppOptions) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        if options.voice is not None:
+            app[VOICE] = options.voice
+            yield
+            return
+        stack = await build_voice_stack(app[SETTINGS], keypad_only=options.keypad_only)
+        app[VOICE] = stack
+        yield
+        await stack.close()
+
+    return ctx
+
+
+RunHook = Callable[[web.Application], Awaitable[None]]

@@ -1,0 +1,1 @@
+"""A live call: the session that joins the dialog, the voice engines and the stream."""

@@ -1,0 +1,160 @@
+"""Placing calls: the ``place_call`` port the scheduler and ``ivr call`` use.
+
+Before dialing, the debtor's personal prompts (name, amount, dates) are
+synthesized so that answering never waits for the speech engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ivr.calls.context import build_call_context, debtor_zone
+from ivr.calls.voice import VoiceStack
+from ivr.config import Settings
+from ivr.dialog.flow import personal_prompts
+from ivr.keys import CARRIER, SESSIONS, SETTINGS, VOICE
+from ivr.store import queries
+from ivr.store.models import AttemptStatus, CallAttempt, Debtor, utcnow
+from ivr.telephony.rest import CallInfo, TwilioCalls
+
+log = structlog.get_logger(__name__)
+
+
+class CarrierDialer:
+    """Sends a claimed attempt to the carrier; knows nothing of caps or windows."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        carrier: TwilioCalls,
+        sessions: async_sessionmaker[AsyncSession],
+        voice: VoiceStack | None,
+    ) -> None:
+        assert settings.public_url and settings.twilio_from_number
+        self.base = settings.public_url
+        self.from_number = settings.twilio_from_number
+        self.carrier = carrier
+        self.sessions = sessions
+        self.voice = voice
+
+    def urls(self, attempt_id: int) -> tuple[str, str, str]:
+        q = f"?attempt={attempt_id}"
+        return (
+            f"{self.base}/twilio/voice{q}",
+            f"{self.base}/twilio/status{q}",
+            f"{self.base}/twilio/amd{q}",
+        )
+
+    async def prepare(self, attempt_id: int) -> int:
+        """Render this debtor's personal prompts; returns how many texts."""
+        if self.voice is None:
+            return 0
+        async with self.sessions() as s:
+            data = await queries.load_attempt_context(s, attempt_id)
+            if data is None:
+                return 0
+            zone = debtor_zone(data.debtor, data.phone)
+            ctx = await build_call_context(s, data, zone)
+        catalog = self.voice.catalogs[ctx.locale]
+        texts = [text for _pid, text, _v in personal_prompts(ctx, self.voice.flow, catalog)]
+        await self.voice.synthesizer.prerender(texts, ctx.locale)
+        return len(texts)
+
+    async def place(self, attempt_id: int, to_number: str) -> str:
+        """Create the call; raises CarrierError / CarrierUnknown from the adapter."""
+        await self.prepare(attempt_id)
+        voice_url, status_url, amd_url = self.urls(attempt_id)
+        sid = await self.carrier.create(
+            to=to_number,
+            from_=self.from_number,
+            url=voice_url,
+            status_callback=status_url,
+            amd_callback=amd_url,
+        )
+        async with self.sessions() as s, s.begin():
+            attempt = await s.get(CallAttempt, attempt_id, with_for_update=True)
+            assert attempt is not None
+            if attempt.call_sid is None:
+                attempt.call_sid = sid
+            if attempt.status in (AttemptStatus.CLAIMED, AttemptStatus.UNKNOWN):
+                attempt.status = AttemptStatus.QUEUED
+            attempt.placed_at = attempt.placed_at or utcnow()
+            await queries.add_event(s, attempt_id, "placed", {"call_sid": sid})
+        log.info("call.placed", attempt_id=attempt_id, call_sid=sid)
+        return sid
+
+    async def fetch(self, call_sid: str) -> CallInfo:
+        return await self.carrier.fetch(call_sid)
+
+
+async def claim_manual_attempt(
+    sessions: async_sessionmaker[AsyncSession], external_ref: str
+) -> tuple[int, str]:
+    """Reserve an attempt for ``ivr call`` (a supervisor's deliberate call).
+
+    Opted-out people, paid debts and numbers marked wrong are never called,
+    whoever asks.
+    """
+    from ivr.calls.context import debtor_zone as zone_of
+
+    async with sessions() as s, s.begin():
+        debtor = await s.scalar(
+            select(Debtor).where(Debtor.external_ref == external_ref).with_for_update()
+        )
+        if debtor is None:
+            raise LookupError(f"no debtor with external_ref {external_ref!r}")
+        if debtor.opted_out_at is not None:
+            raise PermissionError(f"{external_ref} asked not to be called")
+        phone = next((p for p in debtor.phones if p.wrong_number_at is None), None)
+        if phone is None:
+            raise PermissionError(f"{external_ref} has no callable phone number")
+        debt = next((d for d in debtor.debts if d.status.value == "open"), None)
+        if debt is None:
+            raise PermissionError(f"{external_ref} has no open debt")
+        busy = await s.scalar(
+            select(CallAttempt.id).where(
+                CallAttempt.debtor_id == debtor.id,
+                CallAttempt.status.in_(
+                    [
+                        AttemptStatus.CLAIMED,
+                        AttemptStatus.UNKNOWN,
+                        AttemptStatus.QUEUED,
+                        AttemptStatus.INITIATED,
+                        AttemptStatus.RINGING,
+                        AttemptStatus.IN_PROGRESS,
+                    ]
+                ),
+            )
+        )
+        if busy is not None:
+            raise PermissionError(f"{external_ref} already has a call in progress")
+        zone = zone_of(debtor, phone)
+        attempt = CallAttempt(
+            debtor_id=debtor.id,
+            debt_id=debt.id,
+            phone_id=phone.id,
+            campaign_id=debt.campaign_id,
+            to_number=phone.e164,
+            local_day=utcnow().astimezone(zone).date(),
+            claimed_by="manual",
+        )
+        s.add(attempt)
+        await s.flush()
+        return attempt.id, phone.e164
+
+
+def dialer_from_app(app: web.Application) -> CarrierDialer:
+    return CarrierDialer(app[SETTINGS], app[CARRIER], app[SESSIONS], app.get(VOICE))
+
+
+async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
+    """Run the dialer ticks inside the service (wired to scheduler/)."""
+    from scheduler.service import run_scheduler
+
+    async with run_scheduler(app[SETTINGS], app[SESSIONS], dialer_from_app(app)):
+        yield

@@ -1,0 +1,516 @@
+"""One live call: the Media Streams transport driving the dialog.
+
+The transport turns WebSocket messages (via the codec) into dialog events and
+executes the dialog's actions: prompts go out as 20 ms mu-law frames followed
+by a mark, caller audio feeds the recognizer, keypad digits are collected,
+outcomes are written to the store as they happen. A malformed message ends
+this call politely; it never reaches past this session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from aiohttp import WSMsgType, web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ivr.calls.context import build_call_context, debtor_zone
+from ivr.calls.voice import VoiceStack
+from ivr.dialog import events as ev
+from ivr.dialog.flow import Dialog
+from ivr.keys import LIVE_CALLS, SESSIONS, TRANSFERS, VOICE
+from ivr.store import queries
+from ivr.store.models import CallAttempt, utcnow
+from ivr.telephony import media_codec as mc
+from ivr.telephony import mulaw
+from ivr.voice.asr import Recognizer
+
+log = structlog.get_logger(__name__)
+
+INTER_DIGIT_TIMEOUT_S = 4.0
+END_DRAIN_TIMEOUT_S = 60.0
+TECHNICAL_GOODBYE = {
+    "pt-BR": "Desculpe, tivemos um problema na ligação. Obrigado pela atenção e até logo.",
+    "en-US": "Sorry, we had a problem with this call. Thank you for your time. Goodbye.",
+}
+
+
+@dataclass
+class _Playing:
+    play_id: str
+    prompt_id: str
+    barge_in: bool
+    interrupted: bool = False
+
+
+@dataclass
+class SessionStats:
+    """Numbers a benchmark reads: latency from end of caller input to first reply frame."""
+
+    turn_latencies_ms: list[float] = field(default_factory=list)
+
+
+class CallSession:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        sessions: async_sessionmaker[AsyncSession],
+        voice: VoiceStack,
+        *,
+        transfers: Any = None,
+        live: Any = None,
+        paid_pause_days: int = 2,
+    ) -> None:
+        self.ws = ws
+        self.sessions = sessions
+        self.voice = voice
+        self.transfers = transfers
+        self.live = live
+        self.paid_pause_days = paid_pause_days
+        self.seq = mc.StreamSequence()
+        self.stream_sid: str | None = None
+        self.call_sid: str | None = None
+        self.attempt_id: int | None = None
+        self.locale = "pt-BR"
+        self.zone: ZoneInfo = ZoneInfo("America/Sao_Paulo")
+        self.dialog: Dialog | None = None
+        self.recognizer: Recognizer | None = None
+        self.events: asyncio.Queue[ev.Event | None] = asyncio.Queue()
+        self.playing: OrderedDict[str, _Playing] = OrderedDict()
+        self.listen: ev.Listen | None = None
+        self.digits = ""
+        self.silence_timer: asyncio.TimerHandle | None = None
+        self.digit_timer: asyncio.TimerHandle | None = None
+        self.ending = False
+        self.closed = False
+        self.drained = asyncio.Event()
+        self.drained.set()
+        self.input_at: float | None = None
+        self.stats = SessionStats()
+        self.machine = False
+        self._play_seq = 0
+        self._dialog_task: asyncio.Task[None] | None = None
+        self._asr_queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._asr_task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def run(self) -> None:
+        try:
+            async for msg in self.ws:
+                if msg.type == WSMsgType.TEXT:
+                    try:
+                        parsed = mc.parse_inbound(msg.data)
+                        self.seq.feed(parsed)
+                    except mc.MalformedMessage as exc:
+                        await self._malformed(exc)
+                        break
+                    await self._on_message(parsed)
+                elif msg.type == WSMsgType.BINARY:
+                    await self._malformed(mc.MalformedMessage(31950, "binary frame"))
+                    break
+                elif msg.type == WSMsgType.ERROR:
+                    log.warning("media.ws_error", error=str(self.ws.exception()))
+                    break
+                if self.closed:
+                    break
+        finally:
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        self._cancel_timers()
+        self.events.put_nowait(ev.Hangup())
+        self.events.put_nowait(None)
+        if self._dialog_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._dialog_task, 10)
+        self._asr_queue.put_nowait(None)
+        if self._asr_task is not None:
+            self._asr_task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._asr_task
+        if self.recognizer is not None:
+            self.recognizer.close()
+        if self.live is not None and self.call_sid:
+            self.live.remove(self.call_sid)
+        if not self.ws.closed:
+            await self.ws.close()
+
+    async def _malformed(self, exc: mc.MalformedMessage) -> None:
+        """End this call politely: a short apology if we can still speak, then close."""
+        log.warning("media.malformed", code=exc.code, reason=exc.reason, call_sid=self.call_sid)
+        if self.attempt_id is not None:
+            async with self.sessions() as s, s.begin():
+                await queries.add_event(
+                    s, self.attempt_id, "stream_error", {"code": exc.code, "reason": exc.reason}
+                )
+        if self.stream_sid and not self.ws.closed:
+            with contextlib.suppress(Exception):
+                audio = await self.voice.synthesizer.render(
+                    TECHNICAL_GOODBYE.get(self.locale, TECHNICAL_GOODBYE["pt-BR"]), self.locale
+                )
+                await self._send_audio(audio, "technical_goodbye")
+                await asyncio.sleep(min(len(audio) / 8000, 6))
+        self.closed = True
+
+    # ------------------------------------------------------------ inbound
+
+    async def _on_message(self, msg: mc.InboundMessage) -> None:
+        if isinstance(msg, mc.Start):
+            await self._on_start(msg)
+        elif isinstance(msg, mc.Media):
+            if self.recognizer is not None and not self.ending:
+                self._asr_queue.put_nowait(msg.payload)
+        elif isinstance(msg, mc.Dtmf):
+            await self._on_digit(msg.digit)
+        elif isinstance(msg, mc.Mark):
+            self._on_mark(msg.name)
+        elif isinstance(msg, mc.Stop):
+            self.closed = True
+
+    async def _on_start(self, msg: mc.Start) -> None:
+        self.stream_sid = msg.stream_sid
+        self.call_sid = msg.call_sid
+        raw = msg.custom_parameters.get("attempt_id", "")
+        if not raw.isdigit():
+            await self._malformed(mc.MalformedMessage(31924, "start without attempt_id"))
+            return
+        self.attempt_id = int(raw)
+        async with self.sessions() as s, s.begin():
+            ctx_data = await queries.load_attempt_context(s, self.attempt_id)
+            if ctx_data is None:
+                await self._malformed(mc.MalformedMessage(31924, "unknown attempt"))
+                return
+            attempt = ctx_data.attempt
+            if attempt.call_sid is None:
+                attempt.call_sid = msg.call_sid
+            answered_by = attempt.answered_by
+            self.zone = debtor_zone(ctx_data.debtor, ctx_data.phone)
+            context = await build_call_context(s, ctx_data, self.zone)
+            await queries.add_event(s, attempt.id, "stream_start", {"stream_sid": msg.stream_sid})
+        self.locale = context.locale
+        catalog = self.voice.catalogs[self.locale]
+        self.dialog = Dialog(context, self.voice.flow, catalog)
+        if self.voice.asr is not None:
+            self.recognizer = Recognizer(self.voice.asr, None)
+            self._asr_task = asyncio.create_task(self._asr_loop())
+        if self.live is not None:
+            self.live.add(msg.call_sid, self)
+        self._dialog_task = asyncio.create_task(self._dialog_loop())
+        machine = bool(answered_by and answered_by.startswith(("machine", "fax")))
+        first: ev.Event = ev.MachineAnswered() if machine else ev.CallAnswered()
+        self.machine = machine
+        self.events.put_nowait(first)
+
+    def machine_detected(self, answered_by: str) -> None:
+        if not self.machine:
+            self.machine = True
+            self._barge(force=True)
+            self.events.put_nowait(ev.MachineAnswered())
+
+    def carrier_ended(self) -> None:
+        self.closed = True
+        if not self.ws.closed:
+            asyncio.get_running_loop().create_task(self.ws.close())
+
+    async def _asr_loop(self) -> None:
+        assert self.recognizer is not None
+        while True:
+            chunk = await self._asr_queue.get()
+            if chunk is None:
+                return
+            # Coalesce what piled up so a slow executor never falls behind.
+            while not self._asr_queue.empty():
+                more = self._asr_queue.get_nowait()
+                if more is None:
+                    return
+                chunk += more
+            try:
+                result = await self.recognizer.accept(chunk)
+            except Exception as exc:  # a recognizer failure ends recognition, not the call
+                log.error("asr.failed", error=str(exc), call_sid=self.call_sid)
+                return
+            if result is None:
+                continue
+            if not result.final:
+                if result.text and self.listen is not None:
+                    self._barge()
+                continue
+            if not result.text or self.listen is None:
+                continue
+            text = self.voice.to_understood_text(result.text)
+            self._input_arrived()
+            self.events.put_nowait(ev.Speech(text, result.confidence, True))
+
+    async def _on_digit(self, digit: str) -> None:
+        self._barge()
+        listen = self.listen
+        if listen is None:
+            return
+        if self.digit_timer is not None:
+            self.digit_timer.cancel()
+            self.digit_timer = None
+        if digit == "#" and listen.max_digits > 1:
+            self._emit_digits()
+            return
+        self.digits += digit
+        if len(self.digits) >= listen.max_digits:
+            self._emit_digits()
+        else:
+            self._cancel_silence()
+            loop = asyncio.get_running_loop()
+            self.digit_timer = loop.call_later(INTER_DIGIT_TIMEOUT_S, self._emit_digits)
+
+    def _emit_digits(self) -> None:
+        if self.digit_timer is not None:
+            self.digit_timer.cancel()
+            self.digit_timer = None
+        digits, self.digits = self.digits, ""
+        if not digits:
+            return
+        self._input_arrived()
+        self.events.put_nowait(ev.Digits(digits))
+
+    def _input_arrived(self) -> None:
+        self.input_at = time.perf_counter()
+        self.listen = None
+        self._cancel_silence()
+
+    def _on_mark(self, name: str) -> None:
+        playing = self.playing.pop(name, None)
+        if playing is None:
+            return
+        self.events.put_nowait(ev.PromptDone(name))
+        if not self.playing:
+            self.drained.set()
+            self._arm_silence()
+
+    # ------------------------------------------------------------ barge-in
+
+    def _barge(self, force: bool = False) -> None:
+        """Caller input during a prompt: stop the audio (Twilio returns the marks)."""
+        if not self.playing or self.stream_sid is None:
+            return
+        if not force and not all(p.barge_in for p in self.playing.values()):
+            return
+        for p in self.playing.values():
+            p.interrupted = True
+        text = mc.encode_outbound(self.stream_sid, mc.OutClear())
+        asyncio.get_running_loop().create_task(self._send_text(text))
+
+    # ------------------------------------------------------------ timers
+
+    def _arm_silence(self) -> None:
+        if self.listen is None or self.playing or self.silence_timer is not None:
+            return
+        loop = asyncio.get_running_loop()
+        self.silence_timer = loop.call_later(self.listen.timeout_s, self._silence)
+
+    def _silence(self) -> None:
+        self.silence_timer = None
+        if self.listen is None:
+            return
+        if self.digits:
+            self._emit_digits()
+            return
+        self.listen = None
+        self.events.put_nowait(ev.Silence())
+
+    def _cancel_silence(self) -> None:
+        if self.silence_timer is not None:
+            self.silence_timer.cancel()
+            self.silence_timer = None
+
+    def _cancel_timers(self) -> None:
+        self._cancel_silence()
+        if self.digit_timer is not None:
+            self.digit_timer.cancel()
+            self.digit_timer = None
+
+    # ------------------------------------------------------------ dialog
+
+    async def _dialog_loop(self) -> None:
+        assert self.dialog is not None
+        while True:
+            event = await self.events.get()
+            if event is None:
+                return
+            try:
+                if isinstance(event, ev.CallAnswered | ev.MachineAnswered) and not getattr(
+                    self, "_started", False
+                ):
+                    self._started = True
+                    actions = self.dialog.start(event)
+                else:
+                    actions = self.dialog.handle(event)
+                for action in actions:
+                    await self._execute(action)
+            except Exception:
+                log.exception("dialog.failed", call_sid=self.call_sid)
+                await self._record_outcome_if_missing("error")
+                self.closed = True
+                if not self.ws.closed:
+                    await self.ws.close()
+                return
+            if isinstance(event, ev.Hangup):
+                await self._record_outcome_if_missing("no_contact")
+                return
+
+    async def _execute(self, action: ev.Action) -> None:
+        assert self.attempt_id is not None
+        if isinstance(action, ev.Play):
+            await self._play(action)
+        elif isinstance(action, ev.Listen):
+            await self._start_listening(action)
+        elif isinstance(action, ev.EndCall):
+            await self._end(action.reason)
+        elif isinstance(action, ev.Transfer):
+            await self._transfer(action.reason)
+        else:
+            await self._persist(action)
+
+    async def _play(self, action: ev.Play) -> None:
+        assert self.dialog is not None
+        catalog = self.voice.catalogs[self.locale]
+        text = catalog.render(action.prompt_id, action.variables, action.variant)
+        audio = await self.voice.synthesizer.render(text, self.locale)
+        self._play_seq += 1
+        play_id = action.play_id or f"p{self._play_seq}"
+        async with self.sessions() as s, s.begin():
+            await queries.add_event(
+                s, self.attempt_id or 0, "prompt", {"prompt_id": action.prompt_id, "text": text}
+            )
+        self.playing[play_id] = _Playing(play_id, action.prompt_id, action.barge_in)
+        self.drained.clear()
+        await self._send_audio(audio, play_id)
+
+    async def _send_audio(self, audio: bytes, mark: str) -> None:
+        if self.stream_sid is None or self.ws.closed:
+            return
+        first = True
+        for frame in mulaw.frames(audio):
+            await self._send_text(mc.encode_outbound(self.stream_sid, mc.OutMedia(frame)))
+            if first and self.input_at is not None:
+                self.stats.turn_latencies_ms.append((time.perf_counter() - self.input_at) * 1000)
+                self.input_at = None
+            first = False
+        await self._send_text(mc.encode_outbound(self.stream_sid, mc.OutMark(mark)))
+
+    async def _send_text(self, text: str) -> None:
+        if self.ws.closed:
+            return
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.ws.send_str(text)
+
+    async def _start_listening(self, action: ev.Listen) -> None:
+        self.listen = action
+        self.digits = ""
+        if self.recognizer is not None:
+            phrases = self.voice.grammar(self.locale, action.grammar)
+            if phrases:
+                await self.recognizer.set_grammar(phrases)
+        self._arm_silence()
+
+    async def _end(self, reason: str) -> None:
+        self.ending = True
+        self.listen = None
+        self._cancel_timers()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.drained.wait(), END_DRAIN_TIMEOUT_S)
+        async with self.sessions() as s, s.begin():
+            await queries.add_event(s, self.attempt_id or 0, "end", {"reason": reason})
+        self.closed = True
+        if not self.ws.closed:
+            await self.ws.close()
+
+    async def _transfer(self, reason: str) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.drained.wait(), END_DRAIN_TIMEOUT_S)
+        handed_over = False
+        if self.transfers is not None and self.call_sid and self.attempt_id is not None:
+            handed_over = await self.transfers.request(
+                attempt_id=self.attempt_id,
+                call_sid=self.call_sid,
+                reason=reason,
+                locale=self.locale,
+            )
+        async with self.sessions() as s, s.begin():
+            await queries.add_event(
+                s, self.attempt_id or 0, "transfer", {"reason": reason, "handed_over": handed_over}
+            )
+            attempt = await s.get(CallAttempt, self.attempt_id)
+            if attempt is not None:
+                attempt.outcome = "agent"
+        if not handed_over:
+            await self._end("transfer_unavailable")
+
+    async def _persist(self, action: ev.Action) -> None:
+        """Outcomes are committed as they happen, each in its own transaction."""
+        async with self.sessions() as s, s.begin():
+            attempt = await s.get(CallAttempt, self.attempt_id)
+            assert attempt is not None
+            if isinstance(action, ev.RecordOutcome):
+                attempt.outcome = action.outcome
+                await queries.add_event(s, attempt.id, "outcome", {"outcome": action.outcome})
+            elif isinstance(action, ev.RecordPromise):
+                await queries.record_promise(s, attempt, action.date, action.amount_cents)
+            elif isinstance(action, ev.OptOut):
+                await queries.record_opt_out(s, attempt)
+            elif isinstance(action, ev.MarkWrongNumber):
+                await queries.record_wrong_number(s, attempt)
+            elif isinstance(action, ev.RecordAlreadyPaid):
+                await queries.record_already_paid(s, attempt, self._paid_pause_until())
+            elif isinstance(action, ev.ScheduleCallback):
+                await queries.record_callback(s, attempt, self._callback_due(action.at))
+            elif isinstance(action, ev.LogTurn):
+                await queries.add_event(s, attempt.id, action.kind, dict(action.data))
+
+    async def _record_outcome_if_missing(self, outcome: str) -> None:
+        if self.attempt_id is None:
+            return
+        async with self.sessions() as s, s.begin():
+            attempt = await s.get(CallAttempt, self.attempt_id)
+            if attempt is not None and attempt.outcome is None:
+                attempt.outcome = outcome
+
+    def _paid_pause_until(self) -> dt.datetime:
+        """N business days from now in the debtor's calendar (weekends skipped)."""
+        local = utcnow().astimezone(self.zone)
+        day = local.date()
+        added = 0
+        while added < self.paid_pause_days:
+            day += dt.timedelta(days=1)
+            if day.weekday() < 5:
+                added += 1
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=self.zone)
+        return end.astimezone(dt.UTC)
+
+    def _callback_due(self, at: dt.datetime | None) -> dt.datetime:
+        if at is None:
+            return utcnow() + dt.timedelta(hours=4)
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=self.zone)
+        return at.astimezone(dt.UTC)
+
+
+async def run_media_socket(request: web.Request) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=1 << 20)
+    await ws.prepare(request)
+    app = request.app
+    session = CallSession(
+        ws,
+        app[SESSIONS],
+        app[VOICE],
+        transfers=app.get(TRANSFERS),
+        live=app[LIVE_CALLS],
+    )
+    await session.run()
+    return ws

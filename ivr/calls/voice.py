@@ -1,0 +1,97 @@
+"""Everything a call needs to speak and listen, loaded and checked at start-up.
+
+A missing espeak-ng voice, a missing Vosk model, a grammar word the model
+does not know, or a prompt the flow needs but a locale lacks: each stops the
+service before it takes a call, with the name of what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from ivr.config import Settings
+from ivr.dialog.flow import Flow
+from ivr.dialog.grammars import all_contexts, load_grammar
+from ivr.dialog.prompts import PromptCatalog
+from ivr.voice.asr import AsrModel, load_and_check
+from ivr.voice.tts import Synthesizer
+
+log = structlog.get_logger(__name__)
+
+LOCALES = ("pt-BR", "en-US")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class VoiceStack:
+    synthesizer: Synthesizer
+    flow: Flow
+    catalogs: dict[str, PromptCatalog]
+    asr: AsrModel | None = None
+    asr_locale: str | None = None  # grammars' locale when it differs (test locale)
+    grammars: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    lexicon: dict[str, str] = field(default_factory=dict)
+
+    def grammar(self, locale: str, context: str) -> list[str] | None:
+        by_ctx = self.grammars.get(self.asr_locale or locale)
+        return None if by_ctx is None else by_ctx.get(context)
+
+    def to_understood_text(self, text: str) -> str:
+        """Map a test-locale recognition to words the NLU knows (identity otherwise)."""
+        if not self.lexicon:
+            return text
+        return " ".join(self.lexicon.get(w, w) for w in text.split())
+
+    async def close(self) -> None:
+        await self.synthesizer.close()
+        if self.asr is not None:
+            self.asr.close()
+
+
+def grammar_root() -> Path:
+    return ROOT / "grammars"
+
+
+def prompt_root() -> Path:
+    return ROOT / "prompts"
+
+
+async def build_voice_stack(settings: Settings, *, keypad_only: bool = False) -> VoiceStack:
+    flow = Flow.load()
+    catalogs = {loc: PromptCatalog.load(loc, prompt_root()) for loc in LOCALES}
+    from ivr.dialog.prompts import validate_catalogs
+
+    validate_catalogs(flow, catalogs)
+    synth = Synthesizer.from_settings(settings)
+    await synth.start()
+    stack = VoiceStack(synthesizer=synth, flow=flow, catalogs=catalogs)
+    if keypad_only or not settings.vosk_model:
+        log.warning("asr.disabled", reason="keypad only" if keypad_only else "IVR_VOSK_MODEL unset")
+        return stack
+    asr_locale = settings.asr_locale
+    locales = (asr_locale,) if asr_locale else LOCALES
+    grammars: dict[str, dict[str, list[str]]] = {}
+    for loc in locales:
+        grammars[loc] = {
+            ctx: load_grammar(loc, ctx, grammar_root()) for ctx in all_contexts(loc, grammar_root())
+        }
+    flat: dict[str, Any] = {
+        f"{loc}/{ctx}": p for loc, g in grammars.items() for ctx, p in g.items()
+    }
+    try:
+        stack.asr = await load_and_check(settings.vosk_model, flat)
+    except Exception:
+        await synth.close()
+        raise
+    stack.grammars = grammars
+    stack.asr_locale = asr_locale
+    if asr_locale:
+        lex = grammar_root() / asr_locale / "lexicon.json"
+        if lex.is_file():
+            stack.lexicon = json.loads(lex.read_text(encoding="utf-8"))
+    return stack

@@ -1,0 +1,258 @@
+"""The ``ivr`` command: serve, migrate, import, call, sandbox, demo, nlu, ...
+
+Each command checks the settings it needs before doing anything and exits
+with status 2 and a message naming what is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from ivr.config import Settings, SettingsError, load_settings
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed without a traceback, exit status 1."""
+
+
+def _setup_logging(verbose: bool) -> None:
+    level = logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+    )
+
+
+# ------------------------------------------------------------------ commands
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from ivr.store.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print(f"database is up to date: {_safe_url(settings.database_url)}")
+    return 0
+
+
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from ivr.store.importer import ImportRefused, import_debtors
+
+    async def run() -> int:
+        from ivr.store.db import make_engine, make_sessionmaker
+
+        engine = make_engine(settings.database_url)
+        try:
+            report = await import_debtors(
+                make_sessionmaker(engine),
+                Path(args.file),
+                campaign=args.campaign,
+                default_locale=settings.locale,
+            )
+        except ImportRefused as exc:
+            raise CommandError(f"import refused: {exc}") from None
+        finally:
+            await engine.dispose()
+        rejected = len(report.errors)
+        print(f"imported {report.inserted} new, updated {report.updated}, rejected {rejected}")
+        for err in report.errors:
+            print(f"  rejected {err}", file=sys.stderr)
+        return 0 if not report.errors else 3
+
+    _auto_migrate(settings)
+    return asyncio.run(run())
+
+
+def cmd_import_payments(settings: Settings, args: argparse.Namespace) -> int:
+    from scheduler.payments import import_payments_csv
+
+    async def run() -> int:
+        from ivr.store.db import make_engine, make_sessionmaker
+
+        engine = make_engine(settings.database_url)
+        try:
+            report = await import_payments_csv(make_sessionmaker(engine), Path(args.file))
+        except ValueError as exc:
+            raise CommandError(f"import refused: {exc}") from None
+        finally:
+            await engine.dispose()
+        print(f"recorded {report.ok} payment(s), rejected {len(report.errors)}")
+        for err in report.errors:
+            print(f"  rejected {err}", file=sys.stderr)
+        return 0 if not report.errors else 3
+
+    _auto_migrate(settings)
+    return asyncio.run(run())
+
+
+def cmd_call(settings: Settings, args: argparse.Namespace) -> int:
+    settings.require("public_url", "twilio_account_sid", "twilio_auth_token", "twilio_from_number")
+
+    async def run() -> int:
+        sid = await place_one_call(settings, args.external_ref)
+        print(f"calling {args.external_ref}: {sid}")
+        return 0
+
+    return asyncio.run(run())
+
+
+async def place_one_call(settings: Settings, external_ref: str) -> str:
+    """``ivr call``: claim an attempt for this debtor and dial it now."""
+    from ivr.calls.dialer import CarrierDialer, claim_manual_attempt
+    from ivr.store.db import make_engine, make_sessionmaker
+    from ivr.telephony.rest import CarrierError, CarrierUnknown, TwilioCalls
+
+    assert settings.twilio_account_sid and settings.twilio_auth_token
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    carrier = TwilioCalls(
+        settings.twilio_account_sid, settings.twilio_auth_token, api_url=settings.twilio_api_url
+    )
+    try:
+        try:
+            attempt_id, to = await claim_manual_attempt(sessions, external_ref)
+        except (LookupError, PermissionError) as exc:
+            raise CommandError(str(exc)) from None
+        dialer = CarrierDialer(settings, carrier, sessions, voice=None)
+        try:
+            return await dialer.place(attempt_id, to)
+        except (CarrierError, CarrierUnknown) as exc:
+            from ivr.store.models import AttemptStatus, CallAttempt
+
+            async with sessions() as s, s.begin():
+                attempt = await s.get(CallAttempt, attempt_id)
+                if attempt is not None:
+                    unknown = isinstance(exc, CarrierUnknown)
+                    attempt.status = AttemptStatus.UNKNOWN if unknown else AttemptStatus.FAILED
+                    attempt.error = str(exc)
+            raise CommandError(f"call not placed: {exc}") from None
+    finally:
+        await carrier.close()
+        await engine.dispose()
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from ivr.app import AppOptions, create_app
+
+    settings.require("public_url", "twilio_account_sid", "twilio_auth_token", "twilio_from_number")
+    if not settings.vosk_model and not args.keypad_only:
+        raise SettingsError(
+            "missing setting(s): IVR_VOSK_MODEL (path to a Vosk model; "
+            "or run with --keypad-only to answer by keypad alone)"
+        )
+    _auto_migrate(settings)
+    app = create_app(settings, AppOptions(keypad_only=args.keypad_only))
+    web.run_app(app, host=args.host, port=args.port, print=lambda m: print(m, file=sys.stderr))
+    return 0
+
+
+def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
+    from ivr.sandbox.server import run_sandbox
+
+    asyncio.run(run_sandbox(host=args.host, port=args.port))
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from ivr.demo import run_demo
+
+    return asyncio.run(run_demo(settings, speed=args.speed, keep_db=args.keep_db))
+
+
+def cmd_nlu(settings: Settings, args: argparse.Namespace) -> int:
+    from ivr.dialog.nlu import nlu_cli
+
+    print(nlu_cli(args.locale, args.today, args.text))
+    return 0
+
+
+def _auto_migrate(settings: Settings) -> None:
+    """The embedded default migrates itself; a shared PostgreSQL is migrated on purpose."""
+    if settings.database_url.startswith("sqlite"):
+        from ivr.store.migrate import upgrade
+
+        upgrade(settings.database_url)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# ------------------------------------------------------------------ parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ivr", description="Humane collection call service.")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("serve", help="run the service (webhooks, media streams, dialer)")
+    s.add_argument("--host", default="0.0.0.0")
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--keypad-only", action="store_true", help="no speech model: keypad answers")
+    s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("migrate", help="create or upgrade the database schema")
+    s.set_defaults(func=cmd_migrate)
+
+    s = sub.add_parser("import", help="import debtors from a CSV file")
+    s.add_argument("file")
+    s.add_argument("--campaign", default="default", help="campaign name (created if new)")
+    s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("import-payments", help="mark debts paid from a CSV file")
+    s.add_argument("file")
+    s.set_defaults(func=cmd_import_payments)
+
+    s = sub.add_parser("call", help="place one call to a debtor now")
+    s.add_argument("external_ref")
+    s.set_defaults(func=cmd_call)
+
+    s = sub.add_parser("sandbox", help="run the Twilio-compatible emulator")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8099)
+    s.set_defaults(func=cmd_sandbox)
+
+    s = sub.add_parser("demo", help="run a small campaign against the built-in sandbox")
+    s.add_argument("--speed", type=float, default=4.0, help="sandbox audio pacing factor")
+    s.add_argument("--keep-db", action="store_true", help="keep the demo database afterwards")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("nlu", help="print the intent and slots understood from a text")
+    s.add_argument("--locale", default="pt-BR", choices=["pt-BR", "en-US"])
+    s.add_argument("--today", required=True, help="YYYY-MM-DD")
+    s.add_argument("text")
+    s.set_defaults(func=cmd_nlu)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        settings = load_settings()
+        result: Any = args.func(settings, args)
+        return int(result or 0)
+    except SettingsError as exc:
+        print(f"ivr {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except CommandError as exc:
+        print(f"ivr {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""Typed application keys: every shared resource of the aiohttp app, in one place."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from ivr.config import Settings
+from ivr.telephony.rest import TwilioCalls
+from ivr.telephony.signature import SignatureChecker
+
+if TYPE_CHECKING:
+    from ivr.calls.live import LiveCalls
+    from ivr.calls.ports import TransferPort
+    from ivr.calls.voice import VoiceStack
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+SIGNATURES = web.AppKey("signatures", SignatureChecker)
+CARRIER = web.AppKey("carrier", TwilioCalls)
+VOICE: web.AppKey[VoiceStack] = web.AppKey("voice")
+LIVE_CALLS: web.AppKey[LiveCalls] = web.AppKey("live_calls")
+TRANSFERS: web.AppKey[TransferPort] = web.AppKey("transfers")

@@ -1,0 +1,140 @@
+"""Outbound calls through Twilio's REST API (or the sandbox), with twilio-python.
+
+Errors are sorted into what the dialer may retry (429, 5xx, refused
+connection: the request surely did not create a call), what it must not
+(4xx: the request is wrong), and what it must *reconcile* (a timeout: the
+call may or may not exist).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+
+
+class CarrierError(Exception):
+    """The carrier refused the request; ``retryable`` says whether to try again."""
+
+    def __init__(self, message: str, *, retryable: bool, status: int | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.status = status
+
+
+class CarrierUnknown(Exception):
+    """The request may or may not have reached the carrier (timeout): reconcile."""
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    sid: str
+    status: str
+    to: str
+    answered_by: str | None
+    duration: int | None
+    start_time: Any = None
+
+
+class TwilioCalls:
+    """A thin async adapter over the Calls resource.
+
+    Construct inside a running loop (the async HTTP client opens a session).
+    """
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        api_url: str | None = None,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self._http = AsyncTwilioHttpClient()
+        self.client = Client(account_sid, auth_token, http_client=self._http)
+        if api_url:
+            self.client.api.base_url = api_url.rstrip("/")
+        self.timeout_s = timeout_s
+
+    async def close(self) -> None:
+        await self._http.close()
+
+    async def _run(self, coro: Any) -> Any:
+        try:
+            return await asyncio.wait_for(coro, self.timeout_s)
+        except TwilioRestException as exc:
+            retryable = exc.status == 429 or exc.status >= 500
+            raise CarrierError(
+                f"carrier answered {exc.status} (code {exc.code}): {exc.msg}",
+                retryable=retryable,
+                status=exc.status,
+            ) from exc
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise CarrierUnknown(f"no answer from the carrier in {self.timeout_s} s") from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise CarrierError(f"cannot reach the carrier: {exc}", retryable=True) from exc
+        except aiohttp.ClientError as exc:
+            raise CarrierUnknown(f"connection to the carrier broke: {exc}") from exc
+
+    async def create(
+        self,
+        *,
+        to: str,
+        from_: str,
+        url: str,
+        status_callback: str,
+        amd_callback: str | None,
+        timeout_s: int = 30,
+    ) -> str:
+        kwargs: dict[str, Any] = {
+            "to": to,
+            "from_": from_,
+            "url": url,
+            "status_callback": status_callback,
+            "status_callback_event": STATUS_EVENTS,
+            "status_callback_method": "POST",
+            "timeout": timeout_s,
+        }
+        if amd_callback:
+            kwargs.update(
+                machine_detection="Enable",
+                async_amd=True,
+                async_amd_status_callback=amd_callback,
+                async_amd_status_callback_method="POST",
+            )
+        call = await self._run(self.client.calls.create_async(**kwargs))
+        return str(call.sid)
+
+    async def fetch(self, sid: str) -> CallInfo:
+        call = await self._run(self.client.calls(sid).fetch_async())
+        return _info(call)
+
+    async def find_to(self, to: str, after: Any) -> list[CallInfo]:
+        """Calls to ``to`` started after ``after`` (to reconcile an unknown outcome)."""
+        calls = await self._run(self.client.calls.list_async(to=to, start_time_after=after))
+        return [_info(c) for c in calls]
+
+    async def redirect(self, sid: str, *, url: str | None = None, twiml: str | None = None) -> None:
+        await self._run(self.client.calls(sid).update_async(url=url, twiml=twiml))
+
+    async def hangup(self, sid: str) -> None:
+        await self._run(self.client.calls(sid).update_async(status="completed"))
+
+
+def _info(call: Any) -> CallInfo:
+    duration = getattr(call, "duration", None)
+    return CallInfo(
+        sid=str(call.sid),
+        status=str(call.status),
+        to=str(call.to),
+        answered_by=getattr(call, "answered_by", None),
+        duration=int(duration) if duration not in (None, "") else None,
+        start_time=getattr(call, "start_time", None),
+    )

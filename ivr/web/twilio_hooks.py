@@ -1,0 +1,145 @@
+"""Twilio webhooks: /twilio/voice, /twilio/status, /twilio/amd and the media socket.
+
+Every request is checked against X-Twilio-Signature computed over
+IVR_PUBLIC_URL; a missing or wrong signature gets 403 before anything else
+happens, the WebSocket upgrade included.
+"""
+
+from __future__ import annotations
+
+import structlog
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from ivr.keys import LIVE_CALLS, SESSIONS, SETTINGS, SIGNATURES
+from ivr.store.models import CallAttempt
+from ivr.store.queries import StatusUpdate, add_event, apply_status
+from ivr.telephony import twiml
+
+log = structlog.get_logger(__name__)
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+
+
+async def _signed_form(request: web.Request) -> MultiDictProxy[str]:
+    form = await request.post()
+    params = {k: str(v) for k, v in form.items()}
+    checker = request.app[SIGNATURES]
+    if not checker.check_form(
+        request.rel_url.raw_path_qs, params, request.headers.get(SIGNATURE_HEADER)
+    ):
+        log.warning("twilio.bad_signature", path=request.path)
+        raise web.HTTPForbidden(text="invalid X-Twilio-Signature")
+    return form  # type: ignore[return-value]
+
+
+def _attempt_id(request: web.Request) -> int | None:
+    raw = request.query.get("attempt")
+    return int(raw) if raw and raw.isdigit() else None
+
+
+async def _find_attempt(request: web.Request, call_sid: str) -> CallAttempt | None:
+    from sqlalchemy import select
+
+    sessions = request.app[SESSIONS]
+    attempt_id = _attempt_id(request)
+    async with sessions() as s:
+        if attempt_id is not None:
+            return await s.get(CallAttempt, attempt_id)
+        return await s.scalar(select(CallAttempt).where(CallAttempt.call_sid == call_sid))
+
+
+async def voice(request: web.Request) -> web.Response:
+    """The call was answered: stream it to us; the attempt travels as a <Parameter>."""
+    form = await _signed_form(request)
+    call_sid = str(form.get("CallSid", ""))
+    attempt = await _find_attempt(request, call_sid)
+    if attempt is None:
+        log.warning("twilio.voice_unknown_call", call_sid=call_sid)
+        return web.Response(text=twiml.hangup(), content_type="text/xml")
+    settings = request.app[SETTINGS]
+    assert settings.public_url
+    body = twiml.connect_stream(
+        settings.public_url, {"attempt_id": str(attempt.id), "call_sid": call_sid}
+    )
+    answered_by = form.get("AnsweredBy")
+    async with request.app[SESSIONS]() as s, s.begin():
+        await add_event(s, attempt.id, "answered", {"answered_by": answered_by})
+    return web.Response(text=body, content_type="text/xml")
+
+
+async def status(request: web.Request) -> web.Response:
+    """Call progress: idempotent and order-independent (SequenceNumber)."""
+    form = await _signed_form(request)
+    call_sid = str(form.get("CallSid", ""))
+    try:
+        upd = StatusUpdate(
+            call_sid=call_sid,
+            status=str(form["CallStatus"]),
+            sequence=int(str(form.get("SequenceNumber", "0"))),
+            duration_s=int(str(form["CallDuration"])) if form.get("CallDuration") else None,
+            answered_by=str(form["AnsweredBy"]) if form.get("AnsweredBy") else None,
+            timestamp=str(form.get("Timestamp")) if form.get("Timestamp") else None,
+        )
+    except (KeyError, ValueError) as exc:
+        raise web.HTTPBadRequest(text=f"bad status callback: {exc}") from None
+    attempt_id = _attempt_id(request)
+    sessions = request.app[SESSIONS]
+    async with sessions() as s, s.begin():
+        attempt: CallAttempt | None
+        if attempt_id is not None:
+            attempt = await s.get(CallAttempt, attempt_id, with_for_update=True)
+        else:
+            from sqlalchemy import select
+
+            attempt = await s.scalar(
+                select(CallAttempt).where(CallAttempt.call_sid == call_sid).with_for_update()
+            )
+        if attempt is None:
+            log.warning("twilio.status_unknown_call", call_sid=call_sid)
+            return web.Response(status=204)
+        changed = await apply_status(s, attempt, upd)
+    if changed and upd.status in ("completed", "busy", "failed", "no-answer", "canceled"):
+        request.app[LIVE_CALLS].ended(call_sid)
+    return web.Response(status=204)
+
+
+async def amd(request: web.Request) -> web.Response:
+    """Asynchronous answering-machine detection result."""
+    form = await _signed_form(request)
+    call_sid = str(form.get("CallSid", ""))
+    answered_by = str(form.get("AnsweredBy", "unknown"))
+    sessions = request.app[SESSIONS]
+    async with sessions() as s, s.begin():
+        attempt_id = _attempt_id(request)
+        attempt = await s.get(CallAttempt, attempt_id) if attempt_id else None
+        if attempt is None:
+            from sqlalchemy import select
+
+            attempt = await s.scalar(select(CallAttempt).where(CallAttempt.call_sid == call_sid))
+        if attempt is None:
+            return web.Response(status=204)
+        attempt.answered_by = answered_by
+        await add_event(s, attempt.id, "amd", {"answered_by": answered_by})
+    request.app[LIVE_CALLS].answered_by(call_sid, answered_by)
+    return web.Response(status=204)
+
+
+async def media(request: web.Request) -> web.StreamResponse:
+    """The Media Streams WebSocket; the upgrade itself is signed."""
+    checker = request.app[SIGNATURES]
+    if not checker.check_websocket(
+        request.rel_url.raw_path_qs, request.headers.get(SIGNATURE_HEADER)
+    ):
+        log.warning("twilio.bad_signature", path=request.path)
+        raise web.HTTPForbidden(text="invalid X-Twilio-Signature")
+    from ivr.calls.session import run_media_socket
+
+    return await run_media_socket(request)
+
+
+def setup_twilio_routes(app: web.Application) -> None:
+    app.router.add_post("/twilio/voice", voice)
+    app.router.add_post("/twilio/status", status)
+    app.router.add_post("/twilio/amd", amd)
+    app.router.add_get("/twilio/media", media)

@@ -1,0 +1,120 @@
+"""Portfolio import: bad rows rejected with line and reason, good rows land, upserts."""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from ivr.store.importer import ImportRefused, import_debtors, parse_amount, read_rows
+from ivr.store.models import Campaign, Debt, Debtor, Phone
+
+HEADER = "external_ref,name,phone,amount,due_date,creditor,locale,region,timezone,birth_year\n"
+
+
+def write(tmp_path: Path, body: str, name: str = "p.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("raw", "cents"),
+    [
+        ("1234.56", 123456),
+        ("1.234,56", 123456),
+        ("R$ 1.234,56", 123456),
+        ("$1,234.56", 123456),
+        ("150", 15000),
+        ("1.500", 150000),
+        ("0,5", 50),
+        ("10,00", 1000),
+    ],
+)
+def test_parse_amount(raw: str, cents: int) -> None:
+    assert parse_amount(raw) == cents
+
+
+@pytest.mark.parametrize("raw", ["", "abc", "-5", "0", "12a"])
+def test_parse_amount_rejects(raw: str) -> None:
+    with pytest.raises(ValueError):
+        parse_amount(raw)
+
+
+async def test_bad_rows_reported_good_rows_land(sessions, tmp_path: Path) -> None:
+    body = HEADER + (
+        "A1,Maria Souza,+5511987654321,100.00,2026-12-01,Loja,pt-BR,SP,,1980\n"
+        "A2,João,12345,100.00,2026-12-01,Loja,pt-BR,,,\n"
+        "A3,Ana,+5531991234567,dez reais,2026-12-01,Loja,pt-BR,,,\n"
+        "A4,Bia,+5531991234568,10,2026-02-30,Loja,pt-BR,,,\n"
+        "A5,Caio,+5531991234569,10,2026-12-01,Loja,fr-FR,,,\n"
+        "A6,Davi,+5531991234560,10,2026-12-01,Loja,pt-BR,XX,,\n"
+        "A7,Eva,+5531991234561,10,2026-12-01,Loja,pt-BR,,Mars/Olympus,\n"
+        'A8,Emily Johnson,(212) 555-0148,"$1,250.00",10/15/2026,Acme,en-US,NY,,\n'
+        "A1,Maria Again,+5511987654321,100.00,2026-12-01,Loja,pt-BR,SP,,1980\n"
+    )
+    report = await import_debtors(sessions, write(tmp_path, body))
+    assert report.inserted == 2
+    by_line = {e.line: e.reason for e in report.errors}
+    assert set(by_line) == {3, 4, 5, 6, 7, 8, 10}
+    assert "phone" in by_line[3]
+    assert "amount" in by_line[4]
+    assert "due_date" in by_line[5]
+    assert "locale" in by_line[6]
+    assert "region" in by_line[7]
+    assert "timezone" in by_line[8]
+    assert "repeats line 2" in by_line[10]
+    async with sessions() as s:
+        refs = set((await s.scalars(select(Debtor.external_ref))).all())
+        assert refs == {"A1", "A8"}
+        emily = await s.scalar(select(Debtor).where(Debtor.external_ref == "A8"))
+        assert emily.phones[0].e164 == "+12125550148"
+        assert emily.country == "US"
+        debt = emily.debts[0]
+        assert (debt.amount_cents, debt.currency, debt.due_date) == (
+            125000,
+            "USD",
+            dt.date(2026, 10, 15),
+        )
+
+
+async def test_reimport_updates_never_duplicates(sessions, tmp_path: Path) -> None:
+    first = HEADER + "B1,Maria Souza,+5511987654321,100.00,2026-12-01,Loja,pt-BR,SP,,\n"
+    second = (
+        HEADER
+        + "B1,Maria S. Souza,+5511987654321;+5511912345678,150.00,2026-12-10,Loja,pt-BR,SP,,\n"
+    )
+    r1 = await import_debtors(sessions, write(tmp_path, first, "a.csv"))
+    r2 = await import_debtors(sessions, write(tmp_path, second, "b.csv"))
+    assert (r1.inserted, r1.updated, r2.inserted, r2.updated) == (1, 0, 0, 1)
+    async with sessions() as s:
+        assert await s.scalar(select(func.count(Debtor.id))) == 1
+        assert await s.scalar(select(func.count(Debt.id))) == 1
+        assert await s.scalar(select(func.count(Phone.id))) == 2
+        d = await s.scalar(select(Debtor))
+        assert d.name == "Maria S. Souza"
+        assert d.debts[0].amount_cents == 15000
+        camp = await s.scalar(select(Campaign))
+        assert camp.name == "default" and len(camp.windows) == 6
+
+
+def test_not_csv_refused_whole(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary")
+    with pytest.raises(ImportRefused, match="not a CSV"):
+        read_rows(path, "pt-BR")
+
+
+def test_missing_column_refused_whole(tmp_path: Path) -> None:
+    path = write(tmp_path, "external_ref,name,phone,amount\nA,B,+5511987654321,1\n")
+    with pytest.raises(ImportRefused, match="due_date, creditor"):
+        read_rows(path, "pt-BR")
+
+
+def test_semicolon_csv_from_spreadsheet(tmp_path: Path) -> None:
+    body = "external_ref;name;phone;amount;due_date;creditor\nC1;Ana;(11) 98765-4321;1.234,56;28/11/2026;Loja\n"
+    rows, errors = read_rows(write(tmp_path, body), "pt-BR")
+    assert errors == []
+    assert rows[0].amount_cents == 123456
+    assert rows[0].due_date == dt.date(2026, 11, 28)
+    assert rows[0].phones == ("+5511987654321",)
