@@ -17,7 +17,7 @@ import structlog
 from ivr.config import Settings
 from ivr.dialog.flow import Flow
 from ivr.dialog.grammars import all_contexts, load_grammar
-from ivr.dialog.prompts import PromptCatalog
+from ivr.dialog.prompts import PromptCatalog, validate_catalogs
 from ivr.voice.asr import AsrModel, load_and_check
 from ivr.voice.tts import Synthesizer
 
@@ -63,10 +63,7 @@ def prompt_root() -> Path:
 
 async def build_voice_stack(settings: Settings, *, keypad_only: bool = False) -> VoiceStack:
     flow = Flow.load()
-    catalogs = {loc: PromptCatalog.load(loc, prompt_root()) for loc in LOCALES}
-    from ivr.dialog.prompts import validate_catalogs
-
-    validate_catalogs(flow, catalogs)
+    catalogs = validate_catalogs(flow, prompt_root(), LOCALES)
     synth = Synthesizer.from_settings(settings)
     await synth.start()
     stack = VoiceStack(synthesizer=synth, flow=flow, catalogs=catalogs)
