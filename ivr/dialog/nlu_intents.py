@@ -1,0 +1,279 @@
+"""Intent phrases, per language, in the order they are tried.
+
+The order is the policy. Requests that must never be missed or misread come
+first: "pare de ligar" (an opt-out is a legal duty) before anything that
+merely mentions calling; a dispute ("não reconheço essa dívida") before a
+wrong person ("não conheço"); a person's own situation ("não posso pagar",
+"já paguei") before the dates they may add to it. Plain yes/no come last,
+after the slots had their chance, so "não, pode ser sexta" is a promise.
+
+Patterns match the ``words`` form (lowercase, accent-free, see ``nlu_text``);
+``^...$`` patterns only accept the whole utterance.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class IntentRule:
+    intent: str
+    pattern: re.Pattern[str]
+    confidence: float = 0.95
+
+
+def _rules(*pairs: tuple[str, str]) -> list[IntentRule]:
+    return [IntentRule(intent, re.compile(rf"\b(?:{pattern})\b")) for intent, pattern in pairs]
+
+
+# ------------------------------------------------------------------ pt-BR
+
+PT_FIRST = _rules(
+    (
+        "stop_calling",
+        r"par[ae]m? de (?:me )?ligar|par[ae]m? de (?:me )?(?:telefonar|incomodar)"
+        r"|nao (?:me )?(?:ligue|liguem|liga|ligar|ligam|telefone|telefonem) mais"
+        r"|nunca mais (?:me )?(?:ligue|liguem|liga|ligar)"
+        r"|nao quero (?:mais )?(?:receber )?(?:ligacao|ligacoes|telefonemas?)"
+        r"|tir[ae]m? (?:o )?meu (?:numero|telefone)|chega de (?:ligacao|ligacoes|ligar)"
+        r"|nao (?:quero|autorizo) (?:que )?(?:voces )?(?:me )?liguem"
+        r"|nao (?:me )?(?:perturbe|perturbem|incomode|incomodem|amole) mais"
+        r"|par[ae]m? de (?:me )?(?:perturbar|incomodar)",
+    ),
+    (
+        "wrong_person",
+        r"(?:numero|telefone) nao e (?:meu|dele|dela|do|da)"
+        r"|(?:esse|este) (?:numero|telefone) (?:e|agora e) d[aoe]|pessoa errada",
+    ),
+    (
+        "dispute",
+        r"nao (?:re)?conheco (?:essa|esta|esse|este|a|o|tal) "
+        r"(?:divida|conta|debito|cobranca|compra|valor)"
+        r"|nao reconheco|nao e (?:meu|minha|meus|minhas)|nao devo"
+        r"|nunca (?:fiz|comprei|contratei|tive|assinei|pedi)"
+        r"|nao fiz (?:essa|esta|esse|este|nenhuma?) (?:divida|compra|conta|emprestimo)"
+        r"|nao fui eu (?:que|quem)|golpe|fraude|contestar|contesto|prescrev\w*|prescrita",
+    ),
+    (
+        "wrong_person",
+        r"nao sou (?:eu|ele|ela|o|a)|(?:ele|ela) nao (?:esta|ta|se encontra|mora|trabalha)"
+        r"|numero errado|ligou errado|ligacao errada|liga(?:ram|ou) para o numero errado"
+        r"|nao conheco|engano|nao e (?:ele|ela|aqui|dele|dela|o|a)\b"
+        r"|nao (?:tem|mora|existe) ninguem|ninguem com esse nome|nao sei quem"
+        r"|^nao (?:esta|ta)(?: aqui)?$|(?:ele|ela) (?:saiu|viajou|faleceu)|nao mora aqui"
+        r"|(?:ele|ela) (?:esta|ta) (?:viajando|fora|trabalhando|dormindo|ocupad[oa]|no trabalho)"
+        r"|nao tem (?:nenhum|nenhuma|ninguem)"
+        r"|(?:esposa|marido|mulher|mae|pai|filh[oa]|irma|irmao|namorad[oa]|vizinh[oa]|colega)"
+        r" d(?:ele|ela)",
+    ),
+    (
+        "agent",
+        r"atendente|(?:uma|outra|alguma) pessoa|pessoa (?:de verdade|real)|humano|operador[a]?"
+        r"|falar com alguem|alguem (?:ai )?(?:para|pra) (?:falar|conversar)|gerente|responsavel"
+        r"|passa (?:pra|para) (?:alguem|outra pessoa)"
+        r"|supervisor[a]?|agente",
+    ),
+    (
+        "already_paid",
+        r"ja (?:paguei|pagou|pagamos|quitei|quitou|quitamos|efetuei|acertei)"
+        r"|ja (?:foi|esta|ta) (?:pag[oa]|quitad[oa]|acertad[oa])|ja fiz o pagamento"
+        r"|paguei|quitei|(?:esta|ta) (?:tudo )?pago|comprovante",
+    ),
+    (
+        "installments",
+        r"parcel\w*|(?<!as )vezes|prestac\w*|dividir",
+    ),
+)
+
+# Promise words that turn a "can't pay" into a counter-offer when a slot follows.
+PT_CANNOT_PAY = _rules(
+    (
+        "cannot_pay",
+        r"nao (?:posso|consigo|vou conseguir|vou poder|tenho como|da para|da pra|to podendo"
+        r"|estou podendo|tenho condicoes de) pagar"
+        r"|nao (?:tenho|to com|estou com) (?:dinheiro|condicoes|grana)|nao tenho como"
+        r"|sem (?:dinheiro|condicoes|grana|emprego|trabalho|renda)|desempregad[oa]"
+        r"|perdi (?:o|meu) emprego|nao da para pagar|nao da pra pagar|nao tenho condicoes"
+        r"|dificuldades?|apertad[oa]|(?:estou|to) (?:quebrad[oa]|dur[oa]|lis[oa])"
+        r"|nao tenho (?:de|da) onde tirar|dinheiro nao da|nao sobra|nao tenho nada",
+    ),
+)
+
+PT_CALLBACK = _rules(
+    (
+        "callback",
+        r"(?:me )?(?:liga|ligue|ligar|liguem|retorna|retorne)|me telefon\w+"
+        r"|nao posso falar|(?:estou|to|tou) (?:ocupad[oa]|trabalhando|dirigindo|no trabalho"
+        r"|em reuniao|no onibus|na rua)|^agora nao(?: posso| da)?$"
+        r"|agora nao e (?:uma )?boa hora|outra hora|^(?:mais tarde|depois)$"
+        r"|qualquer (?:hora|horario)",
+    ),
+)
+
+PT_REPEAT = _rules(
+    (
+        "repeat",
+        r"repet\w*|repit\w*|nao (?:entendi|ouvi|escutei|compreendi)"
+        r"|^(?:como|o que|oi|hein|ha|hum|que|como e|o que e)$|como e que e"
+        r"|quem (?:e|fala|esta falando|e voce)"
+        r"|de novo|mais devagar|outra vez|novamente|como assim"
+        r"|o que (?:voce|o senhor|a senhora) (?:disse|falou)",
+    ),
+)
+
+PT_DONT_KNOW = re.compile(
+    r"\b(?:nao sei|sei la|nao faco ideia|nao tenho certeza|talvez|deixa eu (?:pensar|ver)"
+    r"|vou ver)\b"
+)
+PT_NO = re.compile(
+    r"\b(?:nao|negativo|de jeito nenhum|nunca|errado|incorreto|nem pensar|nada disso)\b"
+)
+PT_NOT_A_NO = re.compile(r"\b(?:pois nao|nao tem problema|nao ha problema|por que nao)\b")
+PT_YES = re.compile(
+    r"\b(?:sim|isso|sou eu|e ele|e ela|o proprio|a propria|ele mesmo|ela mesma|eu mesmo"
+    r"|eu mesma|pode falar"
+    r"|falando|claro|com certeza|ta bom|ta|esta bem|ta certo|pode ser|pode|confirmo"
+    r"|confirmado|correto|certo|certeza|ok|okay|beleza|uhum|aham|exato|exatamente|fechado"
+    r"|aceito|quero|positivo|perfeito|combinado|tudo bem|sem problema|otimo|bom|pois nao"
+    r"|nao tem problema|por que nao|isso mesmo|esta certo)\b"
+)
+PT_WILL_PAY = re.compile(r"\b(?:posso|vou|consigo|quero|vamos|da pra|da para) pagar\b|\beu pago\b")
+
+# ------------------------------------------------------------------ en-US
+
+EN_FIRST = _rules(
+    (
+        "stop_calling",
+        r"stop call\w*|(?:dont|do not|never) call|take me off|remove (?:me|my number)"
+        r"|(?:dont|do not) (?:contact|phone)|no more calls|quit calling",
+    ),
+    ("wrong_person", r"(?:number|phone) is(?:nt| not) (?:mine|his|hers)"),
+    (
+        "dispute",
+        r"(?:dont|do not) recognize|(?:not|isnt|aint|wasnt) (?:my|mine)|(?:dont|do not) owe"
+        r"|no idea what (?:this|that|it) is"
+        r"|dispute|scam|fraud"
+        r"|never (?:bought|signed|had|owed)",
+    ),
+    (
+        "wrong_person",
+        r"not me|wrong (?:number|person)|(?:hes|shes|he is|she is|theyre|they are) not"
+        r" (?:here|home|available|in)|(?:hes|shes) out"
+        r"|(?:dont|do not) know (?:him|her|them|who|anyone|that person|this person)"
+        r"|no one (?:here )?(?:by|with|named)|nobody (?:here )?(?:by|with|named)"
+        r"|(?:doesnt|does not|dont|do not) live here"
+        r"|my (?:son|daughter|husband|wife|father|mother|dad|mom|brother|sister)",
+    ),
+    (
+        "agent",
+        r"agent|operator|representative|human|(?:real|live|actual) person|a person"
+        r"|(?:speak|talk) (?:to|with) (?:someone|somebody)|supervisor|manager",
+    ),
+    (
+        "already_paid",
+        r"already paid|i paid|paid (?:it|that|this|in full|off|already)"
+        r"|(?:its|it is|it was|its been|it has been|has been|was) (?:already )?(?:been )?paid"
+        r"|(?:sent|made|mailed) (?:the |a |my )?(?:payment|money|check)",
+    ),
+    (
+        "installments",
+        r"installments?|payment plan|in \w+ payments|\w+ (?:monthly )?payments"
+        r"|(?:each|every|per) month|a little at a time|monthly",
+    ),
+)
+
+EN_CANNOT_PAY = _rules(
+    (
+        "cannot_pay",
+        r"(?:cant|cannot|can not|wont be able to|unable to|not able to) (?:pay|afford)"
+        r"|unemployed|out of work|jobless|lost my job|no money"
+        r"|(?:dont|do not) have (?:the |any |enough )?money|broke|money is tight"
+        r"|(?:tight|short) on (?:money|cash)|hard times|struggling|between jobs|laid off"
+        r"|got fired",
+    ),
+)
+
+EN_CALLBACK = _rules(
+    (
+        "callback",
+        r"call (?:me|back|later|again|tomorrow|tonight)|call (?:on|in|at|next|this|some|another)"
+        r"|(?:cant|cannot|can not) talk|(?:im|i am) (?:busy|driving|at work|working"
+        r"|in a meeting)|^not now$|not a good time|bad time|^later$|another time"
+        r"|any ?time",
+    ),
+)
+
+EN_REPEAT = _rules(
+    (
+        "repeat",
+        r"^(?:sorry )?(?:what|huh|pardon|sorry|excuse me|come again|say again|what was that"
+        r"|what did you say)$|repeat|say (?:that|it) again"
+        r"|(?:didnt|did not|dont|do not) (?:understand|get that|hear)"
+        r"|come again|pardon|slow(?:er| down)|one more time",
+    ),
+)
+
+EN_DONT_KNOW = re.compile(r"\b(?:i dont know|dont know|not sure|no idea|maybe|let me think)\b")
+EN_NO = re.compile(r"\b(?:no|nope|nah|not|never|incorrect|wrong|negative|dont)\b")
+EN_NOT_A_NO = re.compile(r"\b(?:no problem|why not|not a problem)\b")
+EN_YES = re.compile(
+    r"\b(?:yes|yeah|yep|yup|ya|sure|correct|thats right|^right$|ok|okay|speaking"
+    r"|this is (?:he|she|him|her)"
+    r"|thats me|its me|it is|sounds good|fine|alright|all right|of course|absolutely"
+    r"|definitely|uh huh|i do|i agree|agreed|go ahead|confirm\w*|no problem|why not|please"
+    r"|that works|works for me|good|you got it|got it|deal|will do)\b"
+)
+EN_WILL_PAY = re.compile(r"\b(?:i can|ill|i will|i could|i want to|i would) pay\b")
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Everything language-specific that the decision in ``nlu`` consults."""
+
+    first: list[IntentRule]
+    cannot_pay: list[IntentRule]
+    callback: list[IntentRule]
+    repeat: list[IntentRule]
+    dont_know: re.Pattern[str]
+    no: re.Pattern[str]
+    not_a_no: re.Pattern[str]
+    yes: re.Pattern[str]
+    will_pay: re.Pattern[str]
+    contrast: re.Pattern[str]
+
+
+LEXICONS = {
+    "pt": Lexicon(
+        PT_FIRST,
+        PT_CANNOT_PAY,
+        PT_CALLBACK,
+        PT_REPEAT,
+        PT_DONT_KNOW,
+        PT_NO,
+        PT_NOT_A_NO,
+        PT_YES,
+        PT_WILL_PAY,
+        re.compile(r"\b(?:so|mas|porem|somente|apenas)\b"),
+    ),
+    "en": Lexicon(
+        EN_FIRST,
+        EN_CANNOT_PAY,
+        EN_CALLBACK,
+        EN_REPEAT,
+        EN_DONT_KNOW,
+        EN_NO,
+        EN_NOT_A_NO,
+        EN_YES,
+        EN_WILL_PAY,
+        re.compile(r"\b(?:only|but|just|instead)\b"),
+    ),
+}
+
+
+def first_match(rules: list[IntentRule], words: str) -> IntentRule | None:
+    for rule in rules:
+        if rule.pattern.search(words):
+            return rule
+    return None

@@ -1,0 +1,191 @@
+"""Prompt texts per locale, loaded from ``prompts/<locale>/prompts.yaml``.
+
+Prompt wording lives in data, not code, so it can be reviewed for tone and
+translated without touching the call flow. Every prompt has a few variants: a
+re-ask uses different words instead of repeating the same sentence louder.
+Placeholders are checked when the file is loaded, so a typo in a prompt fails
+at start-up with the prompt's name instead of mid-call in front of a debtor.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+LOCALES: tuple[str, ...] = ("pt-BR", "en-US")
+
+#: Every placeholder a prompt may use, and what the dialog fills it with.
+KNOWN_PLACEHOLDERS: frozenset[str] = frozenset(
+    {
+        "first_name",  # the debtor's first name
+        "company",  # the calling company, a name that does not reveal collection
+        "creditor",  # who the money is owed to
+        "amount",  # the amount due, in words
+        "due_date",  # the due date, spoken
+        "promise_date",  # the promised payment date, spoken
+        "promise_amount",  # the promised amount, in words
+        "callback_number",  # the number to call back, digit by digit
+        "installment_amount",  # one installment, in words
+        "installments",  # how many installments
+        "latest_date",  # the latest date a promise may have, spoken
+        "callback_when",  # when we will call back, spoken
+    }
+)
+
+#: Placeholders that carry the debtor's personal data or debt details. Prompts
+#: using them are rendered per call (before dialing); the rest are shared.
+PERSONAL_PLACEHOLDERS: frozenset[str] = frozenset(
+    {"first_name", "creditor", "amount", "due_date", "installment_amount", "latest_date"}
+)
+
+_FORMATTER = string.Formatter()
+
+
+class PromptError(Exception):
+    """A prompt file is malformed, or a prompt id or placeholder is wrong."""
+
+
+class _HasPromptIds(Protocol):
+    def prompt_ids(self) -> frozenset[str]: ...
+
+
+def default_root() -> Path:
+    """``./prompts`` when run from the project, else the copy beside the package."""
+    here = Path("prompts")
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parents[2] / "prompts"
+
+
+def _placeholders_of(text: str, where: str) -> set[str]:
+    """Names used in ``text``; only plain ``{name}`` fields are allowed."""
+    names: set[str] = set()
+    try:
+        parsed = list(_FORMATTER.parse(text))
+    except ValueError as exc:
+        raise PromptError(f"{where}: malformed placeholder ({exc})") from None
+    for _literal, field, spec, conversion in parsed:
+        if field is None:
+            continue
+        if not field.isidentifier() or spec or conversion:
+            raise PromptError(f"{where}: placeholder '{{{field}}}' must be a plain name")
+        if field not in KNOWN_PLACEHOLDERS:
+            raise PromptError(f"{where}: unknown placeholder '{{{field}}}'")
+        names.add(field)
+    return names
+
+
+@dataclass(frozen=True)
+class PromptCatalog:
+    """All prompts of one locale: id -> variants (at least one)."""
+
+    locale: str
+    prompts: Mapping[str, tuple[str, ...]]
+
+    @classmethod
+    def load(cls, locale: str, root: Path | None = None) -> PromptCatalog:
+        """Read and validate ``<root>/<locale>/prompts.yaml``."""
+        base = default_root() if root is None else Path(root)
+        path = base / locale / "prompts.yaml"
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise PromptError(f"no prompts for locale {locale!r}: {path} is missing") from None
+        except yaml.YAMLError as exc:
+            raise PromptError(f"{path}: not valid YAML ({exc})") from None
+        return cls.from_mapping(locale, raw, source=str(path))
+
+    @classmethod
+    def from_mapping(cls, locale: str, raw: Any, source: str = "<prompts>") -> PromptCatalog:
+        """Validate an already parsed prompt document."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("prompts"), dict):
+            raise PromptError(f"{source}: expected a mapping with a 'prompts' mapping")
+        declared = raw.get("locale", locale)
+        if declared != locale:
+            raise PromptError(f"{source}: declares locale {declared!r}, expected {locale!r}")
+        prompts: dict[str, tuple[str, ...]] = {}
+        for prompt_id, value in raw["prompts"].items():
+            where = f"{source}: prompt '{prompt_id}'"
+            variants = [value] if isinstance(value, str) else value
+            if not isinstance(variants, list) or not variants:
+                raise PromptError(f"{where}: expected a text or a list of texts")
+            texts: list[str] = []
+            for i, text in enumerate(variants):
+                if not isinstance(text, str) or not text.strip():
+                    raise PromptError(f"{where}, variant {i}: empty or not a text")
+                _placeholders_of(text, f"{where}, variant {i}")
+                texts.append(" ".join(text.split()))
+            prompts[str(prompt_id)] = tuple(texts)
+        return cls(locale=locale, prompts=prompts)
+
+    def ids(self) -> frozenset[str]:
+        """Every prompt id in this locale."""
+        return frozenset(self.prompts)
+
+    def variants(self, prompt_id: str) -> int:
+        """How many wordings ``prompt_id`` has."""
+        return len(self._variants(prompt_id))
+
+    def placeholders(self, prompt_id: str) -> frozenset[str]:
+        """The placeholders any variant of ``prompt_id`` uses."""
+        names: set[str] = set()
+        for i, text in enumerate(self._variants(prompt_id)):
+            names |= _placeholders_of(text, f"prompt '{prompt_id}', variant {i}")
+        return frozenset(names)
+
+    def render(self, prompt_id: str, variables: Mapping[str, Any], variant: int = 0) -> str:
+        """The text to speak; ``variant`` wraps around the available wordings."""
+        variants = self._variants(prompt_id)
+        text = variants[variant % len(variants)]
+        needed = _placeholders_of(text, f"prompt '{prompt_id}'")
+        missing = sorted(needed - set(variables))
+        if missing:
+            raise PromptError(f"prompt '{prompt_id}': no value for {', '.join(missing)}")
+        return text.format_map({name: str(variables[name]) for name in needed})
+
+    def _variants(self, prompt_id: str) -> tuple[str, ...]:
+        try:
+            return self.prompts[prompt_id]
+        except KeyError:
+            raise PromptError(f"unknown prompt id '{prompt_id}' in {self.locale}") from None
+
+
+def load_catalogs(
+    root: Path | None = None, locales: Iterable[str] = LOCALES
+) -> dict[str, PromptCatalog]:
+    """Every locale's catalog, keyed by locale."""
+    return {loc: PromptCatalog.load(loc, root) for loc in locales}
+
+
+def validate_catalogs(
+    flow: _HasPromptIds, root: Path | None = None, locales: Iterable[str] = LOCALES
+) -> dict[str, PromptCatalog]:
+    """Check that every prompt the flow plays exists in every locale, with the
+    same placeholders everywhere (a translation must not need other data).
+
+    Returns the loaded catalogs; raises :class:`PromptError` naming every problem.
+    """
+    catalogs = load_catalogs(root, locales)
+    problems: list[str] = []
+    for prompt_id in sorted(flow.prompt_ids()):
+        for loc, cat in catalogs.items():
+            if prompt_id not in cat.prompts:
+                problems.append(f"prompt '{prompt_id}' is missing in {loc}")
+    all_ids = set().union(*(c.ids() for c in catalogs.values())) if catalogs else set()
+    for prompt_id in sorted(all_ids):
+        shapes = {
+            loc: cat.placeholders(prompt_id)
+            for loc, cat in catalogs.items()
+            if prompt_id in cat.prompts
+        }
+        if len(set(shapes.values())) > 1:
+            detail = "; ".join(f"{loc}: {sorted(v)}" for loc, v in shapes.items())
+            problems.append(f"prompt '{prompt_id}' has different placeholders ({detail})")
+    if problems:
+        raise PromptError("; ".join(problems))
+    return catalogs

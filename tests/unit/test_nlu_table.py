@@ -1,0 +1,144 @@
+"""Table-driven NLU tests: tests/data/nlu_<locale>.tsv.
+
+Each row: text, expected intent, then ``key=value`` words. ``context`` and
+``today`` are inputs; ``date``, ``time``, ``amount``, ``fraction`` and
+``installments`` are expected slots. A slot not listed must come back empty, so
+a rule that invents a date fails too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from ivr.dialog.nlu import NluResult, understand
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+DEFAULT_TODAY = dt.date(2026, 11, 23)  # a Monday
+# Each locale's rows come from every nlu_*<locale>.tsv: the main table and
+# the held-out batches (written after the rules, to see how they generalize).
+LOCALES = {"pt-BR": "pt_BR", "en-US": "en_US"}
+ACCURACY_THRESHOLD = 0.95
+
+
+@dataclass(frozen=True)
+class Case:
+    locale: str
+    line: str
+    text: str
+    intent: str
+    today: dt.date = DEFAULT_TODAY
+    context: str | None = None
+    expected: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        extra = f"@{self.context}" if self.context else ""
+        day = f"@{self.today.isoformat()}" if self.today != DEFAULT_TODAY else ""
+        return f"{self.line}:{self.text}{extra}{day}"
+
+
+def _value(key: str, raw: str) -> object:
+    if key == "date":
+        return dt.date.fromisoformat(raw)
+    if key == "time":
+        return dt.time.fromisoformat(raw)
+    if key in ("amount", "installments"):
+        return int(raw)
+    if key == "fraction":
+        return float(raw)
+    raise ValueError(f"unknown key {key!r}")
+
+
+def load_cases(locale: str) -> list[Case]:
+    cases = []
+    for path in sorted(DATA.glob(f"nlu_*{LOCALES[locale]}.tsv")):
+        cases.extend(_load_file(locale, path))
+    return cases
+
+
+def _load_file(locale: str, path: Path) -> list[Case]:
+    cases = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        columns = line.split("\t")
+        text, intent = columns[0], columns[1]
+        today, context, expected = DEFAULT_TODAY, None, {}
+        for word in " ".join(columns[2:]).split():
+            key, _, raw = word.partition("=")
+            if key == "today":
+                today = dt.date.fromisoformat(raw)
+            elif key == "context":
+                context = raw
+            else:
+                expected[key] = _value(key, raw)
+        cases.append(Case(locale, f"{path.stem}:{number}", text, intent, today, context, expected))
+    return cases
+
+
+ALL_CASES = [case for locale in LOCALES for case in load_cases(locale)]
+
+
+def actual_of(result: NluResult) -> dict[str, object]:
+    return {
+        "intent": result.intent,
+        "date": result.date,
+        "time": result.time,
+        "amount": result.amount_cents,
+        "fraction": result.fraction,
+        "installments": result.installments,
+    }
+
+
+def expected_of(case: Case) -> dict[str, object]:
+    want: dict[str, object] = {
+        "intent": case.intent,
+        "date": None,
+        "time": None,
+        "amount": None,
+        "fraction": None,
+        "installments": None,
+    }
+    want.update(case.expected)
+    return want
+
+
+def run(case: Case) -> tuple[dict[str, object], dict[str, object]]:
+    result = understand(case.text, case.locale, case.today, context=case.context)
+    return actual_of(result), expected_of(case)
+
+
+def test_table_sizes() -> None:
+    counts = {locale: len(load_cases(locale)) for locale in LOCALES}
+    assert counts["pt-BR"] >= 150
+    assert counts["en-US"] >= 50
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.id)
+def test_utterance(case: Case) -> None:
+    actual, expected = run(case)
+    assert actual == expected
+
+
+def test_overall_accuracy() -> None:
+    report = []
+    for locale in LOCALES:
+        cases = [c for c in ALL_CASES if c.locale == locale]
+        intent_ok = 0
+        full_ok = 0
+        for case in cases:
+            actual, expected = run(case)
+            intent_ok += actual["intent"] == expected["intent"]
+            full_ok += actual == expected
+        report.append((locale, len(cases), intent_ok / len(cases), full_ok / len(cases)))
+    for locale, n, intent_acc, full_acc in report:
+        print(
+            f"{locale}: {n} utterances, intent accuracy {intent_acc:.1%}, "
+            f"intent+slots accuracy {full_acc:.1%}"
+        )
+    for _, _, _, full_acc in report:
+        assert full_acc >= ACCURACY_THRESHOLD
