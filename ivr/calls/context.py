@@ -38,7 +38,7 @@ def debtor_zone(debtor: Debtor, phone: Phone | None) -> ZoneInfo:
 
 
 async def build_call_context(
-    session: AsyncSession, data: AttemptContext, zone: ZoneInfo
+    session: AsyncSession, data: AttemptContext, zone: ZoneInfo, callback_number: str = ""
 ) -> CallContext:
     debtor, debt, campaign = data.debtor, data.debt, data.campaign
     earlier_contacts = await session.scalar(
@@ -63,5 +63,5 @@ async def build_call_context(
         birth_year=debtor.birth_year,
         max_promise_days=campaign.max_promise_days if campaign else 30,
         first_contact=not earlier_contacts,
-        callback_number=campaign.callback_number if campaign else "",
+        callback_number=(campaign.callback_number if campaign else "") or callback_number,
     )

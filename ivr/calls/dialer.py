@@ -59,7 +59,7 @@ class CarrierDialer:
             if data is None:
                 return 0
             zone = debtor_zone(data.debtor, data.phone)
-            ctx = await build_call_context(s, data, zone)
+            ctx = await build_call_context(s, data, zone, self.from_number)
         catalog = self.voice.catalogs[ctx.locale]
         texts = [text for _pid, text, _v in personal_prompts(ctx, self.voice.flow, catalog)]
         await self.voice.synthesizer.prerender(texts, ctx.locale)

@@ -26,7 +26,7 @@ from ivr.calls.context import build_call_context, debtor_zone
 from ivr.calls.voice import VoiceStack
 from ivr.dialog import events as ev
 from ivr.dialog.flow import Dialog
-from ivr.keys import LIVE_CALLS, SESSIONS, TRANSFERS, VOICE
+from ivr.keys import LIVE_CALLS, SESSIONS, SETTINGS, TRANSFERS, VOICE
 from ivr.store import queries
 from ivr.store.models import CallAttempt, utcnow
 from ivr.telephony import media_codec as mc
@@ -68,7 +68,9 @@ class CallSession:
         transfers: Any = None,
         live: Any = None,
         paid_pause_days: int = 2,
+        callback_number: str = "",
     ) -> None:
+        self.callback_number = callback_number
         self.ws = ws
         self.sessions = sessions
         self.voice = voice
@@ -194,7 +196,7 @@ class CallSession:
                 attempt.call_sid = msg.call_sid
             answered_by = attempt.answered_by
             self.zone = debtor_zone(ctx_data.debtor, ctx_data.phone)
-            context = await build_call_context(s, ctx_data, self.zone)
+            context = await build_call_context(s, ctx_data, self.zone, self.callback_number)
             await queries.add_event(s, attempt.id, "stream_start", {"stream_sid": msg.stream_sid})
         self.locale = context.locale
         catalog = self.voice.catalogs[self.locale]
@@ -397,12 +399,12 @@ class CallSession:
             return
         first = True
         for frame in mulaw.frames(audio):
-            await self._send_text(mc.encode_outbound(self.stream_sid, mc.OutMedia(frame)))
+            await self._send_text(mc.encode_outbound(self.stream_sid, mc.OutMedia(payload=frame)))
             if first and self.input_at is not None:
                 self.stats.turn_latencies_ms.append((time.perf_counter() - self.input_at) * 1000)
                 self.input_at = None
             first = False
-        await self._send_text(mc.encode_outbound(self.stream_sid, mc.OutMark(mark)))
+        await self._send_text(mc.encode_outbound(self.stream_sid, mc.OutMark(name=mark)))
 
     async def _send_text(self, text: str) -> None:
         if self.ws.closed:
@@ -511,6 +513,7 @@ async def run_media_socket(request: web.Request) -> web.WebSocketResponse:
         app[VOICE],
         transfers=app.get(TRANSFERS),
         live=app[LIVE_CALLS],
+        callback_number=app[SETTINGS].twilio_from_number or "",
     )
     await session.run()
     return ws
