@@ -156,7 +156,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
-    from ivr.sandbox.server import run_sandbox
+    from ivr.sandbox.app import run_sandbox
 
     asyncio.run(run_sandbox(host=args.host, port=args.port))
     return 0

@@ -35,7 +35,6 @@ from ivr.voice.asr import Recognizer
 
 log = structlog.get_logger(__name__)
 
-INTER_DIGIT_TIMEOUT_S = 4.0
 END_DRAIN_TIMEOUT_S = 60.0
 TECHNICAL_GOODBYE = {
     "pt-BR": "Desculpe, tivemos um problema na ligação. Obrigado pela atenção e até logo.",
@@ -88,9 +87,7 @@ class CallSession:
         self.events: asyncio.Queue[ev.Event | None] = asyncio.Queue()
         self.playing: OrderedDict[str, _Playing] = OrderedDict()
         self.listen: ev.Listen | None = None
-        self.digits = ""
         self.silence_timer: asyncio.TimerHandle | None = None
-        self.digit_timer: asyncio.TimerHandle | None = None
         self.ending = False
         self.closed = False
         self.drained = asyncio.Event()
@@ -253,37 +250,15 @@ class CallSession:
             self.events.put_nowait(ev.Speech(text, result.confidence, True))
 
     async def _on_digit(self, digit: str) -> None:
+        """Each key goes to the dialog as it comes; the flow buffers dates and amounts."""
         self._barge()
-        listen = self.listen
-        if listen is None:
-            return
-        if self.digit_timer is not None:
-            self.digit_timer.cancel()
-            self.digit_timer = None
-        if digit == "#" and listen.max_digits > 1:
-            self._emit_digits()
-            return
-        self.digits += digit
-        if len(self.digits) >= listen.max_digits:
-            self._emit_digits()
-        else:
-            self._cancel_silence()
-            loop = asyncio.get_running_loop()
-            self.digit_timer = loop.call_later(INTER_DIGIT_TIMEOUT_S, self._emit_digits)
-
-    def _emit_digits(self) -> None:
-        if self.digit_timer is not None:
-            self.digit_timer.cancel()
-            self.digit_timer = None
-        digits, self.digits = self.digits, ""
-        if not digits:
+        if self.listen is None:
             return
         self._input_arrived()
-        self.events.put_nowait(ev.Digits(digits))
+        self.events.put_nowait(ev.Digits(digit))
 
     def _input_arrived(self) -> None:
         self.input_at = time.perf_counter()
-        self.listen = None
         self._cancel_silence()
 
     def _on_mark(self, name: str) -> None:
@@ -320,9 +295,6 @@ class CallSession:
         self.silence_timer = None
         if self.listen is None:
             return
-        if self.digits:
-            self._emit_digits()
-            return
         self.listen = None
         self.events.put_nowait(ev.Silence())
 
@@ -333,9 +305,6 @@ class CallSession:
 
     def _cancel_timers(self) -> None:
         self._cancel_silence()
-        if self.digit_timer is not None:
-            self.digit_timer.cancel()
-            self.digit_timer = None
 
     # ------------------------------------------------------------ dialog
 
@@ -355,6 +324,7 @@ class CallSession:
                     actions = self.dialog.handle(event)
                 for action in actions:
                     await self._execute(action)
+                self._arm_silence()
             except Exception:
                 log.exception("dialog.failed", call_sid=self.call_sid)
                 await self._record_outcome_if_missing("error")
@@ -414,7 +384,7 @@ class CallSession:
 
     async def _start_listening(self, action: ev.Listen) -> None:
         self.listen = action
-        self.digits = ""
+        self._cancel_silence()
         if self.recognizer is not None:
             phrases = self.voice.grammar(self.locale, action.grammar)
             if phrases:

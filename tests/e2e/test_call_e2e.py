@@ -24,9 +24,10 @@ NUMBER = "+5511987654321"
 
 
 async def test_wrong_person_call_end_to_end(db_url: str, tmp_path: Path, tts_cache: Path) -> None:
-    async with Sandbox(SandboxConfig(speed=8.0)) as sb, running_service(
-        db_url, sb, tts_cache
-    ) as svc:
+    async with (
+        Sandbox(SandboxConfig(speed=8.0)) as sb,
+        running_service(db_url, sb, tts_cache) as svc,
+    ):
         await import_rows(
             svc, tmp_path, [f"E2E-1,Maria Souza,{NUMBER},150.00,2026-11-01,Loja Estrela,pt-BR,SP,,"]
         )
@@ -48,14 +49,25 @@ async def test_wrong_person_call_end_to_end(db_url: str, tmp_path: Path, tts_cac
             assert attempt.answered_by == "human"
             assert attempt.duration_s is not None and attempt.duration_s >= 1
             assert attempt.outcome == "wrong_party"
-            kinds = [e.kind for e in (await s.scalars(
-                select(CallEvent).where(CallEvent.attempt_id == attempt.id).order_by(CallEvent.id)
-            )).all()]
+            kinds = [
+                e.kind
+                for e in (
+                    await s.scalars(
+                        select(CallEvent)
+                        .where(CallEvent.attempt_id == attempt.id)
+                        .order_by(CallEvent.id)
+                    )
+                ).all()
+            ]
             assert kinds.count("status") == 4  # initiated, ringing, in-progress, completed
             assert {"answered", "amd", "stream_start", "prompt", "dtmf", "end"} <= set(kinds)
-            prompts = (await s.scalars(
-                select(CallEvent).where(CallEvent.attempt_id == attempt.id, CallEvent.kind == "prompt")
-            )).all()
+            prompts = (
+                await s.scalars(
+                    select(CallEvent).where(
+                        CallEvent.attempt_id == attempt.id, CallEvent.kind == "prompt"
+                    )
+                )
+            ).all()
             spoken = " ".join(p.data["text"] for p in prompts)
             # Nothing about a debt to someone who is not the debtor.
             assert "150" not in spoken and "Loja Estrela" not in spoken
