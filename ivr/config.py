@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     agent_wrapup_seconds: int = Field(default=30, ge=0)
     queue_callback_offer_seconds: int = Field(default=60, ge=1)
 
+    # Signs agent session cookies; unset: a random per-process secret (sessions
+    # do not survive a restart or span replicas), with a warning at start-up.
+    secret_key: str | None = None
+
     @field_validator("locale")
     @classmethod
     def _known_locale(cls, value: str) -> str:

@@ -70,7 +70,7 @@ def _scripts(today: dt.date) -> dict[str, tuple[str, CalleeScript]]:
 async def run_demo(settings: Settings, *, speed: float = 4.0, keep_db: bool = False) -> int:
     explicit_db = "IVR_DATABASE_URL" in os.environ
     if not explicit_db:
-        DEMO_DB.unlink(missing_ok=True)
+        _remove_demo_db()
         settings = settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{DEMO_DB}"})
     await upgrade_async(settings.database_url)
     print(f"database: {settings.database_url}")
@@ -120,10 +120,13 @@ async def run_demo(settings: Settings, *, speed: float = 4.0, keep_db: bool = Fa
         finally:
             await runner.cleanup()
     if not explicit_db and not keep_db:
-        DEMO_DB.unlink(missing_ok=True)
-        for suffix in ("-wal", "-shm"):
-            Path(f"{DEMO_DB}{suffix}").unlink(missing_ok=True)
+        _remove_demo_db()
     return 0
+
+
+def _remove_demo_db() -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{DEMO_DB}{suffix}").unlink(missing_ok=True)
 
 
 async def _print_results(
