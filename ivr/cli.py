@@ -151,7 +151,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         )
     _auto_migrate(settings)
     app = create_app(settings, AppOptions(keypad_only=args.keypad_only))
-    web.run_app(app, host=args.host, port=args.port, print=lambda m: print(m, file=sys.stderr))
+    web.run_app(
+        app,
+        host=args.host,
+        port=args.port,
+        access_log=logging.getLogger("aiohttp.access") if args.verbose else None,
+        print=lambda m: print(m, file=sys.stderr),
+    )
     return 0
 
 

@@ -70,7 +70,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON}
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON}  # noqa: RUF012
 
 
 class DebtStatus(enum.StrEnum):
@@ -315,7 +315,10 @@ class CallEvent(Base):
     """Everything that happened in a call: carrier statuses, turns, DTMF, actions."""
 
     __tablename__ = "call_events"
-    __table_args__ = (Index("ix_call_events_kind_at", "kind", "at"),)
+    __table_args__ = (
+        Index("ix_call_events_kind_at", "kind", "at"),
+        UniqueConstraint("attempt_id", "dedupe_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     attempt_id: Mapped[int] = mapped_column(
@@ -324,6 +327,9 @@ class CallEvent(Base):
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     kind: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Set for events a carrier may deliver twice (status callbacks): the
+    # database, not a read-then-write, makes the second one a no-op.
+    dedupe_key: Mapped[str | None] = mapped_column(String(40))
 
     attempt: Mapped[CallAttempt] = relationship(back_populates="events")
 

@@ -11,7 +11,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.models import (
@@ -58,56 +60,80 @@ class StatusUpdate:
     timestamp: str | None = None
 
 
-async def apply_status(session: AsyncSession, attempt: CallAttempt, upd: StatusUpdate) -> bool:
+async def apply_status(session: AsyncSession, attempt_id: int, upd: StatusUpdate) -> bool:
     """Apply a status callback idempotently and in any arrival order.
 
-    A callback seen before (same SequenceNumber) changes nothing; an older
-    one never moves the status backwards but may still fill missing fields.
-    Returns True when something changed.
+    The event row carries a unique ``status:<SequenceNumber>`` key, so a
+    callback delivered twice inserts nothing the second time (the database
+    decides, even between replicas). An older callback never moves the status
+    backwards but may still fill fields that are missing. Core statements
+    keep this cheap: it runs for every callback of every call.
+    Returns True when the callback was new.
     """
-    seen = await session.scalar(
-        select(CallEvent.id).where(
-            CallEvent.attempt_id == attempt.id,
-            CallEvent.kind == "status",
-            CallEvent.data["sequence"].as_integer() == upd.sequence,
-        )
+    inserted = await _insert_once(
+        session,
+        attempt_id=attempt_id,
+        kind="status",
+        dedupe_key=f"status:{upd.sequence}",
+        data={
+            "sequence": upd.sequence,
+            "status": upd.status,
+            "duration": upd.duration_s,
+            "timestamp": upd.timestamp,
+            "answered_by": upd.answered_by,
+        },
     )
-    if seen is not None:
+    if not inserted:
         return False
+    t = CallAttempt.__table__
+    now = utcnow()
+    values: dict[str, Any] = {
+        "call_sid": func.coalesce(t.c.call_sid, upd.call_sid),
+        "last_sequence": case(
+            (t.c.last_sequence < upd.sequence, upd.sequence), else_=t.c.last_sequence
+        ),
+    }
     try:
-        new = AttemptStatus(upd.status)
+        new: AttemptStatus | None = AttemptStatus(upd.status)
     except ValueError:
         new = None
-    session.add(
-        CallEvent(
-            attempt_id=attempt.id,
-            kind="status",
-            data={
-                "sequence": upd.sequence,
-                "status": upd.status,
-                "duration": upd.duration_s,
-                "timestamp": upd.timestamp,
-            },
-        )
-    )
-    if attempt.call_sid is None:
-        attempt.call_sid = upd.call_sid
-    now = utcnow()
-    if new is not None and status_rank(new) > status_rank(attempt.status):
-        attempt.status = new
-    if new is AttemptStatus.IN_PROGRESS and attempt.answered_at is None:
-        attempt.answered_at = now
-    if new in FINAL_ATTEMPT_STATUSES:
-        if attempt.ended_at is None:
-            attempt.ended_at = now
-        if upd.duration_s is not None:
-            attempt.duration_s = upd.duration_s
-        if attempt.outcome is None:
-            attempt.outcome = _default_outcome(new, attempt.answered_by)
-    if upd.answered_by and not attempt.answered_by:
-        attempt.answered_by = upd.answered_by
-    attempt.last_sequence = max(attempt.last_sequence, upd.sequence)
+    if new is not None:
+        lower = [s.value for s in AttemptStatus if status_rank(s) < status_rank(new)]
+        values["status"] = case((t.c.status.in_(lower), new.value), else_=t.c.status)
+        if new is AttemptStatus.IN_PROGRESS:
+            values["answered_at"] = func.coalesce(t.c.answered_at, now)
+        if new in FINAL_ATTEMPT_STATUSES:
+            values["ended_at"] = func.coalesce(t.c.ended_at, now)
+            if upd.duration_s is not None:
+                values["duration_s"] = upd.duration_s
+            machine = t.c.answered_by.like("machine%")
+            default = case(
+                (machine & (new is AttemptStatus.COMPLETED), "voicemail"), else_="no_contact"
+            )
+            values["outcome"] = func.coalesce(t.c.outcome, default)
+    if upd.answered_by:
+        values["answered_by"] = func.coalesce(t.c.answered_by, upd.answered_by)
+    await session.execute(update(t).where(t.c.id == attempt_id).values(**values))
     return True
+
+
+async def _insert_once(
+    session: AsyncSession, *, attempt_id: int, kind: str, dedupe_key: str, data: dict[str, Any]
+) -> bool:
+    """Insert an event unless one with the same key exists; True when inserted."""
+    table = CallEvent.__table__
+    row = {
+        "attempt_id": attempt_id,
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "data": data,
+        "at": utcnow(),
+    }
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    ins = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+    stmt = ins.values(**row).on_conflict_do_nothing(index_elements=["attempt_id", "dedupe_key"])
+    result = await session.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _default_outcome(status: AttemptStatus, answered_by: str | None) -> str:

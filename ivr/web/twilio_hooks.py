@@ -10,6 +10,8 @@ from __future__ import annotations
 import structlog
 from aiohttp import web
 from multidict import MultiDictProxy
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ivr.keys import LIVE_CALLS, SESSIONS, SETTINGS, SIGNATURES
 from ivr.store.models import CallAttempt
@@ -39,8 +41,6 @@ def _attempt_id(request: web.Request) -> int | None:
 
 
 async def _find_attempt(request: web.Request, call_sid: str) -> CallAttempt | None:
-    from sqlalchemy import select
-
     sessions = request.app[SESSIONS]
     attempt_id = _attempt_id(request)
     async with sessions() as s:
@@ -50,21 +50,26 @@ async def _find_attempt(request: web.Request, call_sid: str) -> CallAttempt | No
 
 
 async def voice(request: web.Request) -> web.Response:
-    """The call was answered: stream it to us; the attempt travels as a <Parameter>."""
+    """The call was answered: stream it to us; the attempt travels as a <Parameter>.
+
+    The attempt id comes from the URL we gave the carrier, and the signature
+    proves the carrier is replaying exactly that URL, so no database read is
+    needed here; the stream's start checks the attempt before anything is said.
+    """
     form = await _signed_form(request)
     call_sid = str(form.get("CallSid", ""))
-    attempt = await _find_attempt(request, call_sid)
-    if attempt is None:
+    attempt_id = _attempt_id(request)
+    if attempt_id is None:
+        attempt = await _find_attempt(request, call_sid)
+        attempt_id = attempt.id if attempt is not None else None
+    if attempt_id is None:
         log.warning("twilio.voice_unknown_call", call_sid=call_sid)
         return web.Response(text=twiml.hangup(), content_type="text/xml")
     settings = request.app[SETTINGS]
     assert settings.public_url
     body = twiml.connect_stream(
-        settings.public_url, {"attempt_id": str(attempt.id), "call_sid": call_sid}
+        settings.public_url, {"attempt_id": str(attempt_id), "call_sid": call_sid}
     )
-    answered_by = form.get("AnsweredBy")
-    async with request.app[SESSIONS]() as s, s.begin():
-        await add_event(s, attempt.id, "answered", {"answered_by": answered_by})
     return web.Response(text=body, content_type="text/xml")
 
 
@@ -85,20 +90,17 @@ async def status(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text=f"bad status callback: {exc}") from None
     attempt_id = _attempt_id(request)
     sessions = request.app[SESSIONS]
-    async with sessions() as s, s.begin():
-        attempt: CallAttempt | None
-        if attempt_id is not None:
-            attempt = await s.get(CallAttempt, attempt_id, with_for_update=True)
-        else:
-            from sqlalchemy import select
-
-            attempt = await s.scalar(
-                select(CallAttempt).where(CallAttempt.call_sid == call_sid).with_for_update()
-            )
-        if attempt is None:
-            log.warning("twilio.status_unknown_call", call_sid=call_sid)
-            return web.Response(status=204)
-        changed = await apply_status(s, attempt, upd)
+    try:
+        async with sessions() as s, s.begin():
+            if attempt_id is None:
+                attempt_id = await s.scalar(
+                    select(CallAttempt.id).where(CallAttempt.call_sid == call_sid)
+                )
+            changed = attempt_id is not None and await apply_status(s, attempt_id, upd)
+    except IntegrityError:  # the attempt does not exist (foreign key)
+        changed = False
+    if attempt_id is None or not changed:
+        log.debug("twilio.status_ignored", call_sid=call_sid, sequence=upd.sequence)
     if changed and upd.status in ("completed", "busy", "failed", "no-answer", "canceled"):
         request.app[LIVE_CALLS].ended(call_sid)
     return web.Response(status=204)
@@ -114,8 +116,6 @@ async def amd(request: web.Request) -> web.Response:
         attempt_id = _attempt_id(request)
         attempt = await s.get(CallAttempt, attempt_id) if attempt_id else None
         if attempt is None:
-            from sqlalchemy import select
-
             attempt = await s.scalar(select(CallAttempt).where(CallAttempt.call_sid == call_sid))
         if attempt is None:
             return web.Response(status=204)

@@ -60,7 +60,7 @@ async def test_wrong_person_call_end_to_end(db_url: str, tmp_path: Path, tts_cac
                 ).all()
             ]
             assert kinds.count("status") == 4  # initiated, ringing, in-progress, completed
-            assert {"answered", "amd", "stream_start", "prompt", "dtmf", "end"} <= set(kinds)
+            assert {"amd", "stream_start", "prompt", "dtmf", "end"} <= set(kinds)
             prompts = (
                 await s.scalars(
                     select(CallEvent).where(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 18:14:41.726805
+Create Date: 2026-11-23 18:27:39.606225
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import ivr.store.models
+
 
 revision = "0001"
 down_revision = None
@@ -364,6 +365,7 @@ def upgrade() -> None:
         sa.Column("at", ivr.store.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("dedupe_key", sa.String(length=40), nullable=True),
         sa.ForeignKeyConstraint(
             ["attempt_id"],
             ["call_attempts.id"],
@@ -371,6 +373,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_call_events")),
+        sa.UniqueConstraint("attempt_id", "dedupe_key", name=op.f("uq_call_events_attempt_id")),
     )
     with op.batch_alter_table("call_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_call_events_attempt_id"), ["attempt_id"], unique=False)

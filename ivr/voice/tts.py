@@ -1,0 +1,391 @@
+"""Prompt synthesis: text in, 8 kHz mu-law out, cached on disk and in memory.
+
+All synthesis happens in one child process (:mod:`ivr.voice.tts_worker`):
+the engine is a per-process singleton that cannot run from two threads, prints
+to stdout, and may hang. One worker serializes the jobs; a job that takes
+longer than ``timeout`` gets its worker killed and restarted and is tried once
+more before :class:`TtsError` is raised.
+
+Rendered audio is cached by the SHA-256 of (engine and version, voice, rate,
+text), so fixed prompts are synthesized once per machine and personal ones
+(name, amount, date) once per debtor, before dialing. Disk writes are atomic
+(temporary file + rename) so a crash never leaves a truncated prompt behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import ivr
+from ivr.config import Settings
+from ivr.voice.errors import TtsError
+
+DEFAULT_VOICES: Mapping[str, str] = {
+    "pt-BR": "pt-br",
+    "en-US": "en-us",
+    "ko-KR": "ko",  # test locale only (see grammars/ko-KR/README.md)
+}
+DEFAULT_RATE = 160
+DEFAULT_TIMEOUT_S = 10.0
+STARTUP_TIMEOUT_S = 30.0
+AUDIO_FORMAT = "ulaw-8000-mono-v1"
+WORKER_MODULE = "ivr.voice.tts_worker"
+
+
+class _WorkerGone(Exception):
+    """The worker closed its pipe (crashed or was killed)."""
+
+
+def _worker_env() -> dict[str, str]:
+    """The child must import this package even when it is not installed."""
+    env = dict(os.environ)
+    root = str(Path(ivr.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _missing_voices_message(missing: Iterable[str]) -> str:
+    names = ", ".join(missing)
+    return f"voice {names} not found in espeak-ng (apt-get install espeak-ng-data)"
+
+
+class Synthesizer:
+    """Async facade over the synthesis worker, with a two-level prompt cache.
+
+    ``hits`` counts renders answered from memory, disk or an identical render
+    already in flight; ``misses`` counts renders that ran the engine.
+    """
+
+    def __init__(
+        self,
+        cache_dir: Path | str,
+        *,
+        voices: Mapping[str, str] | None = None,
+        rate: int = DEFAULT_RATE,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        memory_bytes: int = 32 * 1024 * 1024,
+        python: str = sys.executable,
+    ) -> None:
+        self.cache_dir = Path(cache_dir)
+        self.voices: dict[str, str] = dict(DEFAULT_VOICES if voices is None else voices)
+        self.rate = rate
+        self.timeout = timeout
+        self.memory_bytes = memory_bytes
+        self.hits = 0
+        self.misses = 0
+        self.restarts = 0
+        self.engine: str | None = None
+        self._python = python
+        self._proc: asyncio.subprocess.Process | None = None
+        self._lock = asyncio.Lock()
+        self._start_lock = asyncio.Lock()
+        self._next_id = 0
+        self._memory: OrderedDict[str, bytes] = OrderedDict()
+        self._memory_size = 0
+        self._inflight: dict[str, asyncio.Future[bytes]] = {}
+        self._orphans: list[Path] = []
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> Synthesizer:
+        return cls(settings.cache_dir / "tts", rate=settings.tts_rate, **kwargs)
+
+    # ------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def check(cls, voices: Iterable[str] | None = None, python: str = sys.executable) -> str:
+        """Check engine and voices in a throw-away worker; return the engine name.
+
+        Blocking (about a quarter of a second): meant for start-up and the CLI.
+        Raises :class:`TtsError` naming what is missing.
+        """
+        wanted = list(DEFAULT_VOICES.values() if voices is None else voices)
+        try:
+            done = subprocess.run(
+                [python, "-m", WORKER_MODULE, "--check", *wanted],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                env=_worker_env(),
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise TtsError(f"speech synthesis worker did not start: {exc}") from exc
+        lines = done.stdout.strip().splitlines()
+        if not lines:
+            raise TtsError(f"speech synthesis worker failed: {done.stderr.strip()[-500:]}")
+        return cls._engine_from_info(json.loads(lines[-1]))
+
+    @staticmethod
+    def _engine_from_info(reply: dict[str, Any]) -> str:
+        if not reply.get("ok"):
+            raise TtsError(str(reply.get("error")))
+        if reply.get("missing"):
+            raise TtsError(_missing_voices_message(reply["missing"]))
+        return str(reply["engine"])
+
+    async def start(self) -> None:
+        """Start the worker and check the engine and every configured voice."""
+        async with self._start_lock:
+            if self.engine is not None:
+                return
+            reply = await self._job({"op": "info", "voices": sorted(set(self.voices.values()))})
+            self.engine = self._engine_from_info(reply)
+
+    async def close(self) -> None:
+        """Stop the worker (politely, then by force)."""
+        proc, self._proc = self._proc, None
+        if proc is None or proc.returncode is not None:
+            return
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), 2.0)
+        except TimeoutError:
+            await self._kill(proc)
+
+    async def __aenter__(self) -> Synthesizer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def worker_pid(self) -> int | None:
+        return None if self._proc is None else self._proc.pid
+
+    @property
+    def hit_ratio(self) -> float:
+        total = self.hits + self.misses
+        return self.hits / total if total else 0.0
+
+    # ------------------------------------------------------------ rendering
+
+    def voice_for(self, locale: str) -> str:
+        try:
+            return self.voices[locale]
+        except KeyError:
+            raise TtsError(f"no synthesis voice configured for locale {locale}") from None
+
+    def cache_key(self, text: str, voice: str, rate: int) -> str:
+        if self.engine is None:
+            raise TtsError("synthesizer not started")
+        material = json.dumps(
+            [self.engine, AUDIO_FORMAT, voice, rate, text],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.cache_dir / key[:2] / f"{key}.ulaw"
+
+    async def render(self, text: str, locale: str, rate: int | None = None) -> bytes:
+        """Return ``text`` spoken in ``locale`` as 8 kHz mono mu-law bytes."""
+        text = " ".join(text.split())
+        if not text:
+            raise TtsError("nothing to synthesize: empty text")
+        voice = self.voice_for(locale)
+        rate = self.rate if rate is None else rate
+        if not 20 <= rate <= 500:
+            raise TtsError(f"speech rate must be 20..500 words per minute, got {rate}")
+        await self.start()
+        key = self.cache_key(text, voice, rate)
+
+        cached = self._memory.get(key)
+        if cached is not None:
+            self._memory.move_to_end(key)
+            self.hits += 1
+            return cached
+        while (pending := self._inflight.get(key)) is not None:
+            try:
+                data = await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if pending.cancelled() and not (task and task.cancelling()):
+                    continue  # the task rendering it was cancelled, not us: try again
+                raise
+            self.hits += 1
+            return data
+
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            stored = await asyncio.to_thread(_read_or_none, self._path(key))
+            if stored is not None:
+                self.hits += 1
+                result = stored
+            else:
+                self.misses += 1
+                result = await self._synthesize(key, text, voice, rate)
+            self._remember(key, result)
+            future.set_result(result)
+            return result
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: nobody else may be waiting
+            raise
+        finally:
+            del self._inflight[key]
+
+    async def prerender(self, texts: Iterable[str], locale: str, rate: int | None = None) -> int:
+        """Warm the cache with ``texts``; returns how many had to be synthesized."""
+        before = self.misses
+        for text in dict.fromkeys(texts):
+            await self.render(text, locale, rate)
+        return self.misses - before
+
+    def _remember(self, key: str, data: bytes) -> None:
+        if len(data) > self.memory_bytes:
+            return
+        old = self._memory.pop(key, None)
+        if old is not None:
+            self._memory_size -= len(old)
+        self._memory[key] = data
+        self._memory_size += len(data)
+        while self._memory_size > self.memory_bytes:
+            _, evicted = self._memory.popitem(last=False)
+            self._memory_size -= len(evicted)
+
+    async def _synthesize(self, key: str, text: str, voice: str, rate: int) -> bytes:
+        final = self._path(key)
+        tmp = final.with_name(f".{key}.{uuid.uuid4().hex}.tmp")
+        await asyncio.to_thread(final.parent.mkdir, parents=True, exist_ok=True)
+        job = {"op": "render", "text": text, "voice": voice, "rate": rate, "out": str(tmp)}
+        try:
+            await self._job(job)
+            return await asyncio.to_thread(_publish, tmp, final)
+        except asyncio.CancelledError:
+            # The worker may still write this file after we stop waiting. It
+            # runs jobs in order, so it is done with it by its next reply.
+            self._orphans.append(tmp)
+            raise
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                await asyncio.to_thread(tmp.unlink)
+
+    # ------------------------------------------------------------ worker
+
+    async def _job(self, job: dict[str, Any], limit_s: float | None = None) -> dict[str, Any]:
+        """Run one job on the worker: kill and restart it on a timeout, retry once."""
+        limit = self.timeout if limit_s is None else limit_s
+        async with self._lock:
+            failure = ""
+            for _attempt in range(2):
+                proc = await self._ensure_worker()
+                try:
+                    reply = await asyncio.wait_for(self._roundtrip(proc, job), limit)
+                except TimeoutError:
+                    failure = f"synthesis took longer than {limit:g} s"
+                except _WorkerGone:
+                    failure = f"synthesis worker exited (code {proc.returncode})"
+                else:
+                    if not reply.get("ok") and job.get("op") != "info":
+                        raise TtsError(f"synthesis failed: {reply.get('error')}")
+                    return reply
+                await self._kill(proc)
+                self.restarts += 1
+            raise TtsError(f"{failure}; gave up after a restart and a retry")
+
+    async def _ensure_worker(self) -> asyncio.subprocess.Process:
+        if self._proc is not None and self._proc.returncode is None:
+            return self._proc
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                self._python,
+                "-m",
+                WORKER_MODULE,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                env=_worker_env(),
+            )
+        except OSError as exc:
+            raise TtsError(f"speech synthesis worker did not start: {exc}") from exc
+        # Start-up (interpreter, engine, warm-up run) is not part of any job's
+        # time limit: wait for it here, with a limit of its own.
+        proc = self._proc
+        try:
+            reply = await asyncio.wait_for(
+                self._roundtrip(proc, {"op": "info", "voices": []}), STARTUP_TIMEOUT_S
+            )
+        except (TimeoutError, _WorkerGone):
+            await self._kill(proc)
+            raise TtsError(
+                f"speech synthesis worker did not start within {STARTUP_TIMEOUT_S:g} s"
+            ) from None
+        if not reply.get("ok"):
+            await self._kill(proc)
+            raise TtsError(str(reply.get("error")))
+        return proc
+
+    async def _roundtrip(
+        self, proc: asyncio.subprocess.Process, job: dict[str, Any]
+    ) -> dict[str, Any]:
+        assert proc.stdin is not None and proc.stdout is not None
+        self._next_id += 1
+        job_id = self._next_id
+        try:
+            proc.stdin.write((json.dumps({"id": job_id, **job}) + "\n").encode("utf-8"))
+            await proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            raise _WorkerGone from exc
+        while True:
+            line = await proc.stdout.readline()
+            if not line:
+                raise _WorkerGone
+            reply: dict[str, Any] = json.loads(line)
+            if reply.get("id") == job_id:  # skip replies to jobs whose caller gave up
+                self._drop_orphans()
+                return reply
+
+    async def _kill(self, proc: asyncio.subprocess.Process) -> None:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+        if self._proc is proc:
+            self._proc = None
+        self._drop_orphans()
+
+    def _drop_orphans(self) -> None:
+        """Remove temporary files of cancelled renders (the worker is past them)."""
+        while self._orphans:
+            with contextlib.suppress(FileNotFoundError):
+                self._orphans.pop().unlink()
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _publish(tmp: Path, final: Path) -> bytes:
+    """Atomically move a finished render into the cache and return its bytes."""
+    data = tmp.read_bytes()
+    if not data:
+        raise TtsError("synthesis produced no audio")
+    os.replace(tmp, final)
+    return data
