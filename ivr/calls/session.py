@@ -199,7 +199,8 @@ class CallSession:
         catalog = self.voice.catalogs[self.locale]
         self.dialog = Dialog(context, self.voice.flow, catalog)
         if self.voice.asr is not None:
-            self.recognizer = Recognizer(self.voice.asr, None)
+            first = self.voice.grammar(self.locale, "confirm_identity")
+            self.recognizer = Recognizer(self.voice.asr, first)
             self._asr_task = asyncio.create_task(self._asr_loop())
         if self.live is not None:
             self.live.add(msg.call_sid, self)
@@ -388,6 +389,8 @@ class CallSession:
         if self.recognizer is not None:
             phrases = self.voice.grammar(self.locale, action.grammar)
             if phrases:
+                # A new question: whatever was heard before belongs to the last one.
+                self.recognizer.reset()
                 await self.recognizer.set_grammar(phrases)
         self._arm_silence()
 

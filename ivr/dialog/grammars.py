@@ -87,6 +87,9 @@ def load_grammar(locale: str, context: str, root: Path = DEFAULT_ROOT) -> list[s
         raise GrammarError(f"{path}: no such grammar") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise GrammarError(f"{path}: not valid JSON: {exc}") from exc
+    if isinstance(data, dict) and isinstance(data.get("intents"), dict):
+        # Test locales list phrases by intent; the recognizer gets them all.
+        data = [p for phrases in data["intents"].values() for p in phrases]
     return validate(data, str(path))
 
 

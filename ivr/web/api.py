@@ -1,0 +1,94 @@
+"""The supervisor and agent JSON API under ``/api/v1`` and its OpenAPI document.
+
+``setup_api(app)`` adds every route; the app must provide ``SESSIONS`` (at
+start-up, from a cleanup context, is fine) and ``SETTINGS``. Endpoints live
+in small modules by subject (``api_campaigns``, ``api_debtors``,
+``api_payments``); this one adds the login endpoints and the document.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ivr.keys import SESSIONS
+from ivr.store.models import Role
+from ivr.web import api_campaigns, api_debtors, api_payments
+from ivr.web.api_common import API_PREFIX, Endpoint, add_endpoints, read_body, reply
+from ivr.web.api_schemas import LoginIn, Ok, UserOut
+from ivr.web.auth import (
+    authenticate,
+    clear_session_cookie,
+    login,
+    set_session_cookie,
+)
+from ivr.web.openapi import OPENAPI_PATH, serve_openapi
+
+
+def _user_out(user: object) -> UserOut:
+    return UserOut.model_validate(user)
+
+
+async def post_login(request: web.Request) -> web.Response:
+    """Log in with a password; the answer sets the signed session cookie."""
+    body = await read_body(request, LoginIn)
+    user = await login(request.app[SESSIONS], body.username, body.password)
+    response = reply(_user_out(user))
+    set_session_cookie(response, request, user)
+    return response
+
+
+async def post_logout(request: web.Request) -> web.Response:
+    """Forget the session cookie in this browser."""
+    response = reply(Ok())
+    clear_session_cookie(response)
+    return response
+
+
+async def get_me(request: web.Request) -> web.Response:
+    """Who the credentials belong to."""
+    return reply(_user_out(await authenticate(request)))
+
+
+AUTH_ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        "POST",
+        f"{API_PREFIX}/auth/login",
+        post_login,
+        "Log in with a password (sets a session cookie)",
+        roles=None,
+        tag="auth",
+        body=LoginIn,
+        response=UserOut,
+        errors=(401, 422),
+    ),
+    Endpoint(
+        "POST",
+        f"{API_PREFIX}/auth/logout",
+        post_logout,
+        "Log out (clears the session cookie)",
+        roles=None,
+        tag="auth",
+        response=Ok,
+    ),
+    Endpoint(
+        "GET",
+        f"{API_PREFIX}/auth/me",
+        get_me,
+        "The signed-in user",
+        roles=(Role.AGENT,),
+        tag="auth",
+        response=UserOut,
+    ),
+)
+
+
+def setup_api(app: web.Application) -> None:
+    """Register the ``/api/v1`` routes and ``GET /api/openapi.json`` on ``app``."""
+    add_endpoints(app, AUTH_ENDPOINTS)
+    add_endpoints(app, api_campaigns.ENDPOINTS)
+    add_endpoints(app, api_debtors.ENDPOINTS)
+    add_endpoints(app, api_payments.ENDPOINTS)
+    app.router.add_get(OPENAPI_PATH, serve_openapi)
+
+
+__all__ = ["AUTH_ENDPOINTS", "setup_api"]

@@ -1,0 +1,359 @@
+"""Campaign endpoints: create, read, update caps and pacing, pause, windows, blocked dates.
+
+Windows are checked beyond their shape: ranges on one weekday may not
+overlap, and a range outside the country's default calling hours (see the
+compliance reference) is refused unless the request says
+``allow_outside_defaults`` — a supervisor may tighten the hours freely and
+loosen them only on purpose. Anything that can make a parked debtor callable
+again (resume, new windows, new caps) wakes the campaign's debtors so the
+planner looks at them at once; pausing cancels the attempts claimed but not
+yet placed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from aiohttp import web
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ivr.keys import SESSIONS
+from ivr.store.models import AttemptStatus, CallAttempt, CallWindow, Campaign, utcnow
+from ivr.web.api_common import (
+    API_PREFIX,
+    Endpoint,
+    FieldError,
+    path_int,
+    read_body,
+    reply,
+    unprocessable,
+)
+from ivr.web.api_schemas import (
+    MIDNIGHT,
+    BlockedDatesIn,
+    CampaignCreate,
+    CampaignList,
+    CampaignOut,
+    CampaignUpdate,
+    WindowIn,
+    WindowOut,
+    WindowsIn,
+)
+from ivr.web.auth import json_error
+from scheduler.eligibility import wake_debtors
+from scheduler.windows import Window, default_windows, parse_blocked
+
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _minutes(t: dt.time, *, end: bool = False) -> float:
+    """Minutes since local midnight; an ``end`` of 00:00 is the day's end (1440)."""
+    if end and t == MIDNIGHT:
+        return 24 * 60.0
+    return t.hour * 60 + t.minute + (t.second + t.microsecond / 1e6) / 60
+
+
+def _hhmm(t: dt.time, *, end: bool = False) -> str:
+    if end and t == MIDNIGHT:
+        return "24:00"
+    return t.strftime("%H:%M:%S" if t.second else "%H:%M")
+
+
+def window_errors(
+    windows: Sequence[WindowIn], country: str, allow_outside_defaults: bool, field: str = "windows"
+) -> list[FieldError]:
+    """Overlaps on a weekday, and ranges outside the country's default hours."""
+    errors: list[FieldError] = []
+    seen: list[tuple[int, WindowIn]] = []
+    for i, w in enumerate(windows):
+        lo, hi = _minutes(w.start), _minutes(w.end, end=True)
+        for j, other in seen:
+            if other.weekday != w.weekday:
+                continue
+            if lo < _minutes(other.end, end=True) and _minutes(other.start) < hi:
+                errors.append(
+                    FieldError(
+                        f"{field}[{i}]",
+                        f"overlaps {field}[{j}] on {DAY_NAMES[w.weekday]} "
+                        f"({_hhmm(other.start)}-{_hhmm(other.end, end=True)})",
+                    )
+                )
+                break
+        seen.append((i, w))
+    if allow_outside_defaults:
+        return errors
+    defaults = default_windows(country)
+    for i, w in enumerate(windows):
+        lo, hi = _minutes(w.start), _minutes(w.end, end=True)
+        same_day = [d for d in defaults if d.weekday == w.weekday]
+        if any(_minutes(d.start) <= lo and hi <= _minutes(d.end, end=True) for d in same_day):
+            continue
+        if same_day:
+            hours = ", ".join(f"{_hhmm(d.start)}-{_hhmm(d.end, end=True)}" for d in same_day)
+            why = f"outside the default calling hours for {country} on {DAY_NAMES[w.weekday]} "
+            why += f"({hours})"
+        else:
+            why = f"{country} has no default calling hours on {DAY_NAMES[w.weekday]}"
+        errors.append(FieldError(f"{field}[{i}]", why + "; set allow_outside_defaults to insist"))
+    return errors
+
+
+def _caps_errors(daily: int, weekly: int) -> list[FieldError]:
+    if weekly < daily:
+        return [FieldError("weekly_cap", f"must be at least daily_cap ({daily})")]
+    return []
+
+
+def campaign_out(c: Campaign) -> CampaignOut:
+    wins = sorted(c.windows, key=lambda w: (w.weekday, w.start))
+    return CampaignOut(
+        id=c.id,
+        name=c.name,
+        locale=c.locale,
+        country=c.country,
+        active=c.active,
+        daily_cap=c.daily_cap,
+        weekly_cap=c.weekly_cap,
+        min_gap_minutes=c.min_gap_minutes,
+        quiet_days_after_rpc=c.quiet_days_after_rpc,
+        paid_pause_business_days=c.paid_pause_business_days,
+        max_concurrent_calls=c.max_concurrent_calls,
+        max_promise_days=c.max_promise_days,
+        blocked_dates=sorted(parse_blocked(c.blocked_dates or [])),
+        company_name=c.company_name,
+        callback_number=c.callback_number,
+        windows=[
+            WindowOut(weekday=w.weekday, start=_hhmm(w.start), end=_hhmm(w.end, end=True))
+            for w in wins
+        ],
+        created_at=c.created_at,
+    )
+
+
+def _window_rows(windows: Sequence[WindowIn | Window]) -> list[CallWindow]:
+    return [CallWindow(weekday=w.weekday, start=w.start, end=w.end) for w in windows]
+
+
+def _dates(values: Sequence[dt.date]) -> list[str]:
+    return [d.isoformat() for d in sorted(set(values))]
+
+
+async def _load(s: AsyncSession, campaign_id: int, *, lock: bool = False) -> Campaign:
+    stmt = select(Campaign).where(Campaign.id == campaign_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    campaign = await s.scalar(stmt.execution_options(populate_existing=True))
+    if campaign is None:
+        raise json_error(404, f"no campaign {campaign_id}")
+    return campaign
+
+
+async def create_campaign(request: web.Request) -> web.Response:
+    """Create a campaign; without windows it gets its country's default calling hours."""
+    body = await read_body(request, CampaignCreate)
+    errors = _caps_errors(body.daily_cap, body.weekly_cap)
+    if body.windows is not None:
+        errors += window_errors(body.windows, body.country, body.allow_outside_defaults)
+    if errors:
+        raise unprocessable(errors)
+    windows: Sequence[WindowIn | Window] = (
+        body.windows if body.windows is not None else default_windows(body.country)
+    )
+    fields = body.model_dump(exclude={"windows", "allow_outside_defaults", "blocked_dates"})
+    campaign = Campaign(**fields, blocked_dates=_dates(body.blocked_dates))
+    campaign.windows = _window_rows(windows)
+    try:
+        async with request.app[SESSIONS]() as s, s.begin():
+            s.add(campaign)
+            await s.flush()
+            campaign_id = campaign.id
+    except IntegrityError:
+        raise json_error(409, f"a campaign named {body.name!r} exists") from None
+    async with request.app[SESSIONS]() as s:
+        return reply(campaign_out(await _load(s, campaign_id)), 201)
+
+
+async def list_campaigns(request: web.Request) -> web.Response:
+    """Every campaign, newest first."""
+    async with request.app[SESSIONS]() as s:
+        rows = (await s.scalars(select(Campaign).order_by(Campaign.id.desc()))).all()
+        return reply(CampaignList(items=[campaign_out(c) for c in rows]))
+
+
+async def get_campaign(request: web.Request) -> web.Response:
+    """One campaign with its windows."""
+    campaign_id = path_int(request, "id")
+    async with request.app[SESSIONS]() as s:
+        return reply(campaign_out(await _load(s, campaign_id)))
+
+
+async def update_campaign(request: web.Request) -> web.Response:
+    """Change caps, pacing, locale, names; only the fields sent change."""
+    campaign_id = path_int(request, "id")
+    body = await read_body(request, CampaignUpdate)
+    changes = {k: getattr(body, k) for k in body.model_fields_set}
+    errors = [FieldError(k, "must not be null") for k, v in changes.items() if v is None]
+    if errors:
+        raise unprocessable(errors)
+    try:
+        async with request.app[SESSIONS]() as s, s.begin():
+            campaign = await _load(s, campaign_id, lock=True)
+            daily = changes.get("daily_cap", campaign.daily_cap)
+            weekly = changes.get("weekly_cap", campaign.weekly_cap)
+            errors = _caps_errors(daily, weekly)
+            if errors:
+                raise unprocessable(errors)
+            for key, value in changes.items():
+                setattr(campaign, key, value)
+            await s.flush()
+            await wake_debtors(s, campaign_id=campaign_id)
+    except IntegrityError:
+        raise json_error(409, f"a campaign named {changes.get('name')!r} exists") from None
+    async with request.app[SESSIONS]() as s:
+        return reply(campaign_out(await _load(s, campaign_id)))
+
+
+async def _set_active(request: web.Request, active: bool) -> web.Response:
+    campaign_id = path_int(request, "id")
+    async with request.app[SESSIONS]() as s, s.begin():
+        campaign = await _load(s, campaign_id, lock=True)
+        campaign.active = active
+        if active:
+            await wake_debtors(s, campaign_id=campaign_id)
+        else:
+            # Claimed but not yet placed: the dialer must not place them now.
+            await s.execute(
+                update(CallAttempt)
+                .where(
+                    CallAttempt.campaign_id == campaign_id,
+                    CallAttempt.status == AttemptStatus.CLAIMED,
+                )
+                .values(
+                    status=AttemptStatus.CANCELED,
+                    ended_at=utcnow(),
+                    error="the campaign was paused before the call was placed",
+                )
+            )
+    async with request.app[SESSIONS]() as s:
+        return reply(campaign_out(await _load(s, campaign_id)))
+
+
+async def pause_campaign(request: web.Request) -> web.Response:
+    """Stop placing calls for this campaign (calls already ringing finish)."""
+    return await _set_active(request, False)
+
+
+async def resume_campaign(request: web.Request) -> web.Response:
+    """Start placing calls again, within windows and caps."""
+    return await _set_active(request, True)
+
+
+async def put_windows(request: web.Request) -> web.Response:
+    """Replace every call window of the campaign."""
+    campaign_id = path_int(request, "id")
+    body = await read_body(request, WindowsIn)
+    async with request.app[SESSIONS]() as s, s.begin():
+        campaign = await _load(s, campaign_id, lock=True)
+        errors = window_errors(body.windows, campaign.country, body.allow_outside_defaults)
+        if errors:
+            raise unprocessable(errors)
+        campaign.windows.clear()
+        await s.flush()
+        campaign.windows.extend(_window_rows(body.windows))
+        await s.flush()
+        await wake_debtors(s, campaign_id=campaign_id)
+    async with request.app[SESSIONS]() as s:
+        return reply(campaign_out(await _load(s, campaign_id)))
+
+
+async def put_blocked_dates(request: web.Request) -> web.Response:
+    """Replace the dates on which this campaign never calls."""
+    campaign_id = path_int(request, "id")
+    body = await read_body(request, BlockedDatesIn)
+    async with request.app[SESSIONS]() as s, s.begin():
+        campaign = await _load(s, campaign_id, lock=True)
+        campaign.blocked_dates = _dates(body.dates)
+        await s.flush()
+        await wake_debtors(s, campaign_id=campaign_id)
+    async with request.app[SESSIONS]() as s:
+        return reply(campaign_out(await _load(s, campaign_id)))
+
+
+_C = f"{API_PREFIX}/campaigns"
+_ONE = f"{_C}/{{id}}"
+_E = (404, 422)
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        "POST",
+        _C,
+        create_campaign,
+        "Create a campaign",
+        tag="campaigns",
+        body=CampaignCreate,
+        response=CampaignOut,
+        status=201,
+        errors=(409, 422),
+    ),
+    Endpoint("GET", _C, list_campaigns, "List campaigns", tag="campaigns", response=CampaignList),
+    Endpoint(
+        "GET",
+        _ONE,
+        get_campaign,
+        "Get a campaign",
+        tag="campaigns",
+        response=CampaignOut,
+        errors=_E,
+    ),
+    Endpoint(
+        "PATCH",
+        _ONE,
+        update_campaign,
+        "Update caps, pacing, locale and names",
+        tag="campaigns",
+        body=CampaignUpdate,
+        response=CampaignOut,
+        errors=(404, 409, 422),
+    ),
+    Endpoint(
+        "POST",
+        f"{_ONE}/pause",
+        pause_campaign,
+        "Pause a campaign",
+        tag="campaigns",
+        response=CampaignOut,
+        errors=_E,
+    ),
+    Endpoint(
+        "POST",
+        f"{_ONE}/resume",
+        resume_campaign,
+        "Resume a campaign",
+        tag="campaigns",
+        response=CampaignOut,
+        errors=_E,
+    ),
+    Endpoint(
+        "PUT",
+        f"{_ONE}/windows",
+        put_windows,
+        "Replace the call windows",
+        tag="campaigns",
+        body=WindowsIn,
+        response=CampaignOut,
+        errors=_E,
+    ),
+    Endpoint(
+        "PUT",
+        f"{_ONE}/blocked-dates",
+        put_blocked_dates,
+        "Replace the blocked dates",
+        tag="campaigns",
+        body=BlockedDatesIn,
+        response=CampaignOut,
+        errors=_E,
+    ),
+)

@@ -1,0 +1,167 @@
+"""Payments and the KPI summary over a real database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from ivr.store.models import (
+    AttemptStatus,
+    CallAttempt,
+    Callback,
+    CallbackStatus,
+    Debt,
+    DebtStatus,
+    Promise,
+    PromiseStatus,
+)
+from tests.integration.test_api_support import (
+    WEDNESDAY_10H_SP,
+    Api,
+    add_attempt,
+    api,
+    new_campaign,
+    new_debtor,
+)
+
+__all__ = ["api"]
+
+P = "/api/v1/payments"
+
+
+async def test_payment_settles_the_debt_and_cancels_the_callback(api: Api) -> None:
+    camp = await new_campaign(api)
+    debtor = await new_debtor(api, camp["id"], ref="PAY-1", amount_cents=15_000)
+    claimed = await add_attempt(
+        api, debtor, WEDNESDAY_10H_SP, status=AttemptStatus.CLAIMED, outcome=None, placed=False
+    )
+    async with api.sessions() as s, s.begin():
+        s.add(Callback(debtor_id=debtor.id, due_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1)))
+    today = dt.date.today().isoformat()
+
+    partial = {"external_ref": "PAY-1", "amount": "50.00", "paid_on": today, "payment_ref": "R1"}
+    resp = await api.client.post(P, json=partial, headers=api.sup())
+    assert resp.status == 201, await resp.text()
+    body = await resp.json()
+    assert (body["debt_paid"], body["debt_status"], body["callbacks_cancelled"]) == (
+        False,
+        "open",
+        0,
+    )
+
+    rest = {"external_ref": "PAY-1", "amount": 100, "paid_on": today, "payment_ref": "R2"}
+    resp = await api.client.post(P, json=rest, headers=api.sup())
+    body = await resp.json()
+    assert resp.status == 201
+    assert (body["debt_paid"], body["debt_status"]) == (True, "paid")
+    assert (body["callbacks_cancelled"], body["attempts_cancelled"]) == (1, 1)
+    async with api.sessions() as s:
+        debt = await s.scalar(select(Debt).where(Debt.debtor_id == debtor.id))
+        assert debt is not None and debt.status is DebtStatus.PAID and debt.paid_at is not None
+        cb = await s.scalar(select(Callback).where(Callback.debtor_id == debtor.id))
+        assert cb is not None and cb.status is CallbackStatus.CANCELLED
+        attempt = await s.get(CallAttempt, claimed)
+        assert attempt is not None and attempt.status is AttemptStatus.CANCELED
+
+    # The same payment again changes nothing and says so.
+    resp = await api.client.post(P, json=rest, headers=api.sup())
+    assert resp.status == 200 and (await resp.json())["duplicate"] is True
+    # And the debtor's explain now says why they are not called.
+    resp = await api.client.get(
+        "/api/v1/debtors/PAY-1/explain",
+        params={"at": WEDNESDAY_10H_SP.isoformat()},
+        headers=api.sup(),
+    )
+    assert "debt_not_open" in [r["code"] for r in (await resp.json())["reasons"]]
+
+
+async def test_payment_by_debt_id(api: Api) -> None:
+    camp = await new_campaign(api)
+    debtor = await new_debtor(api, camp["id"], amount_cents=1_000)
+    ref = f"debt:{debtor.debts[0].id}"
+    body = {"external_ref": ref, "amount": "10", "paid_on": "2025-06-01", "payment_ref": "X"}
+    resp = await api.client.post(P, json=body, headers=api.sup())
+    assert resp.status == 201 and (await resp.json())["debt_paid"] is True
+
+
+async def test_payment_validation(api: Api) -> None:
+    camp = await new_campaign(api)
+    await new_debtor(api, camp["id"], ref="V-1")
+    future = (dt.date.today() + dt.timedelta(days=5)).isoformat()
+    good = {"external_ref": "V-1", "amount": "10.00", "paid_on": "2025-06-01", "payment_ref": "V"}
+    cases = [
+        ({"external_ref": "NOBODY"}, "external_ref", "no debtor"),
+        ({"amount": "-5"}, "amount", "greater than 0"),
+        ({"amount": "1.234"}, "amount", "decimal places"),
+        ({"paid_on": future}, "paid_on", "future"),
+        ({"paid_on": "31/02/2025"}, "paid_on", "date"),
+        ({"payment_ref": "  "}, "payment_ref", "blank"),
+    ]
+    for change, field, reason in cases:
+        resp = await api.client.post(P, json={**good, **change}, headers=api.sup())
+        assert resp.status == 422, change
+        errors = (await resp.json())["errors"]
+        assert errors[0]["field"] == field and reason in errors[0]["reason"].lower(), errors
+    resp = await api.client.post(
+        P, json={k: v for k, v in good.items() if k != "amount"}, headers=api.sup()
+    )
+    assert [e["field"] for e in (await resp.json())["errors"]] == ["amount"]
+
+
+async def test_summary_kpis(api: Api) -> None:
+    camp = await new_campaign(api)
+    other = await new_campaign(api)
+    d = await new_debtor(api, camp["id"])
+    t = WEDNESDAY_10H_SP - dt.timedelta(days=30)
+    step = dt.timedelta(hours=5)
+    promise_at = await add_attempt(api, d, t, outcome="promise", answered_by="human")
+    await add_attempt(api, d, t + step, outcome="right_party")
+    await add_attempt(api, d, t + 2 * step, outcome="wrong_party", answered_by="human")
+    await add_attempt(api, d, t + 3 * step, outcome="voicemail", answered_by="machine_end_beep")
+    await add_attempt(api, d, t + 4 * step, status=AttemptStatus.NO_ANSWER, outcome="no_contact")
+    # Claimed and cancelled before dialling: not a call.
+    await add_attempt(
+        api, d, t + 5 * step, status=AttemptStatus.CANCELED, outcome=None, placed=False
+    )
+    async with api.sessions() as s, s.begin():
+        s.add(
+            Promise(
+                debt_id=d.debts[0].id,
+                attempt_id=promise_at,
+                promised_date=dt.date(2025, 5, 20),
+                amount_cents=15_000,
+                status=PromiseStatus.KEPT,
+            )
+        )
+    o = await new_debtor(api, other["id"], phone="+5511987654329")
+    await add_attempt(api, o, t, outcome="promise")
+
+    resp = await api.client.get(f"/api/v1/reports/summary?campaign={camp['id']}", headers=api.sup())
+    body = await resp.json()
+    assert resp.status == 200, body
+    assert body["attempts"] == 5
+    assert body["live_contacts"] == 3  # promise, right_party, wrong_party
+    assert body["right_party_contacts"] == 2
+    assert body["promises"] == 1
+    assert body["contact_rate"] == 0.6 and body["rpc_rate"] == 0.4 and body["ptp_rate"] == 0.5
+    assert (body["promises_due"], body["promises_kept"], body["promise_kept_rate"]) == (1, 1, 1.0)
+
+    everything = await (await api.client.get("/api/v1/reports/summary", headers=api.sup())).json()
+    assert everything["attempts"] == 6 and everything["right_party_contacts"] == 3
+
+    later = (t + 2 * step).isoformat()
+    resp = await api.client.get(
+        "/api/v1/reports/summary",
+        params={"campaign": camp["id"], "since": later},
+        headers=api.sup(),
+    )
+    body = await resp.json()
+    assert body["attempts"] == 3 and body["right_party_contacts"] == 0 and body["ptp_rate"] is None
+
+    resp = await api.client.get(
+        "/api/v1/reports/summary",
+        params={"since": later, "until": t.isoformat()},
+        headers=api.sup(),
+    )
+    assert resp.status == 422 and (await resp.json())["errors"][0]["field"] == "until"
