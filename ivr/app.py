@@ -20,6 +20,7 @@ from ivr.keys import CARRIER, ENGINE, LIVE_CALLS, SESSIONS, SETTINGS, SIGNATURES
 from ivr.store.db import make_engine, make_sessionmaker
 from ivr.telephony.rest import TwilioCalls
 from ivr.telephony.signature import SignatureChecker
+from ivr.web.api import setup_api
 from ivr.web.twilio_hooks import setup_twilio_routes
 
 log = structlog.get_logger(__name__)
@@ -56,6 +57,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> web.App
 
         app.cleanup_ctx.append(scheduler_context)
     setup_twilio_routes(app)
+    setup_api(app)
     app.router.add_get("/healthz", _health)
     return app
 

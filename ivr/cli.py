@@ -181,6 +181,30 @@ def cmd_nlu(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_add_user(settings: Settings, args: argparse.Namespace) -> int:
+    import getpass
+
+    from ivr.web.auth import UserExists, create_user
+
+    password = getpass.getpass("password: ") if args.password else None
+
+    async def run() -> str:
+        from ivr.store.db import make_engine, make_sessionmaker
+
+        engine = make_engine(settings.database_url)
+        try:
+            return await create_user(make_sessionmaker(engine), args.username, args.role, password)
+        except (UserExists, ValueError) as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            await engine.dispose()
+
+    _auto_migrate(settings)
+    key = asyncio.run(run())
+    print(f"API key for {args.username} ({args.role}), shown once: {key}")
+    return 0
+
+
 def _auto_migrate(settings: Settings) -> None:
     """The embedded default migrates itself; a shared PostgreSQL is migrated on purpose."""
     if settings.database_url.startswith("sqlite"):
@@ -234,6 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--speed", type=float, default=4.0, help="sandbox audio pacing factor")
     s.add_argument("--keep-db", action="store_true", help="keep the demo database afterwards")
     s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("add-user", help="create a supervisor or agent and print an API key")
+    s.add_argument("username")
+    s.add_argument("--role", choices=["supervisor", "agent"], required=True)
+    s.add_argument("--password", action="store_true", help="also set a login password")
+    s.set_defaults(func=cmd_add_user)
 
     s = sub.add_parser("nlu", help="print the intent and slots understood from a text")
     s.add_argument("--locale", default="pt-BR", choices=["pt-BR", "en-US"])

@@ -6,6 +6,8 @@ synthesized so that answering never waits for the speech engine.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator
 
 import structlog
@@ -19,8 +21,8 @@ from ivr.config import Settings
 from ivr.dialog.flow import personal_prompts
 from ivr.keys import CARRIER, SESSIONS, SETTINGS, VOICE
 from ivr.store import queries
-from ivr.store.models import AttemptStatus, CallAttempt, Debtor, utcnow
-from ivr.telephony.rest import CallInfo, TwilioCalls
+from ivr.store.models import AttemptStatus, CallAttempt, Debtor, Phone, utcnow
+from ivr.telephony.rest import CallInfo, CarrierError, CarrierUnknown, TwilioCalls
 
 log = structlog.get_logger(__name__)
 
@@ -152,9 +154,51 @@ def dialer_from_app(app: web.Application) -> CarrierDialer:
     return CarrierDialer(app[SETTINGS], app[CARRIER], app[SESSIONS], app.get(VOICE))
 
 
-async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
-    """Run the dialer ticks inside the service (wired to scheduler/)."""
-    from scheduler.service import run_scheduler
+class SchedulerPort:
+    """The scheduler's ``PlaceCall`` port over the carrier dialer.
 
-    async with run_scheduler(app[SETTINGS], app[SESSIONS], dialer_from_app(app)):
+    Carrier errors are translated to the scheduler's vocabulary: retryable
+    (429, 5xx, refused connection), final, or unknown (to be reconciled).
+    """
+
+    def __init__(self, dialer: CarrierDialer) -> None:
+        self.dialer = dialer
+
+    async def place(self, attempt: CallAttempt, debtor: Debtor, phone: Phone) -> str:
+        from scheduler.dialer import PlaceCallError, PlaceCallUnknown
+
+        try:
+            return await self.dialer.place(attempt.id, phone.e164)
+        except CarrierError as exc:
+            raise PlaceCallError(str(exc), retryable=exc.retryable) from exc
+        except CarrierUnknown as exc:
+            raise PlaceCallUnknown(str(exc)) from exc
+
+    async def fetch(self, call_sid: str) -> CallInfo | None:
+        from scheduler.dialer import PlaceCallUnknown
+
+        try:
+            return await self.dialer.carrier.fetch(call_sid)
+        except CarrierError as exc:
+            if exc.status == 404:
+                return None
+            raise PlaceCallUnknown(str(exc)) from exc
+        except CarrierUnknown as exc:
+            raise PlaceCallUnknown(str(exc)) from exc
+
+    async def find_calls(self, to: str, after: dt.datetime) -> list[CallInfo]:
+        from scheduler.dialer import PlaceCallUnknown
+
+        try:
+            return await self.dialer.carrier.find_to(to, after)
+        except (CarrierError, CarrierUnknown) as exc:
+            raise PlaceCallUnknown(str(exc)) from exc
+
+
+async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
+    """Run the dialer ticks and jobs inside the service (cancelled first on exit)."""
+    from scheduler.planner import scheduler_ctx
+
+    port = SchedulerPort(dialer_from_app(app))
+    async with contextlib.asynccontextmanager(scheduler_ctx)(app[SETTINGS], app[SESSIONS], port):
         yield

@@ -1,0 +1,193 @@
+"""Attempt caps per person: per local day, rolling 7 days, minimum gap, quiet after contact.
+
+Pure functions over the person's recent attempts (all their numbers, all
+campaigns). They are written to hold even when clocks disagree between
+replicas: an attempt stamped *later* than ``now`` still counts against the
+rolling week and the gap, so a slow replica can never squeeze one in behind a
+fast one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ivr.store.models import LIVE_ATTEMPT_STATUSES, AttemptStatus
+from scheduler.windows import day_bounds_utc
+
+# Outcomes that mean we spoke with the verified debtor (a "right-party contact").
+RIGHT_PARTY_OUTCOMES = frozenset(
+    {"right_party", "promise", "refused", "callback", "agent", "already_paid"}
+)
+
+ROLLING_WINDOW = dt.timedelta(days=7)
+
+# Legal floors by country, applied on top of what the campaign says: Reg F
+# presumes harassment within 7 days after a conversation (US). Loosening one
+# is a code change, made on purpose.
+QUIET_DAYS_FLOOR = {"US": 7}
+
+
+@dataclass(frozen=True)
+class CapPolicy:
+    """The limits that apply to one person."""
+
+    daily_cap: int = 2
+    weekly_cap: int = 7
+    min_gap: dt.timedelta = dt.timedelta(hours=4)
+    quiet_days_after_contact: int = 0
+
+    @classmethod
+    def strictest(cls, policies: Iterable[CapPolicy]) -> CapPolicy:
+        """A person in several campaigns gets the tightest of each limit."""
+        items = list(policies)
+        if not items:
+            return cls()
+        return cls(
+            daily_cap=min(p.daily_cap for p in items),
+            weekly_cap=min(p.weekly_cap for p in items),
+            min_gap=max(p.min_gap for p in items),
+            quiet_days_after_contact=max(p.quiet_days_after_contact for p in items),
+        )
+
+    def with_floor(self, country: str) -> CapPolicy:
+        floor = QUIET_DAYS_FLOOR.get(country.upper(), 0)
+        if self.quiet_days_after_contact >= floor:
+            return self
+        return CapPolicy(self.daily_cap, self.weekly_cap, self.min_gap, floor)
+
+
+@dataclass(frozen=True)
+class PastAttempt:
+    """What the caps need to know about one earlier attempt."""
+
+    claimed_at: dt.datetime
+    status: str
+    outcome: str | None = None
+    ended_at: dt.datetime | None = None
+    phone_id: int | None = None
+    attempt_id: int | None = None
+
+    @property
+    def live(self) -> bool:
+        return AttemptStatus(self.status) in LIVE_ATTEMPT_STATUSES
+
+    @property
+    def right_party(self) -> bool:
+        return self.outcome in RIGHT_PARTY_OUTCOMES
+
+
+@dataclass(frozen=True)
+class CapBlock:
+    """One limit that is reached; ``until`` is the earliest instant it can clear."""
+
+    code: str
+    message: str
+    detail: dict[str, Any]
+    until: dt.datetime | None
+
+
+def cap_blocks(
+    history: Sequence[PastAttempt],
+    now: dt.datetime,
+    zones: Sequence[str],
+    policy: CapPolicy,
+    *,
+    waive_quiet: bool = False,
+) -> list[CapBlock]:
+    """Every cap that forbids a new attempt at ``now`` (empty list: caps allow it).
+
+    The daily cap is checked against the local day of ``now`` in every
+    candidate zone, so an ambiguous zone can only make it stricter.
+    """
+    out: list[CapBlock] = []
+
+    live = [a for a in history if a.live]
+    if live:
+        out.append(
+            CapBlock(
+                "in_progress",
+                "a call to this person is still in progress",
+                {"attempt_ids": [a.attempt_id for a in live], "statuses": [a.status for a in live]},
+                None,
+            )
+        )
+
+    day_counts: dict[str, int] = {}
+    day_until: dt.datetime | None = None
+    for zone in zones:
+        start, end = day_bounds_utc(now, zone)
+        n = sum(1 for a in history if start <= a.claimed_at < end)
+        if n >= policy.daily_cap:
+            day_counts[zone] = n
+            day_until = end if day_until is None else max(day_until, end)
+    if day_counts:
+        out.append(
+            CapBlock(
+                "daily_cap",
+                f"already {max(day_counts.values())} attempt(s) today; the daily cap is "
+                f"{policy.daily_cap}",
+                {"cap": policy.daily_cap, "count": max(day_counts.values()), "zones": day_counts},
+                day_until,
+            )
+        )
+
+    week = sorted(a.claimed_at for a in history if a.claimed_at > now - ROLLING_WINDOW)
+    if len(week) >= policy.weekly_cap:
+        if policy.weekly_cap <= 0:
+            until = None
+        else:
+            # Clears when enough of the oldest attempts fall out of the window.
+            until = week[len(week) - policy.weekly_cap] + ROLLING_WINDOW
+        out.append(
+            CapBlock(
+                "weekly_cap",
+                f"already {len(week)} attempt(s) in the last 7 days; the cap is "
+                f"{policy.weekly_cap}",
+                {"cap": policy.weekly_cap, "count": len(week)},
+                until,
+            )
+        )
+
+    if policy.min_gap > dt.timedelta(0):
+        near = [a.claimed_at for a in history if abs(a.claimed_at - now) < policy.min_gap]
+        if near:
+            last = max(near)
+            out.append(
+                CapBlock(
+                    "min_gap",
+                    f"the last attempt was less than {_fmt(policy.min_gap)} ago",
+                    {"last_attempt_at": last.isoformat(), "min_gap_minutes": _minutes(policy)},
+                    last + policy.min_gap,
+                )
+            )
+
+    if not waive_quiet and policy.quiet_days_after_contact > 0:
+        quiet = dt.timedelta(days=policy.quiet_days_after_contact)
+        contacts = [a.ended_at or a.claimed_at for a in history if a.right_party]
+        recent = [c for c in contacts if c > now - quiet]
+        if recent:
+            last = max(recent)
+            out.append(
+                CapBlock(
+                    "quiet_after_contact",
+                    f"we spoke with this person less than {policy.quiet_days_after_contact} "
+                    "day(s) ago",
+                    {"last_contact_at": last.isoformat(), "quiet_days": quiet.days},
+                    last + quiet,
+                )
+            )
+    return out
+
+
+def _minutes(policy: CapPolicy) -> int:
+    return int(policy.min_gap.total_seconds() // 60)
+
+
+def _fmt(delta: dt.timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes % 60 == 0:
+        return f"{minutes // 60} h"
+    return f"{minutes} min"

@@ -1,0 +1,334 @@
+"""Claiming attempts: the cap check and the insert in one database transaction.
+
+Correctness rests on the database, never on process-local state, so any
+number of ``ivr serve`` replicas can claim at once:
+
+* PostgreSQL: candidate debtors are taken with ``SELECT ... FOR UPDATE SKIP
+  LOCKED`` (two replicas never work on one person at once and never wait on
+  each other); the person's history is read *after* the lock, the caps are
+  evaluated on it, and the attempt is inserted before the commit releases
+  the lock. Every code path that inserts an attempt goes through here.
+* SQLite: every transaction starts with ``BEGIN IMMEDIATE`` (see
+  ``ivr.store.db``), so the whole claim holds the single write lock.
+* Either way a partial unique index (``uq_call_attempts_live_debtor``) makes
+  a second live attempt for one person impossible, whatever the code does.
+
+Campaign rows are locked (in id order) for the concurrent-call limit, so the
+channel limit holds across replicas too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ivr.store.models import (
+    LIVE_ATTEMPT_STATUSES,
+    AttemptStatus,
+    CallAttempt,
+    Callback,
+    CallbackStatus,
+    Campaign,
+    Debtor,
+)
+from scheduler.eligibility import (
+    PARK,
+    CallbackRow,
+    CampaignRules,
+    DebtorSnapshot,
+    Explanation,
+    evaluate,
+    load_snapshots,
+    windows_for,
+)
+from scheduler.windows import Window
+
+Clock = Callable[[], dt.datetime]
+FULL_CAMPAIGN_RECHECK = dt.timedelta(seconds=30)
+# Reasons after which a debtor-requested callback can never be honoured.
+_CALLBACK_FATAL = frozenset({"opted_out", "no_valid_phone", "debt_not_open", "no_debt"})
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One attempt reserved for this worker, with what the dialer re-checks."""
+
+    attempt_id: int
+    debtor_id: int
+    debt_id: int | None
+    campaign_id: int | None
+    phone_id: int | None
+    to_number: str
+    callback_id: int | None
+    claimed_at: dt.datetime
+    local_day: dt.date
+    zones: tuple[str, ...]
+    windows: tuple[Window, ...]
+    country: str
+    region: str | None
+    blocked: frozenset[dt.date]
+
+
+@dataclass
+class ClaimStats:
+    """What one claim pass looked at (for logs and benches)."""
+
+    examined: int = 0
+    claimed: int = 0
+    not_callable: int = 0
+    campaign_full: int = 0
+    callbacks_moved: int = 0
+    callbacks_cancelled: int = 0
+
+
+async def claim_batch(
+    session_factory: async_sessionmaker[AsyncSession],
+    now: dt.datetime | Clock,
+    limit: int,
+    worker_id: str,
+    *,
+    stats: ClaimStats | None = None,
+) -> list[Claim]:
+    """Claim up to ``limit`` attempts: due callbacks first, then the planner's queue.
+
+    ``now`` may be a clock: it is then read after the history was loaded
+    under the row locks, so an attempt committed by another replica just
+    before can never look like it happened after this one.
+    """
+    stats = stats if stats is not None else ClaimStats()
+    select_now = now() if callable(now) else now
+    if limit <= 0:
+        return []
+    async with session_factory() as session, session.begin():
+        callbacks = await _lock_due_callbacks(session, select_now, limit)
+        cb_debtors = await _lock_debtors(session, list(callbacks))
+        callbacks = {d: c for d, c in callbacks.items() if d in cb_debtors}
+        queue = await _lock_queue(session, select_now, limit - len(callbacks), set(callbacks))
+        ids = [*callbacks, *queue]
+        if not ids:
+            return []
+        snaps, campaigns = await load_snapshots(session, ids, select_now)
+        at = now() if callable(now) else now
+        return await _claim_locked(session, ids, snaps, campaigns, callbacks, at, worker_id, stats)
+
+
+async def _lock_due_callbacks(
+    session: AsyncSession, now: dt.datetime, limit: int
+) -> dict[int, CallbackRow]:
+    """Pending callbacks that are due, one per debtor (the earliest)."""
+    rows = (
+        await session.execute(
+            select(Callback.id, Callback.debtor_id, Callback.debt_id, Callback.due_at)
+            .where(Callback.status == CallbackStatus.PENDING, Callback.due_at <= now)
+            .order_by(Callback.due_at, Callback.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    out: dict[int, CallbackRow] = {}
+    for r in rows:
+        out.setdefault(r.debtor_id, CallbackRow(r.id, r.debt_id, r.due_at))
+    return out
+
+
+async def _lock_debtors(session: AsyncSession, ids: Sequence[int]) -> set[int]:
+    if not ids:
+        return set()
+    rows = await session.scalars(
+        select(Debtor.id)
+        .where(Debtor.id.in_(sorted(set(ids))))
+        .order_by(Debtor.id)
+        .with_for_update(skip_locked=True)
+    )
+    return set(rows.all())
+
+
+async def _lock_queue(
+    session: AsyncSession, now: dt.datetime, limit: int, exclude: set[int]
+) -> list[int]:
+    """The planner's queue: never-evaluated debtors, then those whose hint is due."""
+    if limit <= 0:
+        return []
+    base = select(Debtor.id).where(Debtor.opted_out_at.is_(None))
+    if exclude:
+        base = base.where(Debtor.id.not_in(sorted(exclude)))
+    fresh = list(
+        (
+            await session.scalars(
+                base.where(Debtor.next_attempt_at.is_(None))
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+    )
+    if len(fresh) >= limit:
+        return fresh
+    due = (
+        await session.scalars(
+            base.where(Debtor.next_attempt_at <= now)
+            .order_by(Debtor.next_attempt_at)
+            .limit(limit - len(fresh))
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    return fresh + list(due)
+
+
+async def _live_per_campaign(session: AsyncSession, campaign_ids: Sequence[int]) -> dict[int, int]:
+    if not campaign_ids:
+        return {}
+    # Lock the campaigns (in id order: no deadlock) so the channel limit
+    # holds across replicas; SQLite's write lock already serializes.
+    await session.execute(
+        select(Campaign.id)
+        .where(Campaign.id.in_(campaign_ids))
+        .order_by(Campaign.id)
+        .with_for_update()
+    )
+    live = [s.value for s in LIVE_ATTEMPT_STATUSES]
+    rows = (
+        await session.execute(
+            select(CallAttempt.campaign_id, func.count())
+            .where(CallAttempt.campaign_id.in_(campaign_ids), CallAttempt.status.in_(live))
+            .group_by(CallAttempt.campaign_id)
+        )
+    ).all()
+    return {int(cid): int(n) for cid, n in rows if cid is not None}
+
+
+async def _claim_locked(
+    session: AsyncSession,
+    ids: Sequence[int],
+    snaps: dict[int, DebtorSnapshot],
+    campaigns: dict[int, CampaignRules],
+    callbacks: dict[int, CallbackRow],
+    at: dt.datetime,
+    worker_id: str,
+    stats: ClaimStats,
+) -> list[Claim]:
+    verdicts: dict[int, Explanation] = {}
+    for debtor_id in ids:
+        snap = snaps.get(debtor_id)
+        if snap is None:
+            continue
+        verdicts[debtor_id] = evaluate(snap, campaigns, at, callback=callbacks.get(debtor_id))
+    stats.examined += len(verdicts)
+
+    wanted = sorted(
+        {v.campaign_id for v in verdicts.values() if v.callable and v.campaign_id is not None}
+    )
+    live = await _live_per_campaign(session, wanted)
+
+    rows: list[dict[str, Any]] = []
+    hints: list[dict[str, Any]] = []
+    picked: list[Explanation] = []
+    for debtor_id, v in verdicts.items():
+        cb = callbacks.get(debtor_id)
+        if not v.callable:
+            stats.not_callable += 1
+            wake = v.wake_at or at + PARK
+            hints.append({"b_id": debtor_id, "b_next": wake})
+            if cb is not None:
+                await _defer_callback(session, cb, v, wake, stats)
+            continue
+        assert v.campaign_id is not None and v.to_number is not None and v.local_day is not None
+        rules = campaigns[v.campaign_id]
+        if live.get(v.campaign_id, 0) >= rules.max_concurrent:
+            stats.campaign_full += 1
+            hints.append({"b_id": debtor_id, "b_next": at + FULL_CAMPAIGN_RECHECK})
+            continue
+        live[v.campaign_id] = live.get(v.campaign_id, 0) + 1
+        gap = rules.policy.min_gap
+        hints.append({"b_id": debtor_id, "b_next": at + max(gap, dt.timedelta(seconds=1))})
+        picked.append(v)
+        rows.append(
+            {
+                "debtor_id": debtor_id,
+                "debt_id": v.debt_id,
+                "phone_id": v.phone_id,
+                "campaign_id": v.campaign_id,
+                "callback_id": cb.id if cb else None,
+                "to_number": v.to_number,
+                "status": AttemptStatus.CLAIMED,
+                "local_day": v.local_day,
+                "claimed_by": worker_id,
+                "claimed_at": at,
+            }
+        )
+
+    claims: list[Claim] = []
+    if rows:
+        result = await session.execute(
+            insert(CallAttempt).returning(CallAttempt.id, CallAttempt.debtor_id), rows
+        )
+        attempt_ids = {r.debtor_id: r.id for r in result.all()}
+        done_callbacks = [r["callback_id"] for r in rows if r["callback_id"] is not None]
+        if done_callbacks:
+            await session.execute(
+                update(Callback)
+                .where(Callback.id.in_(done_callbacks))
+                .values(status=CallbackStatus.DONE)
+            )
+        for v in picked:
+            snap = snaps[v.debtor_id]
+            chosen = campaigns.get(v.campaign_id) if v.campaign_id is not None else None
+            cb = callbacks.get(v.debtor_id)
+            claims.append(
+                Claim(
+                    attempt_id=attempt_ids[v.debtor_id],
+                    debtor_id=v.debtor_id,
+                    debt_id=v.debt_id,
+                    campaign_id=v.campaign_id,
+                    phone_id=v.phone_id,
+                    to_number=v.to_number or "",
+                    callback_id=cb.id if cb else None,
+                    claimed_at=at,
+                    local_day=v.local_day or at.date(),
+                    zones=v.zones,
+                    windows=windows_for(chosen, snap.country),
+                    country=snap.country,
+                    region=snap.region,
+                    blocked=chosen.blocked if chosen else frozenset(),
+                )
+            )
+        stats.claimed += len(claims)
+    if hints:
+        await set_hints(session, hints)
+    return claims
+
+
+async def _defer_callback(
+    session: AsyncSession,
+    cb: CallbackRow,
+    verdict: Explanation,
+    wake: dt.datetime,
+    stats: ClaimStats,
+) -> None:
+    """A callback that cannot be placed now moves to the next opening, or is dropped."""
+    if any(code in _CALLBACK_FATAL for code in verdict.codes):
+        await session.execute(
+            update(Callback).where(Callback.id == cb.id).values(status=CallbackStatus.CANCELLED)
+        )
+        stats.callbacks_cancelled += 1
+        return
+    await session.execute(update(Callback).where(Callback.id == cb.id).values(due_at=wake))
+    stats.callbacks_moved += 1
+
+
+async def set_hints(session: AsyncSession, hints: Sequence[dict[str, Any]]) -> None:
+    """Store the planner's next-look instants (``b_id``, ``b_next``) in one statement."""
+    stmt = (
+        update(Debtor.__table__)  # type: ignore[arg-type]
+        .where(Debtor.__table__.c.id == bindparam("b_id"))
+        .values(
+            next_attempt_at=bindparam("b_next"),
+            # a hint is not an edit of the person's record
+            updated_at=Debtor.__table__.c.updated_at,
+        )
+    )
+    await session.execute(stmt, list(hints))

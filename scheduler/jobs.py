@@ -1,0 +1,107 @@
+"""Periodic housekeeping: promise follow-up and retention of personal call data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ivr.store.models import (
+    CallEvent,
+    Debt,
+    Debtor,
+    DebtStatus,
+    Payment,
+    Phone,
+    Promise,
+    PromiseStatus,
+)
+from scheduler.eligibility import primary_zone
+from scheduler.windows import local_day
+
+# Call events that hold what the debtor said (or a recording of it): personal
+# data kept only for the retention period (LGPD; 90 days by default).
+PERSONAL_EVENT_KINDS = ("speech", "transcript", "recording", "asr", "heard")
+
+
+async def follow_up_promises(
+    sessions: async_sessionmaker[AsyncSession], now: dt.datetime, *, limit: int = 1000
+) -> dict[str, int]:
+    """On the day after a promised date (debtor's local calendar) settle the promise.
+
+    Kept if the debt is paid or payments on or before the date cover the
+    promised amount; broken otherwise, and the debtor becomes callable again
+    (the planner is woken for them).
+    """
+    counts = {"kept": 0, "broken": 0}
+    # Local "today" is at most one day ahead of UTC's in the zones we serve.
+    horizon = now.date() + dt.timedelta(days=1)
+    async with sessions() as s, s.begin():
+        rows = (
+            await s.execute(
+                select(
+                    Promise.id,
+                    Promise.debt_id,
+                    Promise.promised_date,
+                    Promise.amount_cents,
+                    Debt.status,
+                    Debt.debtor_id,
+                    Debtor.timezone,
+                    Debtor.country,
+                )
+                .join(Debt, Debt.id == Promise.debt_id)
+                .join(Debtor, Debtor.id == Debt.debtor_id)
+                .where(Promise.status == PromiseStatus.OPEN, Promise.promised_date < horizon)
+                .order_by(Promise.promised_date, Promise.id)
+                .limit(limit)
+                .with_for_update(of=Promise, skip_locked=True)
+            )
+        ).all()
+        if not rows:
+            return counts
+        numbers: dict[int, list[str]] = defaultdict(list)
+        for debtor_id, e164 in (
+            await s.execute(
+                select(Phone.debtor_id, Phone.e164).where(
+                    Phone.debtor_id.in_({r.debtor_id for r in rows})
+                )
+            )
+        ).all():
+            numbers[debtor_id].append(e164)
+        woken: set[int] = set()
+        for r in rows:
+            zone = primary_zone(r.timezone, numbers[r.debtor_id], r.country)
+            if r.promised_date >= local_day(now, zone):
+                continue
+            paid = await s.scalar(
+                select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
+                    Payment.debt_id == r.debt_id, Payment.paid_on <= r.promised_date
+                )
+            )
+            kept = r.status == DebtStatus.PAID or int(paid or 0) >= r.amount_cents
+            status = PromiseStatus.KEPT if kept else PromiseStatus.BROKEN
+            await s.execute(update(Promise).where(Promise.id == r.id).values(status=status))
+            counts["kept" if kept else "broken"] += 1
+            if not kept:
+                woken.add(r.debtor_id)
+        if woken:
+            await s.execute(
+                update(Debtor)
+                .where(Debtor.id.in_(woken))
+                .values(next_attempt_at=None, updated_at=Debtor.updated_at)
+            )
+    return counts
+
+
+async def purge_personal_data(
+    sessions: async_sessionmaker[AsyncSession], now: dt.datetime, retention_days: int
+) -> int:
+    """Delete speech/transcript/recording events older than the retention period."""
+    cutoff = now - dt.timedelta(days=retention_days)
+    async with sessions() as s, s.begin():
+        result = await s.execute(
+            delete(CallEvent).where(CallEvent.kind.in_(PERSONAL_EVENT_KINDS), CallEvent.at < cutoff)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

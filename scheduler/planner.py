@@ -1,0 +1,203 @@
+"""The planner: every few seconds, claim what may be called now and dial it.
+
+:class:`Scheduler` owns an APScheduler ``AsyncIOScheduler`` inside the
+service's event loop. Its jobs:
+
+* ``tick``: claim due callbacks and callable debtors (:func:`claim_batch`)
+  and hand each claim to the :class:`Dialer` as its own task;
+* ``reconcile``: settle attempts whose placing timed out (never redial);
+* ``sweep``: cancel claims whose worker died before placing them;
+* ``promises``: on the day after a promised date, kept or broken;
+* ``retention``: delete speech and transcripts past the retention period.
+
+Every job can also be awaited directly (tests drive a simulated clock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import socket
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ivr.config import Settings
+from ivr.store.models import utcnow
+from scheduler.claim import Claim, ClaimStats, claim_batch
+from scheduler.dialer import Dialer, DialOutcome, PlaceCall
+from scheduler.jobs import follow_up_promises, purge_personal_data
+
+log = structlog.get_logger(__name__)
+
+MAX_BATCH = 500
+
+
+@dataclass
+class TickReport:
+    at: dt.datetime
+    limit: int
+    stats: ClaimStats
+    claims: list[Claim] = field(default_factory=list)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Scheduler:
+    """Planning, claiming and dialing for one ``ivr serve`` process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        place_call: PlaceCall,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+        worker_id: str | None = None,
+        max_batch: int = MAX_BATCH,
+        dialer: Dialer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.clock = clock
+        self.worker_id = worker_id or default_worker_id()
+        self.max_batch = max_batch
+        self.dialer = dialer or Dialer(sessions, place_call, cps=settings.account_cps, clock=clock)
+        self._tasks: set[asyncio.Task[DialOutcome]] = set()
+        self._aps: AsyncIOScheduler | None = None
+
+    # -- the jobs -------------------------------------------------------------
+
+    def batch_limit(self) -> int:
+        """Claim no more than the account can dial in about two ticks.
+
+        A claim waiting long in the rate limiter would be placed late (it is
+        re-checked against the window, but it also blocks the person).
+        """
+        per_tick = self.settings.account_cps * self.settings.scheduler_tick_seconds
+        room = int(per_tick * 2) + 1 - len(self._tasks)
+        return max(0, min(self.max_batch, room))
+
+    async def tick(self, *, dial: bool = True) -> TickReport:
+        """Claim what may be called now and start dialing it (not awaited)."""
+        stats = ClaimStats()
+        limit = self.batch_limit()
+        claims = await claim_batch(self.sessions, self.clock, limit, self.worker_id, stats=stats)
+        if dial:
+            for c in claims:
+                self._spawn(self.dialer.dial(c))
+        if claims:
+            log.info("scheduler.claimed", n=len(claims), examined=stats.examined)
+        return TickReport(self.clock(), limit, stats, claims)
+
+    async def drain(self) -> list[DialOutcome]:
+        """Wait for every dial started so far (tests, shutdown)."""
+        out: list[DialOutcome] = []
+        while self._tasks:
+            done = await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            out.extend(d for d in done if isinstance(d, DialOutcome))
+        return out
+
+    async def reconcile(self) -> int:
+        return await self.dialer.reconcile(self.clock())
+
+    async def sweep(self) -> int:
+        return await self.dialer.sweep_stale_claims(self.clock())
+
+    async def promises(self) -> dict[str, int]:
+        return await follow_up_promises(self.sessions, self.clock())
+
+    async def retention(self) -> int:
+        return await purge_personal_data(
+            self.sessions, self.clock(), self.settings.recording_retention_days
+        )
+
+    def _spawn(self, coro: Coroutine[Any, Any, DialOutcome]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the periodic jobs on the running loop."""
+        if self._aps is not None:
+            return
+        aps = AsyncIOScheduler(timezone=dt.UTC)
+        first = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+        every = self.settings.scheduler_tick_seconds
+        jobs: list[tuple[str, Callable[[], Coroutine[Any, Any, Any]], float]] = [
+            ("tick", self.tick, every),
+            ("reconcile", self.reconcile, max(every, 15.0)),
+            ("sweep", self.sweep, 60.0),
+            ("promises", self.promises, 300.0),
+            ("retention", self.retention, 3600.0),
+        ]
+        for name, fn, seconds in jobs:
+            aps.add_job(
+                _guarded(name, fn),
+                "interval",
+                seconds=seconds,
+                id=name,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=first,
+            )
+        aps.start()
+        self._aps = aps
+        log.info("scheduler.started", worker=self.worker_id, tick_s=every)
+
+    async def stop(self, *, grace_s: float = 10.0) -> None:
+        """Stop planning, give in-flight dials ``grace_s`` to finish, then cancel them.
+
+        A dial cancelled mid-request stays ``unknown`` and is reconciled by
+        whichever replica runs next: it is never placed twice.
+        """
+        if self._aps is not None:
+            self._aps.shutdown(wait=False)
+            self._aps = None
+        if self._tasks:
+            _done, pending = await asyncio.wait(list(self._tasks), timeout=grace_s)
+            for t in pending:
+                t.cancel()
+            for t in pending:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+        log.info("scheduler.stopped", worker=self.worker_id)
+
+
+def _guarded(
+    name: str, fn: Callable[[], Coroutine[Any, Any, Any]]
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    """A job that logs its failure instead of dying silently inside APScheduler."""
+
+    async def run() -> None:
+        try:
+            await fn()
+        except Exception:
+            log.exception("scheduler.job_failed", job=name)
+
+    run.__name__ = f"scheduler_{name}"
+    return run
+
+
+async def scheduler_ctx(
+    app_settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    place_call: PlaceCall,
+) -> AsyncIterator[Scheduler]:
+    """For an aiohttp cleanup context: start on enter, stop on exit."""
+    sched = Scheduler(app_settings, sessionmaker, place_call)
+    await sched.start()
+    try:
+        yield sched
+    finally:
+        await sched.stop()

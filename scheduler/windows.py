@@ -1,0 +1,316 @@
+"""Call windows in the debtor's local time: weekdays, hours, holidays, blocked dates.
+
+Everything here is a pure function of an instant, so the planner, the claim
+and the tests all ask the same question the same way. Instants are UTC;
+windows are wall-clock ranges in a debtor's IANA zone (``zoneinfo``, so US DST
+is handled by the zone database, not by arithmetic). When a debtor's zone is
+ambiguous (an area code that spans zones, several numbers in different zones)
+a call is allowed only at instants that are inside the window in *every*
+candidate zone: the rule is "never outside the window", not "usually inside".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+import phonenumbers
+from phonenumbers import timezone as pn_timezone
+
+MIDNIGHT = dt.time(0, 0)
+
+# Used only when neither the debtor record nor the number gives a zone: every
+# zone the country spans, so the window must hold in all of them.
+COUNTRY_ZONES: dict[str, tuple[str, ...]] = {
+    "BR": (
+        "America/Noronha",
+        "America/Sao_Paulo",
+        "America/Manaus",
+        "America/Rio_Branco",
+    ),
+    "US": (
+        "America/New_York",
+        "America/Chicago",
+        "America/Denver",
+        "America/Phoenix",
+        "America/Los_Angeles",
+        "America/Anchorage",
+        "Pacific/Honolulu",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Window:
+    """One allowed range on one weekday (0 = Monday), local wall-clock time.
+
+    ``end`` is exclusive; ``end == 00:00`` means "until midnight".
+    """
+
+    weekday: int
+    start: dt.time
+    end: dt.time
+
+    def contains(self, local: dt.datetime) -> bool:
+        if local.weekday() != self.weekday:
+            return False
+        t = local.time().replace(tzinfo=None)
+        if t < self.start:
+            return False
+        return self.end == MIDNIGHT or t < self.end
+
+
+def default_windows(country: str) -> list[Window]:
+    """The windows to ship when a campaign sets none (see compliance reference).
+
+    Brazil: Mon-Fri 08:00-20:00, Sat 08:00-14:00, never Sunday. USA: every day
+    08:00-21:00 (Reg F). Holidays are excluded separately for both.
+    """
+    if country.upper() == "US":
+        return [Window(d, dt.time(8), dt.time(21)) for d in range(7)]
+    weekdays = [Window(d, dt.time(8), dt.time(20)) for d in range(5)]
+    return [*weekdays, Window(5, dt.time(8), dt.time(14))]
+
+
+@functools.lru_cache(maxsize=512)
+def _holiday_table(country: str, region: str | None, year: int) -> holidays.HolidayBase | None:
+    try:
+        return holidays.country_holidays(country, subdiv=region, years=year)
+    except (NotImplementedError, KeyError):
+        return None
+
+
+@functools.lru_cache(maxsize=64)
+def _known_subdivisions(country: str) -> frozenset[str]:
+    try:
+        return frozenset(holidays.list_supported_countries().get(country, ()))
+    except Exception:  # pragma: no cover - library without the listing
+        return frozenset()
+
+
+@functools.lru_cache(maxsize=65536)
+def is_holiday(day: dt.date, country: str, region: str | None = None) -> bool:
+    """A national holiday of ``country``, or a state one of ``region``.
+
+    An unknown region falls back to the national calendar (never an error
+    that would stop calls or, worse, skip the national holidays).
+    """
+    country = country.upper()
+    sub = region.upper() if region else None
+    if sub is not None and sub not in _known_subdivisions(country):
+        sub = None
+    table = _holiday_table(country, sub, day.year)
+    return table is not None and day in table
+
+
+@functools.lru_cache(maxsize=4096)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def valid_zone(name: str | None) -> bool:
+    if not name:
+        return False
+    try:
+        _zone(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=65536)
+def zones_for_number(e164: str) -> tuple[str, ...]:
+    """Candidate zones for a number (several when its area code spans zones)."""
+    try:
+        parsed = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return ()
+    return tuple(sorted(z for z in pn_timezone.time_zones_for_number(parsed) if valid_zone(z)))
+
+
+def candidate_zones(timezone: str | None, numbers: Iterable[str], country: str) -> tuple[str, ...]:
+    """The zones a call must respect: the record's zone, else the numbers', else the country's.
+
+    With no zone on the record the person may be in any zone of any of their
+    numbers, so all of them count.
+    """
+    if timezone and valid_zone(timezone):
+        return (timezone,)
+    found: set[str] = set()
+    for n in numbers:
+        found.update(zones_for_number(n))
+    if found:
+        return tuple(sorted(found))
+    return COUNTRY_ZONES.get(country.upper(), ("America/Sao_Paulo",))
+
+
+def closed_reasons_local(
+    local: dt.datetime,
+    windows: Sequence[Window],
+    country: str,
+    region: str | None,
+    blocked: Iterable[dt.date] = (),
+) -> list[str]:
+    """Why this local instant is closed: any of outside_window, holiday, blocked_date."""
+    reasons: list[str] = []
+    day = local.date()
+    if is_holiday(day, country, region):
+        reasons.append("holiday")
+    if day in set(blocked):
+        reasons.append("blocked_date")
+    if not any(w.contains(local) for w in windows):
+        reasons.append("outside_window")
+    return reasons
+
+
+def closed_reasons(
+    now_utc: dt.datetime,
+    zones: Sequence[str],
+    windows: Sequence[Window],
+    country: str,
+    region: str | None = None,
+    blocked: Iterable[dt.date] = (),
+) -> dict[str, list[str]]:
+    """Per zone, why ``now_utc`` is closed there; empty dict means open everywhere."""
+    if not zones:
+        return {"": ["no_timezone"]}
+    blocked_set = frozenset(blocked)
+    out: dict[str, list[str]] = {}
+    for name in zones:
+        local = now_utc.astimezone(dt.timezone(_zone(name).utcoffset(dt.datetime(2026, 1, 15))))
+        why = closed_reasons_local(local, windows, country, region, blocked_set)
+        if why:
+            out[name] = why
+    return out
+
+
+def is_callable_at(
+    now_utc: dt.datetime,
+    zones: Sequence[str],
+    windows: Sequence[Window],
+    country: str,
+    region: str | None = None,
+    blocked: Iterable[dt.date] = (),
+) -> bool:
+    """True only inside a window, off holidays and blocked dates, in every zone."""
+    if not zones or not windows:
+        return False
+    blocked_set = frozenset(blocked)
+    for name in zones:
+        local = now_utc.astimezone(_zone(name))
+        day = local.date()
+        if day in blocked_set or is_holiday(day, country, region):
+            return False
+        if not any(w.contains(local) for w in windows):
+            return False
+    return True
+
+
+def local_day(now_utc: dt.datetime, zone: str) -> dt.date:
+    return now_utc.astimezone(_zone(zone)).date()
+
+
+def local_midnight_utc(day: dt.date, zone: str) -> dt.datetime:
+    """The UTC instant at which ``day`` starts in ``zone``."""
+    return _wall_to_utc(day, MIDNIGHT, _zone(zone))
+
+
+def day_bounds_utc(now_utc: dt.datetime, zone: str) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) in UTC of the local day that contains ``now_utc`` in ``zone``."""
+    day = local_day(now_utc, zone)
+    return local_midnight_utc(day, zone), local_midnight_utc(day + dt.timedelta(days=1), zone)
+
+
+def _wall_to_utc(day: dt.date, t: dt.time, zone: ZoneInfo) -> dt.datetime:
+    """The first UTC instant whose local wall clock in ``zone`` reads ``day t`` or later.
+
+    In a spring-forward gap the wall time does not exist; the first instant at
+    or after it is the transition itself, which :func:`_transitions` supplies.
+    Here the earlier of the two fold readings is returned, and the caller
+    always re-checks candidates, so a reading inside a gap is harmless.
+    """
+    a = dt.datetime.combine(day, t, tzinfo=zone).astimezone(dt.UTC)
+    b = dt.datetime.combine(day, t, tzinfo=zone).replace(fold=1).astimezone(dt.UTC)
+    return min(a, b)
+
+
+def _transitions(zone: ZoneInfo, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    """UTC instants in [start, end) at which the zone's offset changes (DST)."""
+    out: list[dt.datetime] = []
+    step = dt.timedelta(hours=6)
+    t = start
+    off = t.astimezone(zone).utcoffset()
+    while t < end:
+        nxt = min(t + step, end)
+        noff = nxt.astimezone(zone).utcoffset()
+        if noff != off:
+            lo, hi = t, nxt  # offset(lo) == off, offset(hi) != off
+            while hi - lo > dt.timedelta(seconds=1):
+                mid = lo + (hi - lo) / 2
+                if mid.astimezone(zone).utcoffset() == off:
+                    lo = mid
+                else:
+                    hi = mid
+            out.append(hi.replace(microsecond=0))
+            off = noff
+        t = nxt
+    return out
+
+
+def next_open(
+    now_utc: dt.datetime,
+    zones: Sequence[str],
+    windows: Sequence[Window],
+    country: str,
+    region: str | None = None,
+    blocked: Iterable[dt.date] = (),
+    *,
+    horizon_days: int = 21,
+) -> dt.datetime | None:
+    """The earliest instant >= ``now_utc`` at which :func:`is_callable_at` is true.
+
+    Openness only changes at a window start or end, a local midnight or a DST
+    transition in one of the zones, so the earliest such boundary (or
+    ``now_utc`` itself) that is open is the answer. ``None`` when nothing
+    opens within ``horizon_days`` (e.g. no windows at all).
+    """
+    if not zones or not windows:
+        return None
+    blocked_set = frozenset(blocked)
+    now_utc = now_utc.astimezone(dt.UTC)
+    if is_callable_at(now_utc, zones, windows, country, region, blocked_set):
+        return now_utc
+    limit = now_utc + dt.timedelta(days=horizon_days)
+    candidates: set[dt.datetime] = set()
+    for name in zones:
+        zone = _zone(name)
+        first = now_utc.astimezone(zone).date() - dt.timedelta(days=1)
+        for i in range(horizon_days + 2):
+            day = first + dt.timedelta(days=i)
+            candidates.add(_wall_to_utc(day, MIDNIGHT, zone))
+            for w in windows:
+                if w.weekday == day.weekday():
+                    candidates.add(_wall_to_utc(day, w.start, zone))
+        candidates.update(_transitions(zone, now_utc, limit))
+    for c in sorted(c for c in candidates if now_utc < c <= limit):
+        if is_callable_at(c, zones, windows, country, region, blocked_set):
+            return c
+    return None
+
+
+def parse_blocked(values: Iterable[str | dt.date]) -> frozenset[dt.date]:
+    """Supervisor-blocked dates as stored on the campaign (ISO strings); bad ones are skipped."""
+    out: set[dt.date] = set()
+    for v in values or ():
+        if isinstance(v, dt.date):
+            out.add(v)
+            continue
+        try:
+            out.add(dt.date.fromisoformat(str(v).strip()))
+        except ValueError:
+            continue
+    return frozenset(out)
