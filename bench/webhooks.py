@@ -145,7 +145,9 @@ async def load(port: int, rate: float, seconds: float, attempts: int) -> dict[st
     latencies.sort()
 
     def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] if latencies else 0.0
+        return (
+            latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] if latencies else 0.0
+        )
 
     return {
         "sent": total,
@@ -184,9 +186,18 @@ async def run_backend(backend: str, rate: float, seconds: float, attempts: int) 
         IVR_SCHEDULER_ENABLED="false",
         IVR_CACHE_DIR=str(tmp / "cache"),
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ivr.cli", "serve", "--keypad-only", "--host", "127.0.0.1",
-         "--port", str(port)],
+    proc = subprocess.Popen(  # noqa: ASYNC220 (started once, before the measurement)
+        [
+            sys.executable,
+            "-m",
+            "ivr.cli",
+            "serve",
+            "--keypad-only",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         env=env,
         cwd=tmp,
         stdout=subprocess.DEVNULL,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import structlog
 from aiohttp import web
@@ -23,6 +24,9 @@ from ivr.keys import CARRIER, SESSIONS, SETTINGS, VOICE
 from ivr.store import queries
 from ivr.store.models import AttemptStatus, CallAttempt, Debtor, Phone, utcnow
 from ivr.telephony.rest import CallInfo, CarrierError, CarrierUnknown, TwilioCalls
+
+if TYPE_CHECKING:
+    from scheduler.dialer import CarrierCall
 
 log = structlog.get_logger(__name__)
 
@@ -186,11 +190,11 @@ class SchedulerPort:
         except CarrierUnknown as exc:
             raise PlaceCallUnknown(str(exc)) from exc
 
-    async def find_calls(self, to: str, after: dt.datetime) -> list[CallInfo]:
+    async def find_calls(self, to: str, after: dt.datetime) -> list[CarrierCall]:
         from scheduler.dialer import PlaceCallUnknown
 
         try:
-            return await self.dialer.carrier.find_to(to, after)
+            return list(await self.dialer.carrier.find_to(to, after))
         except (CarrierError, CarrierUnknown) as exc:
             raise PlaceCallUnknown(str(exc)) from exc
 

@@ -199,8 +199,8 @@ class CallSession:
         catalog = self.voice.catalogs[self.locale]
         self.dialog = Dialog(context, self.voice.flow, catalog)
         if self.voice.asr is not None:
-            first = self.voice.grammar(self.locale, "confirm_identity")
-            self.recognizer = Recognizer(self.voice.asr, first)
+            opening = self.voice.grammar(self.locale, "confirm_identity")
+            self.recognizer = Recognizer(self.voice.asr, opening)
             self._asr_task = asyncio.create_task(self._asr_loop())
         if self.live is not None:
             self.live.add(msg.call_sid, self)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Table, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,7 +85,7 @@ async def apply_status(session: AsyncSession, attempt_id: int, upd: StatusUpdate
     )
     if not inserted:
         return False
-    t = CallAttempt.__table__
+    t = cast(Table, CallAttempt.__table__)
     now = utcnow()
     values: dict[str, Any] = {
         "call_sid": func.coalesce(t.c.call_sid, upd.call_sid),
@@ -121,7 +121,7 @@ async def _insert_once(
     session: AsyncSession, *, attempt_id: int, kind: str, dedupe_key: str, data: dict[str, Any]
 ) -> bool:
     """Insert an event unless one with the same key exists; True when inserted."""
-    table = CallEvent.__table__
+    table = cast(Table, CallEvent.__table__)
     row = {
         "attempt_id": attempt_id,
         "kind": kind,

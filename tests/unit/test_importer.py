@@ -112,7 +112,10 @@ def test_missing_column_refused_whole(tmp_path: Path) -> None:
 
 
 def test_semicolon_csv_from_spreadsheet(tmp_path: Path) -> None:
-    body = "external_ref;name;phone;amount;due_date;creditor\nC1;Ana;(11) 98765-4321;1.234,56;28/11/2026;Loja\n"
+    body = (
+        "external_ref;name;phone;amount;due_date;creditor\n"
+        "C1;Ana;(11) 98765-4321;1.234,56;28/11/2026;Loja\n"
+    )
     rows, errors = read_rows(write(tmp_path, body), "pt-BR")
     assert errors == []
     assert rows[0].amount_cents == 123456
