@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import structlog
 from aiohttp import web
 
+from ivr.agents.wiring import agents_context, setup_agent_routes
 from ivr.calls.live import LiveCalls
 from ivr.calls.voice import VoiceStack, build_voice_stack
 from ivr.config import Settings
@@ -49,6 +50,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> web.App
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_carrier)
     app.cleanup_ctx.append(_voice(options))
+    app.cleanup_ctx.append(agents_context)
     for ctx in options.extra_contexts:
         app.cleanup_ctx.append(ctx)
     scheduler_on = settings.scheduler_enabled if options.scheduler is None else options.scheduler
@@ -58,6 +60,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> web.App
         app.cleanup_ctx.append(scheduler_context)
     setup_twilio_routes(app)
     setup_api(app)
+    setup_agent_routes(app)
     app.router.add_get("/healthz", _health)
     return app
 

@@ -1,0 +1,146 @@
+"""The agent desktop in a real headless Chromium: log in, go available, get the pop,
+write the wrap-up, and find it in the store.
+
+Needs the Debian packages ``chromium`` and ``chromium-driver`` and the
+``playwright`` Python package (its own browser download is not used).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from ivr.sandbox.app import Sandbox
+from ivr.sandbox.callee import CalleeScript, HangUp, Silence
+from ivr.sandbox.config import SandboxConfig
+from ivr.store.models import Agent, Presence, Promise, Transfer
+from tests.integration.test_agents_support import (
+    agents_service,
+    attach_call,
+    live_sandbox_call,
+    seed_agent,
+    seed_call,
+)
+
+CHROMIUM = os.environ.get("IVR_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DEBTOR = "+5511987650009"
+
+
+def _browser_missing() -> str | None:
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "playwright is not installed"
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        return f"no Chromium at {CHROMIUM}"
+    return None
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    problem = _browser_missing()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return CHROMIUM
+
+
+@pytest.mark.slow
+async def test_agent_desktop_in_a_browser(chromium_path: str, tmp_path: Path) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    db = tmp_path / "ivr.db"
+    from ivr.store.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{db}"
+    await asyncio.to_thread(upgrade, url)
+    async with (
+        Sandbox(SandboxConfig(speed=10.0)) as sb,
+        agents_service(url, sb, tmp_path / "tts", agent_wrapup_seconds=600) as svc,
+    ):
+        ana = await seed_agent(
+            svc.sessions, "ana", presence=Presence.OFFLINE, password="senha-da-ana-1"
+        )
+        sb.add_callee(ana.endpoint, CalleeScript(ring_seconds=1, steps=[Silence(14), HangUp()]))
+        call = await seed_call(svc.sessions, ref="B-1", phone=DEBTOR)
+
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+            try:
+                page = await browser.new_page()
+                await page.goto(svc.url + "/desktop")
+                await page.get_by_label("User name").fill("ana")
+                await page.get_by_label("Password").fill("senha-da-ana-1")
+                await page.get_by_role("button", name="Log in").click()
+                await expect(page.locator("#whoami")).to_have_text("Ana")
+                await expect(page.locator("#connection")).to_have_text("Connected.")
+                await expect(page.locator("#presence-now")).to_have_text("offline")
+
+                await page.get_by_label("Available").check()
+                await expect(page.locator("#presence-now")).to_have_text("available")
+
+                sid = await live_sandbox_call(sb, DEBTOR)
+                await attach_call(svc.sessions, call.attempt_id, sid)
+                assert await svc.transfers.request(
+                    attempt_id=call.attempt_id,
+                    call_sid=sid,
+                    reason="cannot_pay",
+                    locale="pt-BR",
+                )
+                # The pop: who, what, why, and what was said.
+                await expect(page.locator("#debtor-name")).to_have_text("Maria Souza")
+                await expect(page.locator("#debtor-phones")).to_have_text(DEBTOR)
+                await expect(page.locator("#debt-creditor")).to_have_text("Loja Estrela")
+                await expect(page.locator("#debt-amount")).to_contain_text("150,00")
+                await expect(page.locator("#transfer-reason")).to_have_text(
+                    "não consegue pagar agora"
+                )
+                await expect(page.locator("#transcript")).to_contain_text(
+                    "quero falar com uma pessoa"
+                )
+                await expect(page.locator("#call-state")).to_have_text(
+                    "On the call", timeout=20_000
+                )
+                # The call ends: the wrap-up form opens.
+                await expect(page.locator("#wrapup")).to_be_visible(timeout=30_000)
+                await expect(page.locator("#presence-now")).to_have_text("busy")
+                await page.get_by_label("Outcome").select_option("promise")
+                await page.get_by_label("Promise date").fill("2026-12-05")
+                await page.get_by_label("Promise amount").fill("75.50")
+                await page.get_by_label("Notes").fill("Paga metade no dia 5.")
+                await page.get_by_role("button", name="Save wrap-up").click()
+                await expect(page.locator("#connection")).to_have_text("Wrap-up saved.")
+                await expect(page.locator("#wrapup")).to_be_hidden()
+                await expect(page.locator("#presence-now")).to_have_text("available")
+            finally:
+                await browser.close()
+
+        async with svc.sessions() as s:
+            transfer = await s.scalar(
+                select(Transfer).where(Transfer.attempt_id == call.attempt_id)
+            )
+            assert transfer is not None
+            assert transfer.status == "completed" and transfer.agent_id == ana.id
+            assert transfer.outcome == "promise" and transfer.notes == "Paga metade no dia 5."
+            promise = await s.scalar(select(Promise).where(Promise.debt_id == call.debt_id))
+            assert promise is not None
+            assert promise.source == "agent" and promise.amount_cents == 7550
+            assert promise.promised_date.isoformat() == "2026-12-05"
+            agent = await s.get(Agent, ana.id)
+            assert agent is not None and agent.presence is Presence.AVAILABLE

@@ -1,0 +1,161 @@
+"""The agents API, the desktop login and the carrier callbacks' signature checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import aiohttp
+from twilio.request_validator import RequestValidator
+
+from ivr.sandbox.app import Sandbox
+from ivr.store.models import Presence, Role, Transfer
+from tests.integration.test_agents_support import (
+    PUBLIC,
+    agents_service,
+    seed_agent,
+    seed_call,
+)
+
+CALLBACK_PATHS = ("whisper", "dial-status", "queue-wait", "queue-offer", "queue-result")
+
+
+async def test_carrier_callbacks_need_a_valid_signature(db_url: str, tmp_path: Path) -> None:
+    async with Sandbox() as sb, agents_service(db_url, sb, tmp_path / "tts") as svc:
+        await seed_agent(svc.sessions, "ana", presence=Presence.AWAY)  # nobody takes the queue
+        call = await seed_call(svc.sessions, ref="S-1", phone="+5511987650003")
+        async with svc.sessions() as s, s.begin():
+            t = Transfer(attempt_id=call.attempt_id, reason="dispute", status="queued")
+            s.add(t)
+            await s.flush()
+            tid = t.id
+        validator = RequestValidator(sb.auth_token)
+        params = {"CallSid": "CA" + "0" * 32, "QueuePosition": "1", "QueueTime": "0"}
+        async with aiohttp.ClientSession() as http:
+            for path in CALLBACK_PATHS:
+                url = f"/agents/{path}?transfer={tid}"
+                async with http.post(svc.url + url, data=params) as r:
+                    assert r.status == 403, path
+                bad = validator.compute_signature(f"{PUBLIC}{url}&x=1", params)
+                async with http.post(
+                    svc.url + url, data=params, headers={"X-Twilio-Signature": bad}
+                ) as r:
+                    assert r.status == 403, path
+            url = f"/agents/queue-wait?transfer={tid}"
+            good = validator.compute_signature(PUBLIC + url, params)
+            async with http.post(
+                svc.url + url, data=params, headers={"X-Twilio-Signature": good}
+            ) as r:
+                assert r.status == 200
+                body = await r.text()
+        assert "<Say" in body and "próxima da fila" in body
+
+
+async def test_roles_presence_and_agent_creation(db_url: str, tmp_path: Path) -> None:
+    async with Sandbox() as sb, agents_service(db_url, sb, tmp_path / "tts") as svc:
+        ana = await seed_agent(svc.sessions, "ana", presence=Presence.OFFLINE)
+        boss = await seed_agent(svc.sessions, "boss", role=Role.SUPERVISOR)
+        agent_h = {"Authorization": f"Bearer {ana.api_key}"}
+        boss_h = {"Authorization": f"Bearer {boss.api_key}"}
+        async with aiohttp.ClientSession() as http:
+            async with http.get(svc.url + "/api/v1/agents/me") as r:
+                assert r.status == 401
+            async with http.get(svc.url + "/api/v1/agents/me", headers=agent_h) as r:
+                me = await r.json()
+                assert r.status == 200 and me["agent"]["presence"] == "offline"
+            for wanted, code in (("busy", 422), ("sleeping", 422), ("available", 200)):
+                async with http.put(
+                    svc.url + "/api/v1/agents/me/presence",
+                    json={"presence": wanted},
+                    headers=agent_h,
+                ) as r:
+                    assert r.status == code, wanted
+            async with http.get(svc.url + "/api/v1/agents", headers=agent_h) as r:
+                assert r.status == 403
+            async with http.get(svc.url + "/api/v1/agents", headers=boss_h) as r:
+                listed = await r.json()
+                assert r.status == 200
+                assert {a["display_name"] for a in listed["agents"]} == {"Ana", "Boss"}
+            new = {
+                "username": "carla",
+                "password": "senha-forte-1",
+                "display_name": "Carla",
+                "endpoint": "sip:carla@pbx.example",
+                "languages": ["pt-BR", "en-US"],
+                "skills": ["disputes"],
+            }
+            async with http.post(svc.url + "/api/v1/agents", json=new, headers=agent_h) as r:
+                assert r.status == 403
+            async with http.post(
+                svc.url + "/api/v1/agents", json=new | {"endpoint": "ana"}, headers=boss_h
+            ) as r:
+                assert r.status == 422
+            async with http.post(svc.url + "/api/v1/agents", json=new, headers=boss_h) as r:
+                created = await r.json()
+                assert r.status == 201, created
+                assert created["agent"]["languages"] == ["pt-BR", "en-US"]
+                assert created["agent"]["presence"] == "offline"
+                assert created["api_key"]
+            async with http.post(
+                svc.url + "/api/v1/agents",
+                json={"user_id": created["agent"]["user_id"], "endpoint": "client:carla"},
+                headers=boss_h,
+            ) as r:
+                assert r.status == 409
+
+        # The new agent logs in to the desktop with the password (cookie session).
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+            async with browser.get(svc.url + "/desktop") as r:
+                assert r.status == 200 and "Agent desktop" in await r.text()
+            async with browser.post(
+                svc.url + "/desktop/login", json={"username": "carla", "password": "wrong-pass"}
+            ) as r:
+                assert r.status == 401
+            async with browser.post(
+                svc.url + "/desktop/login", json={"username": "carla", "password": "senha-forte-1"}
+            ) as r:
+                assert r.status == 200
+            async with browser.get(svc.url + "/api/v1/agents/me") as r:
+                me = await r.json()
+                assert r.status == 200 and me["agent"]["display_name"] == "Carla"
+
+
+async def test_transfer_report_counts_and_abandonment_rate(db_url: str, tmp_path: Path) -> None:
+    async with Sandbox() as sb, agents_service(db_url, sb, tmp_path / "tts") as svc:
+        boss = await seed_agent(svc.sessions, "boss", role=Role.SUPERVISOR)
+        call = await seed_call(svc.sessions, ref="S-2", phone="+5511987650004")
+        now = dt.datetime.now(dt.UTC)
+        rows = [
+            ("completed", True, 12.0),
+            ("completed", True, 30.0),
+            ("abandoned", False, None),
+            ("callback", False, None),
+            ("queued", False, None),
+        ]
+        async with svc.sessions() as s, s.begin():
+            for status, answered, wait in rows:
+                s.add(
+                    Transfer(
+                        attempt_id=call.attempt_id,
+                        reason="asked_for_agent",
+                        status=status,
+                        requested_at=now - dt.timedelta(minutes=5),
+                        answered_at=now if answered else None,
+                        queue_wait_s=wait,
+                    )
+                )
+        headers = {"Authorization": f"Bearer {boss.api_key}"}
+        async with aiohttp.ClientSession(headers=headers) as http:
+            async with http.get(svc.url + "/api/v1/reports/transfers") as r:
+                report = await r.json()
+            since = (now + dt.timedelta(minutes=1)).isoformat()
+            async with http.get(
+                svc.url + "/api/v1/reports/transfers", params={"since": since}
+            ) as r:
+                later = await r.json()
+        assert report["requested"] == 5
+        assert report["answered"] == 2
+        assert report["abandoned"] == 1 and report["callbacks"] == 1 and report["open"] == 1
+        assert report["abandonment_rate"] == 0.2
+        assert report["avg_wait_s"] == 21.0 and report["max_wait_s"] == 30.0
+        assert later["requested"] == 0 and later["abandonment_rate"] == 0.0
