@@ -247,6 +247,7 @@ class CallSession:
             if not result.text or self.listen is None:
                 continue
             text = self.voice.to_understood_text(result.text)
+            log.debug("asr.final", text=result.text, call_sid=self.call_sid)
             self._input_arrived()
             self.events.put_nowait(ev.Speech(text, result.confidence, True))
 
@@ -366,15 +367,27 @@ class CallSession:
         await self._send_audio(audio, play_id)
 
     async def _send_audio(self, audio: bytes, mark: str) -> None:
+        """Send a prompt as 20 ms frames, grouped ten to a message after the first.
+
+        The first frame goes alone so the caller hears the reply as soon as
+        possible; grouping the rest (Twilio accepts chunks longer than 20 ms)
+        cuts the messages per prompt tenfold, which keeps the event loop free
+        for the other calls' audio. A final mark says when it has played.
+        """
         if self.stream_sid is None or self.ws.closed:
             return
-        first = True
-        for frame in mulaw.frames(audio):
-            await self._send_text(mc.encode_outbound(self.stream_sid, mc.OutMedia(payload=frame)))
-            if first and self.input_at is not None:
-                self.stats.turn_latencies_ms.append((time.perf_counter() - self.input_at) * 1000)
+        frames = list(mulaw.frames(audio))
+        chunks = [frames[:1]] + [frames[i : i + 10] for i in range(1, len(frames), 10)]
+        for n, group in enumerate(chunks):
+            if not group:
+                continue
+            payload = b"".join(group)
+            await self._send_text(mc.encode_outbound(self.stream_sid, mc.OutMedia(payload=payload)))
+            if n == 0 and self.input_at is not None:
+                latency = (time.perf_counter() - self.input_at) * 1000
+                self.stats.turn_latencies_ms.append(latency)
+                log.debug("turn.first_frame", latency_ms=round(latency, 1), call_sid=self.call_sid)
                 self.input_at = None
-            first = False
         await self._send_text(mc.encode_outbound(self.stream_sid, mc.OutMark(name=mark)))
 
     async def _send_text(self, text: str) -> None:

@@ -214,6 +214,12 @@ def _confidence(result: Mapping[str, Any]) -> float:
     return float(np.mean(confs)) if confs else 0.0
 
 
+ENDPOINT_SILENCE_MS = 400
+"""Quiet after recognized speech that ends a turn (the model's rules wait up to 1 s)."""
+SILENCE_DBFS = -40.0
+"""Below this level a 20 ms frame counts as quiet (phone-line noise sits lower)."""
+
+
 class Recognizer:
     """One call's recognizer: mu-law 8 kHz in, partial and final results out.
 
@@ -227,8 +233,18 @@ class Recognizer:
     learns that nothing was understood.
     """
 
-    def __init__(self, model: AsrModel, grammar: Sequence[str] | None) -> None:
+    def __init__(
+        self,
+        model: AsrModel,
+        grammar: Sequence[str] | None,
+        *,
+        endpoint_silence_ms: int | None = ENDPOINT_SILENCE_MS,
+        silence_dbfs: float = SILENCE_DBFS,
+    ) -> None:
         self.model = model
+        self.endpoint_silence_ms = endpoint_silence_ms
+        self.silence_dbfs = silence_dbfs
+        self._trailing_silence_ms = 0
         self._grammar = None if grammar is None else model.grammar_json(grammar)
         self._pending_grammar: str | None = None
         self._rec: Any = None
@@ -323,13 +339,32 @@ class Recognizer:
             return AsrEvent(text, _confidence(result) if text else 0.0, True)
         return None
 
+    def _track_silence(self, chunk: bytes) -> None:
+        for i in range(0, len(chunk), mulaw.FRAME_BYTES):
+            frame = chunk[i : i + mulaw.FRAME_BYTES]
+            if mulaw.rms_dbfs(frame) > self.silence_dbfs:
+                self._trailing_silence_ms = 0
+            else:
+                self._trailing_silence_ms += len(frame) // 8
+
     def _accept_sync(self, chunk: bytes) -> AsrEvent | None:
         rec = self._recognizer()
+        self._track_silence(chunk)
         pcm = self._upsampler.feed(chunk)
         if pcm.size == 0:
             return None
         if rec.AcceptWaveform(pcm.astype("<i2").tobytes()):
+            self._trailing_silence_ms = 0
             return self._end_utterance(rec.Result())
+        if (
+            self.endpoint_silence_ms is not None
+            and self._last_partial
+            and self._trailing_silence_ms >= self.endpoint_silence_ms
+        ):
+            # The caller said something and then stayed quiet: end the turn now
+            # instead of waiting for the model's own (slower) endpoint rules.
+            self._trailing_silence_ms = 0
+            return self._end_utterance(rec.FinalResult())
         self._mid_utterance = True
         partial = json.loads(rec.PartialResult()).get("partial", "")
         partial = " ".join(w for w in str(partial).split() if w != UNK)

