@@ -114,3 +114,9 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return make_sessionmaker(engine)
+
+
+@pytest.fixture(scope="session")
+def tts_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One prompt cache for the whole run: each text is synthesized once."""
+    return tmp_path_factory.mktemp("tts-cache")

@@ -11,8 +11,10 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.app import AppOptions, create_app
 from ivr.config import Settings
@@ -33,8 +35,33 @@ class Service:
     settings: Settings
 
     @property
-    def sessions(self):  # type: ignore[no-untyped-def]
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
         return self.app[SESSIONS]
+
+
+def service_settings(db_url: str, sandbox: Sandbox, cache_dir: Path, **overrides: Any) -> Settings:
+    """The service's settings with ``sandbox`` as its carrier and no scheduler."""
+    return Settings(
+        database_url=db_url,
+        public_url=PUBLIC,
+        twilio_account_sid=sandbox.account_sid,
+        twilio_auth_token=sandbox.auth_token,
+        twilio_from_number=FROM_NUMBER,
+        twilio_api_url=sandbox.url,
+        cache_dir=cache_dir,
+        scheduler_enabled=False,
+        **overrides,
+    )
+
+
+async def serve_on_loopback(app: web.Application) -> tuple[web.AppRunner, int]:
+    """Start ``app`` on a free loopback port; the caller cleans the runner up."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, port
 
 
 @contextlib.asynccontextmanager
@@ -46,23 +73,9 @@ async def running_service(
     options: AppOptions | None = None,
     **overrides: object,
 ) -> AsyncIterator[Service]:
-    settings = Settings(
-        database_url=db_url,
-        public_url=PUBLIC,
-        twilio_account_sid=sandbox.account_sid,
-        twilio_auth_token=sandbox.auth_token,
-        twilio_from_number=FROM_NUMBER,
-        twilio_api_url=sandbox.url,
-        cache_dir=cache_dir,
-        scheduler_enabled=False,
-        **overrides,  # type: ignore[arg-type]
-    )
+    settings = service_settings(db_url, sandbox, cache_dir, **overrides)
     app = create_app(settings, options or AppOptions(keypad_only=True))
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, port = await serve_on_loopback(app)
     sandbox.config.rewrite_base[PUBLIC] = f"http://127.0.0.1:{port}"
     try:
         yield Service(app, runner, port, settings)

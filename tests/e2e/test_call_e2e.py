@@ -73,3 +73,42 @@ async def test_wrong_person_call_end_to_end(db_url: str, tmp_path: Path, tts_cac
             assert "150" not in spoken and "Loja Estrela" not in spoken
             phone = await s.scalar(select(Phone).where(Phone.e164 == NUMBER))
             assert phone.wrong_number_at is not None
+
+
+async def test_callbacks_shuffled_and_duplicated(
+    db_url: str, tmp_path: Path, tts_cache: Path
+) -> None:
+    """Twilio does not promise order and may repeat: the attempt still ends right."""
+    from ivr.sandbox.callee import CallbackFaults
+
+    async with (
+        Sandbox(SandboxConfig(speed=8.0)) as sb,
+        running_service(db_url, sb, tts_cache) as svc,
+    ):
+        await import_rows(
+            svc, tmp_path, [f"E2E-2,Ana Lima,{NUMBER},80.00,2026-11-01,Loja,pt-BR,SP,,"]
+        )
+        sb.add_callee(
+            NUMBER,
+            CalleeScript(
+                steps=[WaitForPrompt(), Press("2")],
+                callbacks=CallbackFaults(order="reverse", duplicate=True),
+            ),
+        )
+        sid = await place_one_call(svc.settings, "E2E-2")
+        call = await sb.wait_for_call_end(sid, timeout=90)
+        sent = [cb.params["CallStatus"] for cb in call.status_callbacks]
+        assert sent[0] == "completed" and len(sent) == 8, sent  # reversed, each twice
+        async with svc.sessions() as s:
+            attempt = await s.scalar(select(CallAttempt).where(CallAttempt.call_sid == sid))
+            assert attempt.status.value == "completed"
+            assert attempt.duration_s == call.duration
+            assert attempt.last_sequence == 3
+            statuses = (
+                await s.scalars(
+                    select(CallEvent).where(
+                        CallEvent.attempt_id == attempt.id, CallEvent.kind == "status"
+                    )
+                )
+            ).all()
+            assert sorted(e.data["sequence"] for e in statuses) == [0, 1, 2, 3]

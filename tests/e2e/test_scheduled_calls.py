@@ -28,9 +28,10 @@ async def test_tick_places_calls_inside_the_window_only(
     db_url: str, tmp_path: Path, tts_cache: Path
 ) -> None:
     numbers = ["+5511987650001", "+5511987650002"]
-    async with Sandbox(SandboxConfig(speed=8.0)) as sb, running_service(
-        db_url, sb, tts_cache
-    ) as svc:
+    async with (
+        Sandbox(SandboxConfig(speed=8.0)) as sb,
+        running_service(db_url, sb, tts_cache) as svc,
+    ):
         await import_rows(
             svc,
             tmp_path,
