@@ -205,7 +205,8 @@ async def run_backend(backend: str, rate: float, seconds: float, attempts: int) 
     )
     try:
         await wait_ready(port, proc)
-        await load(port, min(rate, 50), 2, attempts)  # warm-up
+        # Warm-up at the target rate: the connection pool fills, statements get prepared.
+        await load(port, rate, 3, attempts)
         for r in (rate, rate * 2):
             res = await load(port, r, seconds, attempts)
             print(

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ivr.keys import LIVE_CALLS, SESSIONS, SETTINGS, SIGNATURES
 from ivr.store.models import CallAttempt
-from ivr.store.queries import StatusUpdate, add_event, apply_status
+from ivr.store.queries import StatusUpdate, add_event, apply_status, relax_durability
 from ivr.telephony import twiml
 
 log = structlog.get_logger(__name__)
@@ -92,6 +92,7 @@ async def status(request: web.Request) -> web.Response:
     sessions = request.app[SESSIONS]
     try:
         async with sessions() as s, s.begin():
+            await relax_durability(s)
             if attempt_id is None:
                 attempt_id = await s.scalar(
                     select(CallAttempt.id).where(CallAttempt.call_sid == call_sid)
