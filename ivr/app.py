@@ -47,9 +47,10 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> web.App
     app[SETTINGS] = settings
     app[SIGNATURES] = SignatureChecker(settings.twilio_auth_token, settings.public_url)
     app[LIVE_CALLS] = LiveCalls()
+    # Voice first: a missing model or voice fails start-up before anything opens.
+    app.cleanup_ctx.append(_voice(options))
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_carrier)
-    app.cleanup_ctx.append(_voice(options))
     app.cleanup_ctx.append(agents_context)
     for ctx in options.extra_contexts:
         app.cleanup_ctx.append(ctx)

@@ -18,6 +18,15 @@ import structlog
 from ivr.config import Settings, SettingsError, load_settings
 
 
+def _startup_errors() -> tuple[type[Exception], ...]:
+    from ivr.dialog.flow import FlowError
+    from ivr.dialog.grammars import GrammarError
+    from ivr.dialog.prompts import PromptError
+    from ivr.voice.errors import VoiceError
+
+    return (VoiceError, FlowError, GrammarError, PromptError)
+
+
 class CommandError(Exception):
     """A user-facing failure: printed without a traceback, exit status 1."""
 
@@ -25,6 +34,8 @@ class CommandError(Exception):
 def _setup_logging(verbose: bool) -> None:
     level = logging.DEBUG if verbose else logging.INFO
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    for noisy in ("alembic", "aiosqlite", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
@@ -144,6 +155,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from ivr.app import AppOptions, create_app
 
     settings.require("public_url", "twilio_account_sid", "twilio_auth_token", "twilio_from_number")
+    STARTUP_ERRORS = _startup_errors()
     if not settings.vosk_model and not args.keypad_only:
         raise SettingsError(
             "missing setting(s): IVR_VOSK_MODEL (path to a Vosk model; "
@@ -151,13 +163,16 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         )
     _auto_migrate(settings)
     app = create_app(settings, AppOptions(keypad_only=args.keypad_only))
-    web.run_app(
-        app,
-        host=args.host,
-        port=args.port,
-        access_log=logging.getLogger("aiohttp.access") if args.verbose else None,
-        print=lambda m: print(m, file=sys.stderr),
-    )
+    try:
+        web.run_app(
+            app,
+            host=args.host,
+            port=args.port,
+            access_log=logging.getLogger("aiohttp.access") if args.verbose else None,
+            print=lambda m: print(m, file=sys.stderr),
+        )
+    except STARTUP_ERRORS as exc:
+        raise SettingsError(str(exc)) from None
     return 0
 
 

