@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import ColumnElement, CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.agents.routing import AgentSnapshot
@@ -25,6 +25,24 @@ MANUAL_PRESENCES = frozenset({Presence.AVAILABLE, Presence.AWAY, Presence.OFFLIN
 def _rows(result: Any) -> int:
     assert isinstance(result, CursorResult)
     return int(result.rowcount)
+
+
+async def _switch(
+    session: AsyncSession,
+    agent_id: int,
+    *conditions: ColumnElement[bool],
+    to: Presence,
+    since: dt.datetime,
+) -> bool:
+    """Move the agent to ``to`` (wrap-up cleared) if the ``conditions`` still hold;
+    one conditional UPDATE, so True only for the one caller that won."""
+    result = await session.execute(
+        update(Agent)
+        .where(Agent.id == agent_id, *conditions)
+        .values(presence=to, presence_since=since, wrapup_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return _rows(result) == 1
 
 
 def snapshot(agent: Agent) -> AgentSnapshot:
@@ -44,24 +62,24 @@ async def available_agents(session: AsyncSession) -> list[AgentSnapshot]:
 
 async def claim(session: AsyncSession, agent_id: int, now: dt.datetime | None = None) -> bool:
     """available -> busy, atomically; True only for the one caller that won."""
-    result = await session.execute(
-        update(Agent)
-        .where(Agent.id == agent_id, Agent.presence == Presence.AVAILABLE)
-        .values(presence=Presence.BUSY, presence_since=now or utcnow(), wrapup_until=None)
-        .execution_options(synchronize_session=False)
+    return await _switch(
+        session,
+        agent_id,
+        Agent.presence == Presence.AVAILABLE,
+        to=Presence.BUSY,
+        since=now or utcnow(),
     )
-    return _rows(result) == 1
 
 
 async def release(session: AsyncSession, agent_id: int, now: dt.datetime | None = None) -> bool:
     """busy -> available after a call that never connected (no answer, busy, failed)."""
-    result = await session.execute(
-        update(Agent)
-        .where(Agent.id == agent_id, Agent.presence == Presence.BUSY)
-        .values(presence=Presence.AVAILABLE, presence_since=now or utcnow(), wrapup_until=None)
-        .execution_options(synchronize_session=False)
+    return await _switch(
+        session,
+        agent_id,
+        Agent.presence == Presence.BUSY,
+        to=Presence.AVAILABLE,
+        since=now or utcnow(),
     )
-    return _rows(result) == 1
 
 
 async def start_wrapup(
@@ -79,45 +97,28 @@ async def start_wrapup(
 
 async def end_wrapup(session: AsyncSession, agent_id: int, now: dt.datetime | None = None) -> bool:
     """The agent finished the wrap-up early (submitted the form): available now."""
-    result = await session.execute(
-        update(Agent)
-        .where(
-            Agent.id == agent_id,
-            Agent.presence == Presence.BUSY,
-            Agent.wrapup_until.is_not(None),
-        )
-        .values(presence=Presence.AVAILABLE, presence_since=now or utcnow(), wrapup_until=None)
-        .execution_options(synchronize_session=False)
+    return await _switch(
+        session,
+        agent_id,
+        Agent.presence == Presence.BUSY,
+        Agent.wrapup_until.is_not(None),
+        to=Presence.AVAILABLE,
+        since=now or utcnow(),
     )
-    return _rows(result) == 1
 
 
 async def finish_wrapups(session: AsyncSession, now: dt.datetime | None = None) -> list[int]:
     """Every agent whose wrap-up time is over goes back to available; returns their ids."""
     now = now or utcnow()
-    due = (
-        await session.scalars(
-            select(Agent.id).where(
-                Agent.presence == Presence.BUSY,
-                Agent.wrapup_until.is_not(None),
-                Agent.wrapup_until <= now,
-            )
-        )
-    ).all()
+    over = (
+        Agent.presence == Presence.BUSY,
+        Agent.wrapup_until.is_not(None),
+        Agent.wrapup_until <= now,
+    )
+    due = (await session.scalars(select(Agent.id).where(*over))).all()
     freed: list[int] = []
     for agent_id in due:
-        result = await session.execute(
-            update(Agent)
-            .where(
-                Agent.id == agent_id,
-                Agent.presence == Presence.BUSY,
-                Agent.wrapup_until.is_not(None),
-                Agent.wrapup_until <= now,
-            )
-            .values(presence=Presence.AVAILABLE, presence_since=now, wrapup_until=None)
-            .execution_options(synchronize_session=False)
-        )
-        if _rows(result) == 1:
+        if await _switch(session, agent_id, *over, to=Presence.AVAILABLE, since=now):
             freed.append(agent_id)
     return freed
 

@@ -74,6 +74,13 @@ def _wait_s(transfer: Transfer, now: dt.datetime) -> float:
     return round((now - transfer.requested_at).total_seconds(), 3)
 
 
+def _close_unanswered(transfer: Transfer, status: str, now: dt.datetime) -> None:
+    """End a transfer no agent answered: the whole wait until now was queue wait."""
+    transfer.status = status
+    transfer.ended_at = now
+    transfer.queue_wait_s = _wait_s(transfer, now)
+
+
 class TransferService:
     """The ``TransferPort`` and the handlers behind the ``/agents/*`` carrier callbacks."""
 
@@ -143,6 +150,15 @@ class TransferService:
         assert debtor is not None
         return attempt, debtor
 
+    async def _complete(self, s: AsyncSession, transfer: Transfer, now: dt.datetime) -> None:
+        """End a talk that took place: the agent goes into wrap-up."""
+        transfer.status = "completed"
+        transfer.ended_at = now
+        if transfer.agent_id is not None:
+            await presence.start_wrapup(
+                s, transfer.agent_id, self.settings.agent_wrapup_seconds, now
+            )
+
     async def _publish(self, agent_id: int | None, kind: str, transfer_id: int | None) -> None:
         if agent_id is not None:
             await self.hub.publish(AgentEvent(agent_id, kind, transfer_id))
@@ -205,9 +221,7 @@ class TransferService:
             if transfer is None or transfer.status not in BEFORE_ANSWER:
                 return
             agent_id = transfer.agent_id if transfer.status == "dialing" else None
-            transfer.status = status
-            transfer.ended_at = now
-            transfer.queue_wait_s = _wait_s(transfer, now)
+            _close_unanswered(transfer, status, now)
             if agent_id is not None:
                 await presence.release(s, agent_id, now)
             await add_event(
@@ -265,13 +279,9 @@ class TransferService:
                 if transfer.answered_at is None:
                     transfer.answered_at = now
                     transfer.queue_wait_s = _wait_s(transfer, now)
-                transfer.status = "completed"
-                transfer.ended_at = now
                 if transfer.agent_id is not None:
                     debtor.last_agent_id = transfer.agent_id  # sticky routing next time
-                    await presence.start_wrapup(
-                        s, transfer.agent_id, self.settings.agent_wrapup_seconds, now
-                    )
+                await self._complete(s, transfer, now)
                 await add_event(s, attempt.id, "transfer_ended", {"transfer_id": transfer_id})
                 events.append((transfer.agent_id, "ended"))
                 body = twiml.say_and_hangup(texts.pick(texts.AFTER_AGENT, locale), locale)
@@ -387,9 +397,7 @@ class TransferService:
                     reason="agent_queue",
                 )
             )
-            transfer.status = "callback"
-            transfer.ended_at = now
-            transfer.queue_wait_s = _wait_s(transfer, now)
+            _close_unanswered(transfer, "callback", now)
             transfer.outcome = "callback"
             await add_event(
                 s,
@@ -422,16 +430,12 @@ class TransferService:
                 text = texts.callback_confirmed(locale, local, bool(due_soon))
                 return twiml.say_and_hangup(text, locale)
             if result == "hangup" and transfer.status == "queued":
-                transfer.status = "abandoned"
-                transfer.ended_at = now
-                transfer.queue_wait_s = _wait_s(transfer, now)
+                _close_unanswered(transfer, "abandoned", now)
                 await add_event(s, attempt.id, "transfer_abandoned", {"transfer_id": transfer_id})
                 return twiml.empty()
             if transfer.status == "queued":
                 # Left the queue some other way (full, error): never leave them in silence.
-                transfer.status = "failed"
-                transfer.ended_at = now
-                transfer.queue_wait_s = _wait_s(transfer, now)
+                _close_unanswered(transfer, "failed", now)
                 return twiml.say_and_hangup(texts.pick(texts.NOBODY, locale), locale)
         return twiml.empty()
 
@@ -529,20 +533,13 @@ class TransferService:
                 if transfer is None or transfer.status not in OPEN_STATUSES:
                     continue
                 if transfer.status == "connected":
-                    transfer.status = "completed"
-                    transfer.ended_at = now
-                    if transfer.agent_id is not None:
-                        await presence.start_wrapup(
-                            s, transfer.agent_id, self.settings.agent_wrapup_seconds, now
-                        )
+                    await self._complete(s, transfer, now)
                     events.append((transfer.agent_id, "ended", transfer_id))
                     continue
                 if transfer.status == "dialing" and transfer.agent_id is not None:
                     await presence.release(s, transfer.agent_id, now)
                     events.append((transfer.agent_id, "missed", transfer_id))
-                transfer.status = "abandoned"
-                transfer.ended_at = now
-                transfer.queue_wait_s = _wait_s(transfer, now)
+                _close_unanswered(transfer, "abandoned", now)
                 await add_event(
                     s, transfer.attempt_id, "transfer_abandoned", {"transfer_id": transfer_id}
                 )

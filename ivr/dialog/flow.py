@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import yaml
 
+from ivr.dialog import nlu_intents
 from ivr.dialog.events import (
     Action,
     CallAnswered,
@@ -43,6 +44,7 @@ from ivr.dialog.events import (
     Speech,
     Transfer,
 )
+from ivr.dialog.grammars import CONTEXTS
 from ivr.dialog.prompts import (
     LOCALES,
     PERSONAL_PLACEHOLDERS,
@@ -54,39 +56,13 @@ from ivr.dialog.prompts import (
 DEFAULT_FLOW = Path(__file__).with_name("flow.yaml")
 
 #: Intents the language understanding produces (a contract with ``nlu.py``).
-NLU_INTENTS: frozenset[str] = frozenset(
-    {
-        "yes",
-        "no",
-        "wrong_person",
-        "agent",
-        "cannot_pay",
-        "already_paid",
-        "callback",
-        "stop_calling",
-        "promise",
-        "installments",
-        "repeat",
-        "dispute",
-        "unknown",
-    }
-)
+NLU_INTENTS: frozenset[str] = frozenset(nlu_intents.INTENTS)
 #: Intents the engine itself derives from keypad checks.
 ENGINE_INTENTS: frozenset[str] = frozenset({"verified", "not_verified"})
 INTENTS: frozenset[str] = NLU_INTENTS | ENGINE_INTENTS
 
 #: Listening contexts (grammar names), a contract with ``grammars/``.
-GRAMMARS: frozenset[str] = frozenset(
-    {
-        "confirm_identity",
-        "ask_payment_date",
-        "confirm_promise",
-        "offer_installments",
-        "ask_callback_time",
-        "yes_no",
-        "queue_callback",
-    }
-)
+GRAMMARS: frozenset[str] = frozenset(CONTEXTS)
 OUTCOMES: frozenset[str] = frozenset(
     {
         "right_party",

@@ -45,25 +45,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from ivr.dialog import nlu_dates as cal
-from ivr.dialog.nlu_intents import LEXICONS, first_match
+from ivr.dialog.nlu_intents import INTENTS, LEXICONS, first_match
 from ivr.dialog.nlu_slots import Slots, extract
 from ivr.dialog.nlu_text import language_of, normalize
 
-INTENTS = (
-    "yes",
-    "no",
-    "wrong_person",
-    "agent",
-    "cannot_pay",
-    "already_paid",
-    "callback",
-    "stop_calling",
-    "promise",
-    "installments",
-    "repeat",
-    "dispute",
-    "unknown",
-)
+__all__ = [
+    "INTENTS",
+    "NluResult",
+    "nlu_cli",
+    "parse_keypad_amount",
+    "parse_keypad_date",
+    "understand",
+]
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+#: The fixed intent vocabulary the call flow routes on (see ``nlu``); the flow
+#: validates its branches against it, so it is defined once, here.
+INTENTS: tuple[str, ...] = (
+    "yes",
+    "no",
+    "wrong_person",
+    "agent",
+    "cannot_pay",
+    "already_paid",
+    "callback",
+    "stop_calling",
+    "promise",
+    "installments",
+    "repeat",
+    "dispute",
+    "unknown",
+)
+
 
 @dataclass(frozen=True)
 class IntentRule:

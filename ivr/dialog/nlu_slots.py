@@ -170,6 +170,64 @@ def _one(kind: str, value: MentionValue | None) -> list[tuple[str, MentionValue]
     return None if value is None else [(kind, value)]
 
 
+# Handlers that both languages' rules share; each reads the groups of its pattern.
+
+Found = list[tuple[str, MentionValue]] | None
+
+
+def _days_ahead(m: re.Match[str], today: dt.date) -> Found:
+    """Group 1 is a number of days from today."""
+    return [("date", today + dt.timedelta(days=int(m.group(1))))]
+
+
+def _weeks_ahead(m: re.Match[str], today: dt.date) -> Found:
+    """Group 1 is a number of weeks from today."""
+    return [("date", today + dt.timedelta(weeks=int(m.group(1))))]
+
+
+def _day_and_month(months: dict[str, int], day: int, month: int) -> Handler:
+    """A day number, a month name (``months`` gives its number) and an optional year
+    in group 3, each in the group given."""
+
+    def handler(m: re.Match[str], today: dt.date) -> Found:
+        year = int(m.group(3)) if m.group(3) else None
+        return _one(
+            "date", cal.day_and_month(today, int(m.group(day)), months[m.group(month)], year)
+        )
+
+    return handler
+
+
+def _clock(m: re.Match[str], today: dt.date) -> Found:
+    """Group 1 the hour, group 2 the minutes (or "half"), group 3 the part of the day."""
+    return _one("time", _hour(int(m.group(1)), _minutes(m.group(2)), m.group(3)))
+
+
+def _clock_no_period(m: re.Match[str], today: dt.date) -> Found:
+    """Group 1 the hour, group 2 the minutes, and no part of the day said."""
+    return _one("time", _hour(int(m.group(1)), _minutes(m.group(2)), None))
+
+
+def _amount(m: re.Match[str], today: dt.date) -> Found:
+    """Group 1 the whole amount."""
+    return _one("amount", _cents(m.group(1)))
+
+
+def _amount_and_cents(m: re.Match[str], today: dt.date) -> Found:
+    """Group 1 the whole amount, group 2 the cents (if said)."""
+    return _one("amount", _cents(m.group(1), m.group(2)))
+
+
+def _cents_alone(m: re.Match[str], today: dt.date) -> Found:
+    """Group 1 a number of cents."""
+    return _one("amount", _cents("0", m.group(1)))
+
+
+def _count(m: re.Match[str], today: dt.date) -> Found:
+    """Group 1 a number of installments (zero is not one)."""
+    return _one("count", int(m.group(1)) or None)
+
+
 # ---------------------------------------------------------------- rule tables
 
 
@@ -196,14 +254,8 @@ def _pt_rules() -> list[Rule]:
         _r(r"depois de amanha", lambda m, td: [(d, td + dt.timedelta(days=2))]),
         _r(r"amanha", lambda m, td: [(d, td + dt.timedelta(days=1))]),
         _r(r"hoje", lambda m, td: [(d, td)]),
-        _r(
-            r"(?:(?:daqui a|daqui|em|dentro de) )?(\d+) dias?",
-            lambda m, td: [(d, td + dt.timedelta(days=int(m.group(1))))],
-        ),
-        _r(
-            r"(?:(?:daqui a|daqui|em|dentro de) )?(\d+) semanas?",
-            lambda m, td: [(d, td + dt.timedelta(weeks=int(m.group(1))))],
-        ),
+        _r(r"(?:(?:daqui a|daqui|em|dentro de) )?(\d+) dias?", _days_ahead),
+        _r(r"(?:(?:daqui a|daqui|em|dentro de) )?(\d+) semanas?", _weeks_ahead),
         _r(
             r"(?:daqui a|daqui|em|dentro de) (\d+) m[eê]s(?:es)?",
             lambda m, td: [(d, cal.add_months(td, int(m.group(1))))],
@@ -218,15 +270,7 @@ def _pt_rules() -> list[Rule]:
         ),
         _r(
             rf"(?:dia )?(\d{{1,2}}) (?:de )?({_PT_MONTH_RE})(?: de (\d{{4}}))?",
-            lambda m, td: _one(
-                d,
-                cal.day_and_month(
-                    td,
-                    int(m.group(1)),
-                    PT_MONTHS[m.group(2)],
-                    int(m.group(3)) if m.group(3) else None,
-                ),
-            ),
+            _day_and_month(PT_MONTHS, day=1, month=2),
         ),
         _r(
             r"dia (\d{1,2}) (?:do|no) (?:mes que vem|proximo mes)",
@@ -255,17 +299,17 @@ def _pt_rules() -> list[Rule]:
         # times
         _r(
             r"(?:(?:as|a|pelas) )?(\d{1,2})(?:h|:)(\d{2})?(?: (?:da|de) (manha|tarde|noite))?",
-            lambda m, td: _one(t, _hour(int(m.group(1)), _minutes(m.group(2)), m.group(3))),
+            _clock,
         ),
         _r(
             r"(?:as|a|pelas|umas|das|depois das|a partir das|antes das) (\d{1,2})(?: horas?)?"
             r"(?: e (meia|\d{1,2}))?(?: horas?)?"
             r"(?: (?:da|de) (manha|tarde|noite|madrugada))?",
-            lambda m, td: _one(t, _hour(int(m.group(1)), _minutes(m.group(2)), m.group(3))),
+            _clock,
         ),
         _r(
             r"(\d{1,2}) horas?(?: e (meia|\d{1,2}))?(?: (?:da|de) (manha|tarde|noite|madrugada))?",
-            lambda m, td: _one(t, _hour(int(m.group(1)), _minutes(m.group(2)), m.group(3))),
+            _clock,
         ),
         _r(r"(?:ao |no )?meio dia", lambda m, td: [(t, dt.time(12, 0))]),
         _r(r"(?:a )?meia noite", lambda m, td: [(t, dt.time(0, 0))]),
@@ -277,14 +321,14 @@ def _pt_rules() -> list[Rule]:
         _r(r"(?:a|de|da|pela|na parte da) tarde", lambda m, td: [(p, dt.time(14, 0))]),
         _r(r"(?:a|de|da|pela) noite", lambda m, td: [(p, dt.time(19, 0))]),
         # amounts
-        _r(rf"brl {_NUM}(?: reais| real)?", lambda m, td: _one("amount", _cents(m.group(1)))),
-        _r(rf"usd {_NUM}(?: dolares| dolar)?", lambda m, td: _one("amount", _cents(m.group(1)))),
+        _r(rf"brl {_NUM}(?: reais| real)?", _amount),
+        _r(rf"usd {_NUM}(?: dolares| dolar)?", _amount),
         _r(
             rf"{_NUM} (?:reais|real|conto|contos|pila|pilas|dolares|dolar)"
             r"(?: (?:e )?(\d{1,2}) centavos?)?",
-            lambda m, td: _one("amount", _cents(m.group(1), m.group(2))),
+            _amount_and_cents,
         ),
-        _r(r"(\d{1,2}) centavos?", lambda m, td: _one("amount", _cents("0", m.group(1)))),
+        _r(r"(\d{1,2}) centavos?", _cents_alone),
         # fractions
         _r(r"(?:a )?metade", lambda m, td: [("fraction", 0.5)]),
         _r(
@@ -293,11 +337,8 @@ def _pt_rules() -> list[Rule]:
             lambda m, td: [("fraction", 1.0)],
         ),
         # installment counts
-        _r(
-            r"(?:em )?(\d{1,2}) (?:vezes|parcelas|prestacoes|x)",
-            lambda m, td: _one("count", int(m.group(1)) or None),
-        ),
-        _r(r"parcelar em (\d{1,2})", lambda m, td: _one("count", int(m.group(1)) or None)),
+        _r(r"(?:em )?(\d{1,2}) (?:vezes|parcelas|prestacoes|x)", _count),
+        _r(r"parcelar em (\d{1,2})", _count),
     ]
 
 
@@ -320,18 +361,12 @@ def _en_rules() -> list[Rule]:
         _r(r"tomorrow", lambda m, td: [(d, td + dt.timedelta(days=1))]),
         _r(r"today", lambda m, td: [(d, td)]),
         _r(r"tonight", lambda m, td: [(d, td), (p, dt.time(19, 0))]),
-        _r(
-            r"(?:(?:in|within) )?(\d+) days?(?: from (?:now|today))?",
-            lambda m, td: [(d, td + dt.timedelta(days=int(m.group(1))))],
-        ),
+        _r(r"(?:(?:in|within) )?(\d+) days?(?: from (?:now|today))?", _days_ahead),
         _r(
             r"(?:in|within) (?:a|1) week|(?:a|1) week from (?:now|today)",
             lambda m, td: [(d, td + dt.timedelta(weeks=1))],
         ),
-        _r(
-            r"(?:(?:in|within) )?(\d+) weeks?(?: from (?:now|today))?",
-            lambda m, td: [(d, td + dt.timedelta(weeks=int(m.group(1))))],
-        ),
+        _r(r"(?:(?:in|within) )?(\d+) weeks?(?: from (?:now|today))?", _weeks_ahead),
         _r(
             r"(?:in|within) (?:a|1) month|(?:a|1) month from (?:now|today)",
             lambda m, td: [(d, cal.add_months(td, 1))],
@@ -346,27 +381,11 @@ def _en_rules() -> list[Rule]:
         ),
         _r(
             rf"(?:on )?({_EN_MONTH_RE}) (?:the )?(\d{{1,2}}){_ORD}(?: (\d{{4}}))?",
-            lambda m, td: _one(
-                d,
-                cal.day_and_month(
-                    td,
-                    int(m.group(2)),
-                    EN_MONTHS[m.group(1)],
-                    int(m.group(3)) if m.group(3) else None,
-                ),
-            ),
+            _day_and_month(EN_MONTHS, day=2, month=1),
         ),
         _r(
             rf"(?:on )?(?:the )?(\d{{1,2}}){_ORD} of ({_EN_MONTH_RE})(?: (\d{{4}}))?",
-            lambda m, td: _one(
-                d,
-                cal.day_and_month(
-                    td,
-                    int(m.group(1)),
-                    EN_MONTHS[m.group(2)],
-                    int(m.group(3)) if m.group(3) else None,
-                ),
-            ),
+            _day_and_month(EN_MONTHS, day=1, month=2),
         ),
         _r(
             rf"(?:on )?(?:the )?(\d{{1,2}}){_ORD} of next month",
@@ -401,10 +420,7 @@ def _en_rules() -> list[Rule]:
                 t, _hour(int(m.group(1)), _minutes(m.group(2) or m.group(3)), m.group(4))
             ),
         ),
-        _r(
-            r"(?:at )?(\d{1,2}):(\d{2})",
-            lambda m, td: _one(t, _hour(int(m.group(1)), _minutes(m.group(2)), None)),
-        ),
+        _r(r"(?:at )?(\d{1,2}):(\d{2})", _clock_no_period),
         _r(
             r"(?:at )?(?:half|quarter) past (\d{1,2})",
             lambda m, td: _one(t, _hour(int(m.group(1)), 30 if "half" in m.group(0) else 15, None)),
@@ -417,10 +433,7 @@ def _en_rules() -> list[Rule]:
             ),
         ),
         _r(r"(\d{1,2}) oclock", lambda m, td: _one(t, _hour(int(m.group(1)), 0, None))),
-        _r(
-            r"(?:after|around|before) (\d{1,2})(?: (\d{2}))?(?: oclock)?",
-            lambda m, td: _one(t, _hour(int(m.group(1)), _minutes(m.group(2)), None)),
-        ),
+        _r(r"(?:after|around|before) (\d{1,2})(?: (\d{2}))?(?: oclock)?", _clock_no_period),
         _r(r"(?:at )?(?:noon|midday)", lambda m, td: [(t, dt.time(12, 0))]),
         _r(r"(?:at )?midnight", lambda m, td: [(t, dt.time(0, 0))]),
         _r(r"after lunch", lambda m, td: [(p, dt.time(14, 0))]),
@@ -429,12 +442,9 @@ def _en_rules() -> list[Rule]:
         _r(r"(?:(?:in the|this) )?afternoon", lambda m, td: [(p, dt.time(14, 0))]),
         _r(r"(?:(?:in the|this) )?evening|at night", lambda m, td: [(p, dt.time(19, 0))]),
         # amounts
-        _r(rf"usd {_NUM}(?: dollars?)?", lambda m, td: _one("amount", _cents(m.group(1)))),
-        _r(
-            rf"{_NUM} (?:dollars?|bucks?)(?: (?:and )?(\d{{1,2}}) cents?)?",
-            lambda m, td: _one("amount", _cents(m.group(1), m.group(2))),
-        ),
-        _r(r"(\d{1,2}) cents?", lambda m, td: _one("amount", _cents("0", m.group(1)))),
+        _r(rf"usd {_NUM}(?: dollars?)?", _amount),
+        _r(rf"{_NUM} (?:dollars?|bucks?)(?: (?:and )?(\d{{1,2}}) cents?)?", _amount_and_cents),
+        _r(r"(\d{1,2}) cents?", _cents_alone),
         # fractions
         _r(
             r"half(?: of (?:it|that|the (?:amount|balance|debt)))?",
@@ -447,10 +457,7 @@ def _en_rules() -> list[Rule]:
             lambda m, td: [("fraction", 1.0)],
         ),
         # installment counts
-        _r(
-            r"(?:in )?(\d{1,2}) (?:monthly )?(?:installments?|payments|parts)",
-            lambda m, td: _one("count", int(m.group(1)) or None),
-        ),
+        _r(r"(?:in )?(\d{1,2}) (?:monthly )?(?:installments?|payments|parts)", _count),
     ]
 
 

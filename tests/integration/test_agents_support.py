@@ -44,9 +44,7 @@ from ivr.store.models import (
     User,
 )
 from ivr.web.auth import create_user
-
-PUBLIC = "https://ivr.test"
-FROM_NUMBER = "+551130000000"
+from tests.e2e.harness import FROM_NUMBER, PUBLIC, serve_on_loopback, service_settings
 
 
 @dataclass
@@ -93,23 +91,9 @@ async def agents_service(
     route_carrier: bool = True,
     **overrides: Any,
 ) -> AsyncIterator[Running]:
-    settings = Settings(
-        database_url=db_url,
-        public_url=PUBLIC,
-        twilio_account_sid=sandbox.account_sid,
-        twilio_auth_token=sandbox.auth_token,
-        twilio_from_number=FROM_NUMBER,
-        twilio_api_url=sandbox.url,
-        cache_dir=cache_dir,
-        scheduler_enabled=False,
-        **overrides,
-    )
+    settings = service_settings(db_url, sandbox, cache_dir, **overrides)
     app = build_app(settings)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, port = await serve_on_loopback(app)
     if route_carrier:
         sandbox.config.rewrite_base[PUBLIC] = f"http://127.0.0.1:{port}"
     try:

@@ -11,37 +11,24 @@ from ivr.sandbox.app import Sandbox
 from ivr.sandbox.callee import CallbackFaults, CalleeScript
 from ivr.sandbox.config import SandboxConfig
 from ivr.sandbox.testkit import ServiceStub
+from tests.integration.test_sandbox_support import FROM, client, sandbox, service
+
+__all__ = ["client", "sandbox", "service"]
 
 ALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
 SAY_AND_END = "<Response><Say>Bom dia</Say></Response>"
 
 
-@pytest.fixture
-async def sandbox():
-    async with Sandbox(SandboxConfig(speed=20.0)) as sb:
-        yield sb
-
-
-@pytest.fixture
-async def service(sandbox):
-    async with ServiceStub(sandbox.auth_token) as stub:
-        stub.reply("/voice", SAY_AND_END)
-        yield stub
-
-
-@pytest.fixture
-async def client(sandbox):
-    http = AsyncTwilioHttpClient()
-    c = Client(sandbox.account_sid, sandbox.auth_token, http_client=http)
-    c.api.base_url = sandbox.url
-    yield c
-    await http.close()
+@pytest.fixture(autouse=True)
+def say_and_end(service: ServiceStub) -> None:
+    """Every call here greets and ends; the callbacks are what is tested."""
+    service.reply("/voice", SAY_AND_END)
 
 
 async def place(client, service, to, **kwargs):
     return await client.calls.create_async(
         to=to,
-        from_="+5511333330000",
+        from_=FROM,
         url=service.url + "/voice",
         status_callback=service.url + "/status",
         **kwargs,
@@ -68,7 +55,7 @@ async def test_all_events_arrive_signed_in_order(client, service, sandbox):
         )
         assert r.params["CallSid"] == call.sid
         assert r.params["AccountSid"] == sandbox.account_sid
-        assert r.params["From"] == "+5511333330000"
+        assert r.params["From"] == FROM
         assert r.params["To"] == "+5511999991001"
         assert r.params["Direction"] == "outbound-api"
         assert r.params["ApiVersion"] == "2010-04-01"

@@ -6,21 +6,12 @@ import asyncio
 
 import pytest
 from twilio.base.exceptions import TwilioRestException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from ivr.sandbox.app import Sandbox
 from ivr.sandbox.config import FaultConfig, SandboxConfig
 from ivr.sandbox.testkit import ServiceStub
-
-FROM = "+5511333330000"
-
-
-async def make_client(sb: Sandbox) -> tuple[Client, AsyncTwilioHttpClient]:
-    http = AsyncTwilioHttpClient()
-    client = Client(sb.account_sid, sb.auth_token, http_client=http)
-    client.api.base_url = sb.url
-    return client, http
+from tests.integration.test_sandbox_support import FROM, make_client
 
 
 async def create_with_retries(client: Client, attempts: int, **kwargs):
@@ -39,7 +30,7 @@ async def create_with_retries(client: Client, attempts: int, **kwargs):
 async def test_429_then_success_with_retries():
     async with Sandbox(SandboxConfig(speed=20.0)) as sb, ServiceStub(sb.auth_token) as stub:
         sb.faults.fail_next(2, status=429)
-        client, http = await make_client(sb)
+        client, http = make_client(sb)
         try:
             call, errors = await create_with_retries(
                 client, 5, to="+5511999994001", from_=FROM, url=stub.url + "/voice"
@@ -52,7 +43,7 @@ async def test_429_then_success_with_retries():
 
 async def test_5xx_bodies_and_codes():
     async with Sandbox(SandboxConfig(speed=20.0)) as sb:
-        client, http = await make_client(sb)
+        client, http = make_client(sb)
         try:
             for status, code in ((503, 20503), (500, 20500)):
                 sb.faults.fail_next(1, status=status)
@@ -69,7 +60,7 @@ async def test_5xx_bodies_and_codes():
 async def test_error_rate_is_seeded_and_partial():
     faults = FaultConfig(rest_error_rate=0.5, rest_error_rate_status=503, seed=3)
     async with Sandbox(SandboxConfig(speed=20.0, faults=faults)) as sb:
-        client, http = await make_client(sb)
+        client, http = make_client(sb)
         outcomes = []
         try:
             for _ in range(20):
@@ -85,7 +76,7 @@ async def test_error_rate_is_seeded_and_partial():
 async def test_slow_answer_trips_a_client_timeout():
     faults = FaultConfig(rest_delay_s=1.0)
     async with Sandbox(SandboxConfig(speed=20.0, faults=faults)) as sb:
-        client, http = await make_client(sb)
+        client, http = make_client(sb)
         try:
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(client.calls.list_async(), 0.2)
@@ -98,7 +89,7 @@ async def test_slow_answer_trips_a_client_timeout():
 async def test_cps_reject_mode_answers_429():
     config = SandboxConfig(speed=20.0, cps=1.0, cps_mode="reject")
     async with Sandbox(config) as sb, ServiceStub(sb.auth_token) as stub:
-        client, http = await make_client(sb)
+        client, http = make_client(sb)
         try:
             await client.calls.create_async(to="+5511999994010", from_=FROM, url=stub.url + "/v")
             with pytest.raises(TwilioRestException) as info:
@@ -114,7 +105,7 @@ async def test_cps_reject_mode_answers_429():
 async def test_cps_queue_mode_keeps_calls_queued():
     config = SandboxConfig(speed=20.0, cps=5.0, cps_mode="queue")
     async with Sandbox(config) as sb, ServiceStub(sb.auth_token) as stub:
-        client, http = await make_client(sb)
+        client, http = make_client(sb)
         try:
             sids = [
                 (

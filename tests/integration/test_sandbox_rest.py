@@ -9,33 +9,12 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from ivr.sandbox.app import Sandbox
 from ivr.sandbox.callee import CalleeScript, Silence
-from ivr.sandbox.config import SandboxConfig
-from ivr.sandbox.testkit import ServiceStub
+from tests.integration.test_sandbox_support import client, sandbox, service
+
+__all__ = ["client", "sandbox", "service"]
 
 HOLD = '<Response><Pause length="30"/></Response>'
-
-
-@pytest.fixture
-async def sandbox():
-    async with Sandbox(SandboxConfig(speed=20.0)) as sb:
-        yield sb
-
-
-@pytest.fixture
-async def service(sandbox):
-    async with ServiceStub(sandbox.auth_token) as stub:
-        yield stub
-
-
-@pytest.fixture
-async def client(sandbox):
-    http = AsyncTwilioHttpClient()
-    c = Client(sandbox.account_sid, sandbox.auth_token, http_client=http)
-    c.api.base_url = sandbox.url
-    yield c
-    await http.close()
 
 
 async def test_create_returns_a_queued_call_resource(client, service, sandbox):

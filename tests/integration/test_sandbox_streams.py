@@ -11,7 +11,6 @@ import asyncio
 import json
 
 import numpy as np
-import pytest
 from aiohttp import WSMsgType, web
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
@@ -33,8 +32,9 @@ from ivr.telephony.media_codec import (
     StreamSequence,
     encode_outbound,
 )
+from tests.integration.test_sandbox_support import FROM, client, sandbox, service
 
-FROM = "+5511333330000"
+__all__ = ["client", "sandbox", "service"]
 
 
 def tone(seconds: float, freq: float = 440.0, level: float = 0.3) -> bytes:
@@ -89,27 +89,6 @@ class StreamServer:
     async def send(self, ws: web.WebSocketResponse, msg: OutMedia | OutMark | OutClear) -> None:
         assert self.start is not None
         await ws.send_str(encode_outbound(self.start.stream_sid, msg))
-
-
-@pytest.fixture
-async def sandbox():
-    async with Sandbox(SandboxConfig(speed=20.0)) as sb:
-        yield sb
-
-
-@pytest.fixture
-async def service(sandbox):
-    async with ServiceStub(sandbox.auth_token) as stub:
-        yield stub
-
-
-@pytest.fixture
-async def client(sandbox):
-    http = AsyncTwilioHttpClient()
-    c = Client(sandbox.account_sid, sandbox.auth_token, http_client=http)
-    c.api.base_url = sandbox.url
-    yield c
-    await http.close()
 
 
 async def call(client, service, to: str):

@@ -5,37 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.rest import Client
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from ivr.sandbox.app import Sandbox
 from ivr.sandbox.callee import CalleeScript, HangUp, Press, Silence, Speak, WaitForPrompt
 from ivr.sandbox.config import SandboxConfig
 from ivr.sandbox.testkit import ServiceStub
+from tests.integration.test_sandbox_support import FROM, client, sandbox, service
 
-FROM = "+5511333330000"
-
-
-@pytest.fixture
-async def sandbox():
-    async with Sandbox(SandboxConfig(speed=20.0)) as sb:
-        yield sb
-
-
-@pytest.fixture
-async def service(sandbox):
-    async with ServiceStub(sandbox.auth_token) as stub:
-        yield stub
-
-
-@pytest.fixture
-async def client(sandbox):
-    http = AsyncTwilioHttpClient()
-    c = Client(sandbox.account_sid, sandbox.auth_token, http_client=http)
-    c.api.base_url = sandbox.url
-    yield c
-    await http.close()
+__all__ = ["client", "sandbox", "service"]
 
 
 async def run_call(client, service, sandbox, to: str, script: CalleeScript | None = None):

