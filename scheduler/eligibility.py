@@ -11,13 +11,15 @@ again.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
-from sqlalchemy import or_, select, update
+from sqlalchemy import Integer, any_, bindparam, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.models import (
@@ -166,11 +168,19 @@ class DebtorSnapshot:
         return candidate_zones(self.timezone, numbers, self.country)
 
 
+_E164 = re.compile(r"\+[1-9]\d{7,14}")
+
+
 def _possible(e164: str) -> bool:
-    try:
-        return phonenumbers.is_possible_number(phonenumbers.parse(e164))
-    except phonenumbers.NumberParseException:
-        return False
+    """Dialable E.164 (the importer validated the number; this guards hand edits)."""
+    return _E164.fullmatch(e164) is not None
+
+
+def id_in(session: AsyncSession, column: Any, ids: Sequence[int]) -> Any:
+    """``column IN ids``; on PostgreSQL one array parameter (``= ANY``), cheap to compile."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return column.in_(list(ids))
 
 
 def _reason(code: str, until: dt.datetime | None = None, **detail: Any) -> Reason:
@@ -180,6 +190,11 @@ def _reason(code: str, until: dt.datetime | None = None, **detail: Any) -> Reaso
 def windows_for(rules: CampaignRules | None, country: str) -> tuple[Window, ...]:
     if rules is not None and rules.windows:
         return rules.windows
+    return _defaults(country)
+
+
+@functools.lru_cache(maxsize=16)
+def _defaults(country: str) -> tuple[Window, ...]:
     return tuple(default_windows(country))
 
 
@@ -286,7 +301,7 @@ def evaluate(
         reasons.append(_reason(code, zones=in_zones, local_times=_local_times(now, in_zones)))
 
     # How often.
-    policy = CapPolicy.strictest(r.policy for r in active_rules).with_floor(snap.country)
+    policy = _policy(tuple(r.policy for r in active_rules), snap.country)
     for block in cap_blocks(snap.attempts, now, zones, policy, waive_quiet=callback is not None):
         until = block.until
         if block.code == "in_progress":
@@ -310,6 +325,11 @@ def evaluate(
         local_day=today,
         wake_at=wake,
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _policy(policies: tuple[CapPolicy, ...], country: str) -> CapPolicy:
+    return CapPolicy.strictest(policies).with_floor(country)
 
 
 _WINDOW_CODES = frozenset({"outside_window", "holiday", "blocked_date"})
@@ -379,6 +399,12 @@ def _local_times(now: dt.datetime, zones: Iterable[str]) -> dict[str, str]:
 # --- loading ---------------------------------------------------------------
 
 
+async def _core(session: AsyncSession, stmt: Any) -> Any:
+    """Run a column select on the session's connection: plain rows, no ORM overhead."""
+    conn = await session.connection()
+    return await conn.execute(stmt)
+
+
 async def load_campaign_rules(
     session: AsyncSession, campaign_ids: Iterable[int]
 ) -> dict[int, CampaignRules]:
@@ -386,7 +412,8 @@ async def load_campaign_rules(
     if not ids:
         return {}
     rows = (
-        await session.execute(
+        await _core(
+            session,
             select(
                 Campaign.id,
                 Campaign.active,
@@ -397,15 +424,16 @@ async def load_campaign_rules(
                 Campaign.blocked_dates,
                 Campaign.max_concurrent_calls,
                 Campaign.paid_pause_business_days,
-            ).where(Campaign.id.in_(ids))
+            ).where(Campaign.id.in_(ids)),
         )
     ).all()
     wins: dict[int, list[Window]] = defaultdict(list)
     for w in (
-        await session.execute(
+        await _core(
+            session,
             select(CallWindow.campaign_id, CallWindow.weekday, CallWindow.start, CallWindow.end)
             .where(CallWindow.campaign_id.in_(ids))
-            .order_by(CallWindow.id)
+            .order_by(CallWindow.id),
         )
     ).all():
         wins[w.campaign_id].append(Window(w.weekday, w.start, w.end))
@@ -436,8 +464,14 @@ async def load_snapshots(
     if not ids:
         return {}, {}
     snaps: dict[int, DebtorSnapshot] = {}
-    for r in (
-        await session.execute(
+    phones_seen: set[int] = set()
+    debt_ids: list[int] = []
+    campaign_ids: set[int] = set()
+    # One round trip for the person, their numbers and their debts (the
+    # product is small: people have one or two of each).
+    rows = (
+        await _core(
+            session,
             select(
                 Debtor.id,
                 Debtor.country,
@@ -445,47 +479,47 @@ async def load_snapshots(
                 Debtor.timezone,
                 Debtor.opted_out_at,
                 Debtor.quiet_until,
-            ).where(Debtor.id.in_(ids))
-        )
-    ).all():
-        snaps[r.id] = DebtorSnapshot(
-            r.id, r.country, r.region, r.timezone, r.opted_out_at, r.quiet_until
-        )
-    for rp in (
-        await session.execute(
-            select(Phone.debtor_id, Phone.id, Phone.e164, Phone.position, Phone.wrong_number_at)
-            .where(Phone.debtor_id.in_(ids))
-            .order_by(Phone.position, Phone.id)
-        )
-    ).all():
-        snaps[rp.debtor_id].phones.append(PhoneRow(rp.id, rp.e164, rp.position, rp.wrong_number_at))
-    debt_ids: list[int] = []
-    campaign_ids: set[int] = set()
-    for rd in (
-        await session.execute(
-            select(
-                Debt.debtor_id,
-                Debt.id,
+                Phone.id.label("phone_id"),
+                Phone.e164,
+                Phone.position,
+                Phone.wrong_number_at,
+                Debt.id.label("debt_id"),
                 Debt.status,
                 Debt.campaign_id,
                 Debt.due_date,
                 Debt.paused_until,
-            ).where(Debt.debtor_id.in_(ids))
+            )
+            .select_from(Debtor)
+            .outerjoin(Phone, Phone.debtor_id == Debtor.id)
+            .outerjoin(Debt, Debt.debtor_id == Debtor.id)
+            .where(id_in(session, Debtor.id, ids))
+            .order_by(Debtor.id, Phone.position, Phone.id, Debt.id),
         )
-    ).all():
-        snaps[rd.debtor_id].debts.append(
-            DebtRow(rd.id, str(rd.status), rd.campaign_id, rd.due_date, rd.paused_until)
-        )
-        debt_ids.append(rd.id)
-        if rd.campaign_id is not None:
-            campaign_ids.add(rd.campaign_id)
+    ).all()
+    for r in rows:
+        snap = snaps.get(r.id)
+        if snap is None:
+            snap = snaps[r.id] = DebtorSnapshot(
+                r.id, r.country, r.region, r.timezone, r.opted_out_at, r.quiet_until
+            )
+        if r.phone_id is not None and r.phone_id not in phones_seen:
+            phones_seen.add(r.phone_id)
+            snap.phones.append(PhoneRow(r.phone_id, r.e164, r.position, r.wrong_number_at))
+        if r.debt_id is not None and all(d.id != r.debt_id for d in snap.debts):
+            snap.debts.append(
+                DebtRow(r.debt_id, str(r.status), r.campaign_id, r.due_date, r.paused_until)
+            )
+            debt_ids.append(r.debt_id)
+            if r.campaign_id is not None:
+                campaign_ids.add(r.campaign_id)
     campaigns = await load_campaign_rules(session, campaign_ids)
 
     quiet = max((c.policy.quiet_days_after_contact for c in campaigns.values()), default=0)
     lookback = max(ROLLING_WINDOW, dt.timedelta(days=max(quiet, 7))) + dt.timedelta(days=1)
     live = [s.value for s in LIVE_ATTEMPT_STATUSES]
     for ra in (
-        await session.execute(
+        await _core(
+            session,
             select(
                 CallAttempt.debtor_id,
                 CallAttempt.id,
@@ -495,9 +529,14 @@ async def load_snapshots(
                 CallAttempt.ended_at,
                 CallAttempt.phone_id,
             ).where(
-                CallAttempt.debtor_id.in_(ids),
-                or_(CallAttempt.claimed_at > now - lookback, CallAttempt.status.in_(live)),
-            )
+                id_in(session, CallAttempt.debtor_id, ids),
+                # A long call (or one settled late) counts from when it ended.
+                or_(
+                    CallAttempt.claimed_at > now - lookback,
+                    CallAttempt.ended_at > now - lookback,
+                    CallAttempt.status.in_(live),
+                ),
+            ),
         )
     ).all():
         snaps[ra.debtor_id].attempts.append(
@@ -506,20 +545,22 @@ async def load_snapshots(
     if debt_ids:
         debt_owner = {d.id: s.id for s in snaps.values() for d in s.debts}
         for rq in (
-            await session.execute(
+            await _core(
+                session,
                 select(Promise.id, Promise.debt_id, Promise.promised_date).where(
-                    Promise.debt_id.in_(debt_ids), Promise.status == PromiseStatus.OPEN
-                )
+                    id_in(session, Promise.debt_id, debt_ids), Promise.status == PromiseStatus.OPEN
+                ),
             )
         ).all():
             snaps[debt_owner[rq.debt_id]].promises.append(
                 PromiseRow(rq.id, rq.debt_id, rq.promised_date)
             )
     for rc in (
-        await session.execute(
+        await _core(
+            session,
             select(Callback.debtor_id, Callback.id, Callback.debt_id, Callback.due_at).where(
-                Callback.debtor_id.in_(ids), Callback.status == CallbackStatus.PENDING
-            )
+                id_in(session, Callback.debtor_id, ids), Callback.status == CallbackStatus.PENDING
+            ),
         )
     ).all():
         snaps[rc.debtor_id].callbacks.append(CallbackRow(rc.id, rc.debt_id, rc.due_at))

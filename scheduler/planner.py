@@ -72,6 +72,7 @@ class Scheduler:
         self.max_batch = max_batch
         self.dialer = dialer or Dialer(sessions, place_call, cps=settings.account_cps, clock=clock)
         self._tasks: set[asyncio.Task[DialOutcome]] = set()
+        self._job_tasks: set[asyncio.Task[Any]] = set()
         self._aps: AsyncIOScheduler | None = None
 
     # -- the jobs -------------------------------------------------------------
@@ -143,7 +144,7 @@ class Scheduler:
         ]
         for name, fn, seconds in jobs:
             aps.add_job(
-                _guarded(name, fn),
+                self._guarded(name, fn),
                 "interval",
                 seconds=seconds,
                 id=name,
@@ -155,6 +156,29 @@ class Scheduler:
         self._aps = aps
         log.info("scheduler.started", worker=self.worker_id, tick_s=every)
 
+    def _guarded(
+        self, name: str, fn: Callable[[], Coroutine[Any, Any, Any]]
+    ) -> Callable[[], Coroutine[Any, Any, None]]:
+        """A job that logs its failure (instead of dying inside APScheduler) and that
+        :meth:`stop` can cancel: a job must never outlive the database it uses."""
+
+        async def run() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._job_tasks.add(task)
+            try:
+                await fn()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scheduler.job_failed", job=name)
+            finally:
+                if task is not None:
+                    self._job_tasks.discard(task)
+
+        run.__name__ = f"scheduler_{name}"
+        return run
+
     async def stop(self, *, grace_s: float = 10.0) -> None:
         """Stop planning, give in-flight dials ``grace_s`` to finish, then cancel them.
 
@@ -164,6 +188,11 @@ class Scheduler:
         if self._aps is not None:
             self._aps.shutdown(wait=False)
             self._aps = None
+        for job in list(self._job_tasks):
+            job.cancel()
+        for job in list(self._job_tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await job
         if self._tasks:
             _done, pending = await asyncio.wait(list(self._tasks), timeout=grace_s)
             for t in pending:
@@ -172,21 +201,6 @@ class Scheduler:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
         log.info("scheduler.stopped", worker=self.worker_id)
-
-
-def _guarded(
-    name: str, fn: Callable[[], Coroutine[Any, Any, Any]]
-) -> Callable[[], Coroutine[Any, Any, None]]:
-    """A job that logs its failure instead of dying silently inside APScheduler."""
-
-    async def run() -> None:
-        try:
-            await fn()
-        except Exception:
-            log.exception("scheduler.job_failed", job=name)
-
-    run.__name__ = f"scheduler_{name}"
-    return run
 
 
 async def scheduler_ctx(

@@ -181,7 +181,7 @@ def closed_reasons(
     blocked_set = frozenset(blocked)
     out: dict[str, list[str]] = {}
     for name in zones:
-        local = now_utc.astimezone(dt.timezone(_zone(name).utcoffset(dt.datetime(2026, 1, 15))))
+        local = now_utc.astimezone(_zone(name))
         why = closed_reasons_local(local, windows, country, region, blocked_set)
         if why:
             out[name] = why
@@ -214,6 +214,7 @@ def local_day(now_utc: dt.datetime, zone: str) -> dt.date:
     return now_utc.astimezone(_zone(zone)).date()
 
 
+@functools.lru_cache(maxsize=8192)
 def local_midnight_utc(day: dt.date, zone: str) -> dt.datetime:
     """The UTC instant at which ``day`` starts in ``zone``."""
     return _wall_to_utc(day, MIDNIGHT, _zone(zone))

@@ -74,8 +74,7 @@ async def _worker(cfg: dict) -> dict:
     claimed = 0
     errors: list[str] = []
     pending: list[int] = []
-    while time.time() < t0:
-        await asyncio.sleep(0.01)
+    await asyncio.sleep(max(0.0, t0 - time.time()))  # every process starts together
 
     async def finish(ids: list[int]) -> None:
         if not ids:
@@ -178,56 +177,38 @@ async def _violations(url: str, people) -> dict[str, list]:
     engine = make_engine(url)
     out: dict[str, list] = {}
     async with engine.connect() as c:
-        out["daily_cap_sql"] = (
-            await c.execute(
-                text(
-                    "SELECT debtor_id, local_day, count(*) FROM call_attempts "
-                    "GROUP BY debtor_id, local_day HAVING count(*) > :cap"
-                ),
-                {"cap": DAILY},
-            )
-        ).all()
-        out["weekly_cap_sql"] = (
-            await c.execute(
-                text(
-                    "SELECT a.id, count(*) FROM call_attempts a JOIN call_attempts b "
-                    "ON b.debtor_id = a.debtor_id AND b.claimed_at <= a.claimed_at "
-                    "AND b.claimed_at > a.claimed_at - interval '7 days' "
-                    "GROUP BY a.id HAVING count(*) > :cap"
-                ),
-                {"cap": WEEKLY},
-            )
-        ).all()
-        out["overlap_sql"] = (
-            await c.execute(
-                text(
-                    "SELECT a.id, b.id FROM call_attempts a JOIN call_attempts b "
-                    "ON b.debtor_id = a.debtor_id AND b.id <> a.id "
-                    "AND b.claimed_at >= a.claimed_at "
-                    "AND b.claimed_at < coalesce(a.ended_at, 'infinity'::timestamptz)"
-                )
-            )
-        ).all()
-        out["min_gap_sql"] = (
-            await c.execute(
-                text(
-                    "SELECT a.id, b.id FROM call_attempts a JOIN call_attempts b "
-                    "ON b.debtor_id = a.debtor_id AND b.id > a.id "
-                    "AND abs(extract(epoch FROM b.claimed_at - a.claimed_at)) < :gap"
-                ),
-                {"gap": GAP_MIN * 60},
-            )
-        ).all()
-        out["not_final"] = (
-            await c.execute(
-                text("SELECT id, status FROM call_attempts WHERE status <> 'completed'")
-            )
-        ).all()
-        rows = (
-            await c.execute(
-                text("SELECT id, debtor_id, claimed_at FROM call_attempts ORDER BY claimed_at")
-            )
-        ).all()
+
+        async def q(sql: str, **params: object) -> list:
+            return list((await c.execute(text(sql), params)).all())
+
+        out["daily_cap_sql"] = await q(
+            "SELECT debtor_id, local_day, count(*) FROM call_attempts "
+            "GROUP BY debtor_id, local_day HAVING count(*) > :cap",
+            cap=DAILY,
+        )
+        out["weekly_cap_sql"] = await q(
+            "SELECT a.id, count(*) FROM call_attempts a JOIN call_attempts b "
+            "ON b.debtor_id = a.debtor_id AND b.claimed_at <= a.claimed_at "
+            "AND b.claimed_at > a.claimed_at - interval '7 days' "
+            "GROUP BY a.id HAVING count(*) > :cap",
+            cap=WEEKLY,
+        )
+        out["overlap_sql"] = await q(
+            "SELECT a.id, b.id FROM call_attempts a JOIN call_attempts b "
+            "ON b.debtor_id = a.debtor_id AND b.id <> a.id "
+            "AND b.claimed_at >= a.claimed_at "
+            "AND b.claimed_at < coalesce(a.ended_at, 'infinity'::timestamptz)"
+        )
+        out["min_gap_sql"] = await q(
+            "SELECT a.id, b.id FROM call_attempts a JOIN call_attempts b "
+            "ON b.debtor_id = a.debtor_id AND b.id > a.id "
+            "AND abs(extract(epoch FROM b.claimed_at - a.claimed_at)) < :gap",
+            gap=GAP_MIN * 60,
+        )
+        out["not_final"] = await q(
+            "SELECT id, status FROM call_attempts WHERE status <> 'completed'"
+        )
+        rows = await q("SELECT id, debtor_id, claimed_at FROM call_attempts ORDER BY claimed_at")
     await engine.dispose()
     # The same limits recomputed per candidate zone, and the windows, by an oracle.
     per_local_day: dict[tuple[int, str, dt.date], int] = defaultdict(int)

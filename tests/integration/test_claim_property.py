@@ -260,9 +260,6 @@ async def _run(db: Path, sc: dict) -> dict[str, list]:
     return out
 
 
-TOTALS: list[int] = []
-
-
 @settings(
     max_examples=60,
     deadline=None,
@@ -275,7 +272,7 @@ def test_no_violation_over_random_portfolios(
     db = tmp_path_factory.mktemp("prop") / "ivr.db"
     shutil.copy(sqlite_template, db)
     out = asyncio.run(_run(db, sc))
-    TOTALS.append(out.pop("claims")[0])
+    out.pop("claims")
     violations = {k: v for k, v in out.items() if v}
     assert violations == {}
 
@@ -313,7 +310,3 @@ def test_fixed_scenario_claims_and_stays_clean(sqlite_template: Path, tmp_path: 
     assert {k: v for k, v in out.items() if v} == {}
     # A week and a half, holidays included: every person reaches a cap.
     assert claims >= 20
-
-
-def test_zz_report_totals() -> None:
-    print("claims per example:", TOTALS)

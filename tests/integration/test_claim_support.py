@@ -6,11 +6,12 @@ import datetime as dt
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.models import CallAttempt, CallWindow, Campaign, Debt, Debtor, Phone
-from scheduler.dialer import PlaceCallError, PlaceCallUnknown
+from scheduler.dialer import CarrierCall, PlaceCallError, PlaceCallUnknown
 
 _seq = itertools.count(1)
 
@@ -19,11 +20,13 @@ def every_day(start: dt.time = dt.time(0), end: dt.time = dt.time(0)) -> list[Ca
     return [CallWindow(weekday=d, start=start, end=end) for d in range(7)]
 
 
-async def make_campaign(s: AsyncSession, **kw: object) -> Campaign:
-    windows = kw.pop("windows", None)
-    camp = Campaign(name=str(kw.pop("name", f"camp-{next(_seq)}")), **kw)  # type: ignore[arg-type]
+async def make_campaign(
+    s: AsyncSession, windows: Sequence[CallWindow] | None = None, **kw: Any
+) -> Campaign:
+    kw.setdefault("name", f"camp-{next(_seq)}")
+    camp = Campaign(**kw)
     if windows is not None:
-        camp.windows = list(windows)  # type: ignore[call-overload]
+        camp.windows = list(windows)
     s.add(camp)
     await s.flush()
     return camp
@@ -105,5 +108,5 @@ class RecordingCarrier:
     async def fetch(self, call_sid: str) -> CarrierCallInfo | None:
         return next((c for c in self.calls if c.sid == call_sid), None)
 
-    async def find_calls(self, to: str, after: dt.datetime) -> list[CarrierCallInfo]:
+    async def find_calls(self, to: str, after: dt.datetime) -> list[CarrierCall]:
         return [c for c in self.calls if c.to == to and c.created >= after]

@@ -45,8 +45,9 @@ US = default_windows("US")
         ((2026, 11, 29, 10, 0), False),  # never on Sunday
     ],
 )
-def test_brazil_default_windows(when: tuple[int, ...], expected: bool) -> None:
-    assert is_callable_at(local(*when, SP), [SP], BR, "BR", "SP") is expected
+def test_brazil_default_windows(when: tuple[int, int, int, int, int], expected: bool) -> None:
+    y, m, d, hh, mm = when
+    assert is_callable_at(local(y, m, d, hh, mm, SP), [SP], BR, "BR", "SP") is expected
 
 
 def test_brazil_national_holiday_is_closed_all_day() -> None:

@@ -1,0 +1,258 @@
+"""Planner bench: claim the next 500 attempts out of a million debtors on PostgreSQL.
+
+Builds ``ivr_bench`` (1,000,000 debtors with a phone and a debt each, and a
+week of past attempts for one in five of them) with ``generate_series``, then
+runs 20 ticks (after one untimed warm-up tick) at a fixed instant inside the
+Brazilian window and prints
+p50/p95 of:
+
+* select: the queue query alone (``FOR UPDATE SKIP LOCKED``, rolled back);
+* claim: :func:`scheduler.claim.claim_batch` for 500 (lock, load, evaluate
+  every rule, insert the attempts, store the hints), one transaction;
+* tick: :meth:`scheduler.planner.Scheduler.tick` (the claim plus handing the
+  claims to the dialer; the calls themselves are not placed).
+
+Then it prints ``EXPLAIN (ANALYZE, BUFFERS)`` of the queue query and of the
+history query. Run: ``.venv/bin/python bench/planner.py [--debtors N] [--keep]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import gc
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import asyncpg
+from sqlalchemy import text
+
+from ivr.config import Settings
+from ivr.store.db import make_engine, make_sessionmaker
+from ivr.store.migrate import upgrade
+from scheduler.claim import ClaimStats, claim_batch
+from scheduler.planner import Scheduler
+
+ADMIN = os.environ.get("IVR_BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+DB = os.environ.get("IVR_BENCH_DB", "ivr_bench")
+NOW = dt.datetime(2026, 11, 24, 14, 0, tzinfo=dt.UTC)  # Tuesday 11:00 in São Paulo
+GC_FREEZE = "--gc-freeze" in sys.argv
+BATCH = 500
+TICKS = 20
+
+ZONES = "ARRAY['America/Sao_Paulo','America/Manaus','America/Recife','America/Bahia',NULL]"
+DDD = "ARRAY['11','21','31','41','51','61','71','81','92','68']"
+
+
+def dsn(db: str) -> str:
+    base, _, _ = ADMIN.rpartition("/")
+    return f"{base}/{db}"
+
+
+async def build(n: int) -> None:
+    admin = await asyncpg.connect(ADMIN)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+    await admin.execute(f'CREATE DATABASE "{DB}"')
+    await admin.close()
+    await asyncio.to_thread(upgrade, dsn(DB).replace("postgresql://", "postgresql+asyncpg://"))
+    conn = await asyncpg.connect(dsn(DB))
+    t = time.perf_counter()
+    await conn.execute(
+        """
+        INSERT INTO campaigns (id, name, locale, country, active, daily_cap, weekly_cap,
+            min_gap_minutes, quiet_days_after_rpc, paid_pause_business_days,
+            max_concurrent_calls, max_promise_days, blocked_dates, company_name,
+            callback_number, created_at)
+        SELECT g, 'bench-' || g, 'pt-BR', 'BR', true, 2, 7, 240, 0, 2, 100000, 30, '[]',
+            'Central', '', now()
+        FROM generate_series(1, 10) g;
+        SELECT setval('campaigns_id_seq', 10);
+        """
+    )
+    await conn.execute(
+        f"""
+        INSERT INTO debtors (id, external_ref, name, locale, country, region, timezone,
+            created_at, updated_at, next_attempt_at)
+        SELECT g, 'B' || g, 'Pessoa ' || g, 'pt-BR', 'BR', 'SP',
+            ({ZONES})[1 + g % 5], now(), now(),
+            CASE WHEN g % 2 = 0 THEN $1::timestamptz - (g % 1440) * interval '1 minute'
+                 ELSE $1::timestamptz + (g % 1440) * interval '1 minute' END
+        FROM generate_series(1, $2::int) g;
+        """,
+        NOW,
+        n,
+    )
+    await conn.execute(
+        f"""
+        INSERT INTO phones (debtor_id, e164, position)
+        SELECT g, '+55' || ({DDD})[1 + g % 10] || '9' || lpad(g::text, 8, '0'), 0
+        FROM generate_series(1, $1::int) g;
+        INSERT INTO debts (debtor_id, campaign_id, creditor, amount_cents, currency, due_date,
+            status, created_at)
+        SELECT g, 1 + g % 10, 'Loja', 10000 + g % 50000, 'BRL', DATE '2026-10-01', 'open', now()
+        FROM generate_series(1, $1::int) g;
+        """.replace("$1::int", str(int(n)))
+    )
+    # A week of history for one debtor in five: 1 to 3 finished attempts each.
+    await conn.execute(
+        """
+        INSERT INTO call_attempts (debtor_id, debt_id, phone_id, campaign_id, to_number,
+            status, last_sequence, local_day, claimed_at, ended_at, outcome, claimed_by)
+        SELECT d.id, d.id, d.id, 1 + d.id % 10, '+5500000000',
+            'completed', 0, (ts AT TIME ZONE 'America/Sao_Paulo')::date, ts, ts, 'no_contact',
+            'seed'
+        FROM generate_series(1, $2::int, 5) AS d(id)
+        CROSS JOIN LATERAL (
+            SELECT $1::timestamptz - (k * 31 + d.id % 97) * interval '1 hour' AS ts
+            FROM generate_series(1, 1 + d.id % 3) k
+        ) h;
+        """,
+        NOW,
+        n,
+    )
+    for table in ("debtors", "phones", "debts", "call_attempts"):
+        await conn.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+        )
+    await conn.execute("VACUUM ANALYZE")
+    rows = await conn.fetchval("SELECT count(*) FROM debtors")
+    hist = await conn.fetchval("SELECT count(*) FROM call_attempts")
+    await conn.close()
+    print(f"built {rows:,} debtors, {hist:,} past attempts in {time.perf_counter() - t:.1f} s")
+
+
+QUEUE_SQL = """
+SELECT debtors.id FROM debtors
+WHERE debtors.opted_out_at IS NULL AND debtors.next_attempt_at <= $1
+ORDER BY debtors.next_attempt_at LIMIT 500 FOR UPDATE SKIP LOCKED
+"""
+HISTORY_SQL = """
+SELECT debtor_id, id, claimed_at, status, outcome, ended_at, phone_id FROM call_attempts
+WHERE debtor_id = ANY($2::int[]) AND (claimed_at > $1::timestamptz - interval '8 days'
+   OR ended_at > $1::timestamptz - interval '8 days'
+   OR status IN ('claimed','unknown','queued','initiated','ringing','in-progress'))
+"""
+
+
+async def finish_calls(raw: asyncpg.Connection) -> None:
+    await raw.execute(
+        "UPDATE call_attempts SET status = 'completed', ended_at = claimed_at, "
+        "outcome = 'no_contact' WHERE status = 'claimed'"
+    )
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+async def run() -> None:
+    url = dsn(DB).replace("postgresql://", "postgresql+asyncpg://")
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    raw = await asyncpg.connect(dsn(DB))
+
+    select_ms: list[float] = []
+    for i in range(TICKS):
+        async with raw.transaction():
+            t = time.perf_counter()
+            await raw.fetch(QUEUE_SQL, NOW + dt.timedelta(seconds=i))
+            select_ms.append((time.perf_counter() - t) * 1000)
+
+    # One untimed tick first: a long-running service has its zone, holiday and
+    # statement caches warm after its first tick.
+    await claim_batch(sessions, NOW - dt.timedelta(seconds=1), BATCH, "warmup")
+    await finish_calls(raw)
+    if GC_FREEZE:
+        gc.collect()
+        gc.freeze()  # long-lived objects out of the collector's way (as a service would)
+
+    claim_ms: list[float] = []
+    cpu_ms: list[float] = []  # this process's CPU inside the claim (the rest is the database)
+    claimed = 0
+    for i in range(TICKS):
+        stats = ClaimStats()
+        at = NOW + dt.timedelta(seconds=i)
+        t, c = time.perf_counter(), time.process_time()
+        claims = await claim_batch(sessions, at, BATCH, "bench", stats=stats)
+        claim_ms.append((time.perf_counter() - t) * 1000)
+        cpu_ms.append((time.process_time() - c) * 1000)
+        claimed += len(claims)
+        assert stats.examined == BATCH, stats
+        await finish_calls(raw)  # untimed: the calls end before the next tick
+
+    class NoCarrier:
+        async def place(self, attempt: Any, debtor: Any, phone: Any) -> str:
+            raise AssertionError("the bench does not place calls")
+
+        async def fetch(self, call_sid: str) -> None:
+            return None
+
+        async def find_calls(self, to: str, after: dt.datetime) -> list:
+            return []
+
+    clock_box = [NOW + dt.timedelta(minutes=1)]
+    settings = Settings(account_cps=1000, scheduler_tick_seconds=1)
+    sched = Scheduler(settings, sessions, NoCarrier(), clock=lambda: clock_box[0], max_batch=BATCH)
+    tick_ms: list[float] = []
+    tick_claims = 0
+    for i in range(TICKS):
+        clock_box[0] = NOW + dt.timedelta(minutes=1, seconds=i)
+        t = time.perf_counter()
+        report = await sched.tick(dial=False)
+        tick_ms.append((time.perf_counter() - t) * 1000)
+        tick_claims += len(report.claims)
+        await finish_calls(raw)
+
+    ids = [r["id"] for r in await raw.fetch("SELECT id FROM debtors WHERE id % 2000 = 1 LIMIT 500")]
+    print()
+    print(f"{TICKS} ticks of {BATCH} at {NOW.isoformat()} (claimed {claimed} + {tick_claims})")
+    series = (
+        ("select", select_ms),
+        ("claim", claim_ms),
+        ("  cpu", cpu_ms),
+        ("tick", tick_ms),
+    )
+    for name, values in series:
+        print(
+            f"  {name:7s} p50 {statistics.median(values):7.1f} ms   p95 {pct(values, 95):7.1f} ms"
+            f"   max {max(values):7.1f} ms"
+        )
+    async with raw.transaction():
+        plan = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS) " + QUEUE_SQL, NOW)
+        print("\nEXPLAIN ANALYZE (queue):\n" + "\n".join(r[0] for r in plan))
+    plan = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS) " + HISTORY_SQL, NOW, ids)
+    print("\nEXPLAIN ANALYZE (history of 500):\n" + "\n".join(r[0] for r in plan))
+    async with engine.connect() as conn:
+        n = await conn.scalar(text("SELECT count(*) FROM call_attempts WHERE claimed_by = 'bench'"))
+    print(f"\nattempts claimed by the bench: {n}")
+    await raw.close()
+    await engine.dispose()
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--debtors", type=int, default=1_000_000)
+    ap.add_argument("--reuse", action="store_true", help="keep an existing ivr_bench")
+    ap.add_argument("--keep", action="store_true", help="do not drop ivr_bench afterwards")
+    ap.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after the warm-up")
+    args = ap.parse_args()
+    if not args.reuse:
+        await build(args.debtors)
+    try:
+        await run()
+    finally:
+        if not args.keep:
+            admin = await asyncpg.connect(ADMIN)
+            await admin.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+            await admin.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
