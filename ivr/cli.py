@@ -163,6 +163,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         )
     _auto_migrate(settings)
     app = create_app(settings, AppOptions(keypad_only=args.keypad_only))
+    app.on_startup.append(_freeze_startup_objects)
     try:
         web.run_app(
             app,
@@ -218,6 +219,19 @@ def cmd_add_user(settings: Settings, args: argparse.Namespace) -> int:
     key = asyncio.run(run())
     print(f"API key for {args.username} ({args.role}), shown once: {key}")
     return 0
+
+
+async def _freeze_startup_objects(app: object) -> None:
+    """Move everything loaded at start-up out of the garbage collector's sight.
+
+    The model, prompts, grammars and libraries never die; without this, full
+    collections scan them again and again and showed up as 40-70 ms pauses
+    in the dialer's tick (bench/planner.py).
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def _auto_migrate(settings: Settings) -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.store.models import (
@@ -336,6 +336,69 @@ class Dialer:
                         )
                     )
                     settled += int(getattr(result, "rowcount", 0) or 0)
+        return settled
+
+    async def reconcile_silent_calls(
+        self,
+        now: dt.datetime | None = None,
+        *,
+        quiet_for: dt.timedelta = dt.timedelta(hours=2),
+        limit: int = 100,
+    ) -> int:
+        """Ask the carrier about placed calls that never reported an end.
+
+        A lost final status callback would leave the person "in a call" (not
+        callable) for ever; after ``quiet_for`` the carrier's own record
+        settles it. Only moves an attempt to a final status, never places.
+        """
+        now = now or self.clock()
+        live = [
+            AttemptStatus.QUEUED,
+            AttemptStatus.INITIATED,
+            AttemptStatus.RINGING,
+            AttemptStatus.IN_PROGRESS,
+        ]
+        async with self.sessions() as s:
+            rows = (
+                await s.execute(
+                    select(CallAttempt.id, CallAttempt.call_sid)
+                    .where(
+                        CallAttempt.status.in_(live),
+                        CallAttempt.call_sid.is_not(None),
+                        CallAttempt.placed_at <= now - quiet_for,
+                    )
+                    .order_by(CallAttempt.placed_at)
+                    .limit(limit)
+                )
+            ).all()
+        settled = 0
+        for r in rows:
+            try:
+                found = await self.port.fetch(r.call_sid)
+            except (PlaceCallError, PlaceCallUnknown) as exc:
+                log.warning("dialer.reconcile_error", attempt_id=r.id, error=str(exc))
+                continue
+            status = (
+                _CARRIER_STATUSES.get(found.status, AttemptStatus.FAILED)
+                if found is not None
+                else AttemptStatus.FAILED
+            )
+            if status not in FINAL_ATTEMPT_STATUSES:
+                continue
+            duration = getattr(found, "duration", None)
+            async with self.sessions() as s, s.begin():
+                result = await s.execute(
+                    update(CallAttempt)
+                    .where(CallAttempt.id == r.id, CallAttempt.status.in_(live))
+                    .values(
+                        status=status,
+                        ended_at=now,
+                        duration_s=duration,
+                        outcome=func.coalesce(CallAttempt.outcome, "no_contact"),
+                        error=None if found is not None else "the carrier has no such call",
+                    )
+                )
+                settled += int(getattr(result, "rowcount", 0) or 0)
         return settled
 
     async def _find(self, sid: str | None, to: str, claimed_at: dt.datetime) -> CarrierCall | None:

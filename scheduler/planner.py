@@ -108,7 +108,8 @@ class Scheduler:
         return out
 
     async def reconcile(self) -> int:
-        return await self.dialer.reconcile(self.clock())
+        now = self.clock()
+        return await self.dialer.reconcile(now) + await self.dialer.reconcile_silent_calls(now)
 
     async def sweep(self) -> int:
         return await self.dialer.sweep_stale_claims(self.clock())
