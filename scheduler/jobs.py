@@ -23,7 +23,8 @@ from scheduler.windows import local_day
 
 # Call events that hold what the debtor said (or a recording of it): personal
 # data kept only for the retention period (LGPD; 90 days by default).
-PERSONAL_EVENT_KINDS = ("speech", "transcript", "recording", "asr", "heard")
+# "prompt" rows hold what the service said, with the name, amount and dates.
+PERSONAL_EVENT_KINDS = ("speech", "transcript", "recording", "asr", "heard", "prompt")
 
 
 async def follow_up_promises(

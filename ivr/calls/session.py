@@ -99,6 +99,10 @@ class CallSession:
         self._dialog_task: asyncio.Task[None] | None = None
         self._asr_queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._asr_task: asyncio.Task[None] | None = None
+        self._log_queue: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
+        self._log_task: asyncio.Task[None] | None = None
+        self.country = "BR"
+        self.region: str | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -131,6 +135,11 @@ class CallSession:
         if self._dialog_task is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._dialog_task, 10)
+        await self._flush_log()
+        self._log_queue.put_nowait(None)
+        if self._log_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._log_task, 10)
         self._asr_queue.put_nowait(None)
         if self._asr_task is not None:
             self._asr_task.cancel()
@@ -193,6 +202,8 @@ class CallSession:
                 attempt.call_sid = msg.call_sid
             answered_by = attempt.answered_by
             self.zone = debtor_zone(ctx_data.debtor, ctx_data.phone)
+            self.country = ctx_data.debtor.country
+            self.region = ctx_data.debtor.region
             context = await build_call_context(s, ctx_data, self.zone, self.callback_number)
             await queries.add_event(s, attempt.id, "stream_start", {"stream_sid": msg.stream_sid})
         self.locale = context.locale
@@ -204,6 +215,7 @@ class CallSession:
             self._asr_task = asyncio.create_task(self._asr_loop())
         if self.live is not None:
             self.live.add(msg.call_sid, self)
+        self._log_task = asyncio.create_task(self._log_writer())
         self._dialog_task = asyncio.create_task(self._dialog_loop())
         machine = bool(answered_by and answered_by.startswith(("machine", "fax")))
         first: ev.Event = ev.MachineAnswered() if machine else ev.CallAnswered()
@@ -358,10 +370,7 @@ class CallSession:
         audio = await self.voice.synthesizer.render(text, self.locale)
         self._play_seq += 1
         play_id = action.play_id or f"p{self._play_seq}"
-        async with self.sessions() as s, s.begin():
-            await queries.add_event(
-                s, self.attempt_id or 0, "prompt", {"prompt_id": action.prompt_id, "text": text}
-            )
+        self._log("prompt", {"prompt_id": action.prompt_id, "text": text})
         self.playing[play_id] = _Playing(play_id, action.prompt_id, action.barge_in)
         self.drained.clear()
         await self._send_audio(audio, play_id)
@@ -413,8 +422,8 @@ class CallSession:
         self._cancel_timers()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.drained.wait(), END_DRAIN_TIMEOUT_S)
-        async with self.sessions() as s, s.begin():
-            await queries.add_event(s, self.attempt_id or 0, "end", {"reason": reason})
+        self._log("end", {"reason": reason})
+        await self._flush_log()
         self.closed = True
         if not self.ws.closed:
             await self.ws.close()
@@ -430,6 +439,7 @@ class CallSession:
                 reason=reason,
                 locale=self.locale,
             )
+        await self._flush_log()
         async with self.sessions() as s, s.begin():
             await queries.add_event(
                 s, self.attempt_id or 0, "transfer", {"reason": reason, "handed_over": handed_over}
@@ -440,15 +450,67 @@ class CallSession:
         if not handed_over:
             await self._end("transfer_unavailable")
 
+    def _log(self, kind: str, data: dict[str, Any]) -> None:
+        """Queue an event row; written in order by the call's writer task."""
+        self._log_queue.put_nowait((kind, data))
+
+    async def _log_writer(self) -> None:
+        """Write queued events in order, batching what piled up into one transaction.
+
+        Turn logs and prompt texts must not sit between the caller's answer
+        and the reply's first frame; they are written a few milliseconds
+        later, in order, and flushed before anything that must be durable.
+        """
+        while True:
+            item = await self._log_queue.get()
+            if item is None:
+                self._log_queue.task_done()
+                return
+            batch = [item]
+            while not self._log_queue.empty():
+                nxt = self._log_queue.get_nowait()
+                if nxt is None:
+                    self._log_queue.put_nowait(None)
+                    self._log_queue.task_done()
+                    break
+                batch.append(nxt)
+            try:
+                async with self.sessions() as s, s.begin():
+                    for kind, data in batch:
+                        await queries.add_event(s, self.attempt_id or 0, kind, data)
+                        if kind == "outcome":
+                            attempt = await s.get(CallAttempt, self.attempt_id)
+                            if attempt is not None:
+                                attempt.outcome = data["outcome"]
+            except Exception:
+                log.exception("call.log_write_failed", call_sid=self.call_sid)
+            finally:
+                for _ in batch:
+                    self._log_queue.task_done()
+
+    async def _flush_log(self) -> None:
+        if self._log_task is not None and not self._log_task.done():
+            await self._log_queue.join()
+
     async def _persist(self, action: ev.Action) -> None:
-        """Outcomes are committed as they happen, each in its own transaction."""
+        """Outcomes are committed as they happen.
+
+        Turn logs and the current outcome go through the ordered writer; a
+        promise, an opt-out, a wrong number, a payment claim or a callback is
+        committed before the next action runs (after everything logged
+        before it), so it survives whatever happens to the call next.
+        """
+        if isinstance(action, ev.LogTurn):
+            self._log(action.kind, dict(action.data))
+            return
+        if isinstance(action, ev.RecordOutcome):
+            self._log("outcome", {"outcome": action.outcome})
+            return
+        await self._flush_log()
         async with self.sessions() as s, s.begin():
             attempt = await s.get(CallAttempt, self.attempt_id)
             assert attempt is not None
-            if isinstance(action, ev.RecordOutcome):
-                attempt.outcome = action.outcome
-                await queries.add_event(s, attempt.id, "outcome", {"outcome": action.outcome})
-            elif isinstance(action, ev.RecordPromise):
+            if isinstance(action, ev.RecordPromise):
                 await queries.record_promise(s, attempt, action.date, action.amount_cents)
             elif isinstance(action, ev.OptOut):
                 await queries.record_opt_out(s, attempt)
@@ -458,28 +520,23 @@ class CallSession:
                 await queries.record_already_paid(s, attempt, self._paid_pause_until())
             elif isinstance(action, ev.ScheduleCallback):
                 await queries.record_callback(s, attempt, self._callback_due(action.at))
-            elif isinstance(action, ev.LogTurn):
-                await queries.add_event(s, attempt.id, action.kind, dict(action.data))
 
     async def _record_outcome_if_missing(self, outcome: str) -> None:
         if self.attempt_id is None:
             return
+        await self._flush_log()
         async with self.sessions() as s, s.begin():
             attempt = await s.get(CallAttempt, self.attempt_id)
             if attempt is not None and attempt.outcome is None:
                 attempt.outcome = outcome
 
     def _paid_pause_until(self) -> dt.datetime:
-        """N business days from now in the debtor's calendar (weekends skipped)."""
-        local = utcnow().astimezone(self.zone)
-        day = local.date()
-        added = 0
-        while added < self.paid_pause_days:
-            day += dt.timedelta(days=1)
-            if day.weekday() < 5:
-                added += 1
-        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=self.zone)
-        return end.astimezone(dt.UTC)
+        """N business days (no weekends, no holidays) in the debtor's calendar."""
+        from scheduler.eligibility import add_business_days
+
+        return add_business_days(
+            utcnow(), self.paid_pause_days, self.zone.key, self.country, self.region
+        )
 
     def _callback_due(self, at: dt.datetime | None) -> dt.datetime:
         if at is None:
