@@ -94,9 +94,14 @@ def cmd_import_payments(settings: Settings, args: argparse.Namespace) -> int:
             raise CommandError(f"import refused: {exc}") from None
         finally:
             await engine.dispose()
-        print(f"recorded {report.ok} payment(s), rejected {len(report.errors)}")
+        if any(e.line == 1 for e in report.errors) and not report.imported:
+            raise CommandError(f"import refused: {report.errors[0].reason}")
+        print(
+            f"recorded {report.imported} payment(s) ({report.debts_paid} debt(s) now paid), "
+            f"{report.duplicates} already known, rejected {len(report.errors)}"
+        )
         for err in report.errors:
-            print(f"  rejected {err}", file=sys.stderr)
+            print(f"  rejected line {err.line}: {err.reason}", file=sys.stderr)
         return 0 if not report.errors else 3
 
     _auto_migrate(settings)

@@ -84,3 +84,24 @@ def test_nlu_prints_intent_and_slots(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["intent"] == "promise" and out["date"] == "2026-11-28"
+
+
+def test_import_payments_marks_debts_paid(tmp_path: Path) -> None:
+    portfolio = tmp_path / "p.csv"
+    portfolio.write_text(
+        "external_ref,name,phone,amount,due_date,creditor\n"
+        "P1,Maria,+5511987654321,10.00,2026-11-01,Loja\n",
+        encoding="utf-8",
+    )
+    assert ivr(["import", str(portfolio)], tmp_path).returncode == 0
+    pay = tmp_path / "pay.csv"
+    pay.write_text(
+        "external_ref,amount,paid_on,payment_ref\nP1,10.00,2026-11-20,X1\nP9,5,2026-11-20,X2\n",
+        encoding="utf-8",
+    )
+    r = ivr(["import-payments", str(pay)], tmp_path)
+    assert r.returncode == 3
+    assert "recorded 1 payment(s) (1 debt(s) now paid)" in r.stdout
+    assert "line 3" in r.stderr
+    r = ivr(["import-payments", str(portfolio)], tmp_path)
+    assert r.returncode == 1 and "import refused" in r.stderr
