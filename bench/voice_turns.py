@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import aiohttp
 import numpy as np
+from service_process import free_port, wait_ready
 
 from ivr.sandbox.app import Sandbox
 from ivr.sandbox.callee import CalleeScript, Speak, WaitForPrompt
@@ -44,12 +42,6 @@ LOG_FILE = (
 HEADER = "external_ref,name,phone,amount,due_date,creditor,locale,region,timezone,birth_year\n"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def audible_ms(ulaw: bytes, threshold_dbfs: float = -45.0) -> int:
     """Milliseconds from the start to the end of the last audible 20 ms frame."""
     frames = [ulaw[i : i + 160] for i in range(0, len(ulaw), 160)]
@@ -62,19 +54,6 @@ def audible_ms(ulaw: bytes, threshold_dbfs: float = -45.0) -> int:
 
 def pct(values: list[float], p: float) -> float:
     return float(np.percentile(values, p)) if values else float("nan")
-
-
-async def wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(600):
-            if proc.poll() is not None:
-                raise RuntimeError("service exited during start-up")
-            with contextlib.suppress(aiohttp.ClientError):
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
-                    if r.status == 200:
-                        return
-            await asyncio.sleep(0.1)
-    raise RuntimeError("service did not start")
 
 
 async def run(calls: int, model: Path, cache: Path) -> dict[str, float]:

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,18 +24,13 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
+from service_process import free_port, wait_ready
 from twilio.request_validator import RequestValidator
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = "https://ivr.bench"
 TOKEN = "bench-auth-token"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def seed(url: str, attempts: int) -> None:
@@ -68,19 +61,6 @@ async def seed(url: str, attempts: int) -> None:
                 )
             )
     await engine.dispose()
-
-
-async def wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(300):
-            if proc.poll() is not None:
-                raise RuntimeError("service exited during start-up")
-            with contextlib.suppress(aiohttp.ClientError):
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
-                    if r.status == 200:
-                        return
-            await asyncio.sleep(0.1)
-    raise RuntimeError("service did not start")
 
 
 async def load(port: int, rate: float, seconds: float, attempts: int) -> dict[str, object]:

@@ -33,25 +33,28 @@ PUBLIC = "https://ivr.demo"
 DEMO_DB = Path("ivr-demo.db")
 
 
+def keypad_promise(day: dt.date) -> CalleeScript:
+    """A debtor who confirms it is them, keys in ``day`` (DDMM#) and confirms."""
+    return CalleeScript(
+        steps=[
+            WaitForPrompt(),  # greeting
+            Press("1"),
+            WaitForPrompt(),  # recording notice
+            WaitForPrompt(),  # the reason, amount and due date
+            WaitForPrompt(),  # when can you pay?
+            Press(f"{day.day:02d}{day.month:02d}#"),
+            WaitForPrompt(),  # read-back
+            Press("1"),
+        ]
+    )
+
+
 def _scripts(today: dt.date) -> dict[str, tuple[str, CalleeScript]]:
     """Who answers each number, and how (keypad only, so no speech model is needed)."""
-    promise_day = today + dt.timedelta(days=5)
-    date_keys = f"{promise_day.day:02d}{promise_day.month:02d}#"
     return {
         "+5511987654321": (
             "answers, confirms, promises by keypad",
-            CalleeScript(
-                steps=[
-                    WaitForPrompt(),
-                    Press("1"),
-                    WaitForPrompt(),
-                    WaitForPrompt(),
-                    WaitForPrompt(),
-                    Press(date_keys),
-                    WaitForPrompt(),
-                    Press("1"),
-                ]
-            ),
+            keypad_promise(today + dt.timedelta(days=5)),
         ),
         "+5521998765432": (
             "someone else answers",

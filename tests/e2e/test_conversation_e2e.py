@@ -18,8 +18,9 @@ from sqlalchemy import select
 
 from ivr.app import AppOptions
 from ivr.cli import place_one_call
+from ivr.demo import keypad_promise
 from ivr.sandbox.app import Sandbox
-from ivr.sandbox.callee import CalleeScript, Press, Speak, WaitForPrompt
+from ivr.sandbox.callee import CalleeScript, Speak, WaitForPrompt
 from ivr.sandbox.config import SandboxConfig
 from ivr.store.models import CallAttempt, CallEvent, Promise
 from ivr.voice.asr import bundled_test_model_path
@@ -116,22 +117,7 @@ async def test_keypad_only_promise(tmp_path: Path, tts_cache: Path) -> None:
             .date()
         )
         day = today + dt.timedelta(days=6)
-        keys = f"{day.day:02d}{day.month:02d}#"
-        sb.add_callee(
-            NUMBER,
-            CalleeScript(
-                steps=[
-                    WaitForPrompt(),
-                    Press("1"),
-                    WaitForPrompt(),
-                    WaitForPrompt(),
-                    WaitForPrompt(),
-                    Press(keys),
-                    WaitForPrompt(),
-                    Press("1"),
-                ]
-            ),
-        )
+        sb.add_callee(NUMBER, keypad_promise(day))
         sid = await place_one_call(svc.settings, "CONV-1")
         call = await sb.wait_for_call_end(sid, timeout=120)
         attempt, events, promise = await _attempt_and_events(svc, sid)

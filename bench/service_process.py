@@ -1,0 +1,30 @@
+"""Start ``ivr serve`` as its own process for a benchmark and wait until it answers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import subprocess
+
+import aiohttp
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_ready(port: int, proc: subprocess.Popen[bytes], tries: int = 600) -> None:
+    """Poll /healthz every 100 ms; fail at once if the service exits."""
+    async with aiohttp.ClientSession() as http:
+        for _ in range(tries):
+            if proc.poll() is not None:
+                raise RuntimeError("service exited during start-up")
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+                    if r.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+    raise RuntimeError("service did not start")
