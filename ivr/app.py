@@ -7,7 +7,7 @@ them all and is cancelled first on exit.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import structlog
@@ -36,7 +36,6 @@ class AppOptions:
     voice: VoiceStack | None = None  # a stack shared across apps (tests, demo)
     keypad_only: bool = False  # serve without a speech model
     scheduler: bool | None = None  # None: follow IVR_SCHEDULER_ENABLED
-    extra_contexts: tuple[Ctx, ...] = ()
 
 
 def create_app(settings: Settings, options: AppOptions | None = None) -> web.Application:
@@ -52,8 +51,6 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> web.App
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_carrier)
     app.cleanup_ctx.append(agents_context)
-    for ctx in options.extra_contexts:
-        app.cleanup_ctx.append(ctx)
     scheduler_on = settings.scheduler_enabled if options.scheduler is None else options.scheduler
     if scheduler_on:
         from ivr.calls.dialer import scheduler_context
@@ -87,7 +84,7 @@ async def _carrier(app: web.Application) -> AsyncIterator[None]:
     await carrier.close()
 
 
-def _voice(options: AppOptions) -> Callable[[web.Application], AsyncIterator[None]]:
+def _voice(options: AppOptions) -> Ctx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         if options.voice is not None:
             app[VOICE] = options.voice
@@ -99,6 +96,3 @@ def _voice(options: AppOptions) -> Callable[[web.Application], AsyncIterator[Non
         await stack.close()
 
     return ctx
-
-
-RunHook = Callable[[web.Application], Awaitable[None]]

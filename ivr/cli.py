@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 
 from ivr.config import Settings, SettingsError, load_settings
+from ivr.store.db import open_sessions
 
 
 def _startup_errors() -> tuple[type[Exception], ...]:
@@ -57,20 +58,16 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from ivr.store.importer import ImportRefused, import_debtors
 
     async def run() -> int:
-        from ivr.store.db import make_engine, make_sessionmaker
-
-        engine = make_engine(settings.database_url)
         try:
-            report = await import_debtors(
-                make_sessionmaker(engine),
-                Path(args.file),
-                campaign=args.campaign,
-                default_locale=settings.locale,
-            )
+            async with open_sessions(settings.database_url) as sessions:
+                report = await import_debtors(
+                    sessions,
+                    Path(args.file),
+                    campaign=args.campaign,
+                    default_locale=settings.locale,
+                )
         except ImportRefused as exc:
             raise CommandError(f"import refused: {exc}") from None
-        finally:
-            await engine.dispose()
         rejected = len(report.errors)
         print(f"imported {report.inserted} new, updated {report.updated}, rejected {rejected}")
         for err in report.errors:
@@ -85,15 +82,11 @@ def cmd_import_payments(settings: Settings, args: argparse.Namespace) -> int:
     from scheduler.payments import import_payments_csv
 
     async def run() -> int:
-        from ivr.store.db import make_engine, make_sessionmaker
-
-        engine = make_engine(settings.database_url)
         try:
-            report = await import_payments_csv(make_sessionmaker(engine), Path(args.file))
+            async with open_sessions(settings.database_url) as sessions:
+                report = await import_payments_csv(sessions, Path(args.file))
         except ValueError as exc:
             raise CommandError(f"import refused: {exc}") from None
-        finally:
-            await engine.dispose()
         if any(e.line == 1 for e in report.errors) and not report.imported:
             raise CommandError(f"import refused: {report.errors[0].reason}")
         print(
@@ -122,36 +115,32 @@ def cmd_call(settings: Settings, args: argparse.Namespace) -> int:
 async def place_one_call(settings: Settings, external_ref: str) -> str:
     """``ivr call``: claim an attempt for this debtor and dial it now."""
     from ivr.calls.dialer import CarrierDialer, claim_manual_attempt
-    from ivr.store.db import make_engine, make_sessionmaker
+    from ivr.store.models import AttemptStatus, CallAttempt
     from ivr.telephony.rest import CarrierError, CarrierUnknown, TwilioCalls
 
     assert settings.twilio_account_sid and settings.twilio_auth_token
-    engine = make_engine(settings.database_url)
-    sessions = make_sessionmaker(engine)
     carrier = TwilioCalls(
         settings.twilio_account_sid, settings.twilio_auth_token, api_url=settings.twilio_api_url
     )
     try:
-        try:
-            attempt_id, to = await claim_manual_attempt(sessions, external_ref)
-        except (LookupError, PermissionError) as exc:
-            raise CommandError(str(exc)) from None
-        dialer = CarrierDialer(settings, carrier, sessions, voice=None)
-        try:
-            return await dialer.place(attempt_id, to)
-        except (CarrierError, CarrierUnknown) as exc:
-            from ivr.store.models import AttemptStatus, CallAttempt
-
-            async with sessions() as s, s.begin():
-                attempt = await s.get(CallAttempt, attempt_id)
-                if attempt is not None:
-                    unknown = isinstance(exc, CarrierUnknown)
-                    attempt.status = AttemptStatus.UNKNOWN if unknown else AttemptStatus.FAILED
-                    attempt.error = str(exc)
-            raise CommandError(f"call not placed: {exc}") from None
+        async with open_sessions(settings.database_url) as sessions:
+            try:
+                attempt_id, to = await claim_manual_attempt(sessions, external_ref)
+            except (LookupError, PermissionError) as exc:
+                raise CommandError(str(exc)) from None
+            dialer = CarrierDialer(settings, carrier, sessions, voice=None)
+            try:
+                return await dialer.place(attempt_id, to)
+            except (CarrierError, CarrierUnknown) as exc:
+                async with sessions() as s, s.begin():
+                    attempt = await s.get(CallAttempt, attempt_id)
+                    if attempt is not None:
+                        unknown = isinstance(exc, CarrierUnknown)
+                        attempt.status = AttemptStatus.UNKNOWN if unknown else AttemptStatus.FAILED
+                        attempt.error = str(exc)
+                raise CommandError(f"call not placed: {exc}") from None
     finally:
         await carrier.close()
-        await engine.dispose()
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -210,15 +199,11 @@ def cmd_add_user(settings: Settings, args: argparse.Namespace) -> int:
     password = getpass.getpass("password: ") if args.password else None
 
     async def run() -> str:
-        from ivr.store.db import make_engine, make_sessionmaker
-
-        engine = make_engine(settings.database_url)
         try:
-            return await create_user(make_sessionmaker(engine), args.username, args.role, password)
+            async with open_sessions(settings.database_url) as sessions:
+                return await create_user(sessions, args.username, args.role, password)
         except (UserExists, ValueError) as exc:
             raise CommandError(str(exc)) from None
-        finally:
-            await engine.dispose()
 
     _auto_migrate(settings)
     key = asyncio.run(run())

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.store.models import (
     FINAL_ATTEMPT_STATUSES,
+    LIVE_ATTEMPT_STATUSES,
     AttemptStatus,
     CallAttempt,
     Debt,
@@ -352,12 +353,8 @@ class Dialer:
         settles it. Only moves an attempt to a final status, never places.
         """
         now = now or self.clock()
-        live = [
-            AttemptStatus.QUEUED,
-            AttemptStatus.INITIATED,
-            AttemptStatus.RINGING,
-            AttemptStatus.IN_PROGRESS,
-        ]
+        # Sent to the carrier and not final (claimed and unknown have their own sweeps).
+        live = sorted(LIVE_ATTEMPT_STATUSES - {AttemptStatus.CLAIMED, AttemptStatus.UNKNOWN})
         async with self.sessions() as s:
             rows = (
                 await s.execute(

@@ -16,12 +16,12 @@ import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ivr.store.importer import parse_amount as parse_money
 from ivr.store.models import (
     AttemptStatus,
     CallAttempt,
@@ -74,24 +74,15 @@ class ImportReport:
 
 
 def parse_amount(text: str) -> int:
-    """Cents from "1234.56", "1.234,56", "R$ 1.234,56", "$1,234.56", "1234"."""
-    raw = re.sub(r"[^\d,.\-]", "", text or "")
-    if not raw or raw.startswith("-"):
-        raise PaymentRejected(f"amount {text!r} is not a positive number")
-    last_sep = max(raw.rfind(","), raw.rfind("."))
-    if last_sep >= 0 and len(raw) - last_sep - 1 in (1, 2):
-        whole, frac = raw[:last_sep], raw[last_sep + 1 :]
-    else:  # no decimals: every separator groups thousands
-        whole, frac = raw, ""
-    whole = whole.replace(",", "").replace(".", "")
+    """Cents from "1234.56", "1.234,56", "R$ 1.234,56", "$1,234.56", "1234".
+
+    The same reading as the debtor import, so an amount means one thing in
+    every file a supervisor brings.
+    """
     try:
-        value = Decimal(f"{whole or '0'}.{frac or '0'}")
-    except InvalidOperation:
-        raise PaymentRejected(f"amount {text!r} is not a number") from None
-    cents = int((value * 100).to_integral_value())
-    if cents <= 0:
-        raise PaymentRejected(f"amount {text!r} is not a positive number")
-    return cents
+        return parse_money(text or "")
+    except ValueError as exc:
+        raise PaymentRejected(str(exc)) from None
 
 
 def parse_paid_on(text: str, today: dt.date) -> dt.date:

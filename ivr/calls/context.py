@@ -2,39 +2,22 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-import phonenumbers
-from phonenumbers import timezone as pn_timezone
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.dialog.events import CallContext
-from ivr.store.models import CallAttempt, Debtor, Phone, utcnow
+from ivr.store.models import CallAttempt, Debtor, utcnow
 from ivr.store.queries import AttemptContext
+from scheduler.caps import RIGHT_PARTY_OUTCOMES
+from scheduler.eligibility import primary_zone
 
-DEFAULT_ZONES = {"BR": "America/Sao_Paulo", "US": "America/New_York"}
-RIGHT_PARTY_OUTCOMES = ("right_party", "promise", "refused", "callback", "agent", "already_paid")
 
-
-def debtor_zone(debtor: Debtor, phone: Phone | None) -> ZoneInfo:
-    """The debtor's zone: their record, else their number, else their country's capital."""
-    names: list[str] = []
-    if debtor.timezone:
-        names.append(debtor.timezone)
-    if phone is not None:
-        try:
-            parsed = phonenumbers.parse(phone.e164)
-            names.extend(z for z in pn_timezone.time_zones_for_number(parsed) if "/" in z)
-        except phonenumbers.NumberParseException:
-            pass
-    names.append(DEFAULT_ZONES.get(debtor.country, "America/Sao_Paulo"))
-    for name in names:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            continue
-    return ZoneInfo("UTC")
+def debtor_zone(debtor: Debtor) -> ZoneInfo:
+    """The zone whose calendar the call speaks in: the one the scheduler dates
+    attempts by (record, else the numbers' first candidate, else the country's)."""
+    return ZoneInfo(primary_zone(debtor.timezone, [p.e164 for p in debtor.phones], debtor.country))
 
 
 async def build_call_context(
@@ -45,7 +28,7 @@ async def build_call_context(
         select(func.count(CallAttempt.id)).where(
             CallAttempt.debtor_id == debtor.id,
             CallAttempt.id != data.attempt.id,
-            CallAttempt.outcome.in_(RIGHT_PARTY_OUTCOMES),
+            CallAttempt.outcome.in_(sorted(RIGHT_PARTY_OUTCOMES)),
         )
     )
     locale = debtor.locale or (campaign.locale if campaign else "pt-BR")

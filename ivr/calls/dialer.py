@@ -22,7 +22,15 @@ from ivr.config import Settings
 from ivr.dialog.flow import personal_prompts
 from ivr.keys import CARRIER, SESSIONS, SETTINGS, VOICE
 from ivr.store import queries
-from ivr.store.models import AttemptStatus, CallAttempt, Debtor, Phone, utcnow
+from ivr.store.models import (
+    LIVE_ATTEMPT_STATUSES,
+    AttemptStatus,
+    CallAttempt,
+    Debtor,
+    DebtStatus,
+    Phone,
+    utcnow,
+)
 from ivr.telephony.rest import CallInfo, CarrierError, CarrierUnknown, TwilioCalls
 
 if TYPE_CHECKING:
@@ -64,7 +72,7 @@ class CarrierDialer:
             data = await queries.load_attempt_context(s, attempt_id)
             if data is None:
                 return 0
-            zone = debtor_zone(data.debtor, data.phone)
+            zone = debtor_zone(data.debtor)
             ctx = await build_call_context(s, data, zone, self.from_number)
         catalog = self.voice.catalogs[ctx.locale]
         texts = [text for _pid, text, _v in personal_prompts(ctx, self.voice.flow, catalog)]
@@ -106,8 +114,6 @@ async def claim_manual_attempt(
     Opted-out people, paid debts and numbers marked wrong are never called,
     whoever asks.
     """
-    from ivr.calls.context import debtor_zone as zone_of
-
     async with sessions() as s, s.begin():
         debtor = await s.scalar(
             select(Debtor).where(Debtor.external_ref == external_ref).with_for_update()
@@ -119,27 +125,18 @@ async def claim_manual_attempt(
         phone = next((p for p in debtor.phones if p.wrong_number_at is None), None)
         if phone is None:
             raise PermissionError(f"{external_ref} has no callable phone number")
-        debt = next((d for d in debtor.debts if d.status.value == "open"), None)
+        debt = next((d for d in debtor.debts if d.status is DebtStatus.OPEN), None)
         if debt is None:
             raise PermissionError(f"{external_ref} has no open debt")
         busy = await s.scalar(
             select(CallAttempt.id).where(
                 CallAttempt.debtor_id == debtor.id,
-                CallAttempt.status.in_(
-                    [
-                        AttemptStatus.CLAIMED,
-                        AttemptStatus.UNKNOWN,
-                        AttemptStatus.QUEUED,
-                        AttemptStatus.INITIATED,
-                        AttemptStatus.RINGING,
-                        AttemptStatus.IN_PROGRESS,
-                    ]
-                ),
+                CallAttempt.status.in_(LIVE_ATTEMPT_STATUSES),
             )
         )
         if busy is not None:
             raise PermissionError(f"{external_ref} already has a call in progress")
-        zone = zone_of(debtor, phone)
+        zone = debtor_zone(debtor)
         attempt = CallAttempt(
             debtor_id=debtor.id,
             debt_id=debt.id,

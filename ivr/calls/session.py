@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,14 +47,6 @@ class _Playing:
     play_id: str
     prompt_id: str
     barge_in: bool
-    interrupted: bool = False
-
-
-@dataclass
-class SessionStats:
-    """Numbers a benchmark reads: latency from end of caller input to first reply frame."""
-
-    turn_latencies_ms: list[float] = field(default_factory=list)
 
 
 class CallSession:
@@ -66,7 +58,6 @@ class CallSession:
         *,
         transfers: Any = None,
         live: Any = None,
-        paid_pause_days: int = 2,
         callback_number: str = "",
     ) -> None:
         self.callback_number = callback_number
@@ -75,7 +66,7 @@ class CallSession:
         self.voice = voice
         self.transfers = transfers
         self.live = live
-        self.paid_pause_days = paid_pause_days
+        self.paid_pause_days = 2  # the campaign's, once the stream says which call this is
         self.seq = mc.StreamSequence()
         self.stream_sid: str | None = None
         self.call_sid: str | None = None
@@ -93,7 +84,6 @@ class CallSession:
         self.drained = asyncio.Event()
         self.drained.set()
         self.input_at: float | None = None
-        self.stats = SessionStats()
         self.machine = False
         self._play_seq = 0
         self._dialog_task: asyncio.Task[None] | None = None
@@ -129,7 +119,7 @@ class CallSession:
             await self._shutdown()
 
     async def _shutdown(self) -> None:
-        self._cancel_timers()
+        self._cancel_silence()
         self.events.put_nowait(ev.Hangup())
         self.events.put_nowait(None)
         if self._dialog_task is not None:
@@ -201,9 +191,11 @@ class CallSession:
             if attempt.call_sid is None:
                 attempt.call_sid = msg.call_sid
             answered_by = attempt.answered_by
-            self.zone = debtor_zone(ctx_data.debtor, ctx_data.phone)
+            self.zone = debtor_zone(ctx_data.debtor)
             self.country = ctx_data.debtor.country
             self.region = ctx_data.debtor.region
+            if ctx_data.campaign is not None:
+                self.paid_pause_days = ctx_data.campaign.paid_pause_business_days
             context = await build_call_context(s, ctx_data, self.zone, self.callback_number)
             await queries.add_event(s, attempt.id, "stream_start", {"stream_sid": msg.stream_sid})
         self.locale = context.locale
@@ -292,8 +284,6 @@ class CallSession:
             return
         if not force and not all(p.barge_in for p in self.playing.values()):
             return
-        for p in self.playing.values():
-            p.interrupted = True
         text = mc.encode_outbound(self.stream_sid, mc.OutClear())
         asyncio.get_running_loop().create_task(self._send_text(text))
 
@@ -317,9 +307,6 @@ class CallSession:
             self.silence_timer.cancel()
             self.silence_timer = None
 
-    def _cancel_timers(self) -> None:
-        self._cancel_silence()
-
     # ------------------------------------------------------------ dialog
 
     async def _dialog_loop(self) -> None:
@@ -329,10 +316,10 @@ class CallSession:
             if event is None:
                 return
             try:
-                if isinstance(event, ev.CallAnswered | ev.MachineAnswered) and not getattr(
-                    self, "_started", False
+                if (
+                    isinstance(event, ev.CallAnswered | ev.MachineAnswered)
+                    and not self.dialog.state
                 ):
-                    self._started = True
                     actions = self.dialog.start(event)
                 else:
                     actions = self.dialog.handle(event)
@@ -394,7 +381,6 @@ class CallSession:
             await self._send_text(mc.encode_outbound(self.stream_sid, mc.OutMedia(payload=payload)))
             if n == 0 and self.input_at is not None:
                 latency = (time.perf_counter() - self.input_at) * 1000
-                self.stats.turn_latencies_ms.append(latency)
                 log.debug("turn.first_frame", latency_ms=round(latency, 1), call_sid=self.call_sid)
                 self.input_at = None
         await self._send_text(mc.encode_outbound(self.stream_sid, mc.OutMark(name=mark)))
@@ -419,7 +405,7 @@ class CallSession:
     async def _end(self, reason: str) -> None:
         self.ending = True
         self.listen = None
-        self._cancel_timers()
+        self._cancel_silence()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.drained.wait(), END_DRAIN_TIMEOUT_S)
         self._log("end", {"reason": reason})

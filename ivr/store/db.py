@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import event
@@ -48,3 +50,13 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@contextlib.asynccontextmanager
+async def open_sessions(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A session factory for one command's lifetime; the engine is disposed after."""
+    engine = make_engine(url)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()

@@ -150,12 +150,6 @@ async def _insert_once(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _default_outcome(status: AttemptStatus, answered_by: str | None) -> str:
-    if status is AttemptStatus.COMPLETED and answered_by and answered_by.startswith("machine"):
-        return "voicemail"
-    return "no_contact"
-
-
 async def add_event(
     session: AsyncSession, attempt_id: int, kind: str, data: dict[str, Any] | None = None
 ) -> None:

@@ -12,9 +12,10 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.keys import LIVE_CALLS, SESSIONS, SETTINGS, SIGNATURES
-from ivr.store.models import CallAttempt
+from ivr.store.models import FINAL_ATTEMPT_STATUSES, CallAttempt
 from ivr.store.queries import StatusUpdate, add_event, apply_status, relax_durability
 from ivr.telephony import twiml
 
@@ -35,18 +36,17 @@ async def _signed_form(request: web.Request) -> MultiDictProxy[str]:
     return form  # type: ignore[return-value]
 
 
-def _attempt_id(request: web.Request) -> int | None:
+async def _attempt_id(request: web.Request, session: AsyncSession, call_sid: str) -> int | None:
+    """The attempt a callback is about: from the ``attempt`` query parameter we
+    put in every URL given to the carrier (covered by the signature), else by
+    CallSid for URLs configured elsewhere."""
     raw = request.query.get("attempt")
-    return int(raw) if raw and raw.isdigit() else None
-
-
-async def _find_attempt(request: web.Request, call_sid: str) -> CallAttempt | None:
-    sessions = request.app[SESSIONS]
-    attempt_id = _attempt_id(request)
-    async with sessions() as s:
-        if attempt_id is not None:
-            return await s.get(CallAttempt, attempt_id)
-        return await s.scalar(select(CallAttempt).where(CallAttempt.call_sid == call_sid))
+    if raw and raw.isdigit():
+        return int(raw)
+    found: int | None = await session.scalar(
+        select(CallAttempt.id).where(CallAttempt.call_sid == call_sid)
+    )
+    return found
 
 
 async def voice(request: web.Request) -> web.Response:
@@ -58,10 +58,8 @@ async def voice(request: web.Request) -> web.Response:
     """
     form = await _signed_form(request)
     call_sid = str(form.get("CallSid", ""))
-    attempt_id = _attempt_id(request)
-    if attempt_id is None:
-        attempt = await _find_attempt(request, call_sid)
-        attempt_id = attempt.id if attempt is not None else None
+    async with request.app[SESSIONS]() as s:
+        attempt_id = await _attempt_id(request, s, call_sid)
     if attempt_id is None:
         log.warning("twilio.voice_unknown_call", call_sid=call_sid)
         return web.Response(text=twiml.hangup(), content_type="text/xml")
@@ -88,21 +86,18 @@ async def status(request: web.Request) -> web.Response:
         )
     except (KeyError, ValueError) as exc:
         raise web.HTTPBadRequest(text=f"bad status callback: {exc}") from None
-    attempt_id = _attempt_id(request)
     sessions = request.app[SESSIONS]
+    attempt_id: int | None = None
     try:
         async with sessions() as s, s.begin():
             await relax_durability(s)
-            if attempt_id is None:
-                attempt_id = await s.scalar(
-                    select(CallAttempt.id).where(CallAttempt.call_sid == call_sid)
-                )
+            attempt_id = await _attempt_id(request, s, call_sid)
             changed = attempt_id is not None and await apply_status(s, attempt_id, upd)
     except IntegrityError:  # the attempt does not exist (foreign key)
         changed = False
     if attempt_id is None or not changed:
         log.debug("twilio.status_ignored", call_sid=call_sid, sequence=upd.sequence)
-    if changed and upd.status in ("completed", "busy", "failed", "no-answer", "canceled"):
+    if changed and upd.status in FINAL_ATTEMPT_STATUSES:
         request.app[LIVE_CALLS].ended(call_sid)
     return web.Response(status=204)
 
@@ -114,10 +109,8 @@ async def amd(request: web.Request) -> web.Response:
     answered_by = str(form.get("AnsweredBy", "unknown"))
     sessions = request.app[SESSIONS]
     async with sessions() as s, s.begin():
-        attempt_id = _attempt_id(request)
-        attempt = await s.get(CallAttempt, attempt_id) if attempt_id else None
-        if attempt is None:
-            attempt = await s.scalar(select(CallAttempt).where(CallAttempt.call_sid == call_sid))
+        attempt_id = await _attempt_id(request, s, call_sid)
+        attempt = await s.get(CallAttempt, attempt_id) if attempt_id is not None else None
         if attempt is None:
             return web.Response(status=204)
         attempt.answered_by = answered_by

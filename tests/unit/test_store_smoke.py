@@ -13,9 +13,7 @@ async def test_debtor_round_trip(sessions) -> None:
         camp = Campaign(name="c1")
         d = Debtor(external_ref="X1", name="Maria Silva", opted_out_at=when)
         d.phones.append(Phone(e164="+5511987654321"))
-        d.debts.append(
-            Debt(creditor="Loja", amount_cents=12345, due_date=dt.date(2026, 10, 1))
-        )
+        d.debts.append(Debt(creditor="Loja", amount_cents=12345, due_date=dt.date(2026, 10, 1)))
         s.add_all([camp, d])
         await s.commit()
     async with sessions() as s:
