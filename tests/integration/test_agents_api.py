@@ -122,7 +122,11 @@ async def test_roles_presence_and_agent_creation(db_url: str, tmp_path: Path) ->
 
 async def test_transfer_report_counts_and_abandonment_rate(db_url: str, tmp_path: Path) -> None:
     async with Sandbox() as sb, agents_service(db_url, sb, tmp_path / "tts") as svc:
-        boss = await seed_agent(svc.sessions, "boss", role=Role.SUPERVISOR)
+        # Offline: an available agent would let the background dispatcher take the
+        # "queued" row below while the report is read.
+        boss = await seed_agent(
+            svc.sessions, "boss", role=Role.SUPERVISOR, presence=Presence.OFFLINE
+        )
         call = await seed_call(svc.sessions, ref="S-2", phone="+5511987650004")
         now = dt.datetime.now(dt.UTC)
         rows = [
