@@ -49,7 +49,8 @@ TRANSCRIPT_KEYS = frozenset({"text", "transcript", "heard", "speech", "words", "
 PERSONAL_KEYS = frozenset(
     {"name", "debtor_name", "amount", "amount_cents", "promised_date", "birth_year", "cpf"}
 )
-_PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+# E.164 numbers, also URL-encoded (%2B) as in form bodies and query strings.
+_PHONE = re.compile(r"(\+|%2B)(\d{8,15})(?!\d)")
 _DETAIL = re.compile(r"^(\s*DETAIL:).*$", re.MULTILINE)
 
 
@@ -57,12 +58,8 @@ def mask_phone(text: str) -> str:
     """``+5511987650001`` -> ``+55*******0001``: enough to tell calls apart, not to dial."""
 
     def one(m: re.Match[str]) -> str:
-        raw = m.group(0)
-        digits = re.sub(r"\D", "", raw)
-        if len(digits) < 8:
-            return raw
-        lead = "+" if raw.startswith("+") else ""
-        return f"{lead}{digits[:2]}{'*' * (len(digits) - 6)}{digits[-4:]}"
+        digits = m.group(2)
+        return f"{m.group(1)}{digits[:2]}{'*' * (len(digits) - 6)}{digits[-4:]}"
 
     return _PHONE.sub(one, text)
 
@@ -76,7 +73,7 @@ class _Scrubber:
     def __call__(self, _logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
         keep_words = self.transcripts and method == "debug"
         for key in list(event):
-            if key.startswith("_"):
+            if key.startswith("_") or key in ("timestamp", "level", "logger"):
                 continue
             if key in PERSONAL_KEYS or (key in TRANSCRIPT_KEYS and not keep_words):
                 del event[key]
