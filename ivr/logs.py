@@ -109,7 +109,7 @@ def setup_logging(
         merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.TimeStamper(fmt="iso" if as_json else "%Y-%m-%d %H:%M:%S", utc=True),
         structlog.stdlib.ExtraAdder(),
         structlog.processors.format_exc_info,
         _Scrubber(transcripts),

@@ -104,9 +104,7 @@ async def refresh_from_store(sessions: async_sessionmaker[AsyncSession]) -> None
                 )
             ).all()
         }
-        queued = int(
-            await s.scalar(select(func.count()).where(Transfer.status == "queued")) or 0
-        )
+        queued = int(await s.scalar(select(func.count()).where(Transfer.status == "queued")) or 0)
         presence: dict[str, int] = {
             str(k): int(n)
             for k, n in (

@@ -35,6 +35,7 @@ from ivr.store.models import AttemptStatus, CallAttempt, CallWindow, Campaign, D
 from tests.e2e.harness import CSV_HEADER, FROM_NUMBER, PUBLIC
 
 ROOT = Path(__file__).resolve().parents[2]
+SERVE = [sys.executable, "-m", "ivr.cli", "serve", "--keypad-only"]
 NUMBERS = ["+5511987650101", "+5511987650102", "+5511987650103"]
 
 
@@ -103,8 +104,7 @@ async def test_sigterm_lets_the_live_call_finish_and_releases_unplaced_claims(
         }
         with log_path.open("wb") as log_file:
             proc = subprocess.Popen(  # noqa: ASYNC220 (started once; polled below)
-                [sys.executable, "-m", "ivr.cli", "serve", "--keypad-only"]
-                + ["--host", "127.0.0.1", "--port", str(port)],
+                [*SERVE, "--host", "127.0.0.1", "--port", str(port)],
                 cwd=tmp_path,
                 env=env,
                 stdout=subprocess.DEVNULL,

@@ -146,18 +146,16 @@ async def test_health_readiness_and_metrics_after_a_call(
     assert all("request_id" in x for x in lines if str(x.get("logger", "")).startswith("ivr.web"))
 
 
-async def test_metrics_need_a_configured_token(
-    db_url: str, tts_cache: Path
-) -> None:
+async def test_metrics_need_a_configured_token(db_url: str, tts_cache: Path) -> None:
     async with (
         Sandbox(SandboxConfig(speed=8.0)) as sb,
         running_service(db_url, sb, tts_cache) as svc,
         aiohttp.ClientSession() as http,
-    ):
-        async with http.get(
+        http.get(
             f"http://127.0.0.1:{svc.port}/metrics", headers={"Authorization": "Bearer x"}
-        ) as r:
-            assert r.status == 404
+        ) as r,
+    ):
+        assert r.status == 404
 
 
 async def test_readiness_fails_when_the_store_is_unreachable(tts_cache: Path) -> None:

@@ -49,9 +49,7 @@ def _lines(out: io.StringIO) -> list[dict[str, object]]:
     return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
 
 
-async def test_failing_write_logs_no_parameter_values(
-    db_url: str, captured: io.StringIO
-) -> None:
+async def test_failing_write_logs_no_parameter_values(db_url: str, captured: io.StringIO) -> None:
     """Seen: a traceback quoted a promise's amount and date from the SQL parameters."""
     engine = make_engine(db_url)
     try:
