@@ -176,6 +176,8 @@ def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from ivr.demo import run_demo
 
+    if not args.verbose:  # the demo prints its own story; log lines only for trouble
+        logging.getLogger().setLevel(logging.WARNING)
     return asyncio.run(run_demo(settings, speed=args.speed, keep_db=args.keep_db))
 
 

@@ -80,9 +80,7 @@ class _Scrubber:
                 continue
             value = event[key]
             if isinstance(value, str):
-                if key == "exception":
-                    value = _DETAIL.sub(r"\1 [hidden]", value)
-                event[key] = mask_phone(value)
+                event[key] = mask_phone(_DETAIL.sub(r"\1 [hidden]", value))
         return event
 
 
