@@ -22,6 +22,7 @@ from ivr.store.db import make_engine, make_sessionmaker
 from ivr.telephony.rest import TwilioCalls
 from ivr.telephony.signature import SignatureChecker
 from ivr.web.api import setup_api
+from ivr.web.health import observe_requests, setup_ops
 from ivr.web.twilio_hooks import setup_twilio_routes
 
 log = structlog.get_logger(__name__)
@@ -42,7 +43,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> web.App
     options = options or AppOptions()
     settings.require("public_url", "twilio_account_sid", "twilio_auth_token", "twilio_from_number")
     assert settings.public_url and settings.twilio_auth_token
-    app = web.Application()
+    app = web.Application(middlewares=[observe_requests])
     app[SETTINGS] = settings
     app[SIGNATURES] = SignatureChecker(settings.twilio_auth_token, settings.public_url)
     app[LIVE_CALLS] = LiveCalls()
@@ -59,12 +60,8 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> web.App
     setup_twilio_routes(app)
     setup_api(app)
     setup_agent_routes(app)
-    app.router.add_get("/healthz", _health)
+    setup_ops(app, keypad_only=options.keypad_only)
     return app
-
-
-async def _health(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True, "live_calls": len(request.app[LIVE_CALLS])})
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

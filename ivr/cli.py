@@ -13,8 +13,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from ivr.config import Settings, SettingsError, load_settings
 from ivr.store.db import open_sessions
 
@@ -32,15 +30,10 @@ class CommandError(Exception):
     """A user-facing failure: printed without a traceback, exit status 1."""
 
 
-def _setup_logging(verbose: bool) -> None:
-    level = logging.DEBUG if verbose else logging.INFO
-    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
-    for noisy in ("alembic", "aiosqlite", "asyncio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-    )
+def _setup_logging(verbose: bool, transcripts: bool = False) -> None:
+    from ivr.logs import setup_logging
+
+    setup_logging(verbose=verbose, transcripts=transcripts)
 
 
 # ------------------------------------------------------------------ commands
@@ -144,9 +137,8 @@ async def place_one_call(settings: Settings, external_ref: str) -> str:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from aiohttp import web
-
     from ivr.app import AppOptions, create_app
+    from ivr.drain import serve
 
     settings.require("public_url", "twilio_account_sid", "twilio_auth_token", "twilio_from_number")
     STARTUP_ERRORS = _startup_errors()
@@ -158,13 +150,16 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     _auto_migrate(settings)
     app = create_app(settings, AppOptions(keypad_only=args.keypad_only))
     app.on_startup.append(_freeze_startup_objects)
+    access_log = logging.getLogger("aiohttp.access") if args.verbose else None
     try:
-        web.run_app(
-            app,
-            host=args.host,
-            port=args.port,
-            access_log=logging.getLogger("aiohttp.access") if args.verbose else None,
-            print=lambda m: print(m, file=sys.stderr),
+        asyncio.run(
+            serve(
+                app,
+                args.host,
+                args.port,
+                drain_timeout_s=settings.drain_timeout_seconds,
+                access_log=access_log,
+            )
         )
     except STARTUP_ERRORS as exc:
         raise SettingsError(str(exc)) from None
@@ -181,6 +176,8 @@ def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from ivr.demo import run_demo
 
+    if not args.verbose:  # the demo prints its own story; log lines only for trouble
+        logging.getLogger().setLevel(logging.WARNING)
     return asyncio.run(run_demo(settings, speed=args.speed, keep_db=args.keep_db))
 
 
@@ -297,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
     try:
         settings = load_settings()
+        if settings.log_transcripts:
+            _setup_logging(args.verbose, transcripts=True)
         result: Any = args.func(settings, args)
         return int(result or 0)
     except SettingsError as exc:

@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     # do not survive a restart or span replicas), with a warning at start-up.
     secret_key: str | None = None
 
+    # Operations: transcripts in debug logs (off: they are personal data), how
+    # long SIGTERM waits for live calls, and the bearer token for /metrics
+    # (unset: /metrics answers 404).
+    log_transcripts: bool = False
+    drain_timeout_seconds: float = Field(default=60.0, ge=0)
+    metrics_token: str | None = None
+
     @field_validator("locale")
     @classmethod
     def _known_locale(cls, value: str) -> str:

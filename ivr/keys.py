@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from ivr.calls.live import LiveCalls
     from ivr.calls.ports import TransferPort
     from ivr.calls.voice import VoiceStack
+    from ivr.web.health import OpsState
+    from scheduler.planner import Scheduler
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
@@ -24,3 +26,5 @@ CARRIER = web.AppKey("carrier", TwilioCalls)
 VOICE: web.AppKey[VoiceStack] = web.AppKey("voice")
 LIVE_CALLS: web.AppKey[LiveCalls] = web.AppKey("live_calls")
 TRANSFERS: web.AppKey[TransferPort] = web.AppKey("transfers")
+OPS: web.AppKey[OpsState] = web.AppKey("ops")
+SCHEDULER: web.AppKey[Scheduler] = web.AppKey("scheduler")

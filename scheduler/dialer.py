@@ -124,7 +124,7 @@ class TokenBucket:
 @dataclass(frozen=True)
 class DialOutcome:
     attempt_id: int
-    result: str  # placed | failed | unknown | cancelled | skipped
+    result: str  # placed | failed | unknown | cancelled | skipped | released
     call_sid: str | None = None
     tries: int = 0
 
@@ -154,11 +154,27 @@ class Dialer:
         self.base_backoff_s = base_backoff_s
         self._sleep = sleep
         self.bucket = bucket or TokenBucket(cps)
+        # Set when the service drains: claims not yet sent are given back.
+        self.closing = asyncio.Event()
+
+    async def _paced(self) -> bool:
+        """Wait for the rate limiter; False once draining (the claim is released)."""
+        if self.closing.is_set():
+            return False
+        acquire = asyncio.ensure_future(self.bucket.acquire())
+        closing = asyncio.ensure_future(self.closing.wait())
+        try:
+            await asyncio.wait({acquire, closing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for f in (acquire, closing):
+                f.cancel()
+        return not self.closing.is_set()
 
     async def dial(self, claim: Claim) -> DialOutcome:
         tries = 0
         while True:
-            await self.bucket.acquire()
+            if not await self._paced():
+                return DialOutcome(claim.attempt_id, "released", tries=tries)
             prepared = await self._begin_placing(claim)
             if isinstance(prepared, DialOutcome):
                 return prepared

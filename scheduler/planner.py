@@ -20,6 +20,7 @@ import contextlib
 import datetime as dt
 import os
 import socket
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ivr import metrics
 from ivr.config import Settings
 from ivr.store.models import utcnow
 from scheduler.claim import Claim, ClaimStats, claim_batch
@@ -91,7 +93,9 @@ class Scheduler:
         """Claim what may be called now and start dialing it (not awaited)."""
         stats = ClaimStats()
         limit = self.batch_limit()
+        started = time.perf_counter()
         claims = await claim_batch(self.sessions, self.clock, limit, self.worker_id, stats=stats)
+        metrics.tick_done(time.perf_counter() - started, len(claims))
         if dial:
             for c in claims:
                 self._spawn(self.dialer.dial(c))
@@ -180,12 +184,13 @@ class Scheduler:
         run.__name__ = f"scheduler_{name}"
         return run
 
-    async def stop(self, *, grace_s: float = 10.0) -> None:
-        """Stop planning, give in-flight dials ``grace_s`` to finish, then cancel them.
+    async def stop_claiming(self) -> None:
+        """Drain: no more ticks or jobs, and dials still waiting for their turn
+        give their claim back (see ``scheduler.release``); calls being placed go on."""
+        self.dialer.closing.set()
+        await self._stop_jobs()
 
-        A dial cancelled mid-request stays ``unknown`` and is reconciled by
-        whichever replica runs next: it is never placed twice.
-        """
+    async def _stop_jobs(self) -> None:
         if self._aps is not None:
             self._aps.shutdown(wait=False)
             self._aps = None
@@ -194,6 +199,14 @@ class Scheduler:
         for job in list(self._job_tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await job
+
+    async def stop(self, *, grace_s: float = 10.0) -> None:
+        """Stop planning, give in-flight dials ``grace_s`` to finish, then cancel them.
+
+        A dial cancelled mid-request stays ``unknown`` and is reconciled by
+        whichever replica runs next: it is never placed twice.
+        """
+        await self._stop_jobs()
         if self._tasks:
             _done, pending = await asyncio.wait(list(self._tasks), timeout=grace_s)
             for t in pending:

@@ -32,6 +32,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ivr import metrics
 from ivr.agents import presence, texts, twiml
 from ivr.agents.callbacks import callback_due
 from ivr.agents.hub import AgentEvent, AgentHub
@@ -71,7 +72,10 @@ class Assignment:
 
 
 def _wait_s(transfer: Transfer, now: dt.datetime) -> float:
-    return round((now - transfer.requested_at).total_seconds(), 3)
+    """The caller's wait for an agent (set once per transfer: answered or given up)."""
+    wait = round((now - transfer.requested_at).total_seconds(), 3)
+    metrics.QUEUE_WAIT.observe(max(0.0, wait))
+    return wait
 
 
 def _close_unanswered(transfer: Transfer, status: str, now: dt.datetime) -> None:

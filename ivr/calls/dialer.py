@@ -20,7 +20,8 @@ from ivr.calls.context import build_call_context, debtor_zone
 from ivr.calls.voice import VoiceStack
 from ivr.config import Settings
 from ivr.dialog.flow import personal_prompts
-from ivr.keys import CARRIER, SESSIONS, SETTINGS, VOICE
+from ivr.keys import CARRIER, SCHEDULER, SESSIONS, SETTINGS, VOICE
+from ivr.logs import ids_bound
 from ivr.store import queries
 from ivr.store.models import (
     LIVE_ATTEMPT_STATUSES,
@@ -81,6 +82,10 @@ class CarrierDialer:
 
     async def place(self, attempt_id: int, to_number: str) -> str:
         """Create the call; raises CarrierError / CarrierUnknown from the adapter."""
+        with ids_bound(attempt_id=attempt_id):
+            return await self._place(attempt_id, to_number)
+
+    async def _place(self, attempt_id: int, to_number: str) -> str:
         await self.prepare(attempt_id)
         voice_url, status_url, amd_url = self.urls(attempt_id)
         sid = await self.carrier.create(
@@ -201,5 +206,7 @@ async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
     from scheduler.planner import scheduler_ctx
 
     port = SchedulerPort(dialer_from_app(app))
-    async with contextlib.asynccontextmanager(scheduler_ctx)(app[SETTINGS], app[SESSIONS], port):
+    ctx = contextlib.asynccontextmanager(scheduler_ctx)
+    async with ctx(app[SETTINGS], app[SESSIONS], port) as sched:
+        app[SCHEDULER] = sched
         yield

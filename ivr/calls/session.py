@@ -22,11 +22,13 @@ import structlog
 from aiohttp import WSMsgType, web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ivr import metrics
 from ivr.calls.context import build_call_context, debtor_zone
 from ivr.calls.voice import VoiceStack
 from ivr.dialog import events as ev
 from ivr.dialog.flow import Dialog
 from ivr.keys import LIVE_CALLS, SESSIONS, SETTINGS, TRANSFERS, VOICE
+from ivr.logs import bind_ids
 from ivr.store import queries
 from ivr.store.models import CallAttempt, utcnow
 from ivr.telephony import media_codec as mc
@@ -93,6 +95,7 @@ class CallSession:
         self._log_task: asyncio.Task[None] | None = None
         self.country = "BR"
         self.region: str | None = None
+        self.outcome: str | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -139,6 +142,8 @@ class CallSession:
             self.recognizer.close()
         if self.live is not None and self.call_sid:
             self.live.remove(self.call_sid)
+        if self.dialog is not None:
+            metrics.CALL_OUTCOMES.labels(self.outcome or "no_contact").inc()
         if not self.ws.closed:
             await self.ws.close()
 
@@ -182,6 +187,7 @@ class CallSession:
             await self._malformed(mc.MalformedMessage(31924, "start without attempt_id"))
             return
         self.attempt_id = int(raw)
+        bind_ids(call_sid=msg.call_sid, attempt_id=self.attempt_id)
         async with self.sessions() as s, s.begin():
             ctx_data = await queries.load_attempt_context(s, self.attempt_id)
             if ctx_data is None:
@@ -237,6 +243,7 @@ class CallSession:
                 if more is None:
                     return
                 chunk += more
+            metrics.RECOGNIZER_LAG.observe(len(chunk) / 8000)
             try:
                 result = await self.recognizer.accept(chunk)
             except Exception as exc:  # a recognizer failure ends recognition, not the call
@@ -381,6 +388,7 @@ class CallSession:
             await self._send_text(mc.encode_outbound(self.stream_sid, mc.OutMedia(payload=payload)))
             if n == 0 and self.input_at is not None:
                 latency = (time.perf_counter() - self.input_at) * 1000
+                metrics.TURN_SECONDS.observe(latency / 1000)
                 log.debug("turn.first_frame", latency_ms=round(latency, 1), call_sid=self.call_sid)
                 self.input_at = None
         await self._send_text(mc.encode_outbound(self.stream_sid, mc.OutMark(name=mark)))
@@ -490,6 +498,7 @@ class CallSession:
             self._log(action.kind, dict(action.data))
             return
         if isinstance(action, ev.RecordOutcome):
+            self.outcome = action.outcome
             self._log("outcome", {"outcome": action.outcome})
             return
         await self._flush_log()
@@ -515,6 +524,7 @@ class CallSession:
             attempt = await s.get(CallAttempt, self.attempt_id)
             if attempt is not None and attempt.outcome is None:
                 attempt.outcome = outcome
+            self.outcome = self.outcome or outcome
 
     def _paid_pause_until(self) -> dt.datetime:
         """N business days (no weekends, no holidays) in the debtor's calendar."""

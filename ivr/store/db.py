@@ -21,7 +21,11 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     SQLite transactions start with ``BEGIN IMMEDIATE`` so that a cap check and
     the claim that follows it hold the write lock together: the embedded
     default is as safe as PostgreSQL's row locks, just not as concurrent.
+
+    ``hide_parameters``: a failing statement's parameters (a promise's amount
+    and date, a phone number) must not reach the error's text, which is logged.
     """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 

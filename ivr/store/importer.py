@@ -22,6 +22,7 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ivr import metrics
 from ivr.store.models import CallWindow, Campaign, Debt, Debtor, DebtStatus, Phone
 
 REQUIRED = ("external_ref", "name", "phone", "amount", "due_date", "creditor")
@@ -328,4 +329,5 @@ async def import_debtors(
             else:
                 report.updated += 1
     report.errors.sort(key=lambda e: e.line)
+    metrics.import_rows(report.inserted, report.updated, len(report.errors))
     return report

@@ -29,6 +29,7 @@ from types import TracebackType
 from typing import Any
 
 import ivr
+from ivr import metrics
 from ivr.config import Settings
 from ivr.voice.errors import TtsError
 
@@ -214,6 +215,7 @@ class Synthesizer:
         if cached is not None:
             self._memory.move_to_end(key)
             self.hits += 1
+            metrics.prompt_cache(True)
             return cached
         while (pending := self._inflight.get(key)) is not None:
             try:
@@ -224,6 +226,7 @@ class Synthesizer:
                     continue  # the task rendering it was cancelled, not us: try again
                 raise
             self.hits += 1
+            metrics.prompt_cache(True)
             return data
 
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
@@ -232,9 +235,11 @@ class Synthesizer:
             stored = await asyncio.to_thread(_read_or_none, self._path(key))
             if stored is not None:
                 self.hits += 1
+                metrics.prompt_cache(True)
                 result = stored
             else:
                 self.misses += 1
+                metrics.prompt_cache(False)
                 result = await self._synthesize(key, text, voice, rate)
             self._remember(key, result)
             future.set_result(result)

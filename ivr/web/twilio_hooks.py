@@ -14,7 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ivr import metrics
 from ivr.keys import LIVE_CALLS, SESSIONS, SETTINGS, SIGNATURES
+from ivr.logs import bind_ids
 from ivr.store.models import FINAL_ATTEMPT_STATUSES, CallAttempt
 from ivr.store.queries import StatusUpdate, add_event, apply_status, relax_durability
 from ivr.telephony import twiml
@@ -58,6 +60,7 @@ async def voice(request: web.Request) -> web.Response:
     """
     form = await _signed_form(request)
     call_sid = str(form.get("CallSid", ""))
+    bind_ids(call_sid=call_sid or None, attempt_id=request.query.get("attempt"))
     async with request.app[SESSIONS]() as s:
         attempt_id = await _attempt_id(request, s, call_sid)
     if attempt_id is None:
@@ -75,6 +78,7 @@ async def status(request: web.Request) -> web.Response:
     """Call progress: idempotent and order-independent (SequenceNumber)."""
     form = await _signed_form(request)
     call_sid = str(form.get("CallSid", ""))
+    bind_ids(call_sid=call_sid or None, attempt_id=request.query.get("attempt"))
     try:
         upd = StatusUpdate(
             call_sid=call_sid,
@@ -98,6 +102,7 @@ async def status(request: web.Request) -> web.Response:
     if attempt_id is None or not changed:
         log.debug("twilio.status_ignored", call_sid=call_sid, sequence=upd.sequence)
     if changed and upd.status in FINAL_ATTEMPT_STATUSES:
+        metrics.CALLS.labels(upd.status).inc()
         request.app[LIVE_CALLS].ended(call_sid)
     return web.Response(status=204)
 
@@ -106,6 +111,7 @@ async def amd(request: web.Request) -> web.Response:
     """Asynchronous answering-machine detection result."""
     form = await _signed_form(request)
     call_sid = str(form.get("CallSid", ""))
+    bind_ids(call_sid=call_sid or None, attempt_id=request.query.get("attempt"))
     answered_by = str(form.get("AnsweredBy", "unknown"))
     sessions = request.app[SESSIONS]
     async with sessions() as s, s.begin():
