@@ -109,7 +109,7 @@ async def test_a_write_that_recovers_on_retry_is_not_lost(
             with capture_logs() as logs:
                 ws = await _call(svc, sb, http, attempt_id, sid)
                 async with asyncio.timeout(20):
-                    while not any(e["event"] == "call.store_write_retry" for e in logs):
+                    while not any(e["event"] == "call.store_write_retry" for e in logs):  # noqa: ASYNC110
                         await asyncio.sleep(0.02)
                 await _heal(svc)
                 async with asyncio.timeout(20):
