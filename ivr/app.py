@@ -17,10 +17,20 @@ from ivr.agents.wiring import agents_context, setup_agent_routes
 from ivr.calls.live import LiveCalls
 from ivr.calls.voice import VoiceStack, build_voice_stack
 from ivr.config import Settings
-from ivr.keys import CARRIER, ENGINE, LIVE_CALLS, SESSIONS, SETTINGS, SIGNATURES, VOICE
+from ivr.keys import (
+    CARRIER,
+    ENGINE,
+    LIVE_CALLS,
+    SESSIONS,
+    SETTINGS,
+    SIGNATURES,
+    STREAM_TOKENS,
+    VOICE,
+)
 from ivr.store.db import make_engine, make_sessionmaker
 from ivr.telephony.rest import TwilioCalls
 from ivr.telephony.signature import SignatureChecker
+from ivr.telephony.stream_token import StreamTokens
 from ivr.web.api import setup_api
 from ivr.web.health import observe_requests, setup_ops
 from ivr.web.twilio_hooks import setup_twilio_routes
@@ -46,6 +56,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> web.App
     app = web.Application(middlewares=[observe_requests])
     app[SETTINGS] = settings
     app[SIGNATURES] = SignatureChecker(settings.twilio_auth_token, settings.public_url)
+    app[STREAM_TOKENS] = StreamTokens(settings.secret_key, settings.twilio_auth_token)
     app[LIVE_CALLS] = LiveCalls()
     # Voice first: a missing model or voice fails start-up before anything opens.
     app.cleanup_ctx.append(_voice(options))

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     account_cps: float = Field(default=1.0, gt=0)
     agent_wrapup_seconds: int = Field(default=30, ge=0)
     queue_callback_offer_seconds: int = Field(default=60, ge=1)
+    # A media socket that has not sent a valid ``start`` by then is closed.
+    stream_start_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
     # Signs agent session cookies; unset: a random per-process secret (sessions
     # do not survive a restart or span replicas), with a warning at start-up.

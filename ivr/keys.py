@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from ivr.config import Settings
 from ivr.telephony.rest import TwilioCalls
 from ivr.telephony.signature import SignatureChecker
+from ivr.telephony.stream_token import StreamTokens
 
 if TYPE_CHECKING:
     from ivr.calls.live import LiveCalls
@@ -22,6 +23,7 @@ SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 SIGNATURES = web.AppKey("signatures", SignatureChecker)
+STREAM_TOKENS = web.AppKey("stream_tokens", StreamTokens)
 CARRIER = web.AppKey("carrier", TwilioCalls)
 VOICE: web.AppKey[VoiceStack] = web.AppKey("voice")
 LIVE_CALLS: web.AppKey[LiveCalls] = web.AppKey("live_calls")

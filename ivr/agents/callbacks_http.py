@@ -1,49 +1,37 @@
 """Carrier callbacks of a transfer: ``/agents/whisper``, ``dial-status``, ``queue-*``.
 
 Each is a Twilio webhook: the request must carry a valid X-Twilio-Signature
-over the configured public URL (403 otherwise, before anything happens), and
-the answer is TwiML. The transfer travels in the query string (``?transfer=ID``),
+over the configured public URL (403 otherwise, before anything happens),
+checked by the same :func:`~ivr.telephony.signature.signed_form` as every other
+Twilio route (a field sent twice or a value Twilio never sends: 400 naming it),
+and the answer is TwiML. The transfer travels in the query string (``?transfer=ID``),
 which the signature covers.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 import structlog
 from aiohttp import web
 
 from ivr.agents.keys import TRANSFER_SERVICE
 from ivr.keys import SIGNATURES
+from ivr.telephony.signature import signed_form
+from ivr.telephony.webhook_form import (
+    DIAL_CALL_STATUSES,
+    MAX_CALL_SECONDS,
+    QUEUE_RESULTS,
+    TwilioForm,
+)
 
 log = structlog.get_logger(__name__)
 
-SIGNATURE_HEADER = "X-Twilio-Signature"
 
-
-async def signed_params(request: web.Request) -> dict[str, str]:
-    form = await request.post()
-    params = {k: str(v) for k, v in form.items()}
-    if not request.app[SIGNATURES].check_form(
-        request.rel_url.raw_path_qs, params, request.headers.get(SIGNATURE_HEADER)
-    ):
-        log.warning("agents.bad_signature", path=request.path)
-        raise web.HTTPForbidden(text="invalid X-Twilio-Signature")
-    return params
-
-
-def _transfer_id(request: web.Request) -> int:
-    raw = request.query.get("transfer", "")
-    if not raw.isdigit():
-        raise web.HTTPBadRequest(text="missing ?transfer=ID")
-    return int(raw)
-
-
-def _int(params: Mapping[str, str], name: str, default: int = 0) -> int:
-    try:
-        return int(params.get(name, default))
-    except ValueError:
-        return default
+async def _signed(request: web.Request) -> tuple[TwilioForm, int]:
+    """The signed form and the transfer it is about (``?transfer=ID``, required)."""
+    form = await signed_form(request, request.app[SIGNATURES])
+    transfer_id = form.query_id("transfer", required=True)
+    assert transfer_id is not None
+    return form, transfer_id
 
 
 def _xml(body: str) -> web.Response:
@@ -51,42 +39,42 @@ def _xml(body: str) -> web.Response:
 
 
 async def whisper(request: web.Request) -> web.Response:
-    await signed_params(request)
+    _form, transfer_id = await _signed(request)
     service = request.app[TRANSFER_SERVICE]
-    return _xml(await service.on_whisper(_transfer_id(request)))
+    return _xml(await service.on_whisper(transfer_id))
 
 
 async def dial_status(request: web.Request) -> web.Response:
-    params = await signed_params(request)
+    form, transfer_id = await _signed(request)
+    status = form.choice("DialCallStatus", DIAL_CALL_STATUSES) or "failed"
     service = request.app[TRANSFER_SERVICE]
-    status = params.get("DialCallStatus", "failed")
-    return _xml(await service.on_dial_status(_transfer_id(request), status))
+    return _xml(await service.on_dial_status(transfer_id, status))
 
 
 async def queue_wait(request: web.Request) -> web.Response:
-    params = await signed_params(request)
+    form, transfer_id = await _signed(request)
+    position = form.integer("QueuePosition")
+    queue_time = form.integer("QueueTime", high=MAX_CALL_SECONDS)
     service = request.app[TRANSFER_SERVICE]
     return _xml(
         await service.on_queue_wait(
-            _transfer_id(request), _int(params, "QueuePosition", 1), _int(params, "QueueTime")
+            transfer_id, 1 if position is None else position, queue_time or 0
         )
     )
 
 
 async def queue_offer(request: web.Request) -> web.Response:
-    params = await signed_params(request)
+    form, transfer_id = await _signed(request)
+    digits, speech = form.digits("Digits"), form.text("SpeechResult")
     service = request.app[TRANSFER_SERVICE]
-    return _xml(
-        await service.on_queue_offer(
-            _transfer_id(request), params.get("Digits"), params.get("SpeechResult")
-        )
-    )
+    return _xml(await service.on_queue_offer(transfer_id, digits, speech))
 
 
 async def queue_result(request: web.Request) -> web.Response:
-    params = await signed_params(request)
+    form, transfer_id = await _signed(request)
+    result = form.choice("QueueResult", QUEUE_RESULTS) or ""
     service = request.app[TRANSFER_SERVICE]
-    return _xml(await service.on_queue_result(_transfer_id(request), params.get("QueueResult", "")))
+    return _xml(await service.on_queue_result(transfer_id, result))
 
 
 def setup_carrier_callbacks(app: web.Application) -> None:

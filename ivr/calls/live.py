@@ -18,6 +18,12 @@ class LiveSession(Protocol):
 class LiveCalls:
     def __init__(self) -> None:
         self._by_sid: dict[str, LiveSession] = {}
+        # Calls ended because the store refused a write after its retries
+        # (reported by /healthz so that monitoring sees it).
+        self.store_write_failures = 0
+
+    def store_write_failed(self) -> None:
+        self.store_write_failures += 1
 
     def add(self, call_sid: str, session: LiveSession) -> None:
         self._by_sid[call_sid] = session

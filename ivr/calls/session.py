@@ -5,6 +5,12 @@ executes the dialog's actions: prompts go out as 20 ms mu-law frames followed
 by a mark, caller audio feeds the recognizer, keypad digits are collected,
 outcomes are written to the store as they happen. A malformed message ends
 this call politely; it never reaches past this session.
+
+Nothing is said before ``start`` proves which call this is
+(:func:`~ivr.calls.stream_start.authorize_start`); a socket that does not
+send a valid one within ``IVR_STREAM_START_TIMEOUT_SECONDS`` is closed with
+one log line and no write. A write the store still refuses after its retries
+ends the call with an apology (:mod:`ivr.calls.store_writer`).
 """
 
 from __future__ import annotations
@@ -19,29 +25,36 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr import metrics
 from ivr.calls.context import build_call_context, debtor_zone
+from ivr.calls.store_writer import (
+    RETRY_PAUSES_S,
+    EventWriter,
+    StoreWriteFailed,
+    Work,
+    write_with_retry,
+)
+from ivr.calls.stream_start import authorize_start
 from ivr.calls.voice import VoiceStack
 from ivr.dialog import events as ev
 from ivr.dialog.flow import Dialog
-from ivr.keys import LIVE_CALLS, SESSIONS, SETTINGS, TRANSFERS, VOICE
+from ivr.keys import LIVE_CALLS, SESSIONS, SETTINGS, STREAM_TOKENS, TRANSFERS, VOICE
 from ivr.logs import bind_ids
 from ivr.store import queries
 from ivr.store.models import CallAttempt, utcnow
 from ivr.telephony import media_codec as mc
 from ivr.telephony import mulaw
+from ivr.telephony.stream_token import StreamTokens
 from ivr.voice.asr import Recognizer
 
 log = structlog.get_logger(__name__)
 
 END_DRAIN_TIMEOUT_S = 60.0
-TECHNICAL_GOODBYE = {
-    "pt-BR": "Desculpe, tivemos um problema na ligação. Obrigado pela atenção e até logo.",
-    "en-US": "Sorry, we had a problem with this call. Thank you for your time. Goodbye.",
-}
+APOLOGY_PROMPT = "technical_goodbye"
+STORE_FAILED_FLAG = "store_write_failed"
 
 
 @dataclass
@@ -61,8 +74,12 @@ class CallSession:
         transfers: Any = None,
         live: Any = None,
         callback_number: str = "",
+        tokens: StreamTokens | None = None,
+        start_timeout_s: float = 5.0,
     ) -> None:
         self.callback_number = callback_number
+        self.tokens = tokens
+        self.start_timeout_s = start_timeout_s
         self.ws = ws
         self.sessions = sessions
         self.voice = voice
@@ -91,8 +108,9 @@ class CallSession:
         self._dialog_task: asyncio.Task[None] | None = None
         self._asr_queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._asr_task: asyncio.Task[None] | None = None
-        self._log_queue: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
-        self._log_task: asyncio.Task[None] | None = None
+        self.writer: EventWriter | None = None
+        self.store_failed = False
+        self._failure_task: asyncio.Task[None] | None = None
         self.country = "BR"
         self.region: str | None = None
         self.outcome: str | None = None
@@ -100,8 +118,19 @@ class CallSession:
     # ------------------------------------------------------------ lifecycle
 
     async def run(self) -> None:
+        deadline = asyncio.get_running_loop().time() + self.start_timeout_s
         try:
-            async for msg in self.ws:
+            while not self.closed:
+                timeout = None
+                if self.attempt_id is None:
+                    timeout = max(0.0, deadline - asyncio.get_running_loop().time())
+                try:
+                    msg = await self.ws.receive(timeout=timeout)
+                except TimeoutError:
+                    log.warning("media.start_timeout", timeout_s=self.start_timeout_s)
+                    break
+                if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                    break
                 if msg.type == WSMsgType.TEXT:
                     try:
                         parsed = mc.parse_inbound(msg.data)
@@ -128,11 +157,11 @@ class CallSession:
         if self._dialog_task is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._dialog_task, 10)
-        await self._flush_log()
-        self._log_queue.put_nowait(None)
-        if self._log_task is not None:
+        if self._failure_task is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._log_task, 10)
+                await asyncio.wait_for(self._failure_task, 30)
+        if self.writer is not None:
+            await self.writer.close()
         self._asr_queue.put_nowait(None)
         if self._asr_task is not None:
             self._asr_task.cancel()
@@ -151,18 +180,84 @@ class CallSession:
         """End this call politely: a short apology if we can still speak, then close."""
         log.warning("media.malformed", code=exc.code, reason=exc.reason, call_sid=self.call_sid)
         if self.attempt_id is not None:
-            async with self.sessions() as s, s.begin():
-                await queries.add_event(
-                    s, self.attempt_id, "stream_error", {"code": exc.code, "reason": exc.reason}
-                )
-        if self.stream_sid and not self.ws.closed:
-            with contextlib.suppress(Exception):
-                audio = await self.voice.synthesizer.render(
-                    TECHNICAL_GOODBYE.get(self.locale, TECHNICAL_GOODBYE["pt-BR"]), self.locale
-                )
-                await self._send_audio(audio, "technical_goodbye")
-                await asyncio.sleep(min(len(audio) / 8000, 6))
+            data = {"code": exc.code, "reason": exc.reason}
+            attempt_id = self.attempt_id
+
+            async def work(s: AsyncSession) -> None:
+                await queries.add_event(s, attempt_id, "stream_error", data)
+
+            with contextlib.suppress(StoreWriteFailed):
+                await self._write(work, "stream_error", pauses=())
+        await self._apologize()
         self.closed = True
+
+    async def _apologize(self) -> None:
+        """Say the catalog's short apology and wait (bounded) until it has played."""
+        if not self.stream_sid or self.ws.closed:
+            return
+        with contextlib.suppress(Exception):
+            catalog = self.voice.catalogs[self.locale]
+            text = catalog.render(APOLOGY_PROMPT, {})
+            audio = await self.voice.synthesizer.render(text, self.locale)
+            self.playing[APOLOGY_PROMPT] = _Playing(APOLOGY_PROMPT, APOLOGY_PROMPT, False)
+            self.drained.clear()
+            await self._send_audio(audio, APOLOGY_PROMPT)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.drained.wait(), min(len(audio) / 8000 + 1, 8))
+
+    # ------------------------------------------------------------ store
+
+    async def _write(self, work: Work, what: str, pauses: tuple[float, ...] | None = None) -> None:
+        """One durable write of this call, retried; a final failure ends the call."""
+        try:
+            await write_with_retry(
+                self.sessions,
+                work,
+                what=what,
+                call_sid=self.call_sid,
+                pauses=RETRY_PAUSES_S if pauses is None else pauses,
+            )
+        except StoreWriteFailed as exc:
+            self._store_failed(what, str(exc))
+            raise
+
+    def _store_failed(self, what: str, error: str) -> None:
+        """Once per call: log it, count it, flag the attempt, end the call politely."""
+        if self.store_failed:
+            return
+        self.store_failed = True
+        log.error(
+            "call.store_write_failed",
+            what=what,
+            error=error,
+            attempt_id=self.attempt_id,
+            call_sid=self.call_sid,
+        )
+        if self.live is not None:
+            self.live.store_write_failed()
+        self._failure_task = asyncio.get_running_loop().create_task(self._end_after_failure())
+
+    async def _end_after_failure(self) -> None:
+        self.ending = True
+        self.listen = None
+        self._cancel_silence()
+        self._barge(force=True)
+        await self._apologize()
+        attempt_id = self.attempt_id
+
+        async def flag(s: AsyncSession) -> None:
+            attempt = await s.get(CallAttempt, attempt_id)
+            if attempt is not None:
+                attempt.error = STORE_FAILED_FLAG
+                attempt.outcome = attempt.outcome or "error"
+
+        with contextlib.suppress(StoreWriteFailed):
+            await write_with_retry(
+                self.sessions, flag, what="failure_flag", call_sid=self.call_sid, pauses=(0.2,)
+            )
+        self.closed = True
+        if not self.ws.closed:
+            await self.ws.close()
 
     # ------------------------------------------------------------ inbound
 
@@ -180,22 +275,31 @@ class CallSession:
             self.closed = True
 
     async def _on_start(self, msg: mc.Start) -> None:
+        verdict = (
+            await authorize_start(self.sessions, self.tokens, msg)
+            if self.tokens is not None
+            else None
+        )
+        if verdict is None or verdict.attempt_id is None:
+            # Not this call's stream: close without a word, write nothing.
+            log.warning(
+                "media.start_refused",
+                reason=verdict.reason if verdict else "no_tokens",
+                call_sid=msg.call_sid[:40],
+            )
+            self.closed = True
+            await self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"stream refused")
+            return
         self.stream_sid = msg.stream_sid
         self.call_sid = msg.call_sid
-        raw = msg.custom_parameters.get("attempt_id", "")
-        if not raw.isdigit():
-            await self._malformed(mc.MalformedMessage(31924, "start without attempt_id"))
-            return
-        self.attempt_id = int(raw)
+        self.attempt_id = verdict.attempt_id
         bind_ids(call_sid=msg.call_sid, attempt_id=self.attempt_id)
-        async with self.sessions() as s, s.begin():
+        async with self.sessions() as s:
             ctx_data = await queries.load_attempt_context(s, self.attempt_id)
-            if ctx_data is None:
+            if ctx_data is None:  # deleted since the start was accepted
                 await self._malformed(mc.MalformedMessage(31924, "unknown attempt"))
                 return
             attempt = ctx_data.attempt
-            if attempt.call_sid is None:
-                attempt.call_sid = msg.call_sid
             answered_by = attempt.answered_by
             self.zone = debtor_zone(ctx_data.debtor)
             self.country = ctx_data.debtor.country
@@ -203,7 +307,6 @@ class CallSession:
             if ctx_data.campaign is not None:
                 self.paid_pause_days = ctx_data.campaign.paid_pause_business_days
             context = await build_call_context(s, ctx_data, self.zone, self.callback_number)
-            await queries.add_event(s, attempt.id, "stream_start", {"stream_sid": msg.stream_sid})
         self.locale = context.locale
         catalog = self.voice.catalogs[self.locale]
         self.dialog = Dialog(context, self.voice.flow, catalog)
@@ -213,7 +316,12 @@ class CallSession:
             self._asr_task = asyncio.create_task(self._asr_loop())
         if self.live is not None:
             self.live.add(msg.call_sid, self)
-        self._log_task = asyncio.create_task(self._log_writer())
+        self.writer = EventWriter(
+            self.sessions,
+            self.attempt_id,
+            self.call_sid,
+            lambda error: self._store_failed("turn_events", error),
+        )
         self._dialog_task = asyncio.create_task(self._dialog_loop())
         machine = bool(answered_by and answered_by.startswith(("machine", "fax")))
         first: ev.Event = ev.MachineAnswered() if machine else ev.CallAnswered()
@@ -322,6 +430,8 @@ class CallSession:
             event = await self.events.get()
             if event is None:
                 return
+            if self.store_failed:
+                continue  # the call is ending with an apology: nothing more is said
             try:
                 if (
                     isinstance(event, ev.CallAnswered | ev.MachineAnswered)
@@ -333,6 +443,8 @@ class CallSession:
                 for action in actions:
                     await self._execute(action)
                 self._arm_silence()
+            except StoreWriteFailed:
+                continue  # already logged; _end_after_failure ends the call
             except Exception:
                 log.exception("dialog.failed", call_sid=self.call_sid)
                 await self._record_outcome_if_missing("error")
@@ -346,6 +458,8 @@ class CallSession:
 
     async def _execute(self, action: ev.Action) -> None:
         assert self.attempt_id is not None
+        if self.store_failed:
+            return
         if isinstance(action, ev.Play):
             await self._play(action)
         elif isinstance(action, ev.Listen):
@@ -434,57 +548,29 @@ class CallSession:
                 locale=self.locale,
             )
         await self._flush_log()
-        async with self.sessions() as s, s.begin():
+        attempt_id = self.attempt_id
+
+        async def work(s: AsyncSession) -> None:
             await queries.add_event(
-                s, self.attempt_id or 0, "transfer", {"reason": reason, "handed_over": handed_over}
+                s, attempt_id or 0, "transfer", {"reason": reason, "handed_over": handed_over}
             )
-            attempt = await s.get(CallAttempt, self.attempt_id)
+            attempt = await s.get(CallAttempt, attempt_id)
             if attempt is not None:
                 attempt.outcome = "agent"
-        if not handed_over:
+
+        with contextlib.suppress(StoreWriteFailed):
+            await self._write(work, "transfer")
+        if not handed_over and not self.store_failed:
             await self._end("transfer_unavailable")
 
     def _log(self, kind: str, data: dict[str, Any]) -> None:
         """Queue an event row; written in order by the call's writer task."""
-        self._log_queue.put_nowait((kind, data))
-
-    async def _log_writer(self) -> None:
-        """Write queued events in order, batching what piled up into one transaction.
-
-        Turn logs and prompt texts must not sit between the caller's answer
-        and the reply's first frame; they are written a few milliseconds
-        later, in order, and flushed before anything that must be durable.
-        """
-        while True:
-            item = await self._log_queue.get()
-            if item is None:
-                self._log_queue.task_done()
-                return
-            batch = [item]
-            while not self._log_queue.empty():
-                nxt = self._log_queue.get_nowait()
-                if nxt is None:
-                    self._log_queue.put_nowait(None)
-                    self._log_queue.task_done()
-                    break
-                batch.append(nxt)
-            try:
-                async with self.sessions() as s, s.begin():
-                    for kind, data in batch:
-                        await queries.add_event(s, self.attempt_id or 0, kind, data)
-                        if kind == "outcome":
-                            attempt = await s.get(CallAttempt, self.attempt_id)
-                            if attempt is not None:
-                                attempt.outcome = data["outcome"]
-            except Exception:
-                log.exception("call.log_write_failed", call_sid=self.call_sid)
-            finally:
-                for _ in batch:
-                    self._log_queue.task_done()
+        if self.writer is not None:
+            self.writer.put(kind, data)
 
     async def _flush_log(self) -> None:
-        if self._log_task is not None and not self._log_task.done():
-            await self._log_queue.join()
+        if self.writer is not None:
+            await self.writer.flush()
 
     async def _persist(self, action: ev.Action) -> None:
         """Outcomes are committed as they happen.
@@ -502,8 +588,10 @@ class CallSession:
             self._log("outcome", {"outcome": action.outcome})
             return
         await self._flush_log()
-        async with self.sessions() as s, s.begin():
-            attempt = await s.get(CallAttempt, self.attempt_id)
+        attempt_id = self.attempt_id
+
+        async def work(s: AsyncSession) -> None:
+            attempt = await s.get(CallAttempt, attempt_id)
             assert attempt is not None
             if isinstance(action, ev.RecordPromise):
                 await queries.record_promise(s, attempt, action.date, action.amount_cents)
@@ -516,15 +604,22 @@ class CallSession:
             elif isinstance(action, ev.ScheduleCallback):
                 await queries.record_callback(s, attempt, self._callback_due(action.at))
 
+        await self._write(work, type(action).__name__)
+
     async def _record_outcome_if_missing(self, outcome: str) -> None:
         if self.attempt_id is None:
             return
         await self._flush_log()
-        async with self.sessions() as s, s.begin():
-            attempt = await s.get(CallAttempt, self.attempt_id)
+        attempt_id = self.attempt_id
+
+        async def work(s: AsyncSession) -> None:
+            attempt = await s.get(CallAttempt, attempt_id)
             if attempt is not None and attempt.outcome is None:
                 attempt.outcome = outcome
             self.outcome = self.outcome or outcome
+
+        with contextlib.suppress(StoreWriteFailed):
+            await self._write(work, "outcome")
 
     def _paid_pause_until(self) -> dt.datetime:
         """N business days (no weekends, no holidays) in the debtor's calendar."""
@@ -553,6 +648,8 @@ async def run_media_socket(request: web.Request) -> web.WebSocketResponse:
         transfers=app.get(TRANSFERS),
         live=app[LIVE_CALLS],
         callback_number=app[SETTINGS].twilio_from_number or "",
+        tokens=app[STREAM_TOKENS],
+        start_timeout_s=app[SETTINGS].stream_start_timeout_seconds,
     )
     await session.run()
     return ws

@@ -38,7 +38,8 @@ class CallbackDispatcher:
         """Queue the callback for ``event`` if the call asked for it."""
         if not self.wants(event):
             return
-        params = dict(params, SequenceNumber=str(self._sequence))
+        if not self.faults.omit_sequence:
+            params = dict(params, SequenceNumber=str(self._sequence))
         self._sequence += 1
         if self.faults.order == "in-order":
             self._enqueue(params)

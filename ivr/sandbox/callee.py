@@ -81,11 +81,14 @@ class CallbackFaults:
     Twilio does not promise arrival order, and retries can repeat a callback;
     a service must survive both. ``reverse``/``shuffle`` hold a call's status
     callbacks until its last one and then deliver them in that order.
+    ``omit_sequence`` leaves out ``SequenceNumber`` (status callbacks set on
+    a phone number, and older integrations, carry only ``Timestamp``).
     """
 
     order: CallbackOrder = "in-order"
     duplicate: bool = False
     seed: int | None = None
+    omit_sequence: bool = False
 
 
 @dataclass(frozen=True)

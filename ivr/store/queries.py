@@ -50,14 +50,27 @@ def status_rank(status: AttemptStatus) -> int:
 
 @dataclass(frozen=True)
 class StatusUpdate:
-    """One status callback, as Twilio sent it."""
+    """One status callback, as Twilio sent it (fields already validated).
+
+    ``sequence`` is None when the callback carried no SequenceNumber (status
+    callbacks configured on a number, older integrations).
+    """
 
     call_sid: str
     status: str
-    sequence: int
+    sequence: int | None
     duration_s: int | None = None
     answered_by: str | None = None
-    timestamp: str | None = None
+    timestamp: dt.datetime | None = None
+
+    @property
+    def dedupe_key(self) -> str:
+        """Twice the same callback is a no-op; without a SequenceNumber the
+        status itself is the key (a call passes each status once), so a
+        ``completed`` is never taken for a repeat of ``ringing``."""
+        if self.sequence is None:
+            return f"status:{self.status}"
+        return f"status:{self.sequence}"
 
 
 async def relax_durability(session: AsyncSession) -> None:
@@ -77,23 +90,26 @@ async def relax_durability(session: AsyncSession) -> None:
 async def apply_status(session: AsyncSession, attempt_id: int, upd: StatusUpdate) -> bool:
     """Apply a status callback idempotently and in any arrival order.
 
-    The event row carries a unique ``status:<SequenceNumber>`` key, so a
-    callback delivered twice inserts nothing the second time (the database
-    decides, even between replicas). An older callback never moves the status
-    backwards but may still fill fields that are missing. Core statements
-    keep this cheap: it runs for every callback of every call.
+    The event row carries a unique key (:attr:`StatusUpdate.dedupe_key`), so
+    a callback delivered twice inserts nothing the second time (the database
+    decides, even between replicas). Statuses are ordered by rank (the order
+    a call passes through them, which is also their Timestamp order), never
+    by arrival: an older callback never moves the status backwards, a final
+    status is never replaced by a non-final one, but an older callback may
+    still fill fields that are missing. Core statements keep this cheap: it
+    runs for every callback of every call.
     Returns True when the callback was new.
     """
-    inserted = await _insert_once(
+    inserted = await insert_once(
         session,
         attempt_id=attempt_id,
         kind="status",
-        dedupe_key=f"status:{upd.sequence}",
+        dedupe_key=upd.dedupe_key,
         data={
             "sequence": upd.sequence,
             "status": upd.status,
             "duration": upd.duration_s,
-            "timestamp": upd.timestamp,
+            "timestamp": upd.timestamp.isoformat() if upd.timestamp else None,
             "answered_by": upd.answered_by,
         },
     )
@@ -101,12 +117,11 @@ async def apply_status(session: AsyncSession, attempt_id: int, upd: StatusUpdate
         return False
     t = cast(Table, CallAttempt.__table__)
     now = utcnow()
-    values: dict[str, Any] = {
-        "call_sid": func.coalesce(t.c.call_sid, upd.call_sid),
-        "last_sequence": case(
+    values: dict[str, Any] = {"call_sid": func.coalesce(t.c.call_sid, upd.call_sid)}
+    if upd.sequence is not None:
+        values["last_sequence"] = case(
             (t.c.last_sequence < upd.sequence, upd.sequence), else_=t.c.last_sequence
-        ),
-    }
+        )
     try:
         new: AttemptStatus | None = AttemptStatus(upd.status)
     except ValueError:
@@ -131,7 +146,7 @@ async def apply_status(session: AsyncSession, attempt_id: int, upd: StatusUpdate
     return True
 
 
-async def _insert_once(
+async def insert_once(
     session: AsyncSession, *, attempt_id: int, kind: str, dedupe_key: str, data: dict[str, Any]
 ) -> bool:
     """Insert an event unless one with the same key exists; True when inserted."""

@@ -61,7 +61,14 @@ async def observe_requests(request: web.Request, handler: Handler) -> web.Stream
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True, "live_calls": len(request.app[LIVE_CALLS])})
+    live = request.app[LIVE_CALLS]
+    return web.json_response(
+        {
+            "ok": True,
+            "live_calls": len(live),
+            "call_store_write_failures": live.store_write_failures,
+        }
+    )
 
 
 async def _store_check(app: web.Application) -> str:

@@ -14,6 +14,7 @@ from ivr.sandbox.app import Sandbox
 from ivr.store.models import CallAttempt, CallEvent
 from ivr.telephony import media_codec as mc
 from tests.e2e.harness import import_rows, running_service
+from tests.integration.test_stream_binding import _answer
 
 
 async def _attempt_id(svc, tmp_path: Path) -> int:
@@ -33,7 +34,7 @@ async def _open(svc, token: str, http: aiohttp.ClientSession) -> aiohttp.ClientW
     )
 
 
-def _start(attempt_id: int, stream_sid: str, call_sid: str) -> list[str]:
+def _start(parameters: dict[str, str], stream_sid: str, call_sid: str) -> list[str]:
     return [
         mc.encode_inbound(mc.Connected()),
         mc.encode_inbound(
@@ -42,7 +43,7 @@ def _start(attempt_id: int, stream_sid: str, call_sid: str) -> list[str]:
                 sequence_number=1,
                 account_sid="AC" + "1" * 32,
                 call_sid=call_sid,
-                custom_parameters={"attempt_id": str(attempt_id)},
+                custom_parameters=parameters,
             )
         ),
     ]
@@ -53,8 +54,10 @@ async def test_garbage_mid_call_ends_it_politely(db_url: str, tmp_path: Path, tt
         attempt_id = await _attempt_id(svc, tmp_path)
         stream_sid, call_sid = mc.new_stream_sid(), mc.new_call_sid()
         async with aiohttp.ClientSession() as http:
+            # The carrier fetches the answer TwiML first: its <Parameter>s bind the stream.
+            parameters = await _answer(http, svc, sb.auth_token, str(attempt_id), call_sid)
             ws = await _open(svc, sb.auth_token, http)
-            for text in _start(attempt_id, stream_sid, call_sid):
+            for text in _start(parameters, stream_sid, call_sid):
                 await ws.send_str(text)
             # The greeting starts; then a message Twilio would never send.
             first = json.loads((await ws.receive(timeout=20)).data)

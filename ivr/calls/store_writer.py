@@ -1,0 +1,142 @@
+"""A live call's writes to the store: retried, ordered, and never lost in silence.
+
+A call cannot pause while the database is busy (an import holding SQLite's
+write lock, a PostgreSQL failover), and it must not carry on as if a promise
+or an opt-out had been recorded when it was not. So every write of a call
+is retried a few times with growing pauses; if it still fails, the caller
+is told (:class:`StoreWriteFailed`) and ends the call politely, and the
+failure is logged once at error level (without personal data) and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ivr.store import queries
+from ivr.store.models import CallAttempt
+
+log = structlog.get_logger(__name__)
+
+RETRY_PAUSES_S = (0.2, 0.6, 1.8)
+"""Pauses between tries: four tries over about 2.6 s, then the call gives up."""
+
+Work = Callable[[AsyncSession], Awaitable[None]]
+
+
+class StoreWriteFailed(Exception):
+    """A write still failed after every retry; ``str()`` is the error's type name."""
+
+
+async def write_with_retry(
+    sessions: async_sessionmaker[AsyncSession],
+    work: Work,
+    *,
+    what: str,
+    call_sid: str | None,
+    pauses: tuple[float, ...] = RETRY_PAUSES_S,
+) -> None:
+    """Run ``work`` in its own transaction, retrying store errors after ``pauses``.
+
+    Only the error's type is logged: its text can hold SQL parameters (a
+    promise's amount and date), which do not belong in logs.
+    """
+    for n in range(len(pauses) + 1):
+        try:
+            async with sessions() as s, s.begin():
+                await work(s)
+            return
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            if n == len(pauses):
+                raise StoreWriteFailed(type(exc).__name__) from None
+            log.warning(
+                "call.store_write_retry",
+                what=what,
+                attempt=n + 1,
+                error=type(exc).__name__,
+                call_sid=call_sid,
+            )
+            await asyncio.sleep(pauses[n])
+
+
+class EventWriter:
+    """Writes a call's turn events in order, batching what piled up.
+
+    Turn logs and prompt texts must not sit between the caller's answer and
+    the reply's first frame; they are written a few milliseconds later, in
+    order, and flushed before anything that must be durable. ``on_failure``
+    is called once when a batch could not be written after every retry;
+    later events are dropped (the call is ending).
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        attempt_id: int,
+        call_sid: str | None,
+        on_failure: Callable[[str], None],
+    ) -> None:
+        self.sessions = sessions
+        self.attempt_id = attempt_id
+        self.call_sid = call_sid
+        self.on_failure = on_failure
+        self.failed = False
+        self._queue: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = asyncio.create_task(self._run())
+
+    def put(self, kind: str, data: dict[str, Any]) -> None:
+        if not self.failed:
+            self._queue.put_nowait((kind, data))
+
+    async def flush(self) -> None:
+        if self._task is not None and not self._task.done():
+            await self._queue.join()
+
+    async def close(self) -> None:
+        await self.flush()
+        self._queue.put_nowait(None)
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._task, 10)
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                self._queue.task_done()
+                return
+            batch = [item]
+            while not self._queue.empty():
+                nxt = self._queue.get_nowait()
+                if nxt is None:
+                    self._queue.put_nowait(None)
+                    self._queue.task_done()
+                    break
+                batch.append(nxt)
+            try:
+                if not self.failed:
+                    await self._write(batch)
+            except StoreWriteFailed as exc:
+                self.failed = True
+                self.on_failure(str(exc))
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _write(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+        async def work(s: AsyncSession) -> None:
+            for kind, data in batch:
+                await queries.add_event(s, self.attempt_id, kind, data)
+                if kind == "outcome":
+                    attempt = await s.get(CallAttempt, self.attempt_id)
+                    if attempt is not None:
+                        attempt.outcome = data["outcome"]
+
+        await write_with_retry(self.sessions, work, what="turn_events", call_sid=self.call_sid)
