@@ -57,7 +57,6 @@ from scheduler.eligibility import (
     evaluate,
     id_in,
     load_snapshots,
-    windows_for,
 )
 from scheduler.windows import Window
 
@@ -223,13 +222,23 @@ async def _claim_locked(
     at: dt.datetime,
     worker_id: str,
     stats: ClaimStats,
+    *,
+    waive: frozenset[str] = frozenset(),
+    verdicts: dict[int, Explanation] | None = None,
 ) -> list[Claim]:
-    verdicts: dict[int, Explanation] = {}
+    """Evaluate the locked debtors, insert attempts for the callable ones.
+
+    ``waive``: reason codes a supervisor's override sets aside (only
+    :data:`~scheduler.eligibility.OVERRIDABLE` ones ever are). ``verdicts``
+    receives every verdict, for a caller that must say why not.
+    """
+    verdicts = verdicts if verdicts is not None else {}
     for debtor_id in ids:
         snap = snaps.get(debtor_id)
         if snap is None:
             continue
-        verdicts[debtor_id] = evaluate(snap, campaigns, at, callback=callbacks.get(debtor_id))
+        v = evaluate(snap, campaigns, at, callback=callbacks.get(debtor_id))
+        verdicts[debtor_id] = v.waive(waive) if waive else v
     stats.examined += len(verdicts)
 
     wanted = sorted(
@@ -285,8 +294,6 @@ async def _claim_locked(
                 .values(status=CallbackStatus.DONE)
             )
         for v in picked:
-            snap = snaps[v.debtor_id]
-            chosen = campaigns.get(v.campaign_id) if v.campaign_id is not None else None
             cb = callbacks.get(v.debtor_id)
             claims.append(
                 Claim(
@@ -300,10 +307,10 @@ async def _claim_locked(
                     claimed_at=at,
                     local_day=v.local_day or at.date(),
                     zones=v.zones,
-                    windows=windows_for(chosen, snap.country),
-                    country=snap.country,
-                    region=snap.region,
-                    blocked=chosen.blocked if chosen else frozenset(),
+                    windows=v.windows,
+                    country=v.country,
+                    region=v.region,
+                    blocked=v.blocked,
                 )
             )
         stats.claimed += len(claims)
