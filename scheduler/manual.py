@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.store.models import CallAttempt, CallEvent, Debtor
 from scheduler.claim import Claim, ClaimStats, _claim_locked
-from scheduler.eligibility import OVERRIDABLE, Explanation, Reason, load_snapshots
+from scheduler.eligibility import OVERRIDABLE, Explanation, Reason, evaluate, load_snapshots
 
 MANUAL_WORKER = "manual"
 
@@ -115,3 +115,28 @@ async def _record_override(
             data={"by": override.by, "reason": override.reason, "waived": waived},
         )
     )
+
+
+TIME_CODES = frozenset({"outside_window", "holiday", "blocked_date"})
+
+
+async def next_legal_instant(
+    sessions: async_sessionmaker[AsyncSession], external_ref: str, now: dt.datetime
+) -> dt.datetime | None:
+    """``now`` if the debtor may be called now; else the first instant the hours allow.
+
+    None when something other than the hour forbids the call (an opt-out, a
+    cap, a closed debt...). For simulations (``ivr demo``, tests) that run a
+    call at a legal hour on a simulated clock; nothing real dials with it.
+    """
+    async with sessions() as s:
+        debtor_id = await s.scalar(select(Debtor.id).where(Debtor.external_ref == external_ref))
+        if debtor_id is None:
+            raise LookupError(f"no debtor with external_ref {external_ref!r}")
+        snaps, campaigns = await load_snapshots(s, [debtor_id], now)
+    verdict = evaluate(snaps[debtor_id], campaigns, now)
+    if verdict.callable:
+        return now
+    if set(verdict.codes) <= TIME_CODES and verdict.wake_at is not None:
+        return verdict.wake_at
+    return None
