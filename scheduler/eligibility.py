@@ -300,7 +300,8 @@ def evaluate(
     rules = campaigns.get(chosen.campaign_id) if chosen and chosen.campaign_id else None
     if rules is None and active_rules:
         rules = active_rules[0]
-    windows = windows_for(rules, snap.countries())
+    countries = snap.countries()
+    windows = windows_for(rules, countries)
     blocked = rules.blocked if rules else frozenset()
 
     # Where and when.
@@ -310,7 +311,14 @@ def evaluate(
         for code in codes:
             window_codes[code].append(zone)
     for code, in_zones in window_codes.items():
-        reasons.append(_reason(code, zones=in_zones, local_times=_local_times(now, in_zones)))
+        reasons.append(
+            _reason(
+                code,
+                zones=in_zones,
+                local_times=_local_times(now, in_zones),
+                countries=list(countries),
+            )
+        )
 
     # How often.
     policy = _policy(tuple(r.policy for r in active_rules), snap.country)

@@ -88,6 +88,7 @@ def intersect(a: Sequence[Window], b: Sequence[Window]) -> tuple[Window, ...]:
     return tuple(sorted(set(out), key=lambda w: (w.weekday, w.start)))
 
 
+@functools.lru_cache(maxsize=65536)
 def number_country(e164: str) -> str | None:
     """The country a number belongs to (ISO code), or None if unknown."""
     try:
