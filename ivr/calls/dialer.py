@@ -72,7 +72,21 @@ class CarrierDialer:
         return len(texts)
 
     async def place(self, attempt_id: int, to_number: str) -> str:
-        """Create the call; raises CarrierError / CarrierUnknown from the adapter."""
+        """Create the call; raises CarrierError / CarrierUnknown from the adapter.
+
+        Only an attempt reserved by the claim transaction (``claimed``, or
+        ``unknown`` while the dialer sends it) to that very number, never sent
+        before, is dialled: a future path that skips the rule book fails here.
+        """
+        async with self.sessions() as s:
+            row = await s.get(CallAttempt, attempt_id)
+            if (
+                row is None
+                or row.call_sid is not None
+                or row.status not in (AttemptStatus.CLAIMED, AttemptStatus.UNKNOWN)
+                or row.to_number != to_number
+            ):
+                raise PermissionError(f"attempt {attempt_id} was not claimed for {to_number}")
         await self.prepare(attempt_id)
         voice_url, status_url, amd_url = self.urls(attempt_id)
         sid = await self.carrier.create(
