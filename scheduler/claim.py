@@ -225,12 +225,15 @@ async def _claim_locked(
     *,
     waive: frozenset[str] = frozenset(),
     verdicts: dict[int, Explanation] | None = None,
+    channel_limit: bool = True,
 ) -> list[Claim]:
     """Evaluate the locked debtors, insert attempts for the callable ones.
 
     ``waive``: reason codes a supervisor's override sets aside (only
     :data:`~scheduler.eligibility.OVERRIDABLE` ones ever are). ``verdicts``
     receives every verdict, for a caller that must say why not.
+    ``channel_limit``: hold the campaign's concurrent-call limit (pacing, not
+    a rule about the person; a supervisor's single call does not wait for it).
     """
     verdicts = verdicts if verdicts is not None else {}
     for debtor_id in ids:
@@ -244,7 +247,7 @@ async def _claim_locked(
     wanted = sorted(
         {v.campaign_id for v in verdicts.values() if v.callable and v.campaign_id is not None}
     )
-    live = await _live_per_campaign(session, wanted)
+    live = await _live_per_campaign(session, wanted) if channel_limit else {}
 
     rows: list[dict[str, Any]] = []
     hints: list[dict[str, Any]] = []
@@ -260,7 +263,7 @@ async def _claim_locked(
             continue
         assert v.campaign_id is not None and v.to_number is not None and v.local_day is not None
         rules = campaigns[v.campaign_id]
-        if live.get(v.campaign_id, 0) >= rules.max_concurrent:
+        if channel_limit and live.get(v.campaign_id, 0) >= rules.max_concurrent:
             stats.campaign_full += 1
             hints.append({"b_id": debtor_id, "b_next": at + FULL_CAMPAIGN_RECHECK})
             continue

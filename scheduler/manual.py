@@ -23,11 +23,6 @@ from scheduler.eligibility import OVERRIDABLE, Explanation, Reason, evaluate, lo
 
 MANUAL_WORKER = "manual"
 
-CAMPAIGN_FULL = Reason(
-    "campaign_full", "the campaign already has as many calls in progress as it allows"
-)
-
-
 @dataclass(frozen=True)
 class Override:
     """A supervisor setting the frequency limits aside for one call, on the record."""
@@ -80,11 +75,11 @@ async def claim_named_debtor(
         waive = OVERRIDABLE if override is not None else frozenset()
         claims = await _claim_locked(
             s, [debtor_id], snaps, campaigns, {}, now, MANUAL_WORKER, ClaimStats(),
-            waive=waive, verdicts=verdicts,
+            waive=waive, verdicts=verdicts, channel_limit=False,
         )  # fmt: skip
         verdict = verdicts[debtor_id]
         if not claims:
-            raise CallRefused(external_ref, verdict.reasons or [CAMPAIGN_FULL])
+            raise CallRefused(external_ref, verdict.reasons)
         claim = claims[0]
         if override is not None:
             await _record_override(s, claim.attempt_id, override, list(verdict.waived), now)
