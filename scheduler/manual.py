@@ -23,6 +23,7 @@ from scheduler.eligibility import OVERRIDABLE, Explanation, Reason, evaluate, lo
 
 MANUAL_WORKER = "manual"
 
+
 @dataclass(frozen=True)
 class Override:
     """A supervisor setting the frequency limits aside for one call, on the record."""
