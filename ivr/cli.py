@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ivr.config import Settings, SettingsError, load_settings
 from ivr.store.db import open_sessions
+
+if TYPE_CHECKING:
+    from scheduler.manual import Override
 
 
 def _startup_errors() -> tuple[type[Exception], ...]:
@@ -95,21 +99,51 @@ def cmd_import_payments(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_call(settings: Settings, args: argparse.Namespace) -> int:
+    from scheduler.manual import Override
+
+    override = None
+    if args.override_caps:
+        if not (args.reason or "").strip():
+            raise CommandError("--override-caps needs --reason TEXT (why the limits are passed)")
+        override = Override(by=(args.by or _os_user()).strip(), reason=args.reason.strip())
+    elif args.reason or args.by:
+        raise CommandError("--reason and --by go with --override-caps")
     settings.require("public_url", "twilio_account_sid", "twilio_auth_token", "twilio_from_number")
 
     async def run() -> int:
-        sid = await place_one_call(settings, args.external_ref)
+        sid = await place_one_call(settings, args.external_ref, override=override)
         print(f"calling {args.external_ref}: {sid}")
         return 0
 
     return asyncio.run(run())
 
 
-async def place_one_call(settings: Settings, external_ref: str) -> str:
-    """``ivr call``: claim an attempt for this debtor and dial it now."""
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+async def place_one_call(
+    settings: Settings,
+    external_ref: str,
+    *,
+    override: Override | None = None,
+    now: dt.datetime | None = None,
+) -> str:
+    """``ivr call``: claim an attempt for this debtor through the rule book and dial it now.
+
+    Refused (CommandError, one line per reason, the words of ``/explain``)
+    when the debtor may not be called; ``override`` passes the frequency
+    limits only. ``now`` is for tests that must place a call at a legal hour.
+    """
     from ivr.calls.dialer import CarrierDialer, claim_manual_attempt
     from ivr.store.models import AttemptStatus, CallAttempt
     from ivr.telephony.rest import CarrierError, CarrierUnknown, TwilioCalls
+    from scheduler.manual import CallRefused
 
     assert settings.twilio_account_sid and settings.twilio_auth_token
     carrier = TwilioCalls(
@@ -118,8 +152,13 @@ async def place_one_call(settings: Settings, external_ref: str) -> str:
     try:
         async with open_sessions(settings.database_url) as sessions:
             try:
-                attempt_id, to = await claim_manual_attempt(sessions, external_ref)
-            except (LookupError, PermissionError) as exc:
+                attempt_id, to = await claim_manual_attempt(
+                    sessions, external_ref, now=now, override=override
+                )
+            except CallRefused as exc:
+                lines = "\n".join(f"  {line}" for line in exc.lines())
+                raise CommandError(f"not calling {external_ref}:\n{lines}") from None
+            except LookupError as exc:
                 raise CommandError(str(exc)) from None
             dialer = CarrierDialer(settings, carrier, sessions, voice=None)
             try:
@@ -261,8 +300,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.set_defaults(func=cmd_import_payments)
 
-    s = sub.add_parser("call", help="place one call to a debtor now")
+    s = sub.add_parser(
+        "call", help="place one call to a debtor now, if the rules allow it (see /explain)"
+    )
     s.add_argument("external_ref")
+    s.add_argument(
+        "--override-caps",
+        action="store_true",
+        help="pass the daily and weekly caps and the minimum gap (never the window, "
+        "holidays, opt-outs or anything else); recorded with --reason and --by",
+    )
+    s.add_argument("--reason", help="why the caps are overridden (required with --override-caps)")
+    s.add_argument("--by", help="who overrides (default: the OS user)")
     s.set_defaults(func=cmd_call)
 
     s = sub.add_parser("sandbox", help="run the Twilio-compatible emulator")

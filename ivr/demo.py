@@ -16,6 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.app import AppOptions, create_app
 from ivr.config import Settings
@@ -25,7 +26,7 @@ from ivr.sandbox.callee import CalleeScript, Press, WaitForPrompt
 from ivr.sandbox.config import SandboxConfig
 from ivr.store.importer import import_debtors
 from ivr.store.migrate import upgrade_async
-from ivr.store.models import CallAttempt, CallEvent, Debtor, Promise
+from ivr.store.models import CallAttempt, CallEvent, Debtor, Promise, utcnow
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTFOLIO = ROOT / "examples" / "portfolio.csv"
@@ -113,7 +114,11 @@ async def run_demo(settings: Settings, *, speed: float = 4.0, keep_db: bool = Fa
                 )
             sids = {}
             for ref in refs:
-                sids[ref] = await place_one_call(svc_settings, ref)
+                at = await _legal_instant(sessions, ref)
+                if at is None:
+                    print(f"  not calling {ref}: the rules forbid it (see /explain)")
+                    continue
+                sids[ref] = await place_one_call(svc_settings, ref, now=at)
                 print(f"  calling {ref} ({sids[ref]})")
             await asyncio.gather(
                 *(sandbox.wait_for_call_end(sid, timeout=300) for sid in sids.values())
@@ -125,6 +130,24 @@ async def run_demo(settings: Settings, *, speed: float = 4.0, keep_db: bool = Fa
     if not explicit_db and not keep_db:
         _remove_demo_db()
     return 0
+
+
+async def _legal_instant(
+    sessions: async_sessionmaker[AsyncSession], ref: str
+) -> dt.datetime | None:
+    """When the demo may call ``ref``: now, or (on a simulated clock) the next legal hour.
+
+    The demo's people are simulated, but its calls still go through the rule
+    book: outside the debtor's calling hours the call is placed as if at the
+    first instant they open, and the demo says so.
+    """
+    from scheduler.manual import next_legal_instant
+
+    now = utcnow()
+    at = await next_legal_instant(sessions, ref, now)
+    if at is not None and at > now:
+        print(f"  {ref}: outside calling hours now; simulating the call at {at:%Y-%m-%d %H:%M} UTC")
+    return at
 
 
 def _remove_demo_db() -> None:

@@ -57,7 +57,6 @@ from scheduler.eligibility import (
     evaluate,
     id_in,
     load_snapshots,
-    windows_for,
 )
 from scheduler.windows import Window
 
@@ -223,19 +222,32 @@ async def _claim_locked(
     at: dt.datetime,
     worker_id: str,
     stats: ClaimStats,
+    *,
+    waive: frozenset[str] = frozenset(),
+    verdicts: dict[int, Explanation] | None = None,
+    channel_limit: bool = True,
 ) -> list[Claim]:
-    verdicts: dict[int, Explanation] = {}
+    """Evaluate the locked debtors, insert attempts for the callable ones.
+
+    ``waive``: reason codes a supervisor's override sets aside (only
+    :data:`~scheduler.eligibility.OVERRIDABLE` ones ever are). ``verdicts``
+    receives every verdict, for a caller that must say why not.
+    ``channel_limit``: hold the campaign's concurrent-call limit (pacing, not
+    a rule about the person; a supervisor's single call does not wait for it).
+    """
+    verdicts = verdicts if verdicts is not None else {}
     for debtor_id in ids:
         snap = snaps.get(debtor_id)
         if snap is None:
             continue
-        verdicts[debtor_id] = evaluate(snap, campaigns, at, callback=callbacks.get(debtor_id))
+        v = evaluate(snap, campaigns, at, callback=callbacks.get(debtor_id))
+        verdicts[debtor_id] = v.waive(waive) if waive else v
     stats.examined += len(verdicts)
 
     wanted = sorted(
         {v.campaign_id for v in verdicts.values() if v.callable and v.campaign_id is not None}
     )
-    live = await _live_per_campaign(session, wanted)
+    live = await _live_per_campaign(session, wanted) if channel_limit else {}
 
     rows: list[dict[str, Any]] = []
     hints: list[dict[str, Any]] = []
@@ -251,7 +263,7 @@ async def _claim_locked(
             continue
         assert v.campaign_id is not None and v.to_number is not None and v.local_day is not None
         rules = campaigns[v.campaign_id]
-        if live.get(v.campaign_id, 0) >= rules.max_concurrent:
+        if channel_limit and live.get(v.campaign_id, 0) >= rules.max_concurrent:
             stats.campaign_full += 1
             hints.append({"b_id": debtor_id, "b_next": at + FULL_CAMPAIGN_RECHECK})
             continue
@@ -285,8 +297,6 @@ async def _claim_locked(
                 .values(status=CallbackStatus.DONE)
             )
         for v in picked:
-            snap = snaps[v.debtor_id]
-            chosen = campaigns.get(v.campaign_id) if v.campaign_id is not None else None
             cb = callbacks.get(v.debtor_id)
             claims.append(
                 Claim(
@@ -300,10 +310,10 @@ async def _claim_locked(
                     claimed_at=at,
                     local_day=v.local_day or at.date(),
                     zones=v.zones,
-                    windows=windows_for(chosen, snap.country),
-                    country=snap.country,
-                    region=snap.region,
-                    blocked=chosen.blocked if chosen else frozenset(),
+                    windows=v.windows,
+                    country=v.country,
+                    region=v.region,
+                    blocked=v.blocked,
                 )
             )
         stats.claimed += len(claims)

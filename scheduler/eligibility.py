@@ -10,9 +10,9 @@ again.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,11 +37,13 @@ from ivr.store.models import (
     PromiseStatus,
 )
 from scheduler.caps import ROLLING_WINDOW, CapPolicy, PastAttempt, cap_blocks
+from scheduler.legal import debtor_countries, effective_windows
 from scheduler.windows import (
+    PhoneLike,
     Window,
-    candidate_zones,
     closed_reasons,
-    default_windows,
+    debtor_zones,
+    dialable,
     is_holiday,
     local_day,
     local_midnight_utc,
@@ -71,6 +73,11 @@ MESSAGES = {
     "no_debt": "the debtor has no debt",
 }
 
+# What a supervisor's override (``ivr call --override-caps``) may pass: the
+# frequency limits, never the window, a holiday, a blocked date, an opt-out,
+# a wrong number, a closed debt, an open promise or a call in progress.
+OVERRIDABLE = frozenset({"daily_cap", "weekly_cap", "min_gap"})
+
 
 @dataclass(frozen=True)
 class Reason:
@@ -96,10 +103,23 @@ class Explanation:
     zones: tuple[str, ...] = ()
     local_day: dt.date | None = None
     wake_at: dt.datetime | None = None  # when the planner should look again
+    windows: tuple[Window, ...] = ()  # the hours that applied (campaign, country, law)
+    blocked: frozenset[dt.date] = frozenset()
+    country: str = "BR"
+    region: str | None = None
+    waived: tuple[str, ...] = ()  # reason codes a supervisor's override set aside
 
     @property
     def codes(self) -> list[str]:
         return [r.code for r in self.reasons]
+
+    def waive(self, codes: frozenset[str]) -> Explanation:
+        """The verdict with the ``codes`` reasons set aside (only :data:`OVERRIDABLE` ones)."""
+        codes = codes & OVERRIDABLE
+        left = [r for r in self.reasons if r.code not in codes]
+        waived = tuple(r.code for r in self.reasons if r.code in codes)
+        ok = not left and self.debt_id is not None and self.to_number is not None
+        return dataclasses.replace(self, reasons=left, callable=ok, waived=waived)
 
 
 @dataclass(frozen=True)
@@ -107,6 +127,7 @@ class CampaignRules:
     id: int
     active: bool
     policy: CapPolicy
+    country: str
     windows: tuple[Window, ...]  # empty: the country's defaults
     blocked: frozenset[dt.date]
     max_concurrent: int
@@ -161,19 +182,13 @@ class DebtorSnapshot:
     callbacks: list[CallbackRow] = field(default_factory=list)
 
     def valid_phones(self) -> list[PhoneRow]:
-        return [p for p in self.phones if p.wrong_number_at is None and _possible(p.e164)]
+        return dialable(self.phones)
 
     def zones(self) -> tuple[str, ...]:
-        numbers = [p.e164 for p in self.valid_phones()] or [p.e164 for p in self.phones]
-        return candidate_zones(self.timezone, numbers, self.country)
+        return debtor_zones(self.timezone, self.phones, self.country)
 
-
-_E164 = re.compile(r"\+[1-9]\d{7,14}")
-
-
-def _possible(e164: str) -> bool:
-    """Dialable E.164 (the importer validated the number; this guards hand edits)."""
-    return _E164.fullmatch(e164) is not None
+    def countries(self) -> tuple[str, ...]:
+        return debtor_countries(self.country, [p.e164 for p in self.valid_phones()])
 
 
 def id_in(session: AsyncSession, column: Any, ids: Sequence[int]) -> Any:
@@ -187,15 +202,12 @@ def _reason(code: str, until: dt.datetime | None = None, **detail: Any) -> Reaso
     return Reason(code, MESSAGES[code], detail, until)
 
 
-def windows_for(rules: CampaignRules | None, country: str) -> tuple[Window, ...]:
-    if rules is not None and rules.windows:
-        return rules.windows
-    return _defaults(country)
-
-
-@functools.lru_cache(maxsize=16)
-def _defaults(country: str) -> tuple[Window, ...]:
-    return tuple(default_windows(country))
+def windows_for(rules: CampaignRules | None, countries: tuple[str, ...]) -> tuple[Window, ...]:
+    """The campaign's hours for its own country's debtors, the defaults for
+    anyone else, and never past the law (see ``scheduler.legal``)."""
+    if rules is None:
+        return effective_windows((), None, countries)
+    return effective_windows(rules.windows, rules.country, countries)
 
 
 def evaluate(
@@ -288,7 +300,8 @@ def evaluate(
     rules = campaigns.get(chosen.campaign_id) if chosen and chosen.campaign_id else None
     if rules is None and active_rules:
         rules = active_rules[0]
-    windows = windows_for(rules, snap.country)
+    countries = snap.countries()
+    windows = windows_for(rules, countries)
     blocked = rules.blocked if rules else frozenset()
 
     # Where and when.
@@ -298,7 +311,14 @@ def evaluate(
         for code in codes:
             window_codes[code].append(zone)
     for code, in_zones in window_codes.items():
-        reasons.append(_reason(code, zones=in_zones, local_times=_local_times(now, in_zones)))
+        reasons.append(
+            _reason(
+                code,
+                zones=in_zones,
+                local_times=_local_times(now, in_zones),
+                countries=list(countries),
+            )
+        )
 
     # How often.
     policy = _policy(tuple(r.policy for r in active_rules), snap.country)
@@ -324,6 +344,10 @@ def evaluate(
         zones=zones,
         local_day=today,
         wake_at=wake,
+        windows=windows,
+        blocked=blocked,
+        country=snap.country,
+        region=snap.region,
     )
 
 
@@ -417,6 +441,7 @@ async def load_campaign_rules(
             select(
                 Campaign.id,
                 Campaign.active,
+                Campaign.country,
                 Campaign.daily_cap,
                 Campaign.weekly_cap,
                 Campaign.min_gap_minutes,
@@ -441,6 +466,7 @@ async def load_campaign_rules(
         r.id: CampaignRules(
             id=r.id,
             active=r.active,
+            country=str(r.country or "BR").upper(),
             policy=CapPolicy(
                 daily_cap=r.daily_cap,
                 weekly_cap=r.weekly_cap,
@@ -615,6 +641,6 @@ def add_business_days(
     return local_midnight_utc(day + dt.timedelta(days=1), zone)
 
 
-def primary_zone(timezone: str | None, numbers: Iterable[str], country: str) -> str:
+def primary_zone(timezone: str | None, phones: Sequence[PhoneLike], country: str) -> str:
     """The zone whose calendar dates attempts and promises (first candidate zone)."""
-    return candidate_zones(timezone, numbers, country)[0]
+    return debtor_zones(timezone, phones, country)[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -62,18 +63,18 @@ async def follow_up_promises(
         ).all()
         if not rows:
             return counts
-        numbers: dict[int, list[str]] = defaultdict(list)
-        for debtor_id, e164 in (
+        phones: dict[int, list[Any]] = defaultdict(list)
+        for p in (
             await s.execute(
-                select(Phone.debtor_id, Phone.e164).where(
-                    Phone.debtor_id.in_({r.debtor_id for r in rows})
-                )
+                select(Phone.debtor_id, Phone.e164, Phone.wrong_number_at)
+                .where(Phone.debtor_id.in_({r.debtor_id for r in rows}))
+                .order_by(Phone.debtor_id, Phone.position, Phone.id)
             )
         ).all():
-            numbers[debtor_id].append(e164)
+            phones[p.debtor_id].append(p)
         woken: set[int] = set()
         for r in rows:
-            zone = primary_zone(r.timezone, numbers[r.debtor_id], r.country)
+            zone = primary_zone(r.timezone, phones[r.debtor_id], r.country)
             if r.promised_date >= local_day(now, zone):
                 continue
             paid = await s.scalar(

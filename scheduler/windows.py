@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -65,15 +67,14 @@ class Window:
 
 
 def default_windows(country: str) -> list[Window]:
-    """The windows to ship when a campaign sets none (see compliance reference).
+    """The windows to ship when a campaign sets none (``scheduler.legal`` holds the hours).
 
     Brazil: Mon-Fri 08:00-20:00, Sat 08:00-14:00, never Sunday. USA: every day
     08:00-21:00 (Reg F). Holidays are excluded separately for both.
     """
-    if country.upper() == "US":
-        return [Window(d, dt.time(8), dt.time(21)) for d in range(7)]
-    weekdays = [Window(d, dt.time(8), dt.time(20)) for d in range(5)]
-    return [*weekdays, Window(5, dt.time(8), dt.time(14))]
+    from scheduler.legal import default_hours
+
+    return default_hours(country)
 
 
 @functools.lru_cache(maxsize=512)
@@ -146,6 +147,45 @@ def candidate_zones(timezone: str | None, numbers: Iterable[str], country: str) 
     if found:
         return tuple(sorted(found))
     return COUNTRY_ZONES.get(country.upper(), ("America/Sao_Paulo",))
+
+
+class PhoneLike(Protocol):
+    """What zone resolution reads of a phone (an ORM row or a snapshot row)."""
+
+    @property
+    def e164(self) -> str: ...
+
+    @property
+    def wrong_number_at(self) -> dt.datetime | None: ...
+
+
+_E164 = re.compile(r"\+[1-9]\d{7,14}")
+
+
+def possible_number(e164: str) -> bool:
+    """Dialable E.164 (the importer validated the number; this guards hand edits)."""
+    return _E164.fullmatch(e164) is not None
+
+
+_P = TypeVar("_P", bound=PhoneLike)
+
+
+def dialable(phones: Iterable[_P]) -> list[_P]:
+    """The numbers we may dial: not marked wrong, and well formed."""
+    return [p for p in phones if p.wrong_number_at is None and possible_number(p.e164)]
+
+
+def debtor_zones(
+    timezone: str | None, phones: Sequence[PhoneLike], country: str
+) -> tuple[str, ...]:
+    """The one time-zone resolution for a debtor, used by scheduler, calls and callbacks.
+
+    The record's zone, else every zone of every dialable number (all numbers
+    if none is dialable), else every zone of the country: see
+    :func:`candidate_zones`. The first zone dates the debtor's calendar.
+    """
+    numbers = [p.e164 for p in dialable(phones)] or [p.e164 for p in phones]
+    return candidate_zones(timezone, numbers, country)
 
 
 def closed_reasons_local(

@@ -26,7 +26,6 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import select
@@ -37,6 +36,7 @@ from ivr.agents import presence, texts, twiml
 from ivr.agents.callbacks import callback_due
 from ivr.agents.hub import AgentEvent, AgentHub
 from ivr.agents.routing import QueuedTransfer, candidates, next_for_agent
+from ivr.calls.context import debtor_zone
 from ivr.config import Settings
 from ivr.store.models import (
     FINAL_ATTEMPT_STATUSES,
@@ -428,8 +428,7 @@ class TransferService:
                 )
                 local = due_soon = None
                 if cb is not None:
-                    zone = ZoneInfo(debtor.timezone) if debtor.timezone else None
-                    local = cb.due_at.astimezone(zone) if zone else cb.due_at
+                    local = cb.due_at.astimezone(debtor_zone(debtor))
                     due_soon = cb.due_at - now <= dt.timedelta(hours=2)
                 text = texts.callback_confirmed(locale, local, bool(due_soon))
                 return twiml.say_and_hangup(text, locale)

@@ -17,7 +17,7 @@ from scheduler.eligibility import primary_zone
 def debtor_zone(debtor: Debtor) -> ZoneInfo:
     """The zone whose calendar the call speaks in: the one the scheduler dates
     attempts by (record, else the numbers' first candidate, else the country's)."""
-    return ZoneInfo(primary_zone(debtor.timezone, [p.e164 for p in debtor.phones], debtor.country))
+    return ZoneInfo(primary_zone(debtor.timezone, debtor.phones, debtor.country))
 
 
 async def build_call_context(

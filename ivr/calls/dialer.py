@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import structlog
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.calls.context import build_call_context, debtor_zone
@@ -23,16 +22,9 @@ from ivr.dialog.flow import personal_prompts
 from ivr.keys import CARRIER, SCHEDULER, SESSIONS, SETTINGS, VOICE
 from ivr.logs import ids_bound
 from ivr.store import queries
-from ivr.store.models import (
-    LIVE_ATTEMPT_STATUSES,
-    AttemptStatus,
-    CallAttempt,
-    Debtor,
-    DebtStatus,
-    Phone,
-    utcnow,
-)
+from ivr.store.models import AttemptStatus, CallAttempt, Debtor, Phone, utcnow
 from ivr.telephony.rest import CallInfo, CarrierError, CarrierUnknown, TwilioCalls
+from scheduler.manual import Override, claim_named_debtor
 
 if TYPE_CHECKING:
     from scheduler.dialer import CarrierCall
@@ -81,11 +73,25 @@ class CarrierDialer:
         return len(texts)
 
     async def place(self, attempt_id: int, to_number: str) -> str:
-        """Create the call; raises CarrierError / CarrierUnknown from the adapter."""
+        """Create the call; raises CarrierError / CarrierUnknown from the adapter.
+
+        Only an attempt reserved by the claim transaction (``claimed``, or
+        ``unknown`` while the dialer sends it) to that very number, never sent
+        before, is dialled: a future path that skips the rule book fails here.
+        """
         with ids_bound(attempt_id=attempt_id):
             return await self._place(attempt_id, to_number)
 
     async def _place(self, attempt_id: int, to_number: str) -> str:
+        async with self.sessions() as s:
+            row = await s.get(CallAttempt, attempt_id)
+            if (
+                row is None
+                or row.call_sid is not None
+                or row.status not in (AttemptStatus.CLAIMED, AttemptStatus.UNKNOWN)
+                or row.to_number != to_number
+            ):
+                raise PermissionError(f"attempt {attempt_id} was not claimed for {to_number}")
         await self.prepare(attempt_id)
         voice_url, status_url, amd_url = self.urls(attempt_id)
         sid = await self.carrier.create(
@@ -112,48 +118,21 @@ class CarrierDialer:
 
 
 async def claim_manual_attempt(
-    sessions: async_sessionmaker[AsyncSession], external_ref: str
+    sessions: async_sessionmaker[AsyncSession],
+    external_ref: str,
+    *,
+    now: dt.datetime | None = None,
+    override: Override | None = None,
 ) -> tuple[int, str]:
     """Reserve an attempt for ``ivr call`` (a supervisor's deliberate call).
 
-    Opted-out people, paid debts and numbers marked wrong are never called,
-    whoever asks.
+    The same rule book and claim transaction as the dialer's ticks: refused
+    (:class:`~scheduler.manual.CallRefused`, with the reasons ``/explain``
+    gives) whenever the debtor may not be called; ``override`` may pass the
+    frequency limits only, and is recorded on the attempt.
     """
-    async with sessions() as s, s.begin():
-        debtor = await s.scalar(
-            select(Debtor).where(Debtor.external_ref == external_ref).with_for_update()
-        )
-        if debtor is None:
-            raise LookupError(f"no debtor with external_ref {external_ref!r}")
-        if debtor.opted_out_at is not None:
-            raise PermissionError(f"{external_ref} asked not to be called")
-        phone = next((p for p in debtor.phones if p.wrong_number_at is None), None)
-        if phone is None:
-            raise PermissionError(f"{external_ref} has no callable phone number")
-        debt = next((d for d in debtor.debts if d.status is DebtStatus.OPEN), None)
-        if debt is None:
-            raise PermissionError(f"{external_ref} has no open debt")
-        busy = await s.scalar(
-            select(CallAttempt.id).where(
-                CallAttempt.debtor_id == debtor.id,
-                CallAttempt.status.in_(LIVE_ATTEMPT_STATUSES),
-            )
-        )
-        if busy is not None:
-            raise PermissionError(f"{external_ref} already has a call in progress")
-        zone = debtor_zone(debtor)
-        attempt = CallAttempt(
-            debtor_id=debtor.id,
-            debt_id=debt.id,
-            phone_id=phone.id,
-            campaign_id=debt.campaign_id,
-            to_number=phone.e164,
-            local_day=utcnow().astimezone(zone).date(),
-            claimed_by="manual",
-        )
-        s.add(attempt)
-        await s.flush()
-        return attempt.id, phone.e164
+    claim = await claim_named_debtor(sessions, external_ref, now or utcnow(), override=override)
+    return claim.attempt_id, claim.to_number
 
 
 def dialer_from_app(app: web.Application) -> CarrierDialer:

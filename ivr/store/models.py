@@ -305,6 +305,11 @@ class CallAttempt(Base):
     answered_at: Mapped[dt.datetime | None] = mapped_column()
     ended_at: Mapped[dt.datetime | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(Text)
+    # A supervisor's override of the frequency limits (``ivr call --override-caps``):
+    # who, why and which limits it set aside; when is ``claimed_at``.
+    override_by: Mapped[str | None] = mapped_column(String(64))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    override_codes: Mapped[str | None] = mapped_column(String(64))
 
     events: Mapped[list[CallEvent]] = relationship(
         back_populates="attempt", cascade="all, delete-orphan", order_by="CallEvent.id"

@@ -41,12 +41,13 @@ from ivr.web.api_schemas import (
     EventsSummary,
     ExplainOut,
     ExplainQuery,
+    OverrideOut,
     PhoneOut,
     PromiseOut,
     ReasonOut,
 )
 from ivr.web.auth import json_error
-from scheduler.eligibility import explain
+from scheduler.eligibility import OVERRIDABLE, explain
 
 RECENT_ATTEMPTS = 10
 
@@ -107,6 +108,7 @@ async def attempts_out(s: AsyncSession, rows: Sequence[CallAttempt]) -> list[Att
                 answered_at=a.answered_at,
                 ended_at=a.ended_at,
                 error=a.error,
+                override=_override(a),
                 events=EventsSummary(
                     count=sum(kinds[a.id].values()),
                     kinds=dict(sorted(kinds[a.id].items())),
@@ -116,6 +118,15 @@ async def attempts_out(s: AsyncSession, rows: Sequence[CallAttempt]) -> list[Att
             )
         )
     return out
+
+
+def _override(a: CallAttempt) -> OverrideOut | None:
+    if a.override_by is None:
+        return None
+    waived = [c for c in (a.override_codes or "").split(",") if c]
+    return OverrideOut(
+        by=a.override_by, reason=a.override_reason or "", waived=waived, at=a.claimed_at
+    )
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -246,7 +257,13 @@ async def explain_debtor(request: web.Request) -> web.Response:
             at=at,
             callable=verdict.callable,
             reasons=[
-                ReasonOut(code=r.code, message=r.message, detail=r.detail, until=r.until)
+                ReasonOut(
+                    code=r.code,
+                    message=r.message,
+                    detail=r.detail,
+                    until=r.until,
+                    overridable=r.code in OVERRIDABLE,
+                )
                 for r in verdict.reasons
             ],
             zones=list(verdict.zones),

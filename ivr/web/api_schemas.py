@@ -242,6 +242,17 @@ class EventsSummary(Output):
     last_at: dt.datetime | None
 
 
+class OverrideOut(Output):
+    """A supervisor's override of the frequency limits for this attempt."""
+
+    by: str
+    reason: str
+    waived: list[str] = Field(
+        description="the limits it set aside (daily_cap, weekly_cap, min_gap)"
+    )
+    at: dt.datetime
+
+
 class AttemptOut(Output):
     id: int
     debtor_ref: str
@@ -257,6 +268,7 @@ class AttemptOut(Output):
     answered_at: dt.datetime | None
     ended_at: dt.datetime | None
     error: str | None
+    override: OverrideOut | None = None
     events: EventsSummary
 
 
@@ -317,6 +329,9 @@ class ReasonOut(Output):
     message: str
     detail: dict[str, Any]
     until: dt.datetime | None = None
+    overridable: bool = Field(
+        default=False, description="a supervisor's `ivr call --override-caps` may pass it"
+    )
 
 
 class ExplainOut(Output):

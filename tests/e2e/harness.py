@@ -8,6 +8,7 @@ port the service really listens on.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +18,13 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.app import AppOptions, create_app
+from ivr.cli import place_one_call
 from ivr.config import Settings
 from ivr.keys import SESSIONS
 from ivr.sandbox.app import Sandbox
 from ivr.store.importer import import_debtors
+from ivr.store.models import utcnow
+from scheduler.manual import next_legal_instant
 
 PUBLIC = "https://ivr.test"
 FROM_NUMBER = "+551130000000"
@@ -88,3 +92,25 @@ async def import_rows(service: Service, tmp_path: Path, rows: list[str]) -> None
     path.write_text(CSV_HEADER + "".join(r + "\n" for r in rows), encoding="utf-8")
     report = await import_debtors(service.sessions, path)
     assert report.errors == [], report.errors
+
+
+async def callable_instant(
+    sessions: async_sessionmaker[AsyncSession], external_ref: str
+) -> dt.datetime:
+    """Now, if the rule book allows calling this debtor now, else the next instant it does.
+
+    ``ivr call`` refuses outside the legal hours; a test about the call
+    itself (not its timing) places it at the first legal instant.
+    """
+    at = await next_legal_instant(sessions, external_ref, utcnow())
+    assert at is not None, f"{external_ref} is not callable at any hour"
+    return at
+
+
+async def place_call(service: Any, external_ref: str) -> str:
+    """``ivr call`` for this debtor at the first instant the rules allow (see above).
+
+    ``service``: anything with the running ``app`` and its ``settings``.
+    """
+    at = await callable_instant(service.app[SESSIONS], external_ref)
+    return await place_one_call(service.settings, external_ref, now=at)

@@ -12,13 +12,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ivr.cli import place_one_call
 from ivr.sandbox.app import Sandbox
 from ivr.sandbox.callee import CalleeScript, Press, WaitForPrompt
 from ivr.sandbox.config import SandboxConfig
 from ivr.store.models import CallAttempt, CallEvent, Phone
 from ivr.telephony import mulaw
-from tests.e2e.harness import import_rows, running_service
+from tests.e2e.harness import import_rows, place_call, running_service
 
 NUMBER = "+5511987654321"
 
@@ -32,7 +31,7 @@ async def test_wrong_person_call_end_to_end(db_url: str, tmp_path: Path, tts_cac
             svc, tmp_path, [f"E2E-1,Maria Souza,{NUMBER},150.00,2026-11-01,Loja Estrela,pt-BR,SP,,"]
         )
         sb.add_callee(NUMBER, CalleeScript(steps=[WaitForPrompt(), Press("2")]))
-        sid = await place_one_call(svc.settings, "E2E-1")
+        sid = await place_call(svc, "E2E-1")
         call = await sb.wait_for_call_end(sid, timeout=90)
 
         # What the callee heard: real synthesized speech, then the apology.
@@ -95,7 +94,7 @@ async def test_callbacks_shuffled_and_duplicated(
                 callbacks=CallbackFaults(order="reverse", duplicate=True),
             ),
         )
-        sid = await place_one_call(svc.settings, "E2E-2")
+        sid = await place_call(svc, "E2E-2")
         call = await sb.wait_for_call_end(sid, timeout=90)
         sent = [cb.params["CallStatus"] for cb in call.status_callbacks]
         assert sent[0] == "completed" and len(sent) == 8, sent  # reversed, each twice

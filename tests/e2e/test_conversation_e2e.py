@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from ivr.app import AppOptions
-from ivr.cli import place_one_call
 from ivr.demo import keypad_promise
 from ivr.sandbox.app import Sandbox
 from ivr.sandbox.callee import CalleeScript, Speak, WaitForPrompt
@@ -25,7 +25,7 @@ from ivr.sandbox.config import SandboxConfig
 from ivr.store.models import CallAttempt, CallEvent, Promise
 from ivr.voice.asr import bundled_test_model_path
 from ivr.voice.tts import Synthesizer
-from tests.e2e.harness import import_rows, running_service
+from tests.e2e.harness import import_rows, place_call, running_service
 
 NUMBER = "+5511987654321"
 ROW = f"CONV-1,Maria Souza,{NUMBER},150.00,2026-11-01,Loja Estrela,pt-BR,SP,,"
@@ -91,14 +91,17 @@ async def test_spoken_promise(
     ):
         await import_rows(svc, tmp_path, [ROW])
         sb.add_callee(NUMBER, script)
-        sid = await place_one_call(svc.settings, "CONV-1")
+        sid = await place_call(svc, "CONV-1")
         call = await sb.wait_for_call_end(sid, timeout=240)
         attempt, events, promise = await _attempt_and_events(svc, sid)
     speech = [e.data for e in events if e.kind == "speech"]
     assert [s.get("intent") for s in speech] == ["yes", "promise", "yes"], speech
     assert not [e for e in events if e.kind == "dtmf"]
     assert promise is not None, [e.kind for e in events]
-    assert promise.promised_date == attempt.local_day + dt.timedelta(days=1)  # "tomorrow"
+    # "tomorrow" in the debtor's calendar (the attempt may be dated later: the
+    # call is placed at the first legal instant, see harness.place_call).
+    today = dt.datetime.now(dt.UTC).astimezone(ZoneInfo("America/Sao_Paulo")).date()
+    assert promise.promised_date == today + dt.timedelta(days=1)  # "tomorrow"
     assert promise.amount_cents == 15000
     assert attempt.outcome == "promise"
     assert call.status == "completed"
@@ -118,7 +121,7 @@ async def test_keypad_only_promise(tmp_path: Path, tts_cache: Path) -> None:
         )
         day = today + dt.timedelta(days=6)
         sb.add_callee(NUMBER, keypad_promise(day))
-        sid = await place_one_call(svc.settings, "CONV-1")
+        sid = await place_call(svc, "CONV-1")
         call = await sb.wait_for_call_end(sid, timeout=120)
         attempt, events, promise = await _attempt_and_events(svc, sid)
     assert promise is not None
@@ -167,7 +170,7 @@ async def test_barge_in_stops_the_prompt_and_is_understood(tmp_path: Path, tts_c
     ):
         await import_rows(svc, tmp_path, [ROW])
         sb.add_callee(NUMBER, script)
-        sid = await place_one_call(svc.settings, "CONV-1")
+        sid = await place_call(svc, "CONV-1")
         call = await sb.wait_for_call_end(sid, timeout=240)
         attempt, events, _ = await _attempt_and_events(svc, sid)
     assert call.clears, "the greeting was interrupted"

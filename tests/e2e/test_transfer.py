@@ -15,12 +15,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ivr.cli import place_one_call
 from ivr.sandbox.app import Sandbox
 from ivr.sandbox.callee import CalleeScript, HangUp, Press, Silence, WaitForPrompt
 from ivr.sandbox.config import SandboxConfig
 from ivr.store.models import Callback, CallbackStatus, Debtor, Transfer
-from tests.e2e.harness import import_rows
+from tests.e2e.harness import import_rows, place_call
 from tests.integration.test_agents_support import (
     DesktopClient,
     Running,
@@ -54,7 +53,7 @@ async def test_debtor_presses_zero_and_reaches_an_agent(
         sb.add_callee(NUMBER, CalleeScript(steps=[WaitForPrompt(), Press("0")]))
         sb.add_callee(ana.endpoint, CalleeScript(ring_seconds=2, steps=[Silence(15), HangUp()]))
         async with DesktopClient(svc.url, ana.api_key) as desk:
-            sid = await place_one_call(svc.settings, "E2E-T")
+            sid = await place_call(svc, "E2E-T")
             offer = await desk.wait_for(lambda m: m["type"] == "offer", timeout=90)
             pop = offer["pop"]
             assert pop["debtor"]["name"] == "Maria Souza"
@@ -92,7 +91,7 @@ async def test_nobody_free_queue_then_callback_by_keypad(
                 steps=[WaitForPrompt(), Press("0"), Silence(10), Press("1")], patience_s=180
             ),
         )
-        sid = await place_one_call(svc.settings, "E2E-T")
+        sid = await place_call(svc, "E2E-T")
         call = await sb.wait_for_call_end(sid, timeout=120)
         row = await _wait_transfer(svc, lambda t: t.status == "callback")
         assert row.agent_id is None and row.answered_at is None

@@ -170,6 +170,11 @@ def _window_violation(at: dt.datetime, country: str, region: str | None, zones) 
             return f"holiday in {z}: {local.isoformat()}"
         if not (OPEN <= local.time() < CLOSE):
             return f"outside window in {z}: {local.isoformat()}"
+        # Brazil's legal hours cap the campaign's: never Sunday, Saturday until 14:00.
+        if country == "BR" and (
+            local.weekday() == 6 or (local.weekday() == 5 and local.time() >= dt.time(14))
+        ):
+            return f"outside Brazil's legal hours in {z}: {local.isoformat()}"
     return None
 
 
@@ -270,6 +275,8 @@ def test_caps_hold_across_processes(pg_url: str, tmp_path: Path) -> None:
     assert [r["errors"] for r in results] == [[]] * PROCESSES
     # Real work was done, by every process, and the caps were reached.
     assert sum(r["claimed"] for r in results) == total
-    assert total >= 300
+    # (Brazil's legal hours leave its debtors no Sunday and half a Saturday of
+    # the simulated Friday-to-Monday: fewer calls than the campaign's windows.)
+    assert total >= 200
     assert at_weekly_cap >= 50  # the limits were actually reached, not merely unreached
     assert all(r["claimed"] >= 10 for r in results)

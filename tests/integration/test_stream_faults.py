@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 from ivr.sandbox.app import Sandbox
 from ivr.store.models import CallAttempt, CallEvent
 from ivr.telephony import media_codec as mc
-from tests.e2e.harness import import_rows, running_service
+from tests.e2e.harness import callable_instant, import_rows, running_service
 from tests.integration.test_stream_binding import _answer
 
 
@@ -23,7 +23,8 @@ async def _attempt_id(svc, tmp_path: Path) -> int:
     await import_rows(
         svc, tmp_path, ["F-1,Maria Souza,+5511987654321,10.00,2026-11-01,Loja,pt-BR,SP,,"]
     )
-    attempt_id, _ = await claim_manual_attempt(svc.sessions, "F-1")
+    at = await callable_instant(svc.sessions, "F-1")
+    attempt_id, _ = await claim_manual_attempt(svc.sessions, "F-1", now=at)
     return attempt_id
 
 

@@ -1,0 +1,132 @@
+"""The legal calling hours per country, as data, and what a campaign may do with them.
+
+This is the one place the hours of compliance.md live. A campaign's own
+windows (even ones saved with ``allow_outside_defaults``) are clipped to
+these hours by :func:`effective_windows`, so no setting can reach past the
+law. Holidays are excluded separately (always, for every country: see
+``scheduler.windows.closed_reasons``).
+
+Which country's rules bind a debtor: the country on their record (set from
+the locale at import) *and* the country of every number we may dial (its
+E.164 country code). A campaign's own windows apply only when all of those
+are the campaign's country; any other country contributes its own default
+hours, and the debtor gets the hours allowed by every country at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Iterable, Sequence
+
+import phonenumbers
+
+from scheduler.windows import MIDNIGHT, Window
+
+_EIGHT = dt.time(8)
+
+# weekday (0 = Monday) -> allowed local range [start, end). A missing day
+# means no calls at all that day. Sources: compliance.md (BR: SP Lei
+# 17.832/2023, CDC art. 42/71; US: Reg F 12 CFR 1006.6(b)(1)(i)).
+LEGAL_HOURS: dict[str, dict[int, tuple[dt.time, dt.time]]] = {
+    "BR": {
+        **{d: (_EIGHT, dt.time(20)) for d in range(5)},
+        5: (_EIGHT, dt.time(14)),
+    },
+    "US": {d: (_EIGHT, dt.time(21)) for d in range(7)},
+}
+# A country with no entry gets the strictest known hours.
+FALLBACK_COUNTRY = "BR"
+
+# The hours shipped when a campaign sets none: today the legal limits
+# themselves (a stricter default would go here, per country).
+DEFAULT_HOURS = LEGAL_HOURS
+
+
+def _hours(table: dict[str, dict[int, tuple[dt.time, dt.time]]], country: str) -> list[Window]:
+    days = table.get(country.upper()) or table[FALLBACK_COUNTRY]
+    return [Window(d, start, end) for d, (start, end) in sorted(days.items())]
+
+
+def legal_windows(country: str) -> tuple[Window, ...]:
+    return tuple(_hours(LEGAL_HOURS, country))
+
+
+def default_hours(country: str) -> list[Window]:
+    return _hours(DEFAULT_HOURS, country)
+
+
+def _end(t: dt.time) -> dt.timedelta:
+    """A window end as time since midnight (00:00 means the end of the day)."""
+    if t == MIDNIGHT:
+        return dt.timedelta(days=1)
+    return dt.timedelta(hours=t.hour, minutes=t.minute, seconds=t.second)
+
+
+def _start(t: dt.time) -> dt.timedelta:
+    return dt.timedelta(hours=t.hour, minutes=t.minute, seconds=t.second)
+
+
+def _as_time(delta: dt.timedelta) -> dt.time:
+    if delta >= dt.timedelta(days=1):
+        return MIDNIGHT
+    seconds = int(delta.total_seconds())
+    return dt.time(seconds // 3600, seconds % 3600 // 60, seconds % 60)
+
+
+def intersect(a: Sequence[Window], b: Sequence[Window]) -> tuple[Window, ...]:
+    """The local ranges inside both window lists (per weekday)."""
+    out: list[Window] = []
+    for x in a:
+        for y in b:
+            if x.weekday != y.weekday:
+                continue
+            lo = max(_start(x.start), _start(y.start))
+            hi = min(_end(x.end), _end(y.end))
+            if lo < hi:
+                out.append(Window(x.weekday, _as_time(lo), _as_time(hi)))
+    return tuple(sorted(set(out), key=lambda w: (w.weekday, w.start)))
+
+
+@functools.lru_cache(maxsize=65536)
+def number_country(e164: str) -> str | None:
+    """The country a number belongs to (ISO code), or None if unknown."""
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return None
+    return region if region and region != "ZZ" else None
+
+
+def debtor_countries(record_country: str, numbers: Iterable[str]) -> tuple[str, ...]:
+    """Every country whose rules bind this debtor: the record's first, then the numbers'."""
+    found = [record_country.upper()]
+    for n in numbers:
+        c = number_country(n)
+        if c is not None and c not in found:
+            found.append(c)
+    return tuple(found)
+
+
+@functools.lru_cache(maxsize=1024)
+def effective_windows(
+    campaign_windows: tuple[Window, ...],
+    campaign_country: str | None,
+    countries: tuple[str, ...],
+) -> tuple[Window, ...]:
+    """The windows a debtor of ``countries`` may be called in under this campaign.
+
+    For each country: the campaign's windows if it is the campaign's country
+    (and the campaign sets any), else that country's defaults; always
+    clipped to that country's legal hours. The result holds for all of them.
+    """
+    result: tuple[Window, ...] | None = None
+    for country in countries or (FALLBACK_COUNTRY,):
+        own = (
+            campaign_windows
+            if campaign_windows and campaign_country and country == campaign_country.upper()
+            else tuple(default_hours(country))
+        )
+        allowed = intersect(own, legal_windows(country))
+        result = allowed if result is None else intersect(result, allowed)
+    return result or ()
