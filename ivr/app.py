@@ -22,6 +22,7 @@ from ivr.store.db import make_engine, make_sessionmaker
 from ivr.telephony.rest import TwilioCalls
 from ivr.telephony.signature import SignatureChecker
 from ivr.web.api import setup_api
+from ivr.web.security import install_security
 from ivr.web.twilio_hooks import setup_twilio_routes
 
 log = structlog.get_logger(__name__)
@@ -43,6 +44,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> web.App
     settings.require("public_url", "twilio_account_sid", "twilio_auth_token", "twilio_from_number")
     assert settings.public_url and settings.twilio_auth_token
     app = web.Application()
+    install_security(app)
     app[SETTINGS] = settings
     app[SIGNATURES] = SignatureChecker(settings.twilio_auth_token, settings.public_url)
     app[LIVE_CALLS] = LiveCalls()
