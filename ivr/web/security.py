@@ -3,7 +3,7 @@
 * Pages may not be framed, sniffed or made to load foreign scripts:
   ``Content-Security-Policy`` (with ``frame-ancestors 'none'``),
   ``X-Content-Type-Options: nosniff``, ``X-Frame-Options``, ``Referrer-Policy``.
-* A request that changes state, or opens a WebSocket, from another site is
+* A request that changes state, or opens a browser WebSocket, from another site is
   refused (403) before any handler runs: its ``Origin`` must be this
   service's (the host it was sent to, or ``IVR_PUBLIC_URL``), and
   ``Sec-Fetch-Site`` must not say ``cross-site``/``same-site``. Programs (API
@@ -35,6 +35,7 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
+CARRIER_PREFIX = "/twilio/"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _INSTALLED = web.AppKey("security_installed", bool)
 
@@ -70,6 +71,10 @@ def cross_site(request: web.Request) -> bool:
 
 
 def _is_websocket(request: web.Request) -> bool:
+    """A browser-facing WebSocket upgrade. The carrier's media socket is not one:
+    it carries no cookie, and its own signature and per-call token guard it."""
+    if request.path.startswith(CARRIER_PREFIX):
+        return False
     return request.headers.get("Upgrade", "").lower() == "websocket"
 
 
