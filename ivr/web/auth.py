@@ -4,10 +4,13 @@
   database keeps only their SHA-256, so a leaked table does not leak keys.
   They travel as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``.
 * Agents log in with a password (scrypt, per-user salt, constant-time
-  compare) and get an HMAC-signed session cookie, so the agent desktop needs
-  no key in the browser. The cookie is HttpOnly and SameSite=Strict, and a
+  compare; failures throttled in ``ivr.web.login``) and get an HMAC-signed
+  session cookie, so the agent desktop needs no key in the browser. The
+  cookie's hash is also a row in ``auth_sessions``: logout revokes it and its
+  expiry is checked there, on every replica. The cookie is HttpOnly,
+  SameSite=Strict and Secure when ``IVR_PUBLIC_URL`` is https, and a
   cookie-authenticated request that changes state must come from this origin
-  (its ``Origin`` header, when the browser sends one, must match the host).
+  (see ``ivr.web.security``, which also refuses cross-site posts outright).
 * Supervisors may do everything agents can.
 
 Use in a handler::
@@ -38,7 +41,7 @@ from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -231,6 +234,10 @@ async def set_session_cookie(
     token = make_session_token(session_secret(request.app), user.id)
     now = utcnow()
     async with request.app[SESSIONS]() as s, s.begin():
+        # Sessions over a day past their end are of no use to anyone: forget them.
+        await s.execute(
+            delete(AuthSession).where(AuthSession.expires_at < now - dt.timedelta(days=1))
+        )
         s.add(
             AuthSession(
                 token_hash=token_hash(token),
