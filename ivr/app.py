@@ -33,6 +33,7 @@ from ivr.telephony.signature import SignatureChecker
 from ivr.telephony.stream_token import StreamTokens
 from ivr.web.api import setup_api
 from ivr.web.health import observe_requests, setup_ops
+from ivr.web.security import install_security
 from ivr.web.twilio_hooks import setup_twilio_routes
 
 log = structlog.get_logger(__name__)
@@ -54,6 +55,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> web.App
     settings.require("public_url", "twilio_account_sid", "twilio_auth_token", "twilio_from_number")
     assert settings.public_url and settings.twilio_auth_token
     app = web.Application(middlewares=[observe_requests])
+    install_security(app)
     app[SETTINGS] = settings
     app[SIGNATURES] = SignatureChecker(settings.twilio_auth_token, settings.public_url)
     app[STREAM_TOKENS] = StreamTokens(settings.secret_key, settings.twilio_auth_token)

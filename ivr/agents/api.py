@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import structlog
@@ -24,20 +22,39 @@ from ivr.agents import presence as presence_ops
 from ivr.agents.hub import AgentEvent
 from ivr.agents.keys import AGENT_HUB, TRANSFER_SERVICE
 from ivr.agents.reports import transfer_stats
+from ivr.agents.schemas import (
+    AgentCreate,
+    AgentCreated,
+    AgentList,
+    AgentOut,
+    AgentState,
+    CurrentTransfer,
+    PresenceIn,
+    TransfersQuery,
+    WrapupIn,
+)
 from ivr.agents.screen import build_pop
 from ivr.agents.transfers import describe
 from ivr.keys import SESSIONS, SETTINGS
 from ivr.store.models import Agent, CallAttempt, Presence, Promise, Role, Transfer, User, utcnow
 from ivr.store.queries import add_event
-from ivr.web.auth import create_user, json_error, require
+from ivr.web.api_common import (
+    API_PREFIX,
+    Endpoint,
+    FieldError,
+    add_endpoints,
+    path_int,
+    read_body,
+    read_query,
+    unprocessable,
+)
+from ivr.web.auth import UserExists, create_user, json_error, require
+from ivr.web.security import origin_allowed
 
 log = structlog.get_logger(__name__)
 
-OUTCOMES = frozenset(
-    {"promise", "callback", "paid", "dispute", "no_agreement", "wrong_person", "other"}
-)
-ENDPOINT_RE = re.compile(r"^(client:[A-Za-z0-9_.@-]{1,100}|sip:\S{3,190}|\+[1-9]\d{6,14})$")
-MAX_NOTES = 4000
+_AGENTS = f"{API_PREFIX}/agents"
+_ME = f"{_AGENTS}/me"
 
 
 def agent_json(agent: Agent) -> dict[str, Any]:
@@ -52,16 +69,6 @@ def agent_json(agent: Agent) -> dict[str, Any]:
         "presence_since": agent.presence_since.isoformat(),
         "wrapup_until": agent.wrapup_until.isoformat() if agent.wrapup_until else None,
     }
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise json_error(400, "body must be JSON") from None
-    if not isinstance(body, dict):
-        raise json_error(400, "body must be a JSON object")
-    return body
 
 
 async def _me(request: web.Request) -> Agent:
@@ -93,19 +100,16 @@ async def agent_state(request: web.Request, agent_id: int) -> dict[str, Any]:
 
 
 async def get_me(request: web.Request) -> web.Response:
+    """The agent's presence, the call in progress and a wrap-up still to write."""
     agent = await _me(request)
     return web.json_response(await agent_state(request, agent.id))
 
 
 async def put_presence(request: web.Request) -> web.Response:
+    """Set presence by hand: available, away or offline."""
     agent = await _me(request)
-    body = await _body(request)
-    try:
-        wanted = Presence(str(body.get("presence", "")))
-    except ValueError:
-        raise json_error(422, "presence must be available, away or offline") from None
-    if wanted not in presence_ops.MANUAL_PRESENCES:
-        raise json_error(422, "busy is set by calls, not by hand")
+    body = await read_body(request, PresenceIn)
+    wanted = Presence(body.presence)
     service = request.app[TRANSFER_SERVICE]
     async with request.app[SESSIONS]() as s, s.begin():
         row = await s.get(Agent, agent.id, with_for_update=True, populate_existing=True)
@@ -121,48 +125,23 @@ async def put_presence(request: web.Request) -> web.Response:
 
 
 async def current_transfer(request: web.Request) -> web.Response:
+    """The call in progress and a wrap-up still to write."""
     agent = await _me(request)
     state = await agent_state(request, agent.id)
     return web.json_response({"active": state["active"], "wrapup": state["wrapup"]})
 
 
-def _parse_promise(body: dict[str, Any]) -> tuple[dt.date, int] | None:
-    raw_date = body.get("promise_date")
-    raw_cents = body.get("promise_amount_cents")
-    raw_amount = body.get("promise_amount")
-    if not raw_date and raw_cents in (None, "") and raw_amount in (None, ""):
-        return None
-    try:
-        day = dt.date.fromisoformat(str(raw_date))
-    except ValueError:
-        raise json_error(422, "promise_date must be YYYY-MM-DD") from None
-    try:
-        if raw_cents not in (None, ""):
-            cents = int(raw_cents)
-        else:
-            cents = int((Decimal(str(raw_amount).replace(",", ".")) * 100).to_integral_exact())
-    except (ValueError, InvalidOperation):
-        raise json_error(422, "promise amount must be a number (e.g. 150.00)") from None
-    if cents <= 0:
-        raise json_error(422, "promise amount must be positive")
-    return day, cents
-
-
 async def post_wrapup(request: web.Request) -> web.Response:
     """The agent's notes after the call: outcome, notes, and a promise if one was made."""
     agent = await _me(request)
-    body = await _body(request)
-    try:
-        transfer_id = int(request.match_info["transfer_id"])
-    except ValueError:
-        raise json_error(404, "no such transfer") from None
-    outcome = str(body.get("outcome", ""))
-    if outcome not in OUTCOMES:
-        raise json_error(422, "outcome must be one of: " + ", ".join(sorted(OUTCOMES)))
-    notes = str(body.get("notes") or "")[:MAX_NOTES] or None
-    promise = _parse_promise(body)
-    if outcome == "promise" and promise is None:
-        raise json_error(422, "a promise needs promise_date and promise_amount")
+    transfer_id = path_int(request, "transfer_id")
+    body = await read_body(request, WrapupIn)
+    cents = body.promise_cents()
+    if (body.promise_date is None) != (cents is None):
+        field = "promise_date" if body.promise_date is None else "promise_amount"
+        raise unprocessable([FieldError(field, "a promise needs both a date and an amount")])
+    if body.outcome == "promise" and body.promise_date is None:
+        raise unprocessable([FieldError("promise_date", "a promise needs a date and an amount")])
     now = utcnow()
     async with request.app[SESSIONS]() as s, s.begin():
         transfer = await s.get(Transfer, transfer_id, with_for_update=True)
@@ -172,17 +151,19 @@ async def post_wrapup(request: web.Request) -> web.Response:
             raise json_error(409, f"transfer is {transfer.status}: nothing to wrap up")
         attempt = await s.get(CallAttempt, transfer.attempt_id)
         assert attempt is not None
-        transfer.outcome = outcome
-        transfer.notes = notes
+        transfer.outcome = body.outcome
+        transfer.notes = body.notes or None
         promise_id = None
-        if promise is not None:
+        if body.promise_date is not None and cents is not None:
             if attempt.debt_id is None:
-                raise json_error(422, "this call has no debt to promise against")
+                raise unprocessable(
+                    [FieldError("promise_date", "this call has no debt to promise against")]
+                )
             row = Promise(
                 debt_id=attempt.debt_id,
                 attempt_id=attempt.id,
-                promised_date=promise[0],
-                amount_cents=promise[1],
+                promised_date=body.promise_date,
+                amount_cents=cents,
                 source="agent",
             )
             s.add(row)
@@ -192,7 +173,7 @@ async def post_wrapup(request: web.Request) -> web.Response:
             s,
             attempt.id,
             "agent_wrapup",
-            {"transfer_id": transfer_id, "agent_id": agent.id, "outcome": outcome},
+            {"transfer_id": transfer_id, "agent_id": agent.id, "outcome": body.outcome},
         )
         freed = False
         if transfer.status == "completed":
@@ -207,56 +188,47 @@ async def post_wrapup(request: web.Request) -> web.Response:
 # ------------------------------------------------------------------ supervisors
 
 
-@require(Role.SUPERVISOR).handler
 async def list_agents(request: web.Request) -> web.Response:
+    """Every agent with presence, languages and skills."""
     async with request.app[SESSIONS]() as s:
         agents = (await s.scalars(select(Agent).order_by(Agent.id))).all()
     return web.json_response({"agents": [agent_json(a) for a in agents]})
 
 
-@require(Role.SUPERVISOR).handler
 async def create_agent(request: web.Request) -> web.Response:
     """Create an agent (and their user unless ``user_id`` names an existing one)."""
-    body = await _body(request)
+    body = await read_body(request, AgentCreate)
     settings = request.app[SETTINGS]
     sessions = request.app[SESSIONS]
-    endpoint = str(body.get("endpoint", "")).strip()
-    if not ENDPOINT_RE.match(endpoint):
-        raise json_error(422, "endpoint must be client:NAME, sip:URI or an E.164 number")
-    languages = body.get("languages") or [settings.locale]
-    skills = body.get("skills") or []
-    if not all(isinstance(x, str) for x in [*languages, *skills]):
-        raise json_error(422, "languages and skills are lists of strings")
     api_key: str | None = None
-    if body.get("user_id") is not None:
-        user_id = int(body["user_id"])
+    if body.user_id is not None:
         async with sessions() as s:
-            user = await s.get(User, user_id)
+            user = await s.get(User, body.user_id)
         if user is None:
-            raise json_error(422, "no such user")
-        username = user.username
+            raise unprocessable([FieldError("user_id", "no such user")])
+        username, user_id = user.username, user.id
     else:
-        username = str(body.get("username", "")).strip()
-        password = body.get("password")
+        if body.username is None or not body.username.strip():
+            raise unprocessable([FieldError("username", "required unless user_id is given")])
+        username = body.username.strip()
         try:
-            api_key = await create_user(
-                sessions, username, Role.AGENT, str(password) if password else None
-            )
+            api_key = await create_user(sessions, username, Role.AGENT, body.password)
+        except UserExists as exc:
+            raise unprocessable([FieldError("username", str(exc))]) from None
         except ValueError as exc:
-            raise json_error(422, str(exc)) from None
+            raise unprocessable([FieldError("password", str(exc))]) from None
         async with sessions() as s:
             found = await s.scalar(select(User.id).where(User.username == username))
         assert found is not None
         user_id = found
-    display = str(body.get("display_name") or username)
     try:
         async with sessions() as s, s.begin():
             agent = Agent(
                 user_id=user_id,
-                display_name=display,
-                endpoint=endpoint,
-                languages=list(languages),
-                skills=list(skills),
+                display_name=body.display_name or username,
+                endpoint=body.endpoint,
+                languages=list(body.languages or [settings.locale]),
+                skills=list(body.skills),
                 presence=Presence.OFFLINE,
             )
             s.add(agent)
@@ -267,20 +239,17 @@ async def create_agent(request: web.Request) -> web.Response:
     return web.json_response({"agent": result, "api_key": api_key}, status=201)
 
 
-@require(Role.SUPERVISOR).handler
 async def transfers_report(request: web.Request) -> web.Response:
-    def parse(name: str) -> dt.datetime | None:
-        raw = request.query.get(name)
-        if not raw:
+    """Transfers requested, answered, abandoned; waits and the abandonment rate."""
+    q = read_query(request, TransfersQuery)
+
+    def aware(value: dt.datetime | None) -> dt.datetime | None:
+        if value is None:
             return None
-        try:
-            value = dt.datetime.fromisoformat(raw)
-        except ValueError:
-            raise json_error(422, f"{name} must be an ISO 8601 date or instant") from None
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
     async with request.app[SESSIONS]() as s:
-        stats = await transfer_stats(s, parse("since"), parse("until"))
+        stats = await transfer_stats(s, aware(q.since), aware(q.until))
     return web.json_response(stats.to_dict())
 
 
@@ -288,6 +257,9 @@ async def transfers_report(request: web.Request) -> web.Response:
 
 
 async def events_socket(request: web.Request) -> web.StreamResponse:
+    """The desktop's live channel (WebSocket): the agent's state, then one message per event."""
+    if not origin_allowed(request):
+        raise json_error(403, "this WebSocket only opens from the service's own pages")
     agent = await _me(request)
     hub = request.app[AGENT_HUB]
     ws = web.WebSocketResponse(heartbeat=25)
@@ -338,12 +310,87 @@ async def _message(request: web.Request, event: AgentEvent) -> dict[str, Any]:
     }
 
 
+_AGENT = (Role.AGENT,)
+_SUP = (Role.SUPERVISOR,)
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        "GET",
+        _ME,
+        get_me,
+        "The agent's own state",
+        roles=_AGENT,
+        tag="agents",
+        response=AgentState,
+        errors=(404,),
+    ),
+    Endpoint(
+        "PUT",
+        f"{_ME}/presence",
+        put_presence,
+        "Set presence",
+        roles=_AGENT,
+        tag="agents",
+        body=PresenceIn,
+        response=AgentOut,
+        errors=(404, 409),
+    ),
+    Endpoint(
+        "GET",
+        f"{_ME}/transfer",
+        current_transfer,
+        "The call in progress and the wrap-up",
+        roles=_AGENT,
+        tag="agents",
+        response=CurrentTransfer,
+        errors=(404,),
+    ),
+    Endpoint(
+        "POST",
+        f"{_ME}/transfers/{{transfer_id}}/wrapup",
+        post_wrapup,
+        "Write the wrap-up of a transfer",
+        roles=_AGENT,
+        tag="agents",
+        body=WrapupIn,
+        errors=(404, 409, 422),
+    ),
+    Endpoint(
+        "GET",
+        f"{_ME}/events",
+        events_socket,
+        "The live channel (WebSocket upgrade)",
+        roles=_AGENT,
+        tag="agents",
+        errors=(400, 404),
+    ),
+    Endpoint(
+        "GET", _AGENTS, list_agents, "List agents", roles=_SUP, tag="agents", response=AgentList
+    ),
+    Endpoint(
+        "POST",
+        _AGENTS,
+        create_agent,
+        "Create an agent",
+        roles=_SUP,
+        tag="agents",
+        body=AgentCreate,
+        response=AgentCreated,
+        status=201,
+        errors=(409, 422),
+    ),
+    Endpoint(
+        "GET",
+        f"{API_PREFIX}/reports/transfers",
+        transfers_report,
+        "Transfer KPIs: answered, abandoned, waits",
+        roles=_SUP,
+        tag="reports",
+        query=TransfersQuery,
+        errors=(422,),
+    ),
+)
+
+
 def setup_api_routes(app: web.Application) -> None:
-    app.router.add_get("/api/v1/agents/me", get_me)
-    app.router.add_put("/api/v1/agents/me/presence", put_presence)
-    app.router.add_get("/api/v1/agents/me/transfer", current_transfer)
-    app.router.add_post("/api/v1/agents/me/transfers/{transfer_id}/wrapup", post_wrapup)
-    app.router.add_get("/api/v1/agents/me/events", events_socket)
-    app.router.add_get("/api/v1/agents", list_agents)
-    app.router.add_post("/api/v1/agents", create_agent)
-    app.router.add_get("/api/v1/reports/transfers", transfers_report)
+    add_endpoints(app, ENDPOINTS)

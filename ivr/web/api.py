@@ -10,18 +10,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ivr.keys import SESSIONS
 from ivr.store.models import Role
 from ivr.web import api_campaigns, api_debtors, api_payments
 from ivr.web.api_common import API_PREFIX, Endpoint, add_endpoints, read_body, reply
 from ivr.web.api_schemas import LoginIn, Ok, UserOut
-from ivr.web.auth import (
-    authenticate,
-    clear_session_cookie,
-    login,
-    set_session_cookie,
-)
+from ivr.web.auth import authenticate, end_session, set_session_cookie
+from ivr.web.login import login
 from ivr.web.openapi import OPENAPI_PATH, serve_openapi
+from ivr.web.security import install_security
 
 
 def _user_out(user: object) -> UserOut:
@@ -31,16 +27,16 @@ def _user_out(user: object) -> UserOut:
 async def post_login(request: web.Request) -> web.Response:
     """Log in with a password; the answer sets the signed session cookie."""
     body = await read_body(request, LoginIn)
-    user = await login(request.app[SESSIONS], body.username, body.password)
+    user = await login(request, body.username, body.password)
     response = reply(_user_out(user))
-    set_session_cookie(response, request, user)
+    await set_session_cookie(response, request, user)
     return response
 
 
 async def post_logout(request: web.Request) -> web.Response:
-    """Forget the session cookie in this browser."""
+    """End the session: revoked on the server, the cookie cleared."""
     response = reply(Ok())
-    clear_session_cookie(response)
+    await end_session(response, request)
     return response
 
 
@@ -59,16 +55,17 @@ AUTH_ENDPOINTS: tuple[Endpoint, ...] = (
         tag="auth",
         body=LoginIn,
         response=UserOut,
-        errors=(401, 422),
+        errors=(401, 422, 429),
     ),
     Endpoint(
         "POST",
         f"{API_PREFIX}/auth/logout",
         post_logout,
-        "Log out (clears the session cookie)",
+        "Log out (revokes the session, clears the cookie)",
         roles=None,
         tag="auth",
         response=Ok,
+        errors=(403,),
     ),
     Endpoint(
         "GET",
@@ -84,6 +81,7 @@ AUTH_ENDPOINTS: tuple[Endpoint, ...] = (
 
 def setup_api(app: web.Application) -> None:
     """Register the ``/api/v1`` routes and ``GET /api/openapi.json`` on ``app``."""
+    install_security(app)
     add_endpoints(app, AUTH_ENDPOINTS)
     add_endpoints(app, api_campaigns.ENDPOINTS)
     add_endpoints(app, api_debtors.ENDPOINTS)

@@ -3,8 +3,8 @@
 ``/explain`` runs the scheduler's own eligibility function, the one the claim
 runs under its row lock, so the answer a supervisor reads is the decision
 the dialer makes. ``?at=`` asks the same question for another instant.
-Agents may read debtors (they need the context on a transfer); everything
-else here is for supervisors.
+Agents may read the debtors whose calls were transferred to them (they need
+the context); everything else here is for supervisors.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.keys import SESSIONS
 from ivr.store.models import (
+    Agent,
     CallAttempt,
     Callback,
     CallbackStatus,
@@ -28,6 +29,8 @@ from ivr.store.models import (
     Payment,
     Promise,
     Role,
+    Transfer,
+    User,
     utcnow,
 )
 from ivr.web.api_common import API_PREFIX, Endpoint, read_query, reply
@@ -46,17 +49,35 @@ from ivr.web.api_schemas import (
     PromiseOut,
     ReasonOut,
 )
-from ivr.web.auth import json_error
+from ivr.web.auth import current_user, json_error
 from scheduler.eligibility import OVERRIDABLE, explain
 
 RECENT_ATTEMPTS = 10
 
 
-async def _debtor(s: AsyncSession, ref: str) -> Debtor:
+async def _debtor(s: AsyncSession, ref: str, reader: User | None = None) -> Debtor:
+    """The debtor ``reader`` may see: an agent only those whose calls reached them.
+
+    Anyone else's record answers 404, the same as a debtor that does not
+    exist, so an agent's key cannot even confirm that a reference is real.
+    """
     debtor = await s.scalar(select(Debtor).where(Debtor.external_ref == ref))
-    if debtor is None:
+    if debtor is None or (reader is not None and not await _may_read(s, reader, debtor.id)):
         raise json_error(404, f"no debtor with external_ref {ref!r}")
     return debtor
+
+
+async def _may_read(s: AsyncSession, user: User, debtor_id: int) -> bool:
+    if user.role is Role.SUPERVISOR:
+        return True
+    transferred = await s.scalar(
+        select(Transfer.id)
+        .join(CallAttempt, CallAttempt.id == Transfer.attempt_id)
+        .join(Agent, Agent.id == Transfer.agent_id)
+        .where(Agent.user_id == user.id, CallAttempt.debtor_id == debtor_id)
+        .limit(1)
+    )
+    return transferred is not None
 
 
 async def attempts_out(s: AsyncSession, rows: Sequence[CallAttempt]) -> list[AttemptOut]:
@@ -142,7 +163,7 @@ async def get_debtor(request: web.Request) -> web.Response:
     """A debtor with phones, debts, open promises, pending callbacks and recent attempts."""
     ref = request.match_info["ref"]
     async with request.app[SESSIONS]() as s:
-        debtor = await _debtor(s, ref)
+        debtor = await _debtor(s, ref, current_user(request))
         debt_ids = [d.id for d in debtor.debts]
         paid: dict[int, int] = {}
         promises: list[Promise] = []
@@ -249,7 +270,7 @@ async def explain_debtor(request: web.Request) -> web.Response:
     q = read_query(request, ExplainQuery)
     at = _instant(q)
     async with request.app[SESSIONS]() as s:
-        debtor = await _debtor(s, ref)
+        debtor = await _debtor(s, ref, current_user(request))
         verdict = await explain(s, debtor.id, at)
     return reply(
         ExplainOut(

@@ -20,6 +20,7 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ivr.dialog.prompts import LOCALES
+from ivr.web.api_types import Day, DbId, Instant
 from scheduler.windows import COUNTRY_ZONES, valid_zone
 
 MIDNIGHT = dt.time(0, 0)
@@ -27,7 +28,7 @@ COUNTRIES: tuple[str, ...] = tuple(sorted(COUNTRY_ZONES))
 
 
 class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Output(BaseModel):
@@ -139,7 +140,7 @@ class CampaignCreate(_CampaignFields):
     paid_pause_business_days: int = Field(default=2, ge=0, le=30)
     max_concurrent_calls: int = Field(default=5, ge=1, le=1000)
     max_promise_days: int = Field(default=30, ge=1, le=365)
-    blocked_dates: list[dt.date] = Field(default_factory=list, max_length=1000)
+    blocked_dates: list[Day] = Field(default_factory=list, max_length=1000)
     company_name: str = Field(default="Central de Atendimento", min_length=1, max_length=120)
     callback_number: str = Field(default="", max_length=20)
     active: bool = True
@@ -168,7 +169,7 @@ class WindowsIn(Input):
 
 
 class BlockedDatesIn(Input):
-    dates: list[dt.date] = Field(max_length=1000)
+    dates: list[Day] = Field(max_length=1000)
 
 
 class CampaignOut(Output):
@@ -295,16 +296,18 @@ class DebtorOut(Output):
 
 class AttemptsQuery(Input):
     debtor: str | None = Field(default=None, min_length=1, max_length=64)
-    campaign: int | None = Field(default=None, ge=1)
+    campaign: DbId | None = None
     limit: int = Field(default=50, ge=1, le=500)
 
 
 class ExplainQuery(Input):
-    at: dt.datetime | None = Field(
+    at: Instant | None = Field(
         default=None, description="ISO 8601 instant for a what-if check (default: now)"
     )
     tz: str | None = Field(
-        default=None, description="IANA zone for an `at` without an offset (default UTC)"
+        default=None,
+        max_length=64,
+        description="IANA zone for an `at` without an offset (default UTC)",
     )
 
     @field_validator("at", mode="before")
@@ -354,7 +357,7 @@ class PaymentIn(Input):
         min_length=1, max_length=64, description="the debtor's external_ref, or debt:<id>"
     )
     amount: Decimal = Field(gt=0, max_digits=14, decimal_places=2, description="e.g. 150.00")
-    paid_on: dt.date
+    paid_on: Day
     payment_ref: str = Field(min_length=1, max_length=64, description="unique per payment")
 
     @field_validator("external_ref", "payment_ref")
@@ -382,9 +385,9 @@ class PaymentOut(Output):
 
 
 class SummaryQuery(Input):
-    campaign: int | None = Field(default=None, ge=1)
-    since: dt.datetime | None = None
-    until: dt.datetime | None = None
+    campaign: DbId | None = None
+    since: Instant | None = None
+    until: Instant | None = None
 
 
 class SummaryOut(Output):

@@ -4,10 +4,13 @@
   database keeps only their SHA-256, so a leaked table does not leak keys.
   They travel as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``.
 * Agents log in with a password (scrypt, per-user salt, constant-time
-  compare) and get an HMAC-signed session cookie, so the agent desktop needs
-  no key in the browser. The cookie is HttpOnly and SameSite=Strict, and a
+  compare; failures throttled in ``ivr.web.login``) and get an HMAC-signed
+  session cookie, so the agent desktop needs no key in the browser. The
+  cookie's hash is also a row in ``auth_sessions``: logout revokes it and its
+  expiry is checked there, on every replica. The cookie is HttpOnly,
+  SameSite=Strict and Secure when ``IVR_PUBLIC_URL`` is https, and a
   cookie-authenticated request that changes state must come from this origin
-  (its ``Origin`` header, when the browser sends one, must match the host).
+  (see ``ivr.web.security``, which also refuses cross-site posts outright).
 * Supervisors may do everything agents can.
 
 Use in a handler::
@@ -25,10 +28,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 import functools
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -36,12 +41,13 @@ from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.keys import SESSIONS, SETTINGS
-from ivr.store.models import Role, User
+from ivr.store.models import AuthSession, Role, User, utcnow
+from ivr.web.security import origin_allowed
 
 log = structlog.get_logger(__name__)
 
@@ -49,6 +55,7 @@ USER = web.RequestKey("user", User)
 """Where an authenticated request keeps its user."""
 
 COOKIE_NAME = "ivr_session"
+_DIGITS = re.compile(r"[0-9]{1,12}")
 SESSION_TTL_S = 12 * 3600  # one working day and a bit: agents log in per shift
 API_KEY_BYTES = 32
 
@@ -65,7 +72,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # --- errors ------------------------------------------------------------------
 
 
-def json_error(status: int, message: str, **extra: object) -> web.HTTPException:
+class _TooLarge(web.HTTPClientError):
+    status_code = 413
+
+
+def json_error(
+    status: int, message: str, *, headers: dict[str, str] | None = None, **extra: object
+) -> web.HTTPException:
     """An HTTP error whose body is ``{"error": message, ...}`` (the API never answers HTML)."""
     cls: type[web.HTTPException] = {
         400: web.HTTPBadRequest,
@@ -73,13 +86,17 @@ def json_error(status: int, message: str, **extra: object) -> web.HTTPException:
         403: web.HTTPForbidden,
         404: web.HTTPNotFound,
         409: web.HTTPConflict,
+        413: _TooLarge,
         422: web.HTTPUnprocessableEntity,
+        429: web.HTTPTooManyRequests,
     }.get(status, web.HTTPBadRequest)
-    headers = {"WWW-Authenticate": 'Bearer realm="ivr"'} if status == 401 else None
+    all_headers = dict(headers or {})
+    if status == 401:
+        all_headers["WWW-Authenticate"] = 'Bearer realm="ivr"'
     return cls(
         text=json.dumps({"error": message, **extra}),
         content_type="application/json",
-        headers=headers,
+        headers=all_headers or None,
     )
 
 
@@ -185,7 +202,7 @@ def read_session_token(secret: bytes, token: str, *, now: float | None = None) -
     """The user id in a valid, unexpired token; None for anything else."""
     body, _, sig = token.rpartition(".")
     parts = body.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+    if len(parts) != 3 or not all(_DIGITS.fullmatch(p) for p in parts[:2]):
         return None
     want = hmac.new(secret, body.encode("ascii", "replace"), hashlib.sha256).digest()
     try:
@@ -199,29 +216,75 @@ def read_session_token(secret: bytes, token: str, *, now: float | None = None) -
     return int(parts[0])
 
 
-def set_session_cookie(response: web.StreamResponse, request: web.Request, user: User) -> None:
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def cookie_secure(request: web.Request) -> bool:
+    """Secure when the public URL is https (behind a TLS proxy the hop here is plain)."""
+    settings = request.app.get(SETTINGS)
+    public = getattr(settings, "public_url", None) if settings is not None else None
+    return request.secure or bool(public and public.lower().startswith("https://"))
+
+
+async def set_session_cookie(
+    response: web.StreamResponse, request: web.Request, user: User
+) -> None:
+    """A new session for ``user``: its hash stored (so logout and expiry hold), the cookie set."""
     token = make_session_token(session_secret(request.app), user.id)
+    now = utcnow()
+    async with request.app[SESSIONS]() as s, s.begin():
+        # Sessions over a day past their end are of no use to anyone: forget them.
+        await s.execute(
+            delete(AuthSession).where(AuthSession.expires_at < now - dt.timedelta(days=1))
+        )
+        s.add(
+            AuthSession(
+                token_hash=token_hash(token),
+                user_id=user.id,
+                created_at=now,
+                expires_at=now + dt.timedelta(seconds=SESSION_TTL_S),
+            )
+        )
     response.set_cookie(
         COOKIE_NAME,
         token,
         max_age=SESSION_TTL_S,
         httponly=True,
         samesite="Strict",
-        secure=request.secure,
+        secure=cookie_secure(request),
         path="/",
     )
+
+
+async def end_session(response: web.StreamResponse, request: web.Request) -> None:
+    """Revoke the request's session (if any) on the server and clear the cookie."""
+    token = request.cookies.get(COOKIE_NAME)
+    if token:
+        async with request.app[SESSIONS]() as s, s.begin():
+            await s.execute(
+                update(AuthSession)
+                .where(AuthSession.token_hash == token_hash(token))
+                .where(AuthSession.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+    clear_session_cookie(response)
 
 
 def clear_session_cookie(response: web.StreamResponse) -> None:
     response.del_cookie(COOKIE_NAME, path="/")
 
 
-def _same_origin(request: web.Request) -> bool:
-    origin = request.headers.get("Origin")
-    if origin is None or request.method in ("GET", "HEAD", "OPTIONS"):
-        return True
-    host = origin.split("://", 1)[-1].rstrip("/")
-    return host == request.host
+async def _session_user(
+    sessions: async_sessionmaker[AsyncSession], user_id: int, token: str
+) -> User | None:
+    async with sessions() as s:
+        row = await s.scalar(select(AuthSession).where(AuthSession.token_hash == token_hash(token)))
+        if row is None or row.user_id != user_id or row.revoked_at is not None:
+            return None
+        if row.expires_at <= utcnow():
+            return None
+        return await s.get(User, user_id)
 
 
 # --- authentication ----------------------------------------------------------
@@ -248,11 +311,10 @@ async def authenticate(request: web.Request) -> User:
             )
         user_id = read_session_token(session_secret(request.app), token)
         if user_id is not None:
-            async with sessions() as s:
-                user = await s.get(User, user_id)
+            user = await _session_user(sessions, user_id, token)
         if user is None:
             raise json_error(401, "session expired or invalid: log in again")
-        if not _same_origin(request):
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not origin_allowed(request):
             raise json_error(403, "cross-origin request refused")
     request[USER] = user
     return user
@@ -296,20 +358,6 @@ def current_user(request: web.Request) -> User:
     user = request.get(USER)
     if not isinstance(user, User):
         raise RuntimeError("current_user() before authenticate()")
-    return user
-
-
-# --- login -------------------------------------------------------------------
-
-
-async def login(sessions: async_sessionmaker[AsyncSession], username: str, password: str) -> User:
-    """The user whose password this is, or 401 (same answer for unknown user and bad password)."""
-    async with sessions() as s:
-        user = await s.scalar(select(User).where(User.username == username))
-    stored = user.password_hash if user is not None else None
-    ok = await asyncio.to_thread(verify_password, password, stored)
-    if user is None or not ok:
-        raise json_error(401, "wrong username or password")
     return user
 
 

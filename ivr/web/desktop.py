@@ -11,11 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from ivr.keys import SESSIONS
 from ivr.store.models import Agent
-from ivr.web.auth import clear_session_cookie, json_error, login, set_session_cookie
+from ivr.web.api_common import from_pydantic, read_json, unprocessable
+from ivr.web.api_schemas import LoginIn
+from ivr.web.auth import end_session, json_error, set_session_cookie
+from ivr.web.login import login
 
 STATIC = Path(__file__).parent / "static"
 
@@ -27,17 +31,20 @@ async def page(_: web.Request) -> web.FileResponse:
 
 
 async def do_login(request: web.Request) -> web.Response:
-    try:
-        body: Any = await request.json()
-    except ValueError:
+    """Password login for the page (JSON or a same-site form post); sets the session cookie."""
+    if request.content_type == "application/json":
+        body: Any = await read_json(request)
+    else:
         body = dict(await request.post())
     if not isinstance(body, dict):
         raise json_error(400, "send username and password")
-    username = str(body.get("username", "")).strip()
-    password = str(body.get("password", ""))
-    if not username or not password:
-        raise json_error(400, "send username and password")
-    user = await login(request.app[SESSIONS], username, password)
+    try:
+        form = LoginIn.model_validate(
+            {k: body.get(k) for k in ("username", "password") if body.get(k) is not None}
+        )
+    except ValidationError as exc:
+        raise unprocessable(from_pydantic(exc)) from None
+    user = await login(request, form.username.strip(), form.password)
     async with request.app[SESSIONS]() as s:
         agent = await s.scalar(select(Agent).where(Agent.user_id == user.id))
     response = web.json_response(
@@ -46,13 +53,13 @@ async def do_login(request: web.Request) -> web.Response:
             "agent_id": agent.id if agent else None,
         }
     )
-    set_session_cookie(response, request, user)
+    await set_session_cookie(response, request, user)
     return response
 
 
-async def do_logout(_: web.Request) -> web.Response:
+async def do_logout(request: web.Request) -> web.Response:
     response = web.json_response({"ok": True})
-    clear_session_cookie(response)
+    await end_session(response, request)
     return response
 
 

@@ -18,6 +18,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from ivr.web.api_common import API_PREFIX, Endpoint, endpoints_of
+from ivr.web.api_types import DB_INT_MAX
 from ivr.web.auth import COOKIE_NAME
 
 OPENAPI_PATH = "/api/openapi.json"
@@ -33,7 +34,9 @@ _STATUS_TEXT = {
     403: "The user's role may not do this",
     404: "Not found",
     409: "Conflicts with an existing record",
+    413: "The body is larger than the limit",
     422: "Invalid input: one entry per field at fault",
+    429: "Too many failed logins: wait for Retry-After seconds",
 }
 
 _ERROR_SCHEMAS: dict[str, Any] = {
@@ -102,7 +105,9 @@ def _path_params(path: str) -> list[dict[str, Any]]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "integer", "minimum": 1} if name == "id" else {"type": "string"},
+            "schema": {"type": "integer", "minimum": 1, "maximum": DB_INT_MAX}
+            if name in ("id", "transfer_id")
+            else {"type": "string"},
         }
         for name in _PARAM.findall(path)
     ]
@@ -151,7 +156,7 @@ def _operation(ep: Endpoint, schemas: _Schemas) -> dict[str, Any]:
     responses: dict[str, Any] = {str(ep.status): ok}
     statuses = set(ep.errors)
     if ep.body is not None:
-        statuses |= {400, 422}
+        statuses |= {400, 413, 422}
     if ep.roles is None:
         op["security"] = []
     else:

@@ -8,6 +8,7 @@ Needs the Debian packages ``chromium`` and ``chromium-driver`` and the
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import shutil
 from pathlib import Path
@@ -39,6 +40,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 DEBTOR = "+5511987650009"
+PROMISED = dt.date.today() + dt.timedelta(days=3)  # promises are refused in the past
 
 
 def _browser_missing() -> str | None:
@@ -121,7 +123,7 @@ async def test_agent_desktop_in_a_browser(chromium_path: str, tmp_path: Path) ->
                 await expect(page.locator("#wrapup")).to_be_visible(timeout=30_000)
                 await expect(page.locator("#presence-now")).to_have_text("busy")
                 await page.get_by_label("Outcome").select_option("promise")
-                await page.get_by_label("Promise date").fill("2026-12-05")
+                await page.get_by_label("Promise date").fill(PROMISED.isoformat())
                 await page.get_by_label("Promise amount").fill("75.50")
                 await page.get_by_label("Notes").fill("Paga metade no dia 5.")
                 await page.get_by_role("button", name="Save wrap-up").click()
@@ -141,6 +143,6 @@ async def test_agent_desktop_in_a_browser(chromium_path: str, tmp_path: Path) ->
             promise = await s.scalar(select(Promise).where(Promise.debt_id == call.debt_id))
             assert promise is not None
             assert promise.source == "agent" and promise.amount_cents == 7550
-            assert promise.promised_date.isoformat() == "2026-12-05"
+            assert promise.promised_date == PROMISED
             agent = await s.get(Agent, ana.id)
             assert agent is not None and agent.presence is Presence.AVAILABLE

@@ -104,7 +104,9 @@ async def test_roles_presence_and_agent_creation(db_url: str, tmp_path: Path) ->
                 assert r.status == 409
 
         # The new agent logs in to the desktop with the password (cookie session).
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        # The public URL is https, so the cookie is Secure: this loopback origin stands in for it.
+        jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=svc.url)
+        async with aiohttp.ClientSession(cookie_jar=jar) as browser:
             async with browser.get(svc.url + "/desktop") as r:
                 assert r.status == 200 and "Agent desktop" in await r.text()
             async with browser.post(
@@ -163,3 +165,89 @@ async def test_transfer_report_counts_and_abandonment_rate(db_url: str, tmp_path
         assert report["abandonment_rate"] == 0.2
         assert report["avg_wait_s"] == 21.0 and report["max_wait_s"] == 30.0
         assert later["requested"] == 0 and later["abandonment_rate"] == 0.0
+
+
+async def test_agent_input_errors_name_the_field(db_url: str, tmp_path: Path) -> None:
+    async with Sandbox() as sb, agents_service(db_url, sb, tmp_path / "tts") as svc:
+        boss = await seed_agent(svc.sessions, "boss", role=Role.SUPERVISOR)
+        headers = {"Authorization": f"Bearer {boss.api_key}"}
+        base = {"username": "dora", "password": "senha-forte-2", "endpoint": "client:dora"}
+        cases = [
+            ({"languages": "pt-BR"}, "languages"),
+            ({"skills": [1, 2]}, "skills[0]"),
+            ({"user_id": "abc", "username": None}, "user_id"),
+            ({"user_id": 2**31}, "user_id"),
+            ({"endpoint": "ana"}, "endpoint"),
+            ({"display_name": ["x"]}, "display_name"),
+            ({"password": "short"}, "password"),
+        ]
+        async with aiohttp.ClientSession(headers=headers) as http:
+            for change, field in cases:
+                body = {k: v for k, v in (base | change).items() if v is not None}
+                async with http.post(svc.url + "/api/v1/agents", json=body) as r:
+                    answer = await r.json()
+                    assert r.status == 422, (change, answer)
+                    assert field in [e["field"] for e in answer["errors"]], (change, answer)
+            async with http.put(
+                svc.url + "/api/v1/agents/me/presence", json={"presence": "sleeping"}
+            ) as r:
+                answer = await r.json()
+                assert r.status == 422 and answer["errors"][0]["field"] == "presence"
+            async with http.post(svc.url + "/api/v1/agents", json=base) as r:
+                created = await r.json()
+                assert r.status == 201, created
+                assert created["agent"]["languages"] == ["pt-BR"]
+
+
+async def test_wrapup_promise_dates_stay_in_a_sane_window(db_url: str, tmp_path: Path) -> None:
+    async with Sandbox() as sb, agents_service(db_url, sb, tmp_path / "tts") as svc:
+        ana = await seed_agent(svc.sessions, "ana", presence=Presence.AWAY)
+        call = await seed_call(svc.sessions, ref="S-9", phone="+5511987650019")
+        async with svc.sessions() as s, s.begin():
+            t = Transfer(
+                attempt_id=call.attempt_id, agent_id=ana.id, reason="dispute", status="connected"
+            )
+            s.add(t)
+            await s.flush()
+            tid = t.id
+        today = dt.date.today()
+        url = f"{svc.url}/api/v1/agents/me/transfers/{tid}/wrapup"
+        headers = {"Authorization": f"Bearer {ana.api_key}"}
+        async with aiohttp.ClientSession(headers=headers) as http:
+            for day, amount, field in (
+                ("1900-01-01", "10.00", "promise_date"),
+                ("9999-12-31", "10.00", "promise_date"),
+                ((today - dt.timedelta(days=2)).isoformat(), "10.00", "promise_date"),
+                ((today + dt.timedelta(days=400)).isoformat(), "10.00", "promise_date"),
+                ((today + dt.timedelta(days=5)).isoformat(), "Infinity", "promise_amount"),
+                ((today + dt.timedelta(days=5)).isoformat(), "1e400", "promise_amount"),
+                ((today + dt.timedelta(days=5)).isoformat(), "-5", "promise_amount"),
+            ):
+                body = {"outcome": "promise", "promise_date": day, "promise_amount": amount}
+                async with http.post(url, json=body) as r:
+                    answer = await r.json()
+                    assert r.status == 422, (day, amount, answer)
+                    assert field in [e["field"] for e in answer["errors"]], answer
+            good = (today + dt.timedelta(days=5)).isoformat()
+            body = {"outcome": "promise", "promise_date": good, "promise_amount": "10,50"}
+            async with http.post(url, json=body) as r:
+                assert r.status == 200, await r.text()
+
+
+async def test_events_socket_refuses_a_foreign_origin(db_url: str, tmp_path: Path) -> None:
+    async with Sandbox() as sb, agents_service(db_url, sb, tmp_path / "tts") as svc:
+        ana = await seed_agent(svc.sessions, "ana", presence=Presence.AWAY)
+        headers = {"Authorization": f"Bearer {ana.api_key}"}
+        url = svc.url + "/api/v1/agents/me/events"
+        async with aiohttp.ClientSession(headers=headers) as http:
+            for origin in ("https://evil.example", "null", "http://127.0.0.1.evil.example"):
+                try:
+                    async with http.ws_connect(url, headers={"Origin": origin}) as ws:
+                        await ws.close()
+                    raise AssertionError(f"{origin} was accepted")
+                except aiohttp.WSServerHandshakeError as exc:
+                    assert exc.status == 403, origin
+            for origin in (svc.url, "https://ivr.test"):
+                async with http.ws_connect(url, headers={"Origin": origin}) as ws:
+                    first = await ws.receive_json(timeout=10)
+                    assert first["type"] == "state"

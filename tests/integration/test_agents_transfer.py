@@ -10,6 +10,7 @@ first agent who becomes available.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,7 @@ async def test_transfer_dials_agent_pops_screen_and_records_wrapup(
                 f"/api/v1/agents/me/transfers/{transfer_id}/wrapup",
                 {
                     "outcome": "promise",
-                    "promise_date": "2026-11-20",
+                    "promise_date": (dt.date.today() + dt.timedelta(days=18)).isoformat(),
                     "promise_amount": "150,00",
                     "notes": "Vai pagar no dia 20.",
                 },

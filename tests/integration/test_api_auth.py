@@ -105,9 +105,10 @@ async def test_password_login_gives_a_working_cookie(api: Api) -> None:
     assert resp.status == 200 and (await resp.json())["username"] == "ana"
     resp = await api.client.get("/api/v1/campaigns")
     assert resp.status == 403  # an agent's cookie is still an agent
-    # A state-changing request from another origin is refused.
+    # A state-changing request from another origin is refused, logout included
+    # (a foreign page must not sign the agent out either).
     resp = await api.client.post("/api/v1/auth/logout", headers={"Origin": "https://evil.example"})
-    assert resp.status == 200  # logout needs no auth: clears the cookie regardless
+    assert resp.status == 403
     api.client.session.cookie_jar.update_cookies({COOKIE_NAME: cookie.value})
     resp = await api.client.get("/api/v1/debtors/X", headers={"Origin": "https://evil.example"})
     assert resp.status == 404  # reads are harmless; the debtor simply does not exist

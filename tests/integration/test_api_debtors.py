@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ivr.store.models import Callback, CallEvent, Promise
+from sqlalchemy import select
+
+from ivr.store.models import Agent, Callback, CallEvent, Promise, Transfer, User
 from tests.integration.test_api_support import (
     WEDNESDAY_10H_SP,
     Api,
@@ -119,6 +121,13 @@ async def test_get_debtor_with_context(api: Api) -> None:
                 Callback(debtor_id=debtor.id, due_at=WEDNESDAY_10H_SP + dt.timedelta(days=2)),
             ]
         )
+        # Agents read only the debtors of calls transferred to them: this call was.
+        ana = await s.scalar(select(User).where(User.username == "ana"))
+        assert ana is not None
+        agent = Agent(user_id=ana.id, display_name="Ana", endpoint="client:ana")
+        s.add(agent)
+        await s.flush()
+        s.add(Transfer(attempt_id=attempt_id, agent_id=agent.id, reason="dispute"))
     for headers in (api.sup(), api.agent()):
         resp = await api.client.get("/api/v1/debtors/CTX-1", headers=headers)
         assert resp.status == 200, await resp.text()

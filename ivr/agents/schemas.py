@@ -1,0 +1,160 @@
+"""Request and response models of the agents API (the same rules as ``api_schemas``).
+
+A wrong type, an unknown locale or a promise dated 1900 is a 422 naming the
+field, like everywhere else in ``/api/v1``; these classes also feed the
+OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BeforeValidator, Field, field_validator
+
+from ivr.dialog.prompts import LOCALES
+from ivr.store.models import utcnow
+from ivr.web.api_schemas import Input, Output
+from ivr.web.api_types import DbId, Instant
+
+Outcome = Literal["promise", "callback", "paid", "dispute", "no_agreement", "wrong_person", "other"]
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
+ENDPOINT_RE = re.compile(r"^(client:[A-Za-z0-9_.@-]{1,100}|sip:\S{3,190}|\+[1-9]\d{6,14})$")
+MAX_NOTES = 4000
+PROMISE_HORIZON_DAYS = 366
+"""How far ahead an agent may record a promise to pay (one year, and a leap day)."""
+MAX_PROMISE_CENTS = 10**12
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _decimal_comma(value: Any) -> Any:
+    """``150,00`` as typed on a Brazilian keyboard means 150.00."""
+    value = _blank_is_none(value)
+    return value.strip().replace(",", ".") if isinstance(value, str) else value
+
+
+Skill = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class PresenceIn(Input):
+    presence: str = Field(description="available, away or offline (busy is set by calls)")
+
+    @field_validator("presence")
+    @classmethod
+    def _manual(cls, value: str) -> str:
+        if value == "busy":
+            raise ValueError("busy is set by calls, not by hand")
+        if value not in ("available", "away", "offline"):
+            raise ValueError("must be available, away or offline")
+        return value
+
+
+class WrapupIn(Input):
+    """The agent's notes after the call; a promise needs both date and amount."""
+
+    outcome: Outcome
+    notes: str | None = Field(default=None, max_length=MAX_NOTES)
+    promise_date: Annotated[dt.date | None, BeforeValidator(_blank_is_none)] = Field(
+        default=None, description="YYYY-MM-DD, from today to one year ahead"
+    )
+    promise_amount: Annotated[Decimal | None, BeforeValidator(_decimal_comma)] = Field(
+        default=None, gt=0, max_digits=12, decimal_places=2, description="e.g. 150.00 or 150,00"
+    )
+    promise_amount_cents: Annotated[int | None, BeforeValidator(_blank_is_none)] = Field(
+        default=None, ge=1, le=MAX_PROMISE_CENTS
+    )
+
+    @field_validator("promise_date")
+    @classmethod
+    def _window(cls, value: dt.date | None) -> dt.date | None:
+        if value is None:
+            return value
+        now = utcnow()
+        # "Today" somewhere on Earth: the debtor may live at UTC-12.
+        earliest = (now - dt.timedelta(hours=12)).date()
+        latest = now.date() + dt.timedelta(days=PROMISE_HORIZON_DAYS)
+        if not earliest <= value <= latest:
+            raise ValueError(f"must be between {earliest} and {latest}")
+        return value
+
+    def promise_cents(self) -> int | None:
+        if self.promise_amount_cents is not None:
+            return self.promise_amount_cents
+        if self.promise_amount is not None:
+            return int(self.promise_amount * 100)
+        return None
+
+
+class AgentCreate(Input):
+    """A new agent: a new user (username, optional password) or an existing ``user_id``."""
+
+    endpoint: str = Field(
+        max_length=200, description="client:NAME, sip:URI or an E.164 number to ring"
+    )
+    username: str | None = Field(default=None, min_length=1, max_length=80)
+    password: str | None = Field(default=None, min_length=8, max_length=1024)
+    user_id: DbId | None = None
+    display_name: str | None = Field(default=None, min_length=1, max_length=120)
+    languages: list[str] | None = Field(
+        default=None, min_length=1, max_length=len(LOCALES), description="default: the service's"
+    )
+    skills: list[Skill] = Field(default_factory=list, max_length=20)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        value = value.strip()
+        if not ENDPOINT_RE.match(value):
+            raise ValueError("must be client:NAME, sip:URI or an E.164 number")
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: list[str] | None) -> list[str] | None:
+        for item in value or []:
+            if item not in LOCALES:
+                raise ValueError(f"unknown locale {item!r}: one of {', '.join(LOCALES)}")
+        return value
+
+
+class TransfersQuery(Input):
+    since: Instant | None = Field(default=None, description="ISO 8601 date or instant")
+    until: Instant | None = Field(default=None, description="ISO 8601 date or instant")
+
+
+class AgentOut(Output):
+    id: int
+    user_id: int
+    display_name: str
+    endpoint: str
+    languages: list[str]
+    skills: list[str]
+    presence: str
+    presence_since: dt.datetime
+    wrapup_until: dt.datetime | None
+
+
+class AgentList(Output):
+    agents: list[AgentOut]
+
+
+class AgentCreated(Output):
+    agent: AgentOut
+    api_key: str | None = Field(description="shown once: only its hash is kept")
+
+
+class AgentState(Output):
+    type: str
+    agent: AgentOut
+    active: dict[str, Any] | None = Field(description="the screen pop of the call in progress")
+    wrapup: dict[str, Any] | None = Field(description="a finished call still to wrap up")
+
+
+class CurrentTransfer(Output):
+    active: dict[str, Any] | None
+    wrapup: dict[str, Any] | None
