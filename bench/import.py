@@ -41,7 +41,9 @@ def portfolio(path: Path, rows: int) -> None:
         out.write("external_ref,name,phone,amount,due_date,creditor,locale,region\n")
         for i in range(rows):
             phones = f"+55119{i:08d}" + (f";+55219{i:08d}" if i % 3 == 0 else "")
-            out.write(f"B{i},Pessoa {i} Souza,{phones},{10 + i % 900}.50,2026-12-01,Loja,pt-BR,SP\n")
+            out.write(
+                f"B{i},Pessoa {i} Souza,{phones},{10 + i % 900}.50,2026-12-01,Loja,pt-BR,SP\n"
+            )
 
 
 @contextlib.asynccontextmanager
@@ -95,7 +97,7 @@ async def run(backend: str, rows: int, csv_path: Path, workdir: Path) -> None:
         sessions = make_sessionmaker(engine)
         async with sessions() as s, s.begin():
             await ensure_campaign(s, "bench", "pt-BR")
-        stop, results = mp.Event(), mp.Queue()
+        stop, results = mp.Event(), mp.Queue()  # type: ignore[var-annotated]
         proc = None
         if backend == "sqlite":
             proc = mp.Process(target=writer, args=(str(workdir / "bench.db"), stop, results))
@@ -107,7 +109,9 @@ async def run(backend: str, rows: int, csv_path: Path, workdir: Path) -> None:
                 report = await import_debtors(sessions, csv_path, campaign="bench")
                 took = time.perf_counter() - started
                 assert report.ok == rows and not report.errors, report.errors[:3]
-                print(f"{backend:8} {phase:6} {rows} rows in {took:6.1f} s: {rows / took:8.0f} rows/s")
+                print(
+                    f"{backend:8} {phase:6} {rows} rows in {took:6.1f} s: {rows / took:8.0f} rows/s"
+                )
         finally:
             if proc is not None:
                 stop.set()

@@ -192,8 +192,8 @@ async def _write(s: AsyncSession, rows: list[DebtorRow], campaign_id: int) -> tu
             "due_date": r.due_date,
             "campaign_id": campaign_id,
         }
-        debt_id = debts.get((did, r.creditor))
-        if debt_id is None:
+        known = debts.get((did, r.creditor))
+        if known is None:
             new_debts.append(
                 {
                     **terms,
@@ -204,7 +204,7 @@ async def _write(s: AsyncSession, rows: list[DebtorRow], campaign_id: int) -> tu
                 }
             )
         else:
-            changed_debts.append({**terms, "id": debt_id})
+            changed_debts.append({**terms, "id": known})
 
     if gone_phones:
         await s.execute(delete(Phone).where(Phone.id.in_(gone_phones)))

@@ -220,9 +220,8 @@ def validate_row(line: int, row: dict[str, str], default_locale: str) -> DebtorR
         raise RowInvalid(f"locale {locale!r} is not supported (pt-BR or en-US)")
     country, currency = LOCALES[locale]
     region = get("region").upper() or None
-    if region is not None:
-        if region not in _subdivisions(country):
-            raise RowInvalid(f"region {region!r} is not a state of {country}")
+    if region is not None and region not in _subdivisions(country):
+        raise RowInvalid(f"region {region!r} is not a state of {country}")
     zone = get("timezone") or None
     if zone is not None and not _zone_exists(zone):
         raise RowInvalid(f"timezone {zone!r} is not an IANA time zone")
@@ -336,7 +335,7 @@ async def import_debtors(
     async with sessions() as s, s.begin():
         camp = await ensure_campaign(s, campaign, default_locale)
         campaign_id, locale = camp.id, camp.locale
-        backend = s.bind.dialect.name
+        backend = (await s.connection()).dialect.name
     report = ImportReport()
     pacer = Pacer(backend)
     batch: list[DebtorRow] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -35,7 +35,7 @@ async def test_store_writes_never_wait_long_during_an_import(
     sqlite_template: Path, tmp_path: Path
 ) -> None:
     db_path = tmp_path / "ivr.db"
-    db_path.write_bytes(sqlite_template.read_bytes())
+    await asyncio.to_thread(shutil.copyfile, sqlite_template, db_path)
     url = f"sqlite+aiosqlite:///{db_path}"
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
@@ -45,26 +45,29 @@ async def test_store_writes_never_wait_long_during_an_import(
     portfolio(csv_path, ROWS)
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
     env.update(IVR_DATABASE_URL=url, IVR_CACHE_DIR=str(tmp_path / "cache"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ivr.cli", "import", str(csv_path)],
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "ivr.cli", "import", str(csv_path)),
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
+    finished = asyncio.ensure_future(proc.communicate())
     waits: list[float] = []
     try:
-        while proc.poll() is None:
+        while not finished.done():
             started = time.perf_counter()
             async with sessions() as s, s.begin():
                 await s.execute(
-                    update(Campaign).where(Campaign.name == "live").values(active=len(waits) % 2 == 0)
+                    update(Campaign)
+                    .where(Campaign.name == "live")
+                    .values(active=len(waits) % 2 == 0)
                 )
             waits.append(time.perf_counter() - started)
             await asyncio.sleep(0.02)
-        out, err = proc.communicate(timeout=5)
+        out, err = (b.decode() for b in await finished)
     finally:
-        if proc.poll() is None:
+        if proc.returncode is None:
             proc.kill()
         await engine.dispose()
     assert proc.returncode == 0, err
