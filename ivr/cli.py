@@ -56,6 +56,8 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import DBAPIError
+
     from ivr.store.importer import ImportRefused, import_debtors
 
     async def run() -> int:
@@ -70,6 +72,12 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
                 )
         except ImportRefused as exc:
             raise CommandError(f"import refused: {exc}") from None
+        except DBAPIError as exc:  # never the statement's parameters: they are personal data
+            reason = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+            raise CommandError(
+                f"import stopped, the database failed: {reason}. The batches already "
+                "committed stay; importing the same file again completes it."
+            ) from None
         rejected = len(report.errors)
         print(f"imported {report.inserted} new, updated {report.updated}, rejected {rejected}")
         for err in report.errors:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.store.models import Debt, Debtor, DebtStatus, Phone, utcnow
@@ -81,7 +81,9 @@ async def store_rows(
         async with sessions() as s, s.begin():
             inserted, updated = await _write(s, rows, campaign_id)
         return BatchResult(inserted, updated)
-    except (IntegrityError, DataError) as exc:
+    except DBAPIError as exc:
+        if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+            raise  # the database is unavailable or locked: not about any one row
         if len(rows) == 1:
             return BatchResult(failed=[(rows[0], _db_reason(exc))])
     result = BatchResult()
@@ -90,7 +92,7 @@ async def store_rows(
     return result
 
 
-def _db_reason(exc: IntegrityError | DataError) -> str:
+def _db_reason(exc: DBAPIError) -> str:
     """The database's own words, first line only: never the statement's parameters."""
     text = str(exc.orig) if exc.orig is not None else type(exc).__name__
     return text.splitlines()[0] if text else type(exc).__name__

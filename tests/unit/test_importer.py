@@ -259,3 +259,30 @@ def test_written_cells_that_start_a_formula_are_neutralised() -> None:
     write_csv(out, ["a", "b"], [["=1+1", "+55 11"], ["-3", "@x"], ["\tx", "ok"], [5, None]])
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert rows == [["a", "b"], ["'=1+1", "'+55 11"], ["'-3", "'@x"], ["'\tx", "ok"], ["5", ""]]
+
+
+async def test_a_row_the_database_refuses_costs_only_that_row(pg_url: str, tmp_path: Path) -> None:
+    """A batch the database refuses is retried row by row: one lost row, reported."""
+    from dataclasses import replace
+
+    from ivr.store.db import make_engine, make_sessionmaker
+    from ivr.store.import_batch import store_rows
+    from ivr.store.importer import ensure_campaign
+
+    rows, errors = read_rows(write(tmp_path, HEADER + br_rows("D1", "D2", "D3")), "pt-BR")
+    assert errors == []
+    rows[1] = replace(rows[1], name="x" * 300)  # past what the column holds
+    engine = make_engine(pg_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        async with sessions() as s, s.begin():
+            camp = await ensure_campaign(s, "default", "pt-BR")
+        result = await store_rows(sessions, rows, camp.id)
+        assert (result.inserted, [(r.line, "too long" in why) for r, why in result.failed]) == (
+            2,
+            [(3, True)],
+        )
+        assert "x" * 300 not in result.failed[0][1]
+        assert await count_debtors(sessions) == 2
+    finally:
+        await engine.dispose()
