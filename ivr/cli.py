@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import logging
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,8 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import DBAPIError
+
     from ivr.store.importer import ImportRefused, import_debtors
 
     async def run() -> int:
@@ -62,17 +65,40 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
                     Path(args.file),
                     campaign=args.campaign,
                     default_locale=settings.locale,
+                    encoding=args.encoding,
                 )
         except ImportRefused as exc:
             raise CommandError(f"import refused: {exc}") from None
+        except DBAPIError as exc:  # never the statement's parameters: they are personal data
+            reason = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+            raise CommandError(
+                f"import stopped, the database failed: {reason}. The batches already "
+                "committed stay; importing the same file again completes it."
+            ) from None
         rejected = len(report.errors)
         print(f"imported {report.inserted} new, updated {report.updated}, rejected {rejected}")
         for err in report.errors:
             print(f"  rejected {err}", file=sys.stderr)
+        if args.rejects:
+            _write_rejects(
+                Path(args.rejects), ((e.line, e.external_ref, e.reason) for e in report.errors)
+            )
         return 0 if not report.errors else 3
 
     _auto_migrate(settings)
     return asyncio.run(run())
+
+
+def _write_rejects(path: Path, rows: Iterable[tuple[int, str, str]]) -> None:
+    """The rejected lines as a CSV a spreadsheet can open safely (formulas neutralised)."""
+    from ivr.store.csvfile import write_csv
+
+    try:
+        with path.open("w", encoding="utf-8", newline="") as out:
+            write_csv(out, ["line", "external_ref", "reason"], rows)
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror}") from None
+    print(f"rejected lines written to {path}")
 
 
 def cmd_import_payments(settings: Settings, args: argparse.Namespace) -> int:
@@ -81,7 +107,9 @@ def cmd_import_payments(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> int:
         try:
             async with open_sessions(settings.database_url) as sessions:
-                report = await import_payments_csv(sessions, Path(args.file))
+                report = await import_payments_csv(
+                    sessions, Path(args.file), encoding=args.encoding
+                )
         except ValueError as exc:
             raise CommandError(f"import refused: {exc}") from None
         if any(e.line == 1 for e in report.errors) and not report.imported:
@@ -92,6 +120,8 @@ def cmd_import_payments(settings: Settings, args: argparse.Namespace) -> int:
         )
         for err in report.errors:
             print(f"  rejected line {err.line}: {err.reason}", file=sys.stderr)
+        if args.rejects:
+            _write_rejects(Path(args.rejects), ((e.line, "", e.reason) for e in report.errors))
         return 0 if not report.errors else 3
 
     _auto_migrate(settings)
@@ -277,6 +307,15 @@ def _safe_url(url: str) -> str:
 # ------------------------------------------------------------------ parser
 
 
+def _import_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="the file's encoding if not UTF-8 (e.g. latin-1, cp1252); default: UTF-8 only",
+    )
+    p.add_argument("--rejects", metavar="FILE.csv", help="also write the rejected lines here")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ivr", description="Humane collection call service.")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -294,10 +333,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("import", help="import debtors from a CSV file")
     s.add_argument("file")
     s.add_argument("--campaign", default="default", help="campaign name (created if new)")
+    _import_options(s)
     s.set_defaults(func=cmd_import)
 
     s = sub.add_parser("import-payments", help="mark debts paid from a CSV file")
     s.add_argument("file")
+    _import_options(s)
     s.set_defaults(func=cmd_import_payments)
 
     s = sub.add_parser(

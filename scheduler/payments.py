@@ -11,9 +11,7 @@ one with its line number and reason; re-importing a file is harmless
 from __future__ import annotations
 
 import asyncio
-import csv
 import datetime as dt
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ivr.store.csvfile import read_table
 from ivr.store.importer import parse_amount as parse_money
 from ivr.store.models import (
     AttemptStatus,
@@ -250,55 +249,58 @@ async def record_payment(
 
 
 async def import_payments_csv(
-    sessions: async_sessionmaker[AsyncSession], path: str | Path, *, now: dt.datetime | None = None
+    sessions: async_sessionmaker[AsyncSession],
+    path: str | Path,
+    *,
+    now: dt.datetime | None = None,
+    encoding: str | None = None,
 ) -> ImportReport:
-    """Import payments; each row lands or fails on its own (line numbers count the header as 1)."""
+    """Import payments; each row lands or fails on its own (line numbers count the header as 1).
+
+    The file is read by ``ivr.store.csvfile`` like the debtor import: UTF-8
+    unless ``encoding`` names another (a bad byte refuses the file, naming
+    its line), and a broken line is reported without costing the others.
+    """
     now = now or utcnow()
     report = ImportReport()
-    content = await asyncio.to_thread(Path(path).read_text, encoding="utf-8-sig")
-    with io.StringIO(content, newline="") as fh:
-        sample = content[:4096]
+    table = await asyncio.to_thread(read_table, Path(path), encoding)
+    missing = table.missing(REQUIRED_COLUMNS)
+    if missing:
+        report.errors.append(RowError(1, "missing column(s): " + ", ".join(missing)))
+        return report
+    for record in table.records:
+        line, row = record.line, record.values
+        if record.error is not None:
+            report.errors.append(RowError(line, record.error))
+            continue
+        if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+            continue
         try:
-            dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, ",;\t")
-        except csv.Error:
-            dialect = csv.excel
-        reader = csv.DictReader(fh, dialect=dialect)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        missing = [c for c in REQUIRED_COLUMNS if c not in header]
-        if missing:
-            report.errors.append(RowError(1, "missing column(s): " + ", ".join(missing)))
-            return report
-        reader.fieldnames = header
-        for row in reader:
-            line = reader.line_num
-            if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
-                continue
-            try:
-                amount = parse_amount(row.get("amount") or "")
-                paid_on = parse_paid_on(row.get("paid_on") or "", now.date())
-                ref = (row.get("payment_ref") or "").strip()
-                if not ref:
-                    raise PaymentRejected("payment_ref is empty")
-                async with sessions() as s, s.begin():
-                    seen = await s.scalar(select(Payment.id).where(Payment.external_ref == ref))
-                    if seen is not None:
-                        report.duplicates += 1
-                        continue
-                    debt = await resolve_debt(s, row.get("external_ref") or "")
-                    result = await record_payment(
-                        s,
-                        debt_id=debt.id,
-                        amount_cents=amount,
-                        paid_on=paid_on,
-                        payment_ref=ref,
-                        now=now,
-                    )
-            except PaymentRejected as exc:
-                report.errors.append(RowError(line, str(exc)))
-                continue
-            if result.duplicate:
-                report.duplicates += 1
-            else:
-                report.imported += 1
-                report.debts_paid += int(result.debt_paid)
+            amount = parse_amount(row.get("amount") or "")
+            paid_on = parse_paid_on(row.get("paid_on") or "", now.date())
+            ref = (row.get("payment_ref") or "").strip()
+            if not ref:
+                raise PaymentRejected("payment_ref is empty")
+            async with sessions() as s, s.begin():
+                seen = await s.scalar(select(Payment.id).where(Payment.external_ref == ref))
+                if seen is not None:
+                    report.duplicates += 1
+                    continue
+                debt = await resolve_debt(s, row.get("external_ref") or "")
+                result = await record_payment(
+                    s,
+                    debt_id=debt.id,
+                    amount_cents=amount,
+                    paid_on=paid_on,
+                    payment_ref=ref,
+                    now=now,
+                )
+        except PaymentRejected as exc:
+            report.errors.append(RowError(line, str(exc)))
+            continue
+        if result.duplicate:
+            report.duplicates += 1
+        else:
+            report.imported += 1
+            report.debts_paid += int(result.debt_paid)
     return report

@@ -105,3 +105,61 @@ def test_import_payments_marks_debts_paid(tmp_path: Path) -> None:
     assert "line 3" in r.stderr
     r = ivr(["import-payments", str(portfolio)], tmp_path)
     assert r.returncode == 1 and "import refused" in r.stderr
+
+
+def test_import_latin1_refused_naming_line_then_accepted_with_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(
+        "external_ref,name,phone,amount,due_date,creditor\n"
+        "E1,Maria,+5511987654321,10.00,2026-12-01,Loja\n"
+        "E2,João,+5511987654322,10.00,2026-12-01,Loja\n".encode("latin-1")
+    )
+    db = f"sqlite+aiosqlite:///{tmp_path / 'ivr.db'}"
+    r = ivr(["import", str(path)], tmp_path, IVR_DATABASE_URL=db)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "line 3" in r.stderr and "--encoding" in r.stderr and "Traceback" not in r.stderr
+    r = ivr(["import", str(path), "--encoding", "latin-1"], tmp_path, IVR_DATABASE_URL=db)
+    assert r.returncode == 0, r.stderr
+    assert "imported 2 new" in r.stdout
+    r = ivr(["import", str(path), "--encoding", "klingon"], tmp_path, IVR_DATABASE_URL=db)
+    assert r.returncode == 1 and "klingon" in r.stderr
+
+
+def test_import_payments_reports_bad_lines_and_encoding(tmp_path: Path) -> None:
+    portfolio = tmp_path / "p.csv"
+    portfolio.write_text(
+        "external_ref,name,phone,amount,due_date,creditor\n"
+        "P1,Maria,+5511987654321,10.00,2026-11-01,Loja\n"
+        "P2,Ana,+5511987654322,10.00,2026-11-01,Loja\n",
+        encoding="utf-8",
+    )
+    assert ivr(["import", str(portfolio)], tmp_path).returncode == 0
+    pay = tmp_path / "pay.csv"
+    pay.write_bytes(
+        b"external_ref,amount,paid_on,payment_ref\n"
+        b'P1,"10.00,2026-11-20,X1\n'
+        b"P2,10.00,2026-11-20,X2\n"
+    )
+    r = ivr(["import-payments", str(pay)], tmp_path)
+    assert r.returncode == 3, r.stderr
+    assert "recorded 1 payment(s)" in r.stdout
+    assert "line 2" in r.stderr and "unterminated quote" in r.stderr
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"external_ref,amount,paid_on,payment_ref\nP1,10.00,2026-11-20,Jo\xe3o\n")
+    r = ivr(["import-payments", str(latin)], tmp_path)
+    assert r.returncode == 1 and "line 2" in r.stderr and "--encoding" in r.stderr
+
+
+def test_import_rejects_file_neutralises_formulas(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text(
+        "external_ref,name,phone,amount,due_date,creditor\n"
+        '=cmd,"=HYPERLINK(""http://x.example"",""x"")",+5511987654321,10.00,2026-12-01,Loja\n',
+        encoding="utf-8",
+    )
+    rejects = tmp_path / "rejects.csv"
+    r = ivr(["import", str(path), "--rejects", str(rejects)], tmp_path)
+    assert r.returncode == 3, r.stderr
+    text = rejects.read_text(encoding="utf-8")
+    assert text.splitlines()[0] == "line,external_ref,reason"
+    assert text.splitlines()[1].startswith("2,'=cmd,")

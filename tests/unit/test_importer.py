@@ -121,3 +121,168 @@ def test_semicolon_csv_from_spreadsheet(tmp_path: Path) -> None:
     assert rows[0].amount_cents == 123456
     assert rows[0].due_date == dt.date(2026, 11, 28)
     assert rows[0].phones == ("+5511987654321",)
+
+
+# ---------------------------------------------------------------- issue 8: nothing lost silently
+
+BR_ROW = "{ref},{name},{phone},100.00,2026-12-01,Loja,pt-BR,,,\n"
+
+
+def br_rows(*refs: str) -> str:
+    return "".join(
+        BR_ROW.format(ref=r, name=f"Pessoa {r}", phone=f"+55119876543{i:02d}")
+        for i, r in enumerate(refs)
+    )
+
+
+async def count_debtors(sessions) -> int:
+    async with sessions() as s:
+        return int(await s.scalar(select(func.count(Debtor.id))) or 0)
+
+
+async def test_latin1_byte_refuses_file_naming_line_unless_encoding_given(
+    sessions, tmp_path: Path
+) -> None:
+    path = tmp_path / "latin1.csv"
+    body = HEADER + br_rows("L1") + "L2,João Silva,+5511987654399,10,2026-12-01,Loja,pt-BR,,,\n"
+    path.write_bytes(body.encode("latin-1"))
+    with pytest.raises(ImportRefused, match=r"line 3\b.*--encoding"):
+        await import_debtors(sessions, path)
+    assert await count_debtors(sessions) == 0
+    report = await import_debtors(sessions, path, encoding="latin-1")
+    assert (report.inserted, report.errors) == (2, [])
+    async with sessions() as s:
+        assert await s.scalar(select(Debtor.name).where(Debtor.external_ref == "L2")) == (
+            "João Silva"
+        )
+
+
+async def test_utf8_bom_accepted(sessions, tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + (HEADER + br_rows("U1")).encode())
+    report = await import_debtors(sessions, path)
+    assert (report.inserted, report.errors) == (1, [])
+
+
+async def test_unterminated_quote_reported_and_next_rows_land(sessions, tmp_path: Path) -> None:
+    body = (
+        HEADER
+        + br_rows("Q1")
+        + 'Q2,"Maria Souza,+5511987654310,100.00,2026-12-01,Loja,pt-BR,,,\n'
+        + br_rows("Q3", "Q4")
+        + 'Q5,"Ana, Lima",+5511987654311,100.00,2026-12-01,Loja,pt-BR,,,\n'
+    )
+    report = await import_debtors(sessions, write(tmp_path, body))
+    assert [(e.line, "unterminated quote" in e.reason) for e in report.errors] == [(3, True)]
+    async with sessions() as s:
+        refs = set((await s.scalars(select(Debtor.external_ref))).all())
+        assert refs == {"Q1", "Q3", "Q4", "Q5"}
+        assert await s.scalar(select(Debtor.name).where(Debtor.external_ref == "Q5")) == (
+            "Ana, Lima"
+        )
+
+
+async def test_oversize_field_reported_and_other_rows_land(sessions, tmp_path: Path) -> None:
+    huge = "x" * (200 * 1024)
+    body = (
+        HEADER
+        + br_rows("O1")
+        + f'O2,"{huge}",+5511987654310,100.00,2026-12-01,Loja,pt-BR,,,\n'
+        + br_rows("O3")
+    )
+    report = await import_debtors(sessions, write(tmp_path, body))
+    assert [e.line for e in report.errors] == [3]
+    assert "longer than" in report.errors[0].reason
+    assert report.inserted == 2
+
+
+async def test_reimport_replaces_phone_list_in_file_order(sessions, tmp_path: Path) -> None:
+    from scheduler.eligibility import explain
+
+    old, new, other = "+5511987654321", "+5511912345678", "+5521998765432"
+    first = HEADER + f"R1,Maria,{old},100.00,2026-12-01,Loja,pt-BR,SP,,\n"
+    second = HEADER + f"R1,Maria,{new};{old},100.00,2026-12-01,Loja,pt-BR,SP,,\n"
+    third = HEADER + f"R1,Maria,{other},100.00,2026-12-01,Loja,pt-BR,SP,,\n"
+    await import_debtors(sessions, write(tmp_path, first, "1.csv"))
+    await import_debtors(sessions, write(tmp_path, second, "2.csv"))
+    async with sessions() as s:
+        debtor = await s.scalar(select(Debtor))
+        assert [p.e164 for p in debtor.phones] == [new, old]
+        verdict = await explain(s, debtor.id, dt.datetime(2026, 11, 24, 15, tzinfo=dt.UTC))
+        assert verdict.to_number == new
+    await import_debtors(sessions, write(tmp_path, third, "3.csv"))
+    async with sessions() as s:
+        phones = (await s.scalars(select(Phone.e164).order_by(Phone.position))).all()
+        assert phones == [other]
+
+
+@pytest.mark.parametrize(
+    ("phone", "why"),
+    [
+        ("0900 123 4567", "premium-rate"),
+        ("0800 123 4567", "toll-free"),
+        ("0300 123 4567", "shared-cost"),
+        ("+447911123456", "outside"),
+        ("+12125550148", "outside"),
+        ("+5511987654321;+19005551234", "outside"),
+    ],
+)
+async def test_premium_and_foreign_numbers_refused_per_row(
+    sessions, tmp_path: Path, phone: str, why: str
+) -> None:
+    body = HEADER + br_rows("P0") + f"P1,Maria,{phone},100.00,2026-12-01,Loja,,,,\n"
+    report = await import_debtors(sessions, write(tmp_path, body))
+    assert report.inserted == 1
+    assert [e.line for e in report.errors] == [3]
+    assert why in report.errors[0].reason
+
+
+@pytest.mark.parametrize(
+    "name", ['=HYPERLINK("http://x.example/?a=1","clique")', "+SUM(A1)", "-2+3", "@cmd", "Ma\tria"]
+)
+async def test_formula_names_refused(sessions, tmp_path: Path, name: str) -> None:
+    quoted = '"' + name.replace('"', '""') + '"'
+    body = HEADER + br_rows("F0") + f"F1,{quoted},+5511987654399,100.00,2026-12-01,Loja,,,,\n"
+    report = await import_debtors(sessions, write(tmp_path, body))
+    assert report.inserted == 1
+    assert [e.line for e in report.errors] == [3]
+    assert "formula" in report.errors[0].reason or "control" in report.errors[0].reason
+
+
+def test_written_cells_that_start_a_formula_are_neutralised() -> None:
+    import csv
+    import io
+
+    from ivr.store.csvfile import write_csv
+
+    out = io.StringIO()
+    write_csv(out, ["a", "b"], [["=1+1", "+55 11"], ["-3", "@x"], ["\tx", "ok"], [5, None]])
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows == [["a", "b"], ["'=1+1", "'+55 11"], ["'-3", "'@x"], ["'\tx", "ok"], ["5", ""]]
+
+
+async def test_a_row_the_database_refuses_costs_only_that_row(pg_url: str, tmp_path: Path) -> None:
+    """A batch the database refuses is retried row by row: one lost row, reported."""
+    from dataclasses import replace
+
+    from ivr.store.db import make_engine, make_sessionmaker
+    from ivr.store.import_batch import store_rows
+    from ivr.store.importer import ensure_campaign
+
+    rows, errors = read_rows(write(tmp_path, HEADER + br_rows("D1", "D2", "D3")), "pt-BR")
+    assert errors == []
+    rows[1] = replace(rows[1], name="x" * 300)  # past what the column holds
+    engine = make_engine(pg_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        async with sessions() as s, s.begin():
+            camp = await ensure_campaign(s, "default", "pt-BR")
+        result = await store_rows(sessions, rows, camp.id)
+        assert (result.inserted, [(r.line, "too long" in why) for r, why in result.failed]) == (
+            2,
+            [(3, True)],
+        )
+        assert "x" * 300 not in result.failed[0][1]
+        assert await count_debtors(sessions) == 2
+    finally:
+        await engine.dispose()

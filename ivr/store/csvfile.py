@@ -1,0 +1,164 @@
+"""The CSV files people exchange with the product: read strictly, write safely.
+
+Reading is strict where a guess would corrupt data, and per line where one
+bad line must not cost the others:
+
+* UTF-8 only (a BOM is fine). Another encoding only when the user names it;
+  otherwise the first bad byte refuses the whole file, naming its line. A
+  silent cp1252 fallback once stored "JoÃ£o" for "João".
+* One record per physical line. None of our columns holds a newline, so a
+  quote left open is an error of its own line and cannot swallow the rows
+  after it, and a field over the size limit costs its line, not the file.
+
+Writing neutralises cells a spreadsheet would run as a formula (``=``, ``+``,
+``-``, ``@``, a leading tab or carriage return) by prefixing a quote.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+MAX_FILE_BYTES = 200 * 1024 * 1024
+DELIMITERS = (",", ";", "\t")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_LINE_BREAK = re.compile(r"\r\n|\n|\r")
+
+
+class CsvRefused(ValueError):
+    """The whole file is refused: unreadable, wrong encoding, no header."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One physical line: its values by (lower-case) column, or why it cannot be read."""
+
+    line: int
+    values: dict[str, str]
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    header: list[str]
+    records: Iterator[Record]
+
+    def missing(self, required: Sequence[str]) -> list[str]:
+        return [c for c in required if c not in self.header]
+
+
+def resolve_encoding(name: str | None) -> str:
+    """The codec to decode with: UTF-8 (BOM allowed) unless a valid name is given."""
+    if name is None:
+        return "utf-8-sig"
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        raise CsvRefused(f"unknown encoding {name!r} (try utf-8, latin-1 or cp1252)") from None
+    return "utf-8-sig" if codec == "utf-8" else codec
+
+
+def decode(raw: bytes, encoding: str | None = None) -> str:
+    """Decode strictly; a bad byte refuses everything and names its line."""
+    codec = resolve_encoding(encoding)
+    try:
+        return raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start].decode(codec, errors="replace")
+        line = len(_LINE_BREAK.split(before))
+        byte = raw[exc.start]
+        if encoding is None:
+            raise CsvRefused(
+                f"line {line}: byte 0x{byte:02X} is not UTF-8; nothing was imported. "
+                "Save the file as UTF-8, or name its encoding with --encoding "
+                "(for example --encoding latin-1)"
+            ) from None
+        raise CsvRefused(
+            f"line {line}: byte 0x{byte:02X} is not valid {encoding}; nothing was imported"
+        ) from None
+
+
+def read_table(path: Path, encoding: str | None = None) -> Table:
+    """Open a CSV file: refused whole if unreadable, else records parsed lazily."""
+    if not path.is_file():
+        raise CsvRefused(f"{path}: no such file")
+    raw = path.read_bytes()
+    if len(raw) > MAX_FILE_BYTES:
+        raise CsvRefused(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB")
+    if b"\x00" in raw:
+        raise CsvRefused(f"{path}: not a CSV file (binary content)")
+    try:
+        return parse_table(decode(raw, encoding))
+    except CsvRefused as exc:
+        raise CsvRefused(f"{path}: {exc}") from None
+
+
+def parse_table(text: str) -> Table:
+    lines = _LINE_BREAK.split(text)
+    first = lines[0] if lines else ""
+    if not first.strip():
+        raise CsvRefused("empty file, expected a header line")
+    delimiter = max(DELIMITERS, key=first.count)
+    if first.count(delimiter) == 0:
+        delimiter = ","
+    try:
+        names = _split(first, delimiter)
+    except csv.Error as exc:
+        raise CsvRefused(f"line 1: the header cannot be read ({_why(exc)})") from None
+    header = [h.strip().lower() for h in names]
+    return Table(header, _records(lines, header, delimiter))
+
+
+def _split(line: str, delimiter: str) -> list[str]:
+    return next(csv.reader([line], delimiter=delimiter, strict=True), [])
+
+
+def _why(exc: csv.Error) -> str:
+    text = str(exc)
+    if "unexpected end of data" in text:
+        return "unterminated quote: a quoted field must close on its own line"
+    if "field larger than field limit" in text:
+        return f"a field is longer than {csv.field_size_limit()} characters"
+    if "expected after" in text:
+        return "text after a closing quote"
+    return text
+
+
+def _records(lines: list[str], header: list[str], delimiter: str) -> Iterator[Record]:
+    width = len(header)
+    for index in range(1, len(lines)):
+        text = lines[index]
+        if not text.strip():
+            continue
+        line = index + 1
+        try:
+            fields = _split(text, delimiter)
+        except csv.Error as exc:
+            yield Record(line, {}, _why(exc))
+            continue
+        if len(fields) > width:
+            if any(f.strip() for f in fields[width:]):
+                yield Record(line, {}, f"{len(fields)} fields, the header has {width}")
+                continue
+            fields = fields[:width]
+        fields += [""] * (width - len(fields))
+        yield Record(line, dict(zip(header, fields, strict=True)))
+
+
+def safe_cell(value: Any) -> Any:
+    """A cell a spreadsheet shows as text, never runs: formula starters get a quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return "" if value is None else value
+
+
+def write_csv(out: TextIO, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """The one way the product writes CSV (every cell through :func:`safe_cell`)."""
+    writer = csv.writer(out)
+    writer.writerow([safe_cell(h) for h in header])
+    writer.writerows([safe_cell(c) for c in row] for row in rows)
