@@ -14,13 +14,12 @@ import pytest
 import structlog
 from prometheus_client.parser import text_string_to_metric_families
 
-from ivr.cli import place_one_call
 from ivr.demo import keypad_promise
 from ivr.keys import OPS
 from ivr.logs import setup_logging
 from ivr.sandbox.app import Sandbox
 from ivr.sandbox.config import SandboxConfig
-from tests.e2e.harness import import_rows, running_service
+from tests.e2e.harness import import_rows, place_call, running_service
 
 NUMBER = "+5511987654321"
 TOKEN = "s3cret-metrics-token"
@@ -93,7 +92,7 @@ async def test_health_readiness_and_metrics_after_a_call(
         )
         promise_day = dt.date.today() + dt.timedelta(days=5)
         sb.add_callee(NUMBER, keypad_promise(promise_day))
-        sid = await place_one_call(svc.settings, "OPS-1")
+        sid = await place_call(svc, "OPS-1")
         call = await sb.wait_for_call_end(sid, timeout=120)
         assert call.status == "completed"
 

@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 from ivr.sandbox.app import Sandbox
 from ivr.store.models import AttemptStatus, CallAttempt, CallEvent
 from ivr.telephony import media_codec as mc
-from tests.e2e.harness import PUBLIC, import_rows, running_service
+from tests.e2e.harness import PUBLIC, callable_instant, import_rows, running_service
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -34,7 +34,8 @@ async def live(db_url: str, tmp_path: Path, tts_cache: Path):
         await import_rows(
             svc, tmp_path, ["CF-1,Maria Souza,+5511987654321,10.00,2026-11-01,Loja,pt-BR,SP,,"]
         )
-        attempt_id, _ = await claim_manual_attempt(svc.sessions, "CF-1")
+        at = await callable_instant(svc.sessions, "CF-1")
+        attempt_id, _ = await claim_manual_attempt(svc.sessions, "CF-1", now=at)
         sid = mc.new_call_sid()
         async with svc.sessions() as s, s.begin():
             await s.execute(

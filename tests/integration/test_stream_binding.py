@@ -23,7 +23,7 @@ from twilio.request_validator import RequestValidator
 from ivr.sandbox.app import Sandbox
 from ivr.store.models import AttemptStatus, CallAttempt, CallEvent
 from ivr.telephony import media_codec as mc
-from tests.e2e.harness import PUBLIC, import_rows, running_service
+from tests.e2e.harness import PUBLIC, callable_instant, import_rows, running_service
 
 TEXT = aiohttp.WSMsgType.TEXT
 
@@ -35,7 +35,8 @@ async def _claimed(svc, tmp_path: Path, call_sid: str, ref: str = "SB-1") -> int
     await import_rows(
         svc, tmp_path, [f"{ref},Maria Souza,+5511987654321,10.00,2026-11-01,Loja,pt-BR,SP,,"]
     )
-    attempt_id, _ = await claim_manual_attempt(svc.sessions, ref)
+    at = await callable_instant(svc.sessions, ref)
+    attempt_id, _ = await claim_manual_attempt(svc.sessions, ref, now=at)
     async with svc.sessions() as s, s.begin():
         await s.execute(
             update(CallAttempt)
