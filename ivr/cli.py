@@ -297,6 +297,10 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
     try:
         settings = load_settings()
+        if settings.clock_offset_seconds:
+            from ivr import clock
+
+            clock.set_offset(settings.clock_offset_seconds)
         result: Any = args.func(settings, args)
         return int(result or 0)
     except SettingsError as exc:
