@@ -38,6 +38,7 @@ import aiohttp
 import holidays
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bench.service_process import free_port
 from ivr.store.db import make_engine
@@ -110,20 +111,28 @@ def settled(rows: list[Any]) -> set[int]:
     return {d for d, n in per_debtor.items() if n >= DAILY_CAP} | stuck
 
 
-async def db_rows(url: str) -> list[Any]:
-    engine = make_engine(url)
-    try:
-        async with engine.connect() as c:
-            rows = await c.execute(
-                text(
-                    "SELECT a.id, a.debtor_id, d.external_ref, a.to_number, a.status, "
-                    "a.claimed_at, a.local_day, a.call_sid FROM call_attempts a "
-                    "JOIN debtors d ON d.id = a.debtor_id ORDER BY a.id"
-                )
+class Watch:
+    """The test's own database connection, opened before the replicas start so a
+    busy server cannot refuse it; also notes the most connections seen at once."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.peak_connections = 0
+
+    async def rows(self) -> list[Any]:
+        result = await self.conn.execute(
+            text(
+                "SELECT a.id, a.debtor_id, a.to_number, a.status, a.claimed_at, a.call_sid "
+                "FROM call_attempts a ORDER BY a.id"
             )
-            return list(rows.all())
-    finally:
-        await engine.dispose()
+        )
+        rows = list(result.all())
+        n = await self.conn.scalar(
+            text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        )
+        self.peak_connections = max(self.peak_connections, int(n or 0))
+        await self.conn.commit()  # each poll sees the latest commits
+        return rows
 
 
 async def carrier_calls(sandbox_url: str) -> list[dict[str, Any]]:
@@ -146,6 +155,11 @@ def count_violations(
         for c in calls
     )
     found["cap_calls_per_debtor_day"] = [k for k, n in by_person.items() if n > DAILY_CAP]
+    # The window (the campaign keeps Brazil's defaults; the run is on a Tuesday to
+    # Thursday, 08:00-20:00): nothing may be claimed after the clock moved to 21:00.
+    found["claims_outside_window"] = [
+        r.id for r in rows if not dt.time(8) <= r.claimed_at.astimezone(ZONE).time() < dt.time(20)
+    ]
     if GAP_MIN:
         seen: dict[int, dt.datetime] = {}
         for r in sorted(rows, key=lambda r: r.claimed_at):
@@ -190,6 +204,7 @@ def count_violations(
     kinds = [
         "cap_claims_per_debtor_day",
         "cap_calls_per_debtor_day",
+        "claims_outside_window",
         "attempts_dialled_twice",
         "numbers_twice_in_one_claim",
         "calls_without_attempt",
@@ -226,6 +241,8 @@ async def test_chaos_replicas_behind_haproxy(pg_url: str, tmp_path: Path) -> Non
     cfg_path.write_text(haproxy_config(lb_port, list(ports.values())))
     procs = Processes(tmp_path)
     timeline: list[str] = []
+    engine = make_engine(pg_url, pool_size=1, max_overflow=0)
+    watch = Watch(await engine.connect())
 
     def mark(what: str) -> None:
         timeline.append(f"{time.monotonic() - started:6.1f}s {what}")
@@ -251,15 +268,15 @@ async def test_chaos_replicas_behind_haproxy(pg_url: str, tmp_path: Path) -> Non
             "weekly_cap": 7,
             "min_gap_minutes": GAP_MIN,
             "quiet_days_after_rpc": 0,
-            "max_concurrent_calls": 60,
+            "max_concurrent_calls": 40,
         }
         async with (
             aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"}) as http,
             http.post(f"{public}/api/v1/campaigns", json=campaign) as r,
         ):
-            assert r.status == 201, await r.text()
-        out = ivr("import", str(tmp_path / "debtors.csv"), "--campaign", "chaos", env=env)
-        assert f"imported {DEBTORS} new" in out, out
+            assert r.status in (200, 201), await r.text()
+        ivr("import", str(tmp_path / "debtors.csv"), "--campaign", "chaos", env=env)
+        assert await watch.conn.scalar(text("SELECT count(*) FROM debtors")) == DEBTORS
         mark("imported")
 
         # The run: two replicas die hard while calls are placed and live, then come back.
@@ -278,7 +295,7 @@ async def test_chaos_replicas_behind_haproxy(pg_url: str, tmp_path: Path) -> Non
                 if name in exits and procs.procs[name].popen.poll() is not None and t >= at:
                     start_replica(procs, name, ports[name], env)
                     mark(f"restarted {name}")
-            rows = await db_rows(pg_url)
+            rows = await watch.rows()
             if t > restarts[KILLED[1]] and len(settled(rows)) == DEBTORS:
                 break
             await asyncio.sleep(1.0)
@@ -292,14 +309,14 @@ async def test_chaos_replicas_behind_haproxy(pg_url: str, tmp_path: Path) -> Non
 
         # Move the clock: 21:00 the same day (outside the window), reconcile and sweep.
         forced = procs.stop_all(list(ports), timeout=5.0)
-        before = [r for r in await db_rows(pg_url) if r.status not in FINAL]
+        before = [r for r in await watch.rows() if r.status not in FINAL]
         mark(f"replicas stopped (SIGKILL after 5 s: {forced}); {len(before)} attempts not final")
         moved = env | {"IVR_CLOCK_OFFSET_SECONDS": str(offset + 11 * 3600)}
         for name in ("r0", "r3"):
             start_replica(procs, name, ports[name], moved)
         await wait_replicas(procs, {n: ports[n] for n in ("r0", "r3")})
         for _ in range(90):
-            rows = await db_rows(pg_url)
+            rows = await watch.rows()
             if all(r.status in FINAL for r in rows):
                 break
             await asyncio.sleep(0.5)
@@ -308,6 +325,8 @@ async def test_chaos_replicas_behind_haproxy(pg_url: str, tmp_path: Path) -> Non
         (tmp_path / "carrier_calls.json").write_text(json.dumps(calls, indent=1))
     finally:
         procs.kill_all()
+        await watch.conn.close()
+        await engine.dispose()
 
     counts, found = count_violations(rows, calls, owner)
     per_debtor = Counter(r.debtor_id for r in rows)
@@ -316,7 +335,8 @@ async def test_chaos_replicas_behind_haproxy(pg_url: str, tmp_path: Path) -> Non
         f"chaos counts: claims={len(rows)} calls={len(calls)} "
         f"debtors_at_cap={sum(1 for n in per_debtor.values() if n >= DAILY_CAP)} "
         f"not_final_before_reconcile={dict(Counter(r.status for r in before))} "
-        f"final_statuses={dict(Counter(r.status for r in rows))}"
+        f"final_statuses={dict(Counter(r.status for r in rows))} "
+        f"peak_db_connections={watch.peak_connections}"
     )
     print("chaos violations:", counts)
     assert all(n == 0 for n in counts.values()), {k: v[:5] for k, v in found.items() if v}
