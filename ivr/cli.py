@@ -386,6 +386,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         if settings.log_transcripts:
             _setup_logging(args.verbose, transcripts=True)
+        if settings.clock_offset_seconds:
+            from ivr import clock
+
+            clock.set_offset(settings.clock_offset_seconds)
         result: Any = args.func(settings, args)
         return int(result or 0)
     except SettingsError as exc:

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     drain_timeout_seconds: float = Field(default=60.0, ge=0)
     metrics_token: str | None = None
 
+    # Tests only: shift the service's "now" by this many seconds (ivr.clock), so
+    # a test can run real processes at a chosen local hour and move the clock
+    # forward for time-based jobs. Timers and rate limits keep real time.
+    clock_offset_seconds: float = Field(default=0.0, ge=-10 * 365 * 86400, le=10 * 365 * 86400)
+
     @field_validator("locale")
     @classmethod
     def _known_locale(cls, value: str) -> str:

@@ -13,7 +13,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import holidays
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -114,3 +116,26 @@ async def place_call(service: Any, external_ref: str) -> str:
     """
     at = await callable_instant(service.app[SESSIONS], external_ref)
     return await place_one_call(service.settings, external_ref, now=at)
+
+
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+
+
+def simulated_start(now: dt.datetime) -> dt.datetime:
+    """10:00 in São Paulo on a Tuesday-Thursday at least two days ahead, not a holiday.
+
+    Tests that run real ``ivr serve`` processes set ``IVR_CLOCK_OFFSET_SECONDS``
+    to reach this instant, so the rule book lets them call at any real hour.
+    """
+    day = now.astimezone(SAO_PAULO).date() + dt.timedelta(days=2)
+    while day.weekday() not in (1, 2, 3) or day in holidays.country_holidays(
+        "BR", subdiv="SP", years=day.year
+    ):
+        day += dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(10, 0), SAO_PAULO)
+
+
+def business_hours_offset() -> float:
+    """Seconds from now to :func:`simulated_start` (``IVR_CLOCK_OFFSET_SECONDS``)."""
+    now = dt.datetime.now(dt.UTC)
+    return (simulated_start(now) - now).total_seconds()

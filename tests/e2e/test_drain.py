@@ -32,7 +32,7 @@ from ivr.store.db import open_sessions
 from ivr.store.importer import import_debtors
 from ivr.store.migrate import upgrade_async
 from ivr.store.models import AttemptStatus, CallAttempt, CallWindow, Campaign, Debtor, Promise
-from tests.e2e.harness import CSV_HEADER, FROM_NUMBER, PUBLIC
+from tests.e2e.harness import CSV_HEADER, FROM_NUMBER, PUBLIC, business_hours_offset
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVE = [sys.executable, "-m", "ivr.cli", "serve", "--keypad-only"]
@@ -59,7 +59,7 @@ async def _prepare(db_url: str, tmp_path: Path) -> None:
         async with sessions() as s, s.begin():
             campaign = await s.scalar(select(Campaign))
             assert campaign is not None
-            for day in range(7):  # open all day, every day: the test runs at any hour
+            for day in range(7):  # open all day, every day (the legal hours still apply)
                 s.add(
                     CallWindow(
                         campaign_id=campaign.id,
@@ -101,6 +101,8 @@ async def test_sigterm_lets_the_live_call_finish_and_releases_unplaced_claims(
             "IVR_ACCOUNT_CPS": "0.05",  # one call per 20 s: the 2nd and 3rd claims wait
             "IVR_SCHEDULER_TICK_SECONDS": "20",
             "IVR_DRAIN_TIMEOUT_SECONDS": "90",
+            # The rule book keeps legal hours whatever the campaign's windows say.
+            "IVR_CLOCK_OFFSET_SECONDS": str(business_hours_offset()),
         }
         with log_path.open("wb") as log_file:
             proc = subprocess.Popen(  # noqa: ASYNC220 (started once; polled below)
