@@ -82,7 +82,9 @@ async def test_sigterm_lets_the_live_call_finish_and_releases_unplaced_claims(
     await _prepare(db_url, tmp_path)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    promise_day = dt.date.today() + dt.timedelta(days=5)
+    offset = business_hours_offset()  # the replica's clock: a business hour
+    promise_day = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset)).date()
+    promise_day += dt.timedelta(days=5)
     log_path = tmp_path / "serve.log"
     async with Sandbox(SandboxConfig(speed=2.0)) as sb, aiohttp.ClientSession() as http:
         for n in NUMBERS:
@@ -102,7 +104,7 @@ async def test_sigterm_lets_the_live_call_finish_and_releases_unplaced_claims(
             "IVR_SCHEDULER_TICK_SECONDS": "20",
             "IVR_DRAIN_TIMEOUT_SECONDS": "90",
             # The rule book keeps legal hours whatever the campaign's windows say.
-            "IVR_CLOCK_OFFSET_SECONDS": str(business_hours_offset()),
+            "IVR_CLOCK_OFFSET_SECONDS": str(offset),
         }
         with log_path.open("wb") as log_file:
             proc = subprocess.Popen(  # noqa: ASYNC220 (started once; polled below)
@@ -160,7 +162,7 @@ async def test_sigterm_lets_the_live_call_finish_and_releases_unplaced_claims(
     assert [p.promised_date for p in promises] == [promise_day]
     # No claim is stranded: the two unplaced ones are gone and their people due now.
     called = attempts[0].debtor_id
-    now = dt.datetime.now(dt.UTC)
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset)
     for d in debtors:
         if d.id != called:
             assert d.next_attempt_at is not None
