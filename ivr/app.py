@@ -78,7 +78,15 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> web.App
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    engine = make_engine(app[SETTINGS].database_url)
+    settings = app[SETTINGS]
+    engine = make_engine(
+        settings.database_url,
+        **(
+            {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
+            if settings.database_url.startswith("postgresql")
+            else {}
+        ),
+    )
     app[ENGINE] = engine
     app[SESSIONS] = make_sessionmaker(engine)
     yield

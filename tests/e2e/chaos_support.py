@@ -229,6 +229,9 @@ def service_env(
         IVR_SCHEDULER_TICK_SECONDS="1",
         IVR_ACCOUNT_CPS="5",
         IVR_CLOCK_OFFSET_SECONDS=str(clock_offset),
+        # Four replicas (and the test) share one server of 100 connections.
+        IVR_DB_POOL_SIZE="4",
+        IVR_DB_MAX_OVERFLOW="8",
     )
     return env
 
