@@ -9,14 +9,18 @@ a skip.
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from ivr.logs import setup_logging
 from ivr.store.db import make_engine, make_sessionmaker
 from ivr.store.migrate import upgrade
 
@@ -120,3 +124,22 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 def tts_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One prompt cache for the whole run: each text is synthesized once."""
     return tmp_path_factory.mktemp("tts-cache")
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    """Configure logging into a buffer (not a terminal: JSON lines); restore after."""
+    out = io.StringIO()
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    setup_logging(stream=out)
+    try:
+        yield out
+    finally:
+        structlog.reset_defaults()
+        structlog.contextvars.clear_contextvars()
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        for h in before[0]:
+            root.addHandler(h)
+        root.setLevel(before[1])

@@ -5,42 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
-import pytest
-import structlog
 from prometheus_client.parser import text_string_to_metric_families
 
 from ivr.demo import keypad_promise
 from ivr.keys import OPS
-from ivr.logs import setup_logging
 from ivr.sandbox.app import Sandbox
 from ivr.sandbox.config import SandboxConfig
 from tests.e2e.harness import import_rows, place_call, running_service
 
 NUMBER = "+5511987654321"
 TOKEN = "s3cret-metrics-token"
-
-
-@pytest.fixture
-def captured() -> Iterator[io.StringIO]:
-    out = io.StringIO()
-    root = logging.getLogger()
-    before = (list(root.handlers), root.level)
-    setup_logging(stream=out)
-    try:
-        yield out
-    finally:
-        structlog.reset_defaults()
-        structlog.contextvars.clear_contextvars()
-        for h in list(root.handlers):
-            root.removeHandler(h)
-        for h in before[0]:
-            root.addHandler(h)
-        root.setLevel(before[1])
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 import structlog
@@ -24,25 +23,6 @@ log = structlog.get_logger("tests.logs")
 class _Tty(io.StringIO):
     def isatty(self) -> bool:
         return True
-
-
-@pytest.fixture
-def captured() -> Iterator[io.StringIO]:
-    """Configure logging into a buffer (not a terminal: JSON lines); restore after."""
-    out = io.StringIO()
-    root = logging.getLogger()
-    before = (list(root.handlers), root.level)
-    setup_logging(stream=out)
-    try:
-        yield out
-    finally:
-        structlog.reset_defaults()
-        structlog.contextvars.clear_contextvars()
-        for h in list(root.handlers):
-            root.removeHandler(h)
-        for h in before[0]:
-            root.addHandler(h)
-        root.setLevel(before[1])
 
 
 def _lines(out: io.StringIO) -> list[dict[str, object]]:
