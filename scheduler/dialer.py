@@ -41,6 +41,7 @@ from ivr.store.models import (
     utcnow,
 )
 from scheduler.claim import Claim
+from scheduler.pacing import Pacer, TokenBucket
 from scheduler.windows import is_callable_at
 
 log = structlog.get_logger(__name__)
@@ -70,7 +71,13 @@ class CarrierCall(Protocol):
 
 @runtime_checkable
 class PlaceCall(Protocol):
-    """The port to the carrier (Twilio or the sandbox)."""
+    """The port to the carrier (Twilio or the sandbox).
+
+    A port may also offer ``prepare(attempt_id)`` (see :data:`Prepare`): the
+    slow per-call work (rendering the person's prompts) done *before* the
+    dialer waits for its pace, so the paced instant is when the request
+    leaves, not when a slow render happens to finish.
+    """
 
     async def place(self, attempt: CallAttempt, debtor: Debtor, phone: Phone) -> str:
         """Create the call; return its sid. Raise PlaceCallError / PlaceCallUnknown."""
@@ -85,40 +92,18 @@ class PlaceCall(Protocol):
         ...
 
 
-class TokenBucket:
-    """Account-wide calls per second for this process (the carrier's CPS limit)."""
+# Optional work before pacing (see PlaceCall); its failure is only logged: the
+# port's ``place`` does whatever was left undone.
+Prepare = Callable[[int], Awaitable[object]]
 
-    def __init__(
-        self,
-        rate: float,
-        capacity: float | None = None,
-        *,
-        monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.rate = rate
-        self.capacity = capacity if capacity is not None else max(1.0, rate)
-        self._tokens = self.capacity
-        self._monotonic = monotonic
-        self._sleep = sleep
-        self._last = monotonic()
-        self._lock = asyncio.Lock()
 
-    def _refill(self) -> None:
-        now = self._monotonic()
-        self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
-        self._last = now
-
-    async def acquire(self) -> None:
-        """Wait for one token; waiters are served in arrival order."""
-        async with self._lock:
-            self._refill()
-            while self._tokens < 1.0:
-                await self._sleep((1.0 - self._tokens) / self.rate)
-                self._refill()
-            self._tokens -= 1.0
+def port_prepare(port: object) -> Prepare | None:
+    """The port's ``prepare``, or that of the carrier dialer it wraps."""
+    for owner in (port, getattr(port, "dialer", None)):
+        fn = getattr(owner, "prepare", None)
+        if callable(fn):
+            return fn  # type: ignore[no-any-return]
+    return None
 
 
 @dataclass(frozen=True)
@@ -145,7 +130,7 @@ class Dialer:
         max_retries: int = 4,
         base_backoff_s: float = 0.5,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        bucket: TokenBucket | None = None,
+        bucket: Pacer | None = None,
     ) -> None:
         self.sessions = sessions
         self.port = port
@@ -153,14 +138,19 @@ class Dialer:
         self.max_retries = max_retries
         self.base_backoff_s = base_backoff_s
         self._sleep = sleep
-        self.bucket = bucket or TokenBucket(cps)
+        # The account's pace (see scheduler.pacing): no burst, one call per 1/cps s.
+        self.bucket: Pacer = bucket or TokenBucket(cps, capacity=1.0)
+        self._turn = asyncio.Lock()
+        self._warm = False
         # Set when the service drains: claims not yet sent are given back.
         self.closing = asyncio.Event()
+        self._prepare = port_prepare(port)
 
-    async def _paced(self) -> bool:
-        """Wait for the rate limiter; False once draining (the claim is released)."""
+    async def _paced(self) -> float | None:
+        """Wait for the rate limiter; the slot's ``time.monotonic()`` instant, or
+        None once draining (the claim is released)."""
         if self.closing.is_set():
-            return False
+            return None
         acquire = asyncio.ensure_future(self.bucket.acquire())
         closing = asyncio.ensure_future(self.closing.wait())
         try:
@@ -168,19 +158,33 @@ class Dialer:
         finally:
             for f in (acquire, closing):
                 f.cancel()
-        return not self.closing.is_set()
+        if self.closing.is_set() or not acquire.done() or acquire.cancelled():
+            return None
+        slot = acquire.result()
+        return time.monotonic() if slot is None else slot
 
     async def dial(self, claim: Claim) -> DialOutcome:
         tries = 0
+        await self._prepared(claim)
         while True:
-            if not await self._paced():
-                return DialOutcome(claim.attempt_id, "released", tries=tries)
-            prepared = await self._begin_placing(claim)
-            if isinstance(prepared, DialOutcome):
-                return prepared
-            attempt, debtor, phone = prepared
-            tries += 1
+            # One dial at a time from its pace to the request: a slow re-check
+            # delays this process's next slot instead of bunching its calls.
+            # Until the carrier has answered once (a new client's first request
+            # is slow) the turn is held through the request too.
+            await self._turn.acquire()
+            held, sent = True, False
             try:
+                if await self._paced() is None:
+                    return DialOutcome(claim.attempt_id, "released", tries=tries)
+                prepared = await self._begin_placing(claim)
+                if isinstance(prepared, DialOutcome):
+                    return prepared
+                if self._warm:
+                    self._turn.release()
+                    held = False
+                attempt, debtor, phone = prepared
+                tries += 1
+                sent = True
                 sid = await self.port.place(attempt, debtor, phone)
             except PlaceCallError as exc:
                 if exc.retryable and tries <= self.max_retries:
@@ -202,8 +206,22 @@ class Dialer:
                 await self._note(claim.attempt_id, f"outcome unknown, reconciling: {exc!r}")
                 log.exception("dialer.port_error", attempt_id=claim.attempt_id)
                 return DialOutcome(claim.attempt_id, "unknown", tries=tries)
+            finally:
+                self._warm = self._warm or sent
+                if held:
+                    self._turn.release()
             await self._placed(claim.attempt_id, sid)
             return DialOutcome(claim.attempt_id, "placed", sid, tries)
+
+    async def _prepared(self, claim: Claim) -> None:
+        if self._prepare is None or self.closing.is_set():
+            return
+        try:
+            await self._prepare(claim.attempt_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # placing prepares again, or fails there properly
+            log.warning("dialer.prepare_failed", attempt_id=claim.attempt_id, error=repr(exc))
 
     async def _begin_placing(self, claim: Claim) -> DialOutcome | tuple[CallAttempt, Debtor, Phone]:
         """Re-check and move ``claimed -> unknown`` atomically, or cancel the claim."""
