@@ -102,7 +102,7 @@ def port_prepare(port: object) -> Prepare | None:
     for owner in (port, getattr(port, "dialer", None)):
         fn = getattr(owner, "prepare", None)
         if callable(fn):
-            return fn  # type: ignore[no-any-return]
+            return fn
     return None
 
 
