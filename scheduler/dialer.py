@@ -145,6 +145,7 @@ class Dialer:
         # Set when the service drains: claims not yet sent are given back.
         self.closing = asyncio.Event()
         self._prepare = port_prepare(port)
+        self._preparing = asyncio.Semaphore(1)
 
     async def _paced(self) -> float | None:
         """Wait for the rate limiter; the slot's ``time.monotonic()`` instant, or
@@ -214,14 +215,19 @@ class Dialer:
             return DialOutcome(claim.attempt_id, "placed", sid, tries)
 
     async def _prepared(self, claim: Claim) -> None:
-        if self._prepare is None or self.closing.is_set():
+        """Run the port's ``prepare`` before the pace, one claim at a time: a
+        tick's whole batch must not queue its renders ahead of live calls' prompts."""
+        if self._prepare is None:
             return
-        try:
-            await self._prepare(claim.attempt_id)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # placing prepares again, or fails there properly
-            log.warning("dialer.prepare_failed", attempt_id=claim.attempt_id, error=repr(exc))
+        async with self._preparing:
+            if self.closing.is_set():
+                return
+            try:
+                await self._prepare(claim.attempt_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # placing prepares again, or fails there properly
+                log.warning("dialer.prepare_failed", attempt_id=claim.attempt_id, error=repr(exc))
 
     async def _begin_placing(self, claim: Claim) -> DialOutcome | tuple[CallAttempt, Debtor, Phone]:
         """Re-check and move ``claimed -> unknown`` atomically, or cancel the claim."""

@@ -86,7 +86,8 @@ _RESERVE = text(
     "VALUES (:key, clock_timestamp() + make_interval(secs => :gap)) "
     "ON CONFLICT (key) DO UPDATE "
     "SET next_at = GREATEST(p.next_at, clock_timestamp()) + make_interval(secs => :gap) "
-    "RETURNING EXTRACT(EPOCH FROM (p.next_at - clock_timestamp()))::float8 - :gap AS wait"
+    "RETURNING EXTRACT(EPOCH FROM p.next_at)::float8 - :gap AS slot, "
+    "EXTRACT(EPOCH FROM (p.next_at - clock_timestamp()))::float8 - :gap AS wait"
 ).bindparams(bindparam("key", type_=String), bindparam("gap", type_=Float))
 
 
@@ -112,11 +113,12 @@ class SharedPacer:
         # One reservation at a time per replica: slots are never hoarded ahead.
         self._lock = asyncio.Lock()
 
-    async def reserve(self) -> float:
-        """Take the next free slot; returns how many seconds until it (<= 0: now)."""
+    async def reserve(self) -> tuple[float, float]:
+        """Take the next free slot: its instant on the database's clock (epoch
+        seconds) and how many seconds until it (<= 0: now)."""
         async with self.sessions() as s, s.begin():
-            wait = await s.scalar(_RESERVE, {"key": self.key, "gap": self.gap})
-        return float(wait or 0.0)
+            row = (await s.execute(_RESERVE, {"key": self.key, "gap": self.gap})).one()
+        return float(row.slot), float(row.wait)
 
     async def acquire(self) -> float:
         """Wait for this replica's next slot (returned, on ``time.monotonic()``);
@@ -126,7 +128,7 @@ class SharedPacer:
                 # Shielded: a cancelled drain must not cut the statement off mid-flight.
                 task = asyncio.ensure_future(self.reserve())
                 try:
-                    wait = await asyncio.shield(task)
+                    _, wait = await asyncio.shield(task)
                     break
                 except asyncio.CancelledError:
                     with contextlib.suppress(Exception, asyncio.CancelledError):
