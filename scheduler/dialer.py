@@ -114,6 +114,15 @@ class DialOutcome:
     tries: int = 0
 
 
+WINDOW_CLOSED = "the call window closed before the call was placed"
+
+
+def _in_window(claim: Claim, now: dt.datetime) -> bool:
+    return is_callable_at(
+        now, claim.zones, claim.windows, claim.country, claim.region, claim.blocked
+    )
+
+
 _CARRIER_STATUSES = {s.value: s for s in AttemptStatus}
 
 
@@ -168,22 +177,28 @@ class Dialer:
         tries = 0
         await self._prepared(claim)
         while True:
-            # One dial at a time from its pace to the request: a slow re-check
-            # delays this process's next slot instead of bunching its calls.
+            # The re-check runs before the pace; after it, one UPDATE and the
+            # request. One dial at a time from its pace to the request: a slow
+            # statement delays this process's next slot instead of bunching calls.
             # Until the carrier has answered once (a new client's first request
             # is slow) the turn is held through the request too.
+            checked = await self._recheck(claim)
+            if isinstance(checked, DialOutcome):
+                return checked
+            attempt, debtor, phone = checked
             await self._turn.acquire()
             held, sent = True, False
             try:
                 if await self._paced() is None:
                     return DialOutcome(claim.attempt_id, "released", tries=tries)
-                prepared = await self._begin_placing(claim)
-                if isinstance(prepared, DialOutcome):
-                    return prepared
+                begun = await self._begin_placing(claim, attempt)
+                if begun is None:
+                    continue  # the claim changed during the wait: look again
+                if isinstance(begun, DialOutcome):
+                    return begun
                 if self._warm:
                     self._turn.release()
                     held = False
-                attempt, debtor, phone = prepared
                 tries += 1
                 sent = True
                 sid = await self.port.place(attempt, debtor, phone)
@@ -229,8 +244,9 @@ class Dialer:
             except Exception as exc:  # placing prepares again, or fails there properly
                 log.warning("dialer.prepare_failed", attempt_id=claim.attempt_id, error=repr(exc))
 
-    async def _begin_placing(self, claim: Claim) -> DialOutcome | tuple[CallAttempt, Debtor, Phone]:
-        """Re-check and move ``claimed -> unknown`` atomically, or cancel the claim."""
+    async def _recheck(self, claim: Claim) -> DialOutcome | tuple[CallAttempt, Debtor, Phone]:
+        """Re-check the person before waiting for the pace; cancel the claim if
+        they may no longer be called. The attempt stays ``claimed``."""
         now = self.clock()
         async with self.sessions() as s, s.begin():
             attempt = await s.get(CallAttempt, claim.attempt_id, populate_existing=True)
@@ -240,10 +256,8 @@ class Dialer:
             phone = await s.get(Phone, claim.phone_id) if claim.phone_id else None
             debt = await s.get(Debt, claim.debt_id) if claim.debt_id else None
             why = None
-            if not is_callable_at(
-                now, claim.zones, claim.windows, claim.country, claim.region, claim.blocked
-            ):
-                why = "the call window closed before the call was placed"
+            if not _in_window(claim, now):
+                why = WINDOW_CLOSED
             elif debtor is None or debtor.opted_out_at is not None:
                 why = "the debtor opted out before the call was placed"
             elif phone is None or phone.wrong_number_at is not None:
@@ -254,30 +268,53 @@ class Dialer:
             ):
                 why = "the debt was paid or paused before the call was placed"
             if why is not None:
-                await s.execute(
-                    update(CallAttempt)
-                    .where(
-                        CallAttempt.id == claim.attempt_id,
-                        CallAttempt.status == AttemptStatus.CLAIMED,
-                    )
-                    .values(status=AttemptStatus.CANCELED, error=why, ended_at=now)
-                )
+                await self._cancel(s, claim.attempt_id, why, now)
                 return DialOutcome(claim.attempt_id, "cancelled")
+            assert debtor is not None and phone is not None
+            return attempt, debtor, phone
+
+    async def _begin_placing(
+        self, claim: Claim, attempt: CallAttempt
+    ) -> DialOutcome | CallAttempt | None:
+        """At the paced instant: one statement moves ``claimed -> unknown``.
+
+        Only what can change within the pace wait is checked again: the window
+        (no query) and, in the same UPDATE, the claim and an opt-out. None: it
+        changed under us; the caller re-checks from the start.
+        """
+        now = self.clock()
+        async with self.sessions() as s, s.begin():
+            if not _in_window(claim, now):
+                await self._cancel(s, claim.attempt_id, WINDOW_CLOSED, now)
+                return DialOutcome(claim.attempt_id, "cancelled")
+            opted_out = (
+                select(Debtor.id)
+                .where(Debtor.id == claim.debtor_id, Debtor.opted_out_at.is_not(None))
+                .exists()
+            )
             result = await s.execute(
                 update(CallAttempt)
                 .where(
                     CallAttempt.id == claim.attempt_id,
                     CallAttempt.status == AttemptStatus.CLAIMED,
+                    ~opted_out,
                 )
                 .values(status=AttemptStatus.UNKNOWN, placed_at=now)
                 .execution_options(synchronize_session=False)
             )
-            if getattr(result, "rowcount", 0) != 1:
-                return DialOutcome(claim.attempt_id, "skipped")
-            attempt.status = AttemptStatus.UNKNOWN
-            attempt.placed_at = now
-            assert debtor is not None and phone is not None
-            return attempt, debtor, phone
+        if getattr(result, "rowcount", 0) != 1:
+            return None
+        attempt.status = AttemptStatus.UNKNOWN
+        attempt.placed_at = now
+        return attempt
+
+    @staticmethod
+    async def _cancel(s: AsyncSession, attempt_id: int, why: str, now: dt.datetime) -> None:
+        await s.execute(
+            update(CallAttempt)
+            .where(CallAttempt.id == attempt_id, CallAttempt.status == AttemptStatus.CLAIMED)
+            .values(status=AttemptStatus.CANCELED, error=why, ended_at=now)
+        )
 
     async def _back_to_claimed(self, attempt_id: int, error: str) -> None:
         async with self.sessions() as s, s.begin():
