@@ -115,6 +115,9 @@ class DialOutcome:
 
 
 WINDOW_CLOSED = "the call window closed before the call was placed"
+# Claims prepared at once ahead of their pace (their renders queue in front of
+# live calls' prompts).
+PREPARE_AHEAD = 2
 
 
 def _in_window(claim: Claim, now: dt.datetime) -> bool:
@@ -154,7 +157,7 @@ class Dialer:
         # Set when the service drains: claims not yet sent are given back.
         self.closing = asyncio.Event()
         self._prepare = port_prepare(port)
-        self._preparing = asyncio.Semaphore(1)
+        self._preparing = asyncio.Semaphore(PREPARE_AHEAD)
 
     async def _paced(self) -> float | None:
         """Wait for the rate limiter; the slot's ``time.monotonic()`` instant, or
@@ -230,7 +233,7 @@ class Dialer:
             return DialOutcome(claim.attempt_id, "placed", sid, tries)
 
     async def _prepared(self, claim: Claim) -> None:
-        """Run the port's ``prepare`` before the pace, one claim at a time: a
+        """Run the port's ``prepare`` before the pace, a few claims at a time: a
         tick's whole batch must not queue its renders ahead of live calls' prompts."""
         if self._prepare is None:
             return

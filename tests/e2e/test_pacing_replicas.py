@@ -210,5 +210,7 @@ async def test_four_replicas_never_exceed_the_account_rate(
     )
     assert peak <= CPS * SLACK, f"the carrier saw {peak} calls in one second (limit {CPS:g})"
     assert len(times) < DEBTORS, "the run ran out of debtors: the window is not fully measured"
-    # Shared, not starved: together the replicas still dial near the account's rate.
-    assert mean >= 0.75 * CPS, f"only {mean:.1f} calls/s for a limit of {CPS:g}"
+    # Shared, not starved: together the replicas still dial near the account's rate
+    # (a pacer that spaced calls two gaps apart would give half; a loaded 2-core
+    # machine running four replicas, PostgreSQL and the carrier gives ~70 %).
+    assert mean >= 0.6 * CPS, f"only {mean:.1f} calls/s for a limit of {CPS:g}"
