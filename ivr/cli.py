@@ -348,8 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--override-caps",
         action="store_true",
-        help="pass the daily and weekly caps and the minimum gap (never the window, "
-        "holidays, opt-outs or anything else); recorded with --reason and --by",
+        help="pass the daily and weekly caps, the minimum gap and the retry wait (never the "
+        "window, holidays, opt-outs or anything else); recorded with --reason and --by",
     )
     s.add_argument("--reason", help="why the caps are overridden (required with --override-caps)")
     s.add_argument("--by", help="who overrides (default: the OS user)")

@@ -9,6 +9,7 @@ fast one.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,11 @@ from typing import Any
 
 from ivr.store.models import LIVE_ATTEMPT_STATUSES, AttemptStatus
 from scheduler.windows import day_bounds_utc
+
+# How an attempt ends that the retry plan waits after.
+UNSUCCESSFUL_STATUSES = frozenset(
+    {AttemptStatus.BUSY, AttemptStatus.NO_ANSWER, AttemptStatus.FAILED}
+)
 
 # Outcomes that mean we spoke with the verified debtor (a "right-party contact").
 RIGHT_PARTY_OUTCOMES = frozenset(
@@ -38,6 +44,9 @@ class CapPolicy:
     weekly_cap: int = 7
     min_gap: dt.timedelta = dt.timedelta(hours=4)
     quiet_days_after_contact: int = 0
+    # The retry plan: the wait after the 1st, 2nd, ... unsuccessful attempt in
+    # a row (the last repeats); empty: none.
+    retry_delays: tuple[dt.timedelta, ...] = ()
 
     @classmethod
     def strictest(cls, policies: Iterable[CapPolicy]) -> CapPolicy:
@@ -50,13 +59,29 @@ class CapPolicy:
             weekly_cap=min(p.weekly_cap for p in items),
             min_gap=max(p.min_gap for p in items),
             quiet_days_after_contact=max(p.quiet_days_after_contact for p in items),
+            retry_delays=_longest_waits([p.retry_delays for p in items]),
         )
 
     def with_floor(self, country: str) -> CapPolicy:
         floor = QUIET_DAYS_FLOOR.get(country.upper(), 0)
         if self.quiet_days_after_contact >= floor:
             return self
-        return CapPolicy(self.daily_cap, self.weekly_cap, self.min_gap, floor)
+        return dataclasses.replace(self, quiet_days_after_contact=floor)
+
+    def retry_delay(self, in_a_row: int) -> dt.timedelta | None:
+        """The wait after ``in_a_row`` unsuccessful attempts in a row (None: no plan)."""
+        if not self.retry_delays or in_a_row <= 0:
+            return None
+        return self.retry_delays[min(in_a_row, len(self.retry_delays)) - 1]
+
+
+def _longest_waits(plans: Sequence[tuple[dt.timedelta, ...]]) -> tuple[dt.timedelta, ...]:
+    """Step by step the longest wait of any plan (a shorter plan repeats its last)."""
+    plans = [p for p in plans if p]
+    if not plans:
+        return ()
+    steps = max(len(p) for p in plans)
+    return tuple(max(p[min(i, len(p) - 1)] for p in plans) for i in range(steps))
 
 
 @dataclass(frozen=True)
@@ -101,6 +126,8 @@ def cap_blocks(
 
     The daily cap is checked against the local day of ``now`` in every
     candidate zone, so an ambiguous zone can only make it stricter.
+    ``waive_quiet``: a call the debtor asked for (a callback) skips the quiet
+    days after a conversation and the retry plan's wait (they chose the time).
     """
     out: list[CapBlock] = []
 
@@ -164,6 +191,10 @@ def cap_blocks(
                 )
             )
 
+    retry = _retry_block(history, now, policy) if not waive_quiet else None
+    if retry is not None:
+        out.append(retry)
+
     if not waive_quiet and policy.quiet_days_after_contact > 0:
         quiet = dt.timedelta(days=policy.quiet_days_after_contact)
         contacts = [a.ended_at or a.claimed_at for a in history if a.right_party]
@@ -180,6 +211,47 @@ def cap_blocks(
                 )
             )
     return out
+
+
+def _retry_block(
+    history: Sequence[PastAttempt], now: dt.datetime, policy: CapPolicy
+) -> CapBlock | None:
+    """The retry plan: after the n-th busy / no-answer / failed attempt in a row,
+    wait the plan's n-th delay from when it ended.
+
+    Claims that never reached the carrier (cancelled) neither count nor break
+    the streak; any other ended attempt (answered) breaks it.
+    """
+    if not policy.retry_delays:
+        return None
+    ended = sorted(
+        (a for a in history if not a.live and a.status != AttemptStatus.CANCELED),
+        key=lambda a: (a.claimed_at, a.attempt_id or 0),
+    )
+    streak: list[PastAttempt] = []
+    for a in reversed(ended):
+        if AttemptStatus(a.status) not in UNSUCCESSFUL_STATUSES:
+            break
+        streak.append(a)
+    delay = policy.retry_delay(len(streak))
+    if delay is None:
+        return None
+    last = streak[0]
+    until = (last.ended_at or last.claimed_at) + delay
+    if until <= now:
+        return None
+    return CapBlock(
+        "retry_wait",
+        f"waiting {_fmt(delay)} after {len(streak)} unanswered attempt(s) in a row "
+        "(the campaign's retry plan)",
+        {
+            "attempts_in_a_row": len(streak),
+            "last_status": last.status,
+            "delay_minutes": int(delay.total_seconds() // 60),
+            "retry_at": until.isoformat(),
+        },
+        until,
+    )
 
 
 def _minutes(policy: CapPolicy) -> int:

@@ -41,6 +41,7 @@ from ivr.store.models import (
     utcnow,
 )
 from scheduler.claim import Claim
+from scheduler.pacing import Pacer, TokenBucket
 from scheduler.windows import is_callable_at
 
 log = structlog.get_logger(__name__)
@@ -70,7 +71,13 @@ class CarrierCall(Protocol):
 
 @runtime_checkable
 class PlaceCall(Protocol):
-    """The port to the carrier (Twilio or the sandbox)."""
+    """The port to the carrier (Twilio or the sandbox).
+
+    A port may also offer ``prepare(attempt_id)`` (see :data:`Prepare`): the
+    slow per-call work (rendering the person's prompts) done *before* the
+    dialer waits for its pace, so the paced instant is when the request
+    leaves, not when a slow render happens to finish.
+    """
 
     async def place(self, attempt: CallAttempt, debtor: Debtor, phone: Phone) -> str:
         """Create the call; return its sid. Raise PlaceCallError / PlaceCallUnknown."""
@@ -85,40 +92,18 @@ class PlaceCall(Protocol):
         ...
 
 
-class TokenBucket:
-    """Account-wide calls per second for this process (the carrier's CPS limit)."""
+# Optional work before pacing (see PlaceCall); its failure is only logged: the
+# port's ``place`` does whatever was left undone.
+Prepare = Callable[[int], Awaitable[object]]
 
-    def __init__(
-        self,
-        rate: float,
-        capacity: float | None = None,
-        *,
-        monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.rate = rate
-        self.capacity = capacity if capacity is not None else max(1.0, rate)
-        self._tokens = self.capacity
-        self._monotonic = monotonic
-        self._sleep = sleep
-        self._last = monotonic()
-        self._lock = asyncio.Lock()
 
-    def _refill(self) -> None:
-        now = self._monotonic()
-        self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
-        self._last = now
-
-    async def acquire(self) -> None:
-        """Wait for one token; waiters are served in arrival order."""
-        async with self._lock:
-            self._refill()
-            while self._tokens < 1.0:
-                await self._sleep((1.0 - self._tokens) / self.rate)
-                self._refill()
-            self._tokens -= 1.0
+def port_prepare(port: object) -> Prepare | None:
+    """The port's ``prepare``, or that of the carrier dialer it wraps."""
+    for owner in (port, getattr(port, "dialer", None)):
+        fn = getattr(owner, "prepare", None)
+        if callable(fn):
+            return fn
+    return None
 
 
 @dataclass(frozen=True)
@@ -127,6 +112,18 @@ class DialOutcome:
     result: str  # placed | failed | unknown | cancelled | skipped | released
     call_sid: str | None = None
     tries: int = 0
+
+
+WINDOW_CLOSED = "the call window closed before the call was placed"
+# Claims prepared at once ahead of their pace (their renders queue in front of
+# live calls' prompts).
+PREPARE_AHEAD = 2
+
+
+def _in_window(claim: Claim, now: dt.datetime) -> bool:
+    return is_callable_at(
+        now, claim.zones, claim.windows, claim.country, claim.region, claim.blocked
+    )
 
 
 _CARRIER_STATUSES = {s.value: s for s in AttemptStatus}
@@ -145,7 +142,7 @@ class Dialer:
         max_retries: int = 4,
         base_backoff_s: float = 0.5,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        bucket: TokenBucket | None = None,
+        bucket: Pacer | None = None,
     ) -> None:
         self.sessions = sessions
         self.port = port
@@ -153,14 +150,20 @@ class Dialer:
         self.max_retries = max_retries
         self.base_backoff_s = base_backoff_s
         self._sleep = sleep
-        self.bucket = bucket or TokenBucket(cps)
+        # The account's pace (see scheduler.pacing): no burst, one call per 1/cps s.
+        self.bucket: Pacer = bucket or TokenBucket(cps, capacity=1.0)
+        self._turn = asyncio.Lock()
+        self._warm = False
         # Set when the service drains: claims not yet sent are given back.
         self.closing = asyncio.Event()
+        self._prepare = port_prepare(port)
+        self._preparing = asyncio.Semaphore(PREPARE_AHEAD)
 
-    async def _paced(self) -> bool:
-        """Wait for the rate limiter; False once draining (the claim is released)."""
+    async def _paced(self) -> float | None:
+        """Wait for the rate limiter; the slot's ``time.monotonic()`` instant, or
+        None once draining (the claim is released)."""
         if self.closing.is_set():
-            return False
+            return None
         acquire = asyncio.ensure_future(self.bucket.acquire())
         closing = asyncio.ensure_future(self.closing.wait())
         try:
@@ -168,19 +171,39 @@ class Dialer:
         finally:
             for f in (acquire, closing):
                 f.cancel()
-        return not self.closing.is_set()
+        if self.closing.is_set() or not acquire.done() or acquire.cancelled():
+            return None
+        slot = acquire.result()
+        return time.monotonic() if slot is None else slot
 
     async def dial(self, claim: Claim) -> DialOutcome:
         tries = 0
+        await self._prepared(claim)
         while True:
-            if not await self._paced():
-                return DialOutcome(claim.attempt_id, "released", tries=tries)
-            prepared = await self._begin_placing(claim)
-            if isinstance(prepared, DialOutcome):
-                return prepared
-            attempt, debtor, phone = prepared
-            tries += 1
+            # The re-check runs before the pace; after it, one UPDATE and the
+            # request. One dial at a time from its pace to the request: a slow
+            # statement delays this process's next slot instead of bunching calls.
+            # Until the carrier has answered once (a new client's first request
+            # is slow) the turn is held through the request too.
+            checked = await self._recheck(claim)
+            if isinstance(checked, DialOutcome):
+                return checked
+            attempt, debtor, phone = checked
+            await self._turn.acquire()
+            held, sent = True, False
             try:
+                if await self._paced() is None:
+                    return DialOutcome(claim.attempt_id, "released", tries=tries)
+                begun = await self._begin_placing(claim, attempt)
+                if begun is None:
+                    continue  # the claim changed during the wait: look again
+                if isinstance(begun, DialOutcome):
+                    return begun
+                if self._warm:
+                    self._turn.release()
+                    held = False
+                tries += 1
+                sent = True
                 sid = await self.port.place(attempt, debtor, phone)
             except PlaceCallError as exc:
                 if exc.retryable and tries <= self.max_retries:
@@ -202,11 +225,31 @@ class Dialer:
                 await self._note(claim.attempt_id, f"outcome unknown, reconciling: {exc!r}")
                 log.exception("dialer.port_error", attempt_id=claim.attempt_id)
                 return DialOutcome(claim.attempt_id, "unknown", tries=tries)
+            finally:
+                self._warm = self._warm or sent
+                if held:
+                    self._turn.release()
             await self._placed(claim.attempt_id, sid)
             return DialOutcome(claim.attempt_id, "placed", sid, tries)
 
-    async def _begin_placing(self, claim: Claim) -> DialOutcome | tuple[CallAttempt, Debtor, Phone]:
-        """Re-check and move ``claimed -> unknown`` atomically, or cancel the claim."""
+    async def _prepared(self, claim: Claim) -> None:
+        """Run the port's ``prepare`` before the pace, a few claims at a time: a
+        tick's whole batch must not queue its renders ahead of live calls' prompts."""
+        if self._prepare is None:
+            return
+        async with self._preparing:
+            if self.closing.is_set():
+                return
+            try:
+                await self._prepare(claim.attempt_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # placing prepares again, or fails there properly
+                log.warning("dialer.prepare_failed", attempt_id=claim.attempt_id, error=repr(exc))
+
+    async def _recheck(self, claim: Claim) -> DialOutcome | tuple[CallAttempt, Debtor, Phone]:
+        """Re-check the person before waiting for the pace; cancel the claim if
+        they may no longer be called. The attempt stays ``claimed``."""
         now = self.clock()
         async with self.sessions() as s, s.begin():
             attempt = await s.get(CallAttempt, claim.attempt_id, populate_existing=True)
@@ -216,10 +259,8 @@ class Dialer:
             phone = await s.get(Phone, claim.phone_id) if claim.phone_id else None
             debt = await s.get(Debt, claim.debt_id) if claim.debt_id else None
             why = None
-            if not is_callable_at(
-                now, claim.zones, claim.windows, claim.country, claim.region, claim.blocked
-            ):
-                why = "the call window closed before the call was placed"
+            if not _in_window(claim, now):
+                why = WINDOW_CLOSED
             elif debtor is None or debtor.opted_out_at is not None:
                 why = "the debtor opted out before the call was placed"
             elif phone is None or phone.wrong_number_at is not None:
@@ -230,30 +271,53 @@ class Dialer:
             ):
                 why = "the debt was paid or paused before the call was placed"
             if why is not None:
-                await s.execute(
-                    update(CallAttempt)
-                    .where(
-                        CallAttempt.id == claim.attempt_id,
-                        CallAttempt.status == AttemptStatus.CLAIMED,
-                    )
-                    .values(status=AttemptStatus.CANCELED, error=why, ended_at=now)
-                )
+                await self._cancel(s, claim.attempt_id, why, now)
                 return DialOutcome(claim.attempt_id, "cancelled")
+            assert debtor is not None and phone is not None
+            return attempt, debtor, phone
+
+    async def _begin_placing(
+        self, claim: Claim, attempt: CallAttempt
+    ) -> DialOutcome | CallAttempt | None:
+        """At the paced instant: one statement moves ``claimed -> unknown``.
+
+        Only what can change within the pace wait is checked again: the window
+        (no query) and, in the same UPDATE, the claim and an opt-out. None: it
+        changed under us; the caller re-checks from the start.
+        """
+        now = self.clock()
+        async with self.sessions() as s, s.begin():
+            if not _in_window(claim, now):
+                await self._cancel(s, claim.attempt_id, WINDOW_CLOSED, now)
+                return DialOutcome(claim.attempt_id, "cancelled")
+            opted_out = (
+                select(Debtor.id)
+                .where(Debtor.id == claim.debtor_id, Debtor.opted_out_at.is_not(None))
+                .exists()
+            )
             result = await s.execute(
                 update(CallAttempt)
                 .where(
                     CallAttempt.id == claim.attempt_id,
                     CallAttempt.status == AttemptStatus.CLAIMED,
+                    ~opted_out,
                 )
                 .values(status=AttemptStatus.UNKNOWN, placed_at=now)
                 .execution_options(synchronize_session=False)
             )
-            if getattr(result, "rowcount", 0) != 1:
-                return DialOutcome(claim.attempt_id, "skipped")
-            attempt.status = AttemptStatus.UNKNOWN
-            attempt.placed_at = now
-            assert debtor is not None and phone is not None
-            return attempt, debtor, phone
+        if getattr(result, "rowcount", 0) != 1:
+            return None
+        attempt.status = AttemptStatus.UNKNOWN
+        attempt.placed_at = now
+        return attempt
+
+    @staticmethod
+    async def _cancel(s: AsyncSession, attempt_id: int, why: str, now: dt.datetime) -> None:
+        await s.execute(
+            update(CallAttempt)
+            .where(CallAttempt.id == attempt_id, CallAttempt.status == AttemptStatus.CLAIMED)
+            .values(status=AttemptStatus.CANCELED, error=why, ended_at=now)
+        )
 
     async def _back_to_claimed(self, attempt_id: int, error: str) -> None:
         async with self.sessions() as s, s.begin():

@@ -76,7 +76,7 @@ MESSAGES = {
 # What a supervisor's override (``ivr call --override-caps``) may pass: the
 # frequency limits, never the window, a holiday, a blocked date, an opt-out,
 # a wrong number, a closed debt, an open promise or a call in progress.
-OVERRIDABLE = frozenset({"daily_cap", "weekly_cap", "min_gap"})
+OVERRIDABLE = frozenset({"daily_cap", "weekly_cap", "min_gap", "retry_wait"})
 
 
 @dataclass(frozen=True)
@@ -449,6 +449,7 @@ async def load_campaign_rules(
                 Campaign.blocked_dates,
                 Campaign.max_concurrent_calls,
                 Campaign.paid_pause_business_days,
+                Campaign.retry_delays_minutes,
             ).where(Campaign.id.in_(ids)),
         )
     ).all()
@@ -472,6 +473,9 @@ async def load_campaign_rules(
                 weekly_cap=r.weekly_cap,
                 min_gap=dt.timedelta(minutes=r.min_gap_minutes),
                 quiet_days_after_contact=r.quiet_days_after_rpc,
+                retry_delays=tuple(
+                    dt.timedelta(minutes=int(m)) for m in (r.retry_delays_minutes or [])
+                ),
             ),
             windows=tuple(wins.get(r.id, ())),
             blocked=parse_blocked(r.blocked_dates or []),

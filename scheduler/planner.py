@@ -35,6 +35,7 @@ from ivr.store.models import utcnow
 from scheduler.claim import Claim, ClaimStats, claim_batch
 from scheduler.dialer import Dialer, DialOutcome, PlaceCall
 from scheduler.jobs import follow_up_promises, purge_personal_data
+from scheduler.pacing import account_pacer
 
 log = structlog.get_logger(__name__)
 
@@ -72,7 +73,17 @@ class Scheduler:
         self.clock = clock
         self.worker_id = worker_id or default_worker_id()
         self.max_batch = max_batch
-        self.dialer = dialer or Dialer(sessions, place_call, cps=settings.account_cps, clock=clock)
+        self.dialer = dialer or Dialer(
+            sessions,
+            place_call,
+            clock=clock,
+            bucket=account_pacer(
+                sessions,
+                settings.database_url,
+                settings.account_cps,
+                settings.twilio_account_sid,
+            ),
+        )
         self._tasks: set[asyncio.Task[DialOutcome]] = set()
         self._job_tasks: set[asyncio.Task[Any]] = set()
         self._aps: AsyncIOScheduler | None = None

@@ -164,6 +164,9 @@ class Campaign(Base):
     max_concurrent_calls: Mapped[int] = mapped_column(Integer, default=5)
     max_promise_days: Mapped[int] = mapped_column(Integer, default=30)
     blocked_dates: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Minutes to wait after the 1st, 2nd, ... busy / no-answer / failed attempt
+    # in a row (the last repeats); empty: only the caps and min gap apply.
+    retry_delays_minutes: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
     company_name: Mapped[str] = mapped_column(String(120), default="Central de Atendimento")
     callback_number: Mapped[str] = mapped_column(String(20), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -472,3 +475,16 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[dt.datetime] = mapped_column()
     locked_until: Mapped[dt.datetime | None] = mapped_column()
+
+
+class PacingSlot(Base):
+    """The next free instant of a rate shared by every replica (the account's CPS).
+
+    See ``scheduler.pacing``: one row per carrier account, moved on by one
+    atomic statement per call.
+    """
+
+    __tablename__ = "pacing_slots"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_at: Mapped[dt.datetime] = mapped_column()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -103,6 +103,16 @@ def _check_phone(value: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+# The retry plan: minutes to wait after the 1st, 2nd, ... busy, no-answer or
+# failed attempt in a row (the last repeats), at most a week each.
+MAX_RETRY_STEPS = 10
+RetryDelay = Annotated[int, Field(ge=1, le=7 * 24 * 60)]
+RETRY_PLAN_DOC = (
+    "minutes to wait after the 1st, 2nd, ... busy, no-answer or failed attempt in a row "
+    "(the last repeats), e.g. [30, 120]; windows and caps still apply; empty: no plan"
+)
+
+
 class _CampaignFields(Input):
     """Settings shared by create and update (update makes each optional)."""
 
@@ -140,6 +150,9 @@ class CampaignCreate(_CampaignFields):
     paid_pause_business_days: int = Field(default=2, ge=0, le=30)
     max_concurrent_calls: int = Field(default=5, ge=1, le=1000)
     max_promise_days: int = Field(default=30, ge=1, le=365)
+    retry_delays_minutes: list[RetryDelay] = Field(
+        default_factory=list, max_length=MAX_RETRY_STEPS, description=RETRY_PLAN_DOC
+    )
     blocked_dates: list[Day] = Field(default_factory=list, max_length=1000)
     company_name: str = Field(default="Central de Atendimento", min_length=1, max_length=120)
     callback_number: str = Field(default="", max_length=20)
@@ -159,6 +172,9 @@ class CampaignUpdate(_CampaignFields):
     paid_pause_business_days: int | None = Field(default=None, ge=0, le=30)
     max_concurrent_calls: int | None = Field(default=None, ge=1, le=1000)
     max_promise_days: int | None = Field(default=None, ge=1, le=365)
+    retry_delays_minutes: list[RetryDelay] | None = Field(
+        default=None, max_length=MAX_RETRY_STEPS, description=RETRY_PLAN_DOC
+    )
     company_name: str | None = Field(default=None, min_length=1, max_length=120)
     callback_number: str | None = Field(default=None, max_length=20)
 
@@ -185,6 +201,7 @@ class CampaignOut(Output):
     paid_pause_business_days: int
     max_concurrent_calls: int
     max_promise_days: int
+    retry_delays_minutes: list[int] = Field(description=RETRY_PLAN_DOC)
     blocked_dates: list[dt.date]
     company_name: str
     callback_number: str

@@ -1,0 +1,216 @@
+"""Four ``ivr serve`` replicas on one PostgreSQL database share the account's calls per second.
+
+Each replica runs as its own process (``python -m ivr.cli serve``) with the
+same ``IVR_ACCOUNT_CPS``; the sandbox carrier (in this process) notes when it
+created every call. Over every sliding one-second window of those creation
+times the carrier must never see more than the limit (5 % slack), while the
+replicas together still dial close to the limit (the shared limiter must not
+starve them).
+
+The debtors do not answer (their calls ring on past the end of the run), so
+no webhook matters: the sandbox's status callbacks go to a closed port. The
+debtors' zone is chosen so that it is midday on a day the law allows calls
+when the test runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import holidays
+import pytest
+from sqlalchemy import update
+
+from bench.service_process import free_port, wait_ready
+from ivr.sandbox.app import Sandbox
+from ivr.sandbox.callee import CalleeScript
+from ivr.sandbox.config import SandboxConfig
+from ivr.store.db import open_sessions
+from ivr.store.importer import import_debtors
+from ivr.store.models import Campaign
+from tests.e2e.harness import CSV_HEADER, FROM_NUMBER, PUBLIC
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+REPLICAS = 4
+CPS = 20.0
+SLACK = 1.05
+DEBTORS = 700
+MEASURE_S = 12.0  # seconds of carrier creations measured, from the first call
+# One zone per UTC offset from -10 h to +14 h: at any instant one of them is near midday.
+ZONES = [
+    "Pacific/Honolulu",
+    "America/Anchorage",
+    "America/Los_Angeles",
+    "America/Denver",
+    "America/Chicago",
+    "America/New_York",
+    "America/Halifax",
+    "America/Sao_Paulo",
+    "Atlantic/South_Georgia",
+    "Atlantic/Azores",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Athens",
+    "Europe/Moscow",
+    "Asia/Dubai",
+    "Asia/Karachi",
+    "Asia/Dhaka",
+    "Asia/Bangkok",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Australia/Brisbane",
+    "Pacific/Noumea",
+    "Pacific/Auckland",
+    "Pacific/Tongatapu",
+    "Pacific/Kiritimati",
+]
+
+
+def midday_zone(now: dt.datetime) -> str:
+    """A zone where ``now`` is between 10:00 and 17:00 on a day that is no US holiday
+    (US law allows calls 08:00-21:00 every day)."""
+    for name in sorted(ZONES, key=lambda z: abs(now.astimezone(ZoneInfo(z)).hour + 0.5 - 13)):
+        local = now.astimezone(ZoneInfo(name))
+        if 10 <= local.hour < 17 and local.date() not in holidays.country_holidays(
+            "US", years=local.year
+        ):
+            return name
+    raise AssertionError("no zone is at midday on a working day (cannot happen)")
+
+
+def max_per_second(times: list[float]) -> int:
+    """The most creations inside any half-open one-second window [t, t + 1)."""
+    times = sorted(times)
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while times[lo] <= t - 1.0:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+def test_max_per_second_counts_sliding_windows() -> None:
+    assert max_per_second([]) == 0
+    assert max_per_second([0.0, 0.5, 0.99, 1.0, 1.5]) == 3
+    assert max_per_second([i / 16 for i in range(100)]) == 16
+
+
+async def _prepare(db_url: str, tmp_path: Path, zone: str) -> list[str]:
+    numbers = [f"+1646{7000000 + i:07d}" for i in range(DEBTORS)]
+    # One name and amount for all: the personal prompts are rendered once.
+    rows = [
+        f"P-{i},Mary Smith,{n},150.00,2026-10-01,Store,en-US,NY,{zone},"
+        for i, n in enumerate(numbers)
+    ]
+    csv = tmp_path / "portfolio.csv"
+    csv.write_text(CSV_HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    async with open_sessions(db_url) as sessions:
+        report = await import_debtors(sessions, csv)
+        assert report.errors == []
+        async with sessions() as s, s.begin():
+            # Calls that ring on stay live: the channel limit must not be what paces.
+            await s.execute(update(Campaign).values(max_concurrent_calls=1000))
+    return numbers
+
+
+def _replica_env(db_url: str, sb: Sandbox, cache: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        IVR_DATABASE_URL=db_url,
+        IVR_PUBLIC_URL=PUBLIC,
+        IVR_TWILIO_ACCOUNT_SID=sb.account_sid,
+        IVR_TWILIO_AUTH_TOKEN=sb.auth_token,
+        IVR_TWILIO_FROM_NUMBER=FROM_NUMBER,
+        IVR_TWILIO_API_URL=sb.url,
+        IVR_CACHE_DIR=str(cache),
+        IVR_ACCOUNT_CPS=str(CPS),
+        IVR_SCHEDULER_TICK_SECONDS="1",
+        IVR_DRAIN_TIMEOUT_SECONDS="0",
+    )
+    return env
+
+
+async def test_four_replicas_never_exceed_the_account_rate(
+    pg_url: str, tmp_path: Path, tts_cache: Path
+) -> None:
+    zone = midday_zone(dt.datetime.now(dt.UTC))
+    numbers = await _prepare(pg_url, tmp_path, zone)
+    ports = [free_port() for _ in range(REPLICAS)]
+    procs: list[subprocess.Popen[bytes]] = []
+    async with Sandbox(SandboxConfig()) as sb:
+        for n in numbers:
+            sb.add_callee(n, CalleeScript(answer="no-answer"))
+        # Nobody answers, so no webhook matters: status callbacks go to a closed
+        # port (refused at once), keeping the carrier's own clock unloaded.
+        sb.config.rewrite_base[PUBLIC] = f"http://127.0.0.1:{free_port()}"
+        env = _replica_env(pg_url, sb, tts_cache)
+        try:
+            for i, port in enumerate(ports):
+                with (tmp_path / f"replica{i}.log").open("wb") as out:
+                    procs.append(
+                        subprocess.Popen(  # noqa: ASYNC220 (started once, stopped below)
+                            [
+                                sys.executable,
+                                *("-m", "ivr.cli", "serve", "--keypad-only"),
+                                *("--host", "127.0.0.1", "--port", str(port)),
+                            ],
+                            cwd=tmp_path,
+                            env=env,
+                            stdout=subprocess.DEVNULL,
+                            stderr=out,
+                            start_new_session=True,
+                        )
+                    )
+            for port, proc in zip(ports, procs, strict=True):
+                await wait_ready(port, proc)
+
+            def created() -> list[float]:
+                return [
+                    c.date_created.timestamp()
+                    for c in list(sb.calls.values())
+                    if c.direction == "outbound-api"
+                ]
+
+            deadline = time.monotonic() + 60
+            while not created():
+                assert time.monotonic() < deadline, "no call was placed"
+                assert all(p.poll() is None for p in procs)
+                await asyncio.sleep(0.1)
+            first = min(created())
+            await asyncio.sleep(MEASURE_S + 0.5)
+            assert all(p.poll() is None for p in procs), "a replica died"
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    os.killpg(p.pid, signal.SIGTERM)
+            for p in procs:
+                try:
+                    await asyncio.to_thread(p.wait, 20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+        times = [t for t in created() if t < first + MEASURE_S]
+
+    peak = max_per_second(times)
+    mean = len(times) / MEASURE_S
+    print(
+        f"\n{REPLICAS} replicas at IVR_ACCOUNT_CPS={CPS:g}: max {peak} calls in any 1 s "
+        f"window, mean {mean:.1f}/s over {MEASURE_S:g} s ({len(times)} calls)"
+    )
+    assert peak <= CPS * SLACK, f"the carrier saw {peak} calls in one second (limit {CPS:g})"
+    assert len(times) < DEBTORS, "the run ran out of debtors: the window is not fully measured"
+    # Shared, not starved: together the replicas still dial near the account's rate
+    # (a pacer that spaced calls two gaps apart would give half; a loaded 2-core
+    # machine running four replicas, PostgreSQL and the carrier gives ~70 %).
+    assert mean >= 0.6 * CPS, f"only {mean:.1f} calls/s for a limit of {CPS:g}"
