@@ -92,18 +92,15 @@ class PlaceCall(Protocol):
         ...
 
 
-# Optional work before pacing (see PlaceCall); its failure is only logged: the
-# port's ``place`` does whatever was left undone.
+# Optional work before pacing (see PlaceCall); its failure is only logged: what
+# it left undone (prompts not rendered) is done during the call instead.
 Prepare = Callable[[int], Awaitable[object]]
 
 
 def port_prepare(port: object) -> Prepare | None:
-    """The port's ``prepare``, or that of the carrier dialer it wraps."""
-    for owner in (port, getattr(port, "dialer", None)):
-        fn = getattr(owner, "prepare", None)
-        if callable(fn):
-            return fn
-    return None
+    """The port's ``prepare``, if it has one."""
+    fn = getattr(port, "prepare", None)
+    return fn if callable(fn) else None
 
 
 @dataclass(frozen=True)

@@ -72,17 +72,24 @@ class CarrierDialer:
         await self.voice.synthesizer.prerender(texts, ctx.locale)
         return len(texts)
 
-    async def place(self, attempt_id: int, to_number: str) -> str:
+    async def place(self, attempt_id: int, to_number: str, *, begun: bool = False) -> str:
         """Create the call; raises CarrierError / CarrierUnknown from the adapter.
 
         Only an attempt reserved by the claim transaction (``claimed``, or
         ``unknown`` while the dialer sends it) to that very number, never sent
         before, is dialled: a future path that skips the rule book fails here.
+        ``begun``: the scheduler's dialer has just moved this very attempt to
+        ``unknown`` in one guarded UPDATE at its paced instant (and rendered its
+        prompts before the pace), so the request leaves at once: every
+        statement between the pace and the request would bunch calls up.
         """
         with ids_bound(attempt_id=attempt_id):
+            if not begun:
+                await self._check_claimed(attempt_id, to_number)
+                await self.prepare(attempt_id)
             return await self._place(attempt_id, to_number)
 
-    async def _place(self, attempt_id: int, to_number: str) -> str:
+    async def _check_claimed(self, attempt_id: int, to_number: str) -> None:
         async with self.sessions() as s:
             row = await s.get(CallAttempt, attempt_id)
             if (
@@ -92,7 +99,8 @@ class CarrierDialer:
                 or row.to_number != to_number
             ):
                 raise PermissionError(f"attempt {attempt_id} was not claimed for {to_number}")
-        await self.prepare(attempt_id)
+
+    async def _place(self, attempt_id: int, to_number: str) -> str:
         voice_url, status_url, amd_url = self.urls(attempt_id)
         sid = await self.carrier.create(
             to=to_number,
@@ -149,11 +157,15 @@ class SchedulerPort:
     def __init__(self, dialer: CarrierDialer) -> None:
         self.dialer = dialer
 
+    async def prepare(self, attempt_id: int) -> int:
+        """Render the personal prompts before the pace (see ``scheduler.dialer``)."""
+        return await self.dialer.prepare(attempt_id)
+
     async def place(self, attempt: CallAttempt, debtor: Debtor, phone: Phone) -> str:
         from scheduler.dialer import PlaceCallError, PlaceCallUnknown
 
         try:
-            return await self.dialer.place(attempt.id, phone.e164)
+            return await self.dialer.place(attempt.id, phone.e164, begun=True)
         except CarrierError as exc:
             raise PlaceCallError(str(exc), retryable=exc.retryable) from exc
         except CarrierUnknown as exc:

@@ -259,6 +259,13 @@ async def wait_replicas(procs: Processes, ports: dict[str, int]) -> None:
     await asyncio.gather(*(wait_ready(port, procs.procs[n].popen) for n, port in ports.items()))
 
 
+async def carrier_calls(sandbox_url: str) -> list[dict[str, Any]]:
+    """Every outbound call the sandbox process created (``GET /chaos/calls``)."""
+    async with aiohttp.ClientSession() as http, http.get(f"{sandbox_url}/chaos/calls") as r:
+        assert r.status == 200
+        return list(await r.json())
+
+
 async def wait_http(url: str, proc: Proc, timeout: float = 30.0) -> None:  # noqa: ASYNC109
     """Poll ``url`` until it answers 200; fail at once if ``proc`` exits."""
     async with aiohttp.ClientSession() as http:

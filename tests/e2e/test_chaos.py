@@ -44,6 +44,7 @@ from ivr.store.db import make_engine
 from ivr.store.models import FINAL_ATTEMPT_STATUSES
 from tests.e2e.chaos_support import (
     Processes,
+    carrier_calls,
     find_haproxy,
     haproxy_config,
     ivr,
@@ -123,12 +124,6 @@ class Watch:
         self.peak_connections = max(self.peak_connections, int(n or 0))
         await self.conn.commit()  # each poll sees the latest commits
         return rows
-
-
-async def carrier_calls(sandbox_url: str) -> list[dict[str, Any]]:
-    async with aiohttp.ClientSession() as http, http.get(f"{sandbox_url}/chaos/calls") as r:
-        assert r.status == 200
-        return list(await r.json())
 
 
 def count_violations(
