@@ -48,7 +48,7 @@ from ivr.store.models import CallAttempt, utcnow
 from ivr.telephony import media_codec as mc
 from ivr.telephony import mulaw
 from ivr.telephony.stream_token import StreamTokens
-from ivr.voice.asr import Recognizer
+from ivr.voice.asr import COMPLETE_SILENCE_MS, Recognizer
 
 log = structlog.get_logger(__name__)
 
@@ -312,7 +312,10 @@ class CallSession:
         self.dialog = Dialog(context, self.voice.flow, catalog)
         if self.voice.asr is not None:
             opening = self.voice.grammar(self.locale, "confirm_identity")
-            self.recognizer = Recognizer(self.voice.asr, opening)
+            # A whole answer of the grammar ends the turn after a short silence.
+            self.recognizer = Recognizer(
+                self.voice.asr, opening, complete_silence_ms=COMPLETE_SILENCE_MS
+            )
             self._asr_task = asyncio.create_task(self._asr_loop())
         if self.live is not None:
             self.live.add(msg.call_sid, self)

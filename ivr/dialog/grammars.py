@@ -132,3 +132,65 @@ def to_vosk_json(phrases: Sequence[str]) -> str:
     """The grammar as Vosk needs it: real UTF-8 characters, never ``\\u`` escapes
     (with escapes Vosk drops every accented word as out of vocabulary)."""
     return json.dumps(validate(list(phrases), "grammar"), ensure_ascii=False)
+
+
+# Phrases a caller usually goes on from ("posso pagar ... dia cinco"): Vosk
+# matches sequences of phrases, so these complete nothing on their own and
+# must never end a turn early (the NLU reads each alone as a promise without
+# a date, which the flow would only have to ask about again).
+LEAD_INS = frozenset({"posso pagar", "vou pagar", "eu pago", "i can pay", "i'll pay"})
+
+
+class TurnEnds:
+    """Whether what has been heard so far is already a whole answer.
+
+    The recognizer ends a turn after a short silence instead of the usual one
+    when this says yes, so the caller is not kept waiting after "네" or
+    "amanhã". It says yes only when the words split entirely into phrases of
+    the active grammar and no phrase (or lead-in) could still go on from the
+    words heard last: "dia vinte" waits for a possible "e um", "sim" waits for
+    a possible "sou eu" where "sim sou eu" is a phrase, "não" waits for
+    "não posso pagar". Word-level only: pure set lookups, cheap enough to ask
+    for every partial result.
+    """
+
+    def __init__(self, phrases: Iterable[str]) -> None:
+        tuples = {tuple(p.split()) for p in phrases if p.strip() and p != UNK}
+        self._phrases = frozenset(t for t in tuples if UNK not in t)
+        self._longest = max((len(t) for t in self._phrases), default=0)
+        # Every word sequence a longer phrase starts with; a lead-in counts as
+        # the start of "lead-in + whatever follows".
+        open_ends: set[tuple[str, ...]] = set()
+        for words in self._phrases:
+            open_ends.update(words[:n] for n in range(1, len(words)))
+            if " ".join(words) in LEAD_INS:
+                open_ends.add(words)
+        self._open = frozenset(open_ends)
+
+    def complete(self, text: str) -> bool:
+        """True when ``text`` is a whole answer that no phrase can extend.
+
+        Every way of reading ``text`` as a sequence of phrases counts: it is
+        open when some reading ends in the start of a longer phrase or in a
+        lead-in ("não" + "posso pagar" as well as "não posso pagar").
+        """
+        words = tuple(text.split())
+        if not words or UNK in words:
+            return False
+        whole = self._whole_prefixes(words)
+        if not whole[len(words)]:
+            return False
+        return not any(
+            whole[start] and words[start:] in self._open
+            for start in range(max(0, len(words) - self._longest), len(words))
+        )
+
+    def _whole_prefixes(self, words: tuple[str, ...]) -> list[bool]:
+        """``[k]``: the first k words split into whole phrases."""
+        whole = [True] + [False] * len(words)
+        for end in range(1, len(words) + 1):
+            whole[end] = any(
+                whole[end - n] and words[end - n : end] in self._phrases
+                for n in range(1, min(end, self._longest) + 1)
+            )
+        return whole

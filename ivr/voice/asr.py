@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ivr.dialog.grammars import TurnEnds
 from ivr.telephony import mulaw
 from ivr.voice.errors import AsrError
 
@@ -216,6 +217,10 @@ def _confidence(result: Mapping[str, Any]) -> float:
 
 ENDPOINT_SILENCE_MS = 400
 """Quiet after recognized speech that ends a turn (the model's rules wait up to 1 s)."""
+COMPLETE_SILENCE_MS = 150
+"""Quiet that ends a turn once the words heard are a whole answer of the grammar
+(:class:`~ivr.dialog.grammars.TurnEnds`): a pause inside an answer is longer
+than a frame or two, and nothing can follow a whole answer but a new phrase."""
 SILENCE_DBFS = -40.0
 """Below this level a 20 ms frame counts as quiet (phone-line noise sits lower)."""
 
@@ -239,14 +244,18 @@ class Recognizer:
         grammar: Sequence[str] | None,
         *,
         endpoint_silence_ms: int | None = ENDPOINT_SILENCE_MS,
+        complete_silence_ms: int | None = None,
         silence_dbfs: float = SILENCE_DBFS,
     ) -> None:
         self.model = model
         self.endpoint_silence_ms = endpoint_silence_ms
+        self.complete_silence_ms = complete_silence_ms
         self.silence_dbfs = silence_dbfs
         self._trailing_silence_ms = 0
         self._grammar = None if grammar is None else model.grammar_json(grammar)
+        self._ends = None if grammar is None else TurnEnds(grammar)
         self._pending_grammar: str | None = None
+        self._pending_ends: TurnEnds | None = None
         self._rec: Any = None
         self._lock = asyncio.Lock()
         self._upsampler = mulaw.UlawUpsampler(model.sample_rate)
@@ -280,6 +289,7 @@ class Recognizer:
         """
         grammar = self.model.grammar_json(phrases)
         self._pending_grammar = grammar
+        self._pending_ends = TurnEnds(phrases)
         await self._call(self._apply_pending_sync)
 
     def reset(self) -> None:
@@ -327,6 +337,7 @@ class Recognizer:
         if self._pending_grammar is not None and not self._mid_utterance:
             rec.SetGrammar(self._pending_grammar)
             self._grammar, self._pending_grammar = self._pending_grammar, None
+            self._ends, self._pending_ends = self._pending_ends, None
 
     def _end_utterance(self, raw: str) -> AsrEvent | None:
         self._mid_utterance = False
@@ -356,23 +367,40 @@ class Recognizer:
         if rec.AcceptWaveform(pcm.astype("<i2").tobytes()):
             self._trailing_silence_ms = 0
             return self._end_utterance(rec.Result())
-        if (
-            self.endpoint_silence_ms is not None
-            and self._last_partial
-            and self._trailing_silence_ms >= self.endpoint_silence_ms
-        ):
+        self._mid_utterance = True
+        partial = json.loads(rec.PartialResult()).get("partial", "")
+        partial = " ".join(w for w in str(partial).split() if w != UNK)
+        fresh = bool(partial) and partial != self._last_partial
+        if fresh:
+            self._last_partial = partial
+        quiet_needed = self._quiet_needed_ms()
+        if quiet_needed is not None and self._trailing_silence_ms >= quiet_needed:
             # The caller said something and then stayed quiet: end the turn now
             # instead of waiting for the model's own (slower) endpoint rules.
             self._trailing_silence_ms = 0
             return self._end_utterance(rec.FinalResult())
-        self._mid_utterance = True
-        partial = json.loads(rec.PartialResult()).get("partial", "")
-        partial = " ".join(w for w in str(partial).split() if w != UNK)
-        if partial and partial != self._last_partial:
-            self._last_partial = partial
+        if fresh:
             self._announced = True
             return AsrEvent(partial, 0.0, False)
         return None
+
+    def _quiet_needed_ms(self) -> int | None:
+        """How much trailing quiet ends the current utterance (None: the model decides).
+
+        Nothing ends before something was heard; a whole answer of the active
+        grammar needs only the short silence, anything else the usual one.
+        """
+        if not self._last_partial:
+            return None
+        if (
+            self.complete_silence_ms is not None
+            and self._ends is not None
+            and self._ends.complete(self._last_partial)
+        ):
+            if self.endpoint_silence_ms is None:
+                return self.complete_silence_ms
+            return min(self.complete_silence_ms, self.endpoint_silence_ms)
+        return self.endpoint_silence_ms
 
     def _flush_sync(self) -> AsrEvent | None:
         rec = self._recognizer()

@@ -13,13 +13,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_compose_runs_service_with_postgres() -> None:
     doc = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = doc["services"]
-    assert {"db", "ivr", "migrate"} <= set(services)
+    assert {"db", "ivr1", "ivr2", "migrate"} <= set(services)
     assert services["db"]["image"].startswith("postgres")
-    env = services["ivr"]["environment"]
-    assert env["IVR_DATABASE_URL"].startswith("postgresql+asyncpg://")
     fields = {f"IVR_{name.upper()}" for name in Settings.model_fields}
-    unknown = [k for k in env if k not in fields]
-    assert unknown == [], f"compose sets variables the service does not read: {unknown}"
+    for replica in ("ivr1", "ivr2"):
+        env = services[replica]["environment"]
+        assert env["IVR_DATABASE_URL"].startswith("postgresql+asyncpg://")
+        unknown = [k for k in env if k not in fields]
+        assert unknown == [], f"compose sets variables the service does not read: {unknown}"
     assert services["migrate"]["command"] == ["ivr", "migrate"]
 
 
