@@ -13,27 +13,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import multiprocessing as mp
 import sqlite3
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import asyncpg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.service_process import database  # noqa: E402
 from ivr.store.db import make_engine, make_sessionmaker  # noqa: E402
 from ivr.store.importer import ensure_campaign, import_debtors  # noqa: E402
-from ivr.store.migrate import upgrade_async  # noqa: E402
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def portfolio(path: Path, rows: int) -> None:
@@ -44,27 +37,6 @@ def portfolio(path: Path, rows: int) -> None:
             out.write(
                 f"B{i},Pessoa {i} Souza,{phones},{10 + i % 900}.50,2026-12-01,Loja,pt-BR,SP\n"
             )
-
-
-@contextlib.asynccontextmanager
-async def database(backend: str, workdir: Path) -> AsyncIterator[str]:
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
-        await upgrade_async(url)
-        yield url
-        return
-    name = f"ivr_bench_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(PG_ADMIN)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    try:
-        await upgrade_async(url)
-        yield url
-    finally:
-        conn = await asyncpg.connect(PG_ADMIN)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
 
 
 def writer(db_file: str, stop: Any, results: Any) -> None:

@@ -6,8 +6,16 @@ import asyncio
 import contextlib
 import socket
 import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
+import asyncpg
+
+from ivr.store.migrate import upgrade_async
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def free_port() -> int:
@@ -28,3 +36,25 @@ async def wait_ready(port: int, proc: subprocess.Popen[bytes], tries: int = 600)
                         return
             await asyncio.sleep(0.1)
     raise RuntimeError("service did not start")
+
+
+@contextlib.asynccontextmanager
+async def database(backend: str, workdir: Path) -> AsyncIterator[str]:
+    """A migrated throw-away database for one benchmark run: its URL."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+        await upgrade_async(url)
+        yield url
+        return
+    name = f"ivr_bench_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(PG_ADMIN)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    try:
+        await upgrade_async(url)
+        yield url
+    finally:
+        conn = await asyncpg.connect(PG_ADMIN)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()

@@ -27,19 +27,15 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import asyncpg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.service_process import database  # noqa: E402
 from ivr.sandbox.app import Sandbox  # noqa: E402
 from ivr.sandbox.callee import CalleeScript, HangUp, Silence  # noqa: E402
 from ivr.sandbox.config import SandboxConfig  # noqa: E402
-from ivr.store.migrate import upgrade_async  # noqa: E402
 from tests.integration.test_agents_support import (  # noqa: E402
     PUBLIC,
     DesktopClient,
@@ -49,8 +45,6 @@ from tests.integration.test_agents_support import (  # noqa: E402
     seed_agent,
     seed_call,
 )
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -64,27 +58,6 @@ def summary(name: str, values_ms: list[float]) -> str:
         f"  p95={pct(values_ms, 0.95):7.1f} ms  max={max(values_ms):7.1f} ms"
         f"  mean={statistics.fmean(values_ms):7.1f} ms"
     )
-
-
-@contextlib.asynccontextmanager
-async def database(backend: str, workdir: Path) -> AsyncIterator[str]:
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
-        await upgrade_async(url)
-        yield url
-        return
-    name = f"ivr_bench_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(PG_ADMIN)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    try:
-        await upgrade_async(url)
-        yield url
-    finally:
-        conn = await asyncpg.connect(PG_ADMIN)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
 
 
 async def run(backend: str, transfers: int, workdir: Path) -> None:
