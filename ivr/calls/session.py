@@ -370,6 +370,9 @@ class CallSession:
                 continue
             text = self.voice.to_understood_text(result.text)
             log.debug("asr.final", text=result.text, call_sid=self.call_sid)
+            # A short answer can end (150 ms of quiet) within one coalesced chunk,
+            # with no partial result before it: it barges in all the same.
+            self._barge()
             self._input_arrived()
             self.events.put_nowait(ev.Speech(text, result.confidence, True))
 
