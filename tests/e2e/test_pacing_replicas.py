@@ -13,8 +13,7 @@ replica's delay between its slot and its request arriving, which on this
 100-300 ms when loaded. The assertion therefore allows 25 %: without the
 shared limiter four replicas reach several times the limit (164 and 119
 calls in one second were measured), so the test still fails on a per-process
-limit. The figure itself is printed; the README's operations section gives
-the measured peaks.
+limit. The figure itself is printed.
 
 The debtors do not answer (their calls ring on past the end of the run), so
 no webhook matters: the sandbox's status callbacks go to a closed port. The
@@ -26,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -36,19 +34,19 @@ import pytest
 from sqlalchemy import update
 
 from bench.service_process import free_port
-from ivr.sandbox.config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from ivr.store.db import open_sessions
 from ivr.store.importer import import_debtors
 from ivr.store.models import Campaign
 from tests.e2e.chaos_support import (
     Processes,
     carrier_calls,
+    service_env,
     start_replica,
     start_sandbox,
     wait_http,
     wait_replicas,
 )
-from tests.e2e.harness import CSV_HEADER, FROM_NUMBER
+from tests.e2e.harness import CSV_HEADER
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -135,28 +133,6 @@ async def _prepare(db_url: str, tmp_path: Path, zone: str) -> list[str]:
     return numbers
 
 
-def _replica_env(db_url: str, sandbox_url: str, cache: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        IVR_DATABASE_URL=db_url,
-        # Nobody answers, so no webhook matters: status callbacks go to a closed
-        # port (refused at once), keeping the carrier's own clock unloaded.
-        IVR_PUBLIC_URL=f"http://127.0.0.1:{free_port()}",
-        IVR_TWILIO_ACCOUNT_SID=DEFAULT_ACCOUNT_SID,
-        IVR_TWILIO_AUTH_TOKEN=DEFAULT_AUTH_TOKEN,
-        IVR_TWILIO_FROM_NUMBER=FROM_NUMBER,
-        IVR_TWILIO_API_URL=sandbox_url,
-        IVR_CACHE_DIR=str(cache),
-        IVR_ACCOUNT_CPS=str(CPS),
-        IVR_SCHEDULER_TICK_SECONDS="1",
-        IVR_DRAIN_TIMEOUT_SECONDS="0",
-        IVR_DB_POOL_SIZE="4",
-        IVR_DB_MAX_OVERFLOW="8",
-    )
-    return env
-
-
 async def _created(sandbox_url: str) -> list[float]:
     """When the carrier created each outbound call (its own clock, its own process)."""
     return [
@@ -182,7 +158,15 @@ async def test_four_replicas_never_exceed_the_account_rate(
             {"speed": 1.0, "clock_offset": 0.0, "callees": dict.fromkeys(numbers, "no-answer")},
         )
         await wait_http(f"{sandbox_url}/chaos/calls", sandbox)
-        env = _replica_env(pg_url, sandbox_url, tts_cache)
+        env = service_env(
+            db_url=pg_url,
+            # Nobody answers, so no webhook matters: status callbacks go to a
+            # closed port (refused at once), keeping the carrier's clock unloaded.
+            public_url=f"http://127.0.0.1:{free_port()}",
+            sandbox_url=sandbox_url,
+            cache_dir=tts_cache,
+            clock_offset=0.0,
+        ) | {"IVR_ACCOUNT_CPS": str(CPS), "IVR_DRAIN_TIMEOUT_SECONDS": "0"}
         ports = {f"r{i}": free_port() for i in range(REPLICAS)}
         for name, port in ports.items():
             start_replica(procs, name, port, env)
