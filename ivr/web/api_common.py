@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from ivr.store.ids import MAX_ROW_ID, parse_row_id
 from ivr.store.models import Role
-from ivr.web.api_types import DB_INT_MAX, parse_id
 from ivr.web.auth import json_error, require
 
 M = TypeVar("M", bound=BaseModel)
@@ -202,9 +202,9 @@ def read_query(request: web.Request, model: type[M]) -> M:
 
 def path_int(request: web.Request, name: str) -> int:
     """A path id: ASCII digits, 1..2^31-1 (``²`` and 2^31 are 422, not a server error)."""
-    value = parse_id(request.match_info.get(name, ""))
+    value = parse_row_id(request.match_info.get(name, ""))
     if value is None:
-        raise unprocessable([FieldError(name, f"must be a whole number 1..{DB_INT_MAX}")])
+        raise unprocessable([FieldError(name, f"must be a whole number 1..{MAX_ROW_ID}")])
     return value
 
 

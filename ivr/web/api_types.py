@@ -16,8 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-DB_INT_MAX = 2**31 - 1
-"""The largest value of an ``INTEGER`` column on PostgreSQL (ids, counters)."""
+from ivr.store.ids import MAX_ROW_ID
 
 MIN_DAY = dt.date(2000, 1, 1)
 MAX_DAY = dt.date(2100, 1, 1)
@@ -26,20 +25,12 @@ _LAST = dt.datetime.combine(MAX_DAY, dt.time())
 _ASCII_ID = re.compile(r"[0-9]{1,10}")
 
 
-def parse_id(raw: str) -> int | None:
-    """``raw`` as a database id (ASCII digits, 1..2^31-1), or None."""
-    if not _ASCII_ID.fullmatch(raw):
-        return None
-    value = int(raw)
-    return value if 1 <= value <= DB_INT_MAX else None
-
-
 def _strict_int(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("must be an integer, not a boolean")
     if isinstance(value, str):
         if not _ASCII_ID.fullmatch(value):
-            raise ValueError(f"must be a whole number in ASCII digits, 1..{DB_INT_MAX}")
+            raise ValueError(f"must be a whole number in ASCII digits, 1..{MAX_ROW_ID}")
         return int(value)
     return value
 
@@ -57,7 +48,7 @@ def _sane_day(value: dt.date) -> dt.date:
     return value
 
 
-DbId = Annotated[int, BeforeValidator(_strict_int), Field(ge=1, le=DB_INT_MAX)]
+DbId = Annotated[int, BeforeValidator(_strict_int), Field(ge=1, le=MAX_ROW_ID)]
 """A row id: ASCII digits (or a JSON integer), 1..2^31-1."""
 
 Instant = Annotated[dt.datetime, AfterValidator(_sane_instant)]

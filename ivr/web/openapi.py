@@ -17,8 +17,8 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel
 
+from ivr.store.ids import MAX_ROW_ID
 from ivr.web.api_common import API_PREFIX, Endpoint, endpoints_of
-from ivr.web.api_types import DB_INT_MAX
 from ivr.web.auth import COOKIE_NAME
 
 OPENAPI_PATH = "/api/openapi.json"
@@ -105,7 +105,7 @@ def _path_params(path: str) -> list[dict[str, Any]]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "integer", "minimum": 1, "maximum": DB_INT_MAX}
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
             if name in ("id", "transfer_id")
             else {"type": "string"},
         }
