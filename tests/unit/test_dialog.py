@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ivr.dialog.conversation import Dialog
 from ivr.dialog.events import (
     CallAnswered,
     CallContext,
@@ -29,7 +30,8 @@ from ivr.dialog.events import (
     Speech,
     Transfer,
 )
-from ivr.dialog.flow import Dialog, Flow, base_variables, personal_prompts
+from ivr.dialog.flow_model import Flow
+from ivr.dialog.prompt_values import base_variables, personal_prompts
 from ivr.dialog.prompts import PromptCatalog
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from ivr.dialog.flow import GRAMMARS, INTENTS, Flow, FlowError, parse_yaml
+from ivr.dialog.flow_loader import parse_yaml
+from ivr.dialog.flow_model import GRAMMARS, INTENTS, Flow, FlowError
 from ivr.dialog.grammars import all_contexts
 from ivr.dialog.nlu import INTENTS as NLU_INTENTS
 from ivr.dialog.prompts import LOCALES
