@@ -472,7 +472,7 @@ class CallSession:
             await self._start_listening(action)
         elif isinstance(action, ev.EndCall):
             await self._end(action.reason)
-        elif isinstance(action, ev.Transfer):
+        elif isinstance(action, ev.TransferToAgent):
             await self._transfer(action.reason)
         else:
             await self._persist(action)

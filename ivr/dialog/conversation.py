@@ -36,7 +36,7 @@ from ivr.dialog.events import (
     ScheduleCallback,
     Silence,
     Speech,
-    Transfer,
+    TransferToAgent,
 )
 from ivr.dialog.flow_guards import GUARDS, CallerAnswers
 from ivr.dialog.flow_model import INTENTS, Flow, ListenSpec, State, Step
@@ -337,7 +337,7 @@ class Dialog:
             case "set_plan":
                 self.answers.plan = step.arg
             case "transfer":
-                actions.append(Transfer(step.arg))
+                actions.append(TransferToAgent(step.arg))
                 self._finished = True
             case "end_call":
                 actions.append(EndCall(step.arg))
