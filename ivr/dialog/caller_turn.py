@@ -15,6 +15,7 @@ from typing import Protocol
 
 from ivr.dialog.events import CallContext
 from ivr.dialog.flow_guards import CallerAnswers
+from ivr.dialog.flow_model import CollectMode
 
 
 class NluResultLike(Protocol):
@@ -49,17 +50,17 @@ class Answer:
     days: int | None = None
 
 
-def keypad_answer(collect: str | None, entry: str, ctx: CallContext) -> Answer:
+def keypad_answer(collect: CollectMode | None, entry: str, ctx: CallContext) -> Answer:
     """A complete keypad entry as an answer, by the listening state's collect mode."""
     from ivr.dialog.nlu import parse_keypad_amount, parse_keypad_date
 
-    if collect == "date":
+    if collect is CollectMode.DATE:
         day = parse_keypad_date(entry, ctx.today) if entry else None
         return Answer("promise", date=day) if day else Answer("unknown")
-    if collect == "amount":
+    if collect is CollectMode.AMOUNT:
         cents = parse_keypad_amount(entry) if entry else None
         return Answer("promise", amount_cents=cents) if cents else Answer("unknown")
-    if collect == "birth_year":
+    if collect is CollectMode.BIRTH_YEAR:
         ok = ctx.birth_year is not None and entry == str(ctx.birth_year)
         return Answer("verified" if ok else "not_verified")
     return Answer("unknown")

@@ -20,26 +20,37 @@ from ivr.dialog.events import (
     CallAnswered,
     CallContext,
     Digits,
-    EndCall,
     Event,
     Hangup,
     Listen,
     LogTurn,
     MachineAnswered,
-    MarkWrongNumber,
-    OptOut,
     Play,
     PromptDone,
-    RecordAlreadyPaid,
     RecordOutcome,
     RecordPromise,
     ScheduleCallback,
     Silence,
     Speech,
-    TransferToAgent,
 )
 from ivr.dialog.flow_guards import GUARDS, CallerAnswers
-from ivr.dialog.flow_model import INTENTS, Flow, ListenSpec, State, Step
+from ivr.dialog.flow_model import (
+    INTENTS,
+    BookCallback,
+    ChoosePlan,
+    Emit,
+    Failure,
+    Finish,
+    Flow,
+    Goto,
+    ListenSpec,
+    PlayPrompt,
+    Retry,
+    SavePromise,
+    SetOutcome,
+    State,
+    StepAction,
+)
 from ivr.dialog.prompt_values import base_variables, call_variables
 from ivr.dialog.prompts import PromptCatalog, PromptError
 
@@ -236,7 +247,7 @@ class Dialog:
             self._enter(self.flow.on_max_turns, actions)
             return actions
         if answer is None:
-            self._fail(state, "silence", actions)
+            self._fail(state, Failure.SILENCE, actions)
             return actions
         if answer.intent == "repeat":
             self._repeat(state, actions)
@@ -253,30 +264,30 @@ class Dialog:
             None,
         )
         if target is None:
-            self._fail(state, "unknown", actions)
+            self._fail(state, Failure.UNKNOWN, actions)
             return actions
         self.answers = agreed
         if target == self._state:
-            self._fail(state, "loop", actions)
+            self._fail(state, Failure.LOOP, actions)
         else:
             self._enter(target, actions)
         return actions
 
-    def _fail(self, state: State, kind: str, actions: list[Action]) -> None:
+    def _fail(self, state: State, kind: Failure, actions: list[Action]) -> None:
         """Nothing usable was heard: other words, then the keypad, then give up."""
         self._failures += 1
         policy = self.flow.reask_policies[state.reask]
-        entries = policy.get(kind) or policy["unknown"]
-        entry = entries[min(self._failures, len(entries)) - 1]
-        if entry.startswith("goto:"):
-            self._enter(entry.removeprefix("goto:"), actions)
-            return
-        if entry == "keypad" and state.keypad_prompt:
-            actions.append(self._play(state.keypad_prompt, self._keypad_plays))
-            self._keypad_plays += 1
-        else:
-            self._ask_variant = self._failures
-            actions.append(self._play(state.ask or "", self._ask_variant))
+        entries = policy.get(kind) or policy[Failure.UNKNOWN]
+        match entries[min(self._failures, len(entries)) - 1]:
+            case Goto(target):
+                self._enter(target, actions)
+                return
+            case Retry.KEYPAD if state.keypad_prompt:
+                actions.append(self._play(state.keypad_prompt, self._keypad_plays))
+                self._keypad_plays += 1
+            case _:
+                self._ask_variant = self._failures
+                actions.append(self._play(state.ask or "", self._ask_variant))
         actions.append(self._listen(state))
 
     def _repeat(self, state: State, actions: list[Action]) -> None:
@@ -302,7 +313,7 @@ class Dialog:
                 if all(GUARDS[g](self.ctx, self.answers) for g in step.when) and not any(
                     GUARDS[g](self.ctx, self.answers) for g in step.unless
                 ):
-                    self._run(step, actions)
+                    self._run(step.action, actions)
             if self._finished or state.listen is not None or state.goto is None:
                 break
             name = state.goto
@@ -310,37 +321,28 @@ class Dialog:
             actions.append(self._play(state.ask, 0))
             actions.append(self._listen(state))
 
-    def _run(self, step: Step, actions: list[Action]) -> None:
-        match step.action:
-            case "play":
-                actions.append(self._play(step.arg, 0, step.barge_in))
-                self._entry_plays.append((step.arg, step.barge_in))
-            case "outcome":
-                self._set_outcome(step.arg, actions)
-            case "default_outcome":
-                if self._outcome is None:
-                    self._set_outcome(step.arg, actions)
-            case "record_promise":
+    def _run(self, step: StepAction, actions: list[Action]) -> None:
+        match step:
+            case PlayPrompt(prompt, barge_in):
+                actions.append(self._play(prompt, 0, barge_in))
+                self._entry_plays.append((prompt, barge_in))
+            case SetOutcome(outcome, only_if_unset):
+                if not only_if_unset or self._outcome is None:
+                    self._set_outcome(outcome, actions)
+            case SavePromise():
                 day = self.answers.promise_date
                 if day is not None:
                     actions.append(RecordPromise(day, self.answers.promise_cents(self.ctx)))
-            case "record_already_paid":
-                actions.append(RecordAlreadyPaid())
-            case "opt_out":
-                actions.append(OptOut())
-            case "mark_wrong_number":
-                actions.append(MarkWrongNumber())
-            case "schedule_callback":
-                if step.arg == "any":
+            case BookCallback(any_time):
+                if any_time:
                     self.answers.callback_date = self.answers.callback_time = None
                 actions.append(ScheduleCallback(self.answers.callback_at(self.ctx.today)))
-            case "set_plan":
-                self.answers.plan = step.arg
-            case "transfer":
-                actions.append(TransferToAgent(step.arg))
-                self._finished = True
-            case "end_call":
-                actions.append(EndCall(step.arg))
+            case ChoosePlan(plan):
+                self.answers.plan = plan
+            case Emit(action):
+                actions.append(action)
+            case Finish(action):
+                actions.append(action)
                 self._finished = True
 
     def _set_outcome(self, outcome: str, actions: list[Action]) -> None:

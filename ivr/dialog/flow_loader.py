@@ -11,45 +11,59 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ivr.dialog.events import EndCall, MarkWrongNumber, OptOut, RecordAlreadyPaid, TransferToAgent
 from ivr.dialog.flow_guards import GUARDS
 from ivr.dialog.flow_model import (
-    COLLECT_MODES,
     DEFAULT_FLOW,
-    FAILURE_KINDS,
     GRAMMARS,
     INTENTS,
     OUTCOMES,
-    TERMINAL_ACTIONS,
+    BookCallback,
+    ChoosePlan,
+    CollectMode,
+    Emit,
+    Failure,
+    Finish,
     Flow,
     FlowError,
+    Goto,
     KeyBinding,
     ListenSpec,
+    PlayPrompt,
     ReaskEntry,
+    Retry,
     Route,
+    SavePromise,
+    SetOutcome,
     State,
     Step,
+    StepAction,
 )
 from ivr.dialog.prompts import LOCALES, load_catalogs
 
-#: do-step name -> what its argument is ("none", "text", or a set of allowed values).
-STEP_ARGS: dict[str, str | frozenset[str]] = {
-    "play": "prompt",
-    "outcome": OUTCOMES,
-    "default_outcome": OUTCOMES,
-    "record_promise": "none",
-    "record_already_paid": "none",
-    "opt_out": "none",
-    "mark_wrong_number": "none",
-    "schedule_callback": frozenset({"", "any"}),
-    "set_plan": frozenset({"full", "installments"}),
-    "transfer": "text",
-    "end_call": "text",
+# What a do step's argument may be: none, any text, or one of a set of words.
+_NONE = "none"
+_TEXT = "text"
+ArgSpec = str | frozenset[str]
+#: do-step name -> (its argument, how the step is built from the argument and barge_in).
+STEPS: dict[str, tuple[ArgSpec, Callable[[str, bool], StepAction]]] = {
+    "play": (_TEXT, lambda arg, barge_in: PlayPrompt(arg, barge_in)),
+    "outcome": (OUTCOMES, lambda arg, _: SetOutcome(arg)),
+    "default_outcome": (OUTCOMES, lambda arg, _: SetOutcome(arg, only_if_unset=True)),
+    "record_promise": (_NONE, lambda arg, _: SavePromise()),
+    "record_already_paid": (_NONE, lambda arg, _: Emit(RecordAlreadyPaid())),
+    "opt_out": (_NONE, lambda arg, _: Emit(OptOut())),
+    "mark_wrong_number": (_NONE, lambda arg, _: Emit(MarkWrongNumber())),
+    "schedule_callback": (frozenset({"", "any"}), lambda arg, _: BookCallback(arg == "any")),
+    "set_plan": (frozenset({"full", "installments"}), lambda arg, _: ChoosePlan(arg)),
+    "transfer": (_TEXT, lambda arg, _: Finish(TransferToAgent(arg))),
+    "end_call": (_TEXT, lambda arg, _: Finish(EndCall(arg))),
 }
 _STATE_KEYS = frozenset(
     {
@@ -208,29 +222,31 @@ class _Parser:
             raise self.fail(f"{where}: unknown state '{name}'")
         return name
 
-    def _policies(self, raw: Any) -> dict[str, dict[str, tuple[ReaskEntry, ...]]]:
+    def _policies(self, raw: Any) -> dict[str, dict[Failure, tuple[ReaskEntry, ...]]]:
         if not isinstance(raw, dict) or "default" not in raw:
             raise self.fail("'reask_policies' must be a mapping with a 'default' policy")
-        out: dict[str, dict[str, tuple[ReaskEntry, ...]]] = {}
+        out: dict[str, dict[Failure, tuple[ReaskEntry, ...]]] = {}
         for name, kinds in raw.items():
             where = f"reask policy '{name}'"
             if not isinstance(kinds, dict) or "unknown" not in kinds:
                 raise self.fail(f"{where}: needs at least an 'unknown' list")
-            policy: dict[str, tuple[ReaskEntry, ...]] = {}
+            policy: dict[Failure, tuple[ReaskEntry, ...]] = {}
             for kind, entries in kinds.items():
-                if kind not in FAILURE_KINDS:
-                    raise self.fail(f"{where}: unknown failure kind '{kind}'")
+                try:
+                    failure = Failure(kind)
+                except ValueError:
+                    raise self.fail(f"{where}: unknown failure kind '{kind}'") from None
                 if not isinstance(entries, list) or not entries:
                     raise self.fail(f"{where}.{kind}: expected a non-empty list")
-                policy[kind] = tuple(self._reask_entry(e, f"{where}.{kind}") for e in entries)
+                policy[failure] = tuple(self._reask_entry(e, f"{where}.{kind}") for e in entries)
             out[str(name)] = policy
         return out
 
     def _reask_entry(self, entry: Any, where: str) -> ReaskEntry:
         if entry in ("reask", "keypad"):
-            return str(entry)
+            return Retry(entry)
         if isinstance(entry, dict) and set(entry) == {"goto"}:
-            return "goto:" + self._target(entry["goto"], where)
+            return Goto(self._target(entry["goto"], where))
         raise self.fail(f"{where}: unknown re-ask step {entry!r} (reask, keypad or goto)")
 
     def _routes_map(self, raw: Any, where: str) -> dict[str, tuple[Route, ...]]:
@@ -256,7 +272,8 @@ class _Parser:
             routes.append(Route(self._target(item["goto"], where), when))
         return tuple(routes)
 
-    def _step(self, raw: Any, where: str) -> Step:
+    def _step(self, raw: Any, where: str) -> tuple[str, Step]:
+        """The step's name in the document (for messages) and the typed step."""
         if isinstance(raw, str):
             raw = {raw: None}
         if not isinstance(raw, dict):
@@ -265,26 +282,24 @@ class _Parser:
         if len(names) != 1:
             raise self.fail(f"{where}: a step needs exactly one action, got {names}")
         action = str(names[0])
-        if action not in STEP_ARGS:
+        if action not in STEPS:
             raise self.fail(f"{where}: unknown action '{action}'")
-        kind = STEP_ARGS[action]
+        kind, build = STEPS[action]
         value = raw[action]
         arg = "" if value is None else str(value)
-        if kind == "none" and arg:
+        if kind == _NONE and arg:
             raise self.fail(f"{where}: action '{action}' takes no argument")
-        if kind in ("prompt", "text") and not arg:
+        if kind == _TEXT and not arg:
             raise self.fail(f"{where}: action '{action}' needs an argument")
         if isinstance(kind, frozenset) and arg not in kind:
             raise self.fail(f"{where}: action '{action}' does not accept {arg!r}")
-        return Step(
-            action=action,
-            arg=arg,
+        return action, Step(
+            action=build(arg, bool(raw.get("barge_in", True))),
             when=_guards(raw.get("when", []), f"{self.source}: {where}"),
             unless=_guards(raw.get("unless", []), f"{self.source}: {where}"),
-            barge_in=bool(raw.get("barge_in", True)),
         )
 
-    def _keypad(self, raw: Any, where: str, collect: str | None) -> dict[str, KeyBinding]:
+    def _keypad(self, raw: Any, where: str, collect: CollectMode | None) -> dict[str, KeyBinding]:
         if not isinstance(raw, dict):
             raise self.fail(f"{where}: keypad must map keys to intents")
         out: dict[str, KeyBinding] = {}
@@ -318,10 +333,11 @@ class _Parser:
         unknown = set(body) - _STATE_KEYS
         if unknown:
             raise self.fail(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
-        steps = tuple(self._step(s, f"{where}, do[{i}]") for i, s in enumerate(body.get("do", [])))
-        for i, step in enumerate(steps):
-            if step.action in TERMINAL_ACTIONS and i != len(steps) - 1:
-                raise self.fail(f"{where}: '{step.action}' must be the last step")
+        named = [self._step(s, f"{where}, do[{i}]") for i, s in enumerate(body.get("do", []))]
+        steps = tuple(step for _, step in named)
+        for i, (action, step) in enumerate(named):
+            if step.ends_call and i != len(steps) - 1:
+                raise self.fail(f"{where}: '{action}' must be the last step")
         listen = None
         if "listen" in body:
             spec = body["listen"]
@@ -343,16 +359,14 @@ class _Parser:
             goto = self._target(goto, f"{where}, goto")
             if listen is not None:
                 raise self.fail(f"{where}: a listening state cannot also 'goto'")
-        terminal = bool(steps) and steps[-1].action in TERMINAL_ACTIONS
+        terminal = bool(steps) and steps[-1].ends_call
         if terminal and (steps[-1].when or steps[-1].unless):
-            raise self.fail(f"{where}: the final '{steps[-1].action}' cannot have a guard")
+            raise self.fail(f"{where}: the final '{named[-1][0]}' cannot have a guard")
         if listen is None and goto is None and not terminal:
             raise self.fail(f"{where}: needs 'ask'+'listen', a 'goto', or end_call/transfer")
         if terminal and (listen is not None or goto is not None):
             raise self.fail(f"{where}: ends the call, so it cannot listen or 'goto'")
-        collect = body.get("collect")
-        if collect is not None and collect not in COLLECT_MODES:
-            raise self.fail(f"{where}: unknown collect mode '{collect}'")
+        collect = self._collect(body.get("collect"), where)
         if collect is not None and listen is None:
             raise self.fail(f"{where}: 'collect' needs 'listen'")
         slot_intent = body.get("slot_intent")
@@ -378,6 +392,14 @@ class _Parser:
             reask=str(reask),
             on=self._routes_map(body.get("on", {}), where),
         )
+
+    def _collect(self, value: Any, where: str) -> CollectMode | None:
+        if value is None:
+            return None
+        try:
+            return CollectMode(value)
+        except ValueError:
+            raise self.fail(f"{where}: unknown collect mode '{value}'") from None
 
     def _check_chains(self, flow: Flow) -> None:
         """Action-only states must reach a listening or ending state, not loop."""

@@ -12,10 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
 from ivr.dialog import nlu_intents
+from ivr.dialog.events import EndCall, MarkWrongNumber, OptOut, RecordAlreadyPaid, TransferToAgent
 from ivr.dialog.grammars import CONTEXTS
 from ivr.dialog.prompts import LOCALES, PromptCatalog
 
@@ -43,24 +45,124 @@ OUTCOMES: frozenset[str] = frozenset(
         "already_paid",
     }
 )
-COLLECT_MODES: frozenset[str] = frozenset({"date", "amount", "birth_year"})
-FAILURE_KINDS: frozenset[str] = frozenset({"unknown", "silence", "loop"})
-TERMINAL_ACTIONS: frozenset[str] = frozenset({"end_call", "transfer"})
+
+
+class CollectMode(StrEnum):
+    """What a listening state's keypad collects (``collect:``)."""
+
+    DATE = "date"
+    AMOUNT = "amount"
+    BIRTH_YEAR = "birth_year"
+
+
+class Failure(StrEnum):
+    """Why a turn led nowhere; a re-ask policy has a list of steps per kind."""
+
+    UNKNOWN = "unknown"  # heard, but no route matched
+    SILENCE = "silence"  # nothing heard
+    LOOP = "loop"  # the route led back to the same state
 
 
 class FlowError(Exception):
     """The flow document is invalid; the message names the state and the culprit."""
 
 
+# ---------------------------------------------------------------- do steps
+# One class per kind of ``do`` step, so the conversation dispatches on types;
+# the loader maps the document's names (``play``, ``end_call``...) onto them.
+
+
+@dataclass(frozen=True)
+class PlayPrompt:
+    """``play: PROMPT``; ``barge_in: false`` lets nothing interrupt it."""
+
+    prompt: str
+    barge_in: bool = True
+
+
+@dataclass(frozen=True)
+class SetOutcome:
+    """``outcome: NAME``, or ``default_outcome: NAME`` (``only_if_unset``):
+    an outcome that does not replace one recorded earlier in the call."""
+
+    outcome: str
+    only_if_unset: bool = False
+
+
+@dataclass(frozen=True)
+class SavePromise:
+    """``record_promise``: record the promise the caller made, if they made one."""
+
+
+@dataclass(frozen=True)
+class BookCallback:
+    """``schedule_callback``; with ``any`` (``any_time``) the time the caller
+    said is dropped and the next calling window is used."""
+
+    any_time: bool = False
+
+
+@dataclass(frozen=True)
+class ChoosePlan:
+    """``set_plan: full|installments``."""
+
+    plan: str
+
+
+@dataclass(frozen=True)
+class Emit:
+    """A step that only hands a fixed action to the service (``opt_out``,
+    ``mark_wrong_number``, ``record_already_paid``)."""
+
+    action: OptOut | MarkWrongNumber | RecordAlreadyPaid
+
+
+@dataclass(frozen=True)
+class Finish:
+    """``end_call: REASON`` or ``transfer: REASON``: the call leaves the flow;
+    always a state's last step."""
+
+    action: EndCall | TransferToAgent
+
+
+StepAction = PlayPrompt | SetOutcome | SavePromise | BookCallback | ChoosePlan | Emit | Finish
+
+
 @dataclass(frozen=True)
 class Step:
-    """One entry of a state's ``do`` list."""
+    """One entry of a state's ``do`` list: ``action`` runs if every guard in
+    ``when`` holds and none in ``unless`` does."""
 
-    action: str
-    arg: str = ""
+    action: StepAction
     when: tuple[str, ...] = ()
     unless: tuple[str, ...] = ()
-    barge_in: bool = True
+
+    @property
+    def ends_call(self) -> bool:
+        return isinstance(self.action, Finish)
+
+
+# ---------------------------------------------------------------- re-ask steps
+
+
+class Retry(Enum):
+    """A re-ask step that stays in the state: ask again in other words, or
+    offer the keypad (``reask`` / ``keypad`` in the document)."""
+
+    REASK = "reask"
+    KEYPAD = "keypad"
+
+
+@dataclass(frozen=True)
+class Goto:
+    """A re-ask step that gives up on the state: ``{goto: STATE}``."""
+
+    state: str
+
+
+ReaskEntry = Retry | Goto
+
+# ---------------------------------------------------------------- states and the flow
 
 
 @dataclass(frozen=True)
@@ -82,6 +184,8 @@ class KeyBinding:
 
 @dataclass(frozen=True)
 class ListenSpec:
+    """How a state listens: the grammar context, how long, how many keys."""
+
     grammar: str
     timeout_s: float = 6.0
     max_digits: int = 1
@@ -98,7 +202,7 @@ class State:
     goto: str | None = None
     keypad: Mapping[str, KeyBinding] = field(default_factory=dict)
     keypad_prompt: str | None = None
-    collect: str | None = None
+    collect: CollectMode | None = None
     slot_intent: str | None = None
     branches: str | None = None
     reask: str = "default"
@@ -109,9 +213,6 @@ class State:
         return self.listen is not None
 
 
-ReaskEntry = str  # "reask", "keypad" or "goto:<state>"
-
-
 @dataclass(frozen=True)
 class Flow:
     """A validated call flow."""
@@ -120,7 +221,7 @@ class Flow:
     on_machine: str
     states: Mapping[str, State]
     branch_sets: Mapping[str, Mapping[str, tuple[Route, ...]]]
-    reask_policies: Mapping[str, Mapping[str, tuple[ReaskEntry, ...]]]
+    reask_policies: Mapping[str, Mapping[Failure, tuple[ReaskEntry, ...]]]
     min_confidence: float = 0.45
     min_asr_confidence: float = 0.3
     max_turns: int = 24
@@ -152,7 +253,7 @@ class Flow:
         """Every prompt id the flow can play."""
         ids: set[str] = set()
         for state in self.states.values():
-            ids.update(s.arg for s in state.do if s.action == "play")
+            ids.update(s.action.prompt for s in state.do if isinstance(s.action, PlayPrompt))
             if state.ask:
                 ids.add(state.ask)
             if state.keypad_prompt:

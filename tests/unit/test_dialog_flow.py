@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ivr.dialog.flow_loader import parse_yaml
-from ivr.dialog.flow_model import GRAMMARS, INTENTS, Flow, FlowError
+from ivr.dialog.flow_model import GRAMMARS, INTENTS, Finish, Flow, FlowError, Goto, PlayPrompt
 from ivr.dialog.grammars import all_contexts
 from ivr.dialog.nlu import INTENTS as NLU_INTENTS
 from ivr.dialog.prompts import LOCALES
@@ -138,8 +138,8 @@ def test_every_ending_plays_a_goodbye_first():
     """Never hang up abruptly: each ending state plays something before it ends."""
     flow = Flow.load(FLOW_FILE, prompts_root=PROMPTS)
     for state in flow.states.values():
-        if state.do and state.do[-1].action in ("end_call", "transfer"):
-            plays = [s for s in state.do[:-1] if s.action == "play"]
+        if state.do and isinstance(state.do[-1].action, Finish):
+            plays = [s for s in state.do[:-1] if isinstance(s.action, PlayPrompt)]
             assert plays, state.name
             # at least one unconditional, or a guarded pair that covers both cases
             assert any(not s.when and not s.unless for s in plays) or len(plays) >= 2, state.name
@@ -165,7 +165,7 @@ def test_every_state_is_reachable():
         if state.goto:
             nexts.add(state.goto)
         for entries in flow.reask_policies[state.reask].values():
-            nexts |= {e.removeprefix("goto:") for e in entries if e.startswith("goto:")}
+            nexts |= {e.state for e in entries if isinstance(e, Goto)}
         for name in nexts - seen:
             seen.add(name)
             frontier.append(name)
