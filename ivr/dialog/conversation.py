@@ -33,7 +33,7 @@ from ivr.dialog.events import (
     Silence,
     Speech,
 )
-from ivr.dialog.flow_guards import GUARDS, CallerAnswers
+from ivr.dialog.flow_guards import CallerAnswers, all_hold, any_holds
 from ivr.dialog.flow_model import (
     INTENTS,
     BookCallback,
@@ -260,7 +260,7 @@ class Dialog:
         if routes is None and state.branches:
             routes = self.flow.branch_sets[state.branches].get(answer.intent)
         target = next(
-            (r.target for r in routes or () if all(GUARDS[g](self.ctx, agreed) for g in r.when)),
+            (r.target for r in routes or () if all_hold(r.when, self.ctx, agreed)),
             None,
         )
         if target is None:
@@ -310,8 +310,8 @@ class Dialog:
             self._ask_variant = 0
             self._digits = ""
             for step in state.do:
-                if all(GUARDS[g](self.ctx, self.answers) for g in step.when) and not any(
-                    GUARDS[g](self.ctx, self.answers) for g in step.unless
+                if all_hold(step.when, self.ctx, self.answers) and not any_holds(
+                    step.unless, self.ctx, self.answers
                 ):
                     self._run(step.action, actions)
             if self._finished or state.listen is not None or state.goto is None:

@@ -74,3 +74,13 @@ GUARDS: dict[str, Callable[[CallContext, CallerAnswers], bool]] = {
     "promise_date_ok": _date_ok,
     "has_callback_time": lambda c, s: s.callback_date is not None or s.callback_time is not None,
 }
+
+
+def all_hold(names: tuple[str, ...], ctx: CallContext, answers: CallerAnswers) -> bool:
+    """Every guard named holds (true when none is named)."""
+    return all(GUARDS[name](ctx, answers) for name in names)
+
+
+def any_holds(names: tuple[str, ...], ctx: CallContext, answers: CallerAnswers) -> bool:
+    """Some guard named holds (false when none is named)."""
+    return any(GUARDS[name](ctx, answers) for name in names)

@@ -236,15 +236,14 @@ class Flow:
         prompts_root: Path | None = None,
         locales: Iterable[str] | None = LOCALES,
     ) -> Flow:
-        """Parse and validate ``path``; with ``locales`` (the default) also check
-        that every prompt the flow plays exists in those locales' catalogs."""
+        """See :func:`ivr.dialog.flow_loader.load_flow`."""
         from ivr.dialog.flow_loader import load_flow  # the loader builds this class
 
         return load_flow(path, prompts_root=prompts_root, locales=locales)
 
     @classmethod
     def from_mapping(cls, raw: Any, source: str = "flow") -> Flow:
-        """Build and validate a flow from an already parsed document."""
+        """See :func:`ivr.dialog.flow_loader.flow_from_mapping`."""
         from ivr.dialog.flow_loader import flow_from_mapping
 
         return flow_from_mapping(raw, source)
