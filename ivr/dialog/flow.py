@@ -2,9 +2,10 @@
 
 The flow is split by what each part is for: the validated model
 (:mod:`~ivr.dialog.flow_model`), reading and checking ``flow.yaml``
-(:mod:`~ivr.dialog.flow_loader`), the guards over the caller's answers
-(:mod:`~ivr.dialog.flow_guards`), the values prompts speak
-(:mod:`~ivr.dialog.prompt_values`) and one call's conversation
+(:mod:`~ivr.dialog.flow_yaml`, :mod:`~ivr.dialog.flow_loader`), the guards
+over the caller's answers (:mod:`~ivr.dialog.flow_guards`), the values prompts
+speak (:mod:`~ivr.dialog.prompt_values`), one caller turn
+(:mod:`~ivr.dialog.caller_turn`) and one call's conversation
 (:mod:`~ivr.dialog.conversation`). New code imports from those; this module
 keeps ``ivr.dialog.flow`` working for code written against the single module.
 """
@@ -12,7 +13,7 @@ keeps ``ivr.dialog.flow`` working for code written against the single module.
 from ivr.dialog.caller_turn import NluResultLike, Understand
 from ivr.dialog.conversation import Dialog
 from ivr.dialog.flow_guards import GUARDS, CallerAnswers, installment_cents
-from ivr.dialog.flow_loader import load_flow, parse_yaml
+from ivr.dialog.flow_loader import load_flow
 from ivr.dialog.flow_model import (
     DEFAULT_FLOW,
     ENGINE_INTENTS,
@@ -28,6 +29,7 @@ from ivr.dialog.flow_model import (
     State,
     Step,
 )
+from ivr.dialog.flow_yaml import parse_yaml
 from ivr.dialog.prompt_values import base_variables, call_variables, personal_prompts, say_phone
 
 __all__ = [

@@ -2,15 +2,15 @@
 
 Loading validates the whole document up front: a typo in a state name, an
 action, a guard or a prompt id stops the service at start-up with the name of
-the culprit rather than mid-call. The YAML dialect is narrowed too (``yes``,
-``no`` and ``on`` are words of a call flow, not booleans; a key written twice
-is refused) because either slip would silently drop a branch.
+the culprit rather than mid-call. The document's names become typed values
+here (a ``play`` step a :class:`~ivr.dialog.flow_model.PlayPrompt`, a re-ask
+``{goto: STATE}`` a :class:`~ivr.dialog.flow_model.Goto`), so the conversation
+never interprets strings. The YAML dialect itself is in ``flow_yaml``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from ivr.dialog.flow_model import (
     Step,
     StepAction,
 )
+from ivr.dialog.flow_yaml import parse_yaml
 from ivr.dialog.prompts import LOCALES, load_catalogs
 
 # What a do step's argument may be: none, any text, or one of a set of words.
@@ -96,42 +97,6 @@ _TOP_KEYS = frozenset(
     }
 )
 _KEYS = frozenset("0123456789*#")
-
-
-class _Loader(yaml.SafeLoader):
-    """YAML without the 1.1 booleans yes/no/on/off: in a call flow ``yes``, ``no``
-    and ``on`` are intents and keys, not True/False."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-def _no_duplicate_keys(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> Any:
-    """A key written twice would silently drop a branch: refuse it."""
-    seen: set[Any] = set()
-    for key_node, _value in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":
-            continue  # "<<: *base" merges; the keys written here override it
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise FlowError(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}")
-        seen.add(key)
-    loader.flatten_mapping(node)
-    return dict(loader.construct_pairs(node, deep=deep))
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicate_keys)
-
-
-def parse_yaml(text: str) -> Any:
-    """Parse a flow document (``yes``/``no``/``on`` stay strings)."""
-    return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
 
 
 def load_flow(

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from ivr.dialog import nlu_intents
-from ivr.dialog.flow_loader import parse_yaml
 from ivr.dialog.flow_model import GRAMMARS, INTENTS, Finish, Flow, FlowError, Goto, PlayPrompt
+from ivr.dialog.flow_yaml import parse_yaml
 from ivr.dialog.grammars import CONTEXT_INTENTS, all_contexts
 from ivr.dialog.prompts import LOCALES
 
