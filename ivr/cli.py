@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def _startup_errors() -> tuple[type[Exception], ...]:
-    from ivr.dialog.flow import FlowError
+    from ivr.dialog.flow_model import FlowError
     from ivr.dialog.grammars import GrammarError
     from ivr.dialog.prompts import PromptError
     from ivr.voice.errors import VoiceError

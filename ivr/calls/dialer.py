@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ivr.calls.context import build_call_context, debtor_zone
 from ivr.calls.voice import VoiceStack
 from ivr.config import Settings
-from ivr.dialog.flow import personal_prompts
+from ivr.dialog.prompt_values import personal_prompts
 from ivr.keys import CARRIER, SCHEDULER, SESSIONS, SETTINGS, VOICE
 from ivr.logs import ids_bound
 from ivr.store import queries

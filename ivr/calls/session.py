@@ -40,7 +40,7 @@ from ivr.calls.store_writer import (
 from ivr.calls.stream_start import authorize_start
 from ivr.calls.voice import VoiceStack
 from ivr.dialog import events as ev
-from ivr.dialog.flow import Dialog
+from ivr.dialog.conversation import Dialog
 from ivr.keys import LIVE_CALLS, SESSIONS, SETTINGS, STREAM_TOKENS, TRANSFERS, VOICE
 from ivr.logs import bind_ids
 from ivr.store import queries
@@ -472,7 +472,7 @@ class CallSession:
             await self._start_listening(action)
         elif isinstance(action, ev.EndCall):
             await self._end(action.reason)
-        elif isinstance(action, ev.Transfer):
+        elif isinstance(action, ev.TransferToAgent):
             await self._transfer(action.reason)
         else:
             await self._persist(action)

@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 
 from ivr.config import Settings
-from ivr.dialog.flow import Flow
+from ivr.dialog.flow_model import Flow
 from ivr.dialog.grammars import all_contexts, load_grammar
 from ivr.dialog.prompts import PromptCatalog, validate_catalogs
 from ivr.voice.asr import AsrModel, load_and_check

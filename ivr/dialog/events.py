@@ -126,7 +126,7 @@ class ScheduleCallback:
 
 
 @dataclass(frozen=True)
-class Transfer:
+class TransferToAgent:
     """Hand the call to a live agent; ``reason`` goes on the agent's screen."""
 
     reason: str
@@ -156,7 +156,7 @@ Action = (
     | OptOut
     | MarkWrongNumber
     | ScheduleCallback
-    | Transfer
+    | TransferToAgent
     | EndCall
     | LogTurn
 )

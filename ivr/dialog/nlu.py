@@ -87,27 +87,25 @@ class NluResult:
         }
 
 
+#: The slots each intent carries (see the module docstring); others carry none.
+_SLOTS_OF: dict[str, frozenset[str]] = {
+    "promise": frozenset({"date", "amount_cents", "fraction"}),
+    "callback": frozenset({"date", "time"}),
+    "installments": frozenset({"date", "amount_cents", "installments"}),
+}
+
+
 def _result(intent: str, text: str, confidence: float, slots: Slots | None = None) -> NluResult:
-    if slots is None or intent not in ("promise", "callback", "installments"):
+    keep = _SLOTS_OF.get(intent, frozenset())
+    if slots is None or not keep:
         return NluResult(intent=intent, confidence=confidence, text=text)
-    if intent == "promise":
-        return NluResult(
-            intent=intent,
-            date=slots.date,
-            amount_cents=slots.amount_cents,
-            fraction=slots.fraction,
-            confidence=confidence,
-            text=text,
-        )
-    if intent == "callback":
-        return NluResult(
-            intent=intent, date=slots.date, time=slots.time, confidence=confidence, text=text
-        )
     return NluResult(
         intent=intent,
-        date=slots.date,
-        amount_cents=slots.amount_cents,
-        installments=slots.count,
+        date=slots.date if "date" in keep else None,
+        amount_cents=slots.amount_cents if "amount_cents" in keep else None,
+        fraction=slots.fraction if "fraction" in keep else None,
+        time=slots.time if "time" in keep else None,
+        installments=slots.count if "installments" in keep else None,
         confidence=confidence,
         text=text,
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ivr.dialog.conversation import Dialog
 from ivr.dialog.events import (
     CallAnswered,
     CallContext,
@@ -27,9 +28,10 @@ from ivr.dialog.events import (
     ScheduleCallback,
     Silence,
     Speech,
-    Transfer,
+    TransferToAgent,
 )
-from ivr.dialog.flow import Dialog, Flow, base_variables, personal_prompts
+from ivr.dialog.flow_model import Flow
+from ivr.dialog.prompt_values import base_variables, personal_prompts
 from ivr.dialog.prompts import PromptCatalog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -344,7 +346,7 @@ def test_agent_at_the_greeting(make, answer):
     d = make()
     d.start(CallAnswered())
     actions = d.handle(answer)
-    assert of(actions, Transfer) == [Transfer("asked_for_agent")]
+    assert of(actions, TransferToAgent) == [TransferToAgent("asked_for_agent")]
     assert RecordOutcome("agent") in actions
     assert prompt_ids(actions) == ["transfer_agent"]
     assert_no_disclosure(d, actions)
@@ -356,8 +358,8 @@ def test_agent_mid_flow(make, answer):
     d = make()
     identified(d)
     actions = d.handle(answer)
-    assert of(actions, Transfer) == [Transfer("asked_for_agent")]
-    assert isinstance(actions[-1], Transfer)
+    assert of(actions, TransferToAgent) == [TransferToAgent("asked_for_agent")]
+    assert isinstance(actions[-1], TransferToAgent)
     assert d.outcome == "agent"
 
 
@@ -385,7 +387,7 @@ def test_cannot_pay_installments_no_then_agent(make):
     actions = d.handle(Digits("2"))
     assert prompt_ids(actions) == ["offer_agent"]
     actions = d.handle(Digits("1"))
-    assert of(actions, Transfer) == [Transfer("cannot_pay")]
+    assert of(actions, TransferToAgent) == [TransferToAgent("cannot_pay")]
 
 
 def test_cannot_pay_installments_no_agent_no_ends_kindly(make):
@@ -485,7 +487,7 @@ def test_dispute_goes_to_an_agent(make):
     d = make()
     identified(d)
     actions = d.handle(Speech("não reconheço essa dívida"))
-    assert of(actions, Transfer) == [Transfer("dispute")]
+    assert of(actions, TransferToAgent) == [TransferToAgent("dispute")]
     assert prompt_ids(actions) == ["transfer_dispute"]
 
 
@@ -532,7 +534,7 @@ def test_not_understood_escalates_to_the_keypad_then_an_agent(make):
     assert prompt_ids(a2) == ["keypad_date"]
     assert "jogo da velha" in texts(d, a2)[0]
     a3 = d.handle(Speech("batata azul voadora"))
-    assert of(a3, Transfer) == [Transfer("not_understood")]
+    assert of(a3, TransferToAgent) == [TransferToAgent("not_understood")]
     assert prompt_ids(a3) == ["transfer_not_understood"]
     assert d.outcome == "agent"
 
@@ -595,7 +597,7 @@ def test_always_too_far_ends_with_an_agent(make):
     assert [(p.prompt_id, p.variant) for p in plays(a2)] == [("date_too_far", 1)]
     d.handle(Digits("2201#"))
     a4 = d.handle(Digits("2301#"))
-    assert of(a4, Transfer) == [Transfer("negotiation")]
+    assert of(a4, TransferToAgent) == [TransferToAgent("negotiation")]
 
 
 def test_promise_in_the_past_is_refused_kindly(make):
@@ -740,7 +742,7 @@ def test_caller_may_keep_waiting_for_an_agent(make):
     d.handle(Digits("*"))
     d.resume("queue_offer_callback")
     actions = d.handle(Digits("2"))
-    assert of(actions, Transfer) == [Transfer("keep_waiting")]
+    assert of(actions, TransferToAgent) == [TransferToAgent("keep_waiting")]
     assert prompt_ids(actions) == ["queue_keep_waiting"]
 
 
@@ -770,4 +772,4 @@ def test_endless_back_and_forth_ends_with_a_person(make):
         if d.finished:
             break
     assert d.finished and turns <= d.flow.max_turns + 1
-    assert of(actions, Transfer) == [Transfer("not_understood")]
+    assert of(actions, TransferToAgent) == [TransferToAgent("not_understood")]

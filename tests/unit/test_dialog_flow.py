@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from ivr.dialog.flow import GRAMMARS, INTENTS, Flow, FlowError, parse_yaml
-from ivr.dialog.grammars import all_contexts
-from ivr.dialog.nlu import INTENTS as NLU_INTENTS
+from ivr.dialog import nlu_intents
+from ivr.dialog.flow_model import GRAMMARS, INTENTS, Finish, Flow, FlowError, Goto, PlayPrompt
+from ivr.dialog.flow_yaml import parse_yaml
+from ivr.dialog.grammars import CONTEXT_INTENTS, all_contexts
 from ivr.dialog.prompts import LOCALES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,11 +125,28 @@ def test_missing_prompt_is_rejected_naming_it(tmp_path):
         Flow.load(path, prompts_root=PROMPTS)
 
 
-def test_every_intent_and_grammar_of_the_contract_is_known():
-    """The flow routes on every intent the understanding returns, and listens
-    only in contexts that have a grammar in every service locale."""
-    assert set(NLU_INTENTS) <= INTENTS
-    assert {"verified", "not_verified"} <= INTENTS
+def test_the_flow_and_the_understanding_agree_on_intents():
+    """The flow routes only on intents the understanding returns or the engine
+    derives; every intent the understanding returns leads somewhere in the
+    shipped flow ("repeat" the engine answers itself); every one of them, bar
+    "unknown", is listened for in some grammar context, and the grammars
+    express nothing else."""
+    nlu = set(nlu_intents.INTENTS)
+    engine = {"verified", "not_verified"}  # keypad checks (collect: birth_year)
+    assert nlu | engine == INTENTS
+    flow = Flow.load(FLOW_FILE, prompts_root=PROMPTS)
+    route_maps = [s.on for s in flow.states.values()] + list(flow.branch_sets.values())
+    routed = {intent for routes in route_maps for intent in routes}
+    keyed = {b.intent for s in flow.states.values() for b in s.keypad.values()}
+    slot_intents = {s.slot_intent for s in flow.states.values() if s.slot_intent}
+    assert routed | keyed | slot_intents <= nlu | engine
+    assert nlu - {"repeat"} <= routed
+    assert "verified" in routed
+    assert set().union(*CONTEXT_INTENTS.values()) == nlu - {"unknown"}
+
+
+def test_every_grammar_context_exists_in_every_locale():
+    """The flow listens only in contexts that have a grammar in every service locale."""
     for locale in LOCALES:
         assert set(all_contexts(locale)) == GRAMMARS, locale
 
@@ -137,8 +155,8 @@ def test_every_ending_plays_a_goodbye_first():
     """Never hang up abruptly: each ending state plays something before it ends."""
     flow = Flow.load(FLOW_FILE, prompts_root=PROMPTS)
     for state in flow.states.values():
-        if state.do and state.do[-1].action in ("end_call", "transfer"):
-            plays = [s for s in state.do[:-1] if s.action == "play"]
+        if state.do and isinstance(state.do[-1].action, Finish):
+            plays = [s for s in state.do[:-1] if isinstance(s.action, PlayPrompt)]
             assert plays, state.name
             # at least one unconditional, or a guarded pair that covers both cases
             assert any(not s.when and not s.unless for s in plays) or len(plays) >= 2, state.name
@@ -164,7 +182,7 @@ def test_every_state_is_reachable():
         if state.goto:
             nexts.add(state.goto)
         for entries in flow.reask_policies[state.reask].values():
-            nexts |= {e.removeprefix("goto:") for e in entries if e.startswith("goto:")}
+            nexts |= {e.state for e in entries if isinstance(e, Goto)}
         for name in nexts - seen:
             seen.add(name)
             frontier.append(name)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.dialog.flow import Flow
+from ivr.dialog.flow_model import Flow
 from ivr.dialog.prompts import (
     KNOWN_PLACEHOLDERS,
     LOCALES,

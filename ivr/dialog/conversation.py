@@ -1,0 +1,377 @@
+"""One call's conversation: walks the flow, turning events into actions.
+
+It takes :mod:`ivr.dialog.events` events and returns actions, so every branch
+is tested with events alone; it never sees Twilio, audio or the database. What
+the flow *says* lives in :mod:`ivr.dialog.flow_model` (loaded from
+``flow.yaml``); this module only knows how to walk it.
+"""
+
+from __future__ import annotations
+
+from ivr.dialog.caller_turn import (
+    Answer,
+    Understand,
+    keypad_answer,
+    remember,
+    with_slot_intent,
+)
+from ivr.dialog.events import (
+    Action,
+    CallAnswered,
+    CallContext,
+    Digits,
+    Event,
+    Hangup,
+    Listen,
+    LogTurn,
+    MachineAnswered,
+    Play,
+    PromptDone,
+    RecordOutcome,
+    RecordPromise,
+    ScheduleCallback,
+    Silence,
+    Speech,
+)
+from ivr.dialog.flow_guards import CallerAnswers, all_hold, any_holds
+from ivr.dialog.flow_model import (
+    INTENTS,
+    BookCallback,
+    ChoosePlan,
+    Emit,
+    Failure,
+    Finish,
+    Flow,
+    Goto,
+    ListenSpec,
+    PlayPrompt,
+    Retry,
+    SavePromise,
+    SetOutcome,
+    State,
+    StepAction,
+)
+from ivr.dialog.prompt_values import base_variables, call_variables
+from ivr.dialog.prompts import PromptCatalog, PromptError
+
+
+class Dialog:
+    """One call's conversation: feed it events, execute the actions it returns."""
+
+    def __init__(
+        self,
+        ctx: CallContext,
+        flow: Flow,
+        catalog: PromptCatalog,
+        understand: Understand | None = None,
+    ) -> None:
+        if understand is None:
+            from ivr.dialog.nlu import understand as real_understand
+
+            understand = real_understand
+        self.ctx = ctx
+        self.flow = flow
+        self.catalog = catalog
+        self._understand = understand
+        self._base = base_variables(ctx)
+        self.answers = CallerAnswers()
+        self._state = ""
+        self._outcome: str | None = None
+        self._finished = False
+        self._started = False
+        self._heard_caller = False
+        self._plays = 0
+        self._turns = 0
+        self._failures = 0
+        self._keypad_plays = 0
+        self._ask_variant = 0
+        self._digits = ""
+        self._entry_plays: list[tuple[str, bool]] = []
+        self.pending_plays: set[str] = set()
+
+    # -- public state ---------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """The current state name ("" before :meth:`start`)."""
+        return self._state
+
+    @property
+    def outcome(self) -> str | None:
+        """The latest outcome recorded in this call."""
+        return self._outcome
+
+    @property
+    def finished(self) -> bool:
+        """True once the call ended, was transferred, or hung up."""
+        return self._finished
+
+    def rendered_text(self, play: Play) -> str:
+        """The exact text of ``play``, for synthesis and the call log."""
+        return self.catalog.render(play.prompt_id, play.variables, play.variant)
+
+    # -- events ---------------------------------------------------------------------
+
+    def start(self, event: CallAnswered | MachineAnswered) -> list[Action]:
+        """Begin the call: greet a person, or leave a limited message on a machine."""
+        if self._started:
+            raise RuntimeError("dialog already started")
+        self._started = True
+        actions: list[Action] = []
+        target = self.flow.on_machine if isinstance(event, MachineAnswered) else self.flow.start
+        self._enter(target, actions)
+        return actions
+
+    def resume(self, state: str) -> list[Action]:
+        """Re-open the conversation at one of the flow's ``entry_points``, e.g.
+        ``queue_offer_callback`` when the caller has waited long for an agent."""
+        if state not in self.flow.entry_points:
+            raise ValueError(f"'{state}' is not an entry point of the flow")
+        self._started = True
+        self._finished = False
+        self._turns = 0
+        actions: list[Action] = []
+        self._enter(state, actions)
+        return actions
+
+    def handle(self, event: Event) -> list[Action]:
+        """React to one event; returns the actions to run, in order."""
+        if not self._started:
+            raise RuntimeError("call start() first")
+        if isinstance(event, PromptDone):
+            self.pending_plays.discard(event.play_id)
+            return []
+        if self._finished or isinstance(event, CallAnswered):
+            return []
+        actions: list[Action] = []
+        if isinstance(event, Hangup):
+            self._finished = True
+            actions.append(LogTurn("hangup", {"state": self._state}))
+            if self._outcome is None:
+                self._set_outcome("no_contact", actions)
+            return actions
+        if isinstance(event, MachineAnswered):
+            # Detection can arrive after the greeting started; until somebody
+            # answered, a machine gets only the limited message.
+            if not self._heard_caller:
+                self._enter(self.flow.on_machine, actions)
+            return actions
+        state = self.flow.states[self._state]
+        if isinstance(event, Speech):
+            if not event.final:
+                return []  # a partial only interrupts audio; the transport clears it
+            if not event.text.strip():
+                return self._turn(actions, None, LogTurn("silence", {"state": self._state}))
+            self._heard_caller = True
+            self._digits = ""
+            return self._speech(state, event, actions)
+        if isinstance(event, Digits):
+            self._heard_caller = True
+            return self._keys(state, event.digits, actions)
+        if isinstance(event, Silence):
+            if self._digits and state.collect:
+                entry, self._digits = self._digits, ""
+                log = LogTurn("dtmf", {"state": self._state, "digits": entry, "complete": True})
+                return self._turn(actions, keypad_answer(state.collect, entry, self.ctx), log)
+            return self._turn(actions, None, LogTurn("silence", {"state": self._state}))
+        return actions
+
+    # -- understanding ------------------------------------------------------------------
+
+    def _speech(self, state: State, event: Speech, actions: list[Action]) -> list[Action]:
+        grammar = state.listen.grammar if state.listen else None
+        result = self._understand(event.text, self.ctx.locale, self.ctx.today, context=grammar)
+        intent = result.intent if result.intent in INTENTS else "unknown"
+        if (
+            result.confidence < self.flow.min_confidence
+            or event.confidence < self.flow.min_asr_confidence
+        ):
+            intent = "unknown"
+        answer = Answer(intent, result.date, result.amount_cents, result.fraction, result.time)
+        log = LogTurn(
+            "speech",
+            {
+                "state": self._state,
+                "text": event.text,
+                "confidence": event.confidence,
+                "intent": intent,
+                "nlu_intent": result.intent,
+                "nlu_confidence": result.confidence,
+                "date": result.date.isoformat() if result.date else None,
+                "amount_cents": result.amount_cents,
+                "time": result.time.isoformat() if result.time else None,
+            },
+        )
+        return self._turn(actions, answer, log)
+
+    def _keys(self, state: State, digits: str, actions: list[Action]) -> list[Action]:
+        if not state.listens:
+            return actions
+        if not state.collect:
+            key = digits[:1]
+            binding = state.keypad.get(key)
+            answer = (
+                Answer(binding.intent, time=binding.time, days=binding.days)
+                if binding
+                else Answer("unknown")
+            )
+            log = LogTurn("dtmf", {"state": self._state, "digits": digits, "intent": answer.intent})
+            return self._turn(actions, answer, log)
+        limit = state.listen.max_digits if state.listen else 1
+        for ch in digits:
+            if ch == "*" and "*" in state.keypad:
+                self._digits = ""
+                binding = state.keypad["*"]
+                log = LogTurn(
+                    "dtmf", {"state": self._state, "digits": "*", "intent": binding.intent}
+                )
+                return self._turn(actions, Answer(binding.intent), log)
+            if ch == "#" or (ch.isdigit() and len(self._digits) + 1 >= limit):
+                entry = self._digits + (ch if ch.isdigit() else "")
+                self._digits = ""
+                log = LogTurn("dtmf", {"state": self._state, "digits": entry, "complete": True})
+                return self._turn(actions, keypad_answer(state.collect, entry, self.ctx), log)
+            if ch.isdigit():
+                self._digits += ch
+        actions.append(LogTurn("dtmf", {"state": self._state, "digits": digits, "complete": False}))
+        return actions
+
+    # -- routing ------------------------------------------------------------------------
+
+    def _turn(self, actions: list[Action], answer: Answer | None, log: LogTurn) -> list[Action]:
+        """Route one caller turn (``None`` = silence) from the current state."""
+        actions.append(log)
+        state = self.flow.states[self._state]
+        self._turns += 1
+        if self._turns > self.flow.max_turns:
+            self._enter(self.flow.on_max_turns, actions)
+            return actions
+        if answer is None:
+            self._fail(state, Failure.SILENCE, actions)
+            return actions
+        if answer.intent == "repeat":
+            self._repeat(state, actions)
+            return actions
+        answer = with_slot_intent(state.slot_intent, answer)
+        # Guards see what this answer would add; it is kept only if it leads
+        # somewhere, so a misheard number never turns into a promised amount.
+        agreed = remember(answer, self.answers, self.ctx)
+        routes = state.on.get(answer.intent)
+        if routes is None and state.branches:
+            routes = self.flow.branch_sets[state.branches].get(answer.intent)
+        target = next(
+            (r.target for r in routes or () if all_hold(r.when, self.ctx, agreed)),
+            None,
+        )
+        if target is None:
+            self._fail(state, Failure.UNKNOWN, actions)
+            return actions
+        self.answers = agreed
+        if target == self._state:
+            self._fail(state, Failure.LOOP, actions)
+        else:
+            self._enter(target, actions)
+        return actions
+
+    def _fail(self, state: State, kind: Failure, actions: list[Action]) -> None:
+        """Nothing usable was heard: other words, then the keypad, then give up."""
+        self._failures += 1
+        policy = self.flow.reask_policies[state.reask]
+        entries = policy.get(kind) or policy[Failure.UNKNOWN]
+        match entries[min(self._failures, len(entries)) - 1]:
+            case Goto(target):
+                self._enter(target, actions)
+                return
+            case Retry.KEYPAD if state.keypad_prompt:
+                actions.append(self._play(state.keypad_prompt, self._keypad_plays))
+                self._keypad_plays += 1
+            case _:
+                self._ask_variant = self._failures
+                actions.append(self._play(state.ask or "", self._ask_variant))
+        actions.append(self._listen(state))
+
+    def _repeat(self, state: State, actions: list[Action]) -> None:
+        for prompt_id, barge_in in self._entry_plays:
+            actions.append(self._play(prompt_id, 0, barge_in))
+        if state.ask:
+            actions.append(self._play(state.ask, self._ask_variant))
+            actions.append(self._listen(state))
+
+    # -- entering states ----------------------------------------------------------------
+
+    def _enter(self, name: str, actions: list[Action]) -> None:
+        """Run ``name``'s steps, follow ``goto`` hops, then ask (if it listens)."""
+        self._entry_plays = []  # what "repeat" says again: everything up to the question
+        while True:
+            state = self.flow.states[name]
+            self._state = name
+            self._failures = 0
+            self._keypad_plays = 0
+            self._ask_variant = 0
+            self._digits = ""
+            for step in state.do:
+                if all_hold(step.when, self.ctx, self.answers) and not any_holds(
+                    step.unless, self.ctx, self.answers
+                ):
+                    self._run(step.action, actions)
+            if self._finished or state.listen is not None or state.goto is None:
+                break
+            name = state.goto
+        if not self._finished and state.ask:
+            actions.append(self._play(state.ask, 0))
+            actions.append(self._listen(state))
+
+    def _run(self, step: StepAction, actions: list[Action]) -> None:
+        match step:
+            case PlayPrompt(prompt, barge_in):
+                actions.append(self._play(prompt, 0, barge_in))
+                self._entry_plays.append((prompt, barge_in))
+            case SetOutcome(outcome, only_if_unset):
+                if not only_if_unset or self._outcome is None:
+                    self._set_outcome(outcome, actions)
+            case SavePromise():
+                day = self.answers.promise_date
+                if day is not None:
+                    actions.append(RecordPromise(day, self.answers.promise_cents(self.ctx)))
+            case BookCallback(any_time):
+                if any_time:
+                    self.answers.callback_date = self.answers.callback_time = None
+                actions.append(ScheduleCallback(self.answers.callback_at(self.ctx.today)))
+            case ChoosePlan(plan):
+                self.answers.plan = plan
+            case Emit(action):
+                actions.append(action)
+            case Finish(action):
+                actions.append(action)
+                self._finished = True
+
+    def _set_outcome(self, outcome: str, actions: list[Action]) -> None:
+        self._outcome = outcome
+        actions.append(RecordOutcome(outcome))
+
+    # -- values -------------------------------------------------------------------------
+
+    def variables(self) -> dict[str, str]:
+        """Every placeholder value available right now, as speakable text."""
+        return call_variables(self.ctx, self.answers, self._base)
+
+    def _play(self, prompt_id: str, variant: int, barge_in: bool = True) -> Play:
+        self._plays += 1
+        names = self.catalog.placeholders(prompt_id)
+        values = self.variables()
+        missing = names - set(values)
+        if missing:
+            raise PromptError(f"prompt '{prompt_id}' needs {sorted(missing)} in {self._state}")
+        play = Play(
+            prompt_id=prompt_id,
+            variables={k: values[k] for k in sorted(names)},
+            variant=variant,
+            barge_in=barge_in,
+            play_id=f"p{self._plays}-{prompt_id}",
+        )
+        self.pending_plays.add(play.play_id)
+        return play
+
+    def _listen(self, state: State) -> Listen:
+        spec = state.listen or ListenSpec(grammar="yes_no")
+        return Listen(grammar=spec.grammar, timeout_s=spec.timeout_s, max_digits=spec.max_digits)
