@@ -140,7 +140,9 @@ class CallSession:
                         break
                     await self._on_message(parsed)
                 elif msg.type == WSMsgType.BINARY:
-                    await self._malformed(mc.MalformedMessage(31950, "binary frame"))
+                    await self._malformed(
+                        mc.MalformedMessage(mc.ERROR_BINARY_FRAME, "binary frame")
+                    )
                     break
                 elif msg.type == WSMsgType.ERROR:
                     log.warning("media.ws_error", error=str(self.ws.exception()))
@@ -297,7 +299,7 @@ class CallSession:
         async with self.sessions() as s:
             ctx_data = await queries.load_attempt_context(s, self.attempt_id)
             if ctx_data is None:  # deleted since the start was accepted
-                await self._malformed(mc.MalformedMessage(31924, "unknown attempt"))
+                await self._malformed(mc.MalformedMessage(mc.ERROR_MALFORMED, "unknown attempt"))
                 return
             attempt = ctx_data.attempt
             answered_by = attempt.answered_by
