@@ -29,6 +29,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr import metrics
+from ivr.audio import mulaw
 from ivr.calls.context import build_call_context, debtor_zone
 from ivr.calls.store_writer import (
     RETRY_PAUSES_S,
@@ -46,7 +47,6 @@ from ivr.logs import bind_ids
 from ivr.store import queries
 from ivr.store.models import CallAttempt, utcnow
 from ivr.telephony import media_codec as mc
-from ivr.telephony import mulaw
 from ivr.telephony.stream_token import StreamTokens
 from ivr.voice.asr import COMPLETE_SILENCE_MS, Recognizer
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ivr.telephony import mulaw
+from ivr.audio import mulaw
 from ivr.telephony.media_codec import (
     ERROR_BINARY_FRAME,
     ERROR_HANDSHAKE,
