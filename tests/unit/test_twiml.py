@@ -31,7 +31,7 @@ def test_dial_rings_the_endpoint_with_a_whisper(endpoint: str, noun: str, target
             action="https://ivr.test/agents/dial-status?transfer=7",
             whisper_url="https://ivr.test/agents/whisper?transfer=7",
             locale="pt-BR",
-            say_first=texts.HOLD["pt-BR"],
+            say_first=texts.pick(texts.HOLD, "pt-BR"),
         )
     )
     say, dial = list(root)
