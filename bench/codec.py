@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ivr.telephony import mulaw
+from ivr.audio import mulaw
 from ivr.telephony.media_codec import (
     Media,
     OutMedia,

@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ivr.telephony import mulaw
+from ivr.audio import mulaw
 from ivr.voice.asr import AsrModel, Recognizer, bundled_test_model_path
 from ivr.voice.tts import Synthesizer
 

@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 from service_process import free_port, wait_ready
 
+from ivr.audio import mulaw
 from ivr.sandbox.app import Sandbox
 from ivr.sandbox.callee import CalleeScript, Speak, WaitForPrompt
 from ivr.sandbox.config import SandboxConfig
-from ivr.telephony import mulaw
 from ivr.voice.asr import bundled_test_model_path
 from ivr.voice.tts import Synthesizer
 

@@ -1,9 +1,10 @@
-"""Words spoken around a transfer, per locale: hold, queue, callback, agent whisper.
+"""Picks and fills what is said around a transfer: hold, queue, callback, agent whisper.
 
-Short and warm: the debtor hears what is happening and how long it may take;
-the agent hears one sentence that lets them greet the person by name.
-The callback offer and "keep waiting" lines come from the prompt catalog
-(``prompts/<locale>/prompts.yaml``), so they read like the rest of the call.
+The words themselves live in the prompt catalog (``prompts/<locale>/prompts.yaml``:
+its ``lines`` section, and the queue's ``queue_offer_callback`` and
+``queue_keep_waiting`` prompts), so they are reviewed and translated with the
+rest of the call. This module only chooses the line and fills in the name,
+amount, date or queue position.
 """
 
 from __future__ import annotations
@@ -14,80 +15,35 @@ import functools
 from babel.dates import format_date
 from babel.numbers import format_currency
 
-from ivr.dialog.prompts import PromptCatalog
+from ivr.dialog.prompts import LOCALES, PromptCatalog
 
-LOCALES = ("pt-BR", "en-US")
+# Ids of the catalog lines the transfer flow says as they are.
+HOLD = "transfer_hold"
+AGENT_FOUND = "transfer_agent_found"
+NEXT_AGENT = "transfer_next_agent"
+AFTER_AGENT = "after_agent"
+NOBODY = "transfer_nobody"
 
-HOLD = {
-    "pt-BR": "Um momento, vou chamar uma pessoa da nossa equipe para continuar a conversa.",
-    "en-US": "One moment, I'm getting a person from our team to continue the conversation.",
-}
-AGENT_FOUND = {
-    "pt-BR": "Encontrei uma pessoa da equipe para falar com você. Só um instante.",
-    "en-US": "I found someone on our team to talk with you. Just a moment.",
-}
-NEXT_AGENT = {
-    "pt-BR": "Desculpe a demora. Vou tentar outra pessoa da equipe.",
-    "en-US": "Sorry for the wait. I'll try someone else on our team.",
-}
-QUEUE_FIRST = {
-    "pt-BR": "Todas as pessoas da equipe estão em atendimento. Você é a próxima da fila. "
-    "Por favor, aguarde.",
-    "en-US": "Everyone on our team is on a call. You are next in line. Please hold.",
-}
-QUEUE_POSITION = {
-    "pt-BR": "Todas as pessoas da equipe estão em atendimento. Há {ahead} pessoas antes de você. "
-    "Por favor, aguarde.",
-    "en-US": "Everyone on our team is on a call. There are {ahead} callers ahead of you. "
-    "Please hold.",
-}
-CALLBACK_CONFIRMED = {
-    "pt-BR": "Combinado, vamos ligar de volta {when}. Obrigada pela paciência, e até logo.",
-    "en-US": "All set, we'll call you back {when}. Thank you for your patience. Goodbye.",
-}
-CALLBACK_SOON = {"pt-BR": "em breve", "en-US": "soon"}
-AFTER_AGENT = {
-    "pt-BR": "Obrigada pela ligação. Até logo.",
-    "en-US": "Thank you for your call. Goodbye.",
-}
-NOBODY = {
-    "pt-BR": "Desculpe, não conseguimos falar com ninguém da equipe agora. "
-    "Vamos ligar de volta. Até logo.",
-    "en-US": "Sorry, we could not reach anyone on our team right now. "
-    "We will call you back. Goodbye.",
-}
-REASON_WORDS = {
-    "pt-BR": {
-        "asked_for_agent": "pediu para falar com uma pessoa",
-        "not_understood": "o atendimento automático não entendeu",
-        "cannot_pay": "não consegue pagar agora",
-        "dispute": "contesta a dívida",
-        "negotiation": "quer negociar a data",
-    },
-    "en-US": {
-        "asked_for_agent": "asked for a person",
-        "not_understood": "the automated call could not understand",
-        "cannot_pay": "cannot pay now",
-        "dispute": "disputes the debt",
-        "negotiation": "wants to negotiate the date",
-    },
-}
-WHISPER = {
-    "pt-BR": "Transferência: {name}, {amount} com {creditor}. Motivo: {reason}.",
-    "en-US": "Transfer: {name}, {amount} owed to {creditor}. Reason: {reason}.",
-}
-WHISPER_NO_DEBT = {
-    "pt-BR": "Transferência: {name}. Motivo: {reason}.",
-    "en-US": "Transfer: {name}. Reason: {reason}.",
-}
+#: Words that mean "yes" to the callback offer: what the caller says, not what we say.
 YES_WORDS = {
     "pt-BR": ("sim", "quero", "pode", "isso", "ok"),
     "en-US": ("yes", "yeah", "sure", "please", "ok"),
 }
 
 
-def pick(table: dict[str, str], locale: str) -> str:
-    return table.get(locale, table["pt-BR"])
+@functools.lru_cache(maxsize=4)
+def _catalog(locale: str) -> PromptCatalog:
+    return PromptCatalog.load(locale)
+
+
+def _catalog_for(locale: str) -> PromptCatalog:
+    """The locale's catalog; pt-BR, the product's first language, for any other."""
+    return _catalog(locale if locale in LOCALES else "pt-BR")
+
+
+def pick(line_id: str, locale: str, **values: object) -> str:
+    """The catalog line ``line_id`` in ``locale``, its placeholders filled from ``values``."""
+    return _catalog_for(locale).line(line_id, values)
 
 
 def babel_locale(locale: str) -> str:
@@ -99,8 +55,11 @@ def money(amount_cents: int, currency: str, locale: str) -> str:
 
 
 def reason_words(reason: str, locale: str) -> str:
-    words = REASON_WORDS.get(locale, REASON_WORDS["pt-BR"])
-    return words.get(reason, reason.replace("_", " "))
+    """The transfer reason in words for the agent; the code itself if it has no line."""
+    line_id = f"reason_{reason}"
+    if line_id in _catalog_for(locale).lines:
+        return pick(line_id, locale)
+    return reason.replace("_", " ")
 
 
 def whisper(
@@ -115,29 +74,31 @@ def whisper(
     """The one sentence the agent hears before the bridge."""
     why = reason_words(reason, locale)
     if amount_cents is None or not creditor:
-        return pick(WHISPER_NO_DEBT, locale).format(name=name, reason=why)
-    return pick(WHISPER, locale).format(
-        name=name, amount=money(amount_cents, currency, locale), creditor=creditor, reason=why
+        return pick("agent_whisper_no_debt", locale, full_name=name, transfer_reason=why)
+    return pick(
+        "agent_whisper",
+        locale,
+        full_name=name,
+        amount=money(amount_cents, currency, locale),
+        creditor=creditor,
+        transfer_reason=why,
     )
 
 
 def queue_hold(locale: str, position: int) -> str:
     if position <= 1:
-        return pick(QUEUE_FIRST, locale)
-    return pick(QUEUE_POSITION, locale).format(ahead=position - 1)
+        return pick("queue_first", locale)
+    return pick("queue_position", locale, callers_ahead=position - 1)
 
 
 def callback_confirmed(locale: str, due_local: dt.datetime | None, soon: bool) -> str:
     if due_local is None or soon:
-        when = pick(CALLBACK_SOON, locale)
+        when = pick("callback_soon", locale)
     else:
         day = format_date(due_local.date(), format="full", locale=babel_locale(locale))
-        when = (
-            f"em {day}, a partir das {due_local:%H:%M}"
-            if locale == "pt-BR"
-            else f"on {day}, from {due_local:%I:%M %p}"
-        )
-    return pick(CALLBACK_CONFIRMED, locale).format(when=when)
+        time = f"{due_local:%H:%M}" if locale == "pt-BR" else f"{due_local:%I:%M %p}"
+        when = pick("callback_on_day", locale, callback_day=day, callback_time=time)
+    return pick("callback_confirmed", locale, callback_when=when)
 
 
 def is_yes(locale: str, digits: str | None, speech: str | None) -> bool | None:
@@ -153,32 +114,11 @@ def is_yes(locale: str, digits: str | None, speech: str | None) -> bool | None:
     return None
 
 
-@functools.lru_cache(maxsize=4)
-def _catalog(locale: str) -> PromptCatalog:
-    return PromptCatalog.load(locale)
-
-
-def catalog_text(prompt_id: str, locale: str, fallback: str) -> str:
-    """A line from the call's own prompt catalog, or ``fallback`` if it is missing."""
-    try:
-        return _catalog(locale if locale in LOCALES else "pt-BR").render(prompt_id, {}, 0)
-    except Exception:
-        return fallback
-
-
 def offer_callback(locale: str) -> str:
-    return catalog_text(
-        "queue_offer_callback",
-        locale,
-        "Prefere que a gente ligue de volta? Tecle 1 para sim, ou 2 para continuar esperando."
-        if locale == "pt-BR"
-        else "Would you rather we call you back? Press 1 for yes, or 2 to keep waiting.",
-    )
+    """The queue's callback offer: the catalog prompt's first wording."""
+    return _catalog_for(locale).render("queue_offer_callback", {}, 0)
 
 
 def keep_waiting(locale: str) -> str:
-    return catalog_text(
-        "queue_keep_waiting",
-        locale,
-        "Tudo bem, você continua na espera." if locale == "pt-BR" else "All right, please hold.",
-    )
+    """Said when the caller declines the callback and stays in the queue."""
+    return _catalog_for(locale).render("queue_keep_waiting", {}, 0)

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr import metrics
-from ivr.agents import presence, texts, twiml
+from ivr.agents import presence, texts
 from ivr.agents.callbacks import callback_due
 from ivr.agents.hub import AgentEvent, AgentHub
 from ivr.agents.routing import QueuedTransfer, candidates, next_for_agent
@@ -50,6 +50,7 @@ from ivr.store.models import (
     utcnow,
 )
 from ivr.store.queries import add_event
+from ivr.telephony import twiml
 from ivr.telephony.rest import CarrierError, CarrierUnknown, TwilioCalls
 
 log = structlog.get_logger(__name__)

@@ -29,6 +29,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr import metrics
+from ivr.audio import mulaw
 from ivr.calls.context import build_call_context, debtor_zone
 from ivr.calls.store_writer import (
     RETRY_PAUSES_S,
@@ -46,7 +47,6 @@ from ivr.logs import bind_ids
 from ivr.store import queries
 from ivr.store.models import CallAttempt, utcnow
 from ivr.telephony import media_codec as mc
-from ivr.telephony import mulaw
 from ivr.telephony.stream_token import StreamTokens
 from ivr.voice.asr import COMPLETE_SILENCE_MS, Recognizer
 
@@ -140,7 +140,9 @@ class CallSession:
                         break
                     await self._on_message(parsed)
                 elif msg.type == WSMsgType.BINARY:
-                    await self._malformed(mc.MalformedMessage(31950, "binary frame"))
+                    await self._malformed(
+                        mc.MalformedMessage(mc.ERROR_BINARY_FRAME, "binary frame")
+                    )
                     break
                 elif msg.type == WSMsgType.ERROR:
                     log.warning("media.ws_error", error=str(self.ws.exception()))
@@ -297,7 +299,7 @@ class CallSession:
         async with self.sessions() as s:
             ctx_data = await queries.load_attempt_context(s, self.attempt_id)
             if ctx_data is None:  # deleted since the start was accepted
-                await self._malformed(mc.MalformedMessage(31924, "unknown attempt"))
+                await self._malformed(mc.MalformedMessage(mc.ERROR_MALFORMED, "unknown attempt"))
                 return
             attempt = ctx_data.attempt
             answered_by = attempt.answered_by

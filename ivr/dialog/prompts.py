@@ -5,6 +5,11 @@ translated without touching the call flow. Every prompt has a few variants: a
 re-ask uses different words instead of repeating the same sentence louder.
 Placeholders are checked when the file is loaded, so a typo in a prompt fails
 at start-up with the prompt's name instead of mid-call in front of a debtor.
+
+Beside the prompts, the file's ``lines`` section holds the sentences said once
+at a fixed moment around a transfer to a person (hold, queue, callback, the
+agent's whisper): nothing re-asks them, so each has one wording, checked the
+same way.
 """
 
 from __future__ import annotations
@@ -34,13 +39,26 @@ KNOWN_PLACEHOLDERS: frozenset[str] = frozenset(
         "installments",  # how many installments
         "latest_date",  # the latest date a promise may have, spoken
         "callback_when",  # when we will call back, spoken
+        "callback_day",  # the day of a callback, spoken
+        "callback_time",  # the time of day of a callback
+        "callers_ahead",  # how many callers wait before this one in the agents' queue
+        "full_name",  # the debtor's full name, for the agent's whisper
+        "transfer_reason",  # why the call goes to a person, in words, for the agent
     }
 )
 
 #: Placeholders that carry the debtor's personal data or debt details. Prompts
 #: using them are rendered per call (before dialing); the rest are shared.
 PERSONAL_PLACEHOLDERS: frozenset[str] = frozenset(
-    {"first_name", "creditor", "amount", "due_date", "installment_amount", "latest_date"}
+    {
+        "first_name",
+        "full_name",
+        "creditor",
+        "amount",
+        "due_date",
+        "installment_amount",
+        "latest_date",
+    }
 )
 
 _FORMATTER = string.Formatter()
@@ -80,12 +98,29 @@ def _placeholders_of(text: str, where: str) -> set[str]:
     return names
 
 
+def _checked_text(text: object, where: str) -> str:
+    """A prompt or line text from the file: non-empty, known placeholders, spaces collapsed."""
+    if not isinstance(text, str) or not text.strip():
+        raise PromptError(f"{where}: empty or not a text")
+    _placeholders_of(text, where)
+    return " ".join(text.split())
+
+
+def _fill(text: str, variables: Mapping[str, Any], where: str) -> str:
+    needed = _placeholders_of(text, where)
+    missing = sorted(needed - set(variables))
+    if missing:
+        raise PromptError(f"{where}: no value for {', '.join(missing)}")
+    return text.format_map({name: str(variables[name]) for name in needed})
+
+
 @dataclass(frozen=True)
 class PromptCatalog:
-    """All prompts of one locale: id -> variants (at least one)."""
+    """All prompts of one locale: id -> variants (at least one); and its lines: id -> text."""
 
     locale: str
     prompts: Mapping[str, tuple[str, ...]]
+    lines: Mapping[str, str]
 
     @classmethod
     def load(cls, locale: str, root: Path | None = None) -> PromptCatalog:
@@ -114,14 +149,18 @@ class PromptCatalog:
             variants = [value] if isinstance(value, str) else value
             if not isinstance(variants, list) or not variants:
                 raise PromptError(f"{where}: expected a text or a list of texts")
-            texts: list[str] = []
-            for i, text in enumerate(variants):
-                if not isinstance(text, str) or not text.strip():
-                    raise PromptError(f"{where}, variant {i}: empty or not a text")
-                _placeholders_of(text, f"{where}, variant {i}")
-                texts.append(" ".join(text.split()))
+            texts = [
+                _checked_text(text, f"{where}, variant {i}") for i, text in enumerate(variants)
+            ]
             prompts[str(prompt_id)] = tuple(texts)
-        return cls(locale=locale, prompts=prompts)
+        raw_lines = raw.get("lines", {})
+        if not isinstance(raw_lines, dict):
+            raise PromptError(f"{source}: 'lines' must be a mapping")
+        lines = {
+            str(line_id): _checked_text(text, f"{source}: line '{line_id}'")
+            for line_id, text in raw_lines.items()
+        }
+        return cls(locale=locale, prompts=prompts, lines=lines)
 
     def ids(self) -> frozenset[str]:
         """Every prompt id in this locale."""
@@ -141,12 +180,15 @@ class PromptCatalog:
     def render(self, prompt_id: str, variables: Mapping[str, Any], variant: int = 0) -> str:
         """The text to speak; ``variant`` wraps around the available wordings."""
         variants = self._variants(prompt_id)
-        text = variants[variant % len(variants)]
-        needed = _placeholders_of(text, f"prompt '{prompt_id}'")
-        missing = sorted(needed - set(variables))
-        if missing:
-            raise PromptError(f"prompt '{prompt_id}': no value for {', '.join(missing)}")
-        return text.format_map({name: str(variables[name]) for name in needed})
+        return _fill(variants[variant % len(variants)], variables, f"prompt '{prompt_id}'")
+
+    def line(self, line_id: str, variables: Mapping[str, Any] | None = None) -> str:
+        """The line ``line_id`` to speak, its placeholders filled from ``variables``."""
+        try:
+            text = self.lines[line_id]
+        except KeyError:
+            raise PromptError(f"unknown line id '{line_id}' in {self.locale}") from None
+        return _fill(text, variables or {}, f"line '{line_id}'")
 
     def _variants(self, prompt_id: str) -> tuple[str, ...]:
         try:
@@ -165,8 +207,9 @@ def load_catalogs(
 def validate_catalogs(
     flow: _HasPromptIds, root: Path | None = None, locales: Iterable[str] = LOCALES
 ) -> dict[str, PromptCatalog]:
-    """Check that every prompt the flow plays exists in every locale, with the
-    same placeholders everywhere (a translation must not need other data).
+    """Check that every prompt the flow plays, and every line, exists in every
+    locale, with the same placeholders everywhere (a translation must not need
+    other data).
 
     Returns the loaded catalogs; raises :class:`PromptError` naming every problem.
     """
@@ -183,9 +226,31 @@ def validate_catalogs(
             for loc, cat in catalogs.items()
             if prompt_id in cat.prompts
         }
-        if len(set(shapes.values())) > 1:
-            detail = "; ".join(f"{loc}: {sorted(v)}" for loc, v in shapes.items())
-            problems.append(f"prompt '{prompt_id}' has different placeholders ({detail})")
+        problems += _mismatched("prompt", prompt_id, shapes)
+    problems += _line_problems(catalogs)
     if problems:
         raise PromptError("; ".join(problems))
     return catalogs
+
+
+def _line_problems(catalogs: Mapping[str, PromptCatalog]) -> list[str]:
+    """Every locale has every line, with the same placeholders (as for prompts)."""
+    problems: list[str] = []
+    all_ids = set().union(*(c.lines for c in catalogs.values())) if catalogs else set()
+    for line_id in sorted(all_ids):
+        shapes: dict[str, frozenset[str]] = {}
+        for loc, cat in catalogs.items():
+            if line_id in cat.lines:
+                shapes[loc] = frozenset(_placeholders_of(cat.lines[line_id], f"line '{line_id}'"))
+            else:
+                problems.append(f"line '{line_id}' is missing in {loc}")
+        problems += _mismatched("line", line_id, shapes)
+    return problems
+
+
+def _mismatched(kind: str, text_id: str, shapes: Mapping[str, frozenset[str]]) -> list[str]:
+    """The problem, if any, of one prompt or line whose locales use different placeholders."""
+    if len(set(shapes.values())) <= 1:
+        return []
+    detail = "; ".join(f"{loc}: {sorted(v)}" for loc, v in shapes.items())
+    return [f"{kind} '{text_id}' has different placeholders ({detail})"]

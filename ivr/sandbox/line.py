@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ivr.audio import mulaw
 from ivr.sandbox.records import MediaChunk, SandboxCall
-from ivr.telephony import mulaw
 
 FRAME_MS = 20
 FRAME_BYTES = mulaw.FRAME_BYTES

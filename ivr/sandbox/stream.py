@@ -8,7 +8,8 @@ carrying the callee's voice (mu-law silence while the callee is quiet), a
 has played, and ``stop`` when the callee hangs up or the call leaves the
 stream. Every message is written by :func:`ivr.telephony.media_codec.encode_inbound`
 and every message from the service is read by ``parse_outbound``: a malformed
-one is error 31924, a binary frame 31950, and either ends the stream.
+one is error ``ERROR_MALFORMED`` (31924), a binary frame ``ERROR_BINARY_FRAME``
+(31950), and either ends the stream.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ivr.sandbox.records import SandboxCall, rfc2822, utcnow
 from ivr.sandbox.webhooks import SignedPoster, rewrite_url
 from ivr.telephony.media_codec import (
     ERROR_BINARY_FRAME,
+    ERROR_HANDSHAKE,
     Connected,
     Dtmf,
     InboundMessage,
@@ -41,7 +43,6 @@ from ivr.telephony.media_codec import (
     parse_outbound,
 )
 
-ERROR_HANDSHAKE = 31920
 SEND_TIMEOUT_S = 5.0
 
 

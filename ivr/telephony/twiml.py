@@ -1,10 +1,26 @@
-"""TwiML documents the service answers with, built with twilio-python."""
+"""TwiML documents the service answers with, built with twilio-python.
+
+One module for every TwiML the service writes, so that the call's Media Stream
+and the transfer's verbs (hold line + ``<Dial>``, ``<Enqueue>``, the queue's
+wait loop, the agent's whisper) are spelled the same way.
+
+URLs are absolute (the configured public URL), since a redirected call has no
+document URL to resolve relative ones against, and Twilio signs exactly what
+it requests.
+"""
 
 from __future__ import annotations
 
-from twilio.twiml.voice_response import Connect, Dial, VoiceResponse
+from twilio.twiml.voice_response import Connect, Dial, Gather, VoiceResponse
 
 from ivr.telephony.signature import websocket_url
+
+QUEUE_NAME = "debtors"
+DIAL_TIMEOUT_S = 20
+
+
+def _say(response: VoiceResponse | Gather, text: str, locale: str) -> None:
+    response.say(text, language=locale)
 
 
 def connect_stream(public_base: str, parameters: dict[str, str]) -> str:
@@ -22,45 +38,99 @@ def connect_stream(public_base: str, parameters: dict[str, str]) -> str:
     return str(response)
 
 
-def say_and_hangup(text: str, language: str) -> str:
+def dial(
+    endpoint: str,
+    *,
+    action: str,
+    whisper_url: str,
+    locale: str,
+    say_first: str | None = None,
+    timeout_s: int = DIAL_TIMEOUT_S,
+) -> str:
+    """(A short line for the debtor, then) ring one agent endpoint; the agent hears the
+    whisper before the bridge. ``endpoint``: ``client:NAME``, ``sip:URI`` or a number."""
     response = VoiceResponse()
-    response.say(text, language=language)
+    if say_first:
+        _say(response, say_first, locale)
+    d = Dial(action=action, method="POST", timeout=timeout_s)
+    if endpoint.startswith("client:"):
+        d.client(endpoint.removeprefix("client:"), url=whisper_url, method="POST")
+    elif endpoint.startswith("sip:"):
+        d.sip(endpoint, url=whisper_url, method="POST")
+    else:
+        d.number(endpoint, url=whisper_url, method="POST")
+    response.append(d)
+    return str(response)
+
+
+def enqueue(*, wait_url: str, action: str, locale: str, say_first: str | None = None) -> str:
+    """Nobody is free: wait in the queue; the wait URL speaks, the action ends it."""
+    response = VoiceResponse()
+    if say_first:
+        _say(response, say_first, locale)
+    response.enqueue(
+        QUEUE_NAME, wait_url=wait_url, wait_url_method="POST", action=action, method="POST"
+    )
+    return str(response)
+
+
+def hold(text: str, locale: str, pause_s: int = 10) -> str:
+    """One turn of the queue's wait loop: a line, then a pause (the loop repeats it)."""
+    response = VoiceResponse()
+    _say(response, text, locale)
+    response.pause(length=pause_s)
+    return str(response)
+
+
+def offer_callback(text: str, *, action: str, locale: str, timeout_s: int = 6) -> str:
+    """Ask, inside the wait loop, whether the caller wants a callback (keypad 1 or "sim")."""
+    response = VoiceResponse()
+    g = Gather(
+        input="dtmf speech",
+        num_digits=1,
+        timeout=timeout_s,
+        action=action,
+        method="POST",
+        language=locale,
+        hints="sim, não, yes, no" if locale == "pt-BR" else "yes, no",
+    )
+    _say(g, text, locale)
+    response.append(g)
+    return str(response)
+
+
+def say(text: str, locale: str) -> str:
+    response = VoiceResponse()
+    _say(response, text, locale)
+    return str(response)
+
+
+def say_and_hangup(text: str, locale: str) -> str:
+    response = VoiceResponse()
+    _say(response, text, locale)
     response.hangup()
+    return str(response)
+
+
+def pause(seconds: int) -> str:
+    response = VoiceResponse()
+    response.pause(length=seconds)
     return str(response)
 
 
 def hangup() -> str:
+    """Ends a call the service cannot place; also the whisper's answer when the
+    transfer is no longer waiting: the agent leg ends."""
     response = VoiceResponse()
     response.hangup()
     return str(response)
 
 
-def dial_agent(
-    endpoint: str,
-    *,
-    action: str,
-    whisper_url: str | None,
-    caller_id: str | None,
-    timeout_s: int = 20,
-    hold_text: str | None = None,
-    language: str = "pt-BR",
-) -> str:
-    """Bridge the caller to one agent endpoint (client:, sip:, or a number)."""
+def leave() -> str:
     response = VoiceResponse()
-    if hold_text:
-        response.say(hold_text, language=language)
-    dial = Dial(action=action, timeout=timeout_s, caller_id=caller_id)
-    if endpoint.startswith("client:"):
-        dial.client(endpoint.removeprefix("client:"), url=whisper_url)
-    elif endpoint.startswith("sip:"):
-        dial.sip(endpoint, url=whisper_url)
-    else:
-        dial.number(endpoint, url=whisper_url)
-    response.append(dial)
+    response.leave()
     return str(response)
 
 
-def enqueue(queue: str, *, wait_url: str, action: str) -> str:
-    response = VoiceResponse()
-    response.enqueue(queue, wait_url=wait_url, action=action)
-    return str(response)
+def empty() -> str:
+    return str(VoiceResponse())

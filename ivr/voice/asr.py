@@ -31,8 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from ivr.audio import mulaw
+from ivr.audio.pcm import pcm16_bytes
 from ivr.dialog.grammars import TurnEnds
-from ivr.telephony import mulaw
 from ivr.voice.errors import AsrError
 
 UNK = "[unk]"
@@ -364,7 +365,7 @@ class Recognizer:
         pcm = self._upsampler.feed(chunk)
         if pcm.size == 0:
             return None
-        if rec.AcceptWaveform(pcm.astype("<i2").tobytes()):
+        if rec.AcceptWaveform(pcm16_bytes(pcm)):
             self._trailing_silence_ms = 0
             return self._end_utterance(rec.Result())
         self._mid_utterance = True
@@ -406,6 +407,6 @@ class Recognizer:
         rec = self._recognizer()
         tail = self._upsampler.flush()
         self._upsampler = mulaw.UlawUpsampler(self.model.sample_rate)
-        if tail.size and rec.AcceptWaveform(tail.astype("<i2").tobytes()):
+        if tail.size and rec.AcceptWaveform(pcm16_bytes(tail)):
             return self._end_utterance(rec.Result())
         return self._end_utterance(rec.FinalResult())

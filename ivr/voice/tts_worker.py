@@ -40,7 +40,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from ivr.telephony import mulaw
+from ivr.audio import mulaw
+from ivr.audio.pcm import pcm16_array
 
 LIBRARY_NAMES = ("libespeak-ng.so.1", "libespeak-ng.so", "libespeak-ng.1.dylib")
 INSTALL_HINT = "apt-get install espeak-ng libespeak-ng1 espeak-ng-data"
@@ -88,8 +89,7 @@ def read_complete_wav(path: Path, wait_s: float = WAV_WAIT_S) -> tuple[np.ndarra
                     frames = wav.getnframes()
                     data = wav.readframes(frames)
                     if len(data) == frames * 2:
-                        samples = np.frombuffer(data, dtype="<i2").astype(np.int16)
-                        return samples, wav.getframerate()
+                        return pcm16_array(data), wav.getframerate()
             last_size = size
         except (FileNotFoundError, EOFError, wave.Error):
             pass

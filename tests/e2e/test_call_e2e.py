@@ -12,11 +12,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ivr.audio import mulaw
 from ivr.sandbox.app import Sandbox
 from ivr.sandbox.callee import CalleeScript, Press, WaitForPrompt
 from ivr.sandbox.config import SandboxConfig
 from ivr.store.models import CallAttempt, CallEvent, Phone
-from ivr.telephony import mulaw
 from tests.e2e.harness import import_rows, place_call, running_service
 
 NUMBER = "+5511987654321"

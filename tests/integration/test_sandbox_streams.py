@@ -15,11 +15,11 @@ from aiohttp import WSMsgType, web
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
+from ivr.audio import mulaw
 from ivr.sandbox.app import Sandbox
 from ivr.sandbox.callee import CalleeScript, HangUp, Press, Silence, Speak, WaitForPrompt
 from ivr.sandbox.config import FaultConfig, SandboxConfig
 from ivr.sandbox.testkit import ServiceStub
-from ivr.telephony import mulaw
 from ivr.telephony.media_codec import (
     Dtmf,
     Mark,

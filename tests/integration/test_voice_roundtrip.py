@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ivr.telephony import mulaw
+from ivr.audio import mulaw
 from ivr.voice.asr import AsrModel, Recognizer, bundled_test_model_path, load_and_check
 from ivr.voice.tts import Synthesizer
 from tests.voice_support import ko_grammars, model

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.telephony import mulaw
+from ivr.audio import mulaw
 from ivr.voice.asr import (
     AsrEvent,
     AsrModel,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from ivr.audio import mulaw
 from ivr.dialog.grammars import load_grammar
-from ivr.telephony import mulaw
 from ivr.voice.asr import AsrModel, Recognizer, bundled_test_model_path
 from ivr.voice.tts import Synthesizer
 

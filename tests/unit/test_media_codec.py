@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ivr.telephony import mulaw
+from ivr.audio import mulaw
 from ivr.telephony.media_codec import (
     ERROR_BINARY_FRAME,
+    ERROR_HANDSHAKE,
     ERROR_MALFORMED,
     Connected,
     Dtmf,
@@ -366,6 +367,10 @@ def test_malformed_inbound_is_31924(case: str, text: str) -> None:
         parse_inbound(text)
     assert info.value.code == ERROR_MALFORMED, case
     assert info.value.reason
+
+
+def test_error_codes_are_twilios() -> None:
+    assert (ERROR_HANDSHAKE, ERROR_MALFORMED, ERROR_BINARY_FRAME) == (31920, 31924, 31950)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from ivr.telephony import mulaw
+from ivr.audio import mulaw
 
 ALL_INT16 = np.arange(-32768, 32768, dtype=np.int64).astype(np.int16)
 ALL_CODES = bytes(range(256))

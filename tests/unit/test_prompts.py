@@ -263,3 +263,65 @@ def test_validate_catalogs_names_a_placeholder_mismatch(tmp_path):
 
     with pytest.raises(PromptError, match=r"hello.*different placeholders"):
         validate_catalogs(FakeFlow(), root=tmp_path)
+
+
+# ---------------------------------------------------------------- lines (one wording each)
+
+
+def test_both_locales_have_the_same_lines_and_placeholders(catalogs):
+    pt, en = catalogs["pt-BR"], catalogs["en-US"]
+    assert set(pt.lines) == set(en.lines)
+    assert set(pt.lines) >= {"transfer_hold", "queue_first", "agent_whisper"}
+    for line_id in pt.lines:
+        assert set(re.findall(r"{(\w+)}", pt.lines[line_id])) == set(
+            re.findall(r"{(\w+)}", en.lines[line_id])
+        ), line_id
+
+
+def test_lines_have_no_threatening_words(catalogs):
+    for cat in catalogs.values():
+        for line_id, text in cat.lines.items():
+            for word in THREATENING:
+                assert word not in text.lower(), (cat.locale, line_id, word)
+
+
+def test_lines_the_caller_hears_reveal_nothing(catalogs, sample_values):
+    for cat in catalogs.values():
+        for line_id in cat.lines:
+            if line_id.startswith(("agent_whisper", "reason_")):
+                continue  # heard by the agent only
+            text = cat.line(line_id, sample_values)
+            assert not DEBT_WORDS.search(text), (cat.locale, line_id, text)
+            assert "<amount>" not in text and "<creditor>" not in text
+
+
+def test_line_fills_its_placeholders_and_names_what_is_wrong(catalogs):
+    pt = catalogs["pt-BR"]
+    assert "Há 4 pessoas antes de você" in pt.line("queue_position", {"callers_ahead": 4})
+    with pytest.raises(PromptError, match="callers_ahead"):
+        pt.line("queue_position")
+    with pytest.raises(PromptError, match="no_such_line"):
+        pt.line("no_such_line")
+
+
+def test_unknown_placeholder_in_a_line_is_rejected_at_load_time():
+    doc = {"locale": "pt-BR", "prompts": {}, "lines": {"hold": "Espere, {nome}"}}
+    with pytest.raises(PromptError, match=r"hold.*nome"):
+        PromptCatalog.from_mapping("pt-BR", doc)
+
+
+def test_validate_catalogs_names_a_missing_or_mismatched_line(tmp_path):
+    lines = {"pt-BR": "  a: 'Olá {full_name}'\n  b: 'x'\n", "en-US": "  a: 'Hi {company}'\n"}
+    for loc, text in lines.items():
+        (tmp_path / loc).mkdir()
+        (tmp_path / loc / "prompts.yaml").write_text(
+            f"locale: {loc}\nprompts: {{}}\nlines:\n{text}", encoding="utf-8"
+        )
+
+    class FakeFlow:
+        def prompt_ids(self) -> frozenset[str]:
+            return frozenset()
+
+    with pytest.raises(PromptError, match=r"line 'a' has different placeholders") as info:
+        validate_catalogs(FakeFlow(), root=tmp_path)
+    assert "line 'b' is missing in en-US" in str(info.value)

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ivr.audio import mulaw
 from ivr.config import Settings
-from ivr.telephony import mulaw
 from ivr.voice import tts_worker
 from ivr.voice.errors import TtsError
 from ivr.voice.tts import Synthesizer

@@ -1,8 +1,9 @@
-"""G.711 mu-law codec and 8 kHz framing for Twilio Media Streams.
+"""G.711 mu-law codec and 8 kHz framing: telephone audio as Twilio carries it.
 
 Twilio carries call audio as raw mu-law at 8 kHz, 20 ms (160 bytes) per frame,
-with no header. This module converts between that and little-endian signed
-16-bit PCM, with no I/O.
+with no header. This module converts between that and signed 16-bit PCM
+(:mod:`ivr.audio.pcm`), with no I/O: synthesized prompts go out through it,
+caller audio comes in through it to the recognizer.
 
 Why numpy lookup tables instead of ``audioop``: ``audioop`` is gone in Python
 3.13. The tables below reproduce, bit for bit, the classic Sun ``g711.c``
@@ -23,6 +24,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 import soxr
+
+from ivr.audio.pcm import Int16Array, PcmInput, check_rate, pcm16_array, pcm16_bytes, resample
 
 __all__ = [
     "FRAME_BYTES",
@@ -51,8 +54,6 @@ SILENCE_BYTE: Final = 0xFF
 _BIAS14: Final = 0x84 >> 2  # 33: the G.711 bias 0x84 expressed on 14 bits
 _CLIP14: Final = 8159  # largest 14-bit magnitude before the bias is added
 _SEG_UEND: Final = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF], dtype=np.int32)
-
-Int16Array = npt.NDArray[np.int16]
 
 
 def _build_encode_table() -> npt.NDArray[np.uint8]:
@@ -83,25 +84,9 @@ _ENCODE_TABLE: Final = _build_encode_table()
 _DECODE_TABLE: Final = _build_decode_table()
 
 
-def _as_int16(pcm16: bytes | bytearray | memoryview | npt.NDArray[np.integer]) -> Int16Array:
-    """View PCM input as a flat native int16 array.
-
-    Bytes are read as little-endian int16 (the WAV and pyttsx3 layout); arrays
-    must already be int16 so that no silent rescaling happens here.
-    """
-    if isinstance(pcm16, np.ndarray):
-        if pcm16.dtype.kind != "i" or pcm16.dtype.itemsize != 2:
-            raise TypeError(f"expected an int16 array, got dtype {pcm16.dtype}")
-        return np.ascontiguousarray(pcm16.reshape(-1), dtype=np.int16)
-    raw = bytes(pcm16)
-    if len(raw) % 2:
-        raise ValueError(f"PCM16 byte length must be even, got {len(raw)}")
-    return np.frombuffer(raw, dtype="<i2").astype(np.int16)
-
-
-def encode(pcm16: bytes | bytearray | memoryview | npt.NDArray[np.integer]) -> bytes:
+def encode(pcm16: PcmInput) -> bytes:
     """Encode little-endian int16 PCM (bytes) or an int16 array to mu-law bytes."""
-    samples = _as_int16(pcm16)
+    samples = pcm16_array(pcm16)
     return _ENCODE_TABLE[samples.view(np.uint16)].tobytes()
 
 
@@ -113,7 +98,7 @@ def decode(ulaw: bytes | bytearray | memoryview) -> Int16Array:
 
 def decode_bytes(ulaw: bytes | bytearray | memoryview) -> bytes:
     """Decode mu-law bytes to little-endian int16 PCM bytes."""
-    return decode(ulaw).astype("<i2").tobytes()
+    return pcm16_bytes(decode(ulaw))
 
 
 def frames(
@@ -135,23 +120,13 @@ def frames(
         yield chunk
 
 
-def _check_rate(rate: int) -> None:
-    if rate <= 0:
-        raise ValueError(f"sample rate must be positive, got {rate}")
-
-
-def pcm16_to_ulaw8k(
-    pcm16: bytes | bytearray | memoryview | npt.NDArray[np.integer], rate: int
-) -> bytes:
+def pcm16_to_ulaw8k(pcm16: PcmInput, rate: int) -> bytes:
     """Resample int16 PCM at ``rate`` Hz to 8 kHz (soxr, high quality) and encode to mu-law.
 
     This is how synthesized prompts (typically 22.05 kHz) become Twilio audio.
     """
-    _check_rate(rate)
-    samples = _as_int16(pcm16)
-    if rate != SAMPLE_RATE and samples.size:
-        samples = soxr.resample(samples, rate, SAMPLE_RATE).astype(np.int16, copy=False)
-    return encode(samples)
+    check_rate(rate)
+    return encode(resample(pcm16_array(pcm16), rate, SAMPLE_RATE))
 
 
 def ulaw8k_to_pcm16(ulaw: bytes | bytearray | memoryview, rate: int = 16000) -> Int16Array:
@@ -161,11 +136,8 @@ def ulaw8k_to_pcm16(ulaw: bytes | bytearray | memoryview, rate: int = 16000) -> 
     :class:`UlawUpsampler`, which keeps filter state across frames so that
     frame edges do not click.
     """
-    _check_rate(rate)
-    samples = decode(ulaw)
-    if rate != SAMPLE_RATE and samples.size:
-        samples = soxr.resample(samples, SAMPLE_RATE, rate).astype(np.int16, copy=False)
-    return samples
+    check_rate(rate)
+    return resample(decode(ulaw), SAMPLE_RATE, rate)
 
 
 class UlawUpsampler:
@@ -177,7 +149,7 @@ class UlawUpsampler:
     """
 
     def __init__(self, rate: int = 16000) -> None:
-        _check_rate(rate)
+        check_rate(rate)
         self.rate = rate
         self._stream: soxr.ResampleStream | None = (
             None if rate == SAMPLE_RATE else soxr.ResampleStream(SAMPLE_RATE, rate, 1, "int16")
