@@ -32,7 +32,7 @@ from ivr.calls.ports import TransferPort
 from ivr.calls.recorder import CallRecorder
 from ivr.calls.store_writer import StoreWriteFailed
 from ivr.calls.stream_start import authorize_start
-from ivr.calls.transport import MediaTransport, StreamClosed
+from ivr.calls.transport import MediaTransport
 from ivr.calls.voice import VoiceStack
 from ivr.dialog import events as ev
 from ivr.dialog.flow import Dialog
@@ -92,24 +92,16 @@ class CallSession:
     # ------------------------------------------------------------ lifecycle
 
     async def run(self) -> None:
-        deadline = asyncio.get_running_loop().time() + self.start_timeout_s
         try:
-            while not self.closed:
-                timeout = None
-                if self.recorder is None:
-                    timeout = max(0.0, deadline - asyncio.get_running_loop().time())
-                try:
-                    msg = await self.transport.receive(within_s=timeout)
-                except TimeoutError:
-                    log.warning("media.start_timeout", timeout_s=self.start_timeout_s)
-                    break
-                except StreamClosed:
-                    break
-                except mc.MalformedMessage as exc:
-                    await self._malformed(exc)
-                    break
-                if msg is not None:
+            async with contextlib.aclosing(
+                self.transport.messages(self.start_timeout_s)
+            ) as inbound:
+                async for msg in inbound:
                     await self._on_message(msg)
+                    if self.closed:
+                        break
+        except mc.MalformedMessage as exc:
+            await self._malformed(exc)
         finally:
             await self._shutdown()
 

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections import OrderedDict
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 import structlog
@@ -64,13 +65,30 @@ class MediaTransport:
 
     # ------------------------------------------------------------ inbound
 
-    async def receive(self, within_s: float | None) -> mc.InboundMessage | None:
-        """The next message, in sequence; None for a frame that carries none.
+    async def messages(self, start_timeout_s: float) -> AsyncGenerator[mc.InboundMessage, None]:
+        """Inbound messages, in sequence, until the socket ends.
 
-        Raises :class:`StreamClosed` when the socket ends, ``TimeoutError``
-        after ``within_s`` (None: no limit) and :class:`~ivr.telephony.media_codec.MalformedMessage`
-        for anything Twilio would never send.
+        A stream not bound to its call (:meth:`bind`) within ``start_timeout_s``
+        ends here with one log line. Raises
+        :class:`~ivr.telephony.media_codec.MalformedMessage` for anything
+        Twilio would never send.
         """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + start_timeout_s
+        while True:
+            within_s = None if self.stream_sid else max(0.0, deadline - loop.time())
+            try:
+                msg = await self._receive(within_s)
+            except TimeoutError:
+                log.warning("media.start_timeout", timeout_s=start_timeout_s)
+                return
+            except StreamClosed:
+                return
+            if msg is not None:
+                yield msg
+
+    async def _receive(self, within_s: float | None) -> mc.InboundMessage | None:
+        """The next message; None for a frame that carries none."""
         msg = await self.ws.receive(timeout=within_s)
         if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
             raise StreamClosed
