@@ -35,8 +35,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ivr.audio import mulaw
-from ivr.voice.asr import AsrModel, Recognizer, bundled_test_model_path
-from ivr.voice.tts import Synthesizer
+from ivr.voice.asr import AsrModel, VoskRecognizer, bundled_test_model_path
+from ivr.voice.tts import Pyttsx3Synthesizer
 
 GRAMMAR_FILE = Path(__file__).resolve().parents[1] / "grammars" / "ko-KR" / "ask_payment_date.json"
 FRAME_S = mulaw.FRAME_BYTES / mulaw.SAMPLE_RATE
@@ -52,7 +52,7 @@ def grammar() -> list[str]:
     return [p for phrases in data["intents"].values() for p in phrases]
 
 
-async def caller_audio(synth: Synthesizer, words: list[str], seconds: float) -> bytes:
+async def caller_audio(synth: Pyttsx3Synthesizer, words: list[str], seconds: float) -> bytes:
     """Words separated by pauses, as a caller answering over and over."""
     audio = b""
     i = 0
@@ -67,7 +67,7 @@ async def caller_audio(synth: Synthesizer, words: list[str], seconds: float) -> 
 
 async def run_fast(model: AsrModel, phrases: list[str], streams: list[bytes]) -> float:
     async def one(audio: bytes) -> None:
-        rec = Recognizer(model, phrases)
+        rec = VoskRecognizer(model, phrases)
         for frame in mulaw.frames(audio):
             await rec.accept(frame)
         await rec.flush()
@@ -87,7 +87,7 @@ async def run_paced(
 
     async def one(audio: bytes, offset: float) -> None:
         nonlocal finals
-        rec = Recognizer(model, phrases)
+        rec = VoskRecognizer(model, phrases)
         start = loop.time() + offset
         due = start
         for frame in mulaw.frames(audio):
@@ -123,7 +123,7 @@ def raw_vosk_seconds(model: AsrModel, phrases: list[str], audio: bytes) -> float
 
 
 async def pipeline_seconds(model: AsrModel, phrases: list[str], audio: bytes) -> float:
-    rec = Recognizer(model, phrases)
+    rec = VoskRecognizer(model, phrases)
     started = time.perf_counter()
     for frame in mulaw.frames(audio):
         await rec.accept(frame)
@@ -140,7 +140,7 @@ async def bench_asr(counts: list[int], seconds: float) -> None:
     print(f"model load: {time.perf_counter() - t0:.2f} s ({path})")
     phrases = grammar()
     with tempfile.TemporaryDirectory() as tmp:
-        async with Synthesizer(Path(tmp)) as synth:
+        async with Pyttsx3Synthesizer(Path(tmp)) as synth:
             base = await caller_audio(synth, phrases, seconds)
     audio_s = len(base) / mulaw.SAMPLE_RATE
     # Each stream starts at a different word so they are not in lockstep.
@@ -227,7 +227,7 @@ def personal_prompts(rng: random.Random) -> list[str]:
 async def bench_tts(debtors: int, campaign: int) -> None:
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
-        async with Synthesizer(Path(tmp)) as synth:
+        async with Pyttsx3Synthesizer(Path(tmp)) as synth:
             print(f"engine: {synth.engine}")
             per_debtor: list[float] = []
             per_prompt: list[float] = []
@@ -252,7 +252,7 @@ async def bench_tts(debtors: int, campaign: int) -> None:
                 f"({audio_s / sum(per_prompt):.0f}x faster than real time)"
             )
 
-        async with Synthesizer(Path(tmp) / "campaign") as synth:
+        async with Pyttsx3Synthesizer(Path(tmp) / "campaign") as synth:
             # Before dialing each debtor: fixed prompts (every call) + personal ones.
             per_call: list[float] = []
             for _ in range(campaign):

@@ -33,7 +33,7 @@ from ivr.sandbox.app import Sandbox
 from ivr.sandbox.callee import CalleeScript, Speak, WaitForPrompt
 from ivr.sandbox.config import SandboxConfig
 from ivr.voice.asr import bundled_test_model_path
-from ivr.voice.tts import Synthesizer
+from ivr.voice.tts import Pyttsx3Synthesizer
 
 PUBLIC = "https://ivr.bench"
 LOG_FLAGS: list[str] = ["-v"] if os.environ.get("IVR_BENCH_LOG") else []
@@ -93,7 +93,7 @@ async def run(calls: int, model: Path, cache: Path) -> dict[str, float]:
     await import_debtors(make_sessionmaker(engine), csv)
     await engine.dispose()
 
-    async with Synthesizer(cache / "callee") as voice:
+    async with Pyttsx3Synthesizer(cache / "callee") as voice:
         yes = await voice.render("네", "ko-KR")
         tomorrow = await voice.render("내일", "ko-KR")
     spoken = {len(yes): audible_ms(yes), len(tomorrow): audible_ms(tomorrow)}

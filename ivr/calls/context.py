@@ -1,17 +1,27 @@
-"""What the dialog is told about the person, built from the store."""
+"""What a call knows about the person when it starts, built from the store.
+
+The dialog is told who it speaks to (:class:`CallContext`); the recorder is
+told the debtor's calendar, because a paused debt or a callback is dated in
+the debtor's zone, business days and holidays, not the server's.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.dialog.events import CallContext
-from ivr.store.models import CallAttempt, Debtor, utcnow
-from ivr.store.queries import AttemptContext
+from ivr.store.call_attempts import count_other_attempts_with_outcome
+from ivr.store.models import Debtor, utcnow
+from ivr.store.queries import AttemptContext, load_attempt_context
 from scheduler.caps import RIGHT_PARTY_OUTCOMES
 from scheduler.eligibility import primary_zone
+
+CALLBACK_DEFAULT_DELAY = dt.timedelta(hours=4)
+DEFAULT_PAID_PAUSE_DAYS = 2  # without a campaign
 
 
 def debtor_zone(debtor: Debtor) -> ZoneInfo:
@@ -20,16 +30,72 @@ def debtor_zone(debtor: Debtor) -> ZoneInfo:
     return ZoneInfo(primary_zone(debtor.timezone, debtor.phones, debtor.country))
 
 
+@dataclass(frozen=True)
+class DebtorCalendar:
+    """Where the debtor lives, for dates the call records in their calendar."""
+
+    zone: ZoneInfo
+    country: str
+    region: str | None
+    paid_pause_days: int  # the campaign's business days of quiet after "I paid"
+
+    def paid_pause_until(self) -> dt.datetime:
+        """N business days (no weekends, no holidays) in the debtor's calendar."""
+        from scheduler.eligibility import add_business_days
+
+        return add_business_days(
+            utcnow(), self.paid_pause_days, self.zone.key, self.country, self.region
+        )
+
+    def callback_due(self, at: dt.datetime | None) -> dt.datetime:
+        if at is None:
+            return utcnow() + CALLBACK_DEFAULT_DELAY
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=self.zone)
+        return at.astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class CallSetup:
+    """What an accepted stream needs before its first word."""
+
+    context: CallContext
+    calendar: DebtorCalendar
+    answered_by: str | None
+
+    @property
+    def machine_answered(self) -> bool:
+        """The carrier's answering-machine detection already said "not a person"."""
+        return bool(self.answered_by and self.answered_by.startswith(("machine", "fax")))
+
+
+async def load_call_setup(
+    session: AsyncSession, attempt_id: int, callback_number: str = ""
+) -> CallSetup | None:
+    """None when the attempt no longer exists."""
+    data = await load_attempt_context(session, attempt_id)
+    if data is None:
+        return None
+    debtor, campaign = data.debtor, data.campaign
+    zone = debtor_zone(debtor)
+    calendar = DebtorCalendar(
+        zone=zone,
+        country=debtor.country,
+        region=debtor.region,
+        paid_pause_days=(
+            campaign.paid_pause_business_days if campaign is not None else DEFAULT_PAID_PAUSE_DAYS
+        ),
+    )
+    context = await build_call_context(session, data, zone, callback_number)
+    return CallSetup(context, calendar, data.attempt.answered_by)
+
+
 async def build_call_context(
     session: AsyncSession, data: AttemptContext, zone: ZoneInfo, callback_number: str = ""
 ) -> CallContext:
     debtor, debt, campaign = data.debtor, data.debt, data.campaign
-    earlier_contacts = await session.scalar(
-        select(func.count(CallAttempt.id)).where(
-            CallAttempt.debtor_id == debtor.id,
-            CallAttempt.id != data.attempt.id,
-            CallAttempt.outcome.in_(sorted(RIGHT_PARTY_OUTCOMES)),
-        )
+    earlier_contacts = await count_other_attempts_with_outcome(
+        session, debtor.id, data.attempt.id, RIGHT_PARTY_OUTCOMES
     )
     locale = debtor.locale or (campaign.locale if campaign else "pt-BR")
     if locale not in ("pt-BR", "en-US"):

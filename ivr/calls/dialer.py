@@ -22,7 +22,8 @@ from ivr.dialog.prompt_values import personal_prompts
 from ivr.keys import CARRIER, SCHEDULER, SESSIONS, SETTINGS, VOICE
 from ivr.logs import ids_bound
 from ivr.store import queries
-from ivr.store.models import AttemptStatus, CallAttempt, Debtor, Phone, utcnow
+from ivr.store.call_attempts import is_claimed_for, record_placed
+from ivr.store.models import CallAttempt, Debtor, Phone, utcnow
 from ivr.telephony.rest import CallInfo, CarrierError, CarrierUnknown, TwilioCalls
 from scheduler.manual import Override, claim_named_debtor
 
@@ -91,13 +92,7 @@ class CarrierDialer:
 
     async def _check_claimed(self, attempt_id: int, to_number: str) -> None:
         async with self.sessions() as s:
-            row = await s.get(CallAttempt, attempt_id)
-            if (
-                row is None
-                or row.call_sid is not None
-                or row.status not in (AttemptStatus.CLAIMED, AttemptStatus.UNKNOWN)
-                or row.to_number != to_number
-            ):
+            if not await is_claimed_for(s, attempt_id, to_number):
                 raise PermissionError(f"attempt {attempt_id} was not claimed for {to_number}")
 
     async def _place(self, attempt_id: int, to_number: str) -> str:
@@ -110,14 +105,7 @@ class CarrierDialer:
             amd_callback=amd_url,
         )
         async with self.sessions() as s, s.begin():
-            attempt = await s.get(CallAttempt, attempt_id, with_for_update=True)
-            assert attempt is not None
-            if attempt.call_sid is None:
-                attempt.call_sid = sid
-            if attempt.status in (AttemptStatus.CLAIMED, AttemptStatus.UNKNOWN):
-                attempt.status = AttemptStatus.QUEUED
-            attempt.placed_at = attempt.placed_at or utcnow()
-            await queries.add_event(s, attempt_id, "placed", {"call_sid": sid})
+            await record_placed(s, attempt_id, sid)
         log.info("call.placed", attempt_id=attempt_id, call_sid=sid)
         return sid
 

@@ -19,8 +19,7 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ivr.store import queries
-from ivr.store.models import CallAttempt
+from ivr.store import call_attempts, queries
 
 log = structlog.get_logger(__name__)
 
@@ -135,8 +134,6 @@ class EventWriter:
             for kind, data in batch:
                 await queries.add_event(s, self.attempt_id, kind, data)
                 if kind == "outcome":
-                    attempt = await s.get(CallAttempt, self.attempt_id)
-                    if attempt is not None:
-                        attempt.outcome = data["outcome"]
+                    await call_attempts.set_outcome(s, self.attempt_id, data["outcome"])
 
         await write_with_retry(self.sessions, work, what="turn_events", call_sid=self.call_sid)

@@ -15,14 +15,12 @@ nothing behind and holds no lock beyond its own few milliseconds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
-from sqlalchemy import Table, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ivr.store.call_attempts import bind_stream_call_sid
 from ivr.store.ids import parse_row_id
-from ivr.store.models import FINAL_ATTEMPT_STATUSES, CallAttempt
 from ivr.store.queries import insert_once
 from ivr.telephony import media_codec as mc
 from ivr.telephony.stream_token import TOKEN_PARAMETER, StreamTokens
@@ -51,22 +49,9 @@ async def authorize_start(
         return StartVerdict(None, "bad_attempt_id")
     if not tokens.verify(attempt_id, start.call_sid, params.get(TOKEN_PARAMETER)):
         return StartVerdict(None, "bad_token")
-    t = cast(Table, CallAttempt.__table__)
-    finals = [s.value for s in FINAL_ATTEMPT_STATUSES]
     try:
         async with sessions() as s, s.begin():
-            # One statement checks "live and this call" and records the CallSid
-            # if the carrier's REST answer has not been stored yet.
-            bound = await s.execute(
-                update(t)
-                .where(
-                    t.c.id == attempt_id,
-                    t.c.status.not_in(finals),
-                    or_(t.c.call_sid.is_(None), t.c.call_sid == start.call_sid),
-                )
-                .values(call_sid=func.coalesce(t.c.call_sid, start.call_sid))
-            )
-            if not bound.rowcount:  # type: ignore[attr-defined]
+            if not await bind_stream_call_sid(s, attempt_id, start.call_sid):
                 raise _Refused("not_live_or_other_call")
             first = await insert_once(
                 s,

@@ -3,11 +3,16 @@
 A missing espeak-ng voice, a missing Vosk model, a grammar word the model
 does not know, or a prompt the flow needs but a locale lacks: each stops the
 service before it takes a call, with the name of what is missing.
+
+A call sees the engines only through :mod:`ivr.voice.interfaces` (a
+synthesizer, and a factory of recognizers when speech is on), so a test can
+build a stack from fakes.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +23,9 @@ from ivr.config import Settings
 from ivr.dialog.flow_model import Flow
 from ivr.dialog.grammars import all_contexts, load_grammar
 from ivr.dialog.prompts import PromptCatalog, validate_catalogs
-from ivr.voice.asr import AsrModel, load_and_check
-from ivr.voice.tts import Synthesizer
+from ivr.voice.asr import COMPLETE_SILENCE_MS, AsrModel, VoskRecognizer, load_and_check
+from ivr.voice.interfaces import Recognizer, RecognizerFactory, Synthesizer
+from ivr.voice.tts import Pyttsx3Synthesizer
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +39,7 @@ class VoiceStack:
     flow: Flow
     catalogs: dict[str, PromptCatalog]
     asr: AsrModel | None = None
+    recognizers: RecognizerFactory | None = None  # None: keypad only
     asr_locale: str | None = None  # grammars' locale when it differs (test locale)
     grammars: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     lexicon: dict[str, str] = field(default_factory=dict)
@@ -40,6 +47,23 @@ class VoiceStack:
     def grammar(self, locale: str, context: str) -> list[str] | None:
         by_ctx = self.grammars.get(self.asr_locale or locale)
         return None if by_ctx is None else by_ctx.get(context)
+
+    def new_recognizer(self, locale: str, context: str) -> Recognizer | None:
+        """A call's recognizer listening with ``context``'s grammar; None when keypad only."""
+        if self.recognizers is None:
+            return None
+        return self.recognizers(self.grammar(locale, context))
+
+    async def speak(
+        self,
+        locale: str,
+        prompt_id: str,
+        variables: Mapping[str, Any] | None = None,
+        variant: int = 0,
+    ) -> tuple[str, bytes]:
+        """A catalog prompt's text in ``locale`` and its audio (8 kHz mu-law)."""
+        text = self.catalogs[locale].render(prompt_id, variables or {}, variant)
+        return text, await self.synthesizer.render(text, locale)
 
     def to_understood_text(self, text: str) -> str:
         """Map a test-locale recognition to words the NLU knows (identity otherwise)."""
@@ -64,7 +88,7 @@ def prompt_root() -> Path:
 async def build_voice_stack(settings: Settings, *, keypad_only: bool = False) -> VoiceStack:
     flow = Flow.load()
     catalogs = validate_catalogs(flow, prompt_root(), LOCALES)
-    synth = Synthesizer.from_settings(settings)
+    synth = Pyttsx3Synthesizer.from_settings(settings)
     await synth.start()
     stack = VoiceStack(synthesizer=synth, flow=flow, catalogs=catalogs)
     if keypad_only or not settings.vosk_model:
@@ -81,10 +105,17 @@ async def build_voice_stack(settings: Settings, *, keypad_only: bool = False) ->
         f"{loc}/{ctx}": p for loc, g in grammars.items() for ctx, p in g.items()
     }
     try:
-        stack.asr = await load_and_check(settings.vosk_model, flat)
+        model = await load_and_check(settings.vosk_model, flat)
     except Exception:
         await synth.close()
         raise
+
+    def recognizers(opening: Sequence[str] | None) -> Recognizer:
+        # A whole answer of the grammar ends the turn after a short silence.
+        return VoskRecognizer(model, opening, complete_silence_ms=COMPLETE_SILENCE_MS)
+
+    stack.asr = model
+    stack.recognizers = recognizers
     stack.grammars = grammars
     stack.asr_locale = asr_locale
     if asr_locale:

@@ -10,7 +10,7 @@ everything before a call reaches the C library:
   before handing it over, and reports a missing or wrong path by name.
 - Grammars are validated word by word against the model's vocabulary and
   serialized with ``ensure_ascii=False``.
-- :class:`Recognizer` runs every Vosk call in a thread pool (they release the
+- :class:`VoskRecognizer` runs every Vosk call in a thread pool (they release the
   GIL; they must never block the event loop), one call at a time per
   recognizer, and defers a grammar change requested mid-utterance until the
   utterance has ended.
@@ -25,7 +25,6 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,25 +34,12 @@ from ivr.audio import mulaw
 from ivr.audio.pcm import pcm16_bytes
 from ivr.dialog.grammars import TurnEnds
 from ivr.voice.errors import AsrError
+from ivr.voice.interfaces import AsrEvent
 
 UNK = "[unk]"
 DEFAULT_SAMPLE_RATE = 16000
 REQUIRED_PARTS = ("am", "conf", "graph")
 _SAMPLE_FREQ = re.compile(r"^\s*--sample-frequency\s*=\s*([0-9.]+)", re.MULTILINE)
-
-
-@dataclass(frozen=True)
-class AsrEvent:
-    """A recognition result.
-
-    ``final`` is False for a partial result (the text so far, sent as soon as it
-    changes so that a prompt can be interrupted); partials carry confidence
-    0.0. A final result's confidence is the mean of its word confidences.
-    """
-
-    text: str
-    confidence: float
-    final: bool
 
 
 def bundled_test_model_path() -> Path | None:
@@ -226,8 +212,8 @@ SILENCE_DBFS = -40.0
 """Below this level a 20 ms frame counts as quiet (phone-line noise sits lower)."""
 
 
-class Recognizer:
-    """One call's recognizer: mu-law 8 kHz in, partial and final results out.
+class VoskRecognizer:
+    """One call's Vosk recognizer: mu-law 8 kHz in, partial and final results out.
 
     Create it on the event loop (it only validates the grammar); the Vosk
     recognizer is built on first use in the model's thread pool. Calls are

@@ -63,8 +63,10 @@ def _missing_voices_message(missing: Iterable[str]) -> str:
     return f"voice {names} not found in espeak-ng (apt-get install espeak-ng-data)"
 
 
-class Synthesizer:
+class Pyttsx3Synthesizer:
     """Async facade over the synthesis worker, with a two-level prompt cache.
+
+    The service's :class:`~ivr.voice.interfaces.Synthesizer`.
 
     ``hits`` counts renders answered from memory, disk or an identical render
     already in flight; ``misses`` counts renders that ran the engine.
@@ -100,7 +102,7 @@ class Synthesizer:
         self._orphans: list[Path] = []
 
     @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: Any) -> Synthesizer:
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> Pyttsx3Synthesizer:
         return cls(settings.cache_dir / "tts", rate=settings.tts_rate, **kwargs)
 
     # ------------------------------------------------------------ lifecycle
@@ -157,7 +159,7 @@ class Synthesizer:
         except TimeoutError:
             await self._kill(proc)
 
-    async def __aenter__(self) -> Synthesizer:
+    async def __aenter__(self) -> Pyttsx3Synthesizer:
         await self.start()
         return self
 

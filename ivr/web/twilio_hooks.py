@@ -126,7 +126,7 @@ async def media(request: web.Request) -> web.StreamResponse:
     """The Media Streams WebSocket; the upgrade itself is signed, the call is
     proven by the token in ``start`` (see :mod:`ivr.calls.stream_start`)."""
     verify_upgrade(request, request.app[SIGNATURES])
-    from ivr.calls.session import run_media_socket
+    from ivr.web.media_socket import run_media_socket
 
     return await run_media_socket(request)
 

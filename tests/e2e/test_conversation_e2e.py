@@ -24,7 +24,7 @@ from ivr.sandbox.callee import CalleeScript, Speak, WaitForPrompt
 from ivr.sandbox.config import SandboxConfig
 from ivr.store.models import CallAttempt, CallEvent, Promise
 from ivr.voice.asr import bundled_test_model_path
-from ivr.voice.tts import Synthesizer
+from ivr.voice.tts import Pyttsx3Synthesizer
 from tests.e2e.harness import import_rows, place_call, running_service
 
 NUMBER = "+5511987654321"
@@ -65,7 +65,7 @@ async def test_spoken_promise(
     from ivr.store.migrate import upgrade_async
 
     await upgrade_async(db)
-    async with Synthesizer(tts_cache / "callee") as voice:
+    async with Pyttsx3Synthesizer(tts_cache / "callee") as voice:
         yes = await voice.render(words["yes"], asr_locale)
         when = await voice.render(words["when"], asr_locale)
     script = CalleeScript(
@@ -154,7 +154,7 @@ async def test_barge_in_stops_the_prompt_and_is_understood(tmp_path: Path, tts_c
     from ivr.store.migrate import upgrade_async
 
     await upgrade_async(db)
-    async with Synthesizer(tts_cache / "callee") as voice:
+    async with Pyttsx3Synthesizer(tts_cache / "callee") as voice:
         yes = await voice.render("네", "ko-KR")
     script = CalleeScript(steps=[Silence(2.0), Speak(yes), WaitForPrompt(), HangUp()])
     async with (
@@ -180,6 +180,6 @@ async def test_barge_in_stops_the_prompt_and_is_understood(tmp_path: Path, tts_c
     assert prompts[:2] == ["greet", "notice_first"]
     assert attempt.outcome == "right_party"
     greet_text = next(e.data["text"] for e in events if e.kind == "prompt")
-    async with Synthesizer(tts_cache / "tts") as voice:
+    async with Pyttsx3Synthesizer(tts_cache / "tts") as voice:
         greet_ms = len(await voice.render(greet_text, "pt-BR")) // 8
     assert call.clears[0] < greet_ms, "cleared while the greeting was still playing"

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ivr.audio import mulaw
-from ivr.voice.asr import AsrModel, Recognizer, bundled_test_model_path, load_and_check
-from ivr.voice.tts import Synthesizer
+from ivr.voice.asr import AsrModel, VoskRecognizer, bundled_test_model_path, load_and_check
+from ivr.voice.tts import Pyttsx3Synthesizer
 from tests.voice_support import ko_grammars, model
 
 __all__ = ["model"]
@@ -34,10 +34,12 @@ CHOSEN = [
 ]
 
 
-async def recognize(model: AsrModel, synth: Synthesizer, grammar: list[str], word: str) -> str:
+async def recognize(
+    model: AsrModel, synth: Pyttsx3Synthesizer, grammar: list[str], word: str
+) -> str:
     """Say `word` down the line and return the first final result ("" if none)."""
     audio = SILENCE * 4000 + await synth.render(word, "ko-KR") + SILENCE * 8000
-    rec = Recognizer(model, grammar)
+    rec = VoskRecognizer(model, grammar)
     finals = []
     for frame in mulaw.frames(audio):
         assert len(frame) == mulaw.FRAME_BYTES
@@ -60,7 +62,7 @@ async def test_start_up_check_accepts_the_test_locale():
 
 async def test_chosen_words_round_trip(model: AsrModel, tmp_path: Path):
     grammars = ko_grammars()
-    async with Synthesizer(tmp_path) as synth:
+    async with Pyttsx3Synthesizer(tmp_path) as synth:
         results = [(w, await recognize(model, synth, grammars[g], w)) for g, w in CHOSEN]
     right = [w for w, heard in results if heard == w]
     print(f"\nchosen words recognized: {len(right)}/{len(results)}: {results}")
@@ -74,7 +76,7 @@ async def test_rate_over_every_grammar_word(model: AsrModel, tmp_path: Path):
     """Reports the rate over all test-locale words; asserts only a floor."""
     grammars = ko_grammars()
     tried = right = 0
-    async with Synthesizer(tmp_path) as synth:
+    async with Pyttsx3Synthesizer(tmp_path) as synth:
         for phrases in grammars.values():
             for word in phrases:
                 tried += 1

@@ -1,4 +1,4 @@
-"""Recognizer tests against the real Vosk library and the Korean test model."""
+"""VoskRecognizer tests against the real Vosk library and the Korean test model."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ import pytest
 
 from ivr.audio import mulaw
 from ivr.voice.asr import (
-    AsrEvent,
     AsrModel,
-    Recognizer,
+    VoskRecognizer,
     bundled_test_model_path,
     load_and_check,
     read_sample_rate,
     validate_model_dir,
 )
 from ivr.voice.errors import AsrError
-from ivr.voice.tts import Synthesizer
+from ivr.voice.interfaces import AsrEvent
+from ivr.voice.tts import Pyttsx3Synthesizer
 from tests.voice_support import ko_grammars, model
 
 __all__ = ["model"]
@@ -29,16 +29,16 @@ SILENCE = bytes([mulaw.SILENCE_BYTE])
 
 @pytest.fixture
 async def synth(tmp_path: Path):
-    async with Synthesizer(tmp_path / "tts") as s:
+    async with Pyttsx3Synthesizer(tmp_path / "tts") as s:
         yield s
 
 
-async def spoken(synth: Synthesizer, word: str) -> bytes:
+async def spoken(synth: Pyttsx3Synthesizer, word: str) -> bytes:
     """The word as a caller would send it: some silence, the word, some silence."""
     return SILENCE * 4000 + await synth.render(word, "ko-KR") + SILENCE * 8000
 
 
-async def feed(rec: Recognizer, audio: bytes) -> list[AsrEvent]:
+async def feed(rec: VoskRecognizer, audio: bytes) -> list[AsrEvent]:
     events = []
     for frame in mulaw.frames(audio):
         event = await rec.accept(frame)
@@ -110,7 +110,7 @@ def test_unknown_words_are_named(model: AsrModel):
         "없는단어xyz",
     ]
     with pytest.raises(AsrError, match="맞아요"):
-        Recognizer(model, ["네", "맞아요"])
+        VoskRecognizer(model, ["네", "맞아요"])
 
 
 async def test_load_and_check_stops_start_up_listing_grammar_and_words(model: AsrModel):
@@ -147,12 +147,12 @@ def test_grammars_that_would_crash_vosk_are_refused(model: AsrModel, bad):
 
 
 async def test_silence_gives_no_events(model: AsrModel):
-    rec = Recognizer(model, ["네", "아니요"])
+    rec = VoskRecognizer(model, ["네", "아니요"])
     assert await feed(rec, SILENCE * 16000) == []
 
 
-async def test_partial_then_final_with_confidence(model: AsrModel, synth: Synthesizer):
-    rec = Recognizer(model, ko_grammars()["yes_no"])
+async def test_partial_then_final_with_confidence(model: AsrModel, synth: Pyttsx3Synthesizer):
+    rec = VoskRecognizer(model, ko_grammars()["yes_no"])
     events = await feed(rec, await spoken(synth, "아니요"))
     partials = [e for e in events if not e.final]
     finals = [e for e in events if e.final]
@@ -163,8 +163,8 @@ async def test_partial_then_final_with_confidence(model: AsrModel, synth: Synthe
     assert all(e.confidence == 0.0 for e in partials)
 
 
-async def test_endpoint_is_reported_without_flush(model: AsrModel, synth: Synthesizer):
-    rec = Recognizer(model, ko_grammars()["ask_payment_date"])
+async def test_endpoint_is_reported_without_flush(model: AsrModel, synth: Pyttsx3Synthesizer):
+    rec = VoskRecognizer(model, ko_grammars()["ask_payment_date"])
     audio = await spoken(synth, "월요일") + SILENCE * 8000
     finals = []
     for frame in mulaw.frames(audio):
@@ -175,9 +175,11 @@ async def test_endpoint_is_reported_without_flush(model: AsrModel, synth: Synthe
     assert await rec.flush() is None
 
 
-async def test_set_grammar_mid_utterance_is_deferred_not_fatal(model: AsrModel, synth: Synthesizer):
+async def test_set_grammar_mid_utterance_is_deferred_not_fatal(
+    model: AsrModel, synth: Pyttsx3Synthesizer
+):
     grammars = ko_grammars()
-    rec = Recognizer(model, grammars["yes_no"])
+    rec = VoskRecognizer(model, grammars["yes_no"])
     audio = await spoken(synth, "아니요")
     half = len(audio) // 2
     for frame in mulaw.frames(audio[:half]):
@@ -192,9 +194,9 @@ async def test_set_grammar_mid_utterance_is_deferred_not_fatal(model: AsrModel, 
     assert [e.text for e in events if e.final] == ["월요일"]
 
 
-async def test_reset_lets_the_grammar_switch_at_once(model: AsrModel, synth: Synthesizer):
+async def test_reset_lets_the_grammar_switch_at_once(model: AsrModel, synth: Pyttsx3Synthesizer):
     grammars = ko_grammars()
-    rec = Recognizer(model, grammars["yes_no"])
+    rec = VoskRecognizer(model, grammars["yes_no"])
     audio = await spoken(synth, "아니요")
     for frame in mulaw.frames(audio[: len(audio) // 2]):
         await rec.accept(frame)
@@ -206,31 +208,33 @@ async def test_reset_lets_the_grammar_switch_at_once(model: AsrModel, synth: Syn
 
 
 async def test_invalid_set_grammar_is_refused_and_keeps_the_old_one(
-    model: AsrModel, synth: Synthesizer
+    model: AsrModel, synth: Pyttsx3Synthesizer
 ):
-    rec = Recognizer(model, ["네", "아니요"])
+    rec = VoskRecognizer(model, ["네", "아니요"])
     with pytest.raises(AsrError):
         await rec.set_grammar([])
     events = await feed(rec, await spoken(synth, "네"))
     assert [e.text for e in events if e.final] == ["네"]
 
 
-async def test_many_recognizers_share_one_model_concurrently(model: AsrModel, synth: Synthesizer):
+async def test_many_recognizers_share_one_model_concurrently(
+    model: AsrModel, synth: Pyttsx3Synthesizer
+):
     audio = await spoken(synth, "아니요")
     grammar = ko_grammars()["yes_no"]
-    results = await asyncio.gather(*(feed(Recognizer(model, grammar), audio) for _ in range(8)))
+    results = await asyncio.gather(*(feed(VoskRecognizer(model, grammar), audio) for _ in range(8)))
     finals = [[e.text for e in events if e.final] for events in results]
     assert finals == [["아니요"]] * 8
 
 
-async def test_free_form_recognizer_runs(model: AsrModel, synth: Synthesizer):
-    rec = Recognizer(model, None)
+async def test_free_form_recognizer_runs(model: AsrModel, synth: Pyttsx3Synthesizer):
+    rec = VoskRecognizer(model, None)
     events = await feed(rec, await spoken(synth, "월요일"))
     assert any(e.final and e.text for e in events)
 
 
 async def test_closed_recognizer_refuses_audio(model: AsrModel):
-    rec = Recognizer(model, ["네"])
+    rec = VoskRecognizer(model, ["네"])
     rec.close()
     with pytest.raises(AsrError, match="closed"):
         await rec.accept(SILENCE * 160)

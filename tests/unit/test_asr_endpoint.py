@@ -12,8 +12,8 @@ import pytest
 
 from ivr.audio import mulaw
 from ivr.dialog.grammars import load_grammar
-from ivr.voice.asr import AsrModel, Recognizer, bundled_test_model_path
-from ivr.voice.tts import Synthesizer
+from ivr.voice.asr import AsrModel, VoskRecognizer, bundled_test_model_path
+from ivr.voice.tts import Pyttsx3Synthesizer
 
 MODEL = bundled_test_model_path()
 # In CI the model is a test dependency: its absence fails instead of skipping.
@@ -41,13 +41,13 @@ async def _final_after_speech(
     """Feed silence, ``words`` (``pause_ms`` of silence between them), then 3 s
     of silence; return the first final text and how long after the last
     audible frame of the whole audio it came (negative: cut before the end)."""
-    async with Synthesizer(tmp_path) as synth:
+    async with Pyttsx3Synthesizer(tmp_path) as synth:
         spoken = [await synth.render(w, "ko-KR") for w in words]
     assert MODEL is not None
     model = await AsrModel.load(MODEL)
     try:
         grammar = [*load_grammar("ko-KR", "confirm_identity"), *extra_phrases]
-        rec = Recognizer(
+        rec = VoskRecognizer(
             model, grammar, endpoint_silence_ms=endpoint_ms, complete_silence_ms=complete_ms
         )
         pause = bytes([mulaw.SILENCE_BYTE]) * (pause_ms * 8)

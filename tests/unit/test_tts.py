@@ -1,4 +1,4 @@
-"""Synthesizer tests against the real engine (pyttsx3 + espeak-ng) in its worker."""
+"""Pyttsx3Synthesizer tests against the real engine (pyttsx3 + espeak-ng) in its worker."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ivr.audio import mulaw
 from ivr.config import Settings
 from ivr.voice import tts_worker
 from ivr.voice.errors import TtsError
-from ivr.voice.tts import Synthesizer
+from ivr.voice.tts import Pyttsx3Synthesizer
 
 PT = "Olá, Maria. Aqui é a Financeira Boa Vista. Podemos conversar um minuto?"
 EN = "Hello, Mary. This is Good View Finance. Do you have a minute to talk?"
@@ -29,14 +29,14 @@ def _words_duration_range(text: str, wpm: int) -> tuple[float, float]:
 
 @pytest.fixture
 async def synth(tmp_path: Path):
-    s = Synthesizer(tmp_path / "tts")
+    s = Pyttsx3Synthesizer(tmp_path / "tts")
     await s.start()
     yield s
     await s.close()
 
 
 @pytest.mark.parametrize(("text", "locale"), [(PT, "pt-BR"), (EN, "en-US")])
-async def test_renders_audible_mulaw_of_plausible_duration(synth: Synthesizer, text, locale):
+async def test_renders_audible_mulaw_of_plausible_duration(synth: Pyttsx3Synthesizer, text, locale):
     audio = await synth.render(text, locale)
     seconds = len(audio) / mulaw.SAMPLE_RATE
     low, high = _words_duration_range(text, synth.rate)
@@ -47,7 +47,7 @@ async def test_renders_audible_mulaw_of_plausible_duration(synth: Synthesizer, t
     assert max(levels) - min(levels) > 20.0
 
 
-async def test_output_is_8khz_pcm_band_limited(synth: Synthesizer):
+async def test_output_is_8khz_pcm_band_limited(synth: Pyttsx3Synthesizer):
     audio = await synth.render(EN, "en-US")
     pcm = mulaw.decode(audio).astype(np.float64)
     spectrum = np.abs(np.fft.rfft(pcm))
@@ -56,7 +56,7 @@ async def test_output_is_8khz_pcm_band_limited(synth: Synthesizer):
     assert speech_band > 0.5 * spectrum.sum()
 
 
-async def test_voice_follows_locale_and_rate_changes_duration(synth: Synthesizer):
+async def test_voice_follows_locale_and_rate_changes_duration(synth: Pyttsx3Synthesizer):
     pt = await synth.render("Bom dia", "pt-BR")
     en = await synth.render("Bom dia", "en-US")
     assert pt != en
@@ -67,7 +67,7 @@ async def test_voice_follows_locale_and_rate_changes_duration(synth: Synthesizer
 
 async def test_second_render_hits_memory_and_a_new_synthesizer_hits_disk(tmp_path: Path):
     cache = tmp_path / "tts"
-    async with Synthesizer(cache) as first:
+    async with Pyttsx3Synthesizer(cache) as first:
         a = await first.render(PT, "pt-BR")
         b = await first.render(PT, "pt-BR")
         assert a == b
@@ -76,7 +76,7 @@ async def test_second_render_hits_memory_and_a_new_synthesizer_hits_disk(tmp_pat
     assert len(files) == 1 and files[0].read_bytes() == a
     assert not list(cache.rglob("*.tmp"))
 
-    async with Synthesizer(cache) as second:
+    async with Pyttsx3Synthesizer(cache) as second:
         c = await second.render(PT, "pt-BR")
         assert c == a
         assert (second.hits, second.misses) == (1, 0)
@@ -85,14 +85,14 @@ async def test_second_render_hits_memory_and_a_new_synthesizer_hits_disk(tmp_pat
         assert second.misses == 1
 
 
-async def test_whitespace_is_normalized_in_the_key(synth: Synthesizer):
+async def test_whitespace_is_normalized_in_the_key(synth: Pyttsx3Synthesizer):
     await synth.render("Olá   Maria", "pt-BR")
     await synth.render(" Olá Maria\n", "pt-BR")
     assert (synth.hits, synth.misses) == (1, 1)
 
 
 async def test_memory_cache_is_bounded_and_disk_still_answers(tmp_path: Path):
-    async with Synthesizer(tmp_path, memory_bytes=20_000) as s:
+    async with Pyttsx3Synthesizer(tmp_path, memory_bytes=20_000) as s:
         texts = [f"Prompt number {n}" for n in range(6)]
         for t in texts:
             await s.render(t, "en-US")
@@ -101,7 +101,7 @@ async def test_memory_cache_is_bounded_and_disk_still_answers(tmp_path: Path):
         assert (s.hits, s.misses) == (1, 6)
 
 
-async def test_concurrent_renders_all_succeed_on_one_worker(synth: Synthesizer):
+async def test_concurrent_renders_all_succeed_on_one_worker(synth: Pyttsx3Synthesizer):
     texts = [f"Parcela número {n} de {n + 3}" for n in range(24)]
     pid = synth.worker_pid
     results = await asyncio.gather(*(synth.render(t, "pt-BR") for t in texts))
@@ -111,7 +111,7 @@ async def test_concurrent_renders_all_succeed_on_one_worker(synth: Synthesizer):
     assert synth.worker_pid == pid
 
 
-async def test_identical_concurrent_renders_synthesize_once(synth: Synthesizer):
+async def test_identical_concurrent_renders_synthesize_once(synth: Pyttsx3Synthesizer):
     results = await asyncio.gather(
         *(synth.render("Um momento, por favor.", "pt-BR") for _ in range(10))
     )
@@ -119,7 +119,7 @@ async def test_identical_concurrent_renders_synthesize_once(synth: Synthesizer):
     assert (synth.hits, synth.misses) == (9, 1)
 
 
-async def test_prerender_warms_the_cache(synth: Synthesizer):
+async def test_prerender_warms_the_cache(synth: Pyttsx3Synthesizer):
     texts = ["Bom dia", "Boa tarde", "Bom dia"]
     assert await synth.prerender(texts, "pt-BR") == 2
     assert await synth.prerender(texts, "pt-BR") == 0
@@ -128,7 +128,7 @@ async def test_prerender_warms_the_cache(synth: Synthesizer):
 
 
 async def test_hung_job_is_killed_and_retried_once(tmp_path: Path):
-    async with Synthesizer(tmp_path, timeout=0.5) as s:
+    async with Pyttsx3Synthesizer(tmp_path, timeout=0.5) as s:
         first_pid = s.worker_pid
         flag = tmp_path / "hang-once"
         flag.touch()
@@ -141,7 +141,7 @@ async def test_hung_job_is_killed_and_retried_once(tmp_path: Path):
 
 
 async def test_job_that_always_hangs_raises_and_the_next_render_works(tmp_path: Path):
-    async with Synthesizer(tmp_path, timeout=0.3) as s:
+    async with Pyttsx3Synthesizer(tmp_path, timeout=0.3) as s:
         with pytest.raises(TtsError, match=r"longer than 0\.3 s"):
             await s._job({"op": "sleep", "seconds": 30})
         assert s.restarts == 2
@@ -149,7 +149,7 @@ async def test_job_that_always_hangs_raises_and_the_next_render_works(tmp_path: 
         assert mulaw.rms_dbfs(audio) > -35.0
 
 
-async def test_worker_crash_is_survived(synth: Synthesizer):
+async def test_worker_crash_is_survived(synth: Pyttsx3Synthesizer):
     proc = synth._proc
     assert proc is not None
     proc.kill()
@@ -158,33 +158,33 @@ async def test_worker_crash_is_survived(synth: Synthesizer):
 
 
 async def test_missing_voice_stops_start_with_its_name(tmp_path: Path):
-    s = Synthesizer(tmp_path, voices={"pt-BR": "pt-br", "xx-XX": "zz-nonexistent"})
+    s = Pyttsx3Synthesizer(tmp_path, voices={"pt-BR": "pt-br", "xx-XX": "zz-nonexistent"})
     with pytest.raises(TtsError, match="voice zz-nonexistent not found in espeak-ng"):
         await s.start()
     await s.close()
     with pytest.raises(TtsError, match="voice zz-nonexistent not found"):
-        Synthesizer.check(["pt-br", "zz-nonexistent"])
+        Pyttsx3Synthesizer.check(["pt-br", "zz-nonexistent"])
 
 
 def test_check_names_the_engine():
-    assert Synthesizer.check().startswith("pyttsx3-")
+    assert Pyttsx3Synthesizer.check().startswith("pyttsx3-")
 
 
-async def test_unknown_locale_and_empty_text_are_refused(synth: Synthesizer):
+async def test_unknown_locale_and_empty_text_are_refused(synth: Pyttsx3Synthesizer):
     with pytest.raises(TtsError, match="locale fr-FR"):
         await synth.render("Bonjour", "fr-FR")
     with pytest.raises(TtsError, match="empty"):
         await synth.render("   ", "pt-BR")
 
 
-async def test_engine_output_never_reaches_our_stdout(synth: Synthesizer, capfd):
+async def test_engine_output_never_reaches_our_stdout(synth: Pyttsx3Synthesizer, capfd):
     capfd.readouterr()
     await synth.render("Nada no stdout", "pt-BR")
     assert capfd.readouterr().out == ""
 
 
 def test_from_settings_uses_cache_dir_and_rate(tmp_path: Path):
-    s = Synthesizer.from_settings(Settings(cache_dir=tmp_path, tts_rate=150))
+    s = Pyttsx3Synthesizer.from_settings(Settings(cache_dir=tmp_path, tts_rate=150))
     assert s.cache_dir == tmp_path / "tts" and s.rate == 150
 
 
@@ -222,7 +222,7 @@ def test_wav_reader_rejects_a_truncated_file(tmp_path: Path):
         tts_worker.read_complete_wav(path, wait_s=0.2)
 
 
-async def test_cancelled_render_leaves_no_temporary_file(synth: Synthesizer):
+async def test_cancelled_render_leaves_no_temporary_file(synth: Pyttsx3Synthesizer):
     long_text = " ".join(["Uma frase bem longa para demorar um pouco mais."] * 20)
     first = asyncio.create_task(synth.render(long_text, "pt-BR"))
     await asyncio.sleep(0.01)
@@ -238,6 +238,6 @@ async def test_cancelled_render_leaves_no_temporary_file(synth: Synthesizer):
     assert not list(synth.cache_dir.rglob("*.tmp"))
 
 
-async def test_rate_out_of_range_is_refused(synth: Synthesizer):
+async def test_rate_out_of_range_is_refused(synth: Pyttsx3Synthesizer):
     with pytest.raises(TtsError, match="rate"):
         await synth.render("Oi", "pt-BR", rate=0)

@@ -1,0 +1,156 @@
+"""A live call's ears: caller audio to the recognizer, keys, silence, barge-in.
+
+Turning what the caller does into dialog events is timing-sensitive and
+separate from what the dialog decides: audio must reach the recognizer
+without ever blocking the socket (a queue, coalesced when the recognizer
+falls behind), the silence timer may only run while the service is quiet
+and waiting for an answer, and any answer (words or keys) interrupts a
+prompt that allows it. The listener owns those rules; it only puts events on
+the dialog's queue and asks the transport to stop the audio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+
+import structlog
+
+from ivr import metrics
+from ivr.calls.transport import MediaTransport
+from ivr.dialog import events as ev
+from ivr.voice.interfaces import Recognizer
+
+log = structlog.get_logger(__name__)
+
+SAMPLES_PER_SECOND = 8000
+
+
+class CallListener:
+    """Listens while the dialog waits for an answer (``Listen``), and only then."""
+
+    def __init__(
+        self,
+        transport: MediaTransport,
+        events: asyncio.Queue[ev.Event | None],
+        *,
+        grammar: Callable[[str], Sequence[str] | None],
+        understood: Callable[[str], str],
+    ) -> None:
+        self.transport = transport
+        self.events = events
+        self.grammar = grammar  # a dialog context's phrases, for this call's locale
+        self.understood = understood
+        self.recognizer: Recognizer | None = None
+        self.listen: ev.Listen | None = None
+        self.silence_timer: asyncio.TimerHandle | None = None
+        self.ending = False
+        self._audio: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self, recognizer: Recognizer | None) -> None:
+        """Recognize speech with ``recognizer`` (None: keypad only)."""
+        self.recognizer = recognizer
+        if recognizer is not None:
+            self._task = asyncio.create_task(self._recognize(recognizer))
+
+    async def close(self) -> None:
+        self.cancel_silence()
+        self._audio.put_nowait(None)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+        if self.recognizer is not None:
+            self.recognizer.close()
+
+    def stop(self) -> None:
+        """The call is ending: hear nothing more."""
+        self.ending = True
+        self.listen = None
+        self.cancel_silence()
+
+    # ------------------------------------------------------------ input
+
+    def audio(self, payload: bytes) -> None:
+        if self.recognizer is not None and not self.ending:
+            self._audio.put_nowait(payload)
+
+    def digit(self, digit: str) -> None:
+        """Each key goes to the dialog as it comes; the flow buffers dates and amounts."""
+        self.transport.barge()
+        if self.listen is None:
+            return
+        self._input_arrived()
+        self.events.put_nowait(ev.Digits(digit))
+
+    async def _recognize(self, recognizer: Recognizer) -> None:
+        while True:
+            chunk = await self._audio.get()
+            if chunk is None:
+                return
+            # Coalesce what piled up so a slow executor never falls behind.
+            while not self._audio.empty():
+                more = self._audio.get_nowait()
+                if more is None:
+                    return
+                chunk += more
+            metrics.RECOGNIZER_LAG.observe(len(chunk) / SAMPLES_PER_SECOND)
+            try:
+                result = await recognizer.accept(chunk)
+            except Exception as exc:  # a recognizer failure ends recognition, not the call
+                log.error("asr.failed", error=str(exc), call_sid=self.transport.call_sid)
+                return
+            if result is None:
+                continue
+            if not result.final:
+                if result.text and self.listen is not None:
+                    self.transport.barge()
+                continue
+            if not result.text or self.listen is None:
+                continue
+            text = self.understood(result.text)
+            log.debug("asr.final", text=result.text, call_sid=self.transport.call_sid)
+            # A short answer can end (150 ms of quiet) within one coalesced chunk,
+            # with no partial result before it: it barges in all the same.
+            self.transport.barge()
+            self._input_arrived()
+            self.events.put_nowait(ev.Speech(text, result.confidence, True))
+
+    def _input_arrived(self) -> None:
+        self.transport.input_arrived()
+        self.cancel_silence()
+
+    # ------------------------------------------------------------ questions
+
+    async def listen_for(self, action: ev.Listen) -> None:
+        """A new question: its grammar, and the silence timer once the prompt has played."""
+        self.listen = action
+        self.cancel_silence()
+        if self.recognizer is not None:
+            phrases = self.grammar(action.grammar)
+            if phrases:
+                # A new question: whatever was heard before belongs to the last one.
+                self.recognizer.reset()
+                await self.recognizer.set_grammar(phrases)
+        self.arm_silence()
+
+    def arm_silence(self) -> None:
+        """Start the silence timer if an answer is awaited and nothing is playing."""
+        if self.listen is None or not self.transport.idle or self.silence_timer is not None:
+            return
+        loop = asyncio.get_running_loop()
+        self.silence_timer = loop.call_later(self.listen.timeout_s, self._silence)
+
+    def _silence(self) -> None:
+        self.silence_timer = None
+        if self.listen is None:
+            return
+        self.listen = None
+        self.events.put_nowait(ev.Silence())
+
+    def cancel_silence(self) -> None:
+        if self.silence_timer is not None:
+            self.silence_timer.cancel()
+            self.silence_timer = None

@@ -1,0 +1,181 @@
+"""A live call's record: the ordered turn log and the outcomes that must last.
+
+Two kinds of writes with different promises, kept apart from the talking:
+turn events (prompts, answers, the current outcome) are queued and written
+in order a few milliseconds later, so they never sit between the caller's
+answer and the reply; outcomes that change what happens to a person (a
+promise, an opt-out, a wrong number, a payment claim, a callback) are
+committed before the dialog's next action runs, after everything logged
+before them. A write the store still refuses after its retries is reported
+once (``on_failure``) so the call can end with an apology
+(:mod:`ivr.calls.store_writer`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ivr.calls.context import DebtorCalendar
+from ivr.calls.store_writer import (
+    RETRY_PAUSES_S,
+    EventWriter,
+    StoreWriteFailed,
+    Work,
+    write_with_retry,
+)
+from ivr.dialog import events as ev
+from ivr.store import call_attempts, queries
+from ivr.store.models import CallAttempt
+
+log = structlog.get_logger(__name__)
+
+STORE_FAILED_FLAG = "store_write_failed"
+
+
+class CallRecorder:
+    """Everything one accepted call writes to the store, in the order it happened."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        attempt_id: int,
+        call_sid: str,
+        on_failure: Callable[[], None],
+    ) -> None:
+        self.sessions = sessions
+        self.attempt_id = attempt_id
+        self.call_sid = call_sid
+        self.on_failure = on_failure
+        self.calendar: DebtorCalendar | None = None  # known once the context is loaded
+        self.outcome: str | None = None
+        self.failed = False
+        self.writer = EventWriter(
+            sessions, attempt_id, call_sid, lambda error: self._failed("turn_events", error)
+        )
+
+    async def close(self) -> None:
+        await self.writer.close()
+
+    # ------------------------------------------------------------ turn log
+
+    def log(self, kind: str, data: dict[str, Any]) -> None:
+        """Queue an event row; written in order by the call's writer task."""
+        self.writer.put(kind, data)
+
+    async def flush(self) -> None:
+        await self.writer.flush()
+
+    # ------------------------------------------------------------ durable writes
+
+    async def write(self, work: Work, what: str, pauses: tuple[float, ...] | None = None) -> None:
+        """One durable write of this call, retried; a final failure ends the call."""
+        try:
+            await write_with_retry(
+                self.sessions,
+                work,
+                what=what,
+                call_sid=self.call_sid,
+                pauses=RETRY_PAUSES_S if pauses is None else pauses,
+            )
+        except StoreWriteFailed as exc:
+            self._failed(what, str(exc))
+            raise
+
+    def _failed(self, what: str, error: str) -> None:
+        """Once per call: log it and tell the call, which ends politely."""
+        if self.failed:
+            return
+        self.failed = True
+        log.error(
+            "call.store_write_failed",
+            what=what,
+            error=error,
+            attempt_id=self.attempt_id,
+            call_sid=self.call_sid,
+        )
+        self.on_failure()
+
+    async def persist(self, action: ev.Action) -> None:
+        """Outcomes are committed as they happen.
+
+        Turn logs and the current outcome go through the ordered writer; a
+        promise, an opt-out, a wrong number, a payment claim or a callback is
+        committed before the next action runs (after everything logged
+        before it), so it survives whatever happens to the call next.
+        """
+        if isinstance(action, ev.LogTurn):
+            self.log(action.kind, dict(action.data))
+            return
+        if isinstance(action, ev.RecordOutcome):
+            self.outcome = action.outcome
+            self.log("outcome", {"outcome": action.outcome})
+            return
+        await self.flush()
+        attempt_id, calendar = self.attempt_id, self.calendar
+        assert calendar is not None
+
+        async def work(s: AsyncSession) -> None:
+            attempt = await s.get(CallAttempt, attempt_id)
+            assert attempt is not None
+            if isinstance(action, ev.RecordPromise):
+                await queries.record_promise(s, attempt, action.date, action.amount_cents)
+            elif isinstance(action, ev.OptOut):
+                await queries.record_opt_out(s, attempt)
+            elif isinstance(action, ev.MarkWrongNumber):
+                await queries.record_wrong_number(s, attempt)
+            elif isinstance(action, ev.RecordAlreadyPaid):
+                await queries.record_already_paid(s, attempt, calendar.paid_pause_until())
+            elif isinstance(action, ev.ScheduleCallback):
+                await queries.record_callback(s, attempt, calendar.callback_due(action.at))
+
+        await self.write(work, type(action).__name__)
+
+    async def outcome_if_missing(self, outcome: str) -> None:
+        """The call ended before the dialog recorded an outcome: this one."""
+        await self.flush()
+        attempt_id = self.attempt_id
+
+        async def work(s: AsyncSession) -> None:
+            await call_attempts.set_outcome_if_missing(s, attempt_id, outcome)
+            self.outcome = self.outcome or outcome
+
+        with contextlib.suppress(StoreWriteFailed):
+            await self.write(work, "outcome")
+
+    async def transfer(self, reason: str, handed_over: bool) -> None:
+        await self.flush()
+        attempt_id = self.attempt_id
+
+        async def work(s: AsyncSession) -> None:
+            await call_attempts.record_transfer(s, attempt_id, reason, handed_over)
+
+        with contextlib.suppress(StoreWriteFailed):
+            await self.write(work, "transfer")
+
+    async def stream_error(self, code: int, reason: str) -> None:
+        """A malformed message ended the call: say why in its log, one try only."""
+        data = {"code": code, "reason": reason}
+        attempt_id = self.attempt_id
+
+        async def work(s: AsyncSession) -> None:
+            await queries.add_event(s, attempt_id, "stream_error", data)
+
+        with contextlib.suppress(StoreWriteFailed):
+            await self.write(work, "stream_error", pauses=())
+
+    async def flag_failure(self) -> None:
+        """Mark the attempt as ended by a store failure (one short retry)."""
+        attempt_id = self.attempt_id
+
+        async def flag(s: AsyncSession) -> None:
+            await call_attempts.flag_error(s, attempt_id, STORE_FAILED_FLAG)
+
+        with contextlib.suppress(StoreWriteFailed):
+            await write_with_retry(
+                self.sessions, flag, what="failure_flag", call_sid=self.call_sid, pauses=(0.2,)
+            )

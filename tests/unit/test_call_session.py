@@ -1,0 +1,263 @@
+"""The live call's logic with a fake carrier socket and a fake recognizer.
+
+The speech engines are replaced through their interfaces
+(:mod:`ivr.voice.interfaces`): the recognizer "hears" scripted results for
+given audio chunks and the synthesizer returns silence. The dialog, prompt
+catalog, grammars and the store (a real migrated SQLite database) are the
+service's own, so each test shows what a caller and the store would see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import WSMsgType
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ivr.calls.session import APOLOGY_PROMPT
+from ivr.calls.voice import grammar_root
+from ivr.dialog.flow import DEFAULT_FLOW, Flow, parse_yaml
+from ivr.dialog.grammars import load_grammar
+from ivr.store.models import Debtor, OptOut, Promise, utcnow
+from ivr.telephony import media_codec as mc
+from ivr.voice.interfaces import AsrEvent
+from tests.call_support import (
+    Call,
+    FakeLine,
+    FakeTransfers,
+    ScriptedRecognizer,
+    claimed_attempt,
+    prompts_of,
+    voice_stack,
+)
+
+# One SQLite store per test is enough here: the queries have their own tests on both backends.
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+SHORT_WAIT_S = 0.3  # every listening timeout of the quick flow
+
+
+@pytest.fixture(scope="module")
+def quick_flow() -> Flow:
+    """The shipped flow, with listening windows short enough for a unit test."""
+    text = DEFAULT_FLOW.read_text(encoding="utf-8")
+    for seconds in (6, 8, 10):
+        text = text.replace(f"timeout_s: {seconds},", f"timeout_s: {SHORT_WAIT_S},")
+    assert f"timeout_s: {SHORT_WAIT_S}, max_digits: 1" in text, "the greeting waits briefly"
+    return Flow.from_mapping(parse_yaml(text))
+
+
+@pytest.fixture(scope="module")
+def flow() -> Flow:
+    """The shipped flow: its listening windows (6 s and more) never expire in these tests."""
+    return Flow.load()
+
+
+@pytest.fixture
+async def attempt_id(sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> int:
+    return await claimed_attempt(sessions, tmp_path)
+
+
+# ---------------------------------------------------------------- tests
+
+
+async def test_silence_reasks_in_other_words_only_once_the_prompt_has_played(
+    sessions, attempt_id: int, quick_flow: Flow
+) -> None:
+    line = FakeLine(plays_instantly=False)
+    voice = voice_stack(quick_flow, None)
+    call = Call(sessions, attempt_id, voice, line)
+    call.begin()
+    await call.until(lambda: len(line.pending_marks) == 1)
+    # The greeting is still playing: however long the caller is quiet, no re-ask.
+    await asyncio.sleep(SHORT_WAIT_S * 3)
+    assert len(line.marks()) == 1
+    line.play_all()
+    await call.until(lambda: len(line.marks()) == 2)
+    line.play_all()
+    await call.listening()
+    async with call:
+        pass
+    events = await call.events()
+    assert prompts_of(events)[:2] == ["greet", "greet"]
+    greet, again = [e.data["text"] for e in events if e.kind == "prompt"][:2]
+    assert greet != again, "a re-ask uses different words"
+    kinds = [e.kind for e in events]
+    assert kinds.index("silence") < [i for i, k in enumerate(kinds) if k == "prompt"][1]
+
+
+async def test_speech_barges_into_a_prompt_that_allows_it_and_keys_do_not_cut_one_that_does_not(
+    sessions, attempt_id: int, flow: Flow
+) -> None:
+    partial, answer = b"\x10" * 160, b"\x20" * 160
+    recognizer = ScriptedRecognizer(
+        {partial: AsrEvent("si", 0.0, False), answer: AsrEvent("sim", 0.9, True)}
+    )
+    line = FakeLine(plays_instantly=False)
+    call = Call(sessions, attempt_id, voice_stack(flow, recognizer), line)
+    call.begin()
+    await call.until(lambda: len(line.pending_marks) == 1)  # the greeting is playing
+    line.audio(partial)
+    await call.until(lambda: line.clears() == 1)
+    assert len(line.marks()) == 1 and not line.pending_marks, "clear returned the mark"
+    line.audio(answer)
+    # Right party: the recording notice (which may not be interrupted) plays next.
+    await call.until(lambda: len(line.pending_marks) >= 1)
+    line.digits("5")
+    await asyncio.sleep(0.2)
+    assert line.clears() == 1, "a key must not cut the notice"
+    line.plays_instantly = True
+    line.play_all()
+    await call.listening()
+    ask_date = load_grammar("pt-BR", "ask_payment_date", grammar_root())
+    assert recognizer.grammars[-1] == ask_date, "the next question's grammar is listened for"
+    async with call:
+        pass
+    events = await call.events()
+    speech = [e.data for e in events if e.kind == "speech"]
+    assert speech and speech[0]["intent"] == "yes"
+    assert prompts_of(events)[:2] == ["greet", "notice_first"]
+    assert recognizer.closed
+
+
+@pytest.mark.parametrize("handed_over", [False, True])
+async def test_transfer_falls_back_to_a_goodbye_when_no_agent_takes_the_call(
+    sessions, attempt_id: int, flow: Flow, handed_over: bool
+) -> None:
+    line = FakeLine()
+    transfers = FakeTransfers(handed_over)
+    call = Call(sessions, attempt_id, voice_stack(flow, None), line, transfers)
+    async with call:
+        line.digits("0")  # "0": an agent, please
+        if handed_over:
+            await call.until_logged("transfer")
+            assert not line.closed, "the agents have the call now"
+        else:
+            await call.ended()
+            assert line.closed
+    assert transfers.requests == [
+        {
+            "attempt_id": attempt_id,
+            "call_sid": line.call_sid,
+            "reason": "asked_for_agent",
+            "locale": "pt-BR",
+        }
+    ]
+    events = await call.events()
+    transfer = [e.data for e in events if e.kind == "transfer"]
+    assert transfer == [{"reason": "asked_for_agent", "handed_over": handed_over}]
+    ends = [e.data["reason"] for e in events if e.kind == "end"]
+    assert ends == ([] if handed_over else ["transfer_unavailable"])
+    assert (await call.attempt()).outcome == "agent"
+
+
+@pytest.mark.parametrize(
+    ("kind", "data"),
+    [(WSMsgType.TEXT, '{"event": "media", "sequenceNumber": 99}'), (WSMsgType.BINARY, b"\x00")],
+)
+async def test_a_malformed_message_ends_the_call_with_an_apology(
+    sessions, attempt_id: int, flow: Flow, kind: WSMsgType, data: Any
+) -> None:
+    line = FakeLine()
+    voice = voice_stack(flow, None)
+    call = Call(sessions, attempt_id, voice, line)
+    async with call:
+        line.send_raw(kind, data)
+        await call.ended()
+    assert line.closed
+    assert line.marks()[-1] == APOLOGY_PROMPT, "the last words are the apology"
+    apology = voice.catalogs["pt-BR"].render(APOLOGY_PROMPT, {})
+    assert voice.synthesizer.texts[-1] == apology  # type: ignore[attr-defined]
+    try:
+        mc.parse_inbound(data) if kind == WSMsgType.TEXT else None
+        expected = (31950, "binary frame")
+    except mc.MalformedMessage as exc:
+        expected = (exc.code, exc.reason)
+    errors = [e.data for e in await call.events() if e.kind == "stream_error"]
+    assert errors == [{"code": expected[0], "reason": expected[1]}]
+    assert call.live.store_write_failures == 0 and len(call.live) == 0
+
+
+async def test_turn_log_is_written_in_the_order_things_happened(
+    sessions, attempt_id: int, flow: Flow
+) -> None:
+    line = FakeLine()
+    call = Call(sessions, attempt_id, voice_stack(flow, None), line)
+    async with call:
+        line.digits("1")  # it is me
+        await call.until(lambda: len(line.marks()) >= 4)
+        await call.listening()
+    events = await call.events()
+    kinds = [(e.kind, e.data.get("prompt_id") or e.data.get("outcome")) for e in events]
+    assert kinds[:7] == [
+        ("stream_start", None),
+        ("prompt", "greet"),
+        ("dtmf", None),
+        ("outcome", "right_party"),
+        ("prompt", "notice_first"),
+        ("prompt", "reason"),
+        ("prompt", "ask_payment_date"),
+    ]
+    assert kinds[-1] == ("hangup", None)
+    # The prompts in the log are those the caller heard, in the same order.
+    played = [e for e in events if e.kind == "prompt"]
+    assert len(played) == len(line.marks())
+    assert [e.id for e in events] == sorted(e.id for e in events)
+
+
+async def test_a_promise_is_committed_before_its_read_back_starts(
+    sessions, attempt_id: int, flow: Flow
+) -> None:
+    line = FakeLine()
+    call = Call(sessions, attempt_id, voice_stack(flow, None), line)
+    promised = (utcnow() + dt.timedelta(days=3)).date()
+    seen_at_read_back: list[int] = []
+
+    async def count_promises() -> None:
+        async with sessions() as s:
+            rows = await s.scalars(select(Promise).where(Promise.attempt_id == attempt_id))
+            seen_at_read_back.append(len(list(rows)))
+
+    async with call:
+        line.digits("1")
+        await call.listening()
+        line.digits(f"{promised:%d%m}#")
+        await call.until(
+            lambda: (
+                call.session.dialog is not None and (call.session.dialog.state == "confirm_promise")
+            )
+        )
+        await call.listening()
+        line.on_media = count_promises
+        line.digits("1")  # yes, that is right
+        await call.ended()
+    assert seen_at_read_back and seen_at_read_back[0] == 1, "promise not stored before thanks"
+    events = await call.events()
+    assert prompts_of(events)[-1] == "promise_thanks"
+    assert (await call.attempt()).outcome == "promise"
+
+
+async def test_an_opt_out_is_committed_before_the_confirmation_is_said(
+    sessions, attempt_id: int, flow: Flow
+) -> None:
+    line = FakeLine()
+    call = Call(sessions, attempt_id, voice_stack(flow, None), line)
+    at_confirmation: list[tuple[bool, int]] = []
+
+    async def opted_out() -> None:
+        async with sessions() as s:
+            debtor = await s.scalar(select(Debtor).where(Debtor.external_ref == "S-1"))
+            assert debtor is not None
+            rows = list(await s.scalars(select(OptOut).where(OptOut.debtor_id == debtor.id)))
+            at_confirmation.append((debtor.opted_out_at is not None, len(rows)))
+
+    async with call:
+        line.on_media = opted_out
+        line.digits("9")  # stop calling me
+        await call.ended()
+    assert at_confirmation and at_confirmation[0] == (True, 1)
