@@ -90,6 +90,7 @@ PT_FIRST = _rules(
         r"(?:ele|ela) (?:ainda )?nao (?:esta|ta|se encontra)(?! mais)"
         r"|^nao (?:esta|ta|se encontra)(?: aqui)?$|nao (?:esta|ta|se encontra) (?:no momento|agora)"
         r"|(?:deixar|deixa|anotar) (?:um )?recado|(?:ele|ela) (?:saiu|viajou)"
+        r"|(?:ele|ela) (?:foi|saiu) (?:no|na|ao|a|pra|para|pro|ali)\b"
         r"|(?:ele|ela) (?:esta|ta) (?:viajando|fora|trabalhando|dormindo|ocupad[oa]|no trabalho"
         r"|no banho|no hospital|internad[oa]|na rua|no medico|na escola|na faculdade|de viagem"
         r"|no servico)"
@@ -120,6 +121,7 @@ PT_FIRST = _rules(
         r"|ja (?:foi|esta|ta) (?:pag[oa]|quitad[oa]|acertad[oa])|ja fiz o pagamento"
         r"|paguei|quitei|(?:esta|ta) (?:tudo )?pago|comprovante"
         r"|(?:fiz|mandei|enviei) o pix|transferi|depositei|acabei de pagar"
+        r"|(?:fiz|mandei) (?:a |o |uma |um )?(?:transferencia|deposito|ted|doc)"
         r"|pagamento (?:ja )?foi feito|ja foi feito o pagamento",
     ),
     (
@@ -136,6 +138,7 @@ PT_FIRST = _rules(
         r"|como (?:e que )?(?:eu )?(?:faco|posso|consigo|vou) (?:para |pra )?pagar"
         r"|como (?:eu )?pago"
         r"|onde (?:eu )?(?:pago|posso pagar|faco o pagamento)|aceita\w* cartao"
+        r"|conta (?:pra|para) (?:deposito|depositar|transferencia|transferir|pagar|pagamento)"
         r"|(?:pagar|pago) (?:no|com|pelo|via) cartao|cartao de credito",
     ),
     (
@@ -210,7 +213,7 @@ EN_FIRST = _rules(
     (
         "deceased",
         r"passed away|(?:he|she|they|hes|shes) passed|died|deceased|no longer with us"
-        r"|(?:is|hes|shes|was) dead|funeral",
+        r"|(?:is|hes|shes|was) dead|funeral|in a better place|rest in peace",
     ),
     ("wrong_person", r"(?:number|phone) is(?:nt| not) (?:mine|his|hers)"),
     (
@@ -227,7 +230,10 @@ EN_FIRST = _rules(
         r"|in the shower|in the hospital|traveling|travelling|on vacation)"
         r"|(?:he|she) (?:cant|cannot|can not) (?:come to|get to|answer) the phone"
         r"|(?:hell|shell|he will|she will) be (?:back|home)|(?:he|she) gets (?:home|back|in)"
-        r"|(?:he|she) (?:stepped|went) out",
+        r"|(?:he|she) (?:stepped|went) out"
+        r"|(?:hes|shes|he is|she is) (?:at|in) (?:the |a |his |her )?(?!home\b)(?:store|shop"
+        r"|market|mall|church|gym|doctors?|bank|office|meeting|class|school|work)"
+        r"|(?:he|she) (?:wont|will not|isnt going to) be (?:back|home)",
     ),
     (
         "already_paid",
@@ -260,7 +266,10 @@ EN_FIRST = _rules(
         r"|pay (?:online|by (?:card|phone|credit card|debit card)|with (?:venmo|zelle|paypal"
         r"|cash app|apple pay|google pay|a card|card|my card|a credit card|a debit card))"
         r"|(?:take|accept) (?:credit|debit|cards?)|credit cards?|debit cards?|website"
-        r"|payment link|mailing address",
+        r"|payment link|mailing address|link (?:to|for) (?:pay|paying|the payment)"
+        r"|(?:payment|online) portal|pay online|online payment"
+        r"|(?:text|send|email|mail) (?:it|that|them|the bill|the link) to my"
+        r" (?:phone|cell|email|number)",
     ),
     (
         "installments",

@@ -58,7 +58,8 @@ DATES = [
     # "na outra sexta", and "(essa) sexta (que vem) não, (n)a outra"
     rule(r"(?:n?a )?outra wd(\d)(?: feira)?", r.weekday_after_next(int)),
     rule(
-        r"(?:(?:n?essa|n?esta|proxima) )?wd(\d)(?: feira)?(?: que vem)? nao(?: ,)? (?:n?a )?outra",
+        r"(?:(?:n?essa|n?esta|proxima) )?wd(\d)(?: feira)?(?: que vem)? nao"
+        r"(?: da| posso| consigo)?(?: ,)? (?:so )?(?:n?a )?outra",
         r.weekday_after_next(int),
     ),
     rule(r"(?:proxim[ao] )?wd(\d)(?: feira)?(?: que vem)?", r.next_weekday(int)),
@@ -71,6 +72,7 @@ DATES = [
     rule(rf"(?:fim|final) do {_NEXT_MONTH}", r.date_from(lambda td: cal.end_of_month(td, 1))),
     rule(r"(?:fim|final) d[oe] mes", r.date_from(cal.end_of_month)),
     rule(rf"(?:comeco|inicio) do (?:{_NEXT_MONTH}|mes)", r.date_from(cal.start_of_next_month)),
+    rule(rf"(?:comeco|inicio) de ({_MONTH})", r.first_of_month(MONTHS)),
     rule(
         rf"(?:fim|final) da {_NEXT_WEEK}", r.date_from(lambda td: cal.weekday_of_next_week(td, 4))
     ),

@@ -185,6 +185,12 @@ def month_alone(months: dict[str, int]) -> Handler:
     return lambda m, today: [("date", cal.month_alone(today, months[m.group(1)]))]
 
 
+def first_of_month(months: dict[str, int]) -> Handler:
+    """Group 1 is a month name ("começo de dezembro"): its first day, this year
+    or next."""
+    return lambda m, today: one("date", cal.day_and_month(today, 1, months[m.group(1)]))
+
+
 def clock(m: re.Match[str], today: dt.date) -> Found:
     """Group 1 the hour, group 2 the minutes (or "half"), group 3 the part of the day."""
     return one("time", hour(int(m.group(1)), minutes(m.group(2)), m.group(3)))
