@@ -108,6 +108,28 @@ def is_holiday(day: dt.date, country: str, region: str | None = None) -> bool:
     return table is not None and day in table
 
 
+def is_business_day(day: dt.date, country: str, region: str | None = None) -> bool:
+    """Monday to Friday and not a holiday: the days banks clear payments."""
+    return day.weekday() < 5 and not is_holiday(day, country, region)
+
+
+def nth_business_day(
+    year: int, month: int, n: int, country: str, region: str | None = None
+) -> dt.date | None:
+    """The ``n``-th business day of a month (``n=-1``: the last), holidays
+    counted; None when the month has fewer. Brazilian salaries are due by the
+    fifth ("quinto dia útil"), so debtors name their payday this way."""
+    day = dt.date(year, month, 1)
+    days: list[dt.date] = []
+    while day.month == month:
+        if is_business_day(day, country, region):
+            days.append(day)
+        day += dt.timedelta(days=1)
+    if n == -1:
+        return days[-1] if days else None
+    return days[n - 1] if 1 <= n <= len(days) else None
+
+
 @functools.lru_cache(maxsize=4096)
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)

@@ -92,7 +92,7 @@ def remember(answer: Answer, agreed: CallerAnswers, ctx: CallContext) -> CallerA
             agreed.promise_amount_cents = answer.amount_cents
         elif answer.fraction:
             agreed.promise_amount_cents = round(ctx.amount_cents * answer.fraction)
-    elif answer.intent == "callback":
+    elif answer.intent in ("callback", "not_available"):  # "ele volta amanhã"
         day = answer.date
         if answer.days is not None:
             day = ctx.today + dt.timedelta(days=answer.days)

@@ -33,7 +33,16 @@ NOT_GRAMMARS = frozenset({"lexicon"})
 # heard whenever it is said.
 CONTEXT_INTENTS: dict[str, frozenset[str]] = {
     "confirm_identity": frozenset(
-        {"yes", "no", "wrong_person", "agent", "callback", "stop_calling"}
+        {
+            "yes",
+            "no",
+            "wrong_person",
+            "agent",
+            "callback",
+            "stop_calling",
+            "deceased",
+            "not_available",
+        }
     ),
     "ask_payment_date": frozenset(
         {
@@ -47,13 +56,16 @@ CONTEXT_INTENTS: dict[str, frozenset[str]] = {
             "dispute",
             "repeat",
             "no",
+            "payment_details",
         }
     ),
     "confirm_promise": frozenset({"yes", "no", "agent", "repeat", "stop_calling"}),
     "offer_installments": frozenset(
         {"yes", "no", "agent", "repeat", "installments", "stop_calling"}
     ),
-    "ask_callback_time": frozenset({"callback", "agent", "repeat", "stop_calling"}),
+    "ask_callback_time": frozenset(
+        {"callback", "agent", "repeat", "stop_calling", "not_available"}
+    ),
     "yes_no": frozenset({"yes", "no", "agent", "repeat", "stop_calling"}),
     "queue_callback": frozenset({"yes", "no", "stop_calling"}),
 }

@@ -6,7 +6,10 @@ from a fixed vocabulary that the call flow routes on:
 
 ``yes``, ``no``, ``wrong_person``, ``agent``, ``cannot_pay``, ``already_paid``,
 ``callback``, ``stop_calling``, ``promise``, ``installments``, ``repeat``,
-``dispute``, ``unknown``.
+``dispute``, ``payment_details`` ("me manda o boleto", "qual é a chave pix",
+"text me the link"), ``deceased`` ("ele faleceu"), ``not_available`` (someone
+else answered and the person is out for now: "ele não está", "she's at work"),
+``unknown``.
 
 There is deliberately no ``dont_know`` intent: "não sei" / "I don't know"
 comes back as ``unknown`` (the flow re-asks), so the vocabulary stays the one
@@ -14,23 +17,42 @@ the flow knows.
 
 How an utterance is decided, in order (first hit wins):
 
-1. phrases that must never be missed (``nlu_intents``: stop calling, dispute,
-   wrong person, agent, already paid, installments);
-2. "can't pay" — unless a contrast word brings a counter-offer
+1. phrases that must never be missed (``nlu_intents``: stop calling, deceased,
+   dispute, not available, wrong person, agent, already paid, payment details,
+   installments);
+2. a payment plan ("metade agora e o resto dia 20") or an amount per month
+   ("cinquenta por mês") is an ``installments`` proposal, even after "não dá
+   para pagar tudo";
+3. "can't pay" — unless a contrast word brings a counter-offer
    ("não posso pagar tudo, só a metade" is a ``promise``);
-3. callback phrases ("me liga amanhã de manhã"), then repeat requests;
-4. slots (``nlu_slots``): in ``ask_callback_time``, or with a time of day and no
+4. callback phrases ("me liga amanhã de manhã"), then repeat requests;
+5. slots (``nlu_slots``): in ``ask_callback_time``, or with a time of day and no
    amount, a date/time is a ``callback``; a date, amount or fraction is a
    ``promise``; a count alone is ``installments``; slots all taken back
    ("sexta não") are a ``no``;
-5. "não sei"-like hedges -> ``unknown``; "posso pagar" without slots ->
+6. "não sei"-like hedges -> ``unknown``; "posso pagar" without slots ->
    ``promise`` with no date (the flow asks when);
-6. plain no, then plain yes; otherwise ``unknown``.
+7. plain no, then plain yes; otherwise ``unknown``.
 
-Slots are returned only with the intents that use them: ``promise`` (date,
-amount, fraction), ``callback`` (date, time), ``installments`` (count, amount,
-date). A callback time without a day leaves ``date`` empty: the caller of
-``understand`` knows the clock and picks today or tomorrow.
+Slots are returned only with the intents that use them (``_SLOTS_OF``):
+
+* ``promise`` and ``payment_details`` ("manda o boleto que eu pago sexta"):
+  ``date``, ``amount_cents``, ``fraction`` (of the whole debt), ``date_end``;
+* ``callback`` and ``not_available`` ("ele só chega de noite"): ``date``,
+  ``time``, ``date_end``. A time without a day leaves ``date`` empty: the
+  caller of ``understand`` knows the clock and picks today or tomorrow;
+* ``installments``: ``installments`` (how many), ``amount_cents`` (one
+  instalment: "três parcelas de cem reais", "cinquenta por mês"), ``date``
+  (the first instalment's), or, for a plan said instalment by instalment,
+  ``installment_plan`` alone with ``installments`` its length.
+
+A range of days ("entre dia 10 e dia 15", "the 20th or the 21st") is ``date``
+= its first day and ``date_end`` = its last; ``date_end`` is empty otherwise.
+A plan is a tuple of ``PlannedPayment`` (date, and amount_cents or fraction,
+or neither for "the rest"): "metade agora e o resto dia 20" said on
+2026-11-23 is ``(2026-11-23, fraction 0.5), (2026-12-20, fraction 0.5)``;
+"cem agora e o resto dia 5" is ``(2026-11-23, 10000 cents), (2026-12-05,
+rest)``. See ``nlu_multipart``.
 
 ``confidence`` is the rule's own certainty (0.95 for an explicit phrase, 0.9
 for slots, lower for guesses such as a bare number or "posso pagar" alone,
@@ -46,12 +68,14 @@ from typing import Any
 
 from ivr.dialog import nlu_dates as cal
 from ivr.dialog.nlu_intents import INTENTS, LEXICONS, first_match
+from ivr.dialog.nlu_multipart import PlannedPayment
 from ivr.dialog.nlu_slots import Slots, extract
 from ivr.dialog.nlu_text import language_of, normalize
 
 __all__ = [
     "INTENTS",
     "NluResult",
+    "PlannedPayment",
     "nlu_cli",
     "parse_keypad_amount",
     "parse_keypad_date",
@@ -62,7 +86,9 @@ __all__ = [
 @dataclass(frozen=True)
 class NluResult:
     """One understood utterance. ``installments`` is the number of
-    installments asked for ("em três vezes" -> 3), when said."""
+    installments asked for ("em três vezes" -> 3), when said; ``date_end``
+    the last day of a range, ``installment_plan`` a plan said instalment by
+    instalment (see the module docstring)."""
 
     intent: str
     date: dt.date | None = None
@@ -72,6 +98,8 @@ class NluResult:
     confidence: float = 0.0
     text: str = ""
     installments: int | None = None
+    date_end: dt.date | None = None
+    installment_plan: tuple[PlannedPayment, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict: ISO date, ``HH:MM`` time, integer cents."""
@@ -82,33 +110,48 @@ class NluResult:
             "fraction": self.fraction,
             "time": self.time.strftime("%H:%M") if self.time else None,
             "installments": self.installments,
+            "date_end": self.date_end.isoformat() if self.date_end else None,
+            "installment_plan": [p.to_json() for p in self.installment_plan],
             "confidence": self.confidence,
             "text": self.text,
         }
 
 
 #: The slots each intent carries (see the module docstring); others carry none.
+_PROMISE_SLOTS = frozenset({"date", "amount_cents", "fraction", "date_end"})
+_CALLBACK_SLOTS = frozenset({"date", "time", "date_end"})
 _SLOTS_OF: dict[str, frozenset[str]] = {
-    "promise": frozenset({"date", "amount_cents", "fraction"}),
-    "callback": frozenset({"date", "time"}),
-    "installments": frozenset({"date", "amount_cents", "installments"}),
+    "promise": _PROMISE_SLOTS,
+    "payment_details": _PROMISE_SLOTS,
+    "callback": _CALLBACK_SLOTS,
+    "not_available": _CALLBACK_SLOTS,
+    "installments": frozenset({"date", "amount_cents", "installments", "installment_plan"}),
 }
+
+
+def _slot_values(slots: Slots, intent: str) -> dict[str, Any]:
+    """Every slot as ``NluResult`` names it. For ``installments`` a plan stands
+    for the other slots, and an amount per month is the instalment amount."""
+    if intent == "installments" and slots.plan:
+        return {"installment_plan": slots.plan, "installments": len(slots.plan)}
+    monthly = slots.monthly_cents if intent == "installments" else None
+    return {
+        "date": slots.date,
+        "amount_cents": monthly or slots.amount_cents,
+        "fraction": slots.fraction,
+        "time": slots.time,
+        "installments": slots.count,
+        "date_end": slots.date_end,
+    }
 
 
 def _result(intent: str, text: str, confidence: float, slots: Slots | None = None) -> NluResult:
     keep = _SLOTS_OF.get(intent, frozenset())
     if slots is None or not keep:
         return NluResult(intent=intent, confidence=confidence, text=text)
-    return NluResult(
-        intent=intent,
-        date=slots.date if "date" in keep else None,
-        amount_cents=slots.amount_cents if "amount_cents" in keep else None,
-        fraction=slots.fraction if "fraction" in keep else None,
-        time=slots.time if "time" in keep else None,
-        installments=slots.count if "installments" in keep else None,
-        confidence=confidence,
-        text=text,
-    )
+    values = _slot_values(slots, intent)
+    kept = {name: value for name, value in values.items() if name in keep}
+    return NluResult(intent=intent, confidence=confidence, text=text, **kept)
 
 
 def understand(text: str, locale: str, today: dt.date, *, context: str | None = None) -> NluResult:
@@ -129,6 +172,8 @@ def understand(text: str, locale: str, today: dt.date, *, context: str | None = 
     rule = first_match(lex.first, words)
     if rule is not None:
         return _result(rule.intent, text, rule.confidence, slots)
+    if slots.plan or slots.monthly_cents is not None:
+        return _result("installments", text, 0.9, slots)
 
     pays_something = any(v is not None for v in (slots.date, slots.amount_cents, slots.fraction))
     rule = first_match(lex.cannot_pay, words)

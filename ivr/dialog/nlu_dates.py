@@ -19,13 +19,24 @@ rules are explicit and shared by every locale:
   salaries have been paid; "começo do mês que vem": the 1st;
 * a month alone ("em janeiro"): the 5th of its next occurrence; the current
   month alone means the end of this month;
-* "daqui a N dias/semanas/meses": today plus that span.
+* "daqui a N dias/semanas/meses": today plus that span;
+* "na outra sexta" / "the friday after next": a week after "sexta";
+  "the week after next": Monday of the week after next week;
+* "quinto dia útil" (the way Brazilian salaries fall due): the fifth business
+  day of this month, holidays counted, or of next month once it has passed
+  (today itself counts: it is the day the money arrives);
+* "depois do natal" / "after christmas": the day after the next Christmas
+  (likewise New Year, Carnival and Thanksgiving).
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+
+from dateutil.easter import easter
+
+from scheduler.windows import nth_business_day
 
 SALARY_DAY = 5
 
@@ -122,3 +133,56 @@ def month_alone(today: dt.date, month: int) -> dt.date:
 def weekend(today: dt.date) -> dt.date:
     """ "Fim de semana": the next Saturday after today."""
     return next_weekday(today, 5)
+
+
+def weekday_after_next(today: dt.date, weekday: int) -> dt.date:
+    """ "Na outra sexta": the one after the next such weekday."""
+    return next_weekday(today, weekday) + dt.timedelta(days=7)
+
+
+def week_after_next(today: dt.date) -> dt.date:
+    """ "The week after next": its Monday."""
+    return next_week_monday(today) + dt.timedelta(days=7)
+
+
+def business_day(today: dt.date, n: int, country: str, months_ahead: int = 0) -> dt.date | None:
+    """The ``n``-th business day (-1: the last) of this month, or of the next
+    month once this month's has passed; ``months_ahead`` names a later month."""
+    for offset in (months_ahead,) if months_ahead else (0, 1):
+        first = add_months(today.replace(day=1), offset)
+        day = nth_business_day(first.year, first.month, n, country)
+        if day is not None and day >= today:
+            return day
+    return None
+
+
+def day_after_date(today: dt.date, month: int, day: int) -> dt.date:
+    """The day after the next ``day``/``month`` on or after today ("depois do natal")."""
+    year = today.year if dt.date(today.year, month, day) >= today else today.year + 1
+    return dt.date(year, month, day) + dt.timedelta(days=1)
+
+
+def _carnival_tuesday(year: int) -> dt.date:
+    return easter(year) - dt.timedelta(days=47)
+
+
+def after_carnival(today: dt.date) -> dt.date:
+    """The Thursday after the next Carnival (Ash Wednesday is a half day);
+    Carnival Tuesday is 47 days before Easter."""
+    tuesday = _carnival_tuesday(today.year)
+    if tuesday < today:
+        tuesday = _carnival_tuesday(today.year + 1)
+    return tuesday + dt.timedelta(days=2)
+
+
+def _thanksgiving(year: int) -> dt.date:
+    first = dt.date(year, 11, 1)
+    return first + dt.timedelta(days=(3 - first.weekday()) % 7 + 21)
+
+
+def after_thanksgiving(today: dt.date) -> dt.date:
+    """The Friday after the next Thanksgiving (the fourth Thursday of November)."""
+    thursday = _thanksgiving(today.year)
+    if thursday < today:
+        thursday = _thanksgiving(today.year + 1)
+    return thursday + dt.timedelta(days=1)

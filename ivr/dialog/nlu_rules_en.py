@@ -43,6 +43,29 @@ _FROM_NOW = r"(?: from (?:now|today))?"
 
 DATES = [
     r.typed_date("MDY"),
+    rule(
+        rf"(?:(?:on|by) )?the (?:(\d{{1,2}}){ORD}|last) business day"
+        r"(?: of (?:the |this )?(?:(next) )?month)?",
+        r.business_day("US", next_month=2),
+    ),
+    rule(
+        r"(?:(?:not )?until )?after christmas",
+        r.date_from(lambda td: cal.day_after_date(td, 12, 25)),
+    ),
+    rule(
+        r"(?:(?:not )?until )?after (?:the )?new years?(?: day| eve)?",
+        r.date_from(lambda td: cal.day_after_date(td, 1, 1)),
+    ),
+    rule(r"(?:(?:not )?until )?after thanksgiving", r.date_from(cal.after_thanksgiving)),
+    rule(r"(?:the )?week after next", r.date_from(cal.week_after_next)),
+    rule(
+        r"(?:at )?(?:the )?end of next week",
+        r.date_from(lambda td: cal.weekday_of_next_week(td, 4)),
+    ),
+    rule(
+        rf"(?:the )?({_WEEKDAY}) after next|a week from ({_WEEKDAY})",
+        r.weekday_after_next(WEEKDAYS.__getitem__),
+    ),
     rule(r"(?:the )?day after tomorrow", r.days_from_today(2)),
     rule(r"the day after", r.days_from_today(2)),
     rule(r"tomorrow", r.days_from_today(1)),
@@ -79,7 +102,7 @@ DATES = [
     ),
     rule(r"(?:at )?(?:the )?end of (?:the |this )?month", r.date_from(cal.end_of_month)),
     rule(
-        r"(?:at )?the (?:beginning|start) of (?:the )?next month",
+        r"(?:(?:at|by) )?the (?:beginning|start) of (?:the )?(?:next )?month|early next month",
         r.date_from(cal.start_of_next_month),
     ),
     rule(r"next week", r.date_from(cal.next_week_monday)),
@@ -119,6 +142,10 @@ TIMES = [
 ]
 
 AMOUNTS = [
+    rule(
+        rf"(?:usd )?{NUM}(?: (?:dollars?|bucks?))? (?:(?:a|per|each|every) month|monthly)",
+        r.per_month,
+    ),
     rule(rf"usd {NUM}(?: dollars?)?", r.amount),
     rule(rf"{NUM} (?:dollars?|bucks?)(?: (?:and )?(\d{{1,2}}) cents?)?", r.amount_and_cents),
     rule(r"(\d{1,2}) cents?", r.cents_alone),
@@ -130,6 +157,9 @@ AMOUNTS = [
         r"|full amount|in full|the total|the whole thing",
         fixed("fraction", 1.0),
     ),
+    # parts of a payment plan ("half now and the rest on the 20th")
+    rule(r"the rest(?: of it)?|the remainder|whats left|the balance", fixed("rest", 1)),
+    rule(r"(?:right )?now", r.now),
     # installment counts
     rule(r"(?:in )?(\d{1,2}) (?:monthly )?(?:installments?|payments|parts)", r.count),
 ]

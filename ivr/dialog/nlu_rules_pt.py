@@ -36,13 +36,32 @@ _WITHIN = r"(?:daqui a|daqui|em|dentro de)"
 
 DATES = [
     r.typed_date("DMY"),
+    rule(
+        rf"(?:(?:n?o|ate o|pelo) )?(?:(\d{{1,2}})|ultimo) dia util"
+        rf"(?: (?:deste|desse|do) mes)?(?: (?:do|no) ({_NEXT_MONTH}))?",
+        r.business_day("BR", next_month=2),
+    ),
+    rule(r"(?:so )?depois do natal", r.date_from(lambda td: cal.day_after_date(td, 12, 25))),
+    rule(
+        r"(?:so )?depois (?:do ano novo|da virada|do reveillon)",
+        r.date_from(lambda td: cal.day_after_date(td, 1, 1)),
+    ),
+    rule(r"(?:so )?depois do carnaval", r.date_from(cal.after_carnival)),
     rule(r"depois de amanha", r.days_from_today(2)),
     rule(r"amanha", r.days_from_today(1)),
     rule(r"hoje", r.days_from_today(0)),
-    rule(rf"(?:{_WITHIN} )?(\d+) dias?", r.days_ahead),
+    # "dia" alone after a number is "500 dia 30", not 500 days
+    rule(rf"{_WITHIN} (\d+) dias?|(\d+) dias", r.days_ahead),
     rule(rf"(?:{_WITHIN} )?(\d+) semanas?", r.weeks_ahead),
     rule(rf"{_WITHIN} (\d+) m[eê]s(?:es)?", r.months_ahead),
     rule(rf"wd(\d)(?: feira)? (?:da |na )?{_NEXT_WEEK}", r.weekday_of_next_week(int)),
+    # "na outra sexta", and "(essa) sexta (que vem) não, (n)a outra"
+    rule(r"(?:n?a )?outra wd(\d)(?: feira)?", r.weekday_after_next(int)),
+    rule(
+        r"(?:(?:n?essa|n?esta|proxima) )?wd(\d)(?: feira)?(?: que vem)? nao"
+        r"(?: da| posso| consigo)?(?: ,)? (?:so )?(?:n?a )?outra",
+        r.weekday_after_next(int),
+    ),
     rule(r"(?:proxim[ao] )?wd(\d)(?: feira)?(?: que vem)?", r.next_weekday(int)),
     rule(
         rf"(?:dia )?(\d{{1,2}}) (?:de )?({_MONTH})(?: de (\d{{4}}))?",
@@ -52,7 +71,11 @@ DATES = [
     rule(r"dia (\d{1,2})(?: (?:deste|desse|do) mes)?", r.day_of_month),
     rule(rf"(?:fim|final) do {_NEXT_MONTH}", r.date_from(lambda td: cal.end_of_month(td, 1))),
     rule(r"(?:fim|final) d[oe] mes", r.date_from(cal.end_of_month)),
-    rule(rf"(?:comeco|inicio) do {_NEXT_MONTH}", r.date_from(cal.start_of_next_month)),
+    rule(rf"(?:comeco|inicio) do (?:{_NEXT_MONTH}|mes)", r.date_from(cal.start_of_next_month)),
+    rule(rf"(?:comeco|inicio) de ({_MONTH})", r.first_of_month(MONTHS)),
+    rule(
+        rf"(?:fim|final) da {_NEXT_WEEK}", r.date_from(lambda td: cal.weekday_of_next_week(td, 4))
+    ),
     rule(_NEXT_WEEK, r.date_from(cal.next_week_monday)),
     rule(r"(?:fim|final) de semana", r.date_from(cal.weekend)),
     rule(_NEXT_MONTH, r.date_from(cal.next_month)),
@@ -82,6 +105,11 @@ TIMES = [
 ]
 
 AMOUNTS = [
+    rule(
+        rf"(?:brl )?{NUM}(?: (?:reais|real|conto|contos|pila|pilas))?"
+        r" (?:por mes|ao mes|mensais|mensal|todo mes|cada mes|mensalmente)",
+        r.per_month,
+    ),
     rule(rf"brl {NUM}(?: reais| real)?", r.amount),
     rule(rf"usd {NUM}(?: dolares| dolar)?", r.amount),
     rule(
@@ -97,6 +125,9 @@ AMOUNTS = [
         r"|integral|total",
         fixed("fraction", 1.0),
     ),
+    # parts of a payment plan ("metade agora e o resto dia 20")
+    rule(r"(?:o )?(?:resto|restante)", fixed("rest", 1)),
+    rule(r"agora(?: mesmo)?", r.now),
     # installment counts
     rule(r"(?:em )?(\d{1,2}) (?:vezes|parcelas|prestacoes|x)", r.count),
     rule(r"parcelar em (\d{1,2})", r.count),

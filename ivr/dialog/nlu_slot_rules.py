@@ -27,6 +27,17 @@ TYPED_DATE = r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?"
 
 
 @dataclass(frozen=True)
+class Mention:
+    """One slot value found in the text, with where it was found."""
+
+    kind: str  # date | time | daypart | amount | fraction | count | monthly | now | rest
+    start: int
+    end: int
+    value: MentionValue
+    negated: bool = False
+
+
+@dataclass(frozen=True)
 class Rule:
     pattern: re.Pattern[str]
     handler: Handler
@@ -132,8 +143,8 @@ def typed_date(order: str) -> Rule:
 
 
 def days_ahead(m: re.Match[str], today: dt.date) -> Found:
-    """Group 1 is a number of days from today."""
-    return [("date", today + dt.timedelta(days=int(m.group(1))))]
+    """The first group that matched is a number of days from today."""
+    return [("date", today + dt.timedelta(days=int(_first_group(m))))]
 
 
 def weeks_ahead(m: re.Match[str], today: dt.date) -> Found:
@@ -174,6 +185,12 @@ def month_alone(months: dict[str, int]) -> Handler:
     return lambda m, today: [("date", cal.month_alone(today, months[m.group(1)]))]
 
 
+def first_of_month(months: dict[str, int]) -> Handler:
+    """Group 1 is a month name ("começo de dezembro"): its first day, this year
+    or next."""
+    return lambda m, today: one("date", cal.day_and_month(today, 1, months[m.group(1)]))
+
+
 def clock(m: re.Match[str], today: dt.date) -> Found:
     """Group 1 the hour, group 2 the minutes (or "half"), group 3 the part of the day."""
     return one("time", hour(int(m.group(1)), minutes(m.group(2)), m.group(3)))
@@ -202,3 +219,31 @@ def cents_alone(m: re.Match[str], today: dt.date) -> Found:
 def count(m: re.Match[str], today: dt.date) -> Found:
     """Group 1 a number of installments (zero is not one)."""
     return one("count", int(m.group(1)) or None)
+
+
+def per_month(m: re.Match[str], today: dt.date) -> Found:
+    """Group 1 an amount paid every month: an amount and a ``monthly`` mention."""
+    value = cents(m.group(1))
+    return None if value is None else [("amount", value), ("monthly", value)]
+
+
+def now(m: re.Match[str], today: dt.date) -> Found:
+    """ "Agora" / "now": today, as a day of a payment plan only."""
+    return [("now", today)]
+
+
+def weekday_after_next(weekday_of: Callable[[str], int]) -> Handler:
+    """The first group that matched names a weekday: the one after its next occurrence."""
+    return lambda m, today: [("date", cal.weekday_after_next(today, weekday_of(_first_group(m))))]
+
+
+def business_day(country: str, next_month: int) -> Handler:
+    """Group 1 is n of the n-th business day (none said: "ultimo"/"last", the
+    last); the group ``next_month`` says it is next month's."""
+
+    def handler(m: re.Match[str], today: dt.date) -> Found:
+        n = int(m.group(1)) if m.group(1) else -1
+        ahead = 1 if m.group(next_month) else 0
+        return one("date", cal.business_day(today, n, country, ahead) if n else None)
+
+    return handler

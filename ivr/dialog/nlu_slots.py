@@ -13,6 +13,11 @@ remains. Of the mentions left, the first one after the last contrast word
 Numbers left over after every rule ("vinte e oito", "cem") are read by size: up
 to 31 a day of the month, above that an amount; in the ``offer_installments``
 context a small number is a count of installments.
+
+An amount said per month ("cinquenta por mês") is both an ``amount`` and a
+``monthly`` mention. "Agora"/"now" (``now``) and "o resto"/"the rest"
+(``rest``) only matter inside a payment plan; ranges of days and plans are
+read from the mentions by ``nlu_multipart``.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from typing import Any
 
 from ivr.dialog import nlu_dates as cal
 from ivr.dialog import nlu_rules_en, nlu_rules_pt
-from ivr.dialog.nlu_slot_rules import MentionValue, Rule, cents
+from ivr.dialog.nlu_multipart import PlannedPayment, find_plan, find_range
+from ivr.dialog.nlu_slot_rules import Mention, MentionValue, Rule, cents
 
 #: The slot rules of each language, in the order they are tried.
 RULES: dict[str, list[Rule]] = {"pt": nlu_rules_pt.RULES, "en": nlu_rules_en.RULES}
@@ -39,17 +45,8 @@ NEGATIONS = {"pt": r"nao", "en": r"no|not"}
 NEGATIONS_AFTER = {"pt": r"nao", "en": r"no"}
 FILLERS = {"pt": r"na|no|em|dia|pra|para|a|o|de", "en": r"on|the|by|in|at"}
 CONTRASTS = {"pt": r"so|mas|porem|somente|apenas", "en": r"only|but|just|instead"}
-
-
-@dataclass(frozen=True)
-class Mention:
-    """One slot value found in the text, with where it was found."""
-
-    kind: str  # date | time | daypart | amount | fraction | count
-    start: int
-    end: int
-    value: MentionValue
-    negated: bool = False
+#: Mention kinds that mean something only as part of a payment plan.
+PLAN_ONLY = frozenset({"now", "rest"})
 
 
 @dataclass(frozen=True)
@@ -63,6 +60,9 @@ class Slots:
     count: int | None = None
     mentions: tuple[Mention, ...] = field(default_factory=tuple)
     bare_number: bool = False
+    date_end: dt.date | None = None
+    monthly_cents: int | None = None
+    plan: tuple[PlannedPayment, ...] = ()
 
     @property
     def any(self) -> bool:
@@ -74,7 +74,8 @@ class Slots:
     @property
     def all_negated(self) -> bool:
         """Something was said, and every part of it was taken back."""
-        return bool(self.mentions) and all(m.negated for m in self.mentions)
+        said = [m for m in self.mentions if m.kind not in PLAN_ONLY]
+        return bool(said) and all(m.negated for m in said)
 
 
 # ---------------------------------------------------------------- extraction
@@ -176,8 +177,9 @@ def combine_time(hour: dt.time | None, part: dt.time | None) -> dt.time | None:
 def extract(numeric: str, lang: str, today: dt.date, context: str | None = None) -> Slots:
     """Read every slot of one utterance."""
     mentions, bare = find_mentions(numeric, lang, today, context)
+    day_range = find_range(mentions, numeric, lang)
     return Slots(
-        date=choose(mentions, "date", numeric, lang),
+        date=day_range[0] if day_range else choose(mentions, "date", numeric, lang),
         time=combine_time(
             choose(mentions, "time", numeric, lang), choose(mentions, "daypart", numeric, lang)
         ),
@@ -186,4 +188,7 @@ def extract(numeric: str, lang: str, today: dt.date, context: str | None = None)
         count=choose(mentions, "count", numeric, lang),
         mentions=tuple(mentions),
         bare_number=bare,
+        date_end=day_range[1] if day_range else None,
+        monthly_cents=choose(mentions, "monthly", numeric, lang),
+        plan=find_plan(mentions, numeric, lang),
     )

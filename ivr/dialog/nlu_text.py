@@ -10,7 +10,8 @@ one canonical form, so the rules stay few:
 * ``numeric``: the same after numbers said in words became digits
   (``alpha2digit``), currency signs became the words ``brl``/``usd``, and
   Portuguese weekdays became ``wd0``..``wd6`` (Monday = 0) *before* the number
-  conversion, which would otherwise read "segunda" and "sexta" as ordinals.
+  conversion, which would otherwise read "segunda" and "sexta" as ordinals
+  (those that are ordinals, "segunda via", become ``nth``).
 
 Intent phrases are matched on ``words`` (so "no one" is not "no 1"); slots are
 read from ``numeric``.
@@ -38,6 +39,10 @@ PT_WEEKDAYS = {
     "sabado": 5,
     "domingo": 6,
 }
+
+# Nouns after which a weekday word is an ordinal ("segunda via" of a bill,
+# "quinta parcela", "segunda vez"): those become the neutral token "nth".
+_PT_ORDINAL_OF = {"via", "vias", "vez", "parcela", "prestacao", "parte", "chamada"}
 
 # Number words that people type without their accent; alpha2digit needs it.
 _PT_ACCENT_FIX = {"tres": "três"}
@@ -192,7 +197,8 @@ def normalize(text: str, lang: str) -> Normalized:
         if _is_article(plain, i, lang):
             numeric_in.append("art")
         elif lang == "pt" and flat in PT_WEEKDAYS:
-            numeric_in.append(f"wd{PT_WEEKDAYS[flat]}")
+            after = plain[i + 1] if i + 1 < len(plain) else ""
+            numeric_in.append("nth" if after in _PT_ORDINAL_OF else f"wd{PT_WEEKDAYS[flat]}")
         elif lang == "pt" and flat in _PT_ACCENT_FIX:
             numeric_in.append(_PT_ACCENT_FIX[flat])
         else:

@@ -1,9 +1,13 @@
 """Table-driven NLU tests: tests/data/nlu_<locale>.tsv.
 
 Each row: text, expected intent, then ``key=value`` words. ``context`` and
-``today`` are inputs; ``date``, ``time``, ``amount``, ``fraction`` and
-``installments`` are expected slots. A slot not listed must come back empty, so
-a rule that invents a date fails too.
+``today`` are inputs; ``date``, ``date_end``, ``time``, ``amount``, ``fraction``,
+``installments`` and ``plan`` are expected slots. A slot not listed must come
+back empty, so a rule that invents a date fails too.
+
+``plan`` lists the instalments of a payment plan as ``date:portion`` separated
+by commas, a portion being ``f<fraction>``, ``a<cents>`` or ``rest``:
+``plan=2026-11-23:f0.5,2026-12-20:f0.5``.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.dialog.nlu import NluResult, understand
+from ivr.dialog.nlu import INTENTS, NluResult, PlannedPayment, understand
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 DEFAULT_TODAY = dt.date(2026, 11, 23)  # a Monday
@@ -41,9 +45,23 @@ class Case:
         return f"{self.line}:{self.text}{extra}{day}"
 
 
+def _instalment(raw: str) -> PlannedPayment:
+    day, _, portion = raw.partition(":")
+    date = dt.date.fromisoformat(day)
+    if portion.startswith("f"):
+        return PlannedPayment(date, fraction=float(portion[1:]))
+    if portion.startswith("a"):
+        return PlannedPayment(date, amount_cents=int(portion[1:]))
+    if portion == "rest":
+        return PlannedPayment(date)
+    raise ValueError(f"unknown instalment portion {portion!r}")
+
+
 def _value(key: str, raw: str) -> object:
-    if key == "date":
+    if key in ("date", "date_end"):
         return dt.date.fromisoformat(raw)
+    if key == "plan":
+        return tuple(_instalment(item) for item in raw.split(","))
     if key == "time":
         return dt.time.fromisoformat(raw)
     if key in ("amount", "installments"):
@@ -91,6 +109,8 @@ def actual_of(result: NluResult) -> dict[str, object]:
         "amount": result.amount_cents,
         "fraction": result.fraction,
         "installments": result.installments,
+        "date_end": result.date_end,
+        "plan": result.installment_plan,
     }
 
 
@@ -102,6 +122,8 @@ def expected_of(case: Case) -> dict[str, object]:
         "amount": None,
         "fraction": None,
         "installments": None,
+        "date_end": None,
+        "plan": (),
     }
     want.update(case.expected)
     return want
@@ -116,6 +138,15 @@ def test_table_sizes() -> None:
     counts = {locale: len(load_cases(locale)) for locale in LOCALES}
     assert counts["pt-BR"] >= 150
     assert counts["en-US"] >= 50
+    main = {loc: len(_load_file(loc, DATA / f"nlu_{name}.tsv")) for loc, name in LOCALES.items()}
+    assert main["pt-BR"] >= 200
+    assert main["en-US"] >= 100
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_table_covers_every_intent(locale: str) -> None:
+    """Each intent the understanding returns is exercised in each language."""
+    assert {case.intent for case in load_cases(locale)} == set(INTENTS)
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.id)

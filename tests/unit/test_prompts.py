@@ -66,6 +66,8 @@ BEFORE_IDENTITY = [
     "transfer_not_understood",
     "queue_offer_callback",
     "queue_keep_waiting",
+    "not_available_goodbye",
+    "deceased_condolences",
 ]
 DEBT_WORDS = re.compile(
     r"d[íi]vida|d[ée]bito|debt|cobran|collect|pagamento|payment|pagar|\bpay\b|"
