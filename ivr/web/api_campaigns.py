@@ -16,22 +16,13 @@ import datetime as dt
 from collections.abc import Sequence
 
 from aiohttp import web
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.keys import SESSIONS
-from ivr.store.models import AttemptStatus, CallAttempt, CallWindow, Campaign, utcnow
-from ivr.web.api_common import (
-    API_PREFIX,
-    Endpoint,
-    FieldError,
-    path_int,
-    read_body,
-    reply,
-    unprocessable,
-)
-from ivr.web.api_schemas import (
+from ivr.store import campaigns as campaign_store
+from ivr.store.models import CallWindow, Campaign
+from ivr.web.api_campaign_schemas import (
     MIDNIGHT,
     BlockedDatesIn,
     CampaignCreate,
@@ -41,6 +32,15 @@ from ivr.web.api_schemas import (
     WindowIn,
     WindowOut,
     WindowsIn,
+)
+from ivr.web.api_common import (
+    API_PREFIX,
+    Endpoint,
+    FieldError,
+    path_int,
+    read_body,
+    reply,
+    unprocessable,
 )
 from ivr.web.auth import json_error
 from scheduler.eligibility import wake_debtors
@@ -143,10 +143,7 @@ def _dates(values: Sequence[dt.date]) -> list[str]:
 
 
 async def _load(s: AsyncSession, campaign_id: int, *, lock: bool = False) -> Campaign:
-    stmt = select(Campaign).where(Campaign.id == campaign_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    campaign = await s.scalar(stmt.execution_options(populate_existing=True))
+    campaign = await campaign_store.load_campaign(s, campaign_id, lock=lock)
     if campaign is None:
         raise json_error(404, f"no campaign {campaign_id}")
     return campaign
@@ -180,7 +177,7 @@ async def create_campaign(request: web.Request) -> web.Response:
 async def list_campaigns(request: web.Request) -> web.Response:
     """Every campaign, newest first."""
     async with request.app[SESSIONS]() as s:
-        rows = (await s.scalars(select(Campaign).order_by(Campaign.id.desc()))).all()
+        rows = await campaign_store.list_campaigns(s)
         return reply(CampaignList(items=[campaign_out(c) for c in rows]))
 
 
@@ -225,19 +222,7 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
         if active:
             await wake_debtors(s, campaign_id=campaign_id)
         else:
-            # Claimed but not yet placed: the dialer must not place them now.
-            await s.execute(
-                update(CallAttempt)
-                .where(
-                    CallAttempt.campaign_id == campaign_id,
-                    CallAttempt.status == AttemptStatus.CLAIMED,
-                )
-                .values(
-                    status=AttemptStatus.CANCELED,
-                    ended_at=utcnow(),
-                    error="the campaign was paused before the call was placed",
-                )
-            )
+            await campaign_store.cancel_unplaced_attempts(s, campaign_id)
     async with request.app[SESSIONS]() as s:
         return reply(campaign_out(await _load(s, campaign_id)))
 
