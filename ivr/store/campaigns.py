@@ -7,14 +7,53 @@ the decision it makes and this module as the statements it runs.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ivr.store.models import AttemptStatus, CallAttempt, Campaign, utcnow
+from ivr.store.models import AttemptStatus, CallAttempt, CallWindow, Campaign, utcnow
 
 PAUSED_BEFORE_PLACED = "the campaign was paused before the call was placed"
+
+
+class WindowLike(Protocol):
+    """A weekly calling range: what the API accepts and what the country defaults are."""
+
+    @property
+    def weekday(self) -> int: ...
+    @property
+    def start(self) -> dt.time: ...
+    @property
+    def end(self) -> dt.time: ...
+
+
+def _window_rows(windows: Sequence[WindowLike]) -> list[CallWindow]:
+    return [CallWindow(weekday=w.weekday, start=w.start, end=w.end) for w in windows]
+
+
+async def add_campaign(
+    session: AsyncSession, fields: dict[str, Any], windows: Sequence[WindowLike]
+) -> int:
+    """A new campaign with its windows, flushed; returns its id (a taken name fails here)."""
+    campaign = Campaign(**fields)
+    campaign.windows = _window_rows(windows)
+    session.add(campaign)
+    await session.flush()
+    return campaign.id
+
+
+async def replace_windows(
+    session: AsyncSession, campaign: Campaign, windows: Sequence[WindowLike]
+) -> None:
+    """Every window of the campaign replaced (the old rows deleted first, then the new
+    ones inserted, so a range kept as it was never collides with itself)."""
+    campaign.windows.clear()
+    await session.flush()
+    campaign.windows.extend(_window_rows(windows))
+    await session.flush()
 
 
 async def load_campaign(

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.keys import SESSIONS
 from ivr.store import campaigns as campaign_store
-from ivr.store.models import CallWindow, Campaign
+from ivr.store.models import Campaign
 from ivr.web.api_campaign_schemas import (
     MIDNIGHT,
     BlockedDatesIn,
@@ -134,10 +134,6 @@ def campaign_out(c: Campaign) -> CampaignOut:
     )
 
 
-def _window_rows(windows: Sequence[WindowIn | Window]) -> list[CallWindow]:
-    return [CallWindow(weekday=w.weekday, start=w.start, end=w.end) for w in windows]
-
-
 def _dates(values: Sequence[dt.date]) -> list[str]:
     return [d.isoformat() for d in sorted(set(values))]
 
@@ -161,13 +157,10 @@ async def create_campaign(request: web.Request) -> web.Response:
         body.windows if body.windows is not None else default_windows(body.country)
     )
     fields = body.model_dump(exclude={"windows", "allow_outside_defaults", "blocked_dates"})
-    campaign = Campaign(**fields, blocked_dates=_dates(body.blocked_dates))
-    campaign.windows = _window_rows(windows)
+    fields["blocked_dates"] = _dates(body.blocked_dates)
     try:
         async with request.app[SESSIONS]() as s, s.begin():
-            s.add(campaign)
-            await s.flush()
-            campaign_id = campaign.id
+            campaign_id = await campaign_store.add_campaign(s, fields, windows)
     except IntegrityError:
         raise json_error(409, f"a campaign named {body.name!r} exists") from None
     async with request.app[SESSIONS]() as s:
@@ -246,10 +239,7 @@ async def put_windows(request: web.Request) -> web.Response:
         errors = window_errors(body.windows, campaign.country, body.allow_outside_defaults)
         if errors:
             raise unprocessable(errors)
-        campaign.windows.clear()
-        await s.flush()
-        campaign.windows.extend(_window_rows(body.windows))
-        await s.flush()
+        await campaign_store.replace_windows(s, campaign, body.windows)
         await wake_debtors(s, campaign_id=campaign_id)
     async with request.app[SESSIONS]() as s:
         return reply(campaign_out(await _load(s, campaign_id)))
