@@ -14,9 +14,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ivr.agents.transfer_core import OPEN_STATUSES
 from ivr.store.transfers import transfer_tallies
-
-OPEN_STATUSES = ("requested", "dialing", "queued", "connected")
 
 
 def abandonment_rate(abandoned: int, requested: int) -> float:

@@ -139,28 +139,8 @@ async def get_debtor(request: web.Request) -> web.Response:
                 )
                 for d in sorted(debtor.debts, key=lambda d: (d.due_date, d.id))
             ],
-            promises=[
-                PromiseOut(
-                    id=p.id,
-                    debt_id=p.debt_id,
-                    promised_date=p.promised_date,
-                    amount_cents=p.amount_cents,
-                    status=str(p.status),
-                    source=p.source,
-                    created_at=p.created_at,
-                )
-                for p in promises
-            ],
-            callbacks=[
-                CallbackOut(
-                    id=c.id,
-                    debt_id=c.debt_id,
-                    due_at=c.due_at,
-                    status=str(c.status),
-                    reason=c.reason,
-                )
-                for c in callbacks
-            ],
+            promises=[PromiseOut.model_validate(p) for p in promises],
+            callbacks=[CallbackOut.model_validate(c) for c in callbacks],
             recent_attempts=await attempts_out(s, attempts),
         )
     return reply(out)
