@@ -260,7 +260,7 @@ def cmd_nlu(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_add_user(settings: Settings, args: argparse.Namespace) -> int:
     import getpass
 
-    from ivr.web.auth import UserExists, create_user
+    from ivr.web.accounts import UserExists, create_user
 
     password = getpass.getpass("password: ") if args.password else None
 

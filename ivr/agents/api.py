@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 from typing import Any
 
 import structlog
 from aiohttp import WSMsgType, web
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ivr.agents import presence as presence_ops
@@ -31,13 +29,20 @@ from ivr.agents.schemas import (
     CurrentTransfer,
     PresenceIn,
     TransfersQuery,
+    TransferStatsOut,
     WrapupIn,
+    WrapupOut,
 )
 from ivr.agents.screen import build_pop
 from ivr.agents.transfers import describe
 from ivr.keys import SESSIONS, SETTINGS
-from ivr.store.models import Agent, CallAttempt, Presence, Promise, Role, Transfer, User, utcnow
+from ivr.store import agents as agent_store
+from ivr.store.debtors import add_promise
+from ivr.store.models import Agent, Presence, Role, utcnow
 from ivr.store.queries import add_event
+from ivr.store.transfers import active_transfer_for, pending_wrapup_for, transfer_call
+from ivr.store.users import get_user, user_by_username
+from ivr.web.accounts import UserExists, create_user
 from ivr.web.api_common import (
     API_PREFIX,
     Endpoint,
@@ -47,8 +52,9 @@ from ivr.web.api_common import (
     read_body,
     read_query,
     unprocessable,
+    utc,
 )
-from ivr.web.auth import UserExists, create_user, json_error, require
+from ivr.web.auth import json_error, require
 from ivr.web.security import origin_allowed
 
 log = structlog.get_logger(__name__)
@@ -74,7 +80,7 @@ def agent_json(agent: Agent) -> dict[str, Any]:
 async def _me(request: web.Request) -> Agent:
     user = await require(Role.AGENT)(request)
     async with request.app[SESSIONS]() as s:
-        agent = await s.scalar(select(Agent).where(Agent.user_id == user.id))
+        agent = await agent_store.agent_for_user(s, user.id)
     if agent is None:
         raise json_error(404, "this user is not an agent")
     return agent
@@ -82,12 +88,11 @@ async def _me(request: web.Request) -> Agent:
 
 async def agent_state(request: web.Request, agent_id: int) -> dict[str, Any]:
     """Presence plus the call in progress and a wrap-up still to write (for a fresh screen)."""
-    service = request.app[TRANSFER_SERVICE]
     async with request.app[SESSIONS]() as s:
-        agent = await s.get(Agent, agent_id)
+        agent = await agent_store.get_agent(s, agent_id)
         assert agent is not None
-        active = await service.active_transfer_for(s, agent_id)
-        pending = await service.pending_wrapup_for(s, agent_id)
+        active = await active_transfer_for(s, agent_id)
+        pending = await pending_wrapup_for(s, agent_id)
         return {
             "type": "state",
             "agent": agent_json(agent),
@@ -112,9 +117,9 @@ async def put_presence(request: web.Request) -> web.Response:
     wanted = Presence(body.presence)
     service = request.app[TRANSFER_SERVICE]
     async with request.app[SESSIONS]() as s, s.begin():
-        row = await s.get(Agent, agent.id, with_for_update=True, populate_existing=True)
+        row = await agent_store.lock_agent(s, agent.id)
         assert row is not None
-        if wanted is Presence.AVAILABLE and await service.active_transfer_for(s, agent.id):
+        if wanted is Presence.AVAILABLE and await active_transfer_for(s, agent.id):
             raise json_error(409, "you are on a call: presence changes after it")
         await presence_ops.set_manual(s, row, wanted)
         result = agent_json(row)
@@ -144,13 +149,12 @@ async def post_wrapup(request: web.Request) -> web.Response:
         raise unprocessable([FieldError("promise_date", "a promise needs a date and an amount")])
     now = utcnow()
     async with request.app[SESSIONS]() as s, s.begin():
-        transfer = await s.get(Transfer, transfer_id, with_for_update=True)
-        if transfer is None or transfer.agent_id != agent.id:
+        found = await transfer_call(s, transfer_id)
+        if found is None or found.transfer.agent_id != agent.id:
             raise json_error(404, "no such transfer for this agent")
+        transfer, attempt = found.transfer, found.attempt
         if transfer.status not in ("connected", "completed"):
             raise json_error(409, f"transfer is {transfer.status}: nothing to wrap up")
-        attempt = await s.get(CallAttempt, transfer.attempt_id)
-        assert attempt is not None
         transfer.outcome = body.outcome
         transfer.notes = body.notes or None
         promise_id = None
@@ -159,16 +163,15 @@ async def post_wrapup(request: web.Request) -> web.Response:
                 raise unprocessable(
                     [FieldError("promise_date", "this call has no debt to promise against")]
                 )
-            row = Promise(
+            promise = await add_promise(
+                s,
                 debt_id=attempt.debt_id,
                 attempt_id=attempt.id,
                 promised_date=body.promise_date,
                 amount_cents=cents,
                 source="agent",
             )
-            s.add(row)
-            await s.flush()
-            promise_id = row.id
+            promise_id = promise.id
         await add_event(
             s,
             attempt.id,
@@ -191,7 +194,7 @@ async def post_wrapup(request: web.Request) -> web.Response:
 async def list_agents(request: web.Request) -> web.Response:
     """Every agent with presence, languages and skills."""
     async with request.app[SESSIONS]() as s:
-        agents = (await s.scalars(select(Agent).order_by(Agent.id))).all()
+        agents = await agent_store.list_agents(s)
     return web.json_response({"agents": [agent_json(a) for a in agents]})
 
 
@@ -203,7 +206,7 @@ async def create_agent(request: web.Request) -> web.Response:
     api_key: str | None = None
     if body.user_id is not None:
         async with sessions() as s:
-            user = await s.get(User, body.user_id)
+            user = await get_user(s, body.user_id)
         if user is None:
             raise unprocessable([FieldError("user_id", "no such user")])
         username, user_id = user.username, user.id
@@ -218,21 +221,19 @@ async def create_agent(request: web.Request) -> web.Response:
         except ValueError as exc:
             raise unprocessable([FieldError("password", str(exc))]) from None
         async with sessions() as s:
-            found = await s.scalar(select(User.id).where(User.username == username))
-        assert found is not None
-        user_id = found
+            created = await user_by_username(s, username)
+        assert created is not None
+        user_id = created.id
     try:
         async with sessions() as s, s.begin():
-            agent = Agent(
+            agent = await agent_store.add_agent(
+                s,
                 user_id=user_id,
                 display_name=body.display_name or username,
                 endpoint=body.endpoint,
                 languages=list(body.languages or [settings.locale]),
                 skills=list(body.skills),
-                presence=Presence.OFFLINE,
             )
-            s.add(agent)
-            await s.flush()
             result = agent_json(agent)
     except IntegrityError:
         raise json_error(409, "this user is already an agent") from None
@@ -242,14 +243,8 @@ async def create_agent(request: web.Request) -> web.Response:
 async def transfers_report(request: web.Request) -> web.Response:
     """Transfers requested, answered, abandoned; waits and the abandonment rate."""
     q = read_query(request, TransfersQuery)
-
-    def aware(value: dt.datetime | None) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
     async with request.app[SESSIONS]() as s:
-        stats = await transfer_stats(s, aware(q.since), aware(q.until))
+        stats = await transfer_stats(s, utc(q.since), utc(q.until))
     return web.json_response(stats.to_dict())
 
 
@@ -300,7 +295,7 @@ async def _message(request: web.Request, event: AgentEvent) -> dict[str, Any]:
         return await agent_state(request, event.agent_id)
     async with request.app[SESSIONS]() as s:
         pop = await build_pop(s, event.transfer_id)
-        agent = await s.get(Agent, event.agent_id)
+        agent = await agent_store.get_agent(s, event.agent_id)
     return {
         "type": event.kind,
         "event_id": event.event_id,
@@ -353,6 +348,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         roles=_AGENT,
         tag="agents",
         body=WrapupIn,
+        response=WrapupOut,
         errors=(404, 409, 422),
     ),
     Endpoint(
@@ -387,6 +383,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         roles=_SUP,
         tag="reports",
         query=TransfersQuery,
+        response=TransferStatsOut,
         errors=(422,),
     ),
 )

@@ -22,9 +22,10 @@ from dataclasses import asdict, dataclass, field
 
 import asyncpg
 import structlog
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ivr.store.db import notify
 
 log = structlog.get_logger(__name__)
 
@@ -111,12 +112,7 @@ class AgentHub:
             self.deliver(event)
             return
         try:
-            async with self.engine.connect() as conn:
-                await conn.execute(
-                    text("SELECT pg_notify(:channel, :payload)"),
-                    {"channel": CHANNEL, "payload": event.to_json()},
-                )
-                await conn.commit()
+            await notify(self.engine, CHANNEL, event.to_json())
         except Exception as exc:  # the screen resyncs on its next connect; the call goes on
             log.warning("agents.notify_failed", error=str(exc), kind=event.kind)
             self.deliver(event)

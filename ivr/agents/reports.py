@@ -12,10 +12,10 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ivr.store.models import Transfer
+from ivr.agents.transfer_core import OPEN_STATUSES
+from ivr.store.transfers import transfer_tallies
 
 
 def abandonment_rate(abandoned: int, requested: int) -> float:
@@ -47,39 +47,22 @@ async def transfer_stats(
     until: dt.datetime | None = None,
 ) -> TransferStats:
     """Counts over transfers requested in ``[since, until)``."""
-    where = []
-    if since is not None:
-        where.append(Transfer.requested_at >= since)
-    if until is not None:
-        where.append(Transfer.requested_at < until)
-    rows = (
-        await session.execute(
-            select(Transfer.status, func.count()).where(*where).group_by(Transfer.status)
-        )
-    ).all()
-    by_status = {str(status): int(n) for status, n in rows}
-    answered_n = (
-        await session.scalar(
-            select(func.count(Transfer.id)).where(*where, Transfer.answered_at.is_not(None))
-        )
-    ) or 0
-    waits = (
-        await session.execute(
-            select(func.avg(Transfer.queue_wait_s), func.max(Transfer.queue_wait_s)).where(
-                *where, Transfer.answered_at.is_not(None)
-            )
-        )
-    ).one()
+    tallies = await transfer_tallies(session, since, until)
+    by_status = tallies.by_status
     requested = sum(by_status.values())
     abandoned = by_status.get("abandoned", 0)
     return TransferStats(
         requested=requested,
-        answered=int(answered_n),
+        answered=tallies.answered,
         abandoned=abandoned,
         callbacks=by_status.get("callback", 0),
         failed=by_status.get("failed", 0),
-        open=sum(by_status.get(s, 0) for s in ("requested", "dialing", "queued", "connected")),
+        open=sum(by_status.get(s, 0) for s in OPEN_STATUSES),
         abandonment_rate=round(abandonment_rate(abandoned, requested), 4),
-        avg_wait_s=round(float(waits[0]), 3) if waits[0] is not None else None,
-        max_wait_s=round(float(waits[1]), 3) if waits[1] is not None else None,
+        avg_wait_s=_rounded(tallies.avg_wait_s),
+        max_wait_s=_rounded(tallies.max_wait_s),
     )
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 3)

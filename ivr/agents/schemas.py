@@ -158,3 +158,36 @@ class AgentState(Output):
 class CurrentTransfer(Output):
     active: dict[str, Any] | None
     wrapup: dict[str, Any] | None
+
+
+class TransferOut(Output):
+    id: int
+    attempt_id: int
+    agent_id: int | None
+    reason: str
+    status: str
+    requested_at: dt.datetime
+    answered_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    queue_wait_s: float | None
+    outcome: str | None
+    notes: str | None
+    tried_agent_ids: list[int]
+
+
+class WrapupOut(TransferOut):
+    promise_id: int | None = Field(description="the promise recorded with the wrap-up, if any")
+
+
+class TransferStatsOut(Output):
+    """Transfers requested in the period (see ``ivr.agents.reports`` for the definitions)."""
+
+    requested: int
+    answered: int = Field(description="an agent picked up")
+    abandoned: int = Field(description="the caller hung up before an agent answered")
+    callbacks: int = Field(description="left the queue for a callback")
+    failed: int
+    open: int = Field(description="still ringing, queued or connected")
+    abandonment_rate: float = Field(description="abandoned / requested (0.0 with none)")
+    avg_wait_s: float | None = Field(description="mean wait of the answered transfers")
+    max_wait_s: float | None

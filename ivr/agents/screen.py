@@ -9,18 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.agents import texts
-from ivr.store.models import (
-    CallAttempt,
-    CallEvent,
-    Debt,
-    Debtor,
-    Promise,
-    Transfer,
-)
+from ivr.store.attempt_history import attempt_events, attempt_promises
+from ivr.store.models import CallEvent
+from ivr.store.transfers import transfer_call
 
 TRANSCRIPT_KINDS = frozenset({"prompt", "speech", "dtmf", "promise", "transfer", "callback"})
 
@@ -58,33 +52,18 @@ def transcript_line(event: CallEvent) -> dict[str, Any] | None:
 
 
 async def build_pop(session: AsyncSession, transfer_id: int) -> dict[str, Any] | None:
-    transfer = await session.get(Transfer, transfer_id)
-    if transfer is None:
+    found = await transfer_call(session, transfer_id, lock=False)
+    if found is None:
         return None
-    attempt = await session.get(CallAttempt, transfer.attempt_id)
-    if attempt is None:
-        return None
-    debtor = await session.get(Debtor, attempt.debtor_id)
-    assert debtor is not None
-    debt = await session.get(Debt, attempt.debt_id) if attempt.debt_id else None
-    events = (
-        await session.scalars(
-            select(CallEvent)
-            .where(CallEvent.attempt_id == attempt.id, CallEvent.kind.in_(TRANSCRIPT_KINDS))
-            .order_by(CallEvent.id)
-        )
-    ).all()
+    transfer, attempt, debtor, debt = found.transfer, found.attempt, found.debtor, found.call.debt
+    events = await attempt_events(session, attempt.id, TRANSCRIPT_KINDS)
     transcript = [line for e in events if (line := transcript_line(e)) is not None]
     promise_events = [
         {"date": e.data.get("date"), "amount_cents": e.data.get("amount_cents")}
         for e in events
         if e.kind == "promise"
     ]
-    promises = (
-        await session.scalars(
-            select(Promise).where(Promise.attempt_id == attempt.id).order_by(Promise.id)
-        )
-    ).all()
+    promises = await attempt_promises(session, attempt.id)
     locale = debtor.locale
     debt_view: dict[str, Any] | None = None
     if debt is not None:

@@ -1,4 +1,6 @@
-"""Engine and session factory for SQLite (embedded default) and PostgreSQL."""
+"""Engine and session factory for SQLite (embedded default) and PostgreSQL,
+and the two statements that need an engine rather than a session: the
+readiness ping and PostgreSQL's NOTIFY (sent outside any transaction)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -64,3 +66,20 @@ async def open_sessions(url: str) -> AsyncIterator[async_sessionmaker[AsyncSessi
         yield make_sessionmaker(engine)
     finally:
         await engine.dispose()
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """One round trip to the database; raises whatever the driver raises when it is down."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+async def notify(engine: AsyncEngine, channel: str, payload: str) -> None:
+    """PostgreSQL ``NOTIFY`` on ``channel``, committed at once (listeners on every
+    replica get it); the payload must stay under PostgreSQL's 8000 bytes."""
+    async with engine.connect() as conn:
+        await conn.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": channel, "payload": payload},
+        )
+        await conn.commit()

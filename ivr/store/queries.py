@@ -247,11 +247,34 @@ async def record_already_paid(
 
 
 async def record_callback(
-    session: AsyncSession, attempt: CallAttempt, due_at: dt.datetime, reason: str = "asked"
+    session: AsyncSession,
+    attempt: CallAttempt,
+    due_at: dt.datetime,
+    reason: str = "asked",
+    **detail: Any,
 ) -> Callback:
+    """A callback the debtor asked for, and its event (``detail`` joins the event's data)."""
     cb = Callback(
         debtor_id=attempt.debtor_id, debt_id=attempt.debt_id, due_at=due_at, reason=reason
     )
     session.add(cb)
-    await add_event(session, attempt.id, "callback", {"due_at": due_at.isoformat()})
+    await add_event(session, attempt.id, "callback", {"due_at": due_at.isoformat(), **detail})
     return cb
+
+
+async def attempt_id_by_call_sid(session: AsyncSession, call_sid: str) -> int | None:
+    """The attempt a carrier call belongs to, for callbacks whose URL names no attempt."""
+    found: int | None = await session.scalar(
+        select(CallAttempt.id).where(CallAttempt.call_sid == call_sid)
+    )
+    return found
+
+
+async def record_answered_by(session: AsyncSession, attempt_id: int, answered_by: str) -> bool:
+    """Store an answering-machine detection result; False when there is no such attempt."""
+    attempt = await session.get(CallAttempt, attempt_id)
+    if attempt is None:
+        return False
+    attempt.answered_by = answered_by
+    await add_event(session, attempt.id, "amd", {"answered_by": answered_by})
+    return True

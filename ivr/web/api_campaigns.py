@@ -16,22 +16,13 @@ import datetime as dt
 from collections.abc import Sequence
 
 from aiohttp import web
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.keys import SESSIONS
-from ivr.store.models import AttemptStatus, CallAttempt, CallWindow, Campaign, utcnow
-from ivr.web.api_common import (
-    API_PREFIX,
-    Endpoint,
-    FieldError,
-    path_int,
-    read_body,
-    reply,
-    unprocessable,
-)
-from ivr.web.api_schemas import (
+from ivr.store import campaigns as campaign_store
+from ivr.store.models import Campaign
+from ivr.web.api_campaign_schemas import (
     MIDNIGHT,
     BlockedDatesIn,
     CampaignCreate,
@@ -41,6 +32,15 @@ from ivr.web.api_schemas import (
     WindowIn,
     WindowOut,
     WindowsIn,
+)
+from ivr.web.api_common import (
+    API_PREFIX,
+    Endpoint,
+    FieldError,
+    path_int,
+    read_body,
+    reply,
+    unprocessable,
 )
 from ivr.web.auth import json_error
 from scheduler.eligibility import wake_debtors
@@ -134,19 +134,12 @@ def campaign_out(c: Campaign) -> CampaignOut:
     )
 
 
-def _window_rows(windows: Sequence[WindowIn | Window]) -> list[CallWindow]:
-    return [CallWindow(weekday=w.weekday, start=w.start, end=w.end) for w in windows]
-
-
 def _dates(values: Sequence[dt.date]) -> list[str]:
     return [d.isoformat() for d in sorted(set(values))]
 
 
 async def _load(s: AsyncSession, campaign_id: int, *, lock: bool = False) -> Campaign:
-    stmt = select(Campaign).where(Campaign.id == campaign_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    campaign = await s.scalar(stmt.execution_options(populate_existing=True))
+    campaign = await campaign_store.load_campaign(s, campaign_id, lock=lock)
     if campaign is None:
         raise json_error(404, f"no campaign {campaign_id}")
     return campaign
@@ -164,13 +157,10 @@ async def create_campaign(request: web.Request) -> web.Response:
         body.windows if body.windows is not None else default_windows(body.country)
     )
     fields = body.model_dump(exclude={"windows", "allow_outside_defaults", "blocked_dates"})
-    campaign = Campaign(**fields, blocked_dates=_dates(body.blocked_dates))
-    campaign.windows = _window_rows(windows)
+    fields["blocked_dates"] = _dates(body.blocked_dates)
     try:
         async with request.app[SESSIONS]() as s, s.begin():
-            s.add(campaign)
-            await s.flush()
-            campaign_id = campaign.id
+            campaign_id = await campaign_store.add_campaign(s, fields, windows)
     except IntegrityError:
         raise json_error(409, f"a campaign named {body.name!r} exists") from None
     async with request.app[SESSIONS]() as s:
@@ -180,7 +170,7 @@ async def create_campaign(request: web.Request) -> web.Response:
 async def list_campaigns(request: web.Request) -> web.Response:
     """Every campaign, newest first."""
     async with request.app[SESSIONS]() as s:
-        rows = (await s.scalars(select(Campaign).order_by(Campaign.id.desc()))).all()
+        rows = await campaign_store.list_campaigns(s)
         return reply(CampaignList(items=[campaign_out(c) for c in rows]))
 
 
@@ -225,19 +215,7 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
         if active:
             await wake_debtors(s, campaign_id=campaign_id)
         else:
-            # Claimed but not yet placed: the dialer must not place them now.
-            await s.execute(
-                update(CallAttempt)
-                .where(
-                    CallAttempt.campaign_id == campaign_id,
-                    CallAttempt.status == AttemptStatus.CLAIMED,
-                )
-                .values(
-                    status=AttemptStatus.CANCELED,
-                    ended_at=utcnow(),
-                    error="the campaign was paused before the call was placed",
-                )
-            )
+            await campaign_store.cancel_unplaced_attempts(s, campaign_id)
     async with request.app[SESSIONS]() as s:
         return reply(campaign_out(await _load(s, campaign_id)))
 
@@ -261,10 +239,7 @@ async def put_windows(request: web.Request) -> web.Response:
         errors = window_errors(body.windows, campaign.country, body.allow_outside_defaults)
         if errors:
             raise unprocessable(errors)
-        campaign.windows.clear()
-        await s.flush()
-        campaign.windows.extend(_window_rows(body.windows))
-        await s.flush()
+        await campaign_store.replace_windows(s, campaign, body.windows)
         await wake_debtors(s, campaign_id=campaign_id)
     async with request.app[SESSIONS]() as s:
         return reply(campaign_out(await _load(s, campaign_id)))

@@ -213,7 +213,10 @@ def reply(model: BaseModel, status: int = 200) -> web.Response:
 
 
 def utc(value: dt.datetime | None) -> dt.datetime | None:
-    return None if value is None else value.astimezone(dt.UTC)
+    """An instant from a query string in UTC; one given without an offset is taken as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def rate(numerator: int, denominator: int) -> float | None:

@@ -10,31 +10,19 @@ the context); everything else here is for supervisors.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.keys import SESSIONS
-from ivr.store.models import (
-    Agent,
-    CallAttempt,
-    Callback,
-    CallbackStatus,
-    CallEvent,
-    Debtor,
-    Payment,
-    Promise,
-    Role,
-    Transfer,
-    User,
-    utcnow,
-)
+from ivr.store import debtors as debtor_store
+from ivr.store.attempt_history import event_summaries, recent_attempts
+from ivr.store.models import CallAttempt, Debtor, Role, User, utcnow
+from ivr.store.transfers import reached_user
 from ivr.web.api_common import API_PREFIX, Endpoint, read_query, reply
-from ivr.web.api_schemas import (
+from ivr.web.api_debtor_schemas import (
     AttemptList,
     AttemptOut,
     AttemptsQuery,
@@ -61,58 +49,23 @@ async def _debtor(s: AsyncSession, ref: str, reader: User | None = None) -> Debt
     Anyone else's record answers 404, the same as a debtor that does not
     exist, so an agent's key cannot even confirm that a reference is real.
     """
-    debtor = await s.scalar(select(Debtor).where(Debtor.external_ref == ref))
+    debtor = await debtor_store.debtor_by_ref(s, ref)
     if debtor is None or (reader is not None and not await _may_read(s, reader, debtor.id)):
         raise json_error(404, f"no debtor with external_ref {ref!r}")
     return debtor
 
 
 async def _may_read(s: AsyncSession, user: User, debtor_id: int) -> bool:
-    if user.role is Role.SUPERVISOR:
-        return True
-    transferred = await s.scalar(
-        select(Transfer.id)
-        .join(CallAttempt, CallAttempt.id == Transfer.attempt_id)
-        .join(Agent, Agent.id == Transfer.agent_id)
-        .where(Agent.user_id == user.id, CallAttempt.debtor_id == debtor_id)
-        .limit(1)
-    )
-    return transferred is not None
+    return user.role is Role.SUPERVISOR or await reached_user(s, user.id, debtor_id)
 
 
 async def attempts_out(s: AsyncSession, rows: Sequence[CallAttempt]) -> list[AttemptOut]:
     """Attempts with a summary of their events, in two queries whatever the count."""
-    ids = [a.id for a in rows]
-    kinds: dict[int, Counter[str]] = {i: Counter() for i in ids}
-    bounds: dict[int, tuple[dt.datetime, dt.datetime]] = {}
-    refs: dict[int, str] = {}
-    if ids:
-        for attempt_id, kind, n, first, last in (
-            await s.execute(
-                select(
-                    CallEvent.attempt_id,
-                    CallEvent.kind,
-                    func.count(),
-                    func.min(CallEvent.at),
-                    func.max(CallEvent.at),
-                )
-                .where(CallEvent.attempt_id.in_(ids))
-                .group_by(CallEvent.attempt_id, CallEvent.kind)
-            )
-        ).all():
-            kinds[attempt_id][kind] = n
-            lo, hi = bounds.get(attempt_id, (first, last))
-            bounds[attempt_id] = (min(lo, first), max(hi, last))
-        debtor_ids = {a.debtor_id for a in rows}
-        refs = {
-            row.id: row.external_ref
-            for row in await s.execute(
-                select(Debtor.id, Debtor.external_ref).where(Debtor.id.in_(debtor_ids))
-            )
-        }
+    summaries = await event_summaries(s, [a.id for a in rows])
+    refs = await debtor_store.external_refs(s, {a.debtor_id for a in rows})
     out = []
     for a in rows:
-        span = bounds.get(a.id)
+        events = summaries[a.id]
         out.append(
             AttemptOut(
                 id=a.id,
@@ -131,10 +84,10 @@ async def attempts_out(s: AsyncSession, rows: Sequence[CallAttempt]) -> list[Att
                 error=a.error,
                 override=_override(a),
                 events=EventsSummary(
-                    count=sum(kinds[a.id].values()),
-                    kinds=dict(sorted(kinds[a.id].items())),
-                    first_at=_aware(span[0]) if span else None,
-                    last_at=_aware(span[1]) if span else None,
+                    count=sum(events.kinds.values()),
+                    kinds=dict(sorted(events.kinds.items())),
+                    first_at=events.first_at,
+                    last_at=events.last_at,
                 ),
             )
         )
@@ -150,59 +103,16 @@ def _override(a: CallAttempt) -> OverrideOut | None:
     )
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    """Aggregates bypass the column type on SQLite, so restore the UTC zone here."""
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite's min()/max() of a DATETIME column
-        value = dt.datetime.fromisoformat(value)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 async def get_debtor(request: web.Request) -> web.Response:
     """A debtor with phones, debts, open promises, pending callbacks and recent attempts."""
     ref = request.match_info["ref"]
     async with request.app[SESSIONS]() as s:
         debtor = await _debtor(s, ref, current_user(request))
         debt_ids = [d.id for d in debtor.debts]
-        paid: dict[int, int] = {}
-        promises: list[Promise] = []
-        if debt_ids:
-            paid = {
-                debt_id: int(total)
-                for debt_id, total in (
-                    await s.execute(
-                        select(Payment.debt_id, func.sum(Payment.amount_cents))
-                        .where(Payment.debt_id.in_(debt_ids))
-                        .group_by(Payment.debt_id)
-                    )
-                ).all()
-            }
-            promises = list(
-                (
-                    await s.scalars(
-                        select(Promise)
-                        .where(Promise.debt_id.in_(debt_ids))
-                        .order_by(Promise.created_at.desc(), Promise.id.desc())
-                        .limit(20)
-                    )
-                ).all()
-            )
-        callbacks = (
-            await s.scalars(
-                select(Callback)
-                .where(Callback.debtor_id == debtor.id, Callback.status == CallbackStatus.PENDING)
-                .order_by(Callback.due_at)
-            )
-        ).all()
-        attempts = (
-            await s.scalars(
-                select(CallAttempt)
-                .where(CallAttempt.debtor_id == debtor.id)
-                .order_by(CallAttempt.claimed_at.desc(), CallAttempt.id.desc())
-                .limit(RECENT_ATTEMPTS)
-            )
-        ).all()
+        paid = await debtor_store.paid_cents(s, debt_ids)
+        promises = await debtor_store.recent_promises(s, debt_ids)
+        callbacks = await debtor_store.pending_callbacks(s, debtor.id)
+        attempts = await recent_attempts(s, debtor_id=debtor.id, limit=RECENT_ATTEMPTS)
         out = DebtorOut(
             external_ref=debtor.external_ref,
             name=debtor.name,
@@ -229,28 +139,8 @@ async def get_debtor(request: web.Request) -> web.Response:
                 )
                 for d in sorted(debtor.debts, key=lambda d: (d.due_date, d.id))
             ],
-            promises=[
-                PromiseOut(
-                    id=p.id,
-                    debt_id=p.debt_id,
-                    promised_date=p.promised_date,
-                    amount_cents=p.amount_cents,
-                    status=str(p.status),
-                    source=p.source,
-                    created_at=p.created_at,
-                )
-                for p in promises
-            ],
-            callbacks=[
-                CallbackOut(
-                    id=c.id,
-                    debt_id=c.debt_id,
-                    due_at=c.due_at,
-                    status=str(c.status),
-                    reason=c.reason,
-                )
-                for c in callbacks
-            ],
+            promises=[PromiseOut.model_validate(p) for p in promises],
+            callbacks=[CallbackOut.model_validate(c) for c in callbacks],
             recent_attempts=await attempts_out(s, attempts),
         )
     return reply(out)
@@ -299,18 +189,14 @@ async def explain_debtor(request: web.Request) -> web.Response:
 async def list_attempts(request: web.Request) -> web.Response:
     """Recent attempts, newest first, for one debtor or campaign or all."""
     q = read_query(request, AttemptsQuery)
-    stmt = select(CallAttempt)
     async with request.app[SESSIONS]() as s:
-        if q.debtor is not None:
-            debtor = await _debtor(s, q.debtor)
-            stmt = stmt.where(CallAttempt.debtor_id == debtor.id)
-        if q.campaign is not None:
-            stmt = stmt.where(CallAttempt.campaign_id == q.campaign)
-        rows = (
-            await s.scalars(
-                stmt.order_by(CallAttempt.claimed_at.desc(), CallAttempt.id.desc()).limit(q.limit)
-            )
-        ).all()
+        debtor = await _debtor(s, q.debtor) if q.debtor is not None else None
+        rows = await recent_attempts(
+            s,
+            debtor_id=debtor.id if debtor is not None else None,
+            campaign_id=q.campaign,
+            limit=q.limit,
+        )
         return reply(AttemptList(items=await attempts_out(s, rows)))
 
 

@@ -21,13 +21,14 @@ made precise here:
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 
 from aiohttp import web
-from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.keys import SESSIONS
-from ivr.store.models import CallAttempt, Debt, Payment, Promise, PromiseStatus, utcnow
+from ivr.store.models import utcnow
+from ivr.store.payments import collection_counts, debt_status, payment_by_ref
 from ivr.web.api_common import (
     API_PREFIX,
     Endpoint,
@@ -37,6 +38,7 @@ from ivr.web.api_common import (
     read_query,
     reply,
     unprocessable,
+    utc,
 )
 from ivr.web.api_schemas import PaymentIn, PaymentOut, SummaryOut, SummaryQuery
 from ivr.web.auth import json_error
@@ -54,20 +56,16 @@ async def post_payment(request: web.Request) -> web.Response:
         raise unprocessable([FieldError("paid_on", "must not be in the future")])
     cents = int(body.amount * 100)
     async with request.app[SESSIONS]() as s, s.begin():
-        seen = (
-            await s.execute(
-                select(Payment.id, Payment.debt_id).where(Payment.external_ref == body.payment_ref)
-            )
-        ).first()
+        seen = await payment_by_ref(s, body.payment_ref)
         if seen is not None:  # a retry: the debt may be settled, so resolve nothing
-            result = PaymentResult(seen.id, seen.debt_id, duplicate=True)
+            result = PaymentResult(seen.payment_id, seen.debt_id, duplicate=True)
         else:
             try:
                 debt = await resolve_debt(s, body.external_ref)
             except PaymentRejected as exc:
                 raise unprocessable([FieldError("external_ref", str(exc))]) from None
             result = await _record(s, debt.id, cents, body, now)
-        status = await s.scalar(select(Debt.status).where(Debt.id == result.debt_id))
+        status = await debt_status(s, result.debt_id)
     out = PaymentOut(
         payment_id=result.payment_id,
         debt_id=result.debt_id,
@@ -101,68 +99,28 @@ async def _record(
 async def summary(request: web.Request) -> web.Response:
     """Attempts, contact, right-party and promise-to-pay rates for a campaign (or all)."""
     q = read_query(request, SummaryQuery)
-    since = q.since.astimezone(dt.UTC) if q.since and q.since.tzinfo else q.since
-    until = q.until.astimezone(dt.UTC) if q.until and q.until.tzinfo else q.until
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=dt.UTC)
-    if until is not None and until.tzinfo is None:
-        until = until.replace(tzinfo=dt.UTC)
+    since, until = utc(q.since), utc(q.until)
     if since and until and until <= since:
         raise unprocessable([FieldError("until", "must be after since")])
-    conds: list[ColumnElement[bool]] = [CallAttempt.placed_at.is_not(None)]
-    if q.campaign is not None:
-        conds.append(CallAttempt.campaign_id == q.campaign)
-    if since is not None:
-        conds.append(CallAttempt.claimed_at >= since)
-    if until is not None:
-        conds.append(CallAttempt.claimed_at < until)
-    placed = and_(*conds)
-    live = or_(
-        CallAttempt.answered_by == "human",
-        and_(CallAttempt.outcome.is_not(None), CallAttempt.outcome.not_in(NOT_LIVE_OUTCOMES)),
-    )
-    rpc = CallAttempt.outcome.in_(sorted(RIGHT_PARTY_OUTCOMES))
-    today = utcnow().date()
     async with request.app[SESSIONS]() as s:
-        attempts, contacts, rpcs = (
-            await s.execute(
-                select(
-                    func.count(),
-                    func.count().filter(live),
-                    func.count().filter(rpc),
-                ).where(placed)
-            )
-        ).one()
-        made = select(CallAttempt.id).where(placed).scalar_subquery()
-        promises, due, kept = (
-            await s.execute(
-                select(
-                    func.count(),
-                    func.count().filter(
-                        Promise.status != PromiseStatus.CANCELLED,
-                        or_(
-                            Promise.promised_date < today,
-                            Promise.status.in_([PromiseStatus.KEPT, PromiseStatus.BROKEN]),
-                        ),
-                    ),
-                    func.count().filter(Promise.status == PromiseStatus.KEPT),
-                ).where(Promise.attempt_id.in_(made))
-            )
-        ).one()
+        counts = await collection_counts(
+            s,
+            campaign_id=q.campaign,
+            since=since,
+            until=until,
+            not_live_outcomes=NOT_LIVE_OUTCOMES,
+            right_party_outcomes=RIGHT_PARTY_OUTCOMES,
+            today=utcnow().date(),
+        )
     out = SummaryOut(
         campaign_id=q.campaign,
         since=since,
         until=until,
-        attempts=attempts,
-        live_contacts=contacts,
-        right_party_contacts=rpcs,
-        promises=promises,
-        promises_due=due,
-        promises_kept=kept,
-        contact_rate=rate(contacts, attempts),
-        rpc_rate=rate(rpcs, attempts),
-        ptp_rate=rate(promises, rpcs),
-        promise_kept_rate=rate(kept, due),
+        **asdict(counts),
+        contact_rate=rate(counts.live_contacts, counts.attempts),
+        rpc_rate=rate(counts.right_party_contacts, counts.attempts),
+        ptp_rate=rate(counts.promises, counts.right_party_contacts),
+        promise_kept_rate=rate(counts.promises_kept, counts.promises_due),
     )
     return reply(out)
 

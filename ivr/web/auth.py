@@ -1,17 +1,20 @@
 """Who is calling the API: API keys for programs, passwords and a signed cookie for people.
 
-* API keys are 32 random bytes (URL-safe text) shown once at creation; the
-  database keeps only their SHA-256, so a leaked table does not leak keys.
-  They travel as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``.
-* Agents log in with a password (scrypt, per-user salt, constant-time
-  compare; failures throttled in ``ivr.web.login``) and get an HMAC-signed
-  session cookie, so the agent desktop needs no key in the browser. The
-  cookie's hash is also a row in ``auth_sessions``: logout revokes it and its
-  expiry is checked there, on every replica. The cookie is HttpOnly,
-  SameSite=Strict and Secure when ``IVR_PUBLIC_URL`` is https, and a
-  cookie-authenticated request that changes state must come from this origin
-  (see ``ivr.web.security``, which also refuses cross-site posts outright).
+* API keys travel as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``;
+  the database keeps only their hash (see :mod:`ivr.web.credentials`, which
+  also hashes passwords and signs session tokens).
+* Agents log in with a password (failures throttled in ``ivr.web.login``)
+  and get an HMAC-signed session cookie, so the agent desktop needs no key
+  in the browser. The cookie's hash is also a row in ``auth_sessions``:
+  logout revokes it and its expiry is checked there, on every replica. The
+  cookie is HttpOnly, SameSite=Strict and Secure when ``IVR_PUBLIC_URL`` is
+  https, and a cookie-authenticated request that changes state must come
+  from this origin (see ``ivr.web.security``, which also refuses cross-site
+  posts outright).
 * Supervisors may do everything agents can.
+
+Creating users and rotating their keys (the CLI's work) is in
+:mod:`ivr.web.accounts`.
 
 Use in a handler::
 
@@ -26,27 +29,29 @@ user in ``request[USER]``::
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import datetime as dt
 import functools
 import hashlib
-import hmac
 import json
-import re
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.keys import SESSIONS, SETTINGS
-from ivr.store.models import AuthSession, Role, User, utcnow
+from ivr.store import auth_sessions
+from ivr.store.models import Role, User, utcnow
+from ivr.store.users import get_user, user_by_api_key_hash
+from ivr.web.credentials import (
+    SESSION_TTL_S,
+    hash_api_key,
+    make_session_token,
+    read_session_token,
+    token_hash,
+)
 from ivr.web.security import origin_allowed
 
 log = structlog.get_logger(__name__)
@@ -55,16 +60,6 @@ USER = web.RequestKey("user", User)
 """Where an authenticated request keeps its user."""
 
 COOKIE_NAME = "ivr_session"
-_DIGITS = re.compile(r"[0-9]{1,12}")
-SESSION_TTL_S = 12 * 3600  # one working day and a bit: agents log in per shift
-API_KEY_BYTES = 32
-
-# scrypt cost: ~50 ms and 16 MiB per check on this class of machine; stored in
-# the hash so it can be raised later without invalidating old passwords.
-_SCRYPT_N = 2**14
-_SCRYPT_R = 8
-_SCRYPT_P = 1
-_MIN_PASSWORD_LEN = 8
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -100,17 +95,7 @@ def json_error(
     )
 
 
-# --- API keys ----------------------------------------------------------------
-
-
-def new_api_key() -> str:
-    """A fresh API key (shown once; store only :func:`hash_api_key` of it)."""
-    return secrets.token_urlsafe(API_KEY_BYTES)
-
-
-def hash_api_key(key: str) -> str:
-    """SHA-256 hex: a fast hash is right here because the key is 256 random bits."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+# --- the API key presented ---------------------------------------------------
 
 
 def _presented_key(request: web.Request) -> str | None:
@@ -120,51 +105,6 @@ def _presented_key(request: web.Request) -> str | None:
         return value.strip()
     key = request.headers.get("X-API-Key", "").strip()
     return key or None
-
-
-# --- passwords ---------------------------------------------------------------
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def hash_password(password: str) -> str:
-    """``scrypt$n$r$p$salt$hash``; blocking (~50 ms): call it off the event loop."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32
-    )
-    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${_b64(salt)}${_b64(digest)}"
-
-
-def verify_password(password: str, stored: str | None) -> bool:
-    """Constant-time check; a missing or malformed hash is checked against a dummy
-    so an unknown user takes as long as a wrong password. Blocking."""
-    try:
-        algo, n, r, p, salt_s, digest_s = (stored or _DUMMY_HASH).split("$")
-        if algo != "scrypt":
-            raise ValueError(algo)
-        salt, want = _unb64(salt_s), _unb64(digest_s)
-        got = hashlib.scrypt(
-            password.encode("utf-8"),
-            salt=salt,
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            dklen=len(want),
-            maxmem=64 * 1024 * 1024,
-        )
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(got, want) and stored is not None
-
-
-_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
 # --- session cookies ---------------------------------------------------------
@@ -190,36 +130,6 @@ def session_secret(app: web.Application) -> bytes:
     return _PROCESS_SECRET
 
 
-def make_session_token(secret: bytes, user_id: int, *, ttl_s: int = SESSION_TTL_S) -> str:
-    """``<user_id>.<expires>.<nonce>.<hmac>``: signed, not encrypted (it holds no secret)."""
-    expires = int(time.time()) + ttl_s
-    body = f"{user_id}.{expires}.{secrets.token_urlsafe(8)}"
-    sig = hmac.new(secret, body.encode("ascii"), hashlib.sha256).digest()
-    return f"{body}.{_b64(sig)}"
-
-
-def read_session_token(secret: bytes, token: str, *, now: float | None = None) -> int | None:
-    """The user id in a valid, unexpired token; None for anything else."""
-    body, _, sig = token.rpartition(".")
-    parts = body.split(".")
-    if len(parts) != 3 or not all(_DIGITS.fullmatch(p) for p in parts[:2]):
-        return None
-    want = hmac.new(secret, body.encode("ascii", "replace"), hashlib.sha256).digest()
-    try:
-        got = _unb64(sig)
-    except (ValueError, TypeError):
-        return None
-    if not hmac.compare_digest(got, want):
-        return None
-    if int(parts[1]) < (time.time() if now is None else now):
-        return None
-    return int(parts[0])
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
-
-
 def cookie_secure(request: web.Request) -> bool:
     """Secure when the public URL is https (behind a TLS proxy the hop here is plain)."""
     settings = request.app.get(SETTINGS)
@@ -234,17 +144,12 @@ async def set_session_cookie(
     token = make_session_token(session_secret(request.app), user.id)
     now = utcnow()
     async with request.app[SESSIONS]() as s, s.begin():
-        # Sessions over a day past their end are of no use to anyone: forget them.
-        await s.execute(
-            delete(AuthSession).where(AuthSession.expires_at < now - dt.timedelta(days=1))
-        )
-        s.add(
-            AuthSession(
-                token_hash=token_hash(token),
-                user_id=user.id,
-                created_at=now,
-                expires_at=now + dt.timedelta(seconds=SESSION_TTL_S),
-            )
+        await auth_sessions.start_session(
+            s,
+            token_hash=token_hash(token),
+            user_id=user.id,
+            now=now,
+            expires_at=now + dt.timedelta(seconds=SESSION_TTL_S),
         )
     response.set_cookie(
         COOKIE_NAME,
@@ -262,12 +167,7 @@ async def end_session(response: web.StreamResponse, request: web.Request) -> Non
     token = request.cookies.get(COOKIE_NAME)
     if token:
         async with request.app[SESSIONS]() as s, s.begin():
-            await s.execute(
-                update(AuthSession)
-                .where(AuthSession.token_hash == token_hash(token))
-                .where(AuthSession.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
-            )
+            await auth_sessions.revoke_session(s, token_hash(token), utcnow())
     clear_session_cookie(response)
 
 
@@ -279,12 +179,12 @@ async def _session_user(
     sessions: async_sessionmaker[AsyncSession], user_id: int, token: str
 ) -> User | None:
     async with sessions() as s:
-        row = await s.scalar(select(AuthSession).where(AuthSession.token_hash == token_hash(token)))
+        row = await auth_sessions.session_by_token_hash(s, token_hash(token))
         if row is None or row.user_id != user_id or row.revoked_at is not None:
             return None
         if row.expires_at <= utcnow():
             return None
-        return await s.get(User, user_id)
+        return await get_user(s, user_id)
 
 
 # --- authentication ----------------------------------------------------------
@@ -300,7 +200,7 @@ async def authenticate(request: web.Request) -> User:
     user: User | None = None
     if key is not None:
         async with sessions() as s:
-            user = await s.scalar(select(User).where(User.api_key_hash == hash_api_key(key)))
+            user = await user_by_api_key_hash(s, hash_api_key(key))
         if user is None:
             raise json_error(401, "invalid API key")
     else:
@@ -359,67 +259,3 @@ def current_user(request: web.Request) -> User:
     if not isinstance(user, User):
         raise RuntimeError("current_user() before authenticate()")
     return user
-
-
-# --- users (CLI) -------------------------------------------------------------
-
-
-class UserExists(ValueError):
-    """The username is taken."""
-
-
-async def create_user(
-    sessions: async_sessionmaker[AsyncSession],
-    username: str,
-    role: Role | str,
-    password: str | None = None,
-) -> str:
-    """Create a user and return their new API key (the only time it is visible).
-
-    With ``password`` the user can also log in to the agent desktop.
-    """
-    username = username.strip()
-    if not username:
-        raise ValueError("username is empty")
-    role = Role(role)
-    if password is not None and len(password) < _MIN_PASSWORD_LEN:
-        raise ValueError(f"password must have at least {_MIN_PASSWORD_LEN} characters")
-    key = new_api_key()
-    pw_hash = await asyncio.to_thread(hash_password, password) if password is not None else None
-    try:
-        async with sessions() as s, s.begin():
-            s.add(
-                User(
-                    username=username,
-                    role=role,
-                    api_key_hash=hash_api_key(key),
-                    password_hash=pw_hash,
-                )
-            )
-    except IntegrityError:
-        raise UserExists(f"user {username!r} exists") from None
-    return key
-
-
-async def rotate_api_key(sessions: async_sessionmaker[AsyncSession], username: str) -> str:
-    """Replace a user's API key (the old one stops working at once); returns the new key."""
-    key = new_api_key()
-    async with sessions() as s, s.begin():
-        user = await s.scalar(select(User).where(User.username == username).with_for_update())
-        if user is None:
-            raise LookupError(f"no user {username!r}")
-        user.api_key_hash = hash_api_key(key)
-    return key
-
-
-async def set_password(
-    sessions: async_sessionmaker[AsyncSession], username: str, password: str
-) -> None:
-    if len(password) < _MIN_PASSWORD_LEN:
-        raise ValueError(f"password must have at least {_MIN_PASSWORD_LEN} characters")
-    pw_hash = await asyncio.to_thread(hash_password, password)
-    async with sessions() as s, s.begin():
-        user = await s.scalar(select(User).where(User.username == username).with_for_update())
-        if user is None:
-            raise LookupError(f"no user {username!r}")
-        user.password_hash = pw_hash

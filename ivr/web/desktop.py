@@ -12,10 +12,9 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from ivr.keys import SESSIONS
-from ivr.store.models import Agent
+from ivr.store.agents import agent_for_user
 from ivr.web.api_common import from_pydantic, read_json, unprocessable
 from ivr.web.api_schemas import LoginIn
 from ivr.web.auth import end_session, json_error, set_session_cookie
@@ -46,7 +45,7 @@ async def do_login(request: web.Request) -> web.Response:
         raise unprocessable(from_pydantic(exc)) from None
     user = await login(request, form.username.strip(), form.password)
     async with request.app[SESSIONS]() as s:
-        agent = await s.scalar(select(Agent).where(Agent.user_id == user.id))
+        agent = await agent_for_user(s, user.id)
     response = web.json_response(
         {
             "user": {"id": user.id, "username": user.username, "role": user.role.value},

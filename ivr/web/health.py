@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
-from sqlalchemy import text
 
 from ivr import metrics
 from ivr.keys import ENGINE, LIVE_CALLS, OPS, VOICE
 from ivr.logs import ids_bound
+from ivr.store.db import ping
 
 log = structlog.get_logger(__name__)
 
@@ -77,8 +77,7 @@ async def _store_check(app: web.Application) -> str:
         return "not open"
     try:
         async with asyncio.timeout(STORE_CHECK_TIMEOUT_S):
-            async with engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            await ping(engine)
     except TimeoutError:
         return f"no answer within {STORE_CHECK_TIMEOUT_S:g} s"
     except Exception as exc:

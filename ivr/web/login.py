@@ -20,13 +20,15 @@ import datetime as dt
 import math
 
 from aiohttp import web
-from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.keys import SESSIONS
-from ivr.store.models import LoginThrottle, User, utcnow
-from ivr.web.auth import json_error, verify_password
+from ivr.store import auth_sessions
+from ivr.store.models import User, utcnow
+from ivr.store.users import user_by_username
+from ivr.web.auth import json_error
+from ivr.web.credentials import verify_password
 
 ACCOUNT_LIMIT = 5
 ADDRESS_LIMIT = 30
@@ -47,16 +49,13 @@ async def locked_for(request: web.Request, keys: dict[str, int]) -> float:
     """Seconds until every one of ``keys`` may try again (0: none is locked)."""
     now = utcnow()
     async with request.app[SESSIONS]() as s:
-        rows = (await s.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(keys)))).all()
+        rows = await auth_sessions.throttles(s, keys)
     waits = [(r.locked_until - now).total_seconds() for r in rows if r.locked_until]
     return max([0.0, *waits])
 
 
 async def _count_failure(s: AsyncSession, key: str, limit: int, now: dt.datetime) -> None:
-    row = await s.get(LoginThrottle, key, with_for_update=True, populate_existing=True)
-    if row is None:
-        row = LoginThrottle(key=key, failures=0, window_start=now)
-        s.add(row)
+    row = await auth_sessions.locked_throttle(s, key, now)
     if now - row.window_start > WINDOW:
         row.failures, row.window_start = 0, now
     row.failures += 1
@@ -73,12 +72,7 @@ async def record_failure(request: web.Request, keys: dict[str, int]) -> None:
             async with request.app[SESSIONS]() as s, s.begin():
                 for key, limit in sorted(keys.items()):
                     await _count_failure(s, key, limit, now)
-                await s.execute(
-                    delete(LoginThrottle).where(
-                        LoginThrottle.window_start < now - _FORGET_AFTER,
-                        or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now),
-                    )
-                )
+                await auth_sessions.forget_stale_throttles(s, now, _FORGET_AFTER)
             return
         except IntegrityError:
             if attempt == 2:
@@ -88,14 +82,7 @@ async def record_failure(request: web.Request, keys: dict[str, int]) -> None:
 async def _forget_account(request: web.Request, key: str) -> None:
     now = utcnow()
     async with request.app[SESSIONS]() as s, s.begin():
-        await s.execute(
-            delete(LoginThrottle).where(
-                and_(
-                    LoginThrottle.key == key,
-                    or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now),
-                )
-            )
-        )
+        await auth_sessions.forget_throttle(s, key, now)
 
 
 async def login(request: web.Request, username: str, password: str) -> User:
@@ -109,7 +96,7 @@ async def login(request: web.Request, username: str, password: str) -> User:
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
     async with request.app[SESSIONS]() as s:
-        user = await s.scalar(select(User).where(User.username == username))
+        user = await user_by_username(s, username)
     stored = user.password_hash if user is not None else None
     ok = await asyncio.to_thread(verify_password, password, stored)
     if user is None or not ok:

@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import structlog
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr import metrics
 from ivr.keys import LIVE_CALLS, SESSIONS, SETTINGS, SIGNATURES, STREAM_TOKENS
 from ivr.logs import bind_ids
-from ivr.store.models import FINAL_ATTEMPT_STATUSES, CallAttempt
-from ivr.store.queries import StatusUpdate, add_event, apply_status, relax_durability
+from ivr.store.models import FINAL_ATTEMPT_STATUSES
+from ivr.store.queries import (
+    StatusUpdate,
+    apply_status,
+    attempt_id_by_call_sid,
+    record_answered_by,
+    relax_durability,
+)
 from ivr.telephony import twiml
 from ivr.telephony.signature import signed_form, verify_upgrade
 from ivr.telephony.stream_token import TOKEN_PARAMETER
@@ -35,10 +40,7 @@ async def _attempt_id(form: TwilioForm, session: AsyncSession, call_sid: str) ->
     from_query = form.query_id("attempt")
     if from_query is not None:
         return from_query
-    found: int | None = await session.scalar(
-        select(CallAttempt.id).where(CallAttempt.call_sid == call_sid)
-    )
-    return found
+    return await attempt_id_by_call_sid(session, call_sid)
 
 
 async def voice(request: web.Request) -> web.Response:
@@ -113,11 +115,8 @@ async def amd(request: web.Request) -> web.Response:
     sessions = request.app[SESSIONS]
     async with sessions() as s, s.begin():
         attempt_id = await _attempt_id(form, s, call_sid)
-        attempt = await s.get(CallAttempt, attempt_id) if attempt_id is not None else None
-        if attempt is None:
+        if attempt_id is None or not await record_answered_by(s, attempt_id, answered_by):
             return web.Response(status=204)
-        attempt.answered_by = answered_by
-        await add_event(s, attempt.id, "amd", {"answered_by": answered_by})
     request.app[LIVE_CALLS].answered_by(call_sid, answered_by)
     return web.Response(status=204)
 

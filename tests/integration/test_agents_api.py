@@ -8,6 +8,7 @@ from pathlib import Path
 import aiohttp
 from twilio.request_validator import RequestValidator
 
+from ivr.agents.schemas import AgentCreated, AgentState, TransferStatsOut, WrapupOut
 from ivr.sandbox.app import Sandbox
 from ivr.store.models import Presence, Role, Transfer
 from tests.integration.test_agents_support import (
@@ -63,6 +64,7 @@ async def test_roles_presence_and_agent_creation(db_url: str, tmp_path: Path) ->
             async with http.get(svc.url + "/api/v1/agents/me", headers=agent_h) as r:
                 me = await r.json()
                 assert r.status == 200 and me["agent"]["presence"] == "offline"
+                AgentState.model_validate(me)  # the answer is what the document says
             for wanted, code in (("busy", 422), ("sleeping", 422), ("available", 200)):
                 async with http.put(
                     svc.url + "/api/v1/agents/me/presence",
@@ -96,6 +98,7 @@ async def test_roles_presence_and_agent_creation(db_url: str, tmp_path: Path) ->
                 assert created["agent"]["languages"] == ["pt-BR", "en-US"]
                 assert created["agent"]["presence"] == "offline"
                 assert created["api_key"]
+                AgentCreated.model_validate(created)
             async with http.post(
                 svc.url + "/api/v1/agents",
                 json={"user_id": created["agent"]["user_id"], "endpoint": "client:carla"},
@@ -165,6 +168,7 @@ async def test_transfer_report_counts_and_abandonment_rate(db_url: str, tmp_path
         assert report["abandonment_rate"] == 0.2
         assert report["avg_wait_s"] == 21.0 and report["max_wait_s"] == 30.0
         assert later["requested"] == 0 and later["abandonment_rate"] == 0.0
+        TransferStatsOut.model_validate(report)
 
 
 async def test_agent_input_errors_name_the_field(db_url: str, tmp_path: Path) -> None:
@@ -232,6 +236,8 @@ async def test_wrapup_promise_dates_stay_in_a_sane_window(db_url: str, tmp_path:
             body = {"outcome": "promise", "promise_date": good, "promise_amount": "10,50"}
             async with http.post(url, json=body) as r:
                 assert r.status == 200, await r.text()
+                done = WrapupOut.model_validate(await r.json())
+                assert done.promise_id is not None and done.outcome == "promise"
 
 
 async def test_events_socket_refuses_a_foreign_origin(db_url: str, tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ from ivr.store.models import (
     Role,
     User,
 )
-from ivr.web.auth import create_user
+from ivr.web.accounts import create_user
 from tests.e2e.harness import FROM_NUMBER, PUBLIC, serve_on_loopback, service_settings
 
 

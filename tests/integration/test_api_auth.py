@@ -6,7 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from ivr.store.models import Role, User
-from ivr.web.auth import COOKIE_NAME, UserExists, create_user, hash_api_key, rotate_api_key
+from ivr.web.accounts import UserExists, create_user, rotate_api_key
+from ivr.web.auth import COOKIE_NAME
+from ivr.web.credentials import hash_api_key
 from tests.integration.test_api_support import AGENT_PASSWORD, Api, api
 
 __all__ = ["api"]

@@ -100,3 +100,32 @@ async def test_a_route_added_without_a_declaration_still_appears(api: Api) -> No
     assert op["summary"] == "The agent's queue."
     served = {(m, p) for m, p, _ in api_routes(app)}
     assert served == {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
+
+
+async def test_the_agents_api_is_declared_and_documented_like_the_rest(api: Api) -> None:
+    from ivr.agents.api import ENDPOINTS as AGENT_ENDPOINTS
+    from ivr.agents.api import setup_api_routes
+
+    app = build_app(api.sessions)
+    setup_api_routes(app)
+    doc = build_openapi(app)
+    schemas = doc["components"]["schemas"]
+    for ep in AGENT_ENDPOINTS:
+        op = doc["paths"][ep.path][ep.method.lower()]
+        assert op["operationId"] == ep.handler.__name__
+        assert op["tags"] == [ep.tag] and op["x-roles"], ep.path
+        if ep.body is not None:
+            ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            assert schemas[ref.rsplit("/", 1)[1]]["additionalProperties"] is False, ep.path
+            assert {"400", "413", "422"} <= set(op["responses"]), ep.path
+        if ep.path.endswith("/events"):
+            continue  # the WebSocket upgrade answers no JSON
+        ok = op["responses"][str(ep.status)]["content"]["application/json"]["schema"]
+        assert ok["$ref"].rsplit("/", 1)[1] in schemas, ep.path
+    wrapup = doc["paths"]["/api/v1/agents/me/transfers/{transfer_id}/wrapup"]["post"]
+    assert {p["name"] for p in wrapup["parameters"]} == {"transfer_id"}
+    report = doc["paths"]["/api/v1/reports/transfers"]["get"]
+    assert {(p["name"], p["in"]) for p in report["parameters"]} == {
+        ("since", "query"),
+        ("until", "query"),
+    }

@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ivr.config import Settings
 from ivr.keys import SESSIONS, SETTINGS
 from ivr.store.models import Agent, AuthSession, CallAttempt, Presence, Role, Transfer, utcnow
+from ivr.web.accounts import create_user
 from ivr.web.api import setup_api
-from ivr.web.auth import COOKIE_NAME, create_user
+from ivr.web.auth import COOKIE_NAME
 from ivr.web.desktop import setup_desktop_routes
 from tests.integration.test_api_support import (
     AGENT_PASSWORD,

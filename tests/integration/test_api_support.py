@@ -29,8 +29,8 @@ from ivr.store.models import (
     Phone,
     Role,
 )
+from ivr.web.accounts import create_user
 from ivr.web.api import setup_api
-from ivr.web.auth import create_user
 
 AGENT_PASSWORD = "correct horse battery"
 _seq = itertools.count(1)

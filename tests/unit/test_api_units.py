@@ -11,11 +11,13 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from ivr.store.models import Role, User
+from ivr.web.api_campaign_schemas import CampaignCreate, WindowIn
 from ivr.web.api_campaigns import window_errors
 from ivr.web.api_common import field_path, from_pydantic
-from ivr.web.api_schemas import CampaignCreate, ExplainQuery, PaymentIn, WindowIn
-from ivr.web.auth import (
-    allowed,
+from ivr.web.api_debtor_schemas import ExplainQuery
+from ivr.web.api_schemas import PaymentIn
+from ivr.web.auth import allowed
+from ivr.web.credentials import (
     hash_api_key,
     hash_password,
     make_session_token,

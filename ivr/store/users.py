@@ -1,0 +1,46 @@
+"""Queries on users: looked up by API key hash, by name, by id; added.
+
+Hashing keys and passwords is :mod:`ivr.web.credentials`; this module only
+reads and writes rows, in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ivr.store.models import Role, User
+
+
+async def user_by_api_key_hash(session: AsyncSession, key_hash: str) -> User | None:
+    return await session.scalar(select(User).where(User.api_key_hash == key_hash))
+
+
+async def user_by_username(
+    session: AsyncSession, username: str, *, lock: bool = False
+) -> User | None:
+    """The user of that name; ``lock`` takes the row lock to change their credentials."""
+    stmt = select(User).where(User.username == username)
+    if lock:
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+def add_user(
+    session: AsyncSession,
+    *,
+    username: str,
+    role: Role,
+    api_key_hash: str,
+    password_hash: str | None,
+) -> User:
+    """A new user in the session (a taken username fails at flush or commit)."""
+    user = User(
+        username=username, role=role, api_key_hash=api_key_hash, password_hash=password_hash
+    )
+    session.add(user)
+    return user

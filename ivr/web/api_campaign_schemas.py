@@ -1,0 +1,202 @@
+"""Request and response models of the campaign endpoints (pydantic v2).
+
+Apart from :mod:`ivr.web.api_schemas` (the shared base classes and the small
+models) because campaigns carry most of the rules: call windows, caps, the
+retry plan, locale, country and phone checks.
+
+Call windows are wall-clock ranges in the debtor's local time; ``end`` is
+exclusive and ``00:00`` (or ``24:00``) as an ``end`` means midnight, the end
+of the day. Any other ``end`` must be after ``start``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any
+
+import phonenumbers
+from pydantic import Field, field_validator
+
+from ivr.dialog.prompts import LOCALES
+from ivr.web.api_schemas import Input, Output
+from ivr.web.api_types import Day
+from scheduler.windows import COUNTRY_ZONES
+
+MIDNIGHT = dt.time(0, 0)
+COUNTRIES: tuple[str, ...] = tuple(sorted(COUNTRY_ZONES))
+
+
+class WindowIn(Input):
+    """One allowed range on one weekday (0 = Monday ... 6 = Sunday)."""
+
+    weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
+    start: dt.time = Field(description="local time, HH:MM")
+    end: dt.time = Field(description="local time, HH:MM, exclusive; 00:00 or 24:00 = midnight")
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _midnight(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if value in ("24:00", "24:00:00"):
+            return "00:00"
+        return f"0{value}" if re.fullmatch(r"\d:\d{2}(:\d{2})?", value) else value
+
+    @field_validator("start", "end")
+    @classmethod
+    def _naive(cls, value: dt.time) -> dt.time:
+        if value.tzinfo is not None:
+            raise ValueError("a window is local wall-clock time: give no zone offset")
+        return value
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, value: dt.time, info: Any) -> dt.time:
+        start = info.data.get("start")
+        if start is not None and value != MIDNIGHT and value <= start:
+            raise ValueError("end must be after start (00:00 or 24:00 means midnight)")
+        return value
+
+
+class WindowOut(Output):
+    weekday: int
+    start: str
+    end: str
+
+
+def _check_locale(value: str) -> str:
+    if value not in LOCALES:
+        raise ValueError(f"unknown locale {value!r}: one of {', '.join(LOCALES)}")
+    return value
+
+
+def _check_country(value: str) -> str:
+    value = value.upper()
+    if value not in COUNTRIES:
+        raise ValueError(f"unknown country {value!r}: one of {', '.join(COUNTRIES)}")
+    return value
+
+
+def _check_phone(value: str) -> str:
+    value = value.strip()
+    if not value:
+        return value
+    try:
+        parsed = phonenumbers.parse(value)
+    except phonenumbers.NumberParseException:
+        raise ValueError("must be an E.164 number such as +5511987654321") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError("not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+# The retry plan: minutes to wait after the 1st, 2nd, ... busy, no-answer or
+# failed attempt in a row (the last repeats), at most a week each.
+MAX_RETRY_STEPS = 10
+RetryDelay = Annotated[int, Field(ge=1, le=7 * 24 * 60)]
+RETRY_PLAN_DOC = (
+    "minutes to wait after the 1st, 2nd, ... busy, no-answer or failed attempt in a row "
+    "(the last repeats), e.g. [30, 120]; windows and caps still apply; empty: no plan"
+)
+
+
+class _CampaignFields(Input):
+    """Settings shared by create and update (update makes each optional)."""
+
+    @field_validator("locale", check_fields=False)
+    @classmethod
+    def _locale(cls, value: str | None) -> str | None:
+        return None if value is None else _check_locale(value)
+
+    @field_validator("country", check_fields=False)
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        return None if value is None else _check_country(value)
+
+    @field_validator("callback_number", check_fields=False)
+    @classmethod
+    def _callback(cls, value: str | None) -> str | None:
+        return None if value is None else _check_phone(value)
+
+
+class CampaignCreate(_CampaignFields):
+    name: str = Field(min_length=1, max_length=120)
+    locale: str = "pt-BR"
+    country: str = "BR"
+    windows: list[WindowIn] | None = Field(
+        default=None, description="omitted: the country's default calling hours"
+    )
+    allow_outside_defaults: bool = Field(
+        default=False,
+        description="windows outside the country's default calling hours need this, on purpose",
+    )
+    daily_cap: int = Field(default=2, ge=1, le=20)
+    weekly_cap: int = Field(default=7, ge=1, le=100)
+    min_gap_minutes: int = Field(default=240, ge=0, le=7 * 24 * 60)
+    quiet_days_after_rpc: int = Field(default=0, ge=0, le=90)
+    paid_pause_business_days: int = Field(default=2, ge=0, le=30)
+    max_concurrent_calls: int = Field(default=5, ge=1, le=1000)
+    max_promise_days: int = Field(default=30, ge=1, le=365)
+    retry_delays_minutes: list[RetryDelay] = Field(
+        default_factory=list, max_length=MAX_RETRY_STEPS, description=RETRY_PLAN_DOC
+    )
+    blocked_dates: list[Day] = Field(default_factory=list, max_length=1000)
+    company_name: str = Field(default="Central de Atendimento", min_length=1, max_length=120)
+    callback_number: str = Field(default="", max_length=20)
+    active: bool = True
+
+
+class CampaignUpdate(_CampaignFields):
+    """Only the fields present change; null is not a value here."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    locale: str | None = None
+    country: str | None = None
+    daily_cap: int | None = Field(default=None, ge=1, le=20)
+    weekly_cap: int | None = Field(default=None, ge=1, le=100)
+    min_gap_minutes: int | None = Field(default=None, ge=0, le=7 * 24 * 60)
+    quiet_days_after_rpc: int | None = Field(default=None, ge=0, le=90)
+    paid_pause_business_days: int | None = Field(default=None, ge=0, le=30)
+    max_concurrent_calls: int | None = Field(default=None, ge=1, le=1000)
+    max_promise_days: int | None = Field(default=None, ge=1, le=365)
+    retry_delays_minutes: list[RetryDelay] | None = Field(
+        default=None, max_length=MAX_RETRY_STEPS, description=RETRY_PLAN_DOC
+    )
+    company_name: str | None = Field(default=None, min_length=1, max_length=120)
+    callback_number: str | None = Field(default=None, max_length=20)
+
+
+class WindowsIn(Input):
+    windows: list[WindowIn] = Field(min_length=1, max_length=70)
+    allow_outside_defaults: bool = False
+
+
+class BlockedDatesIn(Input):
+    dates: list[Day] = Field(max_length=1000)
+
+
+class CampaignOut(Output):
+    id: int
+    name: str
+    locale: str
+    country: str
+    active: bool
+    daily_cap: int
+    weekly_cap: int
+    min_gap_minutes: int
+    quiet_days_after_rpc: int
+    paid_pause_business_days: int
+    max_concurrent_calls: int
+    max_promise_days: int
+    retry_delays_minutes: list[int] = Field(description=RETRY_PLAN_DOC)
+    blocked_dates: list[dt.date]
+    company_name: str
+    callback_number: str
+    windows: list[WindowOut]
+    created_at: dt.datetime
+
+
+class CampaignList(Output):
+    items: list[CampaignOut]

@@ -1,0 +1,168 @@
+"""Response models (and the two queries) of the debtor and attempt endpoints.
+
+Apart from :mod:`ivr.web.api_schemas` because a debtor's view is the largest
+answer of the API: phones, debts, promises, callbacks, attempts with their
+events, and the scheduler's verdict with its reasons.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from ivr.web.api_schemas import Input, Output
+from ivr.web.api_types import DbId, Instant
+from scheduler.windows import valid_zone
+
+
+class PhoneOut(Output):
+    e164: str
+    position: int
+    wrong_number_at: dt.datetime | None
+
+
+class DebtOut(Output):
+    id: int
+    creditor: str
+    amount_cents: int
+    paid_cents: int
+    currency: str
+    due_date: dt.date
+    status: str
+    campaign_id: int | None
+    paused_until: dt.datetime | None
+    paid_at: dt.datetime | None
+
+
+class PromiseOut(Output):
+    id: int
+    debt_id: int
+    promised_date: dt.date
+    amount_cents: int
+    status: str
+    source: str
+    created_at: dt.datetime
+
+
+class CallbackOut(Output):
+    id: int
+    debt_id: int | None
+    due_at: dt.datetime
+    status: str
+    reason: str
+
+
+class EventsSummary(Output):
+    count: int
+    kinds: dict[str, int]
+    first_at: dt.datetime | None
+    last_at: dt.datetime | None
+
+
+class OverrideOut(Output):
+    """A supervisor's override of the frequency limits for this attempt."""
+
+    by: str
+    reason: str
+    waived: list[str] = Field(
+        description="the limits it set aside (daily_cap, weekly_cap, min_gap)"
+    )
+    at: dt.datetime
+
+
+class AttemptOut(Output):
+    id: int
+    debtor_ref: str
+    debt_id: int | None
+    campaign_id: int | None
+    to_number: str
+    status: str
+    outcome: str | None
+    answered_by: str | None
+    duration_s: int | None
+    claimed_at: dt.datetime
+    placed_at: dt.datetime | None
+    answered_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    error: str | None
+    override: OverrideOut | None = None
+    events: EventsSummary
+
+
+class AttemptList(Output):
+    items: list[AttemptOut]
+
+
+class DebtorOut(Output):
+    external_ref: str
+    name: str
+    locale: str
+    country: str
+    region: str | None
+    timezone: str | None
+    opted_out_at: dt.datetime | None
+    quiet_until: dt.datetime | None
+    next_attempt_at: dt.datetime | None
+    phones: list[PhoneOut]
+    debts: list[DebtOut]
+    promises: list[PromiseOut]
+    callbacks: list[CallbackOut]
+    recent_attempts: list[AttemptOut]
+
+
+class AttemptsQuery(Input):
+    debtor: str | None = Field(default=None, min_length=1, max_length=64)
+    campaign: DbId | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class ExplainQuery(Input):
+    at: Instant | None = Field(
+        default=None, description="ISO 8601 instant for a what-if check (default: now)"
+    )
+    tz: str | None = Field(
+        default=None,
+        max_length=64,
+        description="IANA zone for an `at` without an offset (default UTC)",
+    )
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _plus_sign(cls, value: Any) -> Any:
+        # An unencoded "+03:00" in a query string arrives as " 03:00".
+        if isinstance(value, str) and re.search(r"\d \d{2}(:?\d{2})?$", value):
+            head, _, offset = value.rpartition(" ")
+            return f"{head}+{offset}"
+        return value
+
+    @field_validator("tz")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None and not valid_zone(value):
+            raise ValueError(f"unknown time zone {value!r}")
+        return value
+
+
+class ReasonOut(Output):
+    code: str
+    message: str
+    detail: dict[str, Any]
+    until: dt.datetime | None = None
+    overridable: bool = Field(
+        default=False, description="a supervisor's `ivr call --override-caps` may pass it"
+    )
+
+
+class ExplainOut(Output):
+    debtor: str
+    at: dt.datetime
+    callable: bool
+    reasons: list[ReasonOut]
+    zones: list[str]
+    debt_id: int | None
+    campaign_id: int | None
+    to_number: str | None
+    next_check_at: dt.datetime | None
