@@ -15,8 +15,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency
 
 from ivr.dialog.prompts import PromptCatalog
-
-LOCALES = ("pt-BR", "en-US")
+from ivr.vocab.locales import LOCALES
 
 HOLD = {
     "pt-BR": "Um momento, vou chamar uma pessoa da nossa equipe para continuar a conversa.",

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ivr.dialog.events import CallContext
 from ivr.store.models import CallAttempt, Debtor, utcnow
 from ivr.store.queries import AttemptContext
-from scheduler.caps import RIGHT_PARTY_OUTCOMES
+from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES
+from ivr.vocab.outcomes import RIGHT_PARTY_OUTCOMES
 from scheduler.eligibility import primary_zone
 
 
@@ -31,9 +32,9 @@ async def build_call_context(
             CallAttempt.outcome.in_(sorted(RIGHT_PARTY_OUTCOMES)),
         )
     )
-    locale = debtor.locale or (campaign.locale if campaign else "pt-BR")
-    if locale not in ("pt-BR", "en-US"):
-        locale = "pt-BR"
+    locale = debtor.locale or (campaign.locale if campaign else DEFAULT_LOCALE.value)
+    if locale not in LOCALES:
+        locale = DEFAULT_LOCALE.value
     return CallContext(
         locale=locale,
         first_name=debtor.first_name,

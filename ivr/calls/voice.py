@@ -18,12 +18,12 @@ from ivr.config import Settings
 from ivr.dialog.flow import Flow
 from ivr.dialog.grammars import all_contexts, load_grammar
 from ivr.dialog.prompts import PromptCatalog, validate_catalogs
+from ivr.vocab.locales import LOCALES
 from ivr.voice.asr import AsrModel, load_and_check
 from ivr.voice.tts import Synthesizer
 
 log = structlog.get_logger(__name__)
 
-LOCALES = ("pt-BR", "en-US")
 ROOT = Path(__file__).resolve().parents[2]
 
 
