@@ -3,7 +3,8 @@
 Abandonment rate = transfers dropped before an agent answered (the caller
 hung up while ringing or queued) / transfers requested. A caller who took a
 callback instead of waiting is counted apart: they were served, later.
-Transfers that are still open count as requested only.
+Transfers that are still open count as requested only. The statuses are
+:class:`~ivr.vocab.transfers.TransferStatus`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.models import Transfer
+from ivr.vocab.transfers import OPEN_TRANSFER_STATUSES, TransferStatus
 
 
 def abandonment_rate(abandoned: int, requested: int) -> float:
@@ -57,7 +59,7 @@ async def transfer_stats(
             select(Transfer.status, func.count()).where(*where).group_by(Transfer.status)
         )
     ).all()
-    by_status = {str(status): int(n) for status, n in rows}
+    by_status = {TransferStatus(status): int(n) for status, n in rows}
     answered_n = (
         await session.scalar(
             select(func.count(Transfer.id)).where(*where, Transfer.answered_at.is_not(None))
@@ -71,14 +73,14 @@ async def transfer_stats(
         )
     ).one()
     requested = sum(by_status.values())
-    abandoned = by_status.get("abandoned", 0)
+    abandoned = by_status.get(TransferStatus.ABANDONED, 0)
     return TransferStats(
         requested=requested,
         answered=int(answered_n),
         abandoned=abandoned,
-        callbacks=by_status.get("callback", 0),
-        failed=by_status.get("failed", 0),
-        open=sum(by_status.get(s, 0) for s in ("requested", "dialing", "queued", "connected")),
+        callbacks=by_status.get(TransferStatus.CALLBACK, 0),
+        failed=by_status.get(TransferStatus.FAILED, 0),
+        open=sum(by_status.get(s, 0) for s in OPEN_TRANSFER_STATUSES),
         abandonment_rate=round(abandonment_rate(abandoned, requested), 4),
         avg_wait_s=round(float(waits[0]), 3) if waits[0] is not None else None,
         max_wait_s=round(float(waits[1]), 3) if waits[1] is not None else None,

@@ -51,11 +51,15 @@ from ivr.store.models import (
 )
 from ivr.store.queries import add_event
 from ivr.telephony.rest import CarrierError, CarrierUnknown, TwilioCalls
+from ivr.vocab.transfers import (
+    BEFORE_ANSWER,
+    OPEN_TRANSFER_STATUSES,
+    TransferOutcome,
+    TransferStatus,
+)
 
 log = structlog.get_logger(__name__)
 
-BEFORE_ANSWER = ("requested", "dialing", "queued")
-OPEN_STATUSES = (*BEFORE_ANSWER, "connected")
 NOT_ANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
 QUEUE_PAUSE_MAX_S = 10
 
@@ -78,7 +82,7 @@ def _wait_s(transfer: Transfer, now: dt.datetime) -> float:
     return wait
 
 
-def _close_unanswered(transfer: Transfer, status: str, now: dt.datetime) -> None:
+def _close_unanswered(transfer: Transfer, status: TransferStatus, now: dt.datetime) -> None:
     """End a transfer no agent answered: the whole wait until now was queue wait."""
     transfer.status = status
     transfer.ended_at = now
@@ -156,7 +160,7 @@ class TransferService:
 
     async def _complete(self, s: AsyncSession, transfer: Transfer, now: dt.datetime) -> None:
         """End a talk that took place: the agent goes into wrap-up."""
-        transfer.status = "completed"
+        transfer.status = TransferStatus.COMPLETED
         transfer.ended_at = now
         if transfer.agent_id is not None:
             await presence.start_wrapup(
@@ -184,11 +188,11 @@ class TransferService:
                 s, locale=locale, last_agent_id=debtor.last_agent_id, exclude=(), reason=reason
             )
             if agent is not None:
-                transfer.status = "dialing"
+                transfer.status = TransferStatus.DIALING
                 transfer.agent_id = agent.id
                 transfer.tried_agent_ids = [agent.id]
             else:
-                transfer.status = "queued"
+                transfer.status = TransferStatus.QUEUED
             await add_event(
                 s,
                 attempt_id,
@@ -212,12 +216,12 @@ class TransferService:
             return True
         except CarrierError as exc:
             log.warning("agents.redirect_failed", transfer_id=transfer_id, error=str(exc))
-            await self._fail(transfer_id, "failed", str(exc))
+            await self._fail(transfer_id, TransferStatus.FAILED, str(exc))
             return False
         log.info("agents.transfer", transfer_id=transfer_id, agent_id=transfer.agent_id)
         return True
 
-    async def _fail(self, transfer_id: int, status: str, why: str) -> None:
+    async def _fail(self, transfer_id: int, status: TransferStatus, why: str) -> None:
         """The call could not be redirected or is gone: free the agent, close the transfer."""
         now = utcnow()
         async with self.sessions() as s, s.begin():
@@ -247,7 +251,7 @@ class TransferService:
                 return twiml.hangup()
             attempt, debtor = await self._context(s, transfer)
             if transfer.status == "dialing":
-                transfer.status = "connected"
+                transfer.status = TransferStatus.CONNECTED
                 transfer.answered_at = now
                 transfer.queue_wait_s = _wait_s(transfer, now)
                 await add_event(
@@ -291,7 +295,7 @@ class TransferService:
                 body = twiml.say_and_hangup(texts.pick(texts.AFTER_AGENT, locale), locale)
             elif status in NOT_ANSWERED and transfer.status in ("dialing", "connected"):
                 # "connected" here: the agent picked up but hung up during the whisper.
-                transfer.status = "dialing"
+                transfer.status = TransferStatus.DIALING
                 transfer.answered_at = None
                 transfer.queue_wait_s = None
                 missed = transfer.agent_id
@@ -321,7 +325,7 @@ class TransferService:
                         texts.pick(texts.NEXT_AGENT, locale),
                     )
                 else:
-                    transfer.status = "queued"
+                    transfer.status = TransferStatus.QUEUED
                     transfer.agent_id = None
                     body = self.enqueue_twiml(
                         transfer_id, locale, texts.pick(texts.NEXT_AGENT, locale)
@@ -401,8 +405,8 @@ class TransferService:
                     reason="agent_queue",
                 )
             )
-            _close_unanswered(transfer, "callback", now)
-            transfer.outcome = "callback"
+            _close_unanswered(transfer, TransferStatus.CALLBACK, now)
+            transfer.outcome = TransferOutcome.CALLBACK
             await add_event(
                 s,
                 attempt.id,
@@ -433,12 +437,12 @@ class TransferService:
                 text = texts.callback_confirmed(locale, local, bool(due_soon))
                 return twiml.say_and_hangup(text, locale)
             if result == "hangup" and transfer.status == "queued":
-                _close_unanswered(transfer, "abandoned", now)
+                _close_unanswered(transfer, TransferStatus.ABANDONED, now)
                 await add_event(s, attempt.id, "transfer_abandoned", {"transfer_id": transfer_id})
                 return twiml.empty()
             if transfer.status == "queued":
                 # Left the queue some other way (full, error): never leave them in silence.
-                _close_unanswered(transfer, "failed", now)
+                _close_unanswered(transfer, TransferStatus.FAILED, now)
                 return twiml.say_and_hangup(texts.pick(texts.NOBODY, locale), locale)
         return twiml.empty()
 
@@ -484,7 +488,7 @@ class TransferService:
                     await presence.release(s, snap.id)
                     queue = [q for q in queue if q.id != pick.id]
                     continue
-                transfer.status = "dialing"
+                transfer.status = TransferStatus.DIALING
                 transfer.agent_id = snap.id
                 transfer.tried_agent_ids = [*(transfer.tried_agent_ids or []), snap.id]
                 _t, attempt, debtor = by_id[pick.id]
@@ -503,7 +507,7 @@ class TransferService:
         for a in assignments:
             await self._publish(a.agent_id, "offer", a.transfer_id)
             if a.call_sid is None:
-                await self._fail(a.transfer_id, "failed", "no call sid")
+                await self._fail(a.transfer_id, TransferStatus.FAILED, "no call sid")
                 continue
             try:
                 await self._carrier().redirect(
@@ -513,7 +517,7 @@ class TransferService:
                 log.warning("agents.dequeue_unknown", transfer_id=a.transfer_id, error=str(exc))
             except CarrierError as exc:
                 # The queued call is gone (hung up while we looked): it was abandoned.
-                await self._fail(a.transfer_id, "abandoned", str(exc))
+                await self._fail(a.transfer_id, TransferStatus.ABANDONED, str(exc))
         return len(assignments)
 
     async def reconcile(self) -> int:
@@ -526,14 +530,14 @@ class TransferService:
                     select(Transfer.id)
                     .join(CallAttempt, CallAttempt.id == Transfer.attempt_id)
                     .where(
-                        Transfer.status.in_(OPEN_STATUSES),
+                        Transfer.status.in_(OPEN_TRANSFER_STATUSES),
                         CallAttempt.status.in_(FINAL_ATTEMPT_STATUSES),
                     )
                 )
             ).all()
             for (transfer_id,) in rows:
                 transfer = await self._locked(s, transfer_id)
-                if transfer is None or transfer.status not in OPEN_STATUSES:
+                if transfer is None or transfer.status not in OPEN_TRANSFER_STATUSES:
                     continue
                 if transfer.status == "connected":
                     await self._complete(s, transfer, now)
@@ -542,7 +546,7 @@ class TransferService:
                 if transfer.status == "dialing" and transfer.agent_id is not None:
                     await presence.release(s, transfer.agent_id, now)
                     events.append((transfer.agent_id, "missed", transfer_id))
-                _close_unanswered(transfer, "abandoned", now)
+                _close_unanswered(transfer, TransferStatus.ABANDONED, now)
                 await add_event(
                     s, transfer.attempt_id, "transfer_abandoned", {"transfer_id": transfer_id}
                 )

@@ -48,6 +48,7 @@ from ivr.store.models import CallAttempt, utcnow
 from ivr.telephony import media_codec as mc
 from ivr.telephony import mulaw
 from ivr.telephony.stream_token import StreamTokens
+from ivr.vocab.outcomes import Outcome
 from ivr.voice.asr import COMPLETE_SILENCE_MS, Recognizer
 
 log = structlog.get_logger(__name__)
@@ -249,7 +250,7 @@ class CallSession:
             attempt = await s.get(CallAttempt, attempt_id)
             if attempt is not None:
                 attempt.error = STORE_FAILED_FLAG
-                attempt.outcome = attempt.outcome or "error"
+                attempt.outcome = attempt.outcome or Outcome.ERROR
 
         with contextlib.suppress(StoreWriteFailed):
             await write_with_retry(
@@ -453,13 +454,13 @@ class CallSession:
                 continue  # already logged; _end_after_failure ends the call
             except Exception:
                 log.exception("dialog.failed", call_sid=self.call_sid)
-                await self._record_outcome_if_missing("error")
+                await self._record_outcome_if_missing(Outcome.ERROR)
                 self.closed = True
                 if not self.ws.closed:
                     await self.ws.close()
                 return
             if isinstance(event, ev.Hangup):
-                await self._record_outcome_if_missing("no_contact")
+                await self._record_outcome_if_missing(Outcome.NO_CONTACT)
                 return
 
     async def _execute(self, action: ev.Action) -> None:
@@ -562,7 +563,7 @@ class CallSession:
             )
             attempt = await s.get(CallAttempt, attempt_id)
             if attempt is not None:
-                attempt.outcome = "agent"
+                attempt.outcome = Outcome.AGENT
 
         with contextlib.suppress(StoreWriteFailed):
             await self._write(work, "transfer")
@@ -612,7 +613,7 @@ class CallSession:
 
         await self._write(work, type(action).__name__)
 
-    async def _record_outcome_if_missing(self, outcome: str) -> None:
+    async def _record_outcome_if_missing(self, outcome: Outcome) -> None:
         if self.attempt_id is None:
             return
         await self._flush_log()

@@ -16,23 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-#: The fixed intent vocabulary the call flow routes on (see ``nlu``); the flow
-#: validates its branches against it, so it is defined once, here.
-INTENTS: tuple[str, ...] = (
-    "yes",
-    "no",
-    "wrong_person",
-    "agent",
-    "cannot_pay",
-    "already_paid",
-    "callback",
-    "stop_calling",
-    "promise",
-    "installments",
-    "repeat",
-    "dispute",
-    "unknown",
-)
+# The fixed intent vocabulary the call flow routes on (see ``nlu``); the flow
+# validates its branches against it. Defined once, in ``ivr.vocab.intents``.
+from ivr.vocab.intents import NLU_INTENTS as INTENTS  # noqa: F401 (the NLU's public name)
 
 
 @dataclass(frozen=True)

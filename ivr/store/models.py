@@ -35,6 +35,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ivr import clock
 
+# The vocabularies live in ivr.vocab (see there what each value means); the
+# names stay importable from here for code that imports them with the tables.
+from ivr.vocab.attempts import FINAL_ATTEMPT_STATUSES as FINAL_ATTEMPT_STATUSES
+from ivr.vocab.attempts import LIVE_ATTEMPT_STATUSES as LIVE_ATTEMPT_STATUSES
+from ivr.vocab.attempts import AttemptStatus
+from ivr.vocab.debts import CallbackStatus, DebtStatus, PromiseStatus
+from ivr.vocab.locales import DEFAULT_LOCALE, Locale
+from ivr.vocab.outcomes import Outcome
+from ivr.vocab.staff import Presence, Role
+from ivr.vocab.transfers import TransferOutcome, TransferStatus
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -75,75 +86,17 @@ class Base(DeclarativeBase):
     type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON}  # noqa: RUF012
 
 
-class DebtStatus(enum.StrEnum):
-    OPEN = "open"
-    PAID = "paid"
-    DISPUTED = "disputed"
-    CLOSED = "closed"
-
-
-class AttemptStatus(enum.StrEnum):
-    """Our claim states, then Twilio's call states."""
-
-    CLAIMED = "claimed"  # reserved by a dialer, not yet sent to the carrier
-    UNKNOWN = "unknown"  # the REST call timed out: outcome to be reconciled
-    QUEUED = "queued"
-    INITIATED = "initiated"
-    RINGING = "ringing"
-    IN_PROGRESS = "in-progress"
-    COMPLETED = "completed"
-    BUSY = "busy"
-    FAILED = "failed"
-    NO_ANSWER = "no-answer"
-    CANCELED = "canceled"
-
-
-FINAL_ATTEMPT_STATUSES = frozenset(
-    {
-        AttemptStatus.COMPLETED,
-        AttemptStatus.BUSY,
-        AttemptStatus.FAILED,
-        AttemptStatus.NO_ANSWER,
-        AttemptStatus.CANCELED,
-    }
-)
-
-
-LIVE_ATTEMPT_STATUSES = frozenset(set(AttemptStatus) - FINAL_ATTEMPT_STATUSES)
-
 # SQL for "this attempt is not final yet": the partial unique index below makes
-# a second live attempt for one debtor impossible, whatever the code does.
+# a second live attempt for one debtor impossible, whatever the code does. It is
+# frozen in migration 0001: a new live status needs a migration of the index.
 _LIVE_SQL = "status IN ('claimed', 'unknown', 'queued', 'initiated', 'ringing', 'in-progress')"
 
 
-class PromiseStatus(enum.StrEnum):
-    OPEN = "open"
-    KEPT = "kept"
-    BROKEN = "broken"
-    CANCELLED = "cancelled"
-
-
-class CallbackStatus(enum.StrEnum):
-    PENDING = "pending"
-    DONE = "done"
-    CANCELLED = "cancelled"
-
-
-class Presence(enum.StrEnum):
-    AVAILABLE = "available"
-    BUSY = "busy"
-    AWAY = "away"
-    OFFLINE = "offline"
-
-
-class Role(enum.StrEnum):
-    SUPERVISOR = "supervisor"
-    AGENT = "agent"
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
+def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
     """Store enums as short strings (no native PostgreSQL enum types to migrate)."""
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class Campaign(Base):
@@ -153,7 +106,7 @@ class Campaign(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
-    locale: Mapped[str] = mapped_column(String(10), default="pt-BR")
+    locale: Mapped[Locale] = mapped_column(_enum(Locale, length=10), default=DEFAULT_LOCALE)
     country: Mapped[str] = mapped_column(String(2), default="BR")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     daily_cap: Mapped[int] = mapped_column(Integer, default=2)
@@ -207,7 +160,7 @@ class Debtor(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     external_ref: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    locale: Mapped[str] = mapped_column(String(10), default="pt-BR")
+    locale: Mapped[Locale] = mapped_column(_enum(Locale, length=10), default=DEFAULT_LOCALE)
     country: Mapped[str] = mapped_column(String(2), default="BR")
     region: Mapped[str | None] = mapped_column(String(10))
     timezone: Mapped[str | None] = mapped_column(String(64))
@@ -301,7 +254,7 @@ class CallAttempt(Base):
     )
     last_sequence: Mapped[int] = mapped_column(Integer, default=-1)
     answered_by: Mapped[str | None] = mapped_column(String(30))
-    outcome: Mapped[str | None] = mapped_column(String(30))
+    outcome: Mapped[Outcome | None] = mapped_column(_enum(Outcome, length=30))
     duration_s: Mapped[int | None] = mapped_column(Integer)
     local_day: Mapped[dt.date] = mapped_column(Date)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
@@ -436,12 +389,14 @@ class Transfer(Base):
     )
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
     reason: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(20), default="requested")
+    status: Mapped[TransferStatus] = mapped_column(
+        _enum(TransferStatus), default=TransferStatus.REQUESTED
+    )
     requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[dt.datetime | None] = mapped_column()
     ended_at: Mapped[dt.datetime | None] = mapped_column()
     queue_wait_s: Mapped[float | None] = mapped_column()
-    outcome: Mapped[str | None] = mapped_column(String(30))
+    outcome: Mapped[TransferOutcome | None] = mapped_column(_enum(TransferOutcome, length=30))
     notes: Mapped[str | None] = mapped_column(Text)
     tried_agent_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
 

@@ -120,7 +120,7 @@ async def attempts_out(s: AsyncSession, rows: Sequence[CallAttempt]) -> list[Att
                 debt_id=a.debt_id,
                 campaign_id=a.campaign_id,
                 to_number=a.to_number,
-                status=str(a.status),
+                status=a.status,
                 outcome=a.outcome,
                 answered_by=a.answered_by,
                 duration_s=a.duration_s,
@@ -222,7 +222,7 @@ async def get_debtor(request: web.Request) -> web.Response:
                     paid_cents=paid.get(d.id, 0),
                     currency=d.currency,
                     due_date=d.due_date,
-                    status=str(d.status),
+                    status=d.status,
                     campaign_id=d.campaign_id,
                     paused_until=d.paused_until,
                     paid_at=d.paid_at,
@@ -235,7 +235,7 @@ async def get_debtor(request: web.Request) -> web.Response:
                     debt_id=p.debt_id,
                     promised_date=p.promised_date,
                     amount_cents=p.amount_cents,
-                    status=str(p.status),
+                    status=p.status,
                     source=p.source,
                     created_at=p.created_at,
                 )
@@ -246,7 +246,7 @@ async def get_debtor(request: web.Request) -> web.Response:
                     id=c.id,
                     debt_id=c.debt_id,
                     due_at=c.due_at,
-                    status=str(c.status),
+                    status=c.status,
                     reason=c.reason,
                 )
                 for c in callbacks

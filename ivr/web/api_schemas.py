@@ -14,12 +14,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ivr.dialog.prompts import LOCALES
+from ivr.vocab.attempts import AttemptStatus
+from ivr.vocab.debts import CallbackStatus, DebtStatus, PromiseStatus
+from ivr.vocab.locales import LOCALES, Locale
+from ivr.vocab.outcomes import Outcome
+from ivr.vocab.staff import Role
 from ivr.web.api_types import Day, DbId, Instant
 from scheduler.windows import COUNTRY_ZONES, valid_zone
 
@@ -77,8 +81,9 @@ class WindowOut(Output):
     end: str
 
 
-def _check_locale(value: str) -> str:
-    if value not in LOCALES:
+def check_locale(value: Any) -> Any:
+    """Before a ``Locale`` field: an unknown tag is named, with the ones there are."""
+    if isinstance(value, str) and value not in LOCALES:
         raise ValueError(f"unknown locale {value!r}: one of {', '.join(LOCALES)}")
     return value
 
@@ -116,10 +121,10 @@ RETRY_PLAN_DOC = (
 class _CampaignFields(Input):
     """Settings shared by create and update (update makes each optional)."""
 
-    @field_validator("locale", check_fields=False)
+    @field_validator("locale", check_fields=False, mode="before")
     @classmethod
-    def _locale(cls, value: str | None) -> str | None:
-        return None if value is None else _check_locale(value)
+    def _locale(cls, value: Any) -> Any:
+        return check_locale(value)
 
     @field_validator("country", check_fields=False)
     @classmethod
@@ -134,7 +139,7 @@ class _CampaignFields(Input):
 
 class CampaignCreate(_CampaignFields):
     name: str = Field(min_length=1, max_length=120)
-    locale: str = "pt-BR"
+    locale: Locale = Locale.PT_BR
     country: str = "BR"
     windows: list[WindowIn] | None = Field(
         default=None, description="omitted: the country's default calling hours"
@@ -163,7 +168,7 @@ class CampaignUpdate(_CampaignFields):
     """Only the fields present change; null is not a value here."""
 
     name: str | None = Field(default=None, min_length=1, max_length=120)
-    locale: str | None = None
+    locale: Locale | None = None
     country: str | None = None
     daily_cap: int | None = Field(default=None, ge=1, le=20)
     weekly_cap: int | None = Field(default=None, ge=1, le=100)
@@ -191,7 +196,7 @@ class BlockedDatesIn(Input):
 class CampaignOut(Output):
     id: int
     name: str
-    locale: str
+    locale: Locale
     country: str
     active: bool
     daily_cap: int
@@ -229,7 +234,7 @@ class DebtOut(Output):
     paid_cents: int
     currency: str
     due_date: dt.date
-    status: str
+    status: DebtStatus
     campaign_id: int | None
     paused_until: dt.datetime | None
     paid_at: dt.datetime | None
@@ -240,7 +245,7 @@ class PromiseOut(Output):
     debt_id: int
     promised_date: dt.date
     amount_cents: int
-    status: str
+    status: PromiseStatus
     source: str
     created_at: dt.datetime
 
@@ -249,7 +254,7 @@ class CallbackOut(Output):
     id: int
     debt_id: int | None
     due_at: dt.datetime
-    status: str
+    status: CallbackStatus
     reason: str
 
 
@@ -277,8 +282,8 @@ class AttemptOut(Output):
     debt_id: int | None
     campaign_id: int | None
     to_number: str
-    status: str
-    outcome: str | None
+    status: AttemptStatus
+    outcome: Outcome | None
     answered_by: str | None
     duration_s: int | None
     claimed_at: dt.datetime
@@ -297,7 +302,7 @@ class AttemptList(Output):
 class DebtorOut(Output):
     external_ref: str
     name: str
-    locale: str
+    locale: Locale
     country: str
     region: str | None
     timezone: str | None
@@ -389,7 +394,7 @@ class PaymentIn(Input):
 class PaymentOut(Output):
     payment_id: int | None
     debt_id: int
-    debt_status: str
+    debt_status: DebtStatus
     duplicate: bool
     debt_paid: bool
     promises_kept: int
@@ -434,7 +439,7 @@ class LoginIn(Input):
 class UserOut(Output):
     id: int
     username: str
-    role: Literal["supervisor", "agent"]
+    role: Role
 
 
 class Ok(Output):
