@@ -137,7 +137,7 @@ class AgentOut(Output):
     endpoint: str
     languages: list[str]
     skills: list[str]
-    presence: str
+    presence: Presence
     presence_since: dt.datetime
     wrapup_until: dt.datetime | None
 
