@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from ivr.config import Settings, SettingsError, load_settings
 from ivr.store.db import open_sessions
+from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES
+from ivr.vocab.staff import Role
 
 if TYPE_CHECKING:
     from scheduler.manual import Override
@@ -367,12 +369,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("add-user", help="create a supervisor or agent and print an API key")
     s.add_argument("username")
-    s.add_argument("--role", choices=["supervisor", "agent"], required=True)
+    s.add_argument("--role", choices=[r.value for r in Role], required=True)
     s.add_argument("--password", action="store_true", help="also set a login password")
     s.set_defaults(func=cmd_add_user)
 
     s = sub.add_parser("nlu", help="print the intent and slots understood from a text")
-    s.add_argument("--locale", default="pt-BR", choices=["pt-BR", "en-US"])
+    s.add_argument("--locale", default=DEFAULT_LOCALE.value, choices=LOCALES)
     s.add_argument("--today", required=True, help="YYYY-MM-DD")
     s.add_argument("text")
     s.set_defaults(func=cmd_nlu)

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES, Locale
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///ivr.db"
 
 
@@ -32,7 +34,7 @@ class Settings(BaseSettings):
     twilio_from_number: str | None = None
     twilio_api_url: str | None = None
     vosk_model: str | None = None
-    locale: str = "pt-BR"
+    locale: Locale = DEFAULT_LOCALE
 
     # Recognize in another locale's grammars (a test locale such as ko-KR,
     # whose words map to the product's through grammars/<locale>/lexicon.json).
@@ -72,11 +74,11 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=20, ge=0, le=200)
 
-    @field_validator("locale")
+    @field_validator("locale", mode="before")
     @classmethod
-    def _known_locale(cls, value: str) -> str:
-        if value not in ("pt-BR", "en-US"):
-            raise ValueError("must be pt-BR or en-US")
+    def _known_locale(cls, value: object) -> object:
+        if value not in LOCALES:
+            raise ValueError(f"must be {' or '.join(LOCALES)}")
         return value
 
     @field_validator("public_url", "twilio_api_url")

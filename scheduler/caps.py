@@ -15,17 +15,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ivr.store.models import LIVE_ATTEMPT_STATUSES, AttemptStatus
+from ivr.vocab.attempts import LIVE_ATTEMPT_STATUSES, AttemptStatus
+from ivr.vocab.outcomes import RIGHT_PARTY_OUTCOMES
 from scheduler.windows import day_bounds_utc
 
 # How an attempt ends that the retry plan waits after.
 UNSUCCESSFUL_STATUSES = frozenset(
     {AttemptStatus.BUSY, AttemptStatus.NO_ANSWER, AttemptStatus.FAILED}
-)
-
-# Outcomes that mean we spoke with the verified debtor (a "right-party contact").
-RIGHT_PARTY_OUTCOMES = frozenset(
-    {"right_party", "promise", "refused", "callback", "agent", "already_paid"}
 )
 
 ROLLING_WINDOW = dt.timedelta(days=7)

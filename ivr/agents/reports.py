@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ivr.agents.transfer_core import OPEN_STATUSES
 from ivr.store.transfers import transfer_tallies
+from ivr.vocab.transfers import OPEN_TRANSFER_STATUSES, TransferStatus
 
 
 def abandonment_rate(abandoned: int, requested: int) -> float:
@@ -55,9 +55,9 @@ async def transfer_stats(
         requested=requested,
         answered=tallies.answered,
         abandoned=abandoned,
-        callbacks=by_status.get("callback", 0),
-        failed=by_status.get("failed", 0),
-        open=sum(by_status.get(s, 0) for s in OPEN_STATUSES),
+        callbacks=by_status.get(TransferStatus.CALLBACK, 0),
+        failed=by_status.get(TransferStatus.FAILED, 0),
+        open=sum(by_status.get(s, 0) for s in OPEN_TRANSFER_STATUSES),
         abandonment_rate=round(abandonment_rate(abandoned, requested), 4),
         avg_wait_s=_rounded(tallies.avg_wait_s),
         max_wait_s=_rounded(tallies.max_wait_s),

@@ -14,13 +14,15 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from ivr.dialog.prompts import LOCALES
 from ivr.store.models import utcnow
-from ivr.web.api_schemas import Input, Output
+from ivr.vocab.locales import LOCALES, Locale
+from ivr.vocab.staff import Presence
+from ivr.vocab.transfers import TransferOutcome
+from ivr.web.api_schemas import Input, Output, check_locale
 from ivr.web.api_types import DbId, Instant
 
-Outcome = Literal["promise", "callback", "paid", "dispute", "no_agreement", "wrong_person", "other"]
-OUTCOMES: tuple[str, ...] = get_args(Outcome)
+#: What an agent sets by hand (``busy`` comes and goes with calls).
+ManualPresence = Literal[Presence.AVAILABLE, Presence.AWAY, Presence.OFFLINE]
 ENDPOINT_RE = re.compile(r"^(client:[A-Za-z0-9_.@-]{1,100}|sip:\S{3,190}|\+[1-9]\d{6,14})$")
 MAX_NOTES = 4000
 PROMISE_HORIZON_DAYS = 366
@@ -42,14 +44,16 @@ Skill = Annotated[str, Field(min_length=1, max_length=40)]
 
 
 class PresenceIn(Input):
-    presence: str = Field(description="available, away or offline (busy is set by calls)")
+    presence: ManualPresence = Field(
+        description="available, away or offline (busy is set by calls)"
+    )
 
-    @field_validator("presence")
+    @field_validator("presence", mode="before")
     @classmethod
-    def _manual(cls, value: str) -> str:
+    def _manual(cls, value: Any) -> Any:
         if value == "busy":
             raise ValueError("busy is set by calls, not by hand")
-        if value not in ("available", "away", "offline"):
+        if not isinstance(value, str) or value not in get_args(ManualPresence):
             raise ValueError("must be available, away or offline")
         return value
 
@@ -57,7 +61,7 @@ class PresenceIn(Input):
 class WrapupIn(Input):
     """The agent's notes after the call; a promise needs both date and amount."""
 
-    outcome: Outcome
+    outcome: TransferOutcome
     notes: str | None = Field(default=None, max_length=MAX_NOTES)
     promise_date: Annotated[dt.date | None, BeforeValidator(_blank_is_none)] = Field(
         default=None, description="YYYY-MM-DD, from today to one year ahead"
@@ -100,7 +104,7 @@ class AgentCreate(Input):
     password: str | None = Field(default=None, min_length=8, max_length=1024)
     user_id: DbId | None = None
     display_name: str | None = Field(default=None, min_length=1, max_length=120)
-    languages: list[str] | None = Field(
+    languages: list[Locale] | None = Field(
         default=None, min_length=1, max_length=len(LOCALES), description="default: the service's"
     )
     skills: list[Skill] = Field(default_factory=list, max_length=20)
@@ -113,12 +117,11 @@ class AgentCreate(Input):
             raise ValueError("must be client:NAME, sip:URI or an E.164 number")
         return value
 
-    @field_validator("languages")
+    @field_validator("languages", mode="before")
     @classmethod
-    def _languages(cls, value: list[str] | None) -> list[str] | None:
-        for item in value or []:
-            if item not in LOCALES:
-                raise ValueError(f"unknown locale {item!r}: one of {', '.join(LOCALES)}")
+    def _languages(cls, value: Any) -> Any:
+        for item in value if isinstance(value, list) else []:
+            check_locale(item)
         return value
 
 
@@ -134,7 +137,7 @@ class AgentOut(Output):
     endpoint: str
     languages: list[str]
     skills: list[str]
-    presence: str
+    presence: Presence
     presence_since: dt.datetime
     wrapup_until: dt.datetime | None
 

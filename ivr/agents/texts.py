@@ -15,7 +15,8 @@ import functools
 from babel.dates import format_date
 from babel.numbers import format_currency
 
-from ivr.dialog.prompts import LOCALES, PromptCatalog
+from ivr.dialog.prompts import PromptCatalog
+from ivr.vocab.locales import LOCALES
 
 # Ids of the catalog lines the transfer flow says as they are.
 HOLD = "transfer_hold"

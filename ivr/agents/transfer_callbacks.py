@@ -22,6 +22,7 @@ from ivr.store.models import utcnow
 from ivr.store.queries import add_event, record_callback
 from ivr.store.transfers import transfer_call
 from ivr.telephony import twiml
+from ivr.vocab.transfers import TransferOutcome, TransferStatus
 
 NOT_ANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
 QUEUE_PAUSE_MAX_S = 10
@@ -40,7 +41,7 @@ class TransferCallbacks(TransferCore):
                 return twiml.hangup()
             transfer, debtor, debt = found.transfer, found.debtor, found.call.debt
             if transfer.status == "dialing":
-                transfer.status = "connected"
+                transfer.status = TransferStatus.CONNECTED
                 transfer.answered_at = now
                 transfer.queue_wait_s = wait_s(transfer, now)
                 await add_event(
@@ -83,7 +84,7 @@ class TransferCallbacks(TransferCore):
                 body = twiml.say_and_hangup(texts.pick(texts.AFTER_AGENT, locale), locale)
             elif status in NOT_ANSWERED and transfer.status in ("dialing", "connected"):
                 # "connected" here: the agent picked up but hung up during the whisper.
-                transfer.status = "dialing"
+                transfer.status = TransferStatus.DIALING
                 transfer.answered_at = None
                 transfer.queue_wait_s = None
                 missed = transfer.agent_id
@@ -113,7 +114,7 @@ class TransferCallbacks(TransferCore):
                         texts.pick(texts.NEXT_AGENT, locale),
                     )
                 else:
-                    transfer.status = "queued"
+                    transfer.status = TransferStatus.QUEUED
                     transfer.agent_id = None
                     body = self.enqueue_twiml(
                         transfer_id, locale, texts.pick(texts.NEXT_AGENT, locale)
@@ -175,8 +176,8 @@ class TransferCallbacks(TransferCore):
             if not answer:
                 return twiml.say(texts.keep_waiting(locale), locale)
             due, _zone = await callback_due(s, attempt, now)
-            close_unanswered(transfer, "callback", now)
-            transfer.outcome = "callback"
+            close_unanswered(transfer, TransferStatus.CALLBACK, now)
+            transfer.outcome = TransferOutcome.CALLBACK
             await record_callback(
                 s,
                 attempt,
@@ -204,13 +205,13 @@ class TransferCallbacks(TransferCore):
                 text = texts.callback_confirmed(locale, local, bool(due_soon))
                 return twiml.say_and_hangup(text, locale)
             if result == "hangup" and transfer.status == "queued":
-                close_unanswered(transfer, "abandoned", now)
+                close_unanswered(transfer, TransferStatus.ABANDONED, now)
                 await add_event(
                     s, found.attempt.id, "transfer_abandoned", {"transfer_id": transfer_id}
                 )
                 return twiml.empty()
             if transfer.status == "queued":
                 # Left the queue some other way (full, error): never leave them in silence.
-                close_unanswered(transfer, "failed", now)
+                close_unanswered(transfer, TransferStatus.FAILED, now)
                 return twiml.say_and_hangup(texts.pick(texts.NOBODY, locale), locale)
         return twiml.empty()

@@ -28,9 +28,7 @@ from ivr.store.queries import add_event
 from ivr.store.transfers import lock_transfer
 from ivr.telephony import twiml
 from ivr.telephony.rest import TwilioCalls
-
-BEFORE_ANSWER = ("requested", "dialing", "queued")
-OPEN_STATUSES = (*BEFORE_ANSWER, "connected")
+from ivr.vocab.transfers import BEFORE_ANSWER, TransferStatus
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,7 @@ def wait_s(transfer: Transfer, now: dt.datetime) -> float:
     return wait
 
 
-def close_unanswered(transfer: Transfer, status: str, now: dt.datetime) -> None:
+def close_unanswered(transfer: Transfer, status: TransferStatus, now: dt.datetime) -> None:
     """End a transfer no agent answered: the whole wait until now was queue wait."""
     transfer.status = status
     transfer.ended_at = now
@@ -116,7 +114,7 @@ class TransferCore:
 
     async def _complete(self, s: AsyncSession, transfer: Transfer, now: dt.datetime) -> None:
         """End a talk that took place: the agent goes into wrap-up."""
-        transfer.status = "completed"
+        transfer.status = TransferStatus.COMPLETED
         transfer.ended_at = now
         if transfer.agent_id is not None:
             await presence.start_wrapup(
@@ -127,7 +125,7 @@ class TransferCore:
         if agent_id is not None:
             await self.hub.publish(AgentEvent(agent_id, kind, transfer_id))
 
-    async def _fail(self, transfer_id: int, status: str, why: str) -> None:
+    async def _fail(self, transfer_id: int, status: TransferStatus, why: str) -> None:
         """The call could not be redirected or is gone: free the agent, close the transfer."""
         now = utcnow()
         async with self.sessions() as s, s.begin():

@@ -14,12 +14,13 @@ import structlog
 
 from ivr.agents import presence, texts
 from ivr.agents.routing import QueuedTransfer, next_for_agent
-from ivr.agents.transfer_core import OPEN_STATUSES, Assignment, TransferCore, close_unanswered
+from ivr.agents.transfer_core import Assignment, TransferCore, close_unanswered
 from ivr.store.agents import get_agent
 from ivr.store.models import FINAL_ATTEMPT_STATUSES, utcnow
 from ivr.store.queries import add_event
 from ivr.store.transfers import lock_transfer, open_transfers_of_ended_calls, queued_transfers
 from ivr.telephony.rest import CarrierError, CarrierUnknown
+from ivr.vocab.transfers import OPEN_TRANSFER_STATUSES, TransferStatus
 
 log = structlog.get_logger(__name__)
 
@@ -58,7 +59,7 @@ class TransferQueue(TransferCore):
                     await presence.release(s, snap.id)
                     queue = [q for q in queue if q.id != pick.id]
                     continue
-                transfer.status = "dialing"
+                transfer.status = TransferStatus.DIALING
                 transfer.agent_id = snap.id
                 transfer.tried_agent_ids = [*(transfer.tried_agent_ids or []), snap.id]
                 _t, attempt, debtor = by_id[pick.id]
@@ -77,7 +78,7 @@ class TransferQueue(TransferCore):
         for a in assignments:
             await self._publish(a.agent_id, "offer", a.transfer_id)
             if a.call_sid is None:
-                await self._fail(a.transfer_id, "failed", "no call sid")
+                await self._fail(a.transfer_id, TransferStatus.FAILED, "no call sid")
                 continue
             try:
                 await self._carrier().redirect(
@@ -87,7 +88,7 @@ class TransferQueue(TransferCore):
                 log.warning("agents.dequeue_unknown", transfer_id=a.transfer_id, error=str(exc))
             except CarrierError as exc:
                 # The queued call is gone (hung up while we looked): it was abandoned.
-                await self._fail(a.transfer_id, "abandoned", str(exc))
+                await self._fail(a.transfer_id, TransferStatus.ABANDONED, str(exc))
         return len(assignments)
 
     async def reconcile(self) -> int:
@@ -95,10 +96,12 @@ class TransferQueue(TransferCore):
         now = utcnow()
         events: list[tuple[int | None, str, int]] = []
         async with self.sessions() as s, s.begin():
-            ids = await open_transfers_of_ended_calls(s, OPEN_STATUSES, FINAL_ATTEMPT_STATUSES)
+            ids = await open_transfers_of_ended_calls(
+                s, OPEN_TRANSFER_STATUSES, FINAL_ATTEMPT_STATUSES
+            )
             for transfer_id in ids:
                 transfer = await lock_transfer(s, transfer_id)
-                if transfer is None or transfer.status not in OPEN_STATUSES:
+                if transfer is None or transfer.status not in OPEN_TRANSFER_STATUSES:
                     continue
                 if transfer.status == "connected":
                     await self._complete(s, transfer, now)
@@ -107,7 +110,7 @@ class TransferQueue(TransferCore):
                 if transfer.status == "dialing" and transfer.agent_id is not None:
                     await presence.release(s, transfer.agent_id, now)
                     events.append((transfer.agent_id, "missed", transfer_id))
-                close_unanswered(transfer, "abandoned", now)
+                close_unanswered(transfer, TransferStatus.ABANDONED, now)
                 await add_event(
                     s, transfer.attempt_id, "transfer_abandoned", {"transfer_id": transfer_id}
                 )

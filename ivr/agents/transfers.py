@@ -36,6 +36,7 @@ from ivr.store.models import Transfer
 from ivr.store.queries import add_event, load_attempt_context
 from ivr.store.transfers import add_transfer
 from ivr.telephony.rest import CarrierError, CarrierUnknown
+from ivr.vocab.transfers import TransferStatus
 
 log = structlog.get_logger(__name__)
 
@@ -54,11 +55,11 @@ class TransferService(TransferCallbacks, TransferQueue):
                 s, locale=locale, last_agent_id=call.debtor.last_agent_id, exclude=(), reason=reason
             )
             if agent is not None:
-                transfer.status = "dialing"
+                transfer.status = TransferStatus.DIALING
                 transfer.agent_id = agent.id
                 transfer.tried_agent_ids = [agent.id]
             else:
-                transfer.status = "queued"
+                transfer.status = TransferStatus.QUEUED
             await add_event(
                 s,
                 attempt_id,
@@ -82,7 +83,7 @@ class TransferService(TransferCallbacks, TransferQueue):
             return True
         except CarrierError as exc:
             log.warning("agents.redirect_failed", transfer_id=transfer_id, error=str(exc))
-            await self._fail(transfer_id, "failed", str(exc))
+            await self._fail(transfer_id, TransferStatus.FAILED, str(exc))
             return False
         log.info("agents.transfer", transfer_id=transfer_id, agent_id=transfer.agent_id)
         return True

@@ -17,7 +17,8 @@ from ivr.dialog.events import CallContext
 from ivr.store.call_attempts import count_other_attempts_with_outcome
 from ivr.store.models import Debtor, utcnow
 from ivr.store.queries import AttemptContext, load_attempt_context
-from scheduler.caps import RIGHT_PARTY_OUTCOMES
+from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES
+from ivr.vocab.outcomes import RIGHT_PARTY_OUTCOMES
 from scheduler.eligibility import primary_zone
 
 CALLBACK_DEFAULT_DELAY = dt.timedelta(hours=4)
@@ -97,9 +98,9 @@ async def build_call_context(
     earlier_contacts = await count_other_attempts_with_outcome(
         session, debtor.id, data.attempt.id, RIGHT_PARTY_OUTCOMES
     )
-    locale = debtor.locale or (campaign.locale if campaign else "pt-BR")
-    if locale not in ("pt-BR", "en-US"):
-        locale = "pt-BR"
+    locale = debtor.locale or (campaign.locale if campaign else DEFAULT_LOCALE.value)
+    if locale not in LOCALES:
+        locale = DEFAULT_LOCALE.value
     return CallContext(
         locale=locale,
         first_name=debtor.first_name,

@@ -31,6 +31,7 @@ from ivr.calls.store_writer import (
 from ivr.dialog import events as ev
 from ivr.store import call_attempts, queries
 from ivr.store.models import CallAttempt
+from ivr.vocab.outcomes import Outcome
 
 log = structlog.get_logger(__name__)
 
@@ -135,7 +136,7 @@ class CallRecorder:
 
         await self.write(work, type(action).__name__)
 
-    async def outcome_if_missing(self, outcome: str) -> None:
+    async def outcome_if_missing(self, outcome: Outcome) -> None:
         """The call ended before the dialog recorded an outcome: this one."""
         await self.flush()
         attempt_id = self.attempt_id

@@ -39,6 +39,7 @@ from ivr.dialog.conversation import Dialog
 from ivr.logs import bind_ids
 from ivr.telephony import media_codec as mc
 from ivr.telephony.stream_token import StreamTokens
+from ivr.vocab.outcomes import Outcome
 
 log = structlog.get_logger(__name__)
 
@@ -119,7 +120,7 @@ class CallSession:
         if self.live is not None and self.call_sid:
             self.live.remove(self.call_sid)
         if self.dialog is not None and self.recorder is not None:
-            metrics.CALL_OUTCOMES.labels(self.recorder.outcome or "no_contact").inc()
+            metrics.CALL_OUTCOMES.labels(self.recorder.outcome or Outcome.NO_CONTACT).inc()
         await self.transport.close()
 
     async def _malformed(self, exc: mc.MalformedMessage) -> None:
@@ -234,12 +235,12 @@ class CallSession:
                 continue  # already logged; _end_after_failure ends the call
             except Exception:
                 log.exception("dialog.failed", call_sid=self.call_sid)
-                await self.recorder.outcome_if_missing("error")
+                await self.recorder.outcome_if_missing(Outcome.ERROR)
                 self.closed = True
                 await self.transport.close()
                 return
             if isinstance(event, ev.Hangup):
-                await self.recorder.outcome_if_missing("no_contact")
+                await self.recorder.outcome_if_missing(Outcome.NO_CONTACT)
                 return
 
     async def _execute(self, action: ev.Action) -> None:

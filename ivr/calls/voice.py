@@ -23,13 +23,13 @@ from ivr.config import Settings
 from ivr.dialog.flow_model import Flow
 from ivr.dialog.grammars import all_contexts, load_grammar
 from ivr.dialog.prompts import PromptCatalog, validate_catalogs
+from ivr.vocab.locales import LOCALES
 from ivr.voice.asr import COMPLETE_SILENCE_MS, AsrModel, VoskRecognizer, load_and_check
 from ivr.voice.interfaces import Recognizer, RecognizerFactory, Synthesizer
 from ivr.voice.tts import Pyttsx3Synthesizer
 
 log = structlog.get_logger(__name__)
 
-LOCALES = ("pt-BR", "en-US")
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -46,7 +46,8 @@ from ivr.dialog.flow_model import (
     StepAction,
 )
 from ivr.dialog.flow_yaml import parse_yaml
-from ivr.dialog.prompts import LOCALES, load_catalogs
+from ivr.dialog.prompts import load_catalogs
+from ivr.vocab.locales import LOCALES
 
 # What a do step's argument may be: none, any text, or one of a set of words.
 _NONE = "none"

@@ -19,32 +19,24 @@ from typing import Any
 from ivr.dialog import nlu_intents
 from ivr.dialog.events import EndCall, MarkWrongNumber, OptOut, RecordAlreadyPaid, TransferToAgent
 from ivr.dialog.grammars import CONTEXTS
-from ivr.dialog.prompts import LOCALES, PromptCatalog
+from ivr.dialog.prompts import PromptCatalog
+from ivr.vocab.intents import ENGINE_INTENTS as _ENGINE_INTENTS
+from ivr.vocab.intents import Intent
+from ivr.vocab.locales import LOCALES
+from ivr.vocab.outcomes import DIALOG_OUTCOMES
 
 DEFAULT_FLOW = Path(__file__).with_name("flow.yaml")
 
-#: Intents the language understanding produces (a contract with ``nlu.py``).
+#: Intents the language understanding produces, the engine's own (from keypad
+#: checks), and both: one vocabulary, ``ivr.vocab.intents``.
 NLU_INTENTS: frozenset[str] = frozenset(nlu_intents.INTENTS)
-#: Intents the engine itself derives from keypad checks.
-ENGINE_INTENTS: frozenset[str] = frozenset({"verified", "not_verified"})
-INTENTS: frozenset[str] = NLU_INTENTS | ENGINE_INTENTS
+ENGINE_INTENTS: frozenset[str] = frozenset(_ENGINE_INTENTS)
+INTENTS: frozenset[str] = frozenset(Intent)
 
 #: Listening contexts (grammar names), a contract with ``grammars/``.
 GRAMMARS: frozenset[str] = frozenset(CONTEXTS)
-OUTCOMES: frozenset[str] = frozenset(
-    {
-        "right_party",
-        "promise",
-        "refused",
-        "callback",
-        "opt_out",
-        "wrong_party",
-        "agent",
-        "voicemail",
-        "no_contact",
-        "already_paid",
-    }
-)
+#: Outcomes a flow step may set (``ivr.vocab.outcomes``; ``error`` is the engine's).
+OUTCOMES: frozenset[str] = frozenset(DIALOG_OUTCOMES)
 
 
 class CollectMode(StrEnum):

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import yaml
 
-LOCALES: tuple[str, ...] = ("pt-BR", "en-US")
+from ivr.vocab.locales import LOCALES
 
 #: Every placeholder a prompt may use, and what the dialog fills it with.
 KNOWN_PLACEHOLDERS: frozenset[str] = frozenset(

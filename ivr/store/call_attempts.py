@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.models import FINAL_ATTEMPT_STATUSES, AttemptStatus, CallAttempt, utcnow
 from ivr.store.queries import add_event
+from ivr.vocab.outcomes import Outcome
 
 
 async def count_other_attempts_with_outcome(
@@ -81,14 +82,14 @@ async def set_outcome(session: AsyncSession, attempt_id: int, outcome: str) -> N
     """The attempt's current outcome (the dialog may refine it as the call goes)."""
     attempt = await session.get(CallAttempt, attempt_id)
     if attempt is not None:
-        attempt.outcome = outcome
+        attempt.outcome = Outcome(outcome)
 
 
 async def set_outcome_if_missing(session: AsyncSession, attempt_id: int, outcome: str) -> None:
     """An outcome for a call that ended before the dialog recorded one."""
     attempt = await session.get(CallAttempt, attempt_id)
     if attempt is not None and attempt.outcome is None:
-        attempt.outcome = outcome
+        attempt.outcome = Outcome(outcome)
 
 
 async def record_transfer(
@@ -104,4 +105,4 @@ async def flag_error(session: AsyncSession, attempt_id: int, error: str) -> None
     attempt = await session.get(CallAttempt, attempt_id)
     if attempt is not None:
         attempt.error = error
-        attempt.outcome = attempt.outcome or "error"
+        attempt.outcome = attempt.outcome or Outcome.ERROR

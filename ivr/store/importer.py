@@ -34,10 +34,12 @@ from ivr import metrics
 from ivr.store.csvfile import CsvRefused, Record, Table, read_table
 from ivr.store.import_batch import Pacer, store_rows
 from ivr.store.models import CallWindow, Campaign
+from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES, Locale
 
 REQUIRED = ("external_ref", "name", "phone", "amount", "due_date", "creditor")
 OPTIONAL = ("locale", "region", "timezone", "birth_year")
-LOCALES = {"pt-BR": ("BR", "BRL"), "en-US": ("US", "USD")}
+# A row's country and currency unless it says otherwise, by its locale.
+LOCALE_HOME: dict[str, tuple[str, str]] = {Locale.PT_BR: ("BR", "BRL"), Locale.EN_US: ("US", "USD")}
 
 # Lines a person answers. Premium-rate, toll-free, shared-cost, VoIP, pager,
 # voicemail and the like are refused: they cost the debtor or reach no one.
@@ -218,8 +220,8 @@ def validate_row(line: int, row: dict[str, str], default_locale: str) -> DebtorR
     name = plain_text("name", get("name"))
     locale = get("locale") or default_locale
     if locale not in LOCALES:
-        raise RowInvalid(f"locale {locale!r} is not supported (pt-BR or en-US)")
-    country, currency = LOCALES[locale]
+        raise RowInvalid(f"locale {locale!r} is not supported ({' or '.join(LOCALES)})")
+    country, currency = LOCALE_HOME[locale]
     region = get("region").upper() or None
     if region is not None and region not in _subdivisions(country):
         raise RowInvalid(f"region {region!r} is not a state of {country}")
@@ -304,7 +306,7 @@ async def ensure_campaign(session: AsyncSession, name: str, locale: str) -> Camp
         return camp
     from scheduler.windows import default_windows
 
-    country = LOCALES.get(locale, ("BR", "BRL"))[0]
+    country = LOCALE_HOME.get(locale, LOCALE_HOME[DEFAULT_LOCALE])[0]
     camp = Campaign(
         name=name,
         locale=locale,
@@ -323,7 +325,7 @@ async def import_debtors(
     path: Path,
     *,
     campaign: str = "default",
-    default_locale: str = "pt-BR",
+    default_locale: str = DEFAULT_LOCALE,
     encoding: str | None = None,
 ) -> ImportReport:
     """Import a debtor file; rows without a locale take the campaign's.

@@ -18,8 +18,8 @@ from typing import Annotated, Any
 import phonenumbers
 from pydantic import Field, field_validator
 
-from ivr.dialog.prompts import LOCALES
-from ivr.web.api_schemas import Input, Output
+from ivr.vocab.locales import Locale
+from ivr.web.api_schemas import Input, Output, check_locale
 from ivr.web.api_types import Day
 from scheduler.windows import COUNTRY_ZONES
 
@@ -66,12 +66,6 @@ class WindowOut(Output):
     end: str
 
 
-def _check_locale(value: str) -> str:
-    if value not in LOCALES:
-        raise ValueError(f"unknown locale {value!r}: one of {', '.join(LOCALES)}")
-    return value
-
-
 def _check_country(value: str) -> str:
     value = value.upper()
     if value not in COUNTRIES:
@@ -105,10 +99,10 @@ RETRY_PLAN_DOC = (
 class _CampaignFields(Input):
     """Settings shared by create and update (update makes each optional)."""
 
-    @field_validator("locale", check_fields=False)
+    @field_validator("locale", check_fields=False, mode="before")
     @classmethod
-    def _locale(cls, value: str | None) -> str | None:
-        return None if value is None else _check_locale(value)
+    def _locale(cls, value: Any) -> Any:
+        return check_locale(value)
 
     @field_validator("country", check_fields=False)
     @classmethod
@@ -123,7 +117,7 @@ class _CampaignFields(Input):
 
 class CampaignCreate(_CampaignFields):
     name: str = Field(min_length=1, max_length=120)
-    locale: str = "pt-BR"
+    locale: Locale = Locale.PT_BR
     country: str = "BR"
     windows: list[WindowIn] | None = Field(
         default=None, description="omitted: the country's default calling hours"
@@ -152,7 +146,7 @@ class CampaignUpdate(_CampaignFields):
     """Only the fields present change; null is not a value here."""
 
     name: str | None = Field(default=None, min_length=1, max_length=120)
-    locale: str | None = None
+    locale: Locale | None = None
     country: str | None = None
     daily_cap: int | None = Field(default=None, ge=1, le=20)
     weekly_cap: int | None = Field(default=None, ge=1, le=100)
@@ -180,7 +174,7 @@ class BlockedDatesIn(Input):
 class CampaignOut(Output):
     id: int
     name: str
-    locale: str
+    locale: Locale
     country: str
     active: bool
     daily_cap: int

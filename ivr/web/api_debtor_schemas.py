@@ -13,6 +13,10 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from ivr.vocab.attempts import AttemptStatus
+from ivr.vocab.debts import CallbackStatus, DebtStatus, PromiseStatus
+from ivr.vocab.locales import Locale
+from ivr.vocab.outcomes import Outcome
 from ivr.web.api_schemas import Input, Output
 from ivr.web.api_types import DbId, Instant
 from scheduler.windows import valid_zone
@@ -31,7 +35,7 @@ class DebtOut(Output):
     paid_cents: int
     currency: str
     due_date: dt.date
-    status: str
+    status: DebtStatus
     campaign_id: int | None
     paused_until: dt.datetime | None
     paid_at: dt.datetime | None
@@ -42,7 +46,7 @@ class PromiseOut(Output):
     debt_id: int
     promised_date: dt.date
     amount_cents: int
-    status: str
+    status: PromiseStatus
     source: str
     created_at: dt.datetime
 
@@ -51,7 +55,7 @@ class CallbackOut(Output):
     id: int
     debt_id: int | None
     due_at: dt.datetime
-    status: str
+    status: CallbackStatus
     reason: str
 
 
@@ -79,8 +83,8 @@ class AttemptOut(Output):
     debt_id: int | None
     campaign_id: int | None
     to_number: str
-    status: str
-    outcome: str | None
+    status: AttemptStatus
+    outcome: Outcome | None
     answered_by: str | None
     duration_s: int | None
     claimed_at: dt.datetime
@@ -99,7 +103,7 @@ class AttemptList(Output):
 class DebtorOut(Output):
     external_ref: str
     name: str
-    locale: str
+    locale: Locale
     country: str
     region: str | None
     timezone: str | None

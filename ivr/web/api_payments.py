@@ -12,7 +12,7 @@ made precise here:
 * live contact: answered by a person (AMD said ``human``, or the dialog
   heard someone: any outcome other than ``voicemail``/``no_contact``).
 * right-party contact: the outcome says we spoke with the verified debtor
-  (the scheduler's ``RIGHT_PARTY_OUTCOMES``, which also drive the quiet days).
+  (``ivr.vocab.outcomes.RIGHT_PARTY_OUTCOMES``, which also drive the quiet days).
 * promises: promises to pay made during those attempts.
 * promises due / kept: of those promises, the ones settled or whose date has
   passed (UTC today), and the ones marked kept (paid by their date).
@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ivr.keys import SESSIONS
 from ivr.store.models import utcnow
 from ivr.store.payments import collection_counts, debt_status, payment_by_ref
+from ivr.vocab.outcomes import NOT_LIVE_OUTCOMES, RIGHT_PARTY_OUTCOMES
 from ivr.web.api_common import (
     API_PREFIX,
     Endpoint,
@@ -42,10 +43,7 @@ from ivr.web.api_common import (
 )
 from ivr.web.api_schemas import PaymentIn, PaymentOut, SummaryOut, SummaryQuery
 from ivr.web.auth import json_error
-from scheduler.caps import RIGHT_PARTY_OUTCOMES
 from scheduler.payments import PaymentRejected, PaymentResult, record_payment, resolve_debt
-
-NOT_LIVE_OUTCOMES = ("voicemail", "no_contact")
 
 
 async def post_payment(request: web.Request) -> web.Response:
@@ -66,10 +64,11 @@ async def post_payment(request: web.Request) -> web.Response:
                 raise unprocessable([FieldError("external_ref", str(exc))]) from None
             result = await _record(s, debt.id, cents, body, now)
         status = await debt_status(s, result.debt_id)
+        assert status is not None  # the payment's debt, read in the same transaction
     out = PaymentOut(
         payment_id=result.payment_id,
         debt_id=result.debt_id,
-        debt_status=str(status),
+        debt_status=status,
         duplicate=result.duplicate,
         debt_paid=result.debt_paid,
         promises_kept=result.promises_kept,

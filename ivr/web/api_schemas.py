@@ -14,11 +14,21 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ivr.vocab.debts import DebtStatus
+from ivr.vocab.locales import LOCALES
+from ivr.vocab.staff import Role
 from ivr.web.api_types import Day, DbId, Instant
+
+
+def check_locale(value: Any) -> Any:
+    """Before a ``Locale`` field: an unknown tag is named, with the ones there are."""
+    if isinstance(value, str) and value not in LOCALES:
+        raise ValueError(f"unknown locale {value!r}: one of {', '.join(LOCALES)}")
+    return value
 
 
 class Input(BaseModel):
@@ -52,7 +62,7 @@ class PaymentIn(Input):
 class PaymentOut(Output):
     payment_id: int | None
     debt_id: int
-    debt_status: str
+    debt_status: DebtStatus
     duplicate: bool
     debt_paid: bool
     promises_kept: int
@@ -97,7 +107,7 @@ class LoginIn(Input):
 class UserOut(Output):
     id: int
     username: str
-    role: Literal["supervisor", "agent"]
+    role: Role
 
 
 class Ok(Output):

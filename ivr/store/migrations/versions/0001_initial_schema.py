@@ -1,5 +1,8 @@
 """initial schema
 
+Longer than the ~400 lines a module should be because a migration is frozen
+history: databases have run it as it stands, so it is never edited or split.
+
 Revision ID: 0001
 Revises:
 Create Date: 2026-11-23 18:27:39.606225

@@ -1,0 +1,105 @@
+"""Outbound calls: each attempt, everything that happened in it, and the shared call rate."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ivr.store.models.base import Base, string_enum, utcnow
+from ivr.vocab.attempts import AttemptStatus
+from ivr.vocab.outcomes import Outcome
+
+# SQL for "this attempt is not final yet": the partial unique index below makes
+# a second live attempt for one debtor impossible, whatever the code does. It is
+# frozen in migration 0001: a new live status needs a migration of the index.
+_LIVE_SQL = "status IN ('claimed', 'unknown', 'queued', 'initiated', 'ringing', 'in-progress')"
+
+
+class CallAttempt(Base):
+    """One outbound call. Claimed in the same transaction that checks the caps."""
+
+    __tablename__ = "call_attempts"
+    __table_args__ = (
+        Index("ix_call_attempts_debtor_claimed", "debtor_id", "claimed_at"),
+        Index("ix_call_attempts_status", "status"),
+        Index(
+            "uq_call_attempts_live_debtor",
+            "debtor_id",
+            unique=True,
+            postgresql_where=text(_LIVE_SQL),
+            sqlite_where=text(_LIVE_SQL),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"))
+    debt_id: Mapped[int | None] = mapped_column(ForeignKey("debts.id", ondelete="SET NULL"))
+    phone_id: Mapped[int | None] = mapped_column(ForeignKey("phones.id", ondelete="SET NULL"))
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
+    )
+    callback_id: Mapped[int | None] = mapped_column(ForeignKey("callbacks.id", ondelete="SET NULL"))
+    to_number: Mapped[str] = mapped_column(String(20))
+    call_sid: Mapped[str | None] = mapped_column(String(40), unique=True)
+    status: Mapped[AttemptStatus] = mapped_column(
+        string_enum(AttemptStatus), default=AttemptStatus.CLAIMED
+    )
+    last_sequence: Mapped[int] = mapped_column(Integer, default=-1)
+    answered_by: Mapped[str | None] = mapped_column(String(30))
+    outcome: Mapped[Outcome | None] = mapped_column(string_enum(Outcome, length=30))
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    local_day: Mapped[dt.date] = mapped_column(Date)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    placed_at: Mapped[dt.datetime | None] = mapped_column()
+    answered_at: Mapped[dt.datetime | None] = mapped_column()
+    ended_at: Mapped[dt.datetime | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(Text)
+    # A supervisor's override of the frequency limits (``ivr call --override-caps``):
+    # who, why and which limits it set aside; when is ``claimed_at``.
+    override_by: Mapped[str | None] = mapped_column(String(64))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    override_codes: Mapped[str | None] = mapped_column(String(64))
+
+    events: Mapped[list[CallEvent]] = relationship(
+        back_populates="attempt", cascade="all, delete-orphan", order_by="CallEvent.id"
+    )
+
+
+class CallEvent(Base):
+    """Everything that happened in a call: carrier statuses, turns, DTMF, actions."""
+
+    __tablename__ = "call_events"
+    __table_args__ = (
+        Index("ix_call_events_kind_at", "kind", "at"),
+        UniqueConstraint("attempt_id", "dedupe_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("call_attempts.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Set for events a carrier may deliver twice (status callbacks): the
+    # database, not a read-then-write, makes the second one a no-op.
+    dedupe_key: Mapped[str | None] = mapped_column(String(40))
+
+    attempt: Mapped[CallAttempt] = relationship(back_populates="events")
+
+
+class PacingSlot(Base):
+    """The next free instant of a rate shared by every replica (the account's CPS).
+
+    See ``scheduler.pacing``: one row per carrier account, moved on by one
+    atomic statement per call.
+    """
+
+    __tablename__ = "pacing_slots"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_at: Mapped[dt.datetime] = mapped_column()

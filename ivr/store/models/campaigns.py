@@ -1,0 +1,55 @@
+"""A campaign: what a supervisor sets for a portfolio, and its call windows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Time
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ivr.store.models.base import Base, string_enum, utcnow
+from ivr.vocab.locales import DEFAULT_LOCALE, Locale
+
+
+class Campaign(Base):
+    """What a supervisor sets: windows, caps, pacing and locale for a portfolio."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    locale: Mapped[Locale] = mapped_column(string_enum(Locale, length=10), default=DEFAULT_LOCALE)
+    country: Mapped[str] = mapped_column(String(2), default="BR")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    daily_cap: Mapped[int] = mapped_column(Integer, default=2)
+    weekly_cap: Mapped[int] = mapped_column(Integer, default=7)
+    min_gap_minutes: Mapped[int] = mapped_column(Integer, default=240)
+    quiet_days_after_rpc: Mapped[int] = mapped_column(Integer, default=0)
+    paid_pause_business_days: Mapped[int] = mapped_column(Integer, default=2)
+    max_concurrent_calls: Mapped[int] = mapped_column(Integer, default=5)
+    max_promise_days: Mapped[int] = mapped_column(Integer, default=30)
+    blocked_dates: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Minutes to wait after the 1st, 2nd, ... busy / no-answer / failed attempt
+    # in a row (the last repeats); empty: only the caps and min gap apply.
+    retry_delays_minutes: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
+    company_name: Mapped[str] = mapped_column(String(120), default="Central de Atendimento")
+    callback_number: Mapped[str] = mapped_column(String(20), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    windows: Mapped[list[CallWindow]] = relationship(
+        back_populates="campaign", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class CallWindow(Base):
+    """One allowed range on one weekday (0 = Monday), in the debtor's local time."""
+
+    __tablename__ = "call_windows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    weekday: Mapped[int] = mapped_column(Integer)
+    start: Mapped[dt.time] = mapped_column(Time)
+    end: Mapped[dt.time] = mapped_column(Time)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="windows")

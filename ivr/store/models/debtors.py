@@ -1,0 +1,148 @@
+"""A debtor and what hangs off them: phones, debts, promises, callbacks, opt-outs, payments."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ivr.store.models.base import Base, string_enum, utcnow
+from ivr.vocab.debts import CallbackStatus, DebtStatus, PromiseStatus
+from ivr.vocab.locales import DEFAULT_LOCALE, Locale
+
+
+class Debtor(Base):
+    """A person. Caps and opt-outs apply to the person, across all their phones."""
+
+    __tablename__ = "debtors"
+    __table_args__ = (
+        # The planner's queue: debtors due for (re)evaluation, oldest hint first.
+        Index(
+            "ix_debtors_next_attempt_at",
+            "next_attempt_at",
+            postgresql_where=text("opted_out_at IS NULL"),
+            sqlite_where=text("opted_out_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_ref: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[Locale] = mapped_column(string_enum(Locale, length=10), default=DEFAULT_LOCALE)
+    country: Mapped[str] = mapped_column(String(2), default="BR")
+    region: Mapped[str | None] = mapped_column(String(10))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    opted_out_at: Mapped[dt.datetime | None] = mapped_column()
+    quiet_until: Mapped[dt.datetime | None] = mapped_column()
+    # A scheduling hint kept by the scheduler: no earlier than this instant can
+    # the debtor become callable (NULL: evaluate now). Never a compliance
+    # decision by itself: every claim re-checks everything under a row lock.
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column()
+    last_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    phones: Mapped[list[Phone]] = relationship(
+        back_populates="debtor",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="Phone.position",
+    )
+    debts: Mapped[list[Debt]] = relationship(
+        back_populates="debtor", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.strip() else self.name
+
+
+class Phone(Base):
+    __tablename__ = "phones"
+    __table_args__ = (UniqueConstraint("debtor_id", "e164"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    e164: Mapped[str] = mapped_column(String(20), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    wrong_number_at: Mapped[dt.datetime | None] = mapped_column()
+
+    debtor: Mapped[Debtor] = relationship(back_populates="phones")
+
+
+class Debt(Base):
+    __tablename__ = "debts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
+    )
+    creditor: Mapped[str] = mapped_column(String(200))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="BRL")
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[DebtStatus] = mapped_column(string_enum(DebtStatus), default=DebtStatus.OPEN)
+    paused_until: Mapped[dt.datetime | None] = mapped_column()
+    paid_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    debtor: Mapped[Debtor] = relationship(back_populates="debts")
+
+
+class Promise(Base):
+    __tablename__ = "promises"
+    __table_args__ = (Index("ix_promises_status_date", "status", "promised_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debt_id: Mapped[int] = mapped_column(ForeignKey("debts.id", ondelete="CASCADE"), index=True)
+    attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("call_attempts.id", ondelete="SET NULL")
+    )
+    promised_date: Mapped[dt.date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[PromiseStatus] = mapped_column(
+        string_enum(PromiseStatus), default=PromiseStatus.OPEN
+    )
+    source: Mapped[str] = mapped_column(String(20), default="ivr")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Callback(Base):
+    """A debtor asked to be called at a given time (kept inside the windows)."""
+
+    __tablename__ = "callbacks"
+    __table_args__ = (Index("ix_callbacks_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    debt_id: Mapped[int | None] = mapped_column(ForeignKey("debts.id", ondelete="SET NULL"))
+    due_at: Mapped[dt.datetime] = mapped_column()
+    status: Mapped[CallbackStatus] = mapped_column(
+        string_enum(CallbackStatus), default=CallbackStatus.PENDING
+    )
+    reason: Mapped[str] = mapped_column(String(40), default="asked")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OptOut(Base):
+    __tablename__ = "opt_outs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(10), default="call")
+    source: Mapped[str] = mapped_column(String(20), default="ivr")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debt_id: Mapped[int] = mapped_column(ForeignKey("debts.id", ondelete="CASCADE"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    paid_on: Mapped[dt.date] = mapped_column(Date)
+    external_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

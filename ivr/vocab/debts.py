@@ -1,0 +1,47 @@
+"""The life of a debt, and of what the debtor agreed about it (a promise, a callback).
+
+Debt status (only an ``open`` debt is called about):
+
+* ``open`` -- owed; the debtor may be called about it.
+* ``paid`` -- payments covered it; no more calls about it.
+* ``disputed`` -- the debtor contests it; no calls while it is so marked.
+* ``closed`` -- taken out of collection for another reason.
+
+Promise status (a promise to pay an amount on a date):
+
+* ``open`` -- the date has not passed and no payment settled it yet.
+* ``kept`` -- the amount was paid by the date.
+* ``broken`` -- the date passed without the payment (or it was paid late).
+* ``cancelled`` -- withdrawn; left out of the kept-promise rate.
+
+Callback status (the debtor asked to be called at a given time):
+
+* ``pending`` -- still to be made.
+* ``done`` -- the call was placed.
+* ``cancelled`` -- dropped: the debtor opted out, paid, or can no longer be
+  called lawfully.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class DebtStatus(enum.StrEnum):
+    OPEN = "open"
+    PAID = "paid"
+    DISPUTED = "disputed"
+    CLOSED = "closed"
+
+
+class PromiseStatus(enum.StrEnum):
+    OPEN = "open"
+    KEPT = "kept"
+    BROKEN = "broken"
+    CANCELLED = "cancelled"
+
+
+class CallbackStatus(enum.StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    CANCELLED = "cancelled"
