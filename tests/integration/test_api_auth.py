@@ -7,9 +7,7 @@ from sqlalchemy import select
 
 from ivr.store.models import Role, User
 from ivr.web.auth import COOKIE_NAME, UserExists, create_user, hash_api_key, rotate_api_key
-from tests.integration.test_api_support import AGENT_PASSWORD, Api, api
-
-__all__ = ["api"]
+from tests.support.api import AGENT_PASSWORD, Api
 
 SUPERVISOR_ONLY = [
     ("GET", "/api/v1/campaigns"),
