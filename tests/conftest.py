@@ -5,6 +5,11 @@ cloned from a template migrated once per session, so each test gets an empty,
 isolated schema cheaply. An unreachable PostgreSQL stops the run before its
 first test with instructions (tests/support/postgres.py), in CI and locally
 alike: never a skip.
+
+Also shared by unit, integration and e2e tests: one prompt cache per run
+(``tts_cache``), logging captured as JSON lines (``captured``) and the
+Korean test locale's Vosk model (``model``). Helpers that are not fixtures
+live in tests/support/.
 """
 
 from __future__ import annotations
