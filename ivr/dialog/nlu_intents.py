@@ -2,10 +2,13 @@
 
 The order is the policy. Requests that must never be missed or misread come
 first: "pare de ligar" (an opt-out is a legal duty) before anything that
-merely mentions calling; a dispute ("não reconheço essa dívida") before a
-wrong person ("não conheço"); a person's own situation ("não posso pagar",
-"já paguei") before the dates they may add to it. Plain yes/no come last,
-after the slots had their chance, so "não, pode ser sexta" is a promise.
+merely mentions calling; a death ("ele faleceu") before anything said about
+the person; a dispute ("não reconheço essa dívida") before a wrong person
+("não conheço"); someone out for now ("ele não está", "she's at work") before a
+wrong person, since the number is right; a person's own situation ("não posso
+pagar", "já paguei") before the dates they may add to it; "já paguei o boleto"
+before "me manda o boleto". Plain yes/no come last, after the slots had their
+chance, so "não, pode ser sexta" is a promise.
 
 Patterns match the ``words`` form (lowercase, accent-free, see ``nlu_text``);
 ``^...$`` patterns only accept the whole utterance.
@@ -47,6 +50,11 @@ PT_FIRST = _rules(
         r"|par[ae]m? de (?:me )?(?:perturbar|incomodar)",
     ),
     (
+        "deceased",
+        r"falec\w*|morreu|morreram|(?:e|esta|ta|ja) mort[oa]|obito|descanse em paz|velorio"
+        r"|enterro|nao (?:esta|ta|se encontra) mais (?:entre nos|com a gente|aqui com a gente)",
+    ),
+    (
         "wrong_person",
         r"(?:numero|telefone) nao e (?:meu|dele|dela|do|da)"
         r"|(?:esse|este) (?:numero|telefone) (?:e|agora e) d[aoe]|pessoa errada",
@@ -61,14 +69,25 @@ PT_FIRST = _rules(
         r"|nao fui eu (?:que|quem)|golpe|fraude|contestar|contesto|prescrev\w*|prescrita",
     ),
     (
+        "not_available",
+        r"(?:ele|ela) (?:ainda )?nao (?:esta|ta|se encontra)(?! mais)"
+        r"|^nao (?:esta|ta|se encontra)(?: aqui)?$|nao (?:esta|ta|se encontra) (?:no momento|agora)"
+        r"|(?:deixar|deixa|anotar) (?:um )?recado|(?:ele|ela) (?:saiu|viajou)"
+        r"|(?:ele|ela) (?:foi|saiu) (?:no|na|ao|a|pra|para|pro|ali)\b"
+        r"|(?:ele|ela) (?:esta|ta) (?:viajando|fora|trabalhando|dormindo|ocupad[oa]|no trabalho"
+        r"|no banho|no hospital|internad[oa]|na rua|no medico|na escola|na faculdade|de viagem"
+        r"|no servico)"
+        r"|(?:ele|ela) (?:so )?(?:volta|chega|retorna|vai voltar|vai chegar)"
+        r"|(?:ele|ela) nao (?:pode|consegue) (?:atender|falar)",
+    ),
+    (
         "wrong_person",
-        r"nao sou (?:eu|ele|ela|o|a)|(?:ele|ela) nao (?:esta|ta|se encontra|mora|trabalha)"
+        r"nao sou (?:eu|ele|ela|o|a)|(?:ele|ela) nao (?:mora|trabalha)"
+        r"|(?:ele|ela) nao (?:esta|ta) mais"
         r"|numero errado|ligou errado|ligacao errada|liga(?:ram|ou) para o numero errado"
         r"|nao conheco|engano|nao e (?:ele|ela|aqui|dele|dela|o|a)\b"
         r"|nao (?:tem|mora|existe) ninguem|ninguem com esse nome|nao sei quem"
-        r"|^nao (?:esta|ta)(?: aqui)?$|(?:ele|ela) (?:saiu|viajou|faleceu)|nao mora aqui"
-        r"|(?:ele|ela) (?:esta|ta) (?:viajando|fora|trabalhando|dormindo|ocupad[oa]|no trabalho)"
-        r"|nao tem (?:nenhum|nenhuma|ninguem)"
+        r"|nao mora aqui|nao tem (?:nenhum|nenhuma|ninguem)"
         r"|(?:esposa|marido|mulher|mae|pai|filh[oa]|irma|irmao|namorad[oa]|vizinh[oa]|colega)"
         r" d(?:ele|ela)",
     ),
@@ -83,7 +102,27 @@ PT_FIRST = _rules(
         "already_paid",
         r"ja (?:paguei|pagou|pagamos|quitei|quitou|quitamos|efetuei|acertei)"
         r"|ja (?:foi|esta|ta) (?:pag[oa]|quitad[oa]|acertad[oa])|ja fiz o pagamento"
-        r"|paguei|quitei|(?:esta|ta) (?:tudo )?pago|comprovante",
+        r"|paguei|quitei|(?:esta|ta) (?:tudo )?pago|comprovante"
+        r"|(?:fiz|mandei|enviei) o pix|transferi|depositei|acabei de pagar"
+        r"|(?:fiz|mandei) (?:a |o |uma |um )?(?:transferencia|deposito|ted|doc)"
+        r"|pagamento (?:ja )?foi feito|ja foi feito o pagamento",
+    ),
+    (
+        "payment_details",
+        r"boleto|chave (?:do |de )?pix|codigo de barras|linha digitavel|segunda via"
+        r"|(?:passa|manda|mande|envia|envie|qual|qual e|tem|aceita\w*|me da|mandar|passar|enviar)"
+        r" (?:o |a |um |uma )?pix"
+        r"|dados (?:bancarios|da conta|do pix|para (?:o |eu )?(?:pagamento|pagar|depositar)"
+        r"|pra (?:o |eu )?(?:pagamento|pagar|depositar))"
+        r"|(?:manda|mande|envia|envie|passa|passe|fala|mandar|enviar|passar)(?: pra mim| para mim)?"
+        r" (?:o |a |os |as )?(?:link|dados|codigo|conta|chave)"
+        r"|(?:manda|mande|envia|envie|mandar|enviar) (?:por|pelo|no|pro|para o|pra) (?:meu )?"
+        r"(?:whatsapp|zap|email|e mail|mensagem|sms|torpedo|celular)"
+        r"|como (?:e que )?(?:eu )?(?:faco|posso|consigo|vou) (?:para |pra )?pagar"
+        r"|como (?:eu )?pago"
+        r"|onde (?:eu )?(?:pago|posso pagar|faco o pagamento)|aceita\w* cartao"
+        r"|conta (?:pra|para) (?:deposito|depositar|transferencia|transferir|pagar|pagamento)"
+        r"|(?:pagar|pago) (?:no|com|pelo|via) cartao|cartao de credito",
     ),
     (
         "installments",
@@ -101,7 +140,8 @@ PT_CANNOT_PAY = _rules(
         r"|sem (?:dinheiro|condicoes|grana|emprego|trabalho|renda)|desempregad[oa]"
         r"|perdi (?:o|meu) emprego|nao da para pagar|nao da pra pagar|nao tenho condicoes"
         r"|dificuldades?|apertad[oa]|(?:estou|to) (?:quebrad[oa]|dur[oa]|lis[oa])"
-        r"|nao tenho (?:de|da) onde tirar|dinheiro nao da|nao sobra|nao tenho nada",
+        r"|nao tenho (?:de|da) onde tirar|dinheiro nao da|nao sobra|nao tenho nada"
+        r"|(?:ta|esta|anda) (?:muito )?dificil",
     ),
 )
 
@@ -153,6 +193,11 @@ EN_FIRST = _rules(
         r"stop call\w*|(?:dont|do not|never) call|take me off|remove (?:me|my number)"
         r"|(?:dont|do not) (?:contact|phone)|no more calls|quit calling",
     ),
+    (
+        "deceased",
+        r"passed away|(?:he|she|they|hes|shes) passed|died|deceased|no longer with us"
+        r"|(?:is|hes|shes|was) dead|funeral|in a better place|rest in peace",
+    ),
     ("wrong_person", r"(?:number|phone) is(?:nt| not) (?:mine|his|hers)"),
     (
         "dispute",
@@ -162,9 +207,27 @@ EN_FIRST = _rules(
         r"|never (?:bought|signed|had|owed)",
     ),
     (
+        "not_available",
+        r"(?:hes|shes|he is|she is|theyre|they are) not (?:here|home|available|in|around|back)"
+        r"|(?:hes|shes|he is|she is) (?:out|at work|at school|working|sleeping|asleep|busy|away"
+        r"|in the shower|in the hospital|traveling|travelling|on vacation)"
+        r"|(?:he|she) (?:cant|cannot|can not) (?:come to|get to|answer) the phone"
+        r"|(?:hell|shell|he will|she will) be (?:back|home)|(?:he|she) gets (?:home|back|in)"
+        r"|(?:he|she) (?:stepped|went) out"
+        r"|(?:hes|shes|he is|she is) (?:at|in) (?:the |a |his |her )?(?!home\b)(?:store|shop"
+        r"|market|mall|church|gym|doctors?|bank|office|meeting|class|school|work)"
+        r"|(?:he|she) (?:wont|will not|isnt going to) be (?:back|home)",
+    ),
+    (
+        "already_paid",
+        r"already paid|i paid|paid (?:it|that|this|in full|off|already)"
+        r"|(?:its|it is|it was|its been|it has been|has been|was) (?:already )?(?:been )?paid"
+        r"|(?:sent|made|mailed) (?:the |a |my )?(?:payment|money|check)"
+        r"|already sent|sent (?:it|that|you)|took care of (?:it|that|this)|just paid",
+    ),
+    (
         "wrong_person",
-        r"not me|wrong (?:number|person)|(?:hes|shes|he is|she is|theyre|they are) not"
-        r" (?:here|home|available|in)|(?:hes|shes) out"
+        r"not me|wrong (?:number|person)"
         r"|(?:dont|do not) know (?:him|her|them|who|anyone|that person|this person)"
         r"|no one (?:here )?(?:by|with|named)|nobody (?:here )?(?:by|with|named)"
         r"|(?:doesnt|does not|dont|do not) live here"
@@ -176,10 +239,20 @@ EN_FIRST = _rules(
         r"|(?:speak|talk) (?:to|with) (?:someone|somebody)|supervisor|manager",
     ),
     (
-        "already_paid",
-        r"already paid|i paid|paid (?:it|that|this|in full|off|already)"
-        r"|(?:its|it is|it was|its been|it has been|has been|was) (?:already )?(?:been )?paid"
-        r"|(?:sent|made|mailed) (?:the |a |my )?(?:payment|money|check)",
+        "payment_details",
+        r"(?:text|send|email|e mail|mail) me (?:the |a |an |your )?(?:\w+ )?"
+        r"(?:link|bill|invoice|statement|details|info|information)"
+        r"|(?:text|send|email|mail) (?:it|that|them) to me"
+        r"|(?:can you|could you|just) (?:text|email) me"
+        r"|how (?:do|can|should) i pay|where (?:do|can|should) i (?:pay|send)"
+        r"|how (?:do|can) i make (?:a |the )?payments?|account number|routing number"
+        r"|pay (?:online|by (?:card|phone|credit card|debit card)|with (?:venmo|zelle|paypal"
+        r"|cash app|apple pay|google pay|a card|card|my card|a credit card|a debit card))"
+        r"|(?:take|accept) (?:credit|debit|cards?)|credit cards?|debit cards?|website"
+        r"|payment link|mailing address|link (?:to|for) (?:pay|paying|the payment)"
+        r"|(?:payment|online) portal|pay online|online payment"
+        r"|(?:text|send|email|mail) (?:it|that|them|the bill|the link) to my"
+        r" (?:phone|cell|email|number)",
     ),
     (
         "installments",

@@ -19,6 +19,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from types import TracebackType
+from typing import Self
 
 from aiohttp import web
 
@@ -27,6 +28,22 @@ from ivr.sandbox.config import FaultConfig, SandboxConfig
 from ivr.sandbox.engine import Engine
 from ivr.sandbox.records import SandboxCall
 from ivr.sandbox.rest import ENGINE_KEY, add_routes, api_middleware
+
+
+async def serve_app(app: web.Application, host: str, port: int = 0) -> tuple[web.AppRunner, int]:
+    """Serve ``app`` on ``host``; port 0 lets the OS pick a free one.
+
+    Returns the runner (the caller cleans it up) and the port actually bound,
+    which is how the sandbox and the test stub (ivr/sandbox/testkit.py) learn
+    where they listen.
+    """
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    sockets = getattr(site._server, "sockets", None)
+    assert sockets, f"{host}:{port} bound no socket"
+    return runner, sockets[0].getsockname()[1]
 
 
 def create_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
@@ -51,17 +68,20 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
     return app
 
 
-class Sandbox:
-    """A sandbox carrier on 127.0.0.1 with a free port, for tests and demos."""
+class ServedApp:
+    """An aiohttp app served on ``host`` while the ``async with`` lasts (port 0: a free one).
 
-    def __init__(self, config: SandboxConfig | None = None, host: str = "127.0.0.1") -> None:
-        self.config = config or SandboxConfig()
+    The sandbox and the test stub (ivr/sandbox/testkit.py) both are one, and
+    tests reach them at ``url``.
+    """
+
+    def __init__(self, app: web.Application, host: str = "127.0.0.1") -> None:
+        self.app = app
         self.host = host
         self.port = 0
-        self.app = create_sandbox_app(self.config)
         self._runner: web.AppRunner | None = None
 
-    async def __aenter__(self) -> Sandbox:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -74,26 +94,26 @@ class Sandbox:
         await self.close()
 
     async def start(self, port: int = 0) -> None:
-        self._runner = web.AppRunner(self.app, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, port)
-        await site.start()
-        server = site._server  # the bound socket gives the free port picked by the OS
-        assert server is not None
-        sockets = getattr(server, "sockets", None)
-        self.port = sockets[0].getsockname()[1] if sockets else port
+        self._runner, self.port = await serve_app(self.app, self.host, port)
 
     async def close(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
 
-    # ------------------------------------------------------------------ access
-
     @property
     def url(self) -> str:
-        """Base URL for ``client.api.base_url``."""
         return f"http://{self.host}:{self.port}"
+
+
+class Sandbox(ServedApp):
+    """A sandbox carrier on 127.0.0.1 with a free port, for tests and demos."""
+
+    def __init__(self, config: SandboxConfig | None = None, host: str = "127.0.0.1") -> None:
+        self.config = config or SandboxConfig()
+        super().__init__(create_sandbox_app(self.config), host)
+
+    # ------------------------------------------------------------------ access
 
     @property
     def account_sid(self) -> str:

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from ivr.sandbox.twiml import ERROR_SCHEMA, Document, HangupSignal, Walker, text_of
 
 if TYPE_CHECKING:
-    from ivr.sandbox.engine import Engine, LiveCall
+    from ivr.sandbox.engine import Engine
+    from ivr.sandbox.legs import LiveCall
 
 
 @dataclass

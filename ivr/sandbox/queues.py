@@ -24,7 +24,7 @@ from ivr.sandbox.line import Line
 from ivr.sandbox.twiml import Document, HangupSignal, LeaveSignal, Walker, text_of
 
 if TYPE_CHECKING:
-    from ivr.sandbox.engine import LiveCall
+    from ivr.sandbox.legs import LiveCall
 
 HOLD_MUSIC_MS = 10_000
 

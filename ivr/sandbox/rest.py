@@ -21,7 +21,8 @@ from urllib.parse import urlencode, urlsplit
 from aiohttp import web
 from multidict import MultiDictProxy, MultiMapping
 
-from ivr.sandbox.engine import CallNotLive, Engine
+from ivr.sandbox.engine import Engine
+from ivr.sandbox.legs import CallNotLive
 from ivr.sandbox.records import API_VERSION, SandboxCall
 
 ENGINE_KEY = web.AppKey("sandbox_engine", Engine)
@@ -149,7 +150,7 @@ async def create_call(request: web.Request) -> web.Response:
         "detectmessageend",
     ):
         return twilio_error(400, 21626, f"Invalid MachineDetection: {machine_detection}")
-    if not engine.cps_admit():
+    if not engine.cps.admit():
         return twilio_error(429, 20429, "Too Many Requests")
     record = engine.place_call(
         to=to,

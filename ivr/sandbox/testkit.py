@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 
 from aiohttp import web
 from twilio.request_validator import RequestValidator
+
+from ivr.sandbox.app import ServedApp
 
 Reply = str | Callable[[Mapping[str, str]], str | Awaitable[str]]
 WsHandler = Callable[[web.WebSocketResponse, web.Request], Awaitable[None]]
@@ -31,10 +32,11 @@ class StubRequest:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class ServiceStub:
+class ServiceStub(ServedApp):
     """Records signed webhooks and answers them with configured TwiML."""
 
     def __init__(self, auth_token: str, public_base: str | None = None) -> None:
+        super().__init__(web.Application(), "127.0.0.1")
         self.validator = RequestValidator(auth_token)
         self.public_base = public_base
         self.replies: dict[str, Reply] = {}
@@ -43,33 +45,7 @@ class ServiceStub:
         self.requests: list[StubRequest] = []
         self.ws_signatures: list[bool] = []
         self.arrived = asyncio.Event()
-        self.app = web.Application()
         self.app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner: web.AppRunner | None = None
-        self.port = 0
-
-    async def __aenter__(self) -> ServiceStub:
-        self._runner = web.AppRunner(self.app, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        sockets = getattr(site._server, "sockets", None)
-        assert sockets, "the stub did not bind a socket"
-        self.port = sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def ws_url(self) -> str:

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from ivr.sandbox.legs import voice_params
 from ivr.sandbox.line import InputSink, Line, SpeechInput
 from ivr.sandbox.stream import StreamSession
 
 if TYPE_CHECKING:
-    from ivr.sandbox.engine import Engine, LiveCall
+    from ivr.sandbox.engine import Engine
+    from ivr.sandbox.legs import LiveCall
 
 ERROR_HTTP = 11200
 ERROR_PARSE = 12100
@@ -143,7 +145,7 @@ class Walker:
         self, kind: str, url: str, method: str = "POST", extra: dict[str, str] | None = None
     ) -> Document:
         """Request TwiML; on any failure log it and end the call (HangupSignal)."""
-        params = self.engine.voice_params(self.live)
+        params = voice_params(self.live)
         params.update(extra or {})
         rec = await self.engine.poster.send(kind, url, params, method, self.live.record.callbacks)
         if rec.error is not None or rec.status is None or not 200 <= rec.status < 300:

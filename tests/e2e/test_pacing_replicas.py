@@ -47,6 +47,7 @@ from tests.e2e.chaos_support import (
     wait_replicas,
 )
 from tests.e2e.harness import CSV_HEADER
+from tests.support.pacing import max_per_second
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -96,17 +97,6 @@ def midday_zone(now: dt.datetime) -> str:
         ):
             return name
     raise AssertionError("no zone is at midday on a working day (cannot happen)")
-
-
-def max_per_second(times: list[float]) -> int:
-    """The most creations inside any half-open one-second window [t, t + 1)."""
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while times[lo] <= t - 1.0:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 def test_max_per_second_counts_sliding_windows() -> None:

@@ -20,12 +20,7 @@ from ivr.sandbox.callee import CalleeScript, HangUp, Press, Silence, WaitForProm
 from ivr.sandbox.config import SandboxConfig
 from ivr.store.models import Callback, CallbackStatus, Debtor, Transfer
 from tests.e2e.harness import import_rows, place_call
-from tests.integration.test_agents_support import (
-    DesktopClient,
-    Running,
-    agents_service,
-    seed_agent,
-)
+from tests.support.agents import DesktopClient, Running, agents_service, seed_agent
 
 NUMBER = "+5511987654321"
 ROW = f"E2E-T,Maria Souza,{NUMBER},150.00,2026-11-01,Loja Estrela,pt-BR,SP,America/Sao_Paulo,"

@@ -11,12 +11,7 @@ from twilio.request_validator import RequestValidator
 from ivr.agents.schemas import AgentCreated, AgentState, TransferStatsOut, WrapupOut
 from ivr.sandbox.app import Sandbox
 from ivr.store.models import Presence, Role, Transfer
-from tests.integration.test_agents_support import (
-    PUBLIC,
-    agents_service,
-    seed_agent,
-    seed_call,
-)
+from tests.support.agents import PUBLIC, agents_service, seed_agent, seed_call
 
 CALLBACK_PATHS = ("whisper", "dial-status", "queue-wait", "queue-offer", "queue-result")
 

@@ -20,7 +20,7 @@ from ivr.sandbox.callee import CalleeScript, HangUp, Silence
 from ivr.sandbox.config import SandboxConfig
 from ivr.store.db import make_engine, make_sessionmaker
 from ivr.store.models import Agent, Presence, Transfer
-from tests.integration.test_agents_support import (
+from tests.support.agents import (
     DesktopClient,
     agents_service,
     attach_call,

@@ -20,7 +20,7 @@ from ivr.sandbox.app import Sandbox
 from ivr.sandbox.callee import CalleeScript, HangUp, Silence
 from ivr.sandbox.config import SandboxConfig
 from ivr.store.models import Agent, Presence, Promise, Transfer
-from tests.integration.test_agents_support import (
+from tests.support.agents import (
     DesktopClient,
     Running,
     agents_service,

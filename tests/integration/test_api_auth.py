@@ -9,9 +9,7 @@ from ivr.store.models import Role, User
 from ivr.web.accounts import UserExists, create_user, rotate_api_key
 from ivr.web.auth import COOKIE_NAME
 from ivr.web.credentials import hash_api_key
-from tests.integration.test_api_support import AGENT_PASSWORD, Api, api
-
-__all__ = ["api"]
+from tests.support.api import AGENT_PASSWORD, Api
 
 SUPERVISOR_ONLY = [
     ("GET", "/api/v1/campaigns"),

@@ -8,16 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from ivr.store.models import AttemptStatus, CallAttempt, CallWindow
-from tests.integration.test_api_support import (
-    WEDNESDAY_10H_SP,
-    Api,
-    add_attempt,
-    api,
-    new_campaign,
-    new_debtor,
-)
-
-__all__ = ["api"]
+from tests.support.api import WEDNESDAY_10H_SP, Api, add_attempt, new_campaign, new_debtor
 
 C = "/api/v1/campaigns"
 

@@ -7,16 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from ivr.store.models import Agent, Callback, CallEvent, Promise, Transfer, User
-from tests.integration.test_api_support import (
-    WEDNESDAY_10H_SP,
-    Api,
-    add_attempt,
-    api,
-    new_campaign,
-    new_debtor,
-)
-
-__all__ = ["api"]
+from tests.support.api import WEDNESDAY_10H_SP, Api, add_attempt, new_campaign, new_debtor
 
 
 def _explain_url(ref: str, at: dt.datetime = WEDNESDAY_10H_SP) -> str:

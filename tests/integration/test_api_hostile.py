@@ -22,7 +22,7 @@ import aiohttp
 
 from ivr.sandbox.app import Sandbox
 from ivr.store.models import Presence, Role, Transfer
-from tests.integration.test_agents_support import agents_service, seed_agent, seed_call
+from tests.support.agents import agents_service, seed_agent, seed_call
 
 # Raw text for path and query values.
 HOSTILE_TEXT = [

@@ -7,9 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from ivr.web.openapi import api_routes, build_openapi
-from tests.integration.test_api_support import Api, api, build_app
-
-__all__ = ["api"]
+from tests.support.api import Api, build_app
 
 
 def _refs(node: Any) -> list[str]:

@@ -16,16 +16,7 @@ from ivr.store.models import (
     Promise,
     PromiseStatus,
 )
-from tests.integration.test_api_support import (
-    WEDNESDAY_10H_SP,
-    Api,
-    add_attempt,
-    api,
-    new_campaign,
-    new_debtor,
-)
-
-__all__ = ["api"]
+from tests.support.api import WEDNESDAY_10H_SP, Api, add_attempt, new_campaign, new_debtor
 
 P = "/api/v1/payments"
 

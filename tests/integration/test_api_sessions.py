@@ -19,16 +19,7 @@ from ivr.web.accounts import create_user
 from ivr.web.api import setup_api
 from ivr.web.auth import COOKIE_NAME
 from ivr.web.desktop import setup_desktop_routes
-from tests.integration.test_api_support import (
-    AGENT_PASSWORD,
-    WEDNESDAY_10H_SP,
-    Api,
-    add_attempt,
-    api,
-    new_debtor,
-)
-
-__all__ = ["api"]
+from tests.support.api import AGENT_PASSWORD, WEDNESDAY_10H_SP, Api, add_attempt, new_debtor
 
 ClientMaker = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 EVIL = "https://evil.example"

@@ -18,7 +18,12 @@ from ivr.sandbox.app import Sandbox
 from ivr.store.models import CallAttempt, CallEvent
 from ivr.telephony import media_codec as mc
 from tests.e2e.harness import running_service
-from tests.integration.test_stream_binding import _answer, _claimed, _open, _start
+from tests.support.media_stream import (
+    answer_parameters,
+    claimed_attempt,
+    open_media_socket,
+    send_start,
+)
 
 SQLITE_TRIGGER = [
     "CREATE TABLE fail_writes (n INTEGER)",
@@ -49,9 +54,9 @@ async def _heal(svc) -> None:
 
 
 async def _call(svc, sb, http, attempt_id: int, sid: str):
-    params = await _answer(http, svc, sb.auth_token, str(attempt_id), sid)
-    ws = await _open(http, svc, sb.auth_token)
-    await _start(ws, sid, params)
+    params = await answer_parameters(http, svc, sb.auth_token, str(attempt_id), sid)
+    ws = await open_media_socket(http, svc, sb.auth_token)
+    await send_start(ws, sid, params)
     return ws
 
 
@@ -60,7 +65,7 @@ async def test_failing_turn_write_is_retried_then_the_call_ends_politely(
 ) -> None:
     sid = mc.new_call_sid()
     async with Sandbox() as sb, running_service(db_url, sb, tts_cache) as svc:
-        attempt_id = await _claimed(svc, tmp_path, sid)
+        attempt_id = await claimed_attempt(svc, tmp_path, sid)
         await _break_prompt_writes(svc, db_url)
         async with aiohttp.ClientSession() as http:
             with capture_logs() as logs:
@@ -103,7 +108,7 @@ async def test_a_write_that_recovers_on_retry_is_not_lost(
 ) -> None:
     sid = mc.new_call_sid()
     async with Sandbox() as sb, running_service(db_url, sb, tts_cache) as svc:
-        attempt_id = await _claimed(svc, tmp_path, sid)
+        attempt_id = await claimed_attempt(svc, tmp_path, sid)
         await _break_prompt_writes(svc, db_url)
         async with aiohttp.ClientSession() as http:
             with capture_logs() as logs:

@@ -17,7 +17,7 @@ from ivr.store.models import (
     Debtor,
 )
 from scheduler.claim import ClaimStats, claim_batch
-from tests.integration.test_claim_support import every_day, make_campaign, make_debtor
+from tests.support.claims import every_day, make_campaign, make_debtor
 
 T0 = dt.datetime(2026, 11, 24, 13, 0, tzinfo=dt.UTC)  # Tuesday 10:00 in São Paulo
 

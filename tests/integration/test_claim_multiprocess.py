@@ -30,7 +30,7 @@ from sqlalchemy import text, update
 
 from ivr.store.db import make_engine, make_sessionmaker
 from ivr.store.models import AttemptStatus, CallAttempt, CallWindow
-from tests.integration.test_claim_support import make_campaign, make_debtor
+from tests.support.claims import make_campaign, make_debtor
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

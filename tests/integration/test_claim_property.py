@@ -36,7 +36,7 @@ from ivr.store.models import (
 )
 from scheduler.claim import claim_batch
 from scheduler.dialer import Dialer, TokenBucket
-from tests.integration.test_claim_support import RecordingCarrier, make_campaign, make_debtor
+from tests.support.claims import RecordingCarrier, make_campaign, make_debtor
 
 ZONES = [
     "America/New_York",

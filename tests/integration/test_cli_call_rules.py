@@ -25,7 +25,7 @@ from ivr.store.models import AttemptStatus, CallAttempt, CallEvent, Debtor
 from ivr.web.api_debtors import attempts_out
 from scheduler.eligibility import explain
 from scheduler.windows import is_holiday
-from tests.integration.test_claim_support import make_campaign, make_debtor
+from tests.support.claims import make_campaign, make_debtor
 
 US_NUMBER = "+12125550123"
 BR_NUMBER = "+5511987654321"

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from ivr.store.models import AttemptStatus, CallAttempt, Debt, Debtor
 from scheduler.claim import claim_batch
 from scheduler.dialer import Dialer, TokenBucket
-from tests.integration.test_claim_support import RecordingCarrier, make_campaign, make_debtor
+from tests.support.claims import RecordingCarrier, make_campaign, make_debtor
 
 T0 = dt.datetime(2026, 11, 24, 13, 0, tzinfo=dt.UTC)  # Tuesday 10:00 in São Paulo
 

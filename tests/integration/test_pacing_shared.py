@@ -20,8 +20,8 @@ from ivr.store.models import AttemptStatus, CallAttempt, PacingSlot
 from scheduler.claim import claim_batch
 from scheduler.dialer import Dialer
 from scheduler.pacing import SharedPacer, TokenBucket, account_pacer
-from tests.e2e.test_pacing_replicas import max_per_second
-from tests.integration.test_claim_support import RecordingCarrier, make_campaign, make_debtor
+from tests.support.claims import RecordingCarrier, make_campaign, make_debtor
+from tests.support.pacing import max_per_second
 
 T0 = dt.datetime(2026, 11, 24, 13, 0, tzinfo=dt.UTC)  # Tuesday 10:00 in São Paulo
 

@@ -17,16 +17,7 @@ from sqlalchemy import select
 
 from ivr.store.models import AttemptStatus, Debtor
 from scheduler.claim import claim_batch
-from tests.integration.test_api_support import (
-    WEDNESDAY_10H_SP,
-    Api,
-    add_attempt,
-    api,
-    new_campaign,
-    new_debtor,
-)
-
-__all__ = ["api"]
+from tests.support.api import WEDNESDAY_10H_SP, Api, add_attempt, new_campaign, new_debtor
 
 C = "/api/v1/campaigns"
 T0 = WEDNESDAY_10H_SP  # 10:00 in São Paulo, inside the default window (08:00-20:00)

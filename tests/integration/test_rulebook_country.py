@@ -18,7 +18,7 @@ from ivr.store import queries
 from ivr.store.models import AttemptStatus, CallAttempt, Callback, CallbackStatus
 from scheduler.claim import claim_batch
 from scheduler.eligibility import explain
-from tests.integration.test_claim_support import every_day, make_campaign, make_debtor
+from tests.support.claims import every_day, make_campaign, make_debtor
 
 NY = ZoneInfo("America/New_York")
 SP = ZoneInfo("America/Sao_Paulo")

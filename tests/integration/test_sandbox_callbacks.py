@@ -11,9 +11,7 @@ from ivr.sandbox.app import Sandbox
 from ivr.sandbox.callee import CallbackFaults, CalleeScript
 from ivr.sandbox.config import SandboxConfig
 from ivr.sandbox.testkit import ServiceStub
-from tests.integration.test_sandbox_support import FROM, client, sandbox, service
-
-__all__ = ["client", "sandbox", "service"]
+from tests.support.sandbox import FROM
 
 ALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
 SAY_AND_END = "<Response><Say>Bom dia</Say></Response>"

@@ -11,7 +11,7 @@ from twilio.rest import Client
 from ivr.sandbox.app import Sandbox
 from ivr.sandbox.config import FaultConfig, SandboxConfig
 from ivr.sandbox.testkit import ServiceStub
-from tests.integration.test_sandbox_support import FROM, make_client
+from tests.support.sandbox import FROM, make_client
 
 
 async def create_with_retries(client: Client, attempts: int, **kwargs):

@@ -10,9 +10,6 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from ivr.sandbox.callee import CalleeScript, Silence
-from tests.integration.test_sandbox_support import client, sandbox, service
-
-__all__ = ["client", "sandbox", "service"]
 
 HOLD = '<Response><Pause length="30"/></Response>'
 

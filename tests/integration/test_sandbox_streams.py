@@ -32,9 +32,7 @@ from ivr.telephony.media_codec import (
     StreamSequence,
     encode_outbound,
 )
-from tests.integration.test_sandbox_support import FROM, client, sandbox, service
-
-__all__ = ["client", "sandbox", "service"]
+from tests.support.sandbox import FROM
 
 
 def tone(seconds: float, freq: float = 440.0, level: float = 0.3) -> bytes:

@@ -11,9 +11,7 @@ from ivr.sandbox.app import Sandbox
 from ivr.sandbox.callee import CalleeScript, HangUp, Press, Silence, Speak, WaitForPrompt
 from ivr.sandbox.config import SandboxConfig
 from ivr.sandbox.testkit import ServiceStub
-from tests.integration.test_sandbox_support import FROM, client, sandbox, service
-
-__all__ = ["client", "sandbox", "service"]
+from tests.support.sandbox import FROM
 
 
 async def run_call(client, service, sandbox, to: str, script: CalleeScript | None = None):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import aiohttp
@@ -23,62 +22,15 @@ from twilio.request_validator import RequestValidator
 from ivr.sandbox.app import Sandbox
 from ivr.store.models import AttemptStatus, CallAttempt, CallEvent
 from ivr.telephony import media_codec as mc
-from tests.e2e.harness import PUBLIC, callable_instant, import_rows, running_service
+from tests.e2e.harness import PUBLIC, running_service
+from tests.support.media_stream import (
+    answer_parameters,
+    claimed_attempt,
+    open_media_socket,
+    send_start,
+)
 
 TEXT = aiohttp.WSMsgType.TEXT
-
-
-async def _claimed(svc, tmp_path: Path, call_sid: str, ref: str = "SB-1") -> int:
-    """A live attempt whose call the carrier knows as ``call_sid``."""
-    from ivr.calls.dialer import claim_manual_attempt
-
-    await import_rows(
-        svc, tmp_path, [f"{ref},Maria Souza,+5511987654321,10.00,2026-11-01,Loja,pt-BR,SP,,"]
-    )
-    at = await callable_instant(svc.sessions, ref)
-    attempt_id, _ = await claim_manual_attempt(svc.sessions, ref, now=at)
-    async with svc.sessions() as s, s.begin():
-        await s.execute(
-            update(CallAttempt)
-            .where(CallAttempt.id == attempt_id)
-            .values(call_sid=call_sid, status=AttemptStatus.IN_PROGRESS)
-        )
-    return attempt_id
-
-
-async def _answer(http, svc, token: str, attempt: str, call_sid: str) -> dict[str, str]:
-    """The <Parameter>s of the answer TwiML, as the carrier would fetch it."""
-    path = f"/twilio/voice?attempt={attempt}"
-    params = {"CallSid": call_sid, "AccountSid": "AC" + "0" * 32, "CallStatus": "in-progress"}
-    sig = RequestValidator(token).compute_signature(PUBLIC + path, params)
-    async with http.post(
-        f"http://127.0.0.1:{svc.port}{path}", data=params, headers={"X-Twilio-Signature": sig}
-    ) as r:
-        assert r.status == 200, await r.text()
-        doc = ET.fromstring(await r.text())
-    return {p.get("name", ""): p.get("value", "") for p in doc.iter("Parameter")}
-
-
-async def _open(http, svc, token: str) -> aiohttp.ClientWebSocketResponse:
-    sig = RequestValidator(token).compute_signature("wss://ivr.test/twilio/media", {})
-    return await http.ws_connect(
-        f"http://127.0.0.1:{svc.port}/twilio/media", headers={"X-Twilio-Signature": sig}
-    )
-
-
-async def _start(ws, call_sid: str, parameters: dict[str, str]) -> None:
-    await ws.send_str(mc.encode_inbound(mc.Connected()))
-    await ws.send_str(
-        mc.encode_inbound(
-            mc.Start(
-                stream_sid=mc.new_stream_sid(),
-                sequence_number=1,
-                account_sid="AC" + "1" * 32,
-                call_sid=call_sid,
-                custom_parameters=parameters,
-            )
-        )
-    )
 
 
 async def _outcome(ws, timeout: float = 10) -> tuple[int, aiohttp.WSMsgType]:  # noqa: ASYNC109
@@ -107,11 +59,11 @@ def tts_dir(tts_cache: Path) -> Path:
 async def test_replayed_upgrade_gets_no_greeting(db_url, tmp_path, tts_dir, case) -> None:
     own_sid, other_sid = mc.new_call_sid(), mc.new_call_sid()
     async with Sandbox() as sb, running_service(db_url, sb, tts_dir) as svc:
-        victim = await _claimed(svc, tmp_path, own_sid)
+        victim = await claimed_attempt(svc, tmp_path, own_sid)
         async with aiohttp.ClientSession() as http:
             # What an attacker could have captured: the answer of another call.
-            mine = await _answer(http, svc, sb.auth_token, str(victim + 1000), other_sid)
-            own = await _answer(http, svc, sb.auth_token, str(victim), own_sid)
+            mine = await answer_parameters(http, svc, sb.auth_token, str(victim + 1000), other_sid)
+            own = await answer_parameters(http, svc, sb.auth_token, str(victim), own_sid)
             if case == "foreign_attempt":
                 params, sid = dict(mine, attempt_id=str(victim)), other_sid
             elif case == "finished":
@@ -123,14 +75,14 @@ async def test_replayed_upgrade_gets_no_greeting(db_url, tmp_path, tts_dir, case
                     )
                 params, sid = own, own_sid
             elif case == "wrong_call_sid":
-                wrong = await _answer(http, svc, sb.auth_token, str(victim), other_sid)
+                wrong = await answer_parameters(http, svc, sb.auth_token, str(victim), other_sid)
                 params, sid = wrong, other_sid
             else:
                 params, sid = {"attempt_id": str(victim), "call_sid": own_sid}, own_sid
             before = await _events(svc, victim)
-            ws = await _open(http, svc, sb.auth_token)
+            ws = await open_media_socket(http, svc, sb.auth_token)
             with capture_logs() as logs:
-                await _start(ws, sid, params)
+                await send_start(ws, sid, params)
                 media, ended = await _outcome(ws)
             await ws.close()
         assert media == 0, "nothing may be said on a socket that is not this call's"
@@ -143,16 +95,16 @@ async def test_replayed_upgrade_gets_no_greeting(db_url, tmp_path, tts_dir, case
 async def test_start_is_accepted_once(db_url, tmp_path, tts_dir) -> None:
     sid = mc.new_call_sid()
     async with Sandbox() as sb, running_service(db_url, sb, tts_dir) as svc:
-        attempt_id = await _claimed(svc, tmp_path, sid)
+        attempt_id = await claimed_attempt(svc, tmp_path, sid)
         async with aiohttp.ClientSession() as http:
-            params = await _answer(http, svc, sb.auth_token, str(attempt_id), sid)
-            first = await _open(http, svc, sb.auth_token)
-            await _start(first, sid, params)
+            params = await answer_parameters(http, svc, sb.auth_token, str(attempt_id), sid)
+            first = await open_media_socket(http, svc, sb.auth_token)
+            await send_start(first, sid, params)
             greeting = await first.receive(timeout=20)
             assert greeting.type == TEXT and '"media"' in greeting.data
             # The same start again (a replay of the genuine one): refused.
-            second = await _open(http, svc, sb.auth_token)
-            await _start(second, sid, params)
+            second = await open_media_socket(http, svc, sb.auth_token)
+            await send_start(second, sid, params)
             media, _ = await _outcome(second)
             assert media == 0
             await second.close()
@@ -166,9 +118,9 @@ async def test_odd_attempt_ids_are_refused_quietly(db_url, tmp_path, tts_dir, ra
     sid = mc.new_call_sid()
     async with Sandbox() as sb, running_service(db_url, sb, tts_dir) as svc:
         async with aiohttp.ClientSession() as http:
-            ws = await _open(http, svc, sb.auth_token)
+            ws = await open_media_socket(http, svc, sb.auth_token)
             with capture_logs() as logs:
-                await _start(ws, sid, {"attempt_id": raw, "stream_token": "x"})
+                await send_start(ws, sid, {"attempt_id": raw, "stream_token": "x"})
                 media, _ = await _outcome(ws)
             await ws.close()
         assert media == 0
@@ -181,13 +133,13 @@ async def test_unknown_attempt_does_not_block_other_writes(db_url, tmp_path, tts
     socket is open completes at once, and PostgreSQL sees no foreign-key error."""
     sid, other = mc.new_call_sid(), mc.new_call_sid()
     async with Sandbox() as sb, running_service(db_url, sb, tts_dir) as svc:
-        attempt_id = await _claimed(svc, tmp_path, other)
+        attempt_id = await claimed_attempt(svc, tmp_path, other)
         validator = RequestValidator(sb.auth_token)
         async with aiohttp.ClientSession() as http:
-            params = await _answer(http, svc, sb.auth_token, "999999", sid)
-            ws = await _open(http, svc, sb.auth_token)
+            params = await answer_parameters(http, svc, sb.auth_token, "999999", sid)
+            ws = await open_media_socket(http, svc, sb.auth_token)
             with capture_logs() as logs:
-                await _start(ws, sid, params)
+                await send_start(ws, sid, params)
                 path = f"/twilio/status?attempt={attempt_id}"
                 form = {"CallSid": other, "CallStatus": "completed", "SequenceNumber": "5"}
                 sig = validator.compute_signature(PUBLIC + path, form)
@@ -226,7 +178,7 @@ async def test_idle_socket_is_closed(db_url, tmp_path, tts_dir) -> None:
         running_service(db_url, sb, tts_dir, stream_start_timeout_seconds=0.5) as svc,
     ):
         async with aiohttp.ClientSession() as http:
-            ws = await _open(http, svc, sb.auth_token)
+            ws = await open_media_socket(http, svc, sb.auth_token)
             t0 = time.perf_counter()
             with capture_logs() as logs:
                 msg = await ws.receive(timeout=5)

@@ -8,13 +8,12 @@ from pathlib import Path
 
 import aiohttp
 from sqlalchemy import select
-from twilio.request_validator import RequestValidator
 
 from ivr.sandbox.app import Sandbox
 from ivr.store.models import CallAttempt, CallEvent
 from ivr.telephony import media_codec as mc
 from tests.e2e.harness import callable_instant, import_rows, running_service
-from tests.integration.test_stream_binding import _answer
+from tests.support.media_stream import answer_parameters, open_media_socket, send_start
 
 
 async def _attempt_id(svc, tmp_path: Path) -> int:
@@ -28,38 +27,17 @@ async def _attempt_id(svc, tmp_path: Path) -> int:
     return attempt_id
 
 
-async def _open(svc, token: str, http: aiohttp.ClientSession) -> aiohttp.ClientWebSocketResponse:
-    sig = RequestValidator(token).compute_signature("wss://ivr.test/twilio/media", {})
-    return await http.ws_connect(
-        f"http://127.0.0.1:{svc.port}/twilio/media", headers={"X-Twilio-Signature": sig}
-    )
-
-
-def _start(parameters: dict[str, str], stream_sid: str, call_sid: str) -> list[str]:
-    return [
-        mc.encode_inbound(mc.Connected()),
-        mc.encode_inbound(
-            mc.Start(
-                stream_sid=stream_sid,
-                sequence_number=1,
-                account_sid="AC" + "1" * 32,
-                call_sid=call_sid,
-                custom_parameters=parameters,
-            )
-        ),
-    ]
-
-
 async def test_garbage_mid_call_ends_it_politely(db_url: str, tmp_path: Path, tts_cache: Path):
     async with Sandbox() as sb, running_service(db_url, sb, tts_cache) as svc:
         attempt_id = await _attempt_id(svc, tmp_path)
         stream_sid, call_sid = mc.new_stream_sid(), mc.new_call_sid()
         async with aiohttp.ClientSession() as http:
             # The carrier fetches the answer TwiML first: its <Parameter>s bind the stream.
-            parameters = await _answer(http, svc, sb.auth_token, str(attempt_id), call_sid)
-            ws = await _open(svc, sb.auth_token, http)
-            for text in _start(parameters, stream_sid, call_sid):
-                await ws.send_str(text)
+            parameters = await answer_parameters(
+                http, svc, sb.auth_token, str(attempt_id), call_sid
+            )
+            ws = await open_media_socket(http, svc, sb.auth_token)
+            await send_start(ws, call_sid, parameters, stream_sid)
             # The greeting starts; then a message Twilio would never send.
             first = json.loads((await ws.receive(timeout=20)).data)
             assert first["event"] == "media"
@@ -79,7 +57,7 @@ async def test_garbage_mid_call_ends_it_politely(db_url: str, tmp_path: Path, tt
             # The process still serves: the health check and a new socket work.
             async with http.get(f"http://127.0.0.1:{svc.port}/healthz") as r:
                 assert r.status == 200
-            ws2 = await _open(svc, sb.auth_token, http)
+            ws2 = await open_media_socket(http, svc, sb.auth_token)
             await ws2.send_bytes(b"\x00\x01")  # binary frames are an error too
             msg = await ws2.receive(timeout=10)
             assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)

@@ -13,9 +13,7 @@ from pathlib import Path
 from ivr.audio import mulaw
 from ivr.voice.asr import AsrModel, VoskRecognizer, bundled_test_model_path, load_and_check
 from ivr.voice.tts import Pyttsx3Synthesizer
-from tests.voice_support import ko_grammars, model
-
-__all__ = ["model"]
+from tests.support.voice import ko_grammars
 
 SILENCE = bytes([mulaw.SILENCE_BYTE])
 

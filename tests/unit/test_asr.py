@@ -20,9 +20,7 @@ from ivr.voice.asr import (
 from ivr.voice.errors import AsrError
 from ivr.voice.interfaces import AsrEvent
 from ivr.voice.tts import Pyttsx3Synthesizer
-from tests.voice_support import ko_grammars, model
-
-__all__ = ["model"]
+from tests.support.voice import ko_grammars
 
 SILENCE = bytes([mulaw.SILENCE_BYTE])
 

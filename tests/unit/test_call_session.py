@@ -26,7 +26,7 @@ from ivr.dialog.grammars import load_grammar
 from ivr.store.models import Debtor, OptOut, Promise, utcnow
 from ivr.telephony import media_codec as mc
 from ivr.voice.interfaces import AsrEvent
-from tests.call_support import (
+from tests.support.calls import (
     Call,
     FakeLine,
     FakeTransfers,

@@ -14,7 +14,7 @@ from ivr.store.models import (
     Promise,
 )
 from scheduler.eligibility import add_business_days, explain
-from tests.integration.test_claim_support import make_campaign, make_debtor
+from tests.support.claims import make_campaign, make_debtor
 
 NOW = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)  # Tuesday 12:00 in São Paulo
 PHONE = "+5511987654321"

@@ -13,7 +13,7 @@ from ivr.sandbox.callbacks import CallbackDispatcher
 from ivr.sandbox.callee import CallbackFaults
 from ivr.sandbox.config import FaultConfig, SandboxConfig
 from ivr.sandbox.dial import parse_nouns
-from ivr.sandbox.engine import parse_events
+from ivr.sandbox.legs import parse_events
 from ivr.sandbox.line import Line
 from ivr.sandbox.records import CallbackRecord, SandboxCall, rfc2822
 from ivr.sandbox.twiml import TwimlError, parse_twiml, to_websocket_url

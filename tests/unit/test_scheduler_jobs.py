@@ -32,7 +32,7 @@ from scheduler.payments import (
     record_payment,
 )
 from scheduler.planner import Scheduler
-from tests.integration.test_claim_support import RecordingCarrier, make_campaign, make_debtor
+from tests.support.claims import RecordingCarrier, make_campaign, make_debtor
 
 T0 = dt.datetime(2026, 11, 24, 13, 0, tzinfo=dt.UTC)  # Tuesday 10:00 in São Paulo
 

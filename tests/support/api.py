@@ -1,19 +1,18 @@
-"""Fixtures and builders shared by the API tests (no tests here).
+"""Builders shared by the API tests: the app, campaigns, debtors, attempts.
 
-Each test gets a minimal aiohttp app with only the API on it, over a real
-migrated database (SQLite and PostgreSQL through ``db_url``), and two users
-made by the same ``create_user`` the CLI uses.
+The ``api`` fixture (tests/integration/conftest.py) gives each test a minimal
+aiohttp app with only the API on it, over a real migrated database (SQLite and
+PostgreSQL through ``db_url``), and two users made by the same ``create_user``
+the CLI uses; the builders here add rows through that app or its sessions.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -27,9 +26,7 @@ from ivr.store.models import (
     Debt,
     Debtor,
     Phone,
-    Role,
 )
-from ivr.web.accounts import create_user
 from ivr.web.api import setup_api
 
 AGENT_PASSWORD = "correct horse battery"
@@ -61,18 +58,6 @@ def build_app(sessions: async_sessionmaker[AsyncSession]) -> web.Application:
     app[SESSIONS] = sessions
     setup_api(app)
     return app
-
-
-@pytest.fixture
-async def api(
-    sessions: async_sessionmaker[AsyncSession],
-    aiohttp_client: Callable[[web.Application], Awaitable[TestClient[Any, Any]]],
-) -> Api:
-    sup = await create_user(sessions, "sofia", Role.SUPERVISOR)
-    agent = await create_user(sessions, "ana", "agent", password=AGENT_PASSWORD)
-    app = build_app(sessions)
-    client = await aiohttp_client(app)
-    return Api(client, sessions, sup, agent, app)
 
 
 async def new_campaign(api: Api, **fields: Any) -> dict[str, Any]:

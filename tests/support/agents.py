@@ -1,5 +1,8 @@
 """Shared helpers for the agents tests and the transfer benchmark (no tests here).
 
+Plain helpers, not fixtures: the benchmark (bench/transfer.py) runs outside
+pytest and uses them too.
+
 ``agents_service`` runs the real service (create_app) with the agents package
 wired in, on a loopback port, talking to a sandbox carrier; ``seed_call``
 writes a debtor, a debt and a call attempt with a short transcript;

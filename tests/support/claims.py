@@ -1,4 +1,7 @@
-"""Builders and a recording carrier shared by the scheduler tests (no tests here)."""
+"""Builders and a recording carrier shared by the scheduler tests (no tests here).
+
+Plain helpers, not fixtures: a test calls them inside its own session.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,24 @@
+"""Helpers for the sandbox tests: the caller ID and a twilio-python client.
+
+The fixtures built on them (``sandbox``, ``service``, ``client``) live in
+tests/integration/conftest.py; tests that start their own sandbox (fault
+injection, other speeds) use :func:`make_client` directly.
+"""
+
+from __future__ import annotations
+
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from ivr.sandbox.app import Sandbox
+
+FROM = "+5511333330000"
+"""The service's caller ID in every sandbox test."""
+
+
+def make_client(sb: Sandbox) -> tuple[Client, AsyncTwilioHttpClient]:
+    """A twilio-python client aimed at ``sb``; the caller closes the HTTP client."""
+    http = AsyncTwilioHttpClient()
+    client = Client(sb.account_sid, sb.auth_token, http_client=http)
+    client.api.base_url = sb.url
+    return client, http
