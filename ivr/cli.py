@@ -385,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_nlu)
 
     s = sub.add_parser("prompts", help="render every prompt, with sample values, as WAV files")
-    s.add_argument("action", choices=["render"])
+    s.add_argument("action", choices=["render"], help="render: write the WAV files")
     s.add_argument("--locale", default="pt-BR", choices=["pt-BR", "en-US"])
     s.add_argument("--out", required=True, metavar="DIR", help="folder for the WAV files")
     s.add_argument("--first-wording", action="store_true", help="only each prompt's first wording")

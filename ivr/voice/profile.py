@@ -123,7 +123,7 @@ def unknown_voice_message(reply: Mapping[str, Any], profiles: Iterable[VoiceProf
         where = [p.setting_name("variant") for p in profiles if p.variant == name]
         parts.append(f"voice variant {name} not found in espeak-ng{_named(where)}")
     hint = "espeak-ng --voices and --voices=variant list them; apt-get install espeak-ng-data"
-    return f"{'; '.join(parts)} ({hint})"
+    return f"{'; '.join(parts)}. {hint}"
 
 
 def _named(settings: Iterable[str]) -> str:
