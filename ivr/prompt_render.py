@@ -41,10 +41,10 @@ from ivr.dialog.prompts import PromptCatalog
 from ivr.voice.errors import TtsError
 from ivr.voice.tts import Synthesizer
 
-#: The longest a prompt may take. The longest wording today (the first
-#: greeting) takes about 15 s at 160 words per minute; a caller who has
-#: listened for 20 s without being asked anything stops listening, and the
-#: re-ask timers start only when a prompt ends.
+#: The longest a prompt may take. The longest wordings today take 17-18 s at
+#: 160 words per minute with the sample values (``ask_payment_date`` 1, the
+#: first greeting); 20 s leaves room for a longer name or amount, and a prompt
+#: that needs more asks the caller to hold too much at once and should be split.
 MAX_SECONDS = 20.0
 #: Below these levels a prompt is taken as silent or broken. Speech from
 #: espeak-ng comes out near -20 dBFS RMS with peaks near -3 dBFS.

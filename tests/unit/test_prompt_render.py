@@ -1,7 +1,8 @@
 """``ivr prompts render``: every prompt of both locales through the real engine.
 
-Rendering all wordings of both locales (166 files) takes about 25 s on two
-cores, most of it espeak-ng, so every wording is rendered, once per module.
+Rendering all wordings of both locales (166 files) took 15-16 s on two busy
+cores (7-8 s per locale, most of it espeak-ng), so every wording is rendered,
+once per module.
 """
 
 from __future__ import annotations
