@@ -259,6 +259,13 @@ def cmd_nlu(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prompts(settings: Settings, args: argparse.Namespace) -> int:
+    from ivr.prompt_render import run_render
+
+    first_only, limit = args.first_wording, args.max_seconds
+    return run_render(settings, args.locale, Path(args.out), first_only, limit)
+
+
 def cmd_add_user(settings: Settings, args: argparse.Namespace) -> int:
     import getpass
 
@@ -378,6 +385,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--today", required=True, help="YYYY-MM-DD")
     s.add_argument("text")
     s.set_defaults(func=cmd_nlu)
+
+    s = sub.add_parser("prompts", help="render every prompt, with sample values, as WAV files")
+    s.add_argument("action", choices=["render"], help="render: write the WAV files")
+    s.add_argument("--locale", default="pt-BR", choices=["pt-BR", "en-US"])
+    s.add_argument("--out", required=True, metavar="DIR", help="folder for the WAV files")
+    s.add_argument("--first-wording", action="store_true", help="only each prompt's first wording")
+    s.add_argument("--max-seconds", type=float, help="report prompts longer than this (20)")
+    s.set_defaults(func=cmd_prompts)
     return p
 
 

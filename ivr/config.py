@@ -14,6 +14,15 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES, Locale
+from ivr.voice.profile import (
+    DEFAULT_PITCH,
+    DEFAULT_PROFILES,
+    PITCH_RANGE,
+    RATE_RANGE,
+    VoiceProfile,
+    check_variant_name,
+    check_voice_name,
+)
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///ivr.db"
 
@@ -43,6 +52,17 @@ class Settings(BaseSettings):
     # Operational knobs with safe defaults (not part of the fixed contract).
     cache_dir: Path = Path(".ivr-cache")
     tts_rate: int = 160
+    # The voice of each locale (ivr.voice.profile): an espeak-ng voice and
+    # variant (checked against espeak-ng when the synthesizer starts), words per
+    # minute (unset: IVR_TTS_RATE) and pitch (50 = the variant's own).
+    tts_voice_pt_br: str = DEFAULT_PROFILES["pt-BR"].voice
+    tts_variant_pt_br: str = DEFAULT_PROFILES["pt-BR"].variant
+    tts_rate_pt_br: int | None = Field(default=None, ge=RATE_RANGE[0], le=RATE_RANGE[1])
+    tts_pitch_pt_br: int = Field(default=DEFAULT_PITCH, ge=PITCH_RANGE[0], le=PITCH_RANGE[1])
+    tts_voice_en_us: str = DEFAULT_PROFILES["en-US"].voice
+    tts_variant_en_us: str = DEFAULT_PROFILES["en-US"].variant
+    tts_rate_en_us: int | None = Field(default=None, ge=RATE_RANGE[0], le=RATE_RANGE[1])
+    tts_pitch_en_us: int = Field(default=DEFAULT_PITCH, ge=PITCH_RANGE[0], le=PITCH_RANGE[1])
     recording_retention_days: int = Field(default=90, ge=1)
     scheduler_tick_seconds: float = Field(default=5.0, gt=0)
     scheduler_enabled: bool = True
@@ -81,6 +101,16 @@ class Settings(BaseSettings):
             raise ValueError(f"must be {' or '.join(LOCALES)}")
         return value
 
+    @field_validator("tts_voice_pt_br", "tts_voice_en_us")
+    @classmethod
+    def _voice_name(cls, value: str) -> str:
+        return check_voice_name(value)
+
+    @field_validator("tts_variant_pt_br", "tts_variant_en_us")
+    @classmethod
+    def _variant_name(cls, value: str) -> str:
+        return check_variant_name(value)
+
     @field_validator("public_url", "twilio_api_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -107,6 +137,21 @@ class Settings(BaseSettings):
         missing = [f"IVR_{n.upper()}" for n in names if not getattr(self, n)]
         if missing:
             raise SettingsError("missing setting(s): " + ", ".join(missing))
+
+    def voice_profiles(self) -> dict[str, VoiceProfile]:
+        """The configured voice of each product locale (pt-BR, en-US)."""
+        profiles = {}
+        for locale in ("pt-BR", "en-US"):
+            suffix = locale.replace("-", "_").upper()
+            key = suffix.lower()
+            profiles[locale] = VoiceProfile(
+                voice=getattr(self, f"tts_voice_{key}"),
+                variant=getattr(self, f"tts_variant_{key}"),
+                rate=getattr(self, f"tts_rate_{key}"),
+                pitch=getattr(self, f"tts_pitch_{key}"),
+                setting=suffix,
+            )
+        return profiles
 
     @property
     def is_sandbox(self) -> bool:

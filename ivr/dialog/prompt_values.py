@@ -31,18 +31,18 @@ def say_phone(number: str, locale: str) -> str:
 
 def base_variables(ctx: CallContext) -> dict[str, str]:
     """Every placeholder value known before the call is dialed."""
-    from ivr.dialog.speakable import say_amount, say_date
+    from ivr.dialog.speakable import say_amount, say_company, say_count, say_date, say_name
 
     loc = ctx.locale
     return {
-        "first_name": ctx.first_name,
-        "company": ctx.company,
-        "creditor": ctx.creditor,
+        "first_name": say_name(ctx.first_name),
+        "company": say_company(ctx.company),
+        "creditor": say_company(ctx.creditor),
         "amount": say_amount(ctx.amount_cents, ctx.currency, loc),
         "due_date": say_date(ctx.due_date, loc, ctx.today),
         "callback_number": say_phone(ctx.callback_number, loc),
         "installment_amount": say_amount(installment_cents(ctx), ctx.currency, loc),
-        "installments": str(ctx.installments),
+        "installments": say_count(ctx.installments, loc, feminine=True),  # parcelas
         "latest_date": say_date(latest_promise_date(ctx), loc, ctx.today),
     }
 

@@ -12,12 +12,18 @@ prompts get these values already in words, the way a person would say them:
   because that is the first thing a person checks ("amanhã, sexta-feira, dia
   28 de novembro"; "tomorrow, Friday, November 28th");
 * times with their part of the day and their preposition ("às três da tarde",
-  "ao meio-dia", "at nine thirty in the morning").
+  "ao meio-dia", "at nine thirty in the morning");
+* counts of feminine things in the feminine ("duas parcelas", not the
+  synthesizer's "dois parcelas" for "2 parcelas");
+* names as words: portfolios often come in capitals, and espeak-ng spells a
+  short word in capitals letter by letter ("ANA" is "a, ene, a"); company names
+  without the legal form nobody says aloud ("Ltda" comes out garbled).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from babel.dates import format_date
 from num2words import num2words
@@ -47,6 +53,47 @@ def say_number(n: int, locale: str) -> str:
         return num2words(n, lang="pt_BR").replace(",", "")
     words = num2words(n, lang="en").replace(",", "")
     return " ".join(w for w in words.split() if w != "and")
+
+
+# Portuguese numerals that change in the feminine: 1, 2 and the hundreds 200-900.
+_PT_FEMININE = {"um": "uma", "dois": "duas"}
+_PT_HUNDREDS = re.compile(r"\b(duz|trez|quatroc|quinh|seisc|setec|oitoc|novec)entos\b")
+
+
+def say_count(n: int, locale: str, feminine: bool = False) -> str:
+    """How many of something, in words; ``feminine`` for a feminine noun in
+    Portuguese ("duas parcelas", "vinte e uma parcelas"). English has one form."""
+    words = say_number(n, locale)
+    if not feminine or language_of(locale) != "pt":
+        return words
+    # Millions are masculine nouns ("dois milhões de parcelas"): only what
+    # follows the last of them counts the feminine things.
+    parts = words.split()
+    start = max((i + 1 for i, w in enumerate(parts) if w.startswith(("milh", "bilh"))), default=0)
+    tail = " ".join(_PT_FEMININE.get(w, w) for w in parts[start:])
+    return " ".join([*parts[:start], _PT_HUNDREDS.sub(r"\1entas", tail)]).strip()
+
+
+def say_name(name: str) -> str:
+    """A person's name as a synthesizer reads it as a word: a name written in
+    capitals ("MARIA", "ANA-LUÍSA") in ordinary case; other names as they are."""
+    return " ".join(w.title() if w.isupper() else w for w in name.split())
+
+
+# Legal forms at the end of a company name, which nobody says aloud.
+_LEGAL_FORM = re.compile(
+    r"[\s,–-]+(ltda\.?|s\.?\s?/?\s?a\.?|eireli|epp|me|inc\.?|llc|l\.l\.c\.|corp\.?|ltd\.?)$",
+    re.IGNORECASE,
+)
+
+
+def say_company(name: str) -> str:
+    """A company name as said aloud: "Lojas Renner Ltda." -> "Lojas Renner",
+    "Acme Retail, Inc." -> "Acme Retail"."""
+    spoken = " ".join(name.split())
+    while (shorter := _LEGAL_FORM.sub("", spoken)) != spoken and shorter.strip():
+        spoken = shorter
+    return spoken
 
 
 def _with_unit(n: int, names: tuple[str, str], lang: str, locale: str) -> str:

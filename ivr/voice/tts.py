@@ -6,9 +6,10 @@ to stdout, and may hang. One worker serializes the jobs; a job that takes
 longer than ``timeout`` gets its worker killed and restarted and is tried once
 more before :class:`TtsError` is raised.
 
-Rendered audio is cached by the SHA-256 of (engine and version, voice, rate,
-text), so fixed prompts are synthesized once per machine and personal ones
-(name, amount, date) once per debtor, before dialing. Disk writes are atomic
+Rendered audio is cached by the SHA-256 of (engine and version, voice and
+variant, rate, pitch, text), so fixed prompts are synthesized once per machine,
+personal ones (name, amount, date) once per debtor, before dialing, and a
+changed voice setting is never answered with old audio. Disk writes are atomic
 (temporary file + rename) so a crash never leaves a truncated prompt behind.
 """
 
@@ -32,12 +33,14 @@ import ivr
 from ivr import metrics
 from ivr.config import Settings
 from ivr.voice.errors import TtsError
+from ivr.voice.profile import (
+    DEFAULT_PROFILES,
+    VoiceProfile,
+    unknown_voice_message,
+    warn_on_gender_mismatch,
+)
 
-DEFAULT_VOICES: Mapping[str, str] = {
-    "pt-BR": "pt-br",
-    "en-US": "en-us",
-    "ko-KR": "ko",  # test locale only (see grammars/ko-KR/README.md)
-}
+DEFAULT_VOICES: Mapping[str, VoiceProfile] = DEFAULT_PROFILES
 DEFAULT_RATE = 160
 DEFAULT_TIMEOUT_S = 10.0
 STARTUP_TIMEOUT_S = 30.0
@@ -58,11 +61,6 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
-def _missing_voices_message(missing: Iterable[str]) -> str:
-    names = ", ".join(missing)
-    return f"voice {names} not found in espeak-ng (apt-get install espeak-ng-data)"
-
-
 class Pyttsx3Synthesizer:
     """Async facade over the synthesis worker, with a two-level prompt cache.
 
@@ -76,14 +74,15 @@ class Pyttsx3Synthesizer:
         self,
         cache_dir: Path | str,
         *,
-        voices: Mapping[str, str] | None = None,
+        voices: Mapping[str, VoiceProfile | str] | None = None,
         rate: int = DEFAULT_RATE,
         timeout: float = DEFAULT_TIMEOUT_S,
         memory_bytes: int = 32 * 1024 * 1024,
         python: str = sys.executable,
     ) -> None:
         self.cache_dir = Path(cache_dir)
-        self.voices: dict[str, str] = dict(DEFAULT_VOICES if voices is None else voices)
+        chosen = DEFAULT_VOICES if voices is None else voices
+        self.voices = {locale: VoiceProfile.of(v) for locale, v in chosen.items()}
         self.rate = rate
         self.timeout = timeout
         self.memory_bytes = memory_bytes
@@ -103,21 +102,25 @@ class Pyttsx3Synthesizer:
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> Pyttsx3Synthesizer:
-        return cls(settings.cache_dir / "tts", rate=settings.tts_rate, **kwargs)
+        voices = {**DEFAULT_VOICES, **settings.voice_profiles()}
+        return cls(settings.cache_dir / "tts", voices=voices, rate=settings.tts_rate, **kwargs)
 
     # ------------------------------------------------------------ lifecycle
 
     @classmethod
-    def check(cls, voices: Iterable[str] | None = None, python: str = sys.executable) -> str:
+    def check(
+        cls, voices: Iterable[VoiceProfile | str] | None = None, python: str = sys.executable
+    ) -> str:
         """Check engine and voices in a throw-away worker; return the engine name.
 
         Blocking (about a quarter of a second): meant for start-up and the CLI.
         Raises :class:`TtsError` naming what is missing.
         """
-        wanted = list(DEFAULT_VOICES.values() if voices is None else voices)
+        asked = DEFAULT_VOICES.values() if voices is None else voices
+        wanted = [VoiceProfile.of(v) for v in asked]
         try:
             done = subprocess.run(
-                [python, "-m", WORKER_MODULE, "--check", *wanted],
+                [python, "-m", WORKER_MODULE, "--check", *(p.espeak_name for p in wanted)],
                 capture_output=True,
                 text=True,
                 timeout=30,
@@ -129,14 +132,14 @@ class Pyttsx3Synthesizer:
         lines = done.stdout.strip().splitlines()
         if not lines:
             raise TtsError(f"speech synthesis worker failed: {done.stderr.strip()[-500:]}")
-        return cls._engine_from_info(json.loads(lines[-1]))
+        return cls._engine_from_info(json.loads(lines[-1]), wanted)
 
     @staticmethod
-    def _engine_from_info(reply: dict[str, Any]) -> str:
+    def _engine_from_info(reply: dict[str, Any], profiles: Iterable[VoiceProfile] = ()) -> str:
         if not reply.get("ok"):
             raise TtsError(str(reply.get("error")))
-        if reply.get("missing"):
-            raise TtsError(_missing_voices_message(reply["missing"]))
+        if problem := unknown_voice_message(reply, profiles):
+            raise TtsError(problem)
         return str(reply["engine"])
 
     async def start(self) -> None:
@@ -144,8 +147,10 @@ class Pyttsx3Synthesizer:
         async with self._start_lock:
             if self.engine is not None:
                 return
-            reply = await self._job({"op": "info", "voices": sorted(set(self.voices.values()))})
-            self.engine = self._engine_from_info(reply)
+            names = sorted({p.espeak_name for p in self.voices.values()})
+            reply = await self._job({"op": "info", "voices": names})
+            self.engine = self._engine_from_info(reply, self.voices.values())
+            warn_on_gender_mismatch(self.voices, reply)
 
     async def close(self) -> None:
         """Stop the worker (politely, then by force)."""
@@ -182,17 +187,17 @@ class Pyttsx3Synthesizer:
 
     # ------------------------------------------------------------ rendering
 
-    def voice_for(self, locale: str) -> str:
+    def voice_for(self, locale: str) -> VoiceProfile:
         try:
             return self.voices[locale]
         except KeyError:
             raise TtsError(f"no synthesis voice configured for locale {locale}") from None
 
-    def cache_key(self, text: str, voice: str, rate: int) -> str:
+    def cache_key(self, text: str, voice: str, rate: int, pitch: int) -> str:
         if self.engine is None:
             raise TtsError("synthesizer not started")
         material = json.dumps(
-            [self.engine, AUDIO_FORMAT, voice, rate, text],
+            [self.engine, AUDIO_FORMAT, voice, rate, pitch, text],
             ensure_ascii=False,
             separators=(",", ":"),
         )
@@ -206,12 +211,13 @@ class Pyttsx3Synthesizer:
         text = " ".join(text.split())
         if not text:
             raise TtsError("nothing to synthesize: empty text")
-        voice = self.voice_for(locale)
-        rate = self.rate if rate is None else rate
+        profile = self.voice_for(locale)
+        voice, pitch = profile.espeak_name, profile.pitch
+        rate = (profile.rate or self.rate) if rate is None else rate
         if not 20 <= rate <= 500:
             raise TtsError(f"speech rate must be 20..500 words per minute, got {rate}")
         await self.start()
-        key = self.cache_key(text, voice, rate)
+        key = self.cache_key(text, voice, rate, pitch)
 
         cached = self._memory.get(key)
         if cached is not None:
@@ -242,7 +248,7 @@ class Pyttsx3Synthesizer:
             else:
                 self.misses += 1
                 metrics.prompt_cache(False)
-                result = await self._synthesize(key, text, voice, rate)
+                result = await self._synthesize(key, text, voice, rate, pitch)
             self._remember(key, result)
             future.set_result(result)
             return result
@@ -275,11 +281,11 @@ class Pyttsx3Synthesizer:
             _, evicted = self._memory.popitem(last=False)
             self._memory_size -= len(evicted)
 
-    async def _synthesize(self, key: str, text: str, voice: str, rate: int) -> bytes:
+    async def _synthesize(self, key: str, text: str, voice: str, rate: int, pitch: int) -> bytes:
         final = self._path(key)
         tmp = final.with_name(f".{key}.{uuid.uuid4().hex}.tmp")
         await asyncio.to_thread(final.parent.mkdir, parents=True, exist_ok=True)
-        job = {"op": "render", "text": text, "voice": voice, "rate": rate, "out": str(tmp)}
+        job = dict(op="render", text=text, voice=voice, rate=rate, pitch=pitch, out=str(tmp))
         try:
             await self._job(job)
             return await asyncio.to_thread(_publish, tmp, final)

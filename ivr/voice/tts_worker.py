@@ -12,11 +12,13 @@ service's own stdout.
 
 Requests (each carries an ``id`` echoed in the reply):
 
-- ``{"op": "info", "voices": [...]}``: engine name/version and which of the
-  voices are missing. Replies ``{"ok": true, "engine": ..., "missing": [...]}``.
-- ``{"op": "render", "text", "voice", "rate", "out"}``: synthesize, wait for a
-  complete WAV, convert to 8 kHz mu-law and write it to ``out``. Replies
-  ``{"ok": true, "seconds": ...}``.
+- ``{"op": "info", "voices": [...]}``: engine name/version, which of the
+  voices (espeak-ng's ``voice+variant`` spelling) are missing, and the gender
+  each speaks in. Replies ``{"ok": true, "engine": ..., "missing": [voice...],
+  "missing_variants": [variant...], "genders": {name: "female"|"male"|null}}``.
+- ``{"op": "render", "text", "voice", "rate", "pitch", "out"}``: synthesize,
+  wait for a complete WAV, convert to 8 kHz mu-law and write it to ``out``.
+  Replies ``{"ok": true, "seconds": ...}``.
 - ``{"op": "sleep", "seconds", "once_flag"}``: a test hook that simulates a
   stuck job (only when ``once_flag`` is null or names an existing file, which
   is removed first).
@@ -49,6 +51,8 @@ WAV_WAIT_S = 5.0
 WAV_POLL_S = 0.005
 RENDER_ATTEMPTS = 3
 IDLE_WAIT_S = 2.0
+DEFAULT_PITCH = 50
+GENDERS: dict[int, str | None] = {0: None, 1: "male", 2: "female"}
 
 
 class WorkerError(Exception):
@@ -105,6 +109,8 @@ class Worker:
         self._engine: Any = None
         self._errors: list[BaseException] = []
         self._voices: dict[str, str] | None = None
+        self._genders: dict[str, str | None] = {}
+        self._variants: dict[str, str | None] | None = None
         self._espeak_version = ""
 
     def _engine_or_fail(self) -> Any:
@@ -163,20 +169,53 @@ class Worker:
             for voice in self._engine_or_fail().getProperty("voices"):
                 ident = str(voice.id).lower()
                 names[ident] = ident
+                self._genders[ident] = (voice.gender or "").lower() or None
                 for lang in voice.languages or []:
                     names.setdefault(str(lang).lower(), ident)
             self._voices = names
         return self._voices
 
+    def variants(self) -> dict[str, str | None]:
+        """Every variant name (``f4``, the file name in espeak-ng's ``voices/!v``)
+        and its gender. Case matters: espeak-ng finds a variant by file name."""
+        if self._variants is None:
+            from pyttsx3.drivers import _espeak
+
+            self._engine_or_fail()
+            spec = _espeak.VOICE()
+            spec.languages = b"variant"
+            self._variants = {
+                v.identifier.decode("utf-8", "replace").rsplit("/", 1)[-1]: GENDERS.get(v.gender)
+                for v in _espeak.ListVoices(spec)
+            }
+        return self._variants
+
+    def check_voices(self, names: Sequence[str]) -> dict[str, Any]:
+        """The ``info`` reply's voice part for ``names`` spelled ``voice+variant``."""
+        known, variants = self.voices(), self.variants()
+        missing: list[str] = []
+        missing_variants: list[str] = []
+        genders: dict[str, str | None] = {}
+        for name in names:
+            base, _, variant = str(name).partition("+")
+            if base.lower() not in known:
+                missing.append(base)
+            elif variant and variant not in variants:
+                missing_variants.append(variant)
+            else:
+                voice_gender = self._genders.get(known[base.lower()])
+                genders[name] = variants[variant] if variant else voice_gender
+        return {"missing": missing, "missing_variants": missing_variants, "genders": genders}
+
     def handle(self, req: dict[str, Any]) -> dict[str, Any]:
         op = req.get("op")
         if op == "info":
-            known = self.voices()
-            missing = [v for v in req.get("voices", []) if str(v).lower() not in known]
-            resolved = {v: known[str(v).lower()] for v in req.get("voices", []) if v not in missing}
-            return {"engine": self.engine_name(), "missing": missing, "resolved": resolved}
+            return {"engine": self.engine_name(), **self.check_voices(req.get("voices", []))}
         if op == "render":
-            return self.render(str(req["text"]), str(req["voice"]), int(req["rate"]), req["out"])
+            text, voice, out = str(req["text"]), str(req["voice"]), str(req["out"])
+            return self.render(
+                text, voice, int(req["rate"]), out, int(req.get("pitch", DEFAULT_PITCH))
+            )
         if op == "sleep":
             flag = req.get("once_flag")
             if flag is None or os.path.exists(flag):
@@ -186,11 +225,14 @@ class Worker:
             return {}
         raise WorkerError(f"unknown request {op!r}")
 
-    def render(self, text: str, voice: str, rate: int, out: str) -> dict[str, Any]:
-        if voice.lower() not in self.voices():
+    def render(
+        self, text: str, voice: str, rate: int, out: str, pitch: int = DEFAULT_PITCH
+    ) -> dict[str, Any]:
+        checked = self.check_voices([voice])
+        if checked["missing"] or checked["missing_variants"]:
             raise WorkerError(f"voice {voice} not found in espeak-ng")
         for _attempt in range(RENDER_ATTEMPTS):
-            samples, rate_hz = self._synthesize_once(text, voice, rate)
+            samples, rate_hz = self._synthesize_once(text, voice, rate, pitch)
             if samples.size:
                 break
         else:
@@ -199,7 +241,9 @@ class Worker:
         Path(out).write_bytes(ulaw)
         return {"seconds": len(ulaw) / mulaw.SAMPLE_RATE}
 
-    def _synthesize_once(self, text: str, voice: str, rate: int) -> tuple[np.ndarray, int]:
+    def _synthesize_once(
+        self, text: str, voice: str, rate: int, pitch: int
+    ) -> tuple[np.ndarray, int]:
         """One engine run; an empty result is retried by the caller."""
         engine = self._engine_or_fail()
         self._errors.clear()
@@ -207,6 +251,7 @@ class Worker:
             wav_path = Path(tmp) / "out.wav"
             engine.setProperty("voice", voice)
             engine.setProperty("rate", rate)
+            engine.setProperty("pitch", pitch)
             self._wait_until_idle()
             engine.save_to_file(text, str(wav_path))
             engine.runAndWait()

@@ -23,7 +23,7 @@ from ivr.sandbox.app import Sandbox
 from ivr.sandbox.config import SandboxConfig
 from ivr.sandbox.testkit import ServiceStub
 from ivr.store.models import Role
-from ivr.web.auth import create_user
+from ivr.web.accounts import create_user
 from tests.support.api import AGENT_PASSWORD, Api, build_app
 from tests.support.sandbox import make_client
 

@@ -369,7 +369,7 @@ def test_cannot_pay_then_installments_yes(make):
     actions = d.handle(Speech("não tenho como pagar agora"))
     assert prompt_ids(actions) == ["offer_installments"]
     offer = plays(actions)[0]
-    assert offer.variables["installments"] == "3"
+    assert offer.variables["installments"] == "três"  # parcelas: feminine, in words
     actions = d.handle(Digits("1"))
     assert prompt_ids(actions) == ["ask_installment_date"]
     actions = d.handle(Digits("0512#"))

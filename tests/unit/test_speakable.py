@@ -9,7 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from text_to_num import text2num
 
-from ivr.dialog.speakable import say_amount, say_date, say_number, say_time
+from ivr.dialog.speakable import (
+    say_amount,
+    say_company,
+    say_count,
+    say_date,
+    say_name,
+    say_number,
+    say_time,
+)
 
 TODAY = dt.date(2026, 11, 23)  # Monday
 
@@ -125,3 +133,53 @@ def test_tomorrow_across_the_year() -> None:
 def test_say_time(time: dt.time, pt: str, en: str) -> None:
     assert say_time(time, "pt-BR") == pt
     assert say_time(time, "en-US") == en
+
+
+@pytest.mark.parametrize(
+    ("n", "pt", "en"),
+    [
+        (2, "duas", "two"),
+        (3, "três", "three"),
+        (21, "vinte e uma", "twenty-one"),
+        (252, "duzentas e cinquenta e duas", "two hundred fifty-two"),
+        (2000, "duas mil", "two thousand"),
+        (2_000_002, "dois milhões e duas", "two million two"),
+    ],
+)
+def test_say_count_of_feminine_things(n: int, pt: str, en: str) -> None:
+    assert say_count(n, "pt-BR", feminine=True) == pt
+    assert say_count(n, "en-US", feminine=True) == en
+    assert say_count(n, "pt-BR") == say_number(n, "pt-BR")
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("MARIA", "Maria"),
+        ("ANA-LUÍSA", "Ana-Luísa"),
+        ("ZÉ", "Zé"),
+        ("McDonald", "McDonald"),
+        ("Bia", "Bia"),
+    ],
+)
+def test_say_name_puts_capitals_in_ordinary_case(written: str, said: str) -> None:
+    assert say_name(written) == said
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("Lojas Renner Ltda.", "Lojas Renner"),
+        ("LOJAS RENNER LTDA", "LOJAS RENNER"),
+        ("Itaú Unibanco S.A.", "Itaú Unibanco"),
+        ("Casas Bahia S/A", "Casas Bahia"),
+        ("X Comércio Ltda - ME", "X Comércio"),
+        ("Acme Retail, Inc.", "Acme Retail"),
+        ("ACME RETAIL LLC", "ACME RETAIL"),
+        ("Banco Horizonte", "Banco Horizonte"),
+        ("Loja Mega", "Loja Mega"),
+        ("Ltda", "Ltda"),  # never down to nothing
+    ],
+)
+def test_say_company_drops_the_legal_form(written: str, said: str) -> None:
+    assert say_company(written) == said
