@@ -39,12 +39,10 @@ from ivr.store.models import (
 from scheduler.caps import ROLLING_WINDOW, CapPolicy, PastAttempt, cap_blocks
 from scheduler.legal import debtor_countries, effective_windows
 from scheduler.windows import (
-    PhoneLike,
     Window,
     closed_reasons,
     debtor_zones,
     dialable,
-    is_holiday,
     local_day,
     local_midnight_utc,
     next_open,
@@ -627,24 +625,3 @@ async def wake_debtors(
         )
     result = await session.execute(stmt)
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def add_business_days(
-    now: dt.datetime, days: int, zone: str, country: str, region: str | None
-) -> dt.datetime:
-    """The local midnight after ``days`` business days (no weekends or holidays) from ``now``.
-
-    Used for the pause after "I already paid": bank clearing counts business days.
-    """
-    day = local_day(now, zone)
-    counted = 0
-    while counted < days:
-        day += dt.timedelta(days=1)
-        if day.weekday() < 5 and not is_holiday(day, country, region):
-            counted += 1
-    return local_midnight_utc(day + dt.timedelta(days=1), zone)
-
-
-def primary_zone(timezone: str | None, phones: Sequence[PhoneLike], country: str) -> str:
-    """The zone whose calendar dates attempts and promises (first candidate zone)."""
-    return debtor_zones(timezone, phones, country)[0]

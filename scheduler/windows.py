@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 import phonenumbers
 from phonenumbers import timezone as pn_timezone
+
+from ivr.calling_hours import default_hours
 
 MIDNIGHT = dt.time(0, 0)
 
@@ -67,14 +69,12 @@ class Window:
 
 
 def default_windows(country: str) -> list[Window]:
-    """The windows to ship when a campaign sets none (``scheduler.legal`` holds the hours).
+    """The windows to ship when a campaign sets none (``ivr.calling_hours`` holds the hours).
 
     Brazil: Mon-Fri 08:00-20:00, Sat 08:00-14:00, never Sunday. USA: every day
     08:00-21:00 (Reg F). Holidays are excluded separately for both.
     """
-    from scheduler.legal import default_hours
-
-    return default_hours(country)
+    return [Window(*h) for h in default_hours(country)]
 
 
 @functools.lru_cache(maxsize=512)
@@ -188,6 +188,34 @@ def debtor_zones(
     return candidate_zones(timezone, numbers, country)
 
 
+def primary_zone(timezone: str | None, phones: Sequence[PhoneLike], country: str) -> str:
+    """The zone whose calendar dates attempts and promises (first candidate zone)."""
+    return debtor_zones(timezone, phones, country)[0]
+
+
+def _frozen(blocked: Iterable[dt.date]) -> frozenset[dt.date]:
+    return blocked if isinstance(blocked, frozenset) else frozenset(blocked)
+
+
+def _closing(
+    local: dt.datetime,
+    windows: Sequence[Window],
+    country: str,
+    region: str | None,
+    blocked: frozenset[dt.date],
+) -> Iterator[str]:
+    """The one statement of what closes a local instant, lazily: a caller that
+    needs only "open or not" stops at the first reason (:func:`is_callable_at`
+    runs for every candidate instant of :func:`next_open`)."""
+    day = local.date()
+    if is_holiday(day, country, region):
+        yield "holiday"
+    if day in blocked:
+        yield "blocked_date"
+    if not any(w.contains(local) for w in windows):
+        yield "outside_window"
+
+
 def closed_reasons_local(
     local: dt.datetime,
     windows: Sequence[Window],
@@ -196,15 +224,7 @@ def closed_reasons_local(
     blocked: Iterable[dt.date] = (),
 ) -> list[str]:
     """Why this local instant is closed: any of outside_window, holiday, blocked_date."""
-    reasons: list[str] = []
-    day = local.date()
-    if is_holiday(day, country, region):
-        reasons.append("holiday")
-    if day in set(blocked):
-        reasons.append("blocked_date")
-    if not any(w.contains(local) for w in windows):
-        reasons.append("outside_window")
-    return reasons
+    return list(_closing(local, windows, country, region, _frozen(blocked)))
 
 
 def closed_reasons(
@@ -218,11 +238,10 @@ def closed_reasons(
     """Per zone, why ``now_utc`` is closed there; empty dict means open everywhere."""
     if not zones:
         return {"": ["no_timezone"]}
-    blocked_set = frozenset(blocked)
+    blocked_set = _frozen(blocked)
     out: dict[str, list[str]] = {}
     for name in zones:
-        local = now_utc.astimezone(_zone(name))
-        why = closed_reasons_local(local, windows, country, region, blocked_set)
+        why = list(_closing(now_utc.astimezone(_zone(name)), windows, country, region, blocked_set))
         if why:
             out[name] = why
     return out
@@ -239,13 +258,10 @@ def is_callable_at(
     """True only inside a window, off holidays and blocked dates, in every zone."""
     if not zones or not windows:
         return False
-    blocked_set = frozenset(blocked)
+    blocked_set = _frozen(blocked)
     for name in zones:
         local = now_utc.astimezone(_zone(name))
-        day = local.date()
-        if day in blocked_set or is_holiday(day, country, region):
-            return False
-        if not any(w.contains(local) for w in windows):
+        if next(_closing(local, windows, country, region, blocked_set), None) is not None:
             return False
     return True
 
@@ -258,6 +274,22 @@ def local_day(now_utc: dt.datetime, zone: str) -> dt.date:
 def local_midnight_utc(day: dt.date, zone: str) -> dt.datetime:
     """The UTC instant at which ``day`` starts in ``zone``."""
     return _wall_to_utc(day, MIDNIGHT, _zone(zone))
+
+
+def add_business_days(
+    now: dt.datetime, days: int, zone: str, country: str, region: str | None
+) -> dt.datetime:
+    """The local midnight after ``days`` business days (no weekends or holidays) from ``now``.
+
+    Used for the pause after "I already paid": bank clearing counts business days.
+    """
+    day = local_day(now, zone)
+    counted = 0
+    while counted < days:
+        day += dt.timedelta(days=1)
+        if day.weekday() < 5 and not is_holiday(day, country, region):
+            counted += 1
+    return local_midnight_utc(day + dt.timedelta(days=1), zone)
 
 
 def day_bounds_utc(now_utc: dt.datetime, zone: str) -> tuple[dt.datetime, dt.datetime]:

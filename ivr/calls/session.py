@@ -629,7 +629,7 @@ class CallSession:
 
     def _paid_pause_until(self) -> dt.datetime:
         """N business days (no weekends, no holidays) in the debtor's calendar."""
-        from scheduler.eligibility import add_business_days
+        from scheduler.windows import add_business_days
 
         return add_business_days(
             utcnow(), self.paid_pause_days, self.zone.key, self.country, self.region

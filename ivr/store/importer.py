@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr import metrics
+from ivr.calling_hours import default_hours
 from ivr.store.csvfile import CsvRefused, Record, Table, read_table
 from ivr.store.import_batch import Pacer, store_rows
 from ivr.store.models import CallWindow, Campaign
@@ -302,8 +303,6 @@ async def ensure_campaign(session: AsyncSession, name: str, locale: str) -> Camp
     camp = await session.scalar(select(Campaign).where(Campaign.name == name))
     if camp is not None:
         return camp
-    from scheduler.windows import default_windows
-
     country = LOCALES.get(locale, ("BR", "BRL"))[0]
     camp = Campaign(
         name=name,
@@ -311,8 +310,8 @@ async def ensure_campaign(session: AsyncSession, name: str, locale: str) -> Camp
         country=country,
         quiet_days_after_rpc=7 if country == "US" else 0,
     )
-    for w in default_windows(country):
-        camp.windows.append(CallWindow(weekday=w.weekday, start=w.start, end=w.end))
+    for weekday, start, end in default_hours(country):
+        camp.windows.append(CallWindow(weekday=weekday, start=start, end=end))
     session.add(camp)
     await session.flush()
     return camp
