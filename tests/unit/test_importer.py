@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from ivr.store.importer import ImportRefused, import_debtors, parse_amount, read_rows
+from ivr.store.amounts import parse_amount
+from ivr.store.importer import ImportRefused, import_debtors, read_rows
 from ivr.store.models import Campaign, Debt, Debtor, Phone
 
 HEADER = "external_ref,name,phone,amount,due_date,creditor,locale,region,timezone,birth_year\n"
