@@ -48,16 +48,9 @@ from ivr.store.models import (
     Campaign,
     Debtor,
 )
-from scheduler.eligibility import (
-    PARK,
-    CallbackRow,
-    CampaignRules,
-    DebtorSnapshot,
-    Explanation,
-    evaluate,
-    id_in,
-    load_snapshots,
-)
+from scheduler.eligibility import PARK, Explanation, evaluate
+from scheduler.eligibility_load import id_in, load_snapshots
+from scheduler.snapshot import CallbackRow, CampaignRules, DebtorSnapshot
 from scheduler.windows import Window
 
 Clock = Callable[[], dt.datetime]

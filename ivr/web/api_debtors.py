@@ -50,7 +50,8 @@ from ivr.web.api_schemas import (
     ReasonOut,
 )
 from ivr.web.auth import current_user, json_error
-from scheduler.eligibility import OVERRIDABLE, explain
+from scheduler.eligibility import OVERRIDABLE
+from scheduler.explain import explain
 
 RECENT_ATTEMPTS = 10
 

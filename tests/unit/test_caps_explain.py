@@ -13,7 +13,7 @@ from ivr.store.models import (
     DebtStatus,
     Promise,
 )
-from scheduler.eligibility import explain
+from scheduler.explain import explain
 from scheduler.windows import add_business_days
 from tests.integration.test_claim_support import make_campaign, make_debtor
 

@@ -198,7 +198,7 @@ async def test_oversize_field_reported_and_other_rows_land(sessions, tmp_path: P
 
 
 async def test_reimport_replaces_phone_list_in_file_order(sessions, tmp_path: Path) -> None:
-    from scheduler.eligibility import explain
+    from scheduler.explain import explain
 
     old, new, other = "+5511987654321", "+5511912345678", "+5521998765432"
     first = HEADER + f"R1,Maria,{old},100.00,2026-12-01,Loja,pt-BR,SP,,\n"
