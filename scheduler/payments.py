@@ -36,6 +36,7 @@ from ivr.store.models import (
     PromiseStatus,
     utcnow,
 )
+from scheduler.attempt_cancel import cancel_attempts
 
 REQUIRED_COLUMNS = ("external_ref", "amount", "paid_on", "payment_ref")
 
@@ -225,16 +226,13 @@ async def record_payment(
             .values(status=CallbackStatus.CANCELLED)
         )
         cb_cancelled = int(getattr(res, "rowcount", 0) or 0)
-        res = await session.execute(
-            update(CallAttempt)
-            .where(CallAttempt.debt_id == debt.id, CallAttempt.status == AttemptStatus.CLAIMED)
-            .values(
-                status=AttemptStatus.CANCELED,
-                ended_at=now,
-                error="the debt was paid before the call was placed",
-            )
+        att_cancelled = await cancel_attempts(
+            session,
+            CallAttempt.debt_id == debt.id,
+            CallAttempt.status == AttemptStatus.CLAIMED,
+            why="the debt was paid before the call was placed",
+            now=now,
         )
-        att_cancelled = int(getattr(res, "rowcount", 0) or 0)
     return PaymentResult(
         payment.id,
         debt_id,
