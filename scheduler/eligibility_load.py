@@ -12,8 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Integer, any_, bindparam, or_, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.models import (
@@ -29,6 +28,7 @@ from ivr.store.models import (
     Promise,
     PromiseStatus,
 )
+from scheduler.batch_sql import id_in
 from scheduler.caps import ROLLING_WINDOW, CapPolicy, PastAttempt
 from scheduler.snapshot import (
     CallbackRow,
@@ -39,13 +39,6 @@ from scheduler.snapshot import (
     PromiseRow,
 )
 from scheduler.windows import Window, parse_blocked
-
-
-def id_in(session: AsyncSession, column: Any, ids: Sequence[int]) -> Any:
-    """``column IN ids``; on PostgreSQL one array parameter (``= ANY``), cheap to compile."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
-    return column.in_(list(ids))
 
 
 async def _core(session: AsyncSession, stmt: Any) -> Any:
