@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from scheduler.caps import CapPolicy, PastAttempt
 from scheduler.legal import debtor_countries
-from scheduler.windows import Window, debtor_zones, dialable
+from scheduler.windows import Window
+from scheduler.zones import debtor_zones, dialable
 
 
 @dataclass(frozen=True)

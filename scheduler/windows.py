@@ -7,45 +7,22 @@ is handled by the zone database, not by arithmetic). When a debtor's zone is
 ambiguous (an area code that spans zones, several numbers in different zones)
 a call is allowed only at instants that are inside the window in *every*
 candidate zone: the rule is "never outside the window", not "usually inside".
+Which zones those are is ``scheduler.zones``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import holidays
-import phonenumbers
-from phonenumbers import timezone as pn_timezone
 
 from ivr.calling_hours import default_hours
 
 MIDNIGHT = dt.time(0, 0)
-
-# Used only when neither the debtor record nor the number gives a zone: every
-# zone the country spans, so the window must hold in all of them.
-COUNTRY_ZONES: dict[str, tuple[str, ...]] = {
-    "BR": (
-        "America/Noronha",
-        "America/Sao_Paulo",
-        "America/Manaus",
-        "America/Rio_Branco",
-    ),
-    "US": (
-        "America/New_York",
-        "America/Chicago",
-        "America/Denver",
-        "America/Phoenix",
-        "America/Los_Angeles",
-        "America/Anchorage",
-        "Pacific/Honolulu",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -111,86 +88,6 @@ def is_holiday(day: dt.date, country: str, region: str | None = None) -> bool:
 @functools.lru_cache(maxsize=4096)
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
-
-
-def valid_zone(name: str | None) -> bool:
-    if not name:
-        return False
-    try:
-        _zone(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
-@functools.lru_cache(maxsize=65536)
-def zones_for_number(e164: str) -> tuple[str, ...]:
-    """Candidate zones for a number (several when its area code spans zones)."""
-    try:
-        parsed = phonenumbers.parse(e164)
-    except phonenumbers.NumberParseException:
-        return ()
-    return tuple(sorted(z for z in pn_timezone.time_zones_for_number(parsed) if valid_zone(z)))
-
-
-def candidate_zones(timezone: str | None, numbers: Iterable[str], country: str) -> tuple[str, ...]:
-    """The zones a call must respect: the record's zone, else the numbers', else the country's.
-
-    With no zone on the record the person may be in any zone of any of their
-    numbers, so all of them count.
-    """
-    if timezone and valid_zone(timezone):
-        return (timezone,)
-    found: set[str] = set()
-    for n in numbers:
-        found.update(zones_for_number(n))
-    if found:
-        return tuple(sorted(found))
-    return COUNTRY_ZONES.get(country.upper(), ("America/Sao_Paulo",))
-
-
-class PhoneLike(Protocol):
-    """What zone resolution reads of a phone (an ORM row or a snapshot row)."""
-
-    @property
-    def e164(self) -> str: ...
-
-    @property
-    def wrong_number_at(self) -> dt.datetime | None: ...
-
-
-_E164 = re.compile(r"\+[1-9]\d{7,14}")
-
-
-def possible_number(e164: str) -> bool:
-    """Dialable E.164 (the importer validated the number; this guards hand edits)."""
-    return _E164.fullmatch(e164) is not None
-
-
-_P = TypeVar("_P", bound=PhoneLike)
-
-
-def dialable(phones: Iterable[_P]) -> list[_P]:
-    """The numbers we may dial: not marked wrong, and well formed."""
-    return [p for p in phones if p.wrong_number_at is None and possible_number(p.e164)]
-
-
-def debtor_zones(
-    timezone: str | None, phones: Sequence[PhoneLike], country: str
-) -> tuple[str, ...]:
-    """The one time-zone resolution for a debtor, used by scheduler, calls and callbacks.
-
-    The record's zone, else every zone of every dialable number (all numbers
-    if none is dialable), else every zone of the country: see
-    :func:`candidate_zones`. The first zone dates the debtor's calendar.
-    """
-    numbers = [p.e164 for p in dialable(phones)] or [p.e164 for p in phones]
-    return candidate_zones(timezone, numbers, country)
-
-
-def primary_zone(timezone: str | None, phones: Sequence[PhoneLike], country: str) -> str:
-    """The zone whose calendar dates attempts and promises (first candidate zone)."""
-    return debtor_zones(timezone, phones, country)[0]
 
 
 def _frozen(blocked: Iterable[dt.date]) -> frozenset[dt.date]:

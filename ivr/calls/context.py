@@ -11,7 +11,7 @@ from ivr.dialog.events import CallContext
 from ivr.store.models import CallAttempt, Debtor, utcnow
 from ivr.store.queries import AttemptContext
 from scheduler.caps import RIGHT_PARTY_OUTCOMES
-from scheduler.windows import primary_zone
+from scheduler.zones import primary_zone
 
 
 def debtor_zone(debtor: Debtor) -> ZoneInfo:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ivr.dialog.prompts import LOCALES
 from ivr.web.api_types import Day, DbId, Instant
-from scheduler.windows import COUNTRY_ZONES, valid_zone
+from scheduler.zones import COUNTRY_ZONES, valid_zone
 
 MIDNIGHT = dt.time(0, 0)
 COUNTRIES: tuple[str, ...] = tuple(sorted(COUNTRY_ZONES))
