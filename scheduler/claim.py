@@ -14,7 +14,9 @@ number of ``ivr serve`` replicas can claim at once:
   a second live attempt for one person impossible, whatever the code does.
 
 Campaign rows are locked (in id order) for the concurrent-call limit, so the
-channel limit holds across replicas too.
+channel limit holds across replicas too. The batch statements themselves
+(PostgreSQL's array forms) are ``scheduler.batch_sql``; the rules the claim
+evaluates are ``scheduler.eligibility``.
 """
 
 from __future__ import annotations
@@ -24,19 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    Date,
-    DateTime,
-    Integer,
-    String,
-    bindparam,
-    func,
-    insert,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.store.models import (
@@ -48,16 +38,10 @@ from ivr.store.models import (
     Campaign,
     Debtor,
 )
-from scheduler.eligibility import (
-    PARK,
-    CallbackRow,
-    CampaignRules,
-    DebtorSnapshot,
-    Explanation,
-    evaluate,
-    id_in,
-    load_snapshots,
-)
+from scheduler.batch_sql import id_in, insert_attempts, set_hints
+from scheduler.eligibility import PARK, Explanation, evaluate
+from scheduler.eligibility_load import load_snapshots
+from scheduler.snapshot import CallbackRow, CampaignRules, DebtorSnapshot
 from scheduler.windows import Window
 
 Clock = Callable[[], dt.datetime]
@@ -288,7 +272,7 @@ async def _claim_locked(
 
     claims: list[Claim] = []
     if rows:
-        attempt_ids = await _insert_attempts(session, rows)
+        attempt_ids = await insert_attempts(session, rows)
         done_callbacks = [r["callback_id"] for r in rows if r["callback_id"] is not None]
         if done_callbacks:
             await session.execute(
@@ -322,52 +306,6 @@ async def _claim_locked(
     return claims
 
 
-_PG_INSERT = text(
-    "INSERT INTO call_attempts (debtor_id, debt_id, phone_id, campaign_id, callback_id, "
-    "to_number, status, last_sequence, local_day, claimed_by, claimed_at) "
-    "SELECT *, :worker, :at FROM unnest(CAST(:debtor_id AS INTEGER[]), "
-    "CAST(:debt_id AS INTEGER[]), CAST(:phone_id AS INTEGER[]), CAST(:campaign_id AS INTEGER[]), "
-    "CAST(:callback_id AS INTEGER[]), CAST(:to_number AS VARCHAR[]), CAST(:status AS VARCHAR[]), "
-    "CAST(:last_sequence AS INTEGER[]), CAST(:local_day AS DATE[])) "
-    "RETURNING id, debtor_id"
-)
-
-
-async def _insert_attempts(session: AsyncSession, rows: list[dict[str, Any]]) -> dict[int, int]:
-    """Insert the claimed attempts; returns debtor id -> attempt id.
-
-    PostgreSQL gets one ``INSERT ... SELECT FROM unnest()`` (a single round
-    trip and plan for the whole batch); other backends an executemany.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-
-        def col(name: str) -> list[Any]:
-            return [r[name] for r in rows]
-
-        ints = ARRAY(Integer)
-        stmt = _PG_INSERT.bindparams(
-            bindparam("debtor_id", col("debtor_id"), type_=ints),
-            bindparam("debt_id", col("debt_id"), type_=ints),
-            bindparam("phone_id", col("phone_id"), type_=ints),
-            bindparam("campaign_id", col("campaign_id"), type_=ints),
-            bindparam("callback_id", col("callback_id"), type_=ints),
-            bindparam("to_number", col("to_number"), type_=ARRAY(String)),
-            bindparam("status", [str(x) for x in col("status")], type_=ARRAY(String)),
-            bindparam("last_sequence", [-1] * len(rows), type_=ints),
-            bindparam("local_day", col("local_day"), type_=ARRAY(Date)),
-            bindparam("worker", rows[0]["claimed_by"], type_=String),
-            bindparam("at", rows[0]["claimed_at"], type_=DateTime(timezone=True)),
-        )
-        result = await session.execute(stmt)
-        return {int(r.debtor_id): int(r.id) for r in result.all()}
-    table = CallAttempt.__table__
-    result = await session.execute(
-        insert(table).returning(table.c.id, table.c.debtor_id),  # type: ignore[arg-type]
-        rows,
-    )
-    return {int(r.debtor_id): int(r.id) for r in result.all()}
-
-
 async def _defer_callback(
     session: AsyncSession,
     cb: CallbackRow,
@@ -384,32 +322,3 @@ async def _defer_callback(
         return
     await session.execute(update(Callback).where(Callback.id == cb.id).values(due_at=wake))
     stats.callbacks_moved += 1
-
-
-async def set_hints(session: AsyncSession, hints: Sequence[dict[str, Any]]) -> None:
-    """Store the planner's next-look instants (``b_id``, ``b_next``).
-
-    PostgreSQL: one ``UPDATE ... FROM unnest()`` for the whole batch; SQLite:
-    an executemany (it is in-process anyway). A hint is not an edit of the
-    person's record, so ``updated_at`` is left alone.
-    """
-    if not hints:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            text(
-                "UPDATE debtors SET next_attempt_at = v.t "
-                "FROM unnest(:ids, :ts) AS v(id, t) WHERE debtors.id = v.id"
-            ).bindparams(
-                bindparam("ids", [h["b_id"] for h in hints], type_=ARRAY(Integer)),
-                bindparam("ts", [h["b_next"] for h in hints], type_=ARRAY(DateTime(timezone=True))),
-            )
-        )
-        return
-    table = Debtor.__table__
-    stmt = (
-        update(table)  # type: ignore[arg-type]
-        .where(table.c.id == bindparam("b_id"))
-        .values(next_attempt_at=bindparam("b_next"), updated_at=table.c.updated_at)
-    )
-    await session.execute(stmt, list(hints))

@@ -1,7 +1,7 @@
 """Placing claimed attempts through a small port, paced, retried, reconciled.
 
-The port (:class:`PlaceCall`) is all the dialer knows of the carrier, so the
-same code drives Twilio and the sandbox. Three rules keep a person from being
+The port (:class:`~scheduler.carrier.PlaceCall`) is all the dialer knows of
+the carrier, so the same code drives Twilio and the sandbox. Three rules keep a person from being
 called twice by accident:
 
 * Before the request leaves, the attempt moves ``claimed -> unknown`` in its
@@ -13,6 +13,9 @@ called twice by accident:
 * A timeout (:class:`PlaceCallUnknown`) is never retried: :meth:`Dialer.reconcile`
   asks the carrier (``fetch`` by sid, else the calls to that number since
   the claim) and adopts what it finds; a status callback may settle it first.
+
+Those sweeps live in ``scheduler.reconcile`` (the dialer inherits them): this
+module is the placing half only.
 """
 
 from __future__ import annotations
@@ -23,15 +26,12 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.store.models import (
-    FINAL_ATTEMPT_STATUSES,
-    LIVE_ATTEMPT_STATUSES,
     AttemptStatus,
     CallAttempt,
     Debt,
@@ -40,67 +40,14 @@ from ivr.store.models import (
     Phone,
     utcnow,
 )
+from scheduler.attempt_cancel import cancel_attempts
+from scheduler.carrier import PlaceCall, PlaceCallError, PlaceCallUnknown, port_prepare
 from scheduler.claim import Claim
 from scheduler.pacing import Pacer, TokenBucket
+from scheduler.reconcile import Reconciler
 from scheduler.windows import is_callable_at
 
 log = structlog.get_logger(__name__)
-
-
-class PlaceCallError(Exception):
-    """The carrier refused the request; ``retryable`` only if surely no call was created."""
-
-    def __init__(self, message: str, *, retryable: bool) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-
-
-class PlaceCallUnknown(Exception):
-    """The request may or may not have created a call (timeout, broken connection)."""
-
-
-class CarrierCall(Protocol):
-    """What the dialer reads about a call the carrier knows."""
-
-    @property
-    def sid(self) -> str: ...
-
-    @property
-    def status(self) -> str: ...
-
-
-@runtime_checkable
-class PlaceCall(Protocol):
-    """The port to the carrier (Twilio or the sandbox).
-
-    A port may also offer ``prepare(attempt_id)`` (see :data:`Prepare`): the
-    slow per-call work (rendering the person's prompts) done *before* the
-    dialer waits for its pace, so the paced instant is when the request
-    leaves, not when a slow render happens to finish.
-    """
-
-    async def place(self, attempt: CallAttempt, debtor: Debtor, phone: Phone) -> str:
-        """Create the call; return its sid. Raise PlaceCallError / PlaceCallUnknown."""
-        ...
-
-    async def fetch(self, call_sid: str) -> CarrierCall | None:
-        """The carrier's view of one call (None if it does not exist)."""
-        ...
-
-    async def find_calls(self, to: str, after: dt.datetime) -> list[CarrierCall]:
-        """Calls to ``to`` created at or after ``after`` (to reconcile a lost sid)."""
-        ...
-
-
-# Optional work before pacing (see PlaceCall); its failure is only logged: what
-# it left undone (prompts not rendered) is done during the call instead.
-Prepare = Callable[[int], Awaitable[object]]
-
-
-def port_prepare(port: object) -> Prepare | None:
-    """The port's ``prepare``, if it has one."""
-    fn = getattr(port, "prepare", None)
-    return fn if callable(fn) else None
 
 
 @dataclass(frozen=True)
@@ -123,11 +70,11 @@ def _in_window(claim: Claim, now: dt.datetime) -> bool:
     )
 
 
-_CARRIER_STATUSES = {s.value: s for s in AttemptStatus}
+class Dialer(Reconciler):
+    """Places claims one by one: pace, re-check, place, retry safely, record.
 
-
-class Dialer:
-    """Places claims one by one: pace, re-check, place, retry safely, record."""
+    The sweeps that settle attempts in doubt come from :class:`Reconciler`.
+    """
 
     def __init__(
         self,
@@ -141,9 +88,7 @@ class Dialer:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         bucket: Pacer | None = None,
     ) -> None:
-        self.sessions = sessions
-        self.port = port
-        self.clock = clock
+        super().__init__(sessions, port, clock)
         self.max_retries = max_retries
         self.base_backoff_s = base_backoff_s
         self._sleep = sleep
@@ -310,10 +255,12 @@ class Dialer:
 
     @staticmethod
     async def _cancel(s: AsyncSession, attempt_id: int, why: str, now: dt.datetime) -> None:
-        await s.execute(
-            update(CallAttempt)
-            .where(CallAttempt.id == attempt_id, CallAttempt.status == AttemptStatus.CLAIMED)
-            .values(status=AttemptStatus.CANCELED, error=why, ended_at=now)
+        await cancel_attempts(
+            s,
+            CallAttempt.id == attempt_id,
+            CallAttempt.status == AttemptStatus.CLAIMED,
+            why=why,
+            now=now,
         )
 
     async def _back_to_claimed(self, attempt_id: int, error: str) -> None:
@@ -352,164 +299,3 @@ class Dialer:
                     .where(CallAttempt.id == attempt_id, CallAttempt.call_sid.is_(None))
                     .values(call_sid=sid)
                 )
-
-    async def reconcile(
-        self,
-        now: dt.datetime | None = None,
-        *,
-        grace: dt.timedelta = dt.timedelta(seconds=30),
-        give_up: dt.timedelta = dt.timedelta(minutes=10),
-        limit: int = 100,
-    ) -> int:
-        """Settle attempts whose placing outcome is unknown; returns how many were settled.
-
-        Never places a call: it only asks the carrier what happened.
-        """
-        now = now or self.clock()
-        async with self.sessions() as s:
-            rows = (
-                await s.execute(
-                    select(
-                        CallAttempt.id,
-                        CallAttempt.call_sid,
-                        CallAttempt.to_number,
-                        CallAttempt.claimed_at,
-                        CallAttempt.placed_at,
-                    )
-                    .where(
-                        CallAttempt.status == AttemptStatus.UNKNOWN,
-                        CallAttempt.placed_at <= now - grace,
-                    )
-                    .order_by(CallAttempt.placed_at)
-                    .limit(limit)
-                )
-            ).all()
-        settled = 0
-        for r in rows:
-            try:
-                found = await self._find(r.call_sid, r.to_number, r.claimed_at)
-            except (PlaceCallError, PlaceCallUnknown) as exc:
-                log.warning("dialer.reconcile_error", attempt_id=r.id, error=str(exc))
-                continue
-            async with self.sessions() as s, s.begin():
-                if found is not None:
-                    status = _CARRIER_STATUSES.get(found.status, AttemptStatus.QUEUED)
-                    values: dict[str, object] = {"status": status, "call_sid": found.sid}
-                    if status in FINAL_ATTEMPT_STATUSES:
-                        values["ended_at"] = now
-                    result = await s.execute(
-                        update(CallAttempt)
-                        .where(CallAttempt.id == r.id, CallAttempt.status == AttemptStatus.UNKNOWN)
-                        .values(**values, error=None)
-                    )
-                    settled += int(getattr(result, "rowcount", 0) or 0)
-                elif r.placed_at is not None and now - r.placed_at >= give_up:
-                    result = await s.execute(
-                        update(CallAttempt)
-                        .where(CallAttempt.id == r.id, CallAttempt.status == AttemptStatus.UNKNOWN)
-                        .values(
-                            status=AttemptStatus.CANCELED,
-                            ended_at=now,
-                            error="the carrier has no such call: it was never placed",
-                        )
-                    )
-                    settled += int(getattr(result, "rowcount", 0) or 0)
-        return settled
-
-    async def reconcile_silent_calls(
-        self,
-        now: dt.datetime | None = None,
-        *,
-        quiet_for: dt.timedelta = dt.timedelta(hours=2),
-        limit: int = 100,
-    ) -> int:
-        """Ask the carrier about placed calls that never reported an end.
-
-        A lost final status callback would leave the person "in a call" (not
-        callable) for ever; after ``quiet_for`` the carrier's own record
-        settles it. Only moves an attempt to a final status, never places.
-        """
-        now = now or self.clock()
-        # Sent to the carrier and not final (claimed and unknown have their own sweeps).
-        live = sorted(LIVE_ATTEMPT_STATUSES - {AttemptStatus.CLAIMED, AttemptStatus.UNKNOWN})
-        async with self.sessions() as s:
-            rows = (
-                await s.execute(
-                    select(CallAttempt.id, CallAttempt.call_sid)
-                    .where(
-                        CallAttempt.status.in_(live),
-                        CallAttempt.call_sid.is_not(None),
-                        CallAttempt.placed_at <= now - quiet_for,
-                    )
-                    .order_by(CallAttempt.placed_at)
-                    .limit(limit)
-                )
-            ).all()
-        settled = 0
-        for r in rows:
-            try:
-                found = await self.port.fetch(r.call_sid)
-            except (PlaceCallError, PlaceCallUnknown) as exc:
-                log.warning("dialer.reconcile_error", attempt_id=r.id, error=str(exc))
-                continue
-            status = (
-                _CARRIER_STATUSES.get(found.status, AttemptStatus.FAILED)
-                if found is not None
-                else AttemptStatus.FAILED
-            )
-            if status not in FINAL_ATTEMPT_STATUSES:
-                continue
-            duration = getattr(found, "duration", None)
-            async with self.sessions() as s, s.begin():
-                result = await s.execute(
-                    update(CallAttempt)
-                    .where(CallAttempt.id == r.id, CallAttempt.status.in_(live))
-                    .values(
-                        status=status,
-                        ended_at=now,
-                        duration_s=duration,
-                        outcome=func.coalesce(CallAttempt.outcome, "no_contact"),
-                        error=None if found is not None else "the carrier has no such call",
-                    )
-                )
-                settled += int(getattr(result, "rowcount", 0) or 0)
-        return settled
-
-    async def _find(self, sid: str | None, to: str, claimed_at: dt.datetime) -> CarrierCall | None:
-        if sid:
-            return await self.port.fetch(sid)
-        calls = await self.port.find_calls(to, claimed_at - dt.timedelta(minutes=1))
-        if not calls:
-            return None
-        async with self.sessions() as s:
-            taken = set(
-                (
-                    await s.scalars(
-                        select(CallAttempt.call_sid).where(
-                            CallAttempt.call_sid.in_([c.sid for c in calls])
-                        )
-                    )
-                ).all()
-            )
-        free = [c for c in calls if c.sid not in taken]
-        return free[0] if free else None
-
-    async def sweep_stale_claims(
-        self, now: dt.datetime | None = None, *, older_than: dt.timedelta = dt.timedelta(minutes=15)
-    ) -> int:
-        """Cancel claims that were never sent (their worker died): they would block the person."""
-        now = now or self.clock()
-        async with self.sessions() as s, s.begin():
-            result = await s.execute(
-                update(CallAttempt)
-                .where(
-                    CallAttempt.status == AttemptStatus.CLAIMED,
-                    CallAttempt.claimed_at <= now - older_than,
-                )
-                .values(
-                    status=AttemptStatus.CANCELED,
-                    ended_at=now,
-                    error="the claim expired before the call was placed",
-                )
-            )
-            return int(getattr(result, "rowcount", 0) or 0)

@@ -19,8 +19,8 @@ from ivr.store.models import (
     Promise,
     PromiseStatus,
 )
-from scheduler.eligibility import primary_zone
 from scheduler.windows import local_day
+from scheduler.zones import primary_zone
 
 # Call events that hold what the debtor said (or a recording of it): personal
 # data kept only for the retention period (LGPD; 90 days by default).

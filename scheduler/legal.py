@@ -1,6 +1,6 @@
-"""The legal calling hours per country, as data, and what a campaign may do with them.
+"""What a campaign may do with the legal calling hours of each country.
 
-This is the one place the hours of compliance.md live. A campaign's own
+The hours of compliance.md are data in ``ivr.calling_hours``. A campaign's own
 windows (even ones saved with ``allow_outside_defaults``) are clipped to
 these hours by :func:`effective_windows`, so no setting can reach past the
 law. Holidays are excluded separately (always, for every country: see
@@ -21,39 +21,12 @@ from collections.abc import Iterable, Sequence
 
 import phonenumbers
 
-from scheduler.windows import MIDNIGHT, Window
-
-_EIGHT = dt.time(8)
-
-# weekday (0 = Monday) -> allowed local range [start, end). A missing day
-# means no calls at all that day. Sources: compliance.md (BR: SP Lei
-# 17.832/2023, CDC art. 42/71; US: Reg F 12 CFR 1006.6(b)(1)(i)).
-LEGAL_HOURS: dict[str, dict[int, tuple[dt.time, dt.time]]] = {
-    "BR": {
-        **{d: (_EIGHT, dt.time(20)) for d in range(5)},
-        5: (_EIGHT, dt.time(14)),
-    },
-    "US": {d: (_EIGHT, dt.time(21)) for d in range(7)},
-}
-# A country with no entry gets the strictest known hours.
-FALLBACK_COUNTRY = "BR"
-
-# The hours shipped when a campaign sets none: today the legal limits
-# themselves (a stricter default would go here, per country).
-DEFAULT_HOURS = LEGAL_HOURS
-
-
-def _hours(table: dict[str, dict[int, tuple[dt.time, dt.time]]], country: str) -> list[Window]:
-    days = table.get(country.upper()) or table[FALLBACK_COUNTRY]
-    return [Window(d, start, end) for d, (start, end) in sorted(days.items())]
+from ivr.calling_hours import FALLBACK_COUNTRY, LEGAL_HOURS, hours_of
+from scheduler.windows import MIDNIGHT, Window, default_windows
 
 
 def legal_windows(country: str) -> tuple[Window, ...]:
-    return tuple(_hours(LEGAL_HOURS, country))
-
-
-def default_hours(country: str) -> list[Window]:
-    return _hours(DEFAULT_HOURS, country)
+    return tuple(Window(*h) for h in hours_of(LEGAL_HOURS, country))
 
 
 def _end(t: dt.time) -> dt.timedelta:
@@ -125,7 +98,7 @@ def effective_windows(
         own = (
             campaign_windows
             if campaign_windows and campaign_country and country == campaign_country.upper()
-            else tuple(default_hours(country))
+            else tuple(default_windows(country))
         )
         allowed = intersect(own, legal_windows(country))
         result = allowed if result is None else intersect(result, allowed)

@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.store.models import CallAttempt, CallEvent, Debtor
 from scheduler.claim import Claim, ClaimStats, _claim_locked
-from scheduler.eligibility import OVERRIDABLE, Explanation, Reason, evaluate, load_snapshots
+from scheduler.eligibility import OVERRIDABLE, Explanation, evaluate
+from scheduler.eligibility_load import load_snapshots
+from scheduler.reasons import Reason
 
 MANUAL_WORKER = "manual"
 

@@ -13,14 +13,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ivr.store.amounts import AmountInvalid
+from ivr.store.amounts import parse_amount as read_amount
 from ivr.store.csvfile import read_table
-from ivr.store.importer import parse_amount as parse_money
+from ivr.store.import_report import ImportReport, RowError
 from ivr.store.models import (
     AttemptStatus,
     CallAttempt,
@@ -34,6 +36,7 @@ from ivr.store.models import (
     PromiseStatus,
     utcnow,
 )
+from scheduler.attempt_cancel import cancel_attempts
 
 REQUIRED_COLUMNS = ("external_ref", "amount", "paid_on", "payment_ref")
 
@@ -54,18 +57,13 @@ class PaymentResult:
     attempts_cancelled: int = 0
 
 
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    reason: str
-
-
 @dataclass
-class ImportReport:
+class PaymentImportReport(ImportReport):
+    """Payments recorded, files' rows already known, debts now paid, and every rejected line."""
+
     imported: int = 0
     duplicates: int = 0
     debts_paid: int = 0
-    errors: list[RowError] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -75,12 +73,13 @@ class ImportReport:
 def parse_amount(text: str) -> int:
     """Cents from "1234.56", "1.234,56", "R$ 1.234,56", "$1,234.56", "1234".
 
-    The same reading as the debtor import, so an amount means one thing in
-    every file a supervisor brings.
+    The same reading as the debtor import (``ivr.store.amounts``), so an
+    amount means one thing in every file a supervisor brings; a bad one is a
+    :class:`PaymentRejected`, like every other reason a payment cannot land.
     """
     try:
-        return parse_money(text or "")
-    except ValueError as exc:
+        return read_amount(text or "")
+    except AmountInvalid as exc:
         raise PaymentRejected(str(exc)) from None
 
 
@@ -227,16 +226,13 @@ async def record_payment(
             .values(status=CallbackStatus.CANCELLED)
         )
         cb_cancelled = int(getattr(res, "rowcount", 0) or 0)
-        res = await session.execute(
-            update(CallAttempt)
-            .where(CallAttempt.debt_id == debt.id, CallAttempt.status == AttemptStatus.CLAIMED)
-            .values(
-                status=AttemptStatus.CANCELED,
-                ended_at=now,
-                error="the debt was paid before the call was placed",
-            )
+        att_cancelled = await cancel_attempts(
+            session,
+            CallAttempt.debt_id == debt.id,
+            CallAttempt.status == AttemptStatus.CLAIMED,
+            why="the debt was paid before the call was placed",
+            now=now,
         )
-        att_cancelled = int(getattr(res, "rowcount", 0) or 0)
     return PaymentResult(
         payment.id,
         debt_id,
@@ -254,7 +250,7 @@ async def import_payments_csv(
     *,
     now: dt.datetime | None = None,
     encoding: str | None = None,
-) -> ImportReport:
+) -> PaymentImportReport:
     """Import payments; each row lands or fails on its own (line numbers count the header as 1).
 
     The file is read by ``ivr.store.csvfile`` like the debtor import: UTF-8
@@ -262,7 +258,7 @@ async def import_payments_csv(
     its line), and a broken line is reported without costing the others.
     """
     now = now or utcnow()
-    report = ImportReport()
+    report = PaymentImportReport()
     table = await asyncio.to_thread(read_table, Path(path), encoding)
     missing = table.missing(REQUIRED_COLUMNS)
     if missing:

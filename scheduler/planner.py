@@ -32,8 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ivr import metrics
 from ivr.config import Settings
 from ivr.store.models import utcnow
+from scheduler.carrier import PlaceCall
 from scheduler.claim import Claim, ClaimStats, claim_batch
-from scheduler.dialer import Dialer, DialOutcome, PlaceCall
+from scheduler.dialer import Dialer, DialOutcome
 from scheduler.jobs import follow_up_promises, purge_personal_data
 from scheduler.pacing import account_pacer
 

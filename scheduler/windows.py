@@ -7,43 +7,22 @@ is handled by the zone database, not by arithmetic). When a debtor's zone is
 ambiguous (an area code that spans zones, several numbers in different zones)
 a call is allowed only at instants that are inside the window in *every*
 candidate zone: the rule is "never outside the window", not "usually inside".
+Which zones those are is ``scheduler.zones``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import holidays
-import phonenumbers
-from phonenumbers import timezone as pn_timezone
+
+from ivr.calling_hours import default_hours
 
 MIDNIGHT = dt.time(0, 0)
-
-# Used only when neither the debtor record nor the number gives a zone: every
-# zone the country spans, so the window must hold in all of them.
-COUNTRY_ZONES: dict[str, tuple[str, ...]] = {
-    "BR": (
-        "America/Noronha",
-        "America/Sao_Paulo",
-        "America/Manaus",
-        "America/Rio_Branco",
-    ),
-    "US": (
-        "America/New_York",
-        "America/Chicago",
-        "America/Denver",
-        "America/Phoenix",
-        "America/Los_Angeles",
-        "America/Anchorage",
-        "Pacific/Honolulu",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -67,14 +46,12 @@ class Window:
 
 
 def default_windows(country: str) -> list[Window]:
-    """The windows to ship when a campaign sets none (``scheduler.legal`` holds the hours).
+    """The windows to ship when a campaign sets none (``ivr.calling_hours`` holds the hours).
 
     Brazil: Mon-Fri 08:00-20:00, Sat 08:00-14:00, never Sunday. USA: every day
     08:00-21:00 (Reg F). Holidays are excluded separately for both.
     """
-    from scheduler.legal import default_hours
-
-    return default_hours(country)
+    return [Window(*h) for h in default_hours(country)]
 
 
 @functools.lru_cache(maxsize=512)
@@ -135,79 +112,27 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def valid_zone(name: str | None) -> bool:
-    if not name:
-        return False
-    try:
-        _zone(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
+def _frozen(blocked: Iterable[dt.date]) -> frozenset[dt.date]:
+    return blocked if isinstance(blocked, frozenset) else frozenset(blocked)
 
 
-@functools.lru_cache(maxsize=65536)
-def zones_for_number(e164: str) -> tuple[str, ...]:
-    """Candidate zones for a number (several when its area code spans zones)."""
-    try:
-        parsed = phonenumbers.parse(e164)
-    except phonenumbers.NumberParseException:
-        return ()
-    return tuple(sorted(z for z in pn_timezone.time_zones_for_number(parsed) if valid_zone(z)))
-
-
-def candidate_zones(timezone: str | None, numbers: Iterable[str], country: str) -> tuple[str, ...]:
-    """The zones a call must respect: the record's zone, else the numbers', else the country's.
-
-    With no zone on the record the person may be in any zone of any of their
-    numbers, so all of them count.
-    """
-    if timezone and valid_zone(timezone):
-        return (timezone,)
-    found: set[str] = set()
-    for n in numbers:
-        found.update(zones_for_number(n))
-    if found:
-        return tuple(sorted(found))
-    return COUNTRY_ZONES.get(country.upper(), ("America/Sao_Paulo",))
-
-
-class PhoneLike(Protocol):
-    """What zone resolution reads of a phone (an ORM row or a snapshot row)."""
-
-    @property
-    def e164(self) -> str: ...
-
-    @property
-    def wrong_number_at(self) -> dt.datetime | None: ...
-
-
-_E164 = re.compile(r"\+[1-9]\d{7,14}")
-
-
-def possible_number(e164: str) -> bool:
-    """Dialable E.164 (the importer validated the number; this guards hand edits)."""
-    return _E164.fullmatch(e164) is not None
-
-
-_P = TypeVar("_P", bound=PhoneLike)
-
-
-def dialable(phones: Iterable[_P]) -> list[_P]:
-    """The numbers we may dial: not marked wrong, and well formed."""
-    return [p for p in phones if p.wrong_number_at is None and possible_number(p.e164)]
-
-
-def debtor_zones(
-    timezone: str | None, phones: Sequence[PhoneLike], country: str
-) -> tuple[str, ...]:
-    """The one time-zone resolution for a debtor, used by scheduler, calls and callbacks.
-
-    The record's zone, else every zone of every dialable number (all numbers
-    if none is dialable), else every zone of the country: see
-    :func:`candidate_zones`. The first zone dates the debtor's calendar.
-    """
-    numbers = [p.e164 for p in dialable(phones)] or [p.e164 for p in phones]
-    return candidate_zones(timezone, numbers, country)
+def _closing(
+    local: dt.datetime,
+    windows: Sequence[Window],
+    country: str,
+    region: str | None,
+    blocked: frozenset[dt.date],
+) -> Iterator[str]:
+    """The one statement of what closes a local instant, lazily: a caller that
+    needs only "open or not" stops at the first reason (:func:`is_callable_at`
+    runs for every candidate instant of :func:`next_open`)."""
+    day = local.date()
+    if is_holiday(day, country, region):
+        yield "holiday"
+    if day in blocked:
+        yield "blocked_date"
+    if not any(w.contains(local) for w in windows):
+        yield "outside_window"
 
 
 def closed_reasons_local(
@@ -218,15 +143,7 @@ def closed_reasons_local(
     blocked: Iterable[dt.date] = (),
 ) -> list[str]:
     """Why this local instant is closed: any of outside_window, holiday, blocked_date."""
-    reasons: list[str] = []
-    day = local.date()
-    if is_holiday(day, country, region):
-        reasons.append("holiday")
-    if day in set(blocked):
-        reasons.append("blocked_date")
-    if not any(w.contains(local) for w in windows):
-        reasons.append("outside_window")
-    return reasons
+    return list(_closing(local, windows, country, region, _frozen(blocked)))
 
 
 def closed_reasons(
@@ -240,11 +157,10 @@ def closed_reasons(
     """Per zone, why ``now_utc`` is closed there; empty dict means open everywhere."""
     if not zones:
         return {"": ["no_timezone"]}
-    blocked_set = frozenset(blocked)
+    blocked_set = _frozen(blocked)
     out: dict[str, list[str]] = {}
     for name in zones:
-        local = now_utc.astimezone(_zone(name))
-        why = closed_reasons_local(local, windows, country, region, blocked_set)
+        why = list(_closing(now_utc.astimezone(_zone(name)), windows, country, region, blocked_set))
         if why:
             out[name] = why
     return out
@@ -261,13 +177,10 @@ def is_callable_at(
     """True only inside a window, off holidays and blocked dates, in every zone."""
     if not zones or not windows:
         return False
-    blocked_set = frozenset(blocked)
+    blocked_set = _frozen(blocked)
     for name in zones:
         local = now_utc.astimezone(_zone(name))
-        day = local.date()
-        if day in blocked_set or is_holiday(day, country, region):
-            return False
-        if not any(w.contains(local) for w in windows):
+        if next(_closing(local, windows, country, region, blocked_set), None) is not None:
             return False
     return True
 
@@ -280,6 +193,22 @@ def local_day(now_utc: dt.datetime, zone: str) -> dt.date:
 def local_midnight_utc(day: dt.date, zone: str) -> dt.datetime:
     """The UTC instant at which ``day`` starts in ``zone``."""
     return _wall_to_utc(day, MIDNIGHT, _zone(zone))
+
+
+def add_business_days(
+    now: dt.datetime, days: int, zone: str, country: str, region: str | None
+) -> dt.datetime:
+    """The local midnight after ``days`` business days (no weekends or holidays) from ``now``.
+
+    Used for the pause after "I already paid": bank clearing counts business days.
+    """
+    day = local_day(now, zone)
+    counted = 0
+    while counted < days:
+        day += dt.timedelta(days=1)
+        if day.weekday() < 5 and not is_holiday(day, country, region):
+            counted += 1
+    return local_midnight_utc(day + dt.timedelta(days=1), zone)
 
 
 def day_bounds_utc(now_utc: dt.datetime, zone: str) -> tuple[dt.datetime, dt.datetime]:

@@ -16,7 +16,9 @@ import datetime as dt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.models import CallAttempt
-from scheduler.eligibility import CallbackRow, evaluate, load_snapshots
+from scheduler.eligibility import evaluate
+from scheduler.eligibility_load import load_snapshots
+from scheduler.snapshot import CallbackRow
 from scheduler.windows import next_open
 
 CALLBACK_DELAY = dt.timedelta(hours=1)

@@ -19,7 +19,7 @@ from ivr.store.models import Debtor, utcnow
 from ivr.store.queries import AttemptContext, load_attempt_context
 from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES
 from ivr.vocab.outcomes import RIGHT_PARTY_OUTCOMES
-from scheduler.eligibility import primary_zone
+from scheduler.zones import primary_zone
 
 CALLBACK_DEFAULT_DELAY = dt.timedelta(hours=4)
 DEFAULT_PAID_PAUSE_DAYS = 2  # without a campaign
@@ -42,7 +42,7 @@ class DebtorCalendar:
 
     def paid_pause_until(self) -> dt.datetime:
         """N business days (no weekends, no holidays) in the debtor's calendar."""
-        from scheduler.eligibility import add_business_days
+        from scheduler.windows import add_business_days
 
         return add_business_days(
             utcnow(), self.paid_pause_days, self.zone.key, self.country, self.region

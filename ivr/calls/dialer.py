@@ -28,7 +28,7 @@ from ivr.telephony.rest import CallInfo, CarrierError, CarrierUnknown, TwilioCal
 from scheduler.manual import Override, claim_named_debtor
 
 if TYPE_CHECKING:
-    from scheduler.dialer import CarrierCall
+    from scheduler.carrier import CarrierCall
 
 log = structlog.get_logger(__name__)
 
@@ -150,7 +150,7 @@ class SchedulerPort:
         return await self.dialer.prepare(attempt_id)
 
     async def place(self, attempt: CallAttempt, debtor: Debtor, phone: Phone) -> str:
-        from scheduler.dialer import PlaceCallError, PlaceCallUnknown
+        from scheduler.carrier import PlaceCallError, PlaceCallUnknown
 
         try:
             return await self.dialer.place(attempt.id, phone.e164, begun=True)
@@ -160,7 +160,7 @@ class SchedulerPort:
             raise PlaceCallUnknown(str(exc)) from exc
 
     async def fetch(self, call_sid: str) -> CallInfo | None:
-        from scheduler.dialer import PlaceCallUnknown
+        from scheduler.carrier import PlaceCallUnknown
 
         try:
             return await self.dialer.carrier.fetch(call_sid)
@@ -172,7 +172,7 @@ class SchedulerPort:
             raise PlaceCallUnknown(str(exc)) from exc
 
     async def find_calls(self, to: str, after: dt.datetime) -> list[CarrierCall]:
-        from scheduler.dialer import PlaceCallUnknown
+        from scheduler.carrier import PlaceCallUnknown
 
         try:
             return list(await self.dialer.carrier.find_to(to, after))

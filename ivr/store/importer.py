@@ -19,8 +19,7 @@ import functools
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,8 +30,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr import metrics
+from ivr.calling_hours import default_hours
+from ivr.store.amounts import AmountInvalid, parse_amount
 from ivr.store.csvfile import CsvRefused, Record, Table, read_table
 from ivr.store.import_batch import Pacer, store_rows
+from ivr.store.import_report import ImportReport, RowError
 from ivr.store.models import CallWindow, Campaign
 from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES, Locale
 
@@ -64,22 +66,12 @@ TEXT_LIMITS = {"external_ref": 64, "name": 200, "creditor": 200}
 ImportRefused = CsvRefused  # the whole file is refused; nothing was imported
 
 
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    external_ref: str
-    reason: str
-
-    def __str__(self) -> str:
-        ref = f" ({self.external_ref})" if self.external_ref else ""
-        return f"line {self.line}{ref}: {self.reason}"
-
-
 @dataclass
-class ImportReport:
+class DebtorImportReport(ImportReport):
+    """Debtors inserted and updated, and every rejected line."""
+
     inserted: int = 0
     updated: int = 0
-    errors: list[RowError] = field(default_factory=list)
 
     @property
     def ok(self) -> int:
@@ -105,30 +97,6 @@ class DebtorRow:
 
 class RowInvalid(ValueError):
     pass
-
-
-def parse_amount(raw: str) -> int:
-    """'1234.56', '1.234,56', 'R$ 1.234,56', '$1,234.56', '150' -> cents."""
-    text = re.sub(r"(?i)r\$|us\$|\$|brl|usd|\s", "", raw)
-    if not text or not re.fullmatch(r"[0-9.,]+", text):
-        raise RowInvalid(f"amount {raw!r} is not a number")
-    last_dot, last_comma = text.rfind("."), text.rfind(",")
-    decimal_at = max(last_dot, last_comma)
-    if decimal_at >= 0 and len(text) - decimal_at - 1 in (1, 2):
-        whole = re.sub(r"[.,]", "", text[:decimal_at])
-        number = f"{whole or '0'}.{text[decimal_at + 1 :]}"
-    else:
-        number = re.sub(r"[.,]", "", text)
-    try:
-        value = Decimal(number)
-    except InvalidOperation:
-        raise RowInvalid(f"amount {raw!r} is not a number") from None
-    cents = int((value * 100).to_integral_value())
-    if cents <= 0:
-        raise RowInvalid(f"amount {raw!r} must be greater than zero")
-    if cents > 10**13:
-        raise RowInvalid(f"amount {raw!r} is implausibly large")
-    return cents
 
 
 def parse_date(raw: str, country: str) -> dt.date:
@@ -272,18 +240,18 @@ def validated(
     for rec in records:
         ref = (rec.values.get("external_ref") or "").strip()
         if rec.error is not None:
-            errors.append(RowError(rec.line, ref, rec.error))
+            errors.append(RowError(rec.line, rec.error, ref))
             continue
         if not any(v.strip() for v in rec.values.values()):
             continue
         try:
             row = validate_row(rec.line, rec.values, default_locale)
-        except RowInvalid as exc:
-            errors.append(RowError(rec.line, ref, str(exc)))
+        except (RowInvalid, AmountInvalid) as exc:
+            errors.append(RowError(rec.line, str(exc), ref))
             continue
         if row.external_ref in seen:
             why = f"external_ref repeats line {seen[row.external_ref]}; first kept"
-            errors.append(RowError(rec.line, row.external_ref, why))
+            errors.append(RowError(rec.line, why, row.external_ref))
             continue
         seen[row.external_ref] = rec.line
         yield row
@@ -304,8 +272,6 @@ async def ensure_campaign(session: AsyncSession, name: str, locale: str) -> Camp
     camp = await session.scalar(select(Campaign).where(Campaign.name == name))
     if camp is not None:
         return camp
-    from scheduler.windows import default_windows
-
     country = LOCALE_HOME.get(locale, LOCALE_HOME[DEFAULT_LOCALE])[0]
     camp = Campaign(
         name=name,
@@ -313,8 +279,8 @@ async def ensure_campaign(session: AsyncSession, name: str, locale: str) -> Camp
         country=country,
         quiet_days_after_rpc=7 if country == "US" else 0,
     )
-    for w in default_windows(country):
-        camp.windows.append(CallWindow(weekday=w.weekday, start=w.start, end=w.end))
+    for weekday, start, end in default_hours(country):
+        camp.windows.append(CallWindow(weekday=weekday, start=start, end=end))
     session.add(camp)
     await session.flush()
     return camp
@@ -327,7 +293,7 @@ async def import_debtors(
     campaign: str = "default",
     default_locale: str = DEFAULT_LOCALE,
     encoding: str | None = None,
-) -> ImportReport:
+) -> DebtorImportReport:
     """Import a debtor file; rows without a locale take the campaign's.
 
     The whole file is decoded and its header checked before anything is
@@ -339,7 +305,7 @@ async def import_debtors(
         camp = await ensure_campaign(s, campaign, default_locale)
         campaign_id, locale = camp.id, camp.locale
         backend = (await s.connection()).dialect.name
-    report = ImportReport()
+    report = DebtorImportReport()
     pacer = Pacer(backend)
     batch: list[DebtorRow] = []
     rows = validated(table.records, locale if locale in LOCALES else default_locale, report.errors)
@@ -359,7 +325,7 @@ async def _store(
     sessions: async_sessionmaker[AsyncSession],
     batch: list[DebtorRow],
     campaign_id: int,
-    report: ImportReport,
+    report: DebtorImportReport,
     pacer: Pacer,
 ) -> None:
     await pacer.wait_turn()
@@ -369,5 +335,5 @@ async def _store(
     report.inserted += result.inserted
     report.updated += result.updated
     report.errors.extend(
-        RowError(row.line, row.external_ref, f"not stored: {why}") for row, why in result.failed
+        RowError(row.line, f"not stored: {why}", row.external_ref) for row, why in result.failed
     )

@@ -21,7 +21,7 @@ from pydantic import Field, field_validator
 from ivr.vocab.locales import Locale
 from ivr.web.api_schemas import Input, Output, check_locale
 from ivr.web.api_types import Day
-from scheduler.windows import COUNTRY_ZONES
+from scheduler.zones import COUNTRY_ZONES
 
 MIDNIGHT = dt.time(0, 0)
 COUNTRIES: tuple[str, ...] = tuple(sorted(COUNTRY_ZONES))

@@ -43,7 +43,7 @@ from ivr.web.api_common import (
     unprocessable,
 )
 from ivr.web.auth import json_error
-from scheduler.eligibility import wake_debtors
+from scheduler.explain import wake_debtors
 from scheduler.windows import Window, default_windows, parse_blocked
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -19,7 +19,7 @@ from ivr.vocab.locales import Locale
 from ivr.vocab.outcomes import Outcome
 from ivr.web.api_schemas import Input, Output
 from ivr.web.api_types import DbId, Instant
-from scheduler.windows import valid_zone
+from scheduler.zones import valid_zone
 
 
 class PhoneOut(Output):

@@ -38,7 +38,8 @@ from ivr.web.api_debtor_schemas import (
     ReasonOut,
 )
 from ivr.web.auth import current_user, json_error
-from scheduler.eligibility import OVERRIDABLE, explain
+from scheduler.eligibility import OVERRIDABLE
+from scheduler.explain import explain
 
 RECENT_ATTEMPTS = 10
 

@@ -11,7 +11,8 @@ from ivr.agents import presence
 from ivr.agents.callbacks import callback_due
 from ivr.store.db import make_engine, make_sessionmaker
 from ivr.store.models import Agent, CallAttempt, Presence
-from scheduler.windows import candidate_zones, default_windows, is_callable_at
+from scheduler.windows import default_windows, is_callable_at
+from scheduler.zones import candidate_zones
 from tests.support.agents import seed_agent, seed_call
 
 NOW = dt.datetime(2026, 3, 6, 22, 30, tzinfo=dt.UTC)  # Friday 19:30 in São Paulo

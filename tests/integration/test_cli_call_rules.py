@@ -23,7 +23,7 @@ from ivr.sandbox.config import SandboxConfig
 from ivr.store.db import make_engine, make_sessionmaker
 from ivr.store.models import AttemptStatus, CallAttempt, CallEvent, Debtor
 from ivr.web.api_debtors import attempts_out
-from scheduler.eligibility import explain
+from scheduler.explain import explain
 from scheduler.windows import is_holiday
 from tests.support.claims import make_campaign, make_debtor
 

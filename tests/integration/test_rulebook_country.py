@@ -17,7 +17,7 @@ from ivr.agents.callbacks import callback_due
 from ivr.store import queries
 from ivr.store.models import AttemptStatus, CallAttempt, Callback, CallbackStatus
 from scheduler.claim import claim_batch
-from scheduler.eligibility import explain
+from scheduler.explain import explain
 from tests.support.claims import every_day, make_campaign, make_debtor
 
 NY = ZoneInfo("America/New_York")

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.models import CallAttempt, CallWindow, Campaign, Debt, Debtor, Phone
-from scheduler.dialer import CarrierCall, PlaceCallError, PlaceCallUnknown
+from scheduler.carrier import CarrierCall, PlaceCallError, PlaceCallUnknown
 
 _seq = itertools.count(1)
 

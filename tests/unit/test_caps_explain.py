@@ -13,7 +13,8 @@ from ivr.store.models import (
     DebtStatus,
     Promise,
 )
-from scheduler.eligibility import add_business_days, explain
+from scheduler.explain import explain
+from scheduler.windows import add_business_days
 from tests.support.claims import make_campaign, make_debtor
 
 NOW = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)  # Tuesday 12:00 in São Paulo

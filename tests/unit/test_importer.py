@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from ivr.store.importer import ImportRefused, import_debtors, parse_amount, read_rows
+from ivr.store.amounts import parse_amount
+from ivr.store.importer import ImportRefused, import_debtors, read_rows
 from ivr.store.models import Campaign, Debt, Debtor, Phone
 
 HEADER = "external_ref,name,phone,amount,due_date,creditor,locale,region,timezone,birth_year\n"
@@ -197,7 +198,7 @@ async def test_oversize_field_reported_and_other_rows_land(sessions, tmp_path: P
 
 
 async def test_reimport_replaces_phone_list_in_file_order(sessions, tmp_path: Path) -> None:
-    from scheduler.eligibility import explain
+    from scheduler.explain import explain
 
     old, new, other = "+5511987654321", "+5511912345678", "+5521998765432"
     first = HEADER + f"R1,Maria,{old},100.00,2026-12-01,Loja,pt-BR,SP,,\n"

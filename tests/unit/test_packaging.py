@@ -25,7 +25,7 @@ RUN = ROOT / "run"
 # Settings the README's table leaves out on purpose: operational knobs with
 # safe defaults that are not part of the documented contract (ivr/config.py),
 # and the recognizer's test locale, described with the test setup.
-UNLISTED_SETTINGS = {"asr_locale", "cache_dir", "tts_rate", "scheduler_enabled"}
+UNLISTED_SETTINGS = {"asr_locale", "cache_dir", "scheduler_enabled"}
 
 
 def test_compose_runs_service_with_postgres() -> None:

@@ -9,15 +9,14 @@ import pytest
 
 from scheduler.windows import (
     Window,
-    candidate_zones,
     closed_reasons,
     default_windows,
     is_callable_at,
     is_holiday,
     next_open,
     parse_blocked,
-    zones_for_number,
 )
+from scheduler.zones import candidate_zones, zones_for_number
 
 SP = "America/Sao_Paulo"
 NY = "America/New_York"

@@ -1,0 +1,47 @@
+"""Amounts of money as people and spreadsheets write them, read one way for every file.
+
+Debtor portfolios (``ivr.store.importer``) and payment files
+(``scheduler.payments``) both carry amounts such as "1.234,56" or
+"$1,234.56"; one parser means an amount reads the same in both, and the
+scheduler takes it from the store instead of from the debtor importer.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+# Larger than any debt we would ever be handed: a typo, not an amount.
+MAX_CENTS = 10**13
+
+
+class AmountInvalid(ValueError):
+    """The text is not a positive amount; the message quotes it and says why."""
+
+
+def parse_amount(raw: str) -> int:
+    """'1234.56', '1.234,56', 'R$ 1.234,56', '$1,234.56', '150' -> cents.
+
+    The last separator followed by one or two digits is the decimal mark,
+    whichever it is; every other '.' or ',' groups thousands.
+    """
+    text = re.sub(r"(?i)r\$|us\$|\$|brl|usd|\s", "", raw)
+    if not text or not re.fullmatch(r"[0-9.,]+", text):
+        raise AmountInvalid(f"amount {raw!r} is not a number")
+    last_dot, last_comma = text.rfind("."), text.rfind(",")
+    decimal_at = max(last_dot, last_comma)
+    if decimal_at >= 0 and len(text) - decimal_at - 1 in (1, 2):
+        whole = re.sub(r"[.,]", "", text[:decimal_at])
+        number = f"{whole or '0'}.{text[decimal_at + 1 :]}"
+    else:
+        number = re.sub(r"[.,]", "", text)
+    try:
+        value = Decimal(number)
+    except InvalidOperation:
+        raise AmountInvalid(f"amount {raw!r} is not a number") from None
+    cents = int((value * 100).to_integral_value())
+    if cents <= 0:
+        raise AmountInvalid(f"amount {raw!r} must be greater than zero")
+    if cents > MAX_CENTS:
+        raise AmountInvalid(f"amount {raw!r} is implausibly large")
+    return cents

@@ -1,0 +1,215 @@
+"""Loading what the eligibility rules read, for many people in a handful of queries.
+
+The claim evaluates a whole batch of locked debtors at once, so everything
+is read set-wise with plain column selects (no ORM objects) into the rows of
+``scheduler.snapshot``; the rules themselves never touch the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ivr.store.models import (
+    LIVE_ATTEMPT_STATUSES,
+    CallAttempt,
+    Callback,
+    CallbackStatus,
+    CallWindow,
+    Campaign,
+    Debt,
+    Debtor,
+    Phone,
+    Promise,
+    PromiseStatus,
+)
+from scheduler.batch_sql import id_in
+from scheduler.caps import ROLLING_WINDOW, CapPolicy, PastAttempt
+from scheduler.snapshot import (
+    CallbackRow,
+    CampaignRules,
+    DebtorSnapshot,
+    DebtRow,
+    PhoneRow,
+    PromiseRow,
+)
+from scheduler.windows import Window, parse_blocked
+
+
+async def _core(session: AsyncSession, stmt: Any) -> Any:
+    """Run a column select on the session's connection: plain rows, no ORM overhead."""
+    conn = await session.connection()
+    return await conn.execute(stmt)
+
+
+async def load_campaign_rules(
+    session: AsyncSession, campaign_ids: Iterable[int]
+) -> dict[int, CampaignRules]:
+    ids = sorted(set(campaign_ids))
+    if not ids:
+        return {}
+    rows = (
+        await _core(
+            session,
+            select(
+                Campaign.id,
+                Campaign.active,
+                Campaign.country,
+                Campaign.daily_cap,
+                Campaign.weekly_cap,
+                Campaign.min_gap_minutes,
+                Campaign.quiet_days_after_rpc,
+                Campaign.blocked_dates,
+                Campaign.max_concurrent_calls,
+                Campaign.paid_pause_business_days,
+                Campaign.retry_delays_minutes,
+            ).where(Campaign.id.in_(ids)),
+        )
+    ).all()
+    wins: dict[int, list[Window]] = defaultdict(list)
+    for w in (
+        await _core(
+            session,
+            select(CallWindow.campaign_id, CallWindow.weekday, CallWindow.start, CallWindow.end)
+            .where(CallWindow.campaign_id.in_(ids))
+            .order_by(CallWindow.id),
+        )
+    ).all():
+        wins[w.campaign_id].append(Window(w.weekday, w.start, w.end))
+    return {
+        r.id: CampaignRules(
+            id=r.id,
+            active=r.active,
+            country=str(r.country or "BR").upper(),
+            policy=CapPolicy(
+                daily_cap=r.daily_cap,
+                weekly_cap=r.weekly_cap,
+                min_gap=dt.timedelta(minutes=r.min_gap_minutes),
+                quiet_days_after_contact=r.quiet_days_after_rpc,
+                retry_delays=tuple(
+                    dt.timedelta(minutes=int(m)) for m in (r.retry_delays_minutes or [])
+                ),
+            ),
+            windows=tuple(wins.get(r.id, ())),
+            blocked=parse_blocked(r.blocked_dates or []),
+            max_concurrent=r.max_concurrent_calls,
+            paid_pause_business_days=r.paid_pause_business_days,
+        )
+        for r in rows
+    }
+
+
+async def load_snapshots(
+    session: AsyncSession, debtor_ids: Sequence[int], now: dt.datetime
+) -> tuple[dict[int, DebtorSnapshot], dict[int, CampaignRules]]:
+    """Load what :func:`evaluate` needs for many debtors in a handful of queries."""
+    ids = list(dict.fromkeys(debtor_ids))
+    if not ids:
+        return {}, {}
+    snaps: dict[int, DebtorSnapshot] = {}
+    phones_seen: set[int] = set()
+    debt_ids: list[int] = []
+    campaign_ids: set[int] = set()
+    # One round trip for the person, their numbers and their debts (the
+    # product is small: people have one or two of each).
+    rows = (
+        await _core(
+            session,
+            select(
+                Debtor.id,
+                Debtor.country,
+                Debtor.region,
+                Debtor.timezone,
+                Debtor.opted_out_at,
+                Debtor.quiet_until,
+                Phone.id.label("phone_id"),
+                Phone.e164,
+                Phone.position,
+                Phone.wrong_number_at,
+                Debt.id.label("debt_id"),
+                Debt.status,
+                Debt.campaign_id,
+                Debt.due_date,
+                Debt.paused_until,
+            )
+            .select_from(Debtor)
+            .outerjoin(Phone, Phone.debtor_id == Debtor.id)
+            .outerjoin(Debt, Debt.debtor_id == Debtor.id)
+            .where(id_in(session, Debtor.id, ids))
+            .order_by(Debtor.id, Phone.position, Phone.id, Debt.id),
+        )
+    ).all()
+    for r in rows:
+        snap = snaps.get(r.id)
+        if snap is None:
+            snap = snaps[r.id] = DebtorSnapshot(
+                r.id, r.country, r.region, r.timezone, r.opted_out_at, r.quiet_until
+            )
+        if r.phone_id is not None and r.phone_id not in phones_seen:
+            phones_seen.add(r.phone_id)
+            snap.phones.append(PhoneRow(r.phone_id, r.e164, r.position, r.wrong_number_at))
+        if r.debt_id is not None and all(d.id != r.debt_id for d in snap.debts):
+            snap.debts.append(
+                DebtRow(r.debt_id, str(r.status), r.campaign_id, r.due_date, r.paused_until)
+            )
+            debt_ids.append(r.debt_id)
+            if r.campaign_id is not None:
+                campaign_ids.add(r.campaign_id)
+    campaigns = await load_campaign_rules(session, campaign_ids)
+
+    quiet = max((c.policy.quiet_days_after_contact for c in campaigns.values()), default=0)
+    lookback = max(ROLLING_WINDOW, dt.timedelta(days=max(quiet, 7))) + dt.timedelta(days=1)
+    live = [s.value for s in LIVE_ATTEMPT_STATUSES]
+    for ra in (
+        await _core(
+            session,
+            select(
+                CallAttempt.debtor_id,
+                CallAttempt.id,
+                CallAttempt.claimed_at,
+                CallAttempt.status,
+                CallAttempt.outcome,
+                CallAttempt.ended_at,
+                CallAttempt.phone_id,
+            ).where(
+                id_in(session, CallAttempt.debtor_id, ids),
+                # A long call (or one settled late) counts from when it ended.
+                or_(
+                    CallAttempt.claimed_at > now - lookback,
+                    CallAttempt.ended_at > now - lookback,
+                    CallAttempt.status.in_(live),
+                ),
+            ),
+        )
+    ).all():
+        snaps[ra.debtor_id].attempts.append(
+            PastAttempt(ra.claimed_at, str(ra.status), ra.outcome, ra.ended_at, ra.phone_id, ra.id)
+        )
+    if debt_ids:
+        debt_owner = {d.id: s.id for s in snaps.values() for d in s.debts}
+        for rq in (
+            await _core(
+                session,
+                select(Promise.id, Promise.debt_id, Promise.promised_date).where(
+                    id_in(session, Promise.debt_id, debt_ids), Promise.status == PromiseStatus.OPEN
+                ),
+            )
+        ).all():
+            snaps[debt_owner[rq.debt_id]].promises.append(
+                PromiseRow(rq.id, rq.debt_id, rq.promised_date)
+            )
+    for rc in (
+        await _core(
+            session,
+            select(Callback.debtor_id, Callback.id, Callback.debt_id, Callback.due_at).where(
+                id_in(session, Callback.debtor_id, ids), Callback.status == CallbackStatus.PENDING
+            ),
+        )
+    ).all():
+        snaps[rc.debtor_id].callbacks.append(CallbackRow(rc.id, rc.debt_id, rc.due_at))
+    return snaps, campaigns

@@ -1,0 +1,54 @@
+"""The reasons a person cannot be called, and the words a supervisor reads for each.
+
+Every rule module (``scheduler.reasons_person``, ``reasons_debt``,
+``reasons_window``, ``reasons_caps``) answers in :class:`Reason`; the
+wording lives here in one table so the API, the console and ``ivr call``
+say the same thing for the same code. The cap reasons carry their own
+message (it quotes the limit) from ``scheduler.caps``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+MESSAGES = {
+    "outside_window": "outside the call window in the debtor's local time",
+    "holiday": "a public holiday where the debtor lives",
+    "blocked_date": "a date the supervisor blocked",
+    "no_timezone": "the debtor's time zone is unknown",
+    "opted_out": "the debtor asked not to be called",
+    "debtor_quiet": "calls to this debtor are paused",
+    "no_valid_phone": "no valid phone number",
+    "callback_scheduled": "the debtor asked to be called back at a later time",
+    "debt_not_open": "the debt is paid, disputed or closed",
+    "no_campaign": "the debt belongs to no campaign",
+    "campaign_paused": "the campaign is paused",
+    "paid_pause": "the debtor said they paid; waiting for the payment to clear",
+    "open_promise": "an open promise to pay is not yet due",
+    "no_debt": "the debtor has no debt",
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a person cannot be called now (``until``: earliest clear time, if known)."""
+
+    code: str
+    message: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    until: dt.datetime | None = None
+
+
+def reason(code: str, until: dt.datetime | None = None, **detail: Any) -> Reason:
+    """A reason with the supervisor's wording for ``code``."""
+    return Reason(code, MESSAGES[code], detail, until)
+
+
+def all_clear(reasons: Sequence[Reason]) -> dt.datetime | None:
+    """When every reason in the list has cleared (None: one never clears by itself)."""
+    if any(r.until is None for r in reasons):
+        return None
+    return max((r.until for r in reasons if r.until is not None), default=None)

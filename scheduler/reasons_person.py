@@ -1,0 +1,53 @@
+"""Rules about the person: an opt-out, a pause, no number to dial, a callback they
+asked for; and which of their numbers a call dials.
+
+One module per kind of rule (person, debt, window, caps) so each can be
+read, and changed, on its own; ``scheduler.eligibility`` joins them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from scheduler.caps import PastAttempt
+from scheduler.reasons import Reason, reason
+from scheduler.snapshot import CallbackRow, DebtorSnapshot, PhoneRow
+
+
+def person_reasons(
+    snap: DebtorSnapshot,
+    phones: Sequence[PhoneRow],
+    now: dt.datetime,
+    callback: CallbackRow | None,
+) -> list[Reason]:
+    """Why the person may not be called at ``now`` (``phones``: the dialable ones).
+
+    A call the person asked for (``callback``) is not held back by a later
+    callback of theirs.
+    """
+    out: list[Reason] = []
+    if snap.opted_out_at is not None:
+        out.append(reason("opted_out", since=snap.opted_out_at.isoformat()))
+    if snap.quiet_until is not None and snap.quiet_until > now:
+        out.append(
+            reason("debtor_quiet", snap.quiet_until, quiet_until=snap.quiet_until.isoformat())
+        )
+    if not phones:
+        out.append(reason("no_valid_phone", phones=[p.e164 for p in snap.phones]))
+    if callback is None:
+        later = [c for c in snap.callbacks if c.due_at > now]
+        if later:
+            first = min(c.due_at for c in later)
+            out.append(reason("callback_scheduled", first, due_at=first.isoformat()))
+    return out
+
+
+def choose_phone(phones: Sequence[PhoneRow], history: Sequence[PastAttempt]) -> PhoneRow | None:
+    """Rotate numbers: the one tried least recently (never tried first), then by position."""
+    last: dict[int, dt.datetime] = {}
+    for a in history:
+        if a.phone_id is not None:
+            last[a.phone_id] = max(last.get(a.phone_id, a.claimed_at), a.claimed_at)
+    epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
+    return min(phones, key=lambda p: (last.get(p.id, epoch), p.position, p.id), default=None)

@@ -1,0 +1,87 @@
+"""What the eligibility rules read about one person and their campaigns, as plain rows.
+
+Kept apart from both the rules (``scheduler.eligibility`` and its
+``scheduler.reasons_*`` modules) and the queries that fill it
+(``scheduler.eligibility_load``), so the pure evaluation can be run on rows
+built by hand (tests, a callback's planning) and the loading can change
+without touching a rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from scheduler.caps import CapPolicy, PastAttempt
+from scheduler.legal import debtor_countries
+from scheduler.windows import Window
+from scheduler.zones import debtor_zones, dialable
+
+
+@dataclass(frozen=True)
+class CampaignRules:
+    id: int
+    active: bool
+    policy: CapPolicy
+    country: str
+    windows: tuple[Window, ...]  # empty: the country's defaults
+    blocked: frozenset[dt.date]
+    max_concurrent: int
+    paid_pause_business_days: int = 2
+
+
+@dataclass(frozen=True)
+class PhoneRow:
+    id: int
+    e164: str
+    position: int
+    wrong_number_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class DebtRow:
+    id: int
+    status: str
+    campaign_id: int | None
+    due_date: dt.date
+    paused_until: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class PromiseRow:
+    id: int
+    debt_id: int
+    promised_date: dt.date
+
+
+@dataclass(frozen=True)
+class CallbackRow:
+    id: int
+    debt_id: int | None
+    due_at: dt.datetime
+
+
+@dataclass
+class DebtorSnapshot:
+    """Everything :func:`scheduler.eligibility.evaluate` reads about one person, loaded in bulk."""
+
+    id: int
+    country: str
+    region: str | None
+    timezone: str | None
+    opted_out_at: dt.datetime | None
+    quiet_until: dt.datetime | None
+    phones: list[PhoneRow] = field(default_factory=list)
+    debts: list[DebtRow] = field(default_factory=list)
+    attempts: list[PastAttempt] = field(default_factory=list)
+    promises: list[PromiseRow] = field(default_factory=list)
+    callbacks: list[CallbackRow] = field(default_factory=list)
+
+    def valid_phones(self) -> list[PhoneRow]:
+        return dialable(self.phones)
+
+    def zones(self) -> tuple[str, ...]:
+        return debtor_zones(self.timezone, self.phones, self.country)
+
+    def countries(self) -> tuple[str, ...]:
+        return debtor_countries(self.country, [p.e164 for p in self.valid_phones()])
