@@ -69,7 +69,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def run(calls: int, model: Path, cache: Path) -> dict[str, float]:
-    from ivr.cli import place_one_call
+    from ivr.calls.one_call import place_one_call
     from ivr.config import Settings
     from ivr.store.db import make_engine, make_sessionmaker
     from ivr.store.importer import import_debtors

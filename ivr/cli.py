@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import logging
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ivr.calls.one_call import CallNotPlaced
 from ivr.config import Settings, SettingsError, load_settings
 from ivr.store.db import open_sessions
 from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES
 from ivr.vocab.staff import Role
-
-if TYPE_CHECKING:
-    from scheduler.manual import Override
 
 
 def _startup_errors() -> tuple[type[Exception], ...]:
@@ -131,13 +128,14 @@ def cmd_import_payments(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_call(settings: Settings, args: argparse.Namespace) -> int:
+    from ivr.calls.one_call import os_user, place_one_call
     from scheduler.manual import Override
 
     override = None
     if args.override_caps:
         if not (args.reason or "").strip():
             raise CommandError("--override-caps needs --reason TEXT (why the limits are passed)")
-        override = Override(by=(args.by or _os_user()).strip(), reason=args.reason.strip())
+        override = Override(by=(args.by or os_user()).strip(), reason=args.reason.strip())
     elif args.reason or args.by:
         raise CommandError("--reason and --by go with --override-caps")
     settings.require("public_url", "twilio_account_sid", "twilio_auth_token", "twilio_from_number")
@@ -148,63 +146,6 @@ def cmd_call(settings: Settings, args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(run())
-
-
-def _os_user() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
-async def place_one_call(
-    settings: Settings,
-    external_ref: str,
-    *,
-    override: Override | None = None,
-    now: dt.datetime | None = None,
-) -> str:
-    """``ivr call``: claim an attempt for this debtor through the rule book and dial it now.
-
-    Refused (CommandError, one line per reason, the words of ``/explain``)
-    when the debtor may not be called; ``override`` passes the frequency
-    limits only. ``now`` is for tests that must place a call at a legal hour.
-    """
-    from ivr.calls.dialer import CarrierDialer, claim_manual_attempt
-    from ivr.store.models import AttemptStatus, CallAttempt
-    from ivr.telephony.rest import CarrierError, CarrierUnknown, TwilioCalls
-    from scheduler.manual import CallRefused
-
-    assert settings.twilio_account_sid and settings.twilio_auth_token
-    carrier = TwilioCalls(
-        settings.twilio_account_sid, settings.twilio_auth_token, api_url=settings.twilio_api_url
-    )
-    try:
-        async with open_sessions(settings.database_url) as sessions:
-            try:
-                attempt_id, to = await claim_manual_attempt(
-                    sessions, external_ref, now=now, override=override
-                )
-            except CallRefused as exc:
-                lines = "\n".join(f"  {line}" for line in exc.lines())
-                raise CommandError(f"not calling {external_ref}:\n{lines}") from None
-            except LookupError as exc:
-                raise CommandError(str(exc)) from None
-            dialer = CarrierDialer(settings, carrier, sessions, voice=None)
-            try:
-                return await dialer.place(attempt_id, to)
-            except (CarrierError, CarrierUnknown) as exc:
-                async with sessions() as s, s.begin():
-                    attempt = await s.get(CallAttempt, attempt_id)
-                    if attempt is not None:
-                        unknown = isinstance(exc, CarrierUnknown)
-                        attempt.status = AttemptStatus.UNKNOWN if unknown else AttemptStatus.FAILED
-                        attempt.error = str(exc)
-                raise CommandError(f"call not placed: {exc}") from None
-    finally:
-        await carrier.close()
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -412,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"ivr {args.command}: {exc}", file=sys.stderr)
         return 2
-    except CommandError as exc:
+    except (CommandError, CallNotPlaced) as exc:
         print(f"ivr {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -106,7 +106,7 @@ async def run_demo(settings: Settings, *, speed: float = 4.0, keep_db: bool = Fa
             scripts = _scripts(dt.date.today())
             for number, (_what, script) in scripts.items():
                 sandbox.add_callee(number, script)
-            from ivr.cli import place_one_call
+            from ivr.calls.one_call import place_one_call
 
             async with sessions() as s:
                 refs = list(

@@ -31,6 +31,7 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ivr.store.attempt_cancel import cancel_attempts
 from ivr.store.models import (
     AttemptStatus,
     CallAttempt,
@@ -40,7 +41,6 @@ from ivr.store.models import (
     Phone,
     utcnow,
 )
-from scheduler.attempt_cancel import cancel_attempts
 from scheduler.carrier import PlaceCall, PlaceCallError, PlaceCallUnknown, port_prepare
 from scheduler.claim import Claim
 from scheduler.pacing import Pacer, TokenBucket

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.store.amounts import AmountInvalid
 from ivr.store.amounts import parse_amount as read_amount
+from ivr.store.attempt_cancel import cancel_attempts
 from ivr.store.csvfile import read_table
 from ivr.store.import_report import ImportReport, RowError
 from ivr.store.models import (
@@ -36,7 +37,6 @@ from ivr.store.models import (
     PromiseStatus,
     utcnow,
 )
-from scheduler.attempt_cancel import cancel_attempts
 
 REQUIRED_COLUMNS = ("external_ref", "amount", "paid_on", "payment_ref")
 

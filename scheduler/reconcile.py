@@ -26,8 +26,8 @@ import structlog
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ivr.store.attempt_cancel import cancel_attempts
 from ivr.store.models import FINAL_ATTEMPT_STATUSES, AttemptStatus, CallAttempt, utcnow
-from scheduler.attempt_cancel import cancel_attempts
 from scheduler.carrier import (
     CARRIER_STATUSES,
     CarrierCall,

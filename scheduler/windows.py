@@ -206,7 +206,7 @@ def add_business_days(
     counted = 0
     while counted < days:
         day += dt.timedelta(days=1)
-        if day.weekday() < 5 and not is_holiday(day, country, region):
+        if is_business_day(day, country, region):
             counted += 1
     return local_midnight_utc(day + dt.timedelta(days=1), zone)
 

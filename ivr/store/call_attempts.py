@@ -106,3 +106,13 @@ async def flag_error(session: AsyncSession, attempt_id: int, error: str) -> None
     if attempt is not None:
         attempt.error = error
         attempt.outcome = attempt.outcome or Outcome.ERROR
+
+
+async def mark_not_placed(
+    session: AsyncSession, attempt_id: int, *, unknown: bool, error: str
+) -> None:
+    """A call the carrier refused (failed) or may have placed (unknown: settled later)."""
+    attempt = await session.get(CallAttempt, attempt_id)
+    if attempt is not None:
+        attempt.status = AttemptStatus.UNKNOWN if unknown else AttemptStatus.FAILED
+        attempt.error = error

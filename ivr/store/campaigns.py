@@ -11,9 +11,10 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ivr.store.attempt_cancel import cancel_attempts
 from ivr.store.models import AttemptStatus, CallAttempt, CallWindow, Campaign, utcnow
 
 PAUSED_BEFORE_PLACED = "the campaign was paused before the call was placed"
@@ -74,11 +75,10 @@ async def list_campaigns(session: AsyncSession) -> Sequence[Campaign]:
 
 async def cancel_unplaced_attempts(session: AsyncSession, campaign_id: int) -> None:
     """Attempts claimed but not yet placed: a paused campaign's dialer must not place them."""
-    await session.execute(
-        update(CallAttempt)
-        .where(
-            CallAttempt.campaign_id == campaign_id,
-            CallAttempt.status == AttemptStatus.CLAIMED,
-        )
-        .values(status=AttemptStatus.CANCELED, ended_at=utcnow(), error=PAUSED_BEFORE_PLACED)
+    await cancel_attempts(
+        session,
+        CallAttempt.campaign_id == campaign_id,
+        CallAttempt.status == AttemptStatus.CLAIMED,
+        why=PAUSED_BEFORE_PLACED,
+        now=utcnow(),
     )

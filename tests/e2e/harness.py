@@ -20,7 +20,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.app import AppOptions, create_app
-from ivr.cli import place_one_call
+from ivr.calls.one_call import place_one_call
 from ivr.config import Settings
 from ivr.keys import SESSIONS
 from ivr.sandbox.app import Sandbox

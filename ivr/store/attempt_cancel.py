@@ -4,7 +4,8 @@ A cancelled attempt is ended *now* with the reason why, and still counts
 against the person's caps (a claim given back on drain is deleted instead:
 see ``scheduler.release``). The dialer (window closed, opt-out, a stale
 claim, a call the carrier never saw) and a payment that settles the debt
-cancel through here, so every cancellation reads the same in the history.
+cancel through here, as does pausing a campaign, so every cancellation reads
+the same in the history. It lives in the store so the API can use it too.
 """
 
 from __future__ import annotations
