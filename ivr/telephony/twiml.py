@@ -19,8 +19,14 @@ QUEUE_NAME = "debtors"
 DIAL_TIMEOUT_S = 20
 
 
+#: The carrier's voice for the lines it speaks itself (hold, queue, whisper).
+#: ``<Say>`` defaults to "man"; the catalog's lines speak as a woman
+#: ("Obrigada pela ligação"), as the call's own synthesized voice does.
+SAY_VOICES = {"pt-BR": "Polly.Camila", "en-US": "Polly.Joanna"}
+
+
 def _say(response: VoiceResponse | Gather, text: str, locale: str) -> None:
-    response.say(text, language=locale)
+    response.say(text, voice=SAY_VOICES.get(locale), language=locale)
 
 
 def connect_stream(public_base: str, parameters: dict[str, str]) -> str:

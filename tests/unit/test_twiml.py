@@ -64,3 +64,14 @@ def test_callback_offer_listens_for_keypad_and_speech() -> None:
     assert gather.tag == "Gather" and gather.get("input") == "dtmf speech"
     assert gather.get("numDigits") == "1" and gather.get("language") == "pt-BR"
     assert gather[0].tag == "Say" and gather[0].text == "Quer?"
+
+
+@pytest.mark.parametrize(
+    ("locale", "voice"), [("pt-BR", "Polly.Camila"), ("en-US", "Polly.Joanna")]
+)
+def test_lines_the_carrier_speaks_use_a_female_voice_of_the_locale(locale: str, voice: str) -> None:
+    """<Say> defaults to "man"; the lines say "Obrigada", so the voice is a woman's."""
+    doc = twiml.say_and_hangup("Obrigada pela ligação.", locale)
+    say = ET.fromstring(doc).find("Say")
+    assert say is not None
+    assert (say.get("voice"), say.get("language")) == (voice, locale)
