@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ivr.callback_numbers import callback_number_for
 from ivr.dialog.events import CallContext
 from ivr.store.call_attempts import count_other_attempts_with_outcome
+from ivr.store.creditors import spoken_form
 from ivr.store.models import Debtor, utcnow
 from ivr.store.queries import AttemptContext, load_attempt_context
 from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES
@@ -107,10 +108,12 @@ async def build_call_context(
     locale = debtor.locale or (campaign.locale if campaign else DEFAULT_LOCALE.value)
     if locale not in LOCALES:
         locale = DEFAULT_LOCALE.value
+    spoken = await spoken_form(session, debt.creditor, locale) if debt else None
     return CallContext(
         locale=locale,
         first_name=debtor.first_name,
         creditor=debt.creditor if debt else "",
+        creditor_spoken=spoken or "",
         company=campaign.company_name if campaign else "Central de Atendimento",
         amount_cents=debt.amount_cents if debt else 0,
         currency=debt.currency if debt else ("USD" if locale == "en-US" else "BRL"),

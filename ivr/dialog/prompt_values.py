@@ -8,6 +8,7 @@ call); values the caller gives during the call are added as they come.
 
 from __future__ import annotations
 
+from ivr.dialog.creditor_names import creditor_with_article
 from ivr.dialog.events import CallContext
 from ivr.dialog.flow_guards import CallerAnswers, installment_cents, latest_promise_date
 from ivr.dialog.flow_model import Flow
@@ -26,6 +27,7 @@ def base_variables(ctx: CallContext) -> dict[str, str]:
         "first_name": say_name(ctx.first_name),
         "company": say_company(ctx.company),
         "creditor": say_company(ctx.creditor),
+        "creditor_with_article": creditor_with_article(ctx.creditor, ctx.creditor_spoken, loc),
         "amount": say_amount(ctx.amount_cents, ctx.currency, loc),
         "due_date": say_date(ctx.due_date, loc, ctx.today),
         "callback_number": say_phone(ctx.callback_number, loc),
