@@ -52,11 +52,10 @@ async def creditor_names(session: AsyncSession, creditor: str) -> CreditorNames:
 
 async def list_creditors(session: AsyncSession, limit: int) -> list[CreditorNames]:
     """Creditors that have debts or spoken forms, by name, with both."""
-    counts: dict[str, int] = dict(
-        (await session.execute(select(Debt.creditor, func.count(Debt.id)).group_by(Debt.creditor)))
-        .tuples()
-        .all()
+    counted = await session.execute(
+        select(Debt.creditor, func.count(Debt.id)).group_by(Debt.creditor)
     )
+    counts: dict[str, int] = {creditor: n for creditor, n in counted.all()}
     forms: dict[str, dict[str, str]] = {}
     for creditor, locale, text in await session.execute(
         select(CreditorSpokenForm.creditor, CreditorSpokenForm.locale, CreditorSpokenForm.spoken)
