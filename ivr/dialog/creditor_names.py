@@ -17,35 +17,27 @@ creditor through ``{creditor_with_article}``:
 
 from __future__ import annotations
 
-import re
-
 from ivr.dialog.nlu_text import language_of
 from ivr.dialog.speakable import say_company
 from ivr.vocab.locales import LOCALES
 
-MAX_LENGTH = 200
 #: "de" and its contractions with the articles: how a pt-BR spoken form begins.
 PT_LEADS = ("de", "da", "do", "das", "dos")
 _PT_CONTRACTED = {"o": "do", "a": "da", "os": "dos", "as": "das"}
-# C0/C1 controls, zero-width and bidirectional marks (as the importer refuses them).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
-_FORMULA_START = ("=", "+", "-", "@")
 
 
 def check_spoken_form(text: str, locale: str) -> str:
     """``text`` with its spaces collapsed if prompts of ``locale`` can say it
-    after "em nome" / "on behalf of"; ValueError saying why not."""
+    after "em nome" / "on behalf of"; ValueError saying why not.
+
+    What any free text must be (no control characters, no spreadsheet
+    formula, a length limit) is checked first by the caller, as for every
+    other imported text (``ivr.store.importer.plain_text``)."""
     if locale not in LOCALES:
         raise ValueError(f"unknown locale {locale!r}: one of {', '.join(LOCALES)}")
     spoken = " ".join(text.split())
     if not spoken:
         raise ValueError("is empty")
-    if len(spoken) > MAX_LENGTH:
-        raise ValueError(f"is longer than {MAX_LENGTH} characters")
-    if _CONTROL.search(spoken):
-        raise ValueError("contains control characters")
-    if spoken.startswith(_FORMULA_START):
-        raise ValueError(f"begins with {spoken[0]!r}: looks like a spreadsheet formula")
     first, _, rest = spoken.partition(" ")
     if language_of(locale) == "pt":
         if first.lower() not in PT_LEADS or not rest:

@@ -62,7 +62,7 @@ _TYPE_NAMES = {
 FORMULA_START = ("=", "+", "-", "@")
 # C0/C1 controls, zero-width and bidirectional marks, line/paragraph separators.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
-TEXT_LIMITS = {"external_ref": 64, "name": 200, "creditor": 200}
+TEXT_LIMITS = {"external_ref": 64, "name": 200, "creditor": 200, "creditor_spoken": 200}
 
 ImportRefused = CsvRefused  # the whole file is refused; nothing was imported
 
@@ -207,10 +207,11 @@ def validate_row(line: int, row: dict[str, str], default_locale: str) -> DebtorR
     creditor = plain_text("creditor", get("creditor"))
     spoken = None
     if get("creditor_spoken"):
+        raw = plain_text("creditor_spoken", get("creditor_spoken"))
         try:
-            spoken = check_spoken_form(get("creditor_spoken"), locale)
+            spoken = check_spoken_form(raw, locale)
         except ValueError as exc:
-            raise RowInvalid(f"creditor_spoken {get('creditor_spoken')!r} {exc}") from None
+            raise RowInvalid(f"creditor_spoken {raw!r} {exc}") from None
     return DebtorRow(
         line=line,
         external_ref=ref,

@@ -99,7 +99,9 @@ async def put_creditor(request: web.Request) -> web.Response:
     errors: list[FieldError] = []
     for locale, text in body.spoken.items():
         try:
-            forms[str(locale)] = check_spoken_form(text, locale)
+            forms[str(locale)] = check_spoken_form(
+                plain_text("creditor_spoken", text.strip()), locale
+            )
         except ValueError as exc:
             errors.append(FieldError(f"spoken.{locale}", str(exc)))
     if errors:

@@ -64,7 +64,8 @@ async def test_bad_forms_are_422_naming_the_locale(api: Api) -> None:
     cases = [
         ({"spoken": {"pt-BR": "Banco Horizonte"}}, "spoken.pt-BR", "de, da, do, das or dos"),
         ({"spoken": {"en-US": "of Horizon Bank"}}, "spoken.en-US", 'without "of"'),
-        ({"spoken": {"en-US": "=cmd"}}, "spoken.en-US", "formula"),
+        ({"spoken": {"en-US": " =cmd"}}, "spoken.en-US", "formula"),
+        ({"spoken": {"en-US": " "}}, "spoken.en-US", "empty"),
         ({"spoken": {"fr-FR": "de la Banque"}}, "spoken.fr-FR", "'pt-BR' or 'en-US'"),
         ({"spoken": {"pt-BR": "do Banco"}, "extra": 1}, "extra", ""),
         ({}, "spoken", "required"),

@@ -38,12 +38,16 @@ async def test_the_import_column_sets_the_spoken_form_per_locale(
         "C4,Ana Reis,+5511987654323,10,2026-12-01,Loja Estrela,pt-BR,Loja Estrela\n"
         "C5,Bia Reis,+5511987654324,10,2026-12-01,Banco Horizonte,pt-BR,de Banco Horizonte\n"
         "C6,Caio Reis,+5511987654325,10,2026-12-01,Loja Estrela,pt-BR,da Loja Estrela\n"
+        "C7,Davi Reis,+5511987654326,10,2026-12-01,Acme,en-US,=HYPERLINK(1)\n"
+        f"C8,Eva Reis,+5511987654327,10,2026-12-01,Acme,en-US,{'x' * 201}\n"
     )
     report = await import_debtors(sessions, _write(tmp_path, body))
     by_line = {e.line: e.reason for e in report.errors}
-    assert set(by_line) == {5, 6}, by_line
+    assert set(by_line) == {5, 6, 8, 9}, by_line
     assert "creditor_spoken 'Loja Estrela' must begin with de, da, do" in by_line[5]
     assert "differs from line 2 ('do Banco Horizonte')" in by_line[6]
+    assert "creditor_spoken begins with '='" in by_line[8]
+    assert "creditor_spoken is longer than 200" in by_line[9]
     assert report.inserted == 4
     async with sessions() as s:
         horizonte = await creditor_names(s, "Banco Horizonte")

@@ -115,9 +115,6 @@ def test_good_spoken_forms(text: str, locale: str, expected: str) -> None:
         ("para o Banco", "pt-BR", "begin with de, da, do, das or dos"),
         ("   ", "pt-BR", "empty"),
         ("of Bright Star Stores", "en-US", 'without "of"'),
-        ("x" * 201, "en-US", "200 characters"),
-        ("Bright\x07Star", "en-US", "control characters"),
-        ("=HYPERLINK(1)", "en-US", "formula"),
         ("do Banco", "fr-FR", "locale"),
     ],
 )
