@@ -54,6 +54,9 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> web.App
     options = options or AppOptions()
     settings.require("public_url", "twilio_account_sid", "twilio_auth_token", "twilio_from_number")
     assert settings.public_url and settings.twilio_auth_token
+    for name in settings.missing_callback_numbers():
+        # Not fatal: a service calling one country needs no other's number.
+        log.warning("settings.no_callback_number", setting=name, says="the number of this call")
     app = web.Application(middlewares=[observe_requests])
     install_security(app)
     app[SETTINGS] = settings

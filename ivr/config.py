@@ -10,9 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ivr.callback_numbers import (
+    CALLBACK_COUNTRIES,
+    check_callback_number,
+    configured_numbers,
+    setting_name,
+)
 from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES, Locale
 from ivr.voice.profile import (
     DEFAULT_PITCH,
@@ -44,6 +50,12 @@ class Settings(BaseSettings):
     twilio_api_url: str | None = None
     vosk_model: str | None = None
     locale: Locale = DEFAULT_LOCALE
+
+    # The number a debtor is told to call back, one per country (E.164, a
+    # number of that country), so nobody is given a foreign number. Unset: the
+    # from-number when it is of that country (ivr.callback_numbers).
+    callback_number_br: str | None = None
+    callback_number_us: str | None = None
 
     # Recognize in another locale's grammars (a test locale such as ko-KR,
     # whose words map to the product's through grammars/<locale>/lexicon.json).
@@ -101,6 +113,14 @@ class Settings(BaseSettings):
             raise ValueError(f"must be {' or '.join(LOCALES)}")
         return value
 
+    @field_validator("callback_number_br", "callback_number_us")
+    @classmethod
+    def _callback_number(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not value.strip():
+            return None
+        assert info.field_name is not None
+        return check_callback_number(value, info.field_name.rsplit("_", 1)[1].upper())
+
     @field_validator("tts_voice_pt_br", "tts_voice_en_us")
     @classmethod
     def _voice_name(cls, value: str) -> str:
@@ -152,6 +172,17 @@ class Settings(BaseSettings):
                 setting=suffix,
             )
         return profiles
+
+    def callback_numbers(self) -> dict[str, str]:
+        """Country -> the number its debtors are told to call back (see
+        :mod:`ivr.callback_numbers`); a country without one is left out."""
+        per_country = {c: getattr(self, f"callback_number_{c.lower()}") for c in CALLBACK_COUNTRIES}
+        return configured_numbers(per_country, self.twilio_from_number)
+
+    def missing_callback_numbers(self) -> list[str]:
+        """The settings of the countries that have no callback number at all."""
+        numbers = self.callback_numbers()
+        return [setting_name(c) for c in CALLBACK_COUNTRIES if c not in numbers]
 
     @property
     def is_sandbox(self) -> bool:

@@ -85,6 +85,8 @@ async def run_demo(settings: Settings, *, speed: float = 4.0, keep_db: bool = Fa
                 "twilio_account_sid": sandbox.account_sid,
                 "twilio_auth_token": sandbox.auth_token,
                 "twilio_from_number": "+551130000000",
+                # The US debtor is told a US number (the BR one is the from-number).
+                "callback_number_us": settings.callback_number_us or "+18005550100",
                 "twilio_api_url": sandbox.url,
                 "scheduler_enabled": False,
             }

@@ -8,13 +8,16 @@ the debtor's zone, business days and holidays, not the server's.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ivr.callback_numbers import callback_number_for
 from ivr.dialog.events import CallContext
 from ivr.store.call_attempts import count_other_attempts_with_outcome
+from ivr.store.creditors import spoken_form
 from ivr.store.models import Debtor, utcnow
 from ivr.store.queries import AttemptContext, load_attempt_context
 from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES
@@ -71,9 +74,10 @@ class CallSetup:
 
 
 async def load_call_setup(
-    session: AsyncSession, attempt_id: int, callback_number: str = ""
+    session: AsyncSession, attempt_id: int, callback_numbers: Mapping[str, str] | None = None
 ) -> CallSetup | None:
-    """None when the attempt no longer exists."""
+    """None when the attempt no longer exists. ``callback_numbers``: country ->
+    the configured callback number (``Settings.callback_numbers()``)."""
     data = await load_attempt_context(session, attempt_id)
     if data is None:
         return None
@@ -87,12 +91,15 @@ async def load_call_setup(
             campaign.paid_pause_business_days if campaign is not None else DEFAULT_PAID_PAUSE_DAYS
         ),
     )
-    context = await build_call_context(session, data, zone, callback_number)
+    context = await build_call_context(session, data, zone, callback_numbers)
     return CallSetup(context, calendar, data.attempt.answered_by)
 
 
 async def build_call_context(
-    session: AsyncSession, data: AttemptContext, zone: ZoneInfo, callback_number: str = ""
+    session: AsyncSession,
+    data: AttemptContext,
+    zone: ZoneInfo,
+    callback_numbers: Mapping[str, str] | None = None,
 ) -> CallContext:
     debtor, debt, campaign = data.debtor, data.debt, data.campaign
     earlier_contacts = await count_other_attempts_with_outcome(
@@ -101,10 +108,12 @@ async def build_call_context(
     locale = debtor.locale or (campaign.locale if campaign else DEFAULT_LOCALE.value)
     if locale not in LOCALES:
         locale = DEFAULT_LOCALE.value
+    spoken = await spoken_form(session, debt.creditor, locale) if debt else None
     return CallContext(
         locale=locale,
         first_name=debtor.first_name,
         creditor=debt.creditor if debt else "",
+        creditor_spoken=spoken or "",
         company=campaign.company_name if campaign else "Central de Atendimento",
         amount_cents=debt.amount_cents if debt else 0,
         currency=debt.currency if debt else ("USD" if locale == "en-US" else "BRL"),
@@ -113,5 +122,10 @@ async def build_call_context(
         birth_year=debtor.birth_year,
         max_promise_days=campaign.max_promise_days if campaign else 30,
         first_contact=not earlier_contacts,
-        callback_number=(campaign.callback_number if campaign else "") or callback_number,
+        # The debtor's own country's number, never a foreign one (ivr.callback_numbers).
+        callback_number=callback_number_for(
+            debtor.country,
+            campaign.callback_number if campaign else None,
+            callback_numbers or {},
+        ),
     )

@@ -46,6 +46,7 @@ class CarrierDialer:
         assert settings.public_url and settings.twilio_from_number
         self.base = settings.public_url
         self.from_number = settings.twilio_from_number
+        self.callback_numbers = settings.callback_numbers()
         self.carrier = carrier
         self.sessions = sessions
         self.voice = voice
@@ -67,7 +68,7 @@ class CarrierDialer:
             if data is None:
                 return 0
             zone = debtor_zone(data.debtor)
-            ctx = await build_call_context(s, data, zone, self.from_number)
+            ctx = await build_call_context(s, data, zone, self.callback_numbers)
         catalog = self.voice.catalogs[ctx.locale]
         texts = [text for _pid, text, _v in personal_prompts(ctx, self.voice.flow, catalog)]
         await self.voice.synthesizer.prerender(texts, ctx.locale)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
 
 import structlog
 from aiohttp import web
@@ -57,13 +58,13 @@ class CallSession:
         *,
         transfers: TransferPort | None = None,
         live: LiveCalls | None = None,
-        callback_number: str = "",
+        callback_numbers: Mapping[str, str] | None = None,
         tokens: StreamTokens | None = None,
         start_timeout_s: float = 5.0,
     ) -> None:
         self.sessions, self.voice = sessions, voice
         self.transfers, self.live = transfers, live
-        self.callback_number, self.tokens = callback_number, tokens
+        self.callback_numbers, self.tokens = dict(callback_numbers or {}), tokens
         self.start_timeout_s = start_timeout_s
         self.locale = "pt-BR"
         self.transport = MediaTransport(ws)
@@ -190,7 +191,7 @@ class CallSession:
             self.sessions, verdict.attempt_id, msg.call_sid, self._store_failed
         )
         async with self.sessions() as s:
-            setup = await load_call_setup(s, verdict.attempt_id, self.callback_number)
+            setup = await load_call_setup(s, verdict.attempt_id, self.callback_numbers)
         if setup is None:  # deleted since the start was accepted
             await self._malformed(mc.MalformedMessage(mc.ERROR_MALFORMED, "unknown attempt"))
             return

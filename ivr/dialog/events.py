@@ -179,3 +179,6 @@ class CallContext:
     installments: int = 3
     first_contact: bool = True
     callback_number: str = ""
+    # How this call names the creditor, with its article (ivr.dialog.creditor_names);
+    # "": none was set, a safe form is derived from ``creditor``.
+    creditor_spoken: str = ""

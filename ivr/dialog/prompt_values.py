@@ -8,25 +8,14 @@ call); values the caller gives during the call are added as they come.
 
 from __future__ import annotations
 
+from ivr.dialog.creditor_names import creditor_with_article
 from ivr.dialog.events import CallContext
 from ivr.dialog.flow_guards import CallerAnswers, installment_cents, latest_promise_date
 from ivr.dialog.flow_model import Flow
 from ivr.dialog.prompts import PERSONAL_PLACEHOLDERS, PromptCatalog
+from ivr.dialog.speakable import say_phone
 
-
-def say_phone(number: str, locale: str) -> str:
-    """A phone number read digit by digit in its national groups ("0 8 0 0, 1 2 3")."""
-    import phonenumbers
-
-    region = locale.split("-")[-1]
-    text = number
-    try:
-        parsed = phonenumbers.parse(number, region)
-        text = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    except phonenumbers.NumberParseException:
-        pass
-    groups = ["".join(ch for ch in part if ch.isdigit()) for part in text.replace("-", " ").split()]
-    return ", ".join(" ".join(g) for g in groups if g)
+__all__ = ["base_variables", "call_variables", "personal_prompts", "say_phone"]
 
 
 def base_variables(ctx: CallContext) -> dict[str, str]:
@@ -38,6 +27,7 @@ def base_variables(ctx: CallContext) -> dict[str, str]:
         "first_name": say_name(ctx.first_name),
         "company": say_company(ctx.company),
         "creditor": say_company(ctx.creditor),
+        "creditor_with_article": creditor_with_article(ctx.creditor, ctx.creditor_spoken, loc),
         "amount": say_amount(ctx.amount_cents, ctx.currency, loc),
         "due_date": say_date(ctx.due_date, loc, ctx.today),
         "callback_number": say_phone(ctx.callback_number, loc),

@@ -30,6 +30,9 @@ KNOWN_PLACEHOLDERS: frozenset[str] = frozenset(
         "first_name",  # the debtor's first name
         "company",  # the calling company, a name that does not reveal collection
         "creditor",  # who the money is owed to
+        # the creditor as said after "em nome" / "on behalf of": pt-BR with "de"
+        # and its article ("do Banco Horizonte"), en-US the name ("Bright Star Stores")
+        "creditor_with_article",
         "amount",  # the amount due, in words
         "due_date",  # the due date, spoken
         "promise_date",  # the promised payment date, spoken
@@ -54,6 +57,7 @@ PERSONAL_PLACEHOLDERS: frozenset[str] = frozenset(
         "first_name",
         "full_name",
         "creditor",
+        "creditor_with_article",
         "amount",
         "due_date",
         "installment_amount",

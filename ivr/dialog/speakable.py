@@ -17,7 +17,10 @@ prompts get these values already in words, the way a person would say them:
   synthesizer's "dois parcelas" for "2 parcelas");
 * names as words: portfolios often come in capitals, and espeak-ng spells a
   short word in capitals letter by letter ("ANA" is "a, ene, a"); company names
-  without the legal form nobody says aloud ("Ltda" comes out garbled).
+  without the legal form nobody says aloud ("Ltda" comes out garbled);
+* phone numbers as a person dictates them: in their own country's groups
+  ("(11) 4000-1234", "(800) 555-0100"), digit by digit in words of the call's
+  language, a pause between groups.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import phonenumbers
 from babel.dates import format_date
 from num2words import num2words
 
@@ -94,6 +98,36 @@ def say_company(name: str) -> str:
     while (shorter := _LEGAL_FORM.sub("", spoken)) != spoken and shorter.strip():
         spoken = shorter
     return spoken
+
+
+# Digits as dictated. Brazilians say "meia" (half a dozen) for six in phone
+# numbers, because "seis" and "três" are easily confused on a telephone line.
+_DIGITS = {
+    "pt": ("zero", "um", "dois", "três", "quatro", "cinco", "meia", "sete", "oito", "nove"),
+    "en": ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
+}
+# Said instead of a number when the debtor's country has none configured
+# (ivr.callback_numbers): true, and never a foreign number.
+_NO_NUMBER = {"pt": "o número desta ligação", "en": "the number this call came from"}
+
+
+def say_phone(number: str, locale: str) -> str:
+    """A phone number read in its own country's national groups, each digit a
+    word in the call's language: "+551140001234" in pt-BR is "um um, quatro
+    zero zero zero, um dois três quatro"; "+18005550100" in en-US is "eight
+    zero zero, five five five, zero one zero zero". No number: "the number
+    this call came from"."""
+    lang = language_of(locale)
+    if not number.strip():
+        return _NO_NUMBER[lang]
+    text = number
+    try:
+        parsed = phonenumbers.parse(number, locale.split("-")[-1])
+        text = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    except phonenumbers.NumberParseException:
+        pass
+    groups = ["".join(ch for ch in part if ch.isdigit()) for part in text.replace("-", " ").split()]
+    return ", ".join(" ".join(_DIGITS[lang][int(d)] for d in g) for g in groups if g)
 
 
 def _with_unit(n: int, names: tuple[str, str], lang: str, locale: str) -> str:

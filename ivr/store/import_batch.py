@@ -23,6 +23,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ivr.store.creditors import merge_spoken_forms
 from ivr.store.models import Debt, Debtor, DebtStatus, Phone, utcnow
 
 if TYPE_CHECKING:
@@ -216,4 +217,7 @@ async def _write(s: AsyncSession, rows: list[DebtorRow], campaign_id: int) -> tu
     await _update_by_id(s, DEBTS, changed_debts)
     if new_debts:
         await s.execute(insert(DEBTS), new_debts)
+    await merge_spoken_forms(
+        s, {(r.creditor, r.locale): r.creditor_spoken for r in rows if r.creditor_spoken}
+    )
     return len(fresh), len(existing)

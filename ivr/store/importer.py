@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr import metrics
 from ivr.calling_hours import default_hours
+from ivr.dialog.creditor_names import check_spoken_form
 from ivr.store.amounts import AmountInvalid, parse_amount
 from ivr.store.csvfile import CsvRefused, Record, Table, read_table
 from ivr.store.import_batch import Pacer, store_rows
@@ -39,7 +40,7 @@ from ivr.store.models import CallWindow, Campaign
 from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES, Locale
 
 REQUIRED = ("external_ref", "name", "phone", "amount", "due_date", "creditor")
-OPTIONAL = ("locale", "region", "timezone", "birth_year")
+OPTIONAL = ("locale", "region", "timezone", "birth_year", "creditor_spoken")
 # A row's country and currency unless it says otherwise, by its locale.
 LOCALE_HOME: dict[str, tuple[str, str]] = {Locale.PT_BR: ("BR", "BRL"), Locale.EN_US: ("US", "USD")}
 
@@ -61,7 +62,7 @@ _TYPE_NAMES = {
 FORMULA_START = ("=", "+", "-", "@")
 # C0/C1 controls, zero-width and bidirectional marks, line/paragraph separators.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
-TEXT_LIMITS = {"external_ref": 64, "name": 200, "creditor": 200}
+TEXT_LIMITS = {"external_ref": 64, "name": 200, "creditor": 200, "creditor_spoken": 200}
 
 ImportRefused = CsvRefused  # the whole file is refused; nothing was imported
 
@@ -93,6 +94,7 @@ class DebtorRow:
     region: str | None
     timezone: str | None
     birth_year: int | None
+    creditor_spoken: str | None = None  # in the row's locale (ivr.dialog.creditor_names)
 
 
 class RowInvalid(ValueError):
@@ -203,6 +205,13 @@ def validate_row(line: int, row: dict[str, str], default_locale: str) -> DebtorR
             raise RowInvalid(f"birth_year {birth_raw!r} is not a year")
         birth_year = int(birth_raw)
     creditor = plain_text("creditor", get("creditor"))
+    spoken = None
+    if get("creditor_spoken"):
+        raw = plain_text("creditor_spoken", get("creditor_spoken"))
+        try:
+            spoken = check_spoken_form(raw, locale)
+        except ValueError as exc:
+            raise RowInvalid(f"creditor_spoken {raw!r} {exc}") from None
     return DebtorRow(
         line=line,
         external_ref=ref,
@@ -217,6 +226,7 @@ def validate_row(line: int, row: dict[str, str], default_locale: str) -> DebtorR
         region=region,
         timezone=zone,
         birth_year=birth_year,
+        creditor_spoken=spoken,
     )
 
 
@@ -235,8 +245,13 @@ def open_debtor_table(path: Path, encoding: str | None = None) -> Table:
 def validated(
     records: Iterator[Record], default_locale: str, errors: list[RowError]
 ) -> Iterator[DebtorRow]:
-    """Good rows in file order; every bad one goes to ``errors`` with its line and reason."""
+    """Good rows in file order; every bad one goes to ``errors`` with its line and reason.
+
+    A creditor's spoken form is one per locale: a row that gives another one
+    than an earlier row of the file is refused rather than guessed between.
+    """
     seen: dict[str, int] = {}
+    spoken: dict[tuple[str, str], tuple[str, int]] = {}
     for rec in records:
         ref = (rec.values.get("external_ref") or "").strip()
         if rec.error is not None:
@@ -253,6 +268,13 @@ def validated(
             why = f"external_ref repeats line {seen[row.external_ref]}; first kept"
             errors.append(RowError(rec.line, why, row.external_ref))
             continue
+        if row.creditor_spoken is not None:
+            key = (row.creditor, row.locale)
+            said, line = spoken.setdefault(key, (row.creditor_spoken, rec.line))
+            if said != row.creditor_spoken:
+                why = f"creditor_spoken differs from line {line} ({said!r}) for {row.creditor!r}"
+                errors.append(RowError(rec.line, why, row.external_ref))
+                continue
         seen[row.external_ref] = rec.line
         yield row
 

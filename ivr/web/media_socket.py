@@ -27,7 +27,7 @@ async def run_media_socket(request: web.Request) -> web.WebSocketResponse:
         app[VOICE],
         transfers=app.get(TRANSFERS),
         live=app[LIVE_CALLS],
-        callback_number=app[SETTINGS].twilio_from_number or "",
+        callback_numbers=app[SETTINGS].callback_numbers(),
         tokens=app[STREAM_TOKENS],
         start_timeout_s=app[SETTINGS].stream_start_timeout_seconds,
     )

@@ -95,6 +95,7 @@ def _examples(ref: str, today: dt.date) -> dict[str, dict[str, Any]]:
             "payment_ref": "P-walker",
         },
         "put_presence": {"presence": "away"},
+        "put_creditor": {"spoken": {"pt-BR": "do Banco Horizonte", "en-US": "Horizon Bank"}},
         "post_wrapup": {
             "outcome": "promise",
             "promise_date": (today + dt.timedelta(days=3)).isoformat(),
@@ -150,7 +151,12 @@ async def test_no_hostile_value_gets_a_5xx(db_url: str, tmp_path: Path) -> None:
             async with http.get(svc.url + "/api/openapi.json") as r:
                 doc = await r.json()
             examples = _examples("W-1", today)
-            good_path = {"id": str(campaign_id), "ref": "W-1", "transfer_id": str(transfer_id)}
+            good_path = {
+                "id": str(campaign_id),
+                "ref": "W-1",
+                "transfer_id": str(transfer_id),
+                "name": "Banco Horizonte",
+            }
             walked = 0
             for template, ops in doc["paths"].items():
                 for method, op in ops.items():

@@ -48,6 +48,9 @@ async def test_every_route_is_documented_and_nothing_else(api: Api) -> None:
         ("POST", "/api/v1/payments"),
         ("GET", "/api/v1/attempts"),
         ("GET", "/api/v1/reports/summary"),
+        ("GET", "/api/v1/creditors"),
+        ("GET", "/api/v1/creditors/{name}"),
+        ("PUT", "/api/v1/creditors/{name}"),
     }
     assert expected <= documented
 
@@ -55,7 +58,7 @@ async def test_every_route_is_documented_and_nothing_else(api: Api) -> None:
 async def test_every_documented_path_answers_other_than_404_or_405(api: Api) -> None:
     doc = await _document(api)
     for path, ops in doc["paths"].items():
-        concrete = path.replace("{id}", "1").replace("{ref}", "R")
+        concrete = path.replace("{id}", "1").replace("{ref}", "R").replace("{name}", "N")
         for method in ops:
             resp = await api.client.request(method.upper(), concrete, headers=api.sup(), json={})
             # 404 is fine only as a JSON "no such record", never as "no such route".

@@ -9,7 +9,7 @@ implement :mod:`ivr.voice.interfaces` and the parts of aiohttp's
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -246,6 +246,7 @@ class Call:
         voice: VoiceStack,
         line: FakeLine,
         transfers: FakeTransfers | None = None,
+        callback_numbers: Mapping[str, str] | None = None,
     ) -> None:
         self.sessions, self.attempt_id, self.line = sessions, attempt_id, line
         self.tokens = StreamTokens("test-secret", "auth-token")
@@ -256,6 +257,7 @@ class Call:
             voice,
             transfers=transfers,
             live=self.live,
+            callback_numbers=callback_numbers,
             tokens=self.tokens,
             start_timeout_s=5,
         )

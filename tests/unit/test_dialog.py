@@ -112,7 +112,13 @@ def assert_no_disclosure(dialog: Dialog, actions) -> None:
     """Nothing said reveals the debt, the amount, the due date or the creditor."""
     secret = base_variables(dialog.ctx)
     for play in plays(actions):
-        assert not {"amount", "creditor", "due_date", "installment_amount"} & set(play.variables)
+        assert not {
+            "amount",
+            "creditor",
+            "creditor_with_article",
+            "due_date",
+            "installment_amount",
+        } & set(play.variables)
         text = dialog.rendered_text(play)
         assert not DEBT_WORDS.search(text), text
         for name in ("amount", "creditor", "due_date"):

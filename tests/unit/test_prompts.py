@@ -171,6 +171,7 @@ def test_prompts_heard_before_identity_reveal_nothing(catalogs, sample_values):
             assert not cat.placeholders(prompt_id) & {
                 "amount",
                 "creditor",
+                "creditor_with_article",
                 "due_date",
                 "installment_amount",
                 "promise_amount",

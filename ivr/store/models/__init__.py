@@ -5,7 +5,7 @@ the zone that SQLite drops); a debtor's local calendar lives in their IANA
 time zone, resolved by the scheduler. Schema changes go through alembic
 (``ivr/store/migrations``), never ``create_all`` in production code.
 
-The tables are split by aggregate (campaigns, debtors, calls, agents, users)
+The tables are split by aggregate (campaigns, creditors, debtors, calls, agents, users)
 so each module reads as one part of the schema; everything stays importable
 from ``ivr.store.models``, as the rest of the code and the migrations import
 it. The status enums are the shared vocabularies of :mod:`ivr.vocab` (see
@@ -18,6 +18,7 @@ from ivr.store.models.agents import Agent, Transfer
 from ivr.store.models.base import NAMING, Base, UTCDateTime, string_enum, utcnow
 from ivr.store.models.calls import CallAttempt, CallEvent, PacingSlot
 from ivr.store.models.campaigns import CallWindow, Campaign
+from ivr.store.models.creditors import CreditorSpokenForm
 from ivr.store.models.debtors import Callback, Debt, Debtor, OptOut, Payment, Phone, Promise
 from ivr.store.models.users import AuthSession, LoginThrottle, User
 from ivr.vocab.attempts import FINAL_ATTEMPT_STATUSES, LIVE_ATTEMPT_STATUSES, AttemptStatus
@@ -40,6 +41,7 @@ __all__ = [
     "Callback",
     "CallbackStatus",
     "Campaign",
+    "CreditorSpokenForm",
     "Debt",
     "DebtStatus",
     "Debtor",

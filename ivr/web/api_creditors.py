@@ -1,0 +1,148 @@
+"""Creditor endpoints: how calls say each creditor's name, per locale.
+
+A creditor is addressed by its name exactly as debts carry it (URL-encoded:
+``/api/v1/creditors/Banco%20Horizonte%20S%2FA``). PUT sets the spoken forms
+(pt-BR with "de" and the article, "do Banco Horizonte"; en-US as said); a
+locale left out is said in the safe derived form, which every answer shows
+beside the forms set (``said``), so a supervisor hears nothing unexpected.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import Field
+
+from ivr.dialog.creditor_names import check_spoken_form, creditor_with_article
+from ivr.keys import SESSIONS
+from ivr.store import creditors as creditor_store
+from ivr.store.importer import RowInvalid, plain_text
+from ivr.vocab.locales import LOCALES, Locale
+from ivr.web.api_common import (
+    API_PREFIX,
+    Endpoint,
+    FieldError,
+    read_body,
+    read_query,
+    reply,
+    unprocessable,
+)
+from ivr.web.api_schemas import Input, Output
+from ivr.web.auth import json_error
+
+SPOKEN_DOC = (
+    'locale -> the name as calls say it after "em nome" / "on behalf of": pt-BR begins '
+    'with de, da, do, das or dos ("do Banco Horizonte"), en-US as said ("Bright Star '
+    'Stores"); a locale left out is said in the derived form (pt-BR "de <name>")'
+)
+
+
+class CreditorSpokenIn(Input):
+    """Replaces every spoken form of the creditor."""
+
+    spoken: dict[Locale, str] = Field(description=SPOKEN_DOC, max_length=len(LOCALES))
+
+
+class CreditorOut(Output):
+    name: str
+    spoken: dict[str, str] = Field(description="the forms set, by locale")
+    said: dict[str, str] = Field(
+        description="what calls say, by locale: the form set, else the derived one"
+    )
+    debts: int = Field(description="debts owed to this creditor")
+
+
+class CreditorList(Output):
+    items: list[CreditorOut]
+
+
+class CreditorQuery(Input):
+    limit: int = Field(default=500, ge=1, le=5000, description="at most this many, by name")
+
+
+def _out(names: creditor_store.CreditorNames) -> CreditorOut:
+    said = {
+        loc: creditor_with_article(names.name, names.spoken.get(loc, ""), loc) for loc in LOCALES
+    }
+    return CreditorOut(name=names.name, spoken=names.spoken, said=said, debts=names.debts)
+
+
+def _name(request: web.Request) -> str:
+    try:
+        return plain_text("creditor", request.match_info.get("name", "").strip())
+    except RowInvalid as exc:
+        raise unprocessable([FieldError("name", str(exc))]) from None
+
+
+async def list_creditors(request: web.Request) -> web.Response:
+    """Creditors with debts or spoken forms, by name, and what calls say for each."""
+    query = read_query(request, CreditorQuery)
+    async with request.app[SESSIONS]() as s:
+        rows = await creditor_store.list_creditors(s, query.limit)
+    return reply(CreditorList(items=[_out(r) for r in rows]))
+
+
+async def get_creditor(request: web.Request) -> web.Response:
+    """One creditor's spoken forms and what calls say (404: no debt and no form names it)."""
+    name = _name(request)
+    async with request.app[SESSIONS]() as s:
+        names = await creditor_store.creditor_names(s, name)
+    if not names.spoken and not names.debts:
+        raise json_error(404, f"no debt and no spoken form for creditor {name!r}")
+    return reply(_out(names))
+
+
+async def put_creditor(request: web.Request) -> web.Response:
+    """Set how calls say the creditor's name, per locale (before or after its debts arrive)."""
+    name = _name(request)
+    body = await read_body(request, CreditorSpokenIn)
+    forms: dict[str, str] = {}
+    errors: list[FieldError] = []
+    for locale, text in body.spoken.items():
+        try:
+            forms[str(locale)] = check_spoken_form(
+                plain_text("creditor_spoken", text.strip()), locale
+            )
+        except ValueError as exc:
+            errors.append(FieldError(f"spoken.{locale}", str(exc)))
+    if errors:
+        raise unprocessable(errors)
+    async with request.app[SESSIONS]() as s, s.begin():
+        await creditor_store.replace_spoken_forms(s, name, forms)
+    async with request.app[SESSIONS]() as s:
+        return reply(_out(await creditor_store.creditor_names(s, name)))
+
+
+_C = f"{API_PREFIX}/creditors"
+_ONE = f"{_C}/{{name}}"
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        "GET",
+        _C,
+        list_creditors,
+        "List creditors and how calls say them",
+        tag="creditors",
+        query=CreditorQuery,
+        response=CreditorList,
+        errors=(422,),
+    ),
+    Endpoint(
+        "GET",
+        _ONE,
+        get_creditor,
+        "Get a creditor's spoken forms",
+        tag="creditors",
+        response=CreditorOut,
+        errors=(404, 422),
+    ),
+    Endpoint(
+        "PUT",
+        _ONE,
+        put_creditor,
+        "Set a creditor's spoken forms",
+        tag="creditors",
+        body=CreditorSpokenIn,
+        response=CreditorOut,
+        errors=(422,),
+    ),
+)
