@@ -48,6 +48,7 @@ class Answer:
     fraction: float | None = None
     time: dt.time | None = None
     days: int | None = None
+    keyed: bool = False  # pressed on the keypad, not said
 
 
 def keypad_answer(collect: CollectMode | None, entry: str, ctx: CallContext) -> Answer:
@@ -56,14 +57,16 @@ def keypad_answer(collect: CollectMode | None, entry: str, ctx: CallContext) -> 
 
     if collect is CollectMode.DATE:
         day = parse_keypad_date(entry, ctx.today) if entry else None
-        return Answer("promise", date=day) if day else Answer("unknown")
+        return Answer("promise", date=day, keyed=True) if day else Answer("unknown", keyed=True)
     if collect is CollectMode.AMOUNT:
         cents = parse_keypad_amount(entry) if entry else None
-        return Answer("promise", amount_cents=cents) if cents else Answer("unknown")
+        if cents:
+            return Answer("promise", amount_cents=cents, keyed=True)
+        return Answer("unknown", keyed=True)
     if collect is CollectMode.BIRTH_YEAR:
         ok = ctx.birth_year is not None and entry == str(ctx.birth_year)
-        return Answer("verified" if ok else "not_verified")
-    return Answer("unknown")
+        return Answer("verified" if ok else "not_verified", keyed=True)
+    return Answer("unknown", keyed=True)
 
 
 def with_slot_intent(slot_intent: str | None, answer: Answer) -> Answer:
@@ -71,14 +74,7 @@ def with_slot_intent(slot_intent: str | None, answer: Answer) -> Answer:
     state's ``slot_intent``."""
     has_slot = answer.date or answer.time or answer.amount_cents or answer.fraction
     if slot_intent and has_slot and answer.intent in ("unknown", "yes", "promise"):
-        return Answer(
-            slot_intent,
-            answer.date,
-            answer.amount_cents,
-            answer.fraction,
-            answer.time,
-            answer.days,
-        )
+        return replace(answer, intent=slot_intent)
     return answer
 
 

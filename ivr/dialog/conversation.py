@@ -171,8 +171,7 @@ class Dialog:
         if isinstance(event, Silence):
             if self._digits and state.collect:
                 entry, self._digits = self._digits, ""
-                log = LogTurn("dtmf", {"state": self._state, "digits": entry, "complete": True})
-                return self._turn(actions, keypad_answer(state.collect, entry, self.ctx), log)
+                return self._entry(state, entry, actions)
             return self._turn(actions, None, LogTurn("silence", {"state": self._state}))
         return actions
 
@@ -208,33 +207,43 @@ class Dialog:
         if not state.listens:
             return actions
         if not state.collect:
-            key = digits[:1]
-            binding = state.keypad.get(key)
-            answer = (
-                Answer(binding.intent, time=binding.time, days=binding.days)
-                if binding
-                else Answer("unknown")
-            )
-            log = LogTurn("dtmf", {"state": self._state, "digits": digits, "intent": answer.intent})
-            return self._turn(actions, answer, log)
+            return self._key(state, digits[:1], digits, actions)
         limit = state.listen.max_digits if state.listen else 1
         for ch in digits:
             if ch == "*" and "*" in state.keypad:
                 self._digits = ""
-                binding = state.keypad["*"]
-                log = LogTurn(
-                    "dtmf", {"state": self._state, "digits": "*", "intent": binding.intent}
-                )
-                return self._turn(actions, Answer(binding.intent), log)
+                return self._key(state, ch, ch, actions)
+            if not self._digits and ch in state.keypad and not state.collect.may_start_entry(ch):
+                return self._key(state, ch, ch, actions)
             if ch == "#" or (ch.isdigit() and len(self._digits) + 1 >= limit):
                 entry = self._digits + (ch if ch.isdigit() else "")
                 self._digits = ""
-                log = LogTurn("dtmf", {"state": self._state, "digits": entry, "complete": True})
-                return self._turn(actions, keypad_answer(state.collect, entry, self.ctx), log)
+                return self._entry(state, entry, actions)
             if ch.isdigit():
                 self._digits += ch
         actions.append(LogTurn("dtmf", {"state": self._state, "digits": digits, "complete": False}))
+        # Half an entry: a pause, not the question's whole timeout, completes it.
+        actions.append(self._listen(state, self.flow.keypad_pause_s))
         return actions
+
+    def _key(self, state: State, key: str, digits: str, actions: list[Action]) -> list[Action]:
+        """One key pressed as an answer: the intent bound to it in ``state``."""
+        binding = state.keypad.get(key)
+        answer = (
+            Answer(binding.intent, time=binding.time, days=binding.days, keyed=True)
+            if binding
+            else Answer("unknown", keyed=True)
+        )
+        log = LogTurn("dtmf", {"state": self._state, "digits": digits, "intent": answer.intent})
+        return self._turn(actions, answer, log)
+
+    def _entry(self, state: State, entry: str, actions: list[Action]) -> list[Action]:
+        """A complete keypad entry: one bound key alone is that key's answer
+        ("2" then '#' or a pause), anything else is read by the collect mode."""
+        if len(entry) == 1 and entry in state.keypad:
+            return self._key(state, entry, entry, actions)
+        log = LogTurn("dtmf", {"state": self._state, "digits": entry, "complete": True})
+        return self._turn(actions, keypad_answer(state.collect, entry, self.ctx), log)
 
     # -- routing ------------------------------------------------------------------------
 
@@ -250,7 +259,7 @@ class Dialog:
             self._fail(state, Failure.SILENCE, actions)
             return actions
         if answer.intent == "repeat":
-            self._repeat(state, actions)
+            self._repeat(state, actions, with_keys=answer.keyed)
             return actions
         answer = with_slot_intent(state.slot_intent, answer)
         # Guards see what this answer would add; it is kept only if it leads
@@ -290,11 +299,14 @@ class Dialog:
                 actions.append(self._play(state.ask or "", self._ask_variant))
         actions.append(self._listen(state))
 
-    def _repeat(self, state: State, actions: list[Action]) -> None:
+    def _repeat(self, state: State, actions: list[Action], with_keys: bool = False) -> None:
+        """Say it again; asked by key, with the question's keys after it."""
         for prompt_id, barge_in in self._entry_plays:
             actions.append(self._play(prompt_id, 0, barge_in))
         if state.ask:
             actions.append(self._play(state.ask, self._ask_variant))
+            if with_keys and state.keypad_prompt:
+                actions.append(self._play(state.keypad_prompt, 0))
             actions.append(self._listen(state))
 
     # -- entering states ----------------------------------------------------------------
@@ -372,6 +384,10 @@ class Dialog:
         self.pending_plays.add(play.play_id)
         return play
 
-    def _listen(self, state: State) -> Listen:
+    def _listen(self, state: State, timeout_s: float | None = None) -> Listen:
         spec = state.listen or ListenSpec(grammar="yes_no")
-        return Listen(grammar=spec.grammar, timeout_s=spec.timeout_s, max_digits=spec.max_digits)
+        return Listen(
+            grammar=spec.grammar,
+            timeout_s=timeout_s if timeout_s is not None else spec.timeout_s,
+            max_digits=spec.max_digits,
+        )
