@@ -14,8 +14,9 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from ivr.dialog.events import CallContext
-from ivr.dialog.flow_guards import CallerAnswers
-from ivr.dialog.flow_model import CollectMode
+from ivr.dialog.flow_guards import CallerAnswers, payable_day, split_amounts
+from ivr.dialog.flow_model import CollectMode, KeyBinding
+from ivr.dialog.nlu_multipart import PlannedPayment
 
 
 class NluResultLike(Protocol):
@@ -33,6 +34,8 @@ class NluResultLike(Protocol):
     def time(self) -> dt.time | None: ...
     @property
     def confidence(self) -> float: ...
+    @property
+    def installment_plan(self) -> tuple[PlannedPayment, ...]: ...
 
 
 Understand = Callable[..., NluResultLike]
@@ -49,6 +52,26 @@ class Answer:
     time: dt.time | None = None
     days: int | None = None
     keyed: bool = False  # pressed on the keypad, not said
+    plan: tuple[PlannedPayment, ...] = ()  # a split proposal, part by part
+
+
+def spoken_answer(intent: str, result: NluResultLike) -> Answer:
+    """What was said, as ``intent`` (the understanding's, unless it was unsure)."""
+    return Answer(
+        intent,
+        result.date,
+        result.amount_cents,
+        result.fraction,
+        result.time,
+        plan=result.installment_plan,
+    )
+
+
+def key_answer(binding: KeyBinding | None) -> Answer:
+    """One key pressed: the intent bound to it (with preset slots), or unknown."""
+    if binding is None:
+        return Answer("unknown", keyed=True)
+    return Answer(binding.intent, time=binding.time, days=binding.days, keyed=True)
 
 
 def keypad_answer(collect: CollectMode | None, entry: str, ctx: CallContext) -> Answer:
@@ -82,12 +105,19 @@ def remember(answer: Answer, agreed: CallerAnswers, ctx: CallContext) -> CallerA
     """A copy of ``agreed`` with the dates, amounts and times of ``answer`` added."""
     agreed = replace(agreed)
     if answer.intent == "promise":
+        agreed.split = ()
         if answer.date is not None:
-            agreed.promise_date = answer.date
+            payable = payable_day(ctx, answer.date)
+            agreed.promise_date = payable
+            agreed.moved = (answer.date, payable) if payable != answer.date else None
         if answer.amount_cents:
             agreed.promise_amount_cents = answer.amount_cents
         elif answer.fraction:
             agreed.promise_amount_cents = round(ctx.amount_cents * answer.fraction)
+    elif answer.intent == "installments":  # a split said part by part, or none
+        agreed.split = split_amounts(ctx, answer.plan) if len(answer.plan) >= 2 else ()
+        moves = ((p.date, payable_day(ctx, p.date)) for p in answer.plan)
+        agreed.moved = next(((said, day) for said, day in moves if said != day), None)
     elif answer.intent in ("callback", "not_available"):  # "ele volta amanhã"
         day = answer.date
         if answer.days is not None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from ivr.dialog.caller_turn import (
     Answer,
     Understand,
+    key_answer,
     keypad_answer,
     remember,
+    spoken_answer,
     with_slot_intent,
 )
 from ivr.dialog.events import (
@@ -186,7 +188,7 @@ class Dialog:
             or event.confidence < self.flow.min_asr_confidence
         ):
             intent = "unknown"
-        answer = Answer(intent, result.date, result.amount_cents, result.fraction, result.time)
+        answer = spoken_answer(intent, result)
         log = LogTurn(
             "speech",
             {
@@ -199,6 +201,7 @@ class Dialog:
                 "date": result.date.isoformat() if result.date else None,
                 "amount_cents": result.amount_cents,
                 "time": result.time.isoformat() if result.time else None,
+                "plan": [p.to_json() for p in result.installment_plan],
             },
         )
         return self._turn(actions, answer, log)
@@ -228,12 +231,7 @@ class Dialog:
 
     def _key(self, state: State, key: str, digits: str, actions: list[Action]) -> list[Action]:
         """One key pressed as an answer: the intent bound to it in ``state``."""
-        binding = state.keypad.get(key)
-        answer = (
-            Answer(binding.intent, time=binding.time, days=binding.days, keyed=True)
-            if binding
-            else Answer("unknown", keyed=True)
-        )
+        answer = key_answer(state.keypad.get(key))
         log = LogTurn("dtmf", {"state": self._state, "digits": digits, "intent": answer.intent})
         return self._turn(actions, answer, log)
 
@@ -342,8 +340,9 @@ class Dialog:
                 if not only_if_unset or self._outcome is None:
                     self._set_outcome(outcome, actions)
             case SavePromise():
-                day = self.answers.promise_date
-                if day is not None:
+                if self.answers.split:  # a split: each dated amount is a promise
+                    actions.extend(RecordPromise(d, c) for d, c in self.answers.split)
+                elif (day := self.answers.promise_date) is not None:
                     actions.append(RecordPromise(day, self.answers.promise_cents(self.ctx)))
             case BookCallback(any_time):
                 if any_time:

@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from ivr.vocab.debts import ClosedDayPromise
+
 # ---------------------------------------------------------------- events
 
 
@@ -179,3 +181,12 @@ class CallContext:
     installments: int = 3
     first_contact: bool = True
     callback_number: str = ""
+    # The debtor's calendar (business days, holidays): ISO country and region;
+    # no country means the locale's ("pt-BR" -> BR).
+    country: str = ""
+    region: str | None = None
+    promise_on_closed_day: ClosedDayPromise = ClosedDayPromise.NEXT_BUSINESS_DAY
+
+    @property
+    def calendar_country(self) -> str:
+        return self.country or self.locale.rsplit("-", 1)[-1]
