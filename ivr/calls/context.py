@@ -17,6 +17,7 @@ from ivr.dialog.events import CallContext
 from ivr.store.call_attempts import count_other_attempts_with_outcome
 from ivr.store.models import Debtor, utcnow
 from ivr.store.queries import AttemptContext, load_attempt_context
+from ivr.vocab.debts import ClosedDayPromise
 from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES
 from ivr.vocab.outcomes import RIGHT_PARTY_OUTCOMES
 from scheduler.zones import primary_zone
@@ -114,4 +115,9 @@ async def build_call_context(
         max_promise_days=campaign.max_promise_days if campaign else 30,
         first_contact=not earlier_contacts,
         callback_number=(campaign.callback_number if campaign else "") or callback_number,
+        country=debtor.country,
+        region=debtor.region,
+        promise_on_closed_day=(
+            campaign.promise_on_closed_day if campaign else ClosedDayPromise.NEXT_BUSINESS_DAY
+        ),
     )
