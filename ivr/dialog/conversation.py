@@ -8,6 +8,8 @@ the flow *says* lives in :mod:`ivr.dialog.flow_model` (loaded from
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ivr.dialog.caller_turn import (
     Answer,
     Understand,
@@ -226,7 +228,9 @@ class Dialog:
                 self._digits += ch
         actions.append(LogTurn("dtmf", {"state": self._state, "digits": digits, "complete": False}))
         # Half an entry: a pause, not the question's whole timeout, completes it.
-        actions.append(self._listen(state, self.flow.keypad_pause_s))
+        actions.append(
+            replace(self._listen(state), timeout_s=self.flow.keypad_pause_s, entry_pending=True)
+        )
         return actions
 
     def _key(self, state: State, key: str, digits: str, actions: list[Action]) -> list[Action]:
@@ -383,10 +387,6 @@ class Dialog:
         self.pending_plays.add(play.play_id)
         return play
 
-    def _listen(self, state: State, timeout_s: float | None = None) -> Listen:
+    def _listen(self, state: State) -> Listen:
         spec = state.listen or ListenSpec(grammar="yes_no")
-        return Listen(
-            grammar=spec.grammar,
-            timeout_s=timeout_s if timeout_s is not None else spec.timeout_s,
-            max_digits=spec.max_digits,
-        )
+        return Listen(grammar=spec.grammar, timeout_s=spec.timeout_s, max_digits=spec.max_digits)

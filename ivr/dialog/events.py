@@ -81,11 +81,14 @@ class Listen:
     """Listen with the grammar ``grammar`` and/or keypad for ``timeout_s``.
 
     ``max_digits`` is how many keys end keypad input (``#`` ends it early).
+    ``entry_pending``: keys typed so far wait for the rest of an entry; the
+    question is the same, only the wait (a short pause) changes.
     """
 
     grammar: str
     timeout_s: float = 6.0
     max_digits: int = 1
+    entry_pending: bool = False
 
 
 @dataclass(frozen=True)

@@ -210,6 +210,31 @@ async def test_turn_log_is_written_in_the_order_things_happened(
     assert [e.id for e in events] == sorted(e.id for e in events)
 
 
+async def test_keys_of_a_half_typed_entry_keep_the_question_and_its_grammar(
+    sessions, attempt_id: int, flow: Flow
+) -> None:
+    recognizer = ScriptedRecognizer({})
+    line = FakeLine()
+    call = Call(sessions, attempt_id, voice_stack(flow, recognizer), line)
+    async with call:
+        line.digits("1")
+        listener = call.session.listener
+        await call.until(
+            lambda: bool(listener.listen) and listener.listen.grammar == "ask_payment_date"
+        )
+        grammars = len(recognizer.grammars)
+        day_month = f"{(utcnow() + dt.timedelta(days=3)).date():%d%m}"
+        for key in day_month[:3]:
+            line.digits(key)
+            await call.until(lambda: listener.listen is not None and listener.listen.entry_pending)
+        assert listener.listen is not None and listener.listen.timeout_s == flow.keypad_pause_s
+        assert len(recognizer.grammars) == grammars, "no new grammar while keys are typed"
+        line.digits(day_month[3])
+        line.digits("#")
+        dialog = call.session.dialog
+        await call.until(lambda: dialog is not None and dialog.state == "confirm_promise")
+
+
 async def test_a_promise_is_committed_before_its_read_back_starts(
     sessions, attempt_id: int, flow: Flow
 ) -> None:
