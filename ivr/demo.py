@@ -27,6 +27,7 @@ from ivr.sandbox.config import SandboxConfig
 from ivr.store.importer import import_debtors
 from ivr.store.migrate import upgrade_async
 from ivr.store.models import CallAttempt, CallEvent, Debtor, Promise, utcnow
+from scheduler.windows import business_day_on_or_after
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTFOLIO = ROOT / "examples" / "portfolio.csv"
@@ -55,7 +56,7 @@ def _scripts(today: dt.date) -> dict[str, tuple[str, CalleeScript]]:
     return {
         "+5511987654321": (
             "answers, confirms, promises by keypad",
-            keypad_promise(today + dt.timedelta(days=5)),
+            keypad_promise(business_day_on_or_after(today + dt.timedelta(days=5), "BR")),
         ),
         "+5521998765432": (
             "someone else answers",

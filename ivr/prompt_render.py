@@ -115,12 +115,16 @@ def sample_context(locale: str) -> CallContext:
 
 
 def sample_answers() -> CallerAnswers:
-    """A caller who promised part of it for Friday and asked for a call tomorrow at 3 pm."""
+    """A caller who promised part of it for Friday and asked for a call tomorrow at
+    3 pm, first named Saturday (moved to Monday), and proposed half today and the
+    rest on the 10th of next month."""
     return CallerAnswers(
         promise_date=SAMPLE_TODAY + dt.timedelta(days=2),
         promise_amount_cents=52_050,  # with cents, and a "zero" in the middle
         callback_date=SAMPLE_TODAY + dt.timedelta(days=1),
         callback_time=dt.time(15, 0),
+        moved=(SAMPLE_TODAY + dt.timedelta(days=3), SAMPLE_TODAY + dt.timedelta(days=5)),
+        split=((SAMPLE_TODAY, 52_500), (dt.date(2025, 12, 10), 52_500)),
     )
 
 

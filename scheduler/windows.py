@@ -90,6 +90,14 @@ def is_business_day(day: dt.date, country: str, region: str | None = None) -> bo
     return day.weekday() < 5 and not is_holiday(day, country, region)
 
 
+def business_day_on_or_after(day: dt.date, country: str, region: str | None = None) -> dt.date:
+    """``day`` itself if banks open on it, else the next day they do: a payment
+    promised for a Saturday or a holiday clears on the following business day."""
+    while not is_business_day(day, country, region):
+        day += dt.timedelta(days=1)
+    return day
+
+
 def nth_business_day(
     year: int, month: int, n: int, country: str, region: str | None = None
 ) -> dt.date | None:

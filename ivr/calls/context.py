@@ -20,6 +20,7 @@ from ivr.store.call_attempts import count_other_attempts_with_outcome
 from ivr.store.creditors import spoken_form
 from ivr.store.models import Debtor, utcnow
 from ivr.store.queries import AttemptContext, load_attempt_context
+from ivr.vocab.debts import ClosedDayPromise
 from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES
 from ivr.vocab.outcomes import RIGHT_PARTY_OUTCOMES
 from scheduler.zones import primary_zone
@@ -127,5 +128,10 @@ async def build_call_context(
             debtor.country,
             campaign.callback_number if campaign else None,
             callback_numbers or {},
+        ),
+        country=debtor.country,
+        region=debtor.region,
+        promise_on_closed_day=(
+            campaign.promise_on_closed_day if campaign else ClosedDayPromise.NEXT_BUSINESS_DAY
         ),
     )

@@ -125,10 +125,12 @@ class CallListener:
     # ------------------------------------------------------------ questions
 
     async def listen_for(self, action: ev.Listen) -> None:
-        """A new question: its grammar, and the silence timer once the prompt has played."""
+        """A new question: its grammar, and the silence timer once the prompt has played.
+        The same question waiting for the rest of a keypad entry only changes the wait."""
+        same_question = action.entry_pending and self.listen is not None
         self.listen = action
         self.cancel_silence()
-        if self.recognizer is not None:
+        if self.recognizer is not None and not same_question:
             phrases = self.grammar(action.grammar)
             if phrases:
                 # A new question: whatever was heard before belongs to the last one.

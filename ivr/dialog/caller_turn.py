@@ -14,8 +14,9 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from ivr.dialog.events import CallContext
-from ivr.dialog.flow_guards import CallerAnswers
-from ivr.dialog.flow_model import CollectMode
+from ivr.dialog.flow_guards import CallerAnswers, payable_day, split_amounts
+from ivr.dialog.flow_model import CollectMode, KeyBinding
+from ivr.dialog.nlu_multipart import PlannedPayment
 
 
 class NluResultLike(Protocol):
@@ -33,6 +34,8 @@ class NluResultLike(Protocol):
     def time(self) -> dt.time | None: ...
     @property
     def confidence(self) -> float: ...
+    @property
+    def installment_plan(self) -> tuple[PlannedPayment, ...]: ...
 
 
 Understand = Callable[..., NluResultLike]
@@ -48,6 +51,27 @@ class Answer:
     fraction: float | None = None
     time: dt.time | None = None
     days: int | None = None
+    keyed: bool = False  # pressed on the keypad, not said
+    plan: tuple[PlannedPayment, ...] = ()  # a split proposal, part by part
+
+
+def spoken_answer(intent: str, result: NluResultLike) -> Answer:
+    """What was said, as ``intent`` (the understanding's, unless it was unsure)."""
+    return Answer(
+        intent,
+        result.date,
+        result.amount_cents,
+        result.fraction,
+        result.time,
+        plan=result.installment_plan,
+    )
+
+
+def key_answer(binding: KeyBinding | None) -> Answer:
+    """One key pressed: the intent bound to it (with preset slots), or unknown."""
+    if binding is None:
+        return Answer("unknown", keyed=True)
+    return Answer(binding.intent, time=binding.time, days=binding.days, keyed=True)
 
 
 def keypad_answer(collect: CollectMode | None, entry: str, ctx: CallContext) -> Answer:
@@ -56,14 +80,16 @@ def keypad_answer(collect: CollectMode | None, entry: str, ctx: CallContext) -> 
 
     if collect is CollectMode.DATE:
         day = parse_keypad_date(entry, ctx.today) if entry else None
-        return Answer("promise", date=day) if day else Answer("unknown")
+        return Answer("promise", date=day, keyed=True) if day else Answer("unknown", keyed=True)
     if collect is CollectMode.AMOUNT:
         cents = parse_keypad_amount(entry) if entry else None
-        return Answer("promise", amount_cents=cents) if cents else Answer("unknown")
+        if cents:
+            return Answer("promise", amount_cents=cents, keyed=True)
+        return Answer("unknown", keyed=True)
     if collect is CollectMode.BIRTH_YEAR:
         ok = ctx.birth_year is not None and entry == str(ctx.birth_year)
-        return Answer("verified" if ok else "not_verified")
-    return Answer("unknown")
+        return Answer("verified" if ok else "not_verified", keyed=True)
+    return Answer("unknown", keyed=True)
 
 
 def with_slot_intent(slot_intent: str | None, answer: Answer) -> Answer:
@@ -71,14 +97,7 @@ def with_slot_intent(slot_intent: str | None, answer: Answer) -> Answer:
     state's ``slot_intent``."""
     has_slot = answer.date or answer.time or answer.amount_cents or answer.fraction
     if slot_intent and has_slot and answer.intent in ("unknown", "yes", "promise"):
-        return Answer(
-            slot_intent,
-            answer.date,
-            answer.amount_cents,
-            answer.fraction,
-            answer.time,
-            answer.days,
-        )
+        return replace(answer, intent=slot_intent)
     return answer
 
 
@@ -86,12 +105,19 @@ def remember(answer: Answer, agreed: CallerAnswers, ctx: CallContext) -> CallerA
     """A copy of ``agreed`` with the dates, amounts and times of ``answer`` added."""
     agreed = replace(agreed)
     if answer.intent == "promise":
+        agreed.split = ()
         if answer.date is not None:
-            agreed.promise_date = answer.date
+            payable = payable_day(ctx, answer.date)
+            agreed.promise_date = payable
+            agreed.moved = (answer.date, payable) if payable != answer.date else None
         if answer.amount_cents:
             agreed.promise_amount_cents = answer.amount_cents
         elif answer.fraction:
             agreed.promise_amount_cents = round(ctx.amount_cents * answer.fraction)
+    elif answer.intent == "installments":  # a split said part by part, or none
+        agreed.split = split_amounts(ctx, answer.plan) if len(answer.plan) >= 2 else ()
+        moves = ((p.date, payable_day(ctx, p.date)) for p in answer.plan)
+        agreed.moved = next(((said, day) for said, day in moves if said != day), None)
     elif answer.intent in ("callback", "not_available"):  # "ele volta amanhã"
         day = answer.date
         if answer.days is not None:

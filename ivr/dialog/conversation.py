@@ -8,11 +8,15 @@ the flow *says* lives in :mod:`ivr.dialog.flow_model` (loaded from
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ivr.dialog.caller_turn import (
     Answer,
     Understand,
+    key_answer,
     keypad_answer,
     remember,
+    spoken_answer,
     with_slot_intent,
 )
 from ivr.dialog.events import (
@@ -171,8 +175,7 @@ class Dialog:
         if isinstance(event, Silence):
             if self._digits and state.collect:
                 entry, self._digits = self._digits, ""
-                log = LogTurn("dtmf", {"state": self._state, "digits": entry, "complete": True})
-                return self._turn(actions, keypad_answer(state.collect, entry, self.ctx), log)
+                return self._entry(state, entry, actions)
             return self._turn(actions, None, LogTurn("silence", {"state": self._state}))
         return actions
 
@@ -187,7 +190,7 @@ class Dialog:
             or event.confidence < self.flow.min_asr_confidence
         ):
             intent = "unknown"
-        answer = Answer(intent, result.date, result.amount_cents, result.fraction, result.time)
+        answer = spoken_answer(intent, result)
         log = LogTurn(
             "speech",
             {
@@ -200,6 +203,7 @@ class Dialog:
                 "date": result.date.isoformat() if result.date else None,
                 "amount_cents": result.amount_cents,
                 "time": result.time.isoformat() if result.time else None,
+                "plan": [p.to_json() for p in result.installment_plan],
             },
         )
         return self._turn(actions, answer, log)
@@ -208,33 +212,40 @@ class Dialog:
         if not state.listens:
             return actions
         if not state.collect:
-            key = digits[:1]
-            binding = state.keypad.get(key)
-            answer = (
-                Answer(binding.intent, time=binding.time, days=binding.days)
-                if binding
-                else Answer("unknown")
-            )
-            log = LogTurn("dtmf", {"state": self._state, "digits": digits, "intent": answer.intent})
-            return self._turn(actions, answer, log)
+            return self._key(state, digits[:1], digits, actions)
         limit = state.listen.max_digits if state.listen else 1
         for ch in digits:
             if ch == "*" and "*" in state.keypad:
                 self._digits = ""
-                binding = state.keypad["*"]
-                log = LogTurn(
-                    "dtmf", {"state": self._state, "digits": "*", "intent": binding.intent}
-                )
-                return self._turn(actions, Answer(binding.intent), log)
+                return self._key(state, ch, ch, actions)
+            if not self._digits and ch in state.keypad and not state.collect.may_start_entry(ch):
+                return self._key(state, ch, ch, actions)
             if ch == "#" or (ch.isdigit() and len(self._digits) + 1 >= limit):
                 entry = self._digits + (ch if ch.isdigit() else "")
                 self._digits = ""
-                log = LogTurn("dtmf", {"state": self._state, "digits": entry, "complete": True})
-                return self._turn(actions, keypad_answer(state.collect, entry, self.ctx), log)
+                return self._entry(state, entry, actions)
             if ch.isdigit():
                 self._digits += ch
         actions.append(LogTurn("dtmf", {"state": self._state, "digits": digits, "complete": False}))
+        # Half an entry: a pause, not the question's whole timeout, completes it.
+        actions.append(
+            replace(self._listen(state), timeout_s=self.flow.keypad_pause_s, entry_pending=True)
+        )
         return actions
+
+    def _key(self, state: State, key: str, digits: str, actions: list[Action]) -> list[Action]:
+        """One key pressed as an answer: the intent bound to it in ``state``."""
+        answer = key_answer(state.keypad.get(key))
+        log = LogTurn("dtmf", {"state": self._state, "digits": digits, "intent": answer.intent})
+        return self._turn(actions, answer, log)
+
+    def _entry(self, state: State, entry: str, actions: list[Action]) -> list[Action]:
+        """A complete keypad entry: one bound key alone is that key's answer
+        ("2" then '#' or a pause), anything else is read by the collect mode."""
+        if len(entry) == 1 and entry in state.keypad:
+            return self._key(state, entry, entry, actions)
+        log = LogTurn("dtmf", {"state": self._state, "digits": entry, "complete": True})
+        return self._turn(actions, keypad_answer(state.collect, entry, self.ctx), log)
 
     # -- routing ------------------------------------------------------------------------
 
@@ -250,7 +261,7 @@ class Dialog:
             self._fail(state, Failure.SILENCE, actions)
             return actions
         if answer.intent == "repeat":
-            self._repeat(state, actions)
+            self._repeat(state, actions, with_keys=answer.keyed)
             return actions
         answer = with_slot_intent(state.slot_intent, answer)
         # Guards see what this answer would add; it is kept only if it leads
@@ -290,11 +301,14 @@ class Dialog:
                 actions.append(self._play(state.ask or "", self._ask_variant))
         actions.append(self._listen(state))
 
-    def _repeat(self, state: State, actions: list[Action]) -> None:
+    def _repeat(self, state: State, actions: list[Action], with_keys: bool = False) -> None:
+        """Say it again; asked by key, with the question's keys after it."""
         for prompt_id, barge_in in self._entry_plays:
             actions.append(self._play(prompt_id, 0, barge_in))
         if state.ask:
             actions.append(self._play(state.ask, self._ask_variant))
+            if with_keys and state.keypad_prompt:
+                actions.append(self._play(state.keypad_prompt, 0))
             actions.append(self._listen(state))
 
     # -- entering states ----------------------------------------------------------------
@@ -330,8 +344,9 @@ class Dialog:
                 if not only_if_unset or self._outcome is None:
                     self._set_outcome(outcome, actions)
             case SavePromise():
-                day = self.answers.promise_date
-                if day is not None:
+                if self.answers.split:  # a split: each dated amount is a promise
+                    actions.extend(RecordPromise(d, c) for d, c in self.answers.split)
+                elif (day := self.answers.promise_date) is not None:
                     actions.append(RecordPromise(day, self.answers.promise_cents(self.ctx)))
             case BookCallback(any_time):
                 if any_time:

@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from ivr.vocab.debts import ClosedDayPromise
+
 # ---------------------------------------------------------------- events
 
 
@@ -79,11 +81,14 @@ class Listen:
     """Listen with the grammar ``grammar`` and/or keypad for ``timeout_s``.
 
     ``max_digits`` is how many keys end keypad input (``#`` ends it early).
+    ``entry_pending``: keys typed so far wait for the rest of an entry; the
+    question is the same, only the wait (a short pause) changes.
     """
 
     grammar: str
     timeout_s: float = 6.0
     max_digits: int = 1
+    entry_pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,3 +187,12 @@ class CallContext:
     # How this call names the creditor, with its article (ivr.dialog.creditor_names);
     # "": none was set, a safe form is derived from ``creditor``.
     creditor_spoken: str = ""
+    # The debtor's calendar (business days, holidays): ISO country and region;
+    # no country means the locale's ("pt-BR" -> BR).
+    country: str = ""
+    region: str | None = None
+    promise_on_closed_day: ClosedDayPromise = ClosedDayPromise.NEXT_BUSINESS_DAY
+
+    @property
+    def calendar_country(self) -> str:
+        return self.country or self.locale.rsplit("-", 1)[-1]

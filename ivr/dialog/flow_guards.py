@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ivr.dialog.events import CallContext
+from ivr.dialog.nlu_multipart import PlannedPayment
+from ivr.vocab.debts import ClosedDayPromise
+
+#: Dated amounts: (day, cents), in order of the day.
+DatedAmounts = tuple[tuple[dt.date, int], ...]
 
 
 def latest_promise_date(ctx: CallContext) -> dt.date:
@@ -26,6 +31,54 @@ def latest_promise_date(ctx: CallContext) -> dt.date:
 def installment_cents(ctx: CallContext) -> int:
     """One installment, rounded up so the installments cover the whole amount."""
     return math.ceil(ctx.amount_cents / max(ctx.installments, 1))
+
+
+def payable_day(ctx: CallContext, day: dt.date) -> dt.date:
+    """The day a payment promised for ``day`` is recorded for: the campaign
+    either accepts a weekend or holiday as said, or moves it to the next
+    business day in the debtor's calendar."""
+    if ctx.promise_on_closed_day == ClosedDayPromise.ACCEPT:
+        return day
+    from scheduler.windows import business_day_on_or_after
+
+    return business_day_on_or_after(day, ctx.calendar_country, ctx.region)
+
+
+def split_amounts(ctx: CallContext, plan: Sequence[PlannedPayment]) -> DatedAmounts:
+    """A plan said instalment by instalment as dated amounts of this debt.
+
+    A fraction is of the whole debt, "the rest" what the others leave; when
+    every part is a fraction and they add up to the whole, the last part takes
+    the rounding, so the parts always sum to the debt. Nothing beyond the
+    debt is promised, parts on the same (payable) day are one, empty parts go.
+    """
+    total = ctx.amount_cents
+    parts: list[int | None] = [
+        p.amount_cents
+        if p.amount_cents is not None
+        else round(total * p.fraction)
+        if p.fraction is not None
+        else None
+        for p in plan
+    ]
+    fractions = [p.fraction for p in plan if p.fraction is not None]
+    if len(fractions) == len(plan) and abs(sum(fractions) - 1) < 1e-6:
+        parts[-1] = None  # the last fraction is the rest
+    known = sum(p for p in parts if p is not None)
+    rests = parts.count(None)
+    left = max(total - known, 0)
+    per_rest = [left // rests + (1 if i < left % rests else 0) for i in range(rests)]
+    by_day: dict[dt.date, int] = {}
+    promised = 0
+    for planned, part in zip(plan, parts, strict=True):
+        cents = part if part is not None else per_rest.pop(0)
+        cents = min(cents, total - promised)
+        if cents <= 0:
+            continue
+        promised += cents
+        day = payable_day(ctx, planned.date)
+        by_day[day] = by_day.get(day, 0) + cents
+    return tuple(sorted(by_day.items()))
 
 
 @dataclass
@@ -39,6 +92,10 @@ class CallerAnswers:
     plan: str = "full"
     callback_date: dt.date | None = None
     callback_time: dt.time | None = None
+    # A day the caller said that banks are closed on, and the day it moved to.
+    moved: tuple[dt.date, dt.date] | None = None
+    # A plan the caller proposed ("metade agora e o resto dia 20").
+    split: DatedAmounts = ()
 
     def promise_cents(self, ctx: CallContext) -> int:
         """The amount promised: one installment, the amount said (at most the
@@ -58,8 +115,12 @@ class CallerAnswers:
         return dt.datetime.combine(day or today, at or dt.time(0, 0))
 
 
+def _in_range(c: CallContext, day: dt.date | None) -> bool:
+    return day is not None and c.today <= day <= latest_promise_date(c)
+
+
 def _date_ok(c: CallContext, s: CallerAnswers) -> bool:
-    return s.promise_date is not None and c.today <= s.promise_date <= latest_promise_date(c)
+    return _in_range(c, s.promise_date)
 
 
 GUARDS: dict[str, Callable[[CallContext, CallerAnswers], bool]] = {
@@ -73,6 +134,9 @@ GUARDS: dict[str, Callable[[CallContext, CallerAnswers], bool]] = {
     ),
     "promise_date_ok": _date_ok,
     "has_callback_time": lambda c, s: s.callback_date is not None or s.callback_time is not None,
+    "day_moved": lambda c, s: s.moved is not None,
+    "split_plan": lambda c, s: len(s.split) >= 2,
+    "split_dates_ok": lambda c, s: bool(s.split) and all(_in_range(c, d) for d, _ in s.split),
 }
 
 

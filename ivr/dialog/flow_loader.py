@@ -92,6 +92,7 @@ _TOP_KEYS = frozenset(
         "max_turns",
         "on_max_turns",
         "entry_points",
+        "keypad_pause_s",
         "reask_policies",
         "branch_sets",
         "states",
@@ -179,7 +180,10 @@ class _Parser:
             entry_points=frozenset(
                 self._target(n, "entry_points") for n in raw.get("entry_points") or []
             ),
+            keypad_pause_s=float(raw.get("keypad_pause_s", 3.0)),
         )
+        if flow.keypad_pause_s <= 0:
+            raise self.fail("keypad_pause_s must be > 0")
         self._check_chains(flow)
         return flow
 
@@ -273,8 +277,8 @@ class _Parser:
             key = str(key)
             if len(key) != 1 or key not in _KEYS:
                 raise self.fail(f"{where}: keypad key {key!r} must be one of 0-9, * or #")
-            if collect and key != "*":
-                raise self.fail(f"{where}: a collecting state may only bind '*' (got {key!r})")
+            if collect and key == "#":
+                raise self.fail(f"{where}: '#' ends the keypad entry here and cannot be bound")
             spec = {"intent": value} if isinstance(value, str) else value
             if not isinstance(spec, dict) or set(spec) - {"intent", "days", "time"}:
                 raise self.fail(f"{where}: keypad {key!r}: expected an intent or {{intent, ...}}")

@@ -46,6 +46,17 @@ class CollectMode(StrEnum):
     AMOUNT = "amount"
     BIRTH_YEAR = "birth_year"
 
+    def may_start_entry(self, key: str) -> bool:
+        """Whether an entry can begin with ``key``. A key bound in the state
+        that cannot (a 5 where dates begin with the day's 0-3, a 0 where
+        years begin with 1 or 2) is taken at once as that key's intent; one
+        that can waits for '#' or a pause, and alone counts as its intent."""
+        if self is CollectMode.DATE:
+            return key in "0123"  # the day's first digit: 01-31
+        if self is CollectMode.BIRTH_YEAR:
+            return key in "12"  # 19xx, 20xx
+        return key.isdigit()
+
 
 class Failure(StrEnum):
     """Why a turn led nowhere; a re-ask policy has a list of steps per kind."""
@@ -219,6 +230,7 @@ class Flow:
     max_turns: int = 24
     on_max_turns: str = ""
     entry_points: frozenset[str] = frozenset()
+    keypad_pause_s: float = 3.0
 
     @classmethod
     def load(

@@ -8,10 +8,18 @@ call); values the caller gives during the call are added as they come.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from ivr.dialog.creditor_names import creditor_with_article
 from ivr.dialog.events import CallContext
-from ivr.dialog.flow_guards import CallerAnswers, installment_cents, latest_promise_date
+from ivr.dialog.flow_guards import (
+    CallerAnswers,
+    DatedAmounts,
+    installment_cents,
+    latest_promise_date,
+)
 from ivr.dialog.flow_model import Flow
+from ivr.dialog.nlu_text import language_of
 from ivr.dialog.prompts import PERSONAL_PLACEHOLDERS, PromptCatalog
 from ivr.dialog.speakable import say_phone
 
@@ -42,13 +50,20 @@ def call_variables(
 ) -> dict[str, str]:
     """``base`` (see :func:`base_variables`) plus what the caller has agreed to
     so far (the promise and the callback time), as speakable text."""
-    from ivr.dialog.speakable import say_amount, say_date, say_time
+    from ivr.dialog.speakable import say_amount, say_count, say_date, say_time
 
     values = dict(base)
     loc = ctx.locale
     if answers.promise_date is not None:
         values["promise_date"] = say_date(answers.promise_date, loc, ctx.today)
         values["promise_amount"] = say_amount(answers.promise_cents(ctx), ctx.currency, loc)
+    if answers.moved is not None:
+        said, moved = answers.moved
+        values["said_date"] = say_date(said, loc, ctx.today)
+        values["moved_date"] = say_date(moved, loc, ctx.today)
+    if answers.split:
+        values["split_count"] = say_count(len(answers.split), loc, feminine=True)
+        values["split_plan"] = say_split(ctx, answers.split)
     day, at = answers.callback_date, answers.callback_time
     if day is not None or at is not None:
         parts = [say_date(day or ctx.today, loc, ctx.today)]
@@ -56,6 +71,26 @@ def call_variables(
             parts.append(say_time(at, loc))
         values["callback_when"] = ", ".join(parts)
     return values
+
+
+def say_split(ctx: CallContext, split: DatedAmounts) -> str:
+    """Each part of a split as amount and day: "setenta e cinco reais para
+    hoje, segunda-feira, dia 24 de novembro, e setenta e cinco reais para
+    sexta-feira, dia 19 de dezembro"."""
+    from ivr.dialog.speakable import say_amount, say_date
+
+    loc = ctx.locale
+    pt = language_of(loc) == "pt"
+
+    def part(day: dt.date, cents: int) -> str:
+        # pt "para hoje", "para sexta-feira"; en "today", "on Friday".
+        joint = "para " if pt else "" if (day - ctx.today).days <= 1 else "on "
+        return f"{say_amount(cents, ctx.currency, loc)} {joint}{say_date(day, loc, ctx.today)}"
+
+    parts = [part(day, cents) for day, cents in split]
+    if len(parts) == 1:
+        return parts[0]
+    return ", ".join(parts[:-1]) + (", e " if pt else ", and ") + parts[-1]
 
 
 def personal_prompts(

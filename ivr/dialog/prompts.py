@@ -41,6 +41,10 @@ KNOWN_PLACEHOLDERS: frozenset[str] = frozenset(
         "installment_amount",  # one installment, in words
         "installments",  # how many installments
         "latest_date",  # the latest date a promise may have, spoken
+        "said_date",  # a closed day the caller named, spoken (before it moved)
+        "moved_date",  # the business day it moved to, spoken
+        "split_count",  # how many parts a split the caller proposed has
+        "split_plan",  # each part of that split, amount and day, spoken
         "callback_when",  # when we will call back, spoken
         "callback_day",  # the day of a callback, spoken
         "callback_time",  # the time of day of a callback

@@ -14,6 +14,14 @@ Promise status (a promise to pay an amount on a date):
 * ``broken`` -- the date passed without the payment (or it was paid late).
 * ``cancelled`` -- withdrawn; left out of the kept-promise rate.
 
+A promise for a day the banks are closed (a weekend or a holiday), as a
+campaign sets it (``promise_on_closed_day``):
+
+* ``accept`` -- kept as said; the read-back names its weekday.
+* ``next_business_day`` -- moved to the next business day, and the caller is
+  told so before confirming (the default: a payment slip or a transfer
+  scheduled for a Saturday clears on Monday anyway).
+
 Callback status (the debtor asked to be called at a given time):
 
 * ``pending`` -- still to be made.
@@ -39,6 +47,11 @@ class PromiseStatus(enum.StrEnum):
     KEPT = "kept"
     BROKEN = "broken"
     CANCELLED = "cancelled"
+
+
+class ClosedDayPromise(enum.StrEnum):
+    ACCEPT = "accept"
+    NEXT_BUSINESS_DAY = "next_business_day"
 
 
 class CallbackStatus(enum.StrEnum):

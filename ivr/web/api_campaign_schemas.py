@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import phonenumbers
 from pydantic import Field, field_validator
 
+from ivr.vocab.debts import ClosedDayPromise
 from ivr.vocab.locales import Locale
 from ivr.web.api_schemas import Input, Output, check_locale
 from ivr.web.api_types import Day
@@ -95,6 +96,12 @@ RETRY_PLAN_DOC = (
     "(the last repeats), e.g. [30, 120]; windows and caps still apply; empty: no plan"
 )
 
+CLOSED_DAY_DOC = (
+    "a promise to pay on a weekend or holiday of the debtor's calendar: 'accept' keeps it "
+    "(read back with its weekday), 'next_business_day' moves it to the next business day "
+    "and tells the debtor so"
+)
+
 
 class _CampaignFields(Input):
     """Settings shared by create and update (update makes each optional)."""
@@ -133,6 +140,9 @@ class CampaignCreate(_CampaignFields):
     paid_pause_business_days: int = Field(default=2, ge=0, le=30)
     max_concurrent_calls: int = Field(default=5, ge=1, le=1000)
     max_promise_days: int = Field(default=30, ge=1, le=365)
+    promise_on_closed_day: ClosedDayPromise = Field(
+        default=ClosedDayPromise.NEXT_BUSINESS_DAY, description=CLOSED_DAY_DOC
+    )
     retry_delays_minutes: list[RetryDelay] = Field(
         default_factory=list, max_length=MAX_RETRY_STEPS, description=RETRY_PLAN_DOC
     )
@@ -155,6 +165,7 @@ class CampaignUpdate(_CampaignFields):
     paid_pause_business_days: int | None = Field(default=None, ge=0, le=30)
     max_concurrent_calls: int | None = Field(default=None, ge=1, le=1000)
     max_promise_days: int | None = Field(default=None, ge=1, le=365)
+    promise_on_closed_day: ClosedDayPromise | None = Field(default=None, description=CLOSED_DAY_DOC)
     retry_delays_minutes: list[RetryDelay] | None = Field(
         default=None, max_length=MAX_RETRY_STEPS, description=RETRY_PLAN_DOC
     )
@@ -184,6 +195,7 @@ class CampaignOut(Output):
     paid_pause_business_days: int
     max_concurrent_calls: int
     max_promise_days: int
+    promise_on_closed_day: ClosedDayPromise = Field(description=CLOSED_DAY_DOC)
     retry_delays_minutes: list[int] = Field(description=RETRY_PLAN_DOC)
     blocked_dates: list[dt.date]
     company_name: str

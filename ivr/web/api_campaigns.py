@@ -122,6 +122,7 @@ def campaign_out(c: Campaign) -> CampaignOut:
         paid_pause_business_days=c.paid_pause_business_days,
         max_concurrent_calls=c.max_concurrent_calls,
         max_promise_days=c.max_promise_days,
+        promise_on_closed_day=c.promise_on_closed_day,
         retry_delays_minutes=list(c.retry_delays_minutes or []),
         blocked_dates=sorted(parse_blocked(c.blocked_dates or [])),
         company_name=c.company_name,

@@ -25,6 +25,7 @@ from ivr.sandbox.config import SandboxConfig
 from ivr.store.models import CallAttempt, CallEvent, Promise
 from ivr.voice.asr import bundled_test_model_path
 from ivr.voice.tts import Pyttsx3Synthesizer
+from scheduler.windows import business_day_on_or_after
 from tests.e2e.harness import import_rows, place_call, running_service
 
 NUMBER = "+5511987654321"
@@ -101,7 +102,9 @@ async def test_spoken_promise(
     # "tomorrow" in the debtor's calendar (the attempt may be dated later: the
     # call is placed at the first legal instant, see harness.place_call).
     today = dt.datetime.now(dt.UTC).astimezone(ZoneInfo("America/Sao_Paulo")).date()
-    assert promise.promised_date == today + dt.timedelta(days=1)  # "tomorrow"
+    # "tomorrow", or the business day after it (the campaign's default)
+    tomorrow = today + dt.timedelta(days=1)
+    assert promise.promised_date == business_day_on_or_after(tomorrow, "BR", "SP")
     assert promise.amount_cents == 15000
     assert attempt.outcome == "promise"
     assert call.status == "completed"
@@ -119,7 +122,7 @@ async def test_keypad_only_promise(tmp_path: Path, tts_cache: Path) -> None:
             .astimezone(__import__("zoneinfo").ZoneInfo("America/Sao_Paulo"))
             .date()
         )
-        day = today + dt.timedelta(days=6)
+        day = business_day_on_or_after(today + dt.timedelta(days=6), "BR", "SP")  # never moved
         sb.add_callee(NUMBER, keypad_promise(day))
         sid = await place_call(svc, "CONV-1")
         call = await sb.wait_for_call_end(sid, timeout=120)

@@ -32,6 +32,7 @@ from ivr.store.db import open_sessions
 from ivr.store.importer import import_debtors
 from ivr.store.migrate import upgrade_async
 from ivr.store.models import AttemptStatus, CallAttempt, CallWindow, Campaign, Debtor, Promise
+from scheduler.windows import business_day_on_or_after
 from tests.e2e.harness import CSV_HEADER, FROM_NUMBER, PUBLIC, business_hours_offset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,7 +85,7 @@ async def test_sigterm_lets_the_live_call_finish_and_releases_unplaced_claims(
     base = f"http://127.0.0.1:{port}"
     offset = business_hours_offset()  # the replica's clock: a business hour
     promise_day = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset)).date()
-    promise_day += dt.timedelta(days=5)
+    promise_day = business_day_on_or_after(promise_day + dt.timedelta(days=5), "BR", "SP")
     log_path = tmp_path / "serve.log"
     async with Sandbox(SandboxConfig(speed=2.0)) as sb, aiohttp.ClientSession() as http:
         for n in NUMBERS:

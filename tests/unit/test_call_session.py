@@ -23,7 +23,7 @@ from ivr.calls.session import APOLOGY_PROMPT
 from ivr.calls.voice import grammar_root
 from ivr.dialog.flow import DEFAULT_FLOW, Flow, parse_yaml
 from ivr.dialog.grammars import load_grammar
-from ivr.store.models import Debtor, OptOut, Promise, utcnow
+from ivr.store.models import Debt, Debtor, OptOut, Promise, utcnow
 from ivr.telephony import media_codec as mc
 from ivr.voice.interfaces import AsrEvent
 from tests.support.calls import (
@@ -108,7 +108,7 @@ async def test_speech_barges_into_a_prompt_that_allows_it_and_keys_do_not_cut_on
     line.audio(answer)
     # Right party: the recording notice (which may not be interrupted) plays next.
     await call.until(lambda: len(line.pending_marks) >= 1)
-    line.digits("5")
+    line.digits("1")  # begins a date: no answer yet
     await asyncio.sleep(0.2)
     assert line.clears() == 1, "a key must not cut the notice"
     line.plays_instantly = True
@@ -210,6 +210,31 @@ async def test_turn_log_is_written_in_the_order_things_happened(
     assert [e.id for e in events] == sorted(e.id for e in events)
 
 
+async def test_keys_of_a_half_typed_entry_keep_the_question_and_its_grammar(
+    sessions, attempt_id: int, flow: Flow
+) -> None:
+    recognizer = ScriptedRecognizer({})
+    line = FakeLine()
+    call = Call(sessions, attempt_id, voice_stack(flow, recognizer), line)
+    async with call:
+        line.digits("1")
+        listener = call.session.listener
+        await call.until(
+            lambda: bool(listener.listen) and listener.listen.grammar == "ask_payment_date"
+        )
+        grammars = len(recognizer.grammars)
+        day_month = f"{(utcnow() + dt.timedelta(days=3)).date():%d%m}"
+        for key in day_month[:3]:
+            line.digits(key)
+            await call.until(lambda: listener.listen is not None and listener.listen.entry_pending)
+        assert listener.listen is not None and listener.listen.timeout_s == flow.keypad_pause_s
+        assert len(recognizer.grammars) == grammars, "no new grammar while keys are typed"
+        line.digits(day_month[3])
+        line.digits("#")
+        dialog = call.session.dialog
+        await call.until(lambda: dialog is not None and dialog.state == "confirm_promise")
+
+
 async def test_a_promise_is_committed_before_its_read_back_starts(
     sessions, attempt_id: int, flow: Flow
 ) -> None:
@@ -239,6 +264,37 @@ async def test_a_promise_is_committed_before_its_read_back_starts(
     assert seen_at_read_back and seen_at_read_back[0] == 1, "promise not stored before thanks"
     events = await call.events()
     assert prompts_of(events)[-1] == "promise_thanks"
+    assert (await call.attempt()).outcome == "promise"
+
+
+async def test_a_split_is_stored_as_one_promise_per_dated_part(
+    sessions, attempt_id: int, flow: Flow
+) -> None:
+    said = b"\x30" * 160
+    recognizer = ScriptedRecognizer(
+        {said: AsrEvent("metade hoje e metade daqui a uma semana", 0.9, True)}
+    )
+    line = FakeLine()
+    call = Call(sessions, attempt_id, voice_stack(flow, recognizer), line)
+    async with call:
+        line.digits("1")
+        await call.listening()
+        line.audio(said)
+        await call.until(
+            lambda: call.session.dialog is not None and call.session.dialog.state == "confirm_split"
+        )
+        await call.listening()
+        line.digits("1")  # yes, both parts
+        await call.ended()
+    async with sessions() as s:
+        rows = list(await s.scalars(select(Promise).where(Promise.attempt_id == attempt_id)))
+        debt = await s.scalar(select(Debt).where(Debt.id == rows[0].debt_id))
+    assert debt is not None
+    assert len(rows) == 2
+    first, second = sorted(rows, key=lambda p: p.promised_date)
+    assert first.promised_date < second.promised_date
+    assert first.amount_cents + second.amount_cents == debt.amount_cents
+    assert prompts_of(await call.events())[-1] == "split_thanks"
     assert (await call.attempt()).outcome == "promise"
 
 

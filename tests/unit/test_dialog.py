@@ -359,7 +359,7 @@ def test_agent_at_the_greeting(make, answer):
     assert d.finished and d.outcome == "agent"
 
 
-@pytest.mark.parametrize("answer", [Speech("quero falar com um atendente"), Digits("*")])
+@pytest.mark.parametrize("answer", [Speech("quero falar com um atendente"), Digits("0#")])
 def test_agent_mid_flow(make, answer):
     d = make()
     identified(d)
@@ -452,7 +452,7 @@ def test_callback_any_time_by_keypad(make):
     d = make()
     identified(d)
     d.handle(Speech("me liga mais tarde"))
-    actions = d.handle(Digits("3"))
+    actions = d.handle(Digits("4"))  # 4: call me later, any time
     assert of(actions, ScheduleCallback) == [ScheduleCallback(None)]
     assert prompt_ids(actions) == ["callback_confirm_any"]
 
@@ -515,7 +515,7 @@ def test_silence_three_times_ends_with_a_polite_goodbye(make):
     assert [(p.prompt_id, p.variant) for p in plays(a1)] == [("greet", 1)]
     assert isinstance(a1[-1], Listen)
     a2 = d.handle(Silence())
-    assert prompt_ids(a2) == ["keypad_yes_no"]
+    assert prompt_ids(a2) == ["keypad_identity"]
     a3 = d.handle(Silence())
     assert prompt_ids(a3) == ["no_response_goodbye"]
     assert RecordOutcome("no_contact") in a3
@@ -745,7 +745,7 @@ def test_long_wait_for_an_agent_offers_a_callback(make):
 def test_caller_may_keep_waiting_for_an_agent(make):
     d = make()
     identified(d)
-    d.handle(Digits("*"))
+    d.handle(Digits("0#"))
     d.resume("queue_offer_callback")
     actions = d.handle(Digits("2"))
     assert of(actions, TransferToAgent) == [TransferToAgent("keep_waiting")]

@@ -51,6 +51,7 @@ THREATENING = [
 BEFORE_IDENTITY = [
     "greet",
     "keypad_yes_no",
+    "keypad_identity",
     "check_birth_year",
     "keypad_birth_year",
     "unverified_goodbye",

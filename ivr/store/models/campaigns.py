@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Time
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.store.models.base import Base, string_enum, utcnow
+from ivr.vocab.debts import ClosedDayPromise
 from ivr.vocab.locales import DEFAULT_LOCALE, Locale
 
 
@@ -28,6 +29,12 @@ class Campaign(Base):
     paid_pause_business_days: Mapped[int] = mapped_column(Integer, default=2)
     max_concurrent_calls: Mapped[int] = mapped_column(Integer, default=5)
     max_promise_days: Mapped[int] = mapped_column(Integer, default=30)
+    # A promise for a weekend or holiday: kept as said, or moved to the next business day.
+    promise_on_closed_day: Mapped[ClosedDayPromise] = mapped_column(
+        string_enum(ClosedDayPromise, length=20),
+        default=ClosedDayPromise.NEXT_BUSINESS_DAY,
+        server_default=ClosedDayPromise.NEXT_BUSINESS_DAY.value,
+    )
     blocked_dates: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Minutes to wait after the 1st, 2nd, ... busy / no-answer / failed attempt
     # in a row (the last repeats); empty: only the caps and min gap apply.

@@ -1,0 +1,188 @@
+"""A caller pressing keys only, from the greeting with a right-party debtor,
+walked breadth first over the flow: every outcome a key can bring about is
+reached, from every question the outcomes open to it, and every state but
+those only speech, silence or a machine lead to."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from ivr.dialog.conversation import Dialog
+from ivr.dialog.events import Action, CallAnswered, Digits, Event, Silence
+from ivr.dialog.flow_model import CollectMode, Flow, State
+from ivr.dialog.prompts import PromptCatalog
+from ivr.vocab.outcomes import DIALOG_OUTCOMES
+from tests.unit import test_dialog as base
+
+flow = base.flow
+catalogs = base.catalogs
+
+BIRTH_YEAR = 1985
+#: Outcomes no key can bring about, and why.
+NOT_BY_KEYS: dict[str, str] = {
+    "voicemail": "only a machine's answer leads there, never a key",
+    # Recorded on every path through identification, but it stays the call's
+    # outcome only when the call ends after silence or a hang-up, neither a key.
+    "right_party": "final only after silence or a hang-up",
+}
+#: States no key leads to, and why.
+UNREACHABLE_BY_KEYS: dict[str, str] = {
+    "voicemail": "a machine answered",
+    "no_response_goodbye": "silence",
+    "confirm_split": "a split is said part by part; keys type one date",
+    "split_recorded": "a split is said part by part; keys type one date",
+    "deceased": "speech only (KEYLESS)",
+    "not_available": "speech only (KEYLESS)",
+}
+
+Input = tuple[Event, ...]
+
+
+def entry(day: dt.date) -> Input:
+    return (Digits(f"{day:%d%m%Y}#"),)
+
+
+def inputs(state: State, today: dt.date) -> list[Input]:
+    """Every keyed answer worth trying in ``state``: each bound key (a pause
+    after one that may begin an entry), typed entries, and one unbound key."""
+    tries: list[Input] = []
+    for key in state.keypad:
+        if state.collect and state.collect.may_start_entry(key):
+            tries.append((Digits(key), Silence()))
+        else:
+            tries.append((Digits(key),))
+    if state.collect is CollectMode.DATE:
+        tries.append((Digits(f"{today + dt.timedelta(days=4):%d%m}#"),))  # a Friday
+        tries.append((Digits(f"{today + dt.timedelta(days=5):%d%m}#"),))  # a Saturday
+        tries.append(entry(today - dt.timedelta(days=3)))  # last Friday
+        tries.append(entry(today + dt.timedelta(days=90)))
+    if state.collect is CollectMode.BIRTH_YEAR:
+        tries.append((Digits(f"{BIRTH_YEAR}#"),))
+        tries.append((Digits("1900#"),))
+    unbound = [k for k in "0123456789*" if k not in state.keypad]
+    if unbound and not state.collect:
+        tries.append((Digits(unbound[0]),))
+    return tries
+
+
+class TracedDialog(Dialog):
+    """A dialog that notes every state it enters."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.entered: set[str] = set()
+
+    def _enter(self, name: str, actions: list[Action]) -> None:
+        self.entered.add(name)
+        super()._enter(name, actions)
+
+
+RESUME: Input = ()  # a long wait for a person: the queue offers a callback
+Node = tuple[str, str, int, bool]
+
+
+def replay(flow: Flow, catalog: PromptCatalog, path: tuple[Input, ...]) -> TracedDialog:
+    dialog = TracedDialog(base.make_ctx(birth_year=BIRTH_YEAR), flow, catalog)
+    dialog.start(CallAnswered())
+    for step in path:
+        if step == RESUME:
+            dialog.resume("queue_offer_callback")
+        for event in step:
+            dialog.handle(event)
+    return dialog
+
+
+def node_of(dialog: TracedDialog) -> Node:
+    return (dialog.state, repr(dialog.answers), dialog._failures, dialog.finished)
+
+
+@dataclass
+class Walk:
+    """What pressing keys alone reached: the graph of (state, answers,
+    failures, ended) nodes, each ended node's outcome, every state entered."""
+
+    edges: dict[Node, set[Node]]
+    outcomes: dict[Node, str]
+    entered: set[str]
+
+    def outcomes_from(self, state: str) -> set[str]:
+        """The outcomes keys can still bring about once in ``state``."""
+        todo = [n for n in self.edges if n[0] == state]
+        seen = set(todo)
+        while todo:
+            for nxt in self.edges.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return {self.outcomes[n] for n in seen if n in self.outcomes}
+
+
+def walk(flow: Flow, catalog: PromptCatalog) -> Walk:
+    """Breadth first from the greeting, a right-party debtor pressing keys only."""
+    start = replay(flow, catalog, ())
+    paths: dict[Node, tuple[Input, ...]] = {node_of(start): ()}
+    result = Walk({}, {}, set(start.entered))
+    frontier = [node_of(start)]
+    while frontier:
+        here = frontier.pop(0)
+        dialog = replay(flow, catalog, paths[here])
+        if dialog.finished:
+            resumable = dialog.outcome == "agent" and RESUME not in paths[here]
+            tries = [RESUME] if resumable else []
+        else:
+            tries = inputs(flow.states[dialog.state], dialog.ctx.today)
+        for step in tries:
+            after = replay(flow, catalog, (*paths[here], step))
+            there = node_of(after)
+            result.entered |= after.entered | {after.state}
+            result.edges.setdefault(here, set()).add(there)
+            if after.finished:
+                result.outcomes[there] = after.outcome or ""
+            if there not in paths:
+                paths[there] = (*paths[here], step)
+                frontier.append(there)
+    return result
+
+
+@pytest.fixture(scope="module")
+def keys_only(flow, catalogs) -> Walk:
+    return walk(flow, catalogs["pt-BR"])
+
+
+def test_keys_alone_reach_every_outcome(keys_only):
+    reached = set(keys_only.outcomes.values())
+    assert reached == set(DIALOG_OUTCOMES) - set(NOT_BY_KEYS)
+
+
+def test_keys_alone_reach_every_state(flow, keys_only):
+    assert keys_only.entered == set(flow.states) - set(UNREACHABLE_BY_KEYS)
+
+
+DEBTOR = {"promise", "refused", "callback", "opt_out", "agent", "already_paid"}
+#: From each question, the outcomes keys alone can still bring about.
+REACHABLE_FROM: dict[str, set[str]] = {
+    "greet": DEBTOR | {"wrong_party", "no_contact"},
+    "check_birth_year": DEBTOR | {"no_contact"},  # "not me" has no key here
+    "ask_payment_date": DEBTOR,
+    "date_in_past": DEBTOR,
+    "date_too_far": DEBTOR,
+    "promise_adjust": DEBTOR,
+    "confirm_promise": DEBTOR,
+    "offer_installments": DEBTOR,
+    "ask_installment_date": DEBTOR,
+    "confirm_installments": DEBTOR,
+    "offer_agent": {"refused", "callback", "opt_out", "agent"},
+    "ask_callback_time": {"callback", "opt_out", "agent"},
+    "queue_offer_callback": {"callback", "opt_out", "agent"},
+}
+
+
+def test_from_each_question_keys_reach_its_outcomes(flow, keys_only):
+    listening = {s.name for s in flow.states.values() if s.listens}
+    assert set(REACHABLE_FROM) == listening - set(UNREACHABLE_BY_KEYS)
+    for state, outcomes in REACHABLE_FROM.items():
+        assert keys_only.outcomes_from(state) == outcomes, state
