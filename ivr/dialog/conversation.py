@@ -44,6 +44,7 @@ from ivr.dialog.flow_model import (
     Flow,
     Goto,
     ListenSpec,
+    MarkVerified,
     PlayPrompt,
     Retry,
     SavePromise,
@@ -171,7 +172,7 @@ class Dialog:
         if isinstance(event, Silence):
             if self._digits and state.collect:
                 entry, self._digits = self._digits, ""
-                log = LogTurn("dtmf", {"state": self._state, "digits": entry, "complete": True})
+                log = self._keyed(state, entry, complete=True)
                 return self._turn(actions, keypad_answer(state.collect, entry, self.ctx), log)
             return self._turn(actions, None, LogTurn("silence", {"state": self._state}))
         return actions
@@ -229,12 +230,17 @@ class Dialog:
             if ch == "#" or (ch.isdigit() and len(self._digits) + 1 >= limit):
                 entry = self._digits + (ch if ch.isdigit() else "")
                 self._digits = ""
-                log = LogTurn("dtmf", {"state": self._state, "digits": entry, "complete": True})
+                log = self._keyed(state, entry, complete=True)
                 return self._turn(actions, keypad_answer(state.collect, entry, self.ctx), log)
             if ch.isdigit():
                 self._digits += ch
-        actions.append(LogTurn("dtmf", {"state": self._state, "digits": digits, "complete": False}))
+        actions.append(self._keyed(state, digits, complete=False))
         return actions
+
+    def _keyed(self, state: State, digits: str, *, complete: bool) -> LogTurn:
+        """The log of a keypad entry; a verification factor's digits are masked."""
+        shown = "*" * len(digits) if state.collect and state.collect.secret else digits
+        return LogTurn("dtmf", {"state": self._state, "digits": shown, "complete": complete})
 
     # -- routing ------------------------------------------------------------------------
 
@@ -339,6 +345,8 @@ class Dialog:
                 actions.append(ScheduleCallback(self.answers.callback_at(self.ctx.today)))
             case ChoosePlan(plan):
                 self.answers.plan = plan
+            case MarkVerified():
+                self.answers.verified = True
             case Emit(action):
                 actions.append(action)
             case Finish(action):

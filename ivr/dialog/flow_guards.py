@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ivr.dialog.events import CallContext
+from ivr.vocab.verification import VerificationPolicy
 
 
 def latest_promise_date(ctx: CallContext) -> dt.date:
@@ -39,6 +40,7 @@ class CallerAnswers:
     plan: str = "full"
     callback_date: dt.date | None = None
     callback_time: dt.time | None = None
+    verified: bool = False  # the campaign's verification policy was met
 
     def promise_cents(self, ctx: CallContext) -> int:
         """The amount promised: one installment, the amount said (at most the
@@ -65,6 +67,9 @@ def _date_ok(c: CallContext, s: CallerAnswers) -> bool:
 GUARDS: dict[str, Callable[[CallContext, CallerAnswers], bool]] = {
     "first_contact": lambda c, s: c.first_contact,
     "has_birth_year": lambda c, s: c.birth_year is not None,
+    "has_document_digits": lambda c, s: bool(c.document_digits),
+    "factor_required": lambda c, s: c.verification == VerificationPolicy.NAME_AND_FACTOR,
+    "verified": lambda c, s: s.verified,
     "installments_available": lambda c, s: c.installments >= 2,
     "installment_plan": lambda c, s: s.plan == "installments",
     "promise_date_past": lambda c, s: s.promise_date is not None and s.promise_date < c.today,
