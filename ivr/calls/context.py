@@ -19,6 +19,7 @@ from ivr.store.models import Debtor, utcnow
 from ivr.store.queries import AttemptContext, load_attempt_context
 from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES
 from ivr.vocab.outcomes import RIGHT_PARTY_OUTCOMES
+from ivr.vocab.verification import OUTBOUND_DEFAULT
 from scheduler.zones import primary_zone
 
 CALLBACK_DEFAULT_DELAY = dt.timedelta(hours=4)
@@ -111,6 +112,8 @@ async def build_call_context(
         due_date=debt.due_date if debt else utcnow().astimezone(zone).date(),
         today=utcnow().astimezone(zone).date(),
         birth_year=debtor.birth_year,
+        verification=campaign.verification_policy if campaign else OUTBOUND_DEFAULT,
+        document_digits=debtor.document_digits,
         max_promise_days=campaign.max_promise_days if campaign else 30,
         first_contact=not earlier_contacts,
         callback_number=(campaign.callback_number if campaign else "") or callback_number,
