@@ -60,7 +60,7 @@ def _scripts(today: dt.date) -> dict[str, tuple[str, CalleeScript]]:
         ),
         "+5521998765432": (
             "someone else answers",
-            CalleeScript(steps=[WaitForPrompt(), Press("2")]),
+            CalleeScript(steps=[WaitForPrompt(), Press("2"), WaitForPrompt(), Press("2")]),
         ),
         "+5531991234567": ("a voicemail box", CalleeScript(answer="voicemail")),
         "+5541992345678": ("the line is busy", CalleeScript(answer="busy")),

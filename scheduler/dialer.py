@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.store.attempt_cancel import cancel_attempts
@@ -41,6 +41,8 @@ from ivr.store.models import (
     Phone,
     utcnow,
 )
+from ivr.store.queries import number_opted_out
+from ivr.vocab.debtors import NO_CONTACT_STATUSES
 from scheduler.carrier import PlaceCall, PlaceCallError, PlaceCallUnknown, port_prepare
 from scheduler.claim import Claim
 from scheduler.pacing import Pacer, TokenBucket
@@ -205,8 +207,12 @@ class Dialer(Reconciler):
                 why = WINDOW_CLOSED
             elif debtor is None or debtor.opted_out_at is not None:
                 why = "the debtor opted out before the call was placed"
+            elif debtor.status in NO_CONTACT_STATUSES:
+                why = f"the debtor's status became {debtor.status} before the call was placed"
             elif phone is None or phone.wrong_number_at is not None:
                 why = "the number was marked wrong before the call was placed"
+            elif await number_opted_out(s, phone.e164):
+                why = "the number was opted out before the call was placed"
             elif debt is not None and (
                 debt.status is not DebtStatus.OPEN
                 or (debt.paused_until is not None and debt.paused_until > now)
@@ -234,7 +240,13 @@ class Dialer(Reconciler):
                 return DialOutcome(claim.attempt_id, "cancelled")
             opted_out = (
                 select(Debtor.id)
-                .where(Debtor.id == claim.debtor_id, Debtor.opted_out_at.is_not(None))
+                .where(
+                    Debtor.id == claim.debtor_id,
+                    or_(
+                        Debtor.opted_out_at.is_not(None),
+                        Debtor.status.in_([st.value for st in NO_CONTACT_STATUSES]),
+                    ),
+                )
                 .exists()
             )
             result = await s.execute(

@@ -24,6 +24,7 @@ from ivr.store.models import (
     Campaign,
     Debt,
     Debtor,
+    NumberOptOut,
     Phone,
     Promise,
     PromiseStatus,
@@ -127,10 +128,12 @@ async def load_snapshots(
                 Debtor.timezone,
                 Debtor.opted_out_at,
                 Debtor.quiet_until,
+                Debtor.status.label("debtor_status"),
                 Phone.id.label("phone_id"),
                 Phone.e164,
                 Phone.position,
                 Phone.wrong_number_at,
+                NumberOptOut.created_at.label("number_opted_out_at"),
                 Debt.id.label("debt_id"),
                 Debt.status,
                 Debt.campaign_id,
@@ -139,6 +142,7 @@ async def load_snapshots(
             )
             .select_from(Debtor)
             .outerjoin(Phone, Phone.debtor_id == Debtor.id)
+            .outerjoin(NumberOptOut, NumberOptOut.e164 == Phone.e164)
             .outerjoin(Debt, Debt.debtor_id == Debtor.id)
             .where(id_in(session, Debtor.id, ids))
             .order_by(Debtor.id, Phone.position, Phone.id, Debt.id),
@@ -150,9 +154,12 @@ async def load_snapshots(
             snap = snaps[r.id] = DebtorSnapshot(
                 r.id, r.country, r.region, r.timezone, r.opted_out_at, r.quiet_until
             )
+            snap.status = str(r.debtor_status)
         if r.phone_id is not None and r.phone_id not in phones_seen:
             phones_seen.add(r.phone_id)
-            snap.phones.append(PhoneRow(r.phone_id, r.e164, r.position, r.wrong_number_at))
+            snap.phones.append(
+                PhoneRow(r.phone_id, r.e164, r.position, r.wrong_number_at, r.number_opted_out_at)
+            )
         if r.debt_id is not None and all(d.id != r.debt_id for d in snap.debts):
             snap.debts.append(
                 DebtRow(r.debt_id, str(r.status), r.campaign_id, r.due_date, r.paused_until)

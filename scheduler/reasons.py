@@ -20,6 +20,10 @@ MESSAGES = {
     "blocked_date": "a date the supervisor blocked",
     "no_timezone": "the debtor's time zone is unknown",
     "opted_out": "the debtor asked not to be called",
+    "deceased_review": (
+        "reported deceased on a call: no contact at all until a supervisor reviews the case"
+    ),
+    "number_opted_out": "someone at this number asked not to be called there",
     "debtor_quiet": "calls to this debtor are paused",
     "no_valid_phone": "no valid phone number",
     "callback_scheduled": "the debtor asked to be called back at a later time",

@@ -1,5 +1,6 @@
-"""Rules about the person: an opt-out, a pause, no number to dial, a callback they
-asked for; and which of their numbers a call dials.
+"""Rules about the person: reported dead, an opt-out (of the person or of a
+number), a pause, no number to dial, a callback they asked for; and which of
+their numbers a call dials.
 
 One module per kind of rule (person, debt, window, caps) so each can be
 read, and changed, on its own; ``scheduler.eligibility`` joins them.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from ivr.vocab.debtors import DebtorStatus
 from scheduler.caps import PastAttempt
 from scheduler.reasons import Reason, reason
 from scheduler.snapshot import CallbackRow, DebtorSnapshot, PhoneRow
@@ -27,6 +29,8 @@ def person_reasons(
     callback of theirs.
     """
     out: list[Reason] = []
+    if snap.status == DebtorStatus.DECEASED_REVIEW:
+        out.append(reason("deceased_review"))
     if snap.opted_out_at is not None:
         out.append(reason("opted_out", since=snap.opted_out_at.isoformat()))
     if snap.quiet_until is not None and snap.quiet_until > now:
@@ -35,6 +39,16 @@ def person_reasons(
         )
     if not phones:
         out.append(reason("no_valid_phone", phones=[p.e164 for p in snap.phones]))
+        stopped = [p for p in snap.phones if p.opted_out_at is not None]
+        if stopped:
+            since = min(p.opted_out_at for p in stopped if p.opted_out_at is not None)
+            out.append(
+                reason(
+                    "number_opted_out",
+                    phones=[p.e164 for p in stopped],
+                    since=since.isoformat(),
+                )
+            )
     if callback is None:
         later = [c for c in snap.callbacks if c.due_at > now]
         if later:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from ivr.vocab.debtors import DebtorStatus
 from scheduler.caps import CapPolicy, PastAttempt
 from scheduler.legal import debtor_countries
 from scheduler.windows import Window
@@ -36,6 +37,8 @@ class PhoneRow:
     e164: str
     position: int
     wrong_number_at: dt.datetime | None
+    # Someone at this number asked not to be called (before saying who they were).
+    opted_out_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,13 @@ class DebtorSnapshot:
     attempts: list[PastAttempt] = field(default_factory=list)
     promises: list[PromiseRow] = field(default_factory=list)
     callbacks: list[CallbackRow] = field(default_factory=list)
+    status: str = DebtorStatus.ACTIVE
 
     def valid_phones(self) -> list[PhoneRow]:
-        return dialable(self.phones)
+        """The numbers a call may dial: well formed, not wrong, not opted out.
+        (Time zones still read every number: an opted-out one says where the
+        person lives as well as any.)"""
+        return [p for p in dialable(self.phones) if p.opted_out_at is None]
 
     def zones(self) -> tuple[str, ...]:
         return debtor_zones(self.timezone, self.phones, self.country)

@@ -23,6 +23,7 @@ from ivr.store.queries import AttemptContext, load_attempt_context
 from ivr.vocab.debts import ClosedDayPromise
 from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES
 from ivr.vocab.outcomes import RIGHT_PARTY_OUTCOMES
+from ivr.vocab.verification import OUTBOUND_DEFAULT
 from scheduler.zones import primary_zone
 
 CALLBACK_DEFAULT_DELAY = dt.timedelta(hours=4)
@@ -121,6 +122,8 @@ async def build_call_context(
         due_date=debt.due_date if debt else utcnow().astimezone(zone).date(),
         today=utcnow().astimezone(zone).date(),
         birth_year=debtor.birth_year,
+        verification=campaign.verification_policy if campaign else OUTBOUND_DEFAULT,
+        document_digits=debtor.document_digits,
         max_promise_days=campaign.max_promise_days if campaign else 30,
         first_contact=not earlier_contacts,
         # The debtor's own country's number, never a foreign one (ivr.callback_numbers).

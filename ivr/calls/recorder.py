@@ -4,11 +4,11 @@ Two kinds of writes with different promises, kept apart from the talking:
 turn events (prompts, answers, the current outcome) are queued and written
 in order a few milliseconds later, so they never sit between the caller's
 answer and the reply; outcomes that change what happens to a person (a
-promise, an opt-out, a wrong number, a payment claim, a callback) are
-committed before the dialog's next action runs, after everything logged
-before them. A write the store still refuses after its retries is reported
-once (``on_failure``) so the call can end with an apology
-(:mod:`ivr.calls.store_writer`).
+promise, an opt-out of the person or the number, a wrong number, a reported
+death, a payment claim, a callback) are committed before the dialog's next
+action runs, after everything logged before them. A write the store still
+refuses after its retries is reported once (``on_failure``) so the call can
+end with an apology (:mod:`ivr.calls.store_writer`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ivr.calls.store_writer import (
     write_with_retry,
 )
 from ivr.dialog import events as ev
-from ivr.store import call_attempts, queries
+from ivr.store import call_attempts, queries, reviews
 from ivr.store.models import CallAttempt
 from ivr.vocab.outcomes import Outcome
 
@@ -127,6 +127,10 @@ class CallRecorder:
                 await queries.record_promise(s, attempt, action.date, action.amount_cents)
             elif isinstance(action, ev.OptOut):
                 await queries.record_opt_out(s, attempt)
+            elif isinstance(action, ev.OptOutNumber):
+                await queries.record_number_opt_out(s, attempt)
+            elif isinstance(action, ev.ReportDeceased):
+                await reviews.record_deceased(s, attempt)
             elif isinstance(action, ev.MarkWrongNumber):
                 await queries.record_wrong_number(s, attempt)
             elif isinstance(action, ev.RecordAlreadyPaid):

@@ -89,6 +89,11 @@ def keypad_answer(collect: CollectMode | None, entry: str, ctx: CallContext) -> 
     if collect is CollectMode.BIRTH_YEAR:
         ok = ctx.birth_year is not None and entry == str(ctx.birth_year)
         return Answer("verified" if ok else "not_verified", keyed=True)
+    if collect is CollectMode.DOCUMENT_DIGITS:
+        from ivr.document_digits import tail_matches
+
+        ok = tail_matches(entry, ctx.document_digits)
+        return Answer("verified" if ok else "not_verified", keyed=True)
     return Answer("unknown", keyed=True)
 
 

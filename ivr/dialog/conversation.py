@@ -48,6 +48,7 @@ from ivr.dialog.flow_model import (
     Flow,
     Goto,
     ListenSpec,
+    MarkVerified,
     PlayPrompt,
     Retry,
     SavePromise,
@@ -226,7 +227,7 @@ class Dialog:
                 return self._entry(state, entry, actions)
             if ch.isdigit():
                 self._digits += ch
-        actions.append(LogTurn("dtmf", {"state": self._state, "digits": digits, "complete": False}))
+        actions.append(self._keyed(state, digits, complete=False))
         # Half an entry: a pause, not the question's whole timeout, completes it.
         actions.append(
             replace(self._listen(state), timeout_s=self.flow.keypad_pause_s, entry_pending=True)
@@ -244,8 +245,13 @@ class Dialog:
         ("2" then '#' or a pause), anything else is read by the collect mode."""
         if len(entry) == 1 and entry in state.keypad:
             return self._key(state, entry, entry, actions)
-        log = LogTurn("dtmf", {"state": self._state, "digits": entry, "complete": True})
+        log = self._keyed(state, entry, complete=True)
         return self._turn(actions, keypad_answer(state.collect, entry, self.ctx), log)
+
+    def _keyed(self, state: State, digits: str, *, complete: bool) -> LogTurn:
+        """The log of a keypad entry; a verification factor's digits are masked."""
+        shown = "*" * len(digits) if state.collect and state.collect.secret else digits
+        return LogTurn("dtmf", {"state": self._state, "digits": shown, "complete": complete})
 
     # -- routing ------------------------------------------------------------------------
 
@@ -354,6 +360,8 @@ class Dialog:
                 actions.append(ScheduleCallback(self.answers.callback_at(self.ctx.today)))
             case ChoosePlan(plan):
                 self.answers.plan = plan
+            case MarkVerified():
+                self.answers.verified = True
             case Emit(action):
                 actions.append(action)
             case Finish(action):

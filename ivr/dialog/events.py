@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ivr.vocab.debts import ClosedDayPromise
+from ivr.vocab.verification import VerificationPolicy
 
 # ---------------------------------------------------------------- events
 
@@ -114,7 +115,19 @@ class RecordAlreadyPaid:
 
 @dataclass(frozen=True)
 class OptOut:
-    """Stop calling this person, at once."""
+    """Stop calling this person, at once (said by the verified person)."""
+
+
+@dataclass(frozen=True)
+class OptOutNumber:
+    """Stop calling this number, at once: asked before we knew who answered,
+    so it binds the number, not the person (who may be reached elsewhere)."""
+
+
+@dataclass(frozen=True)
+class ReportDeceased:
+    """Whoever answered says the person has died: stop every contact with
+    them at once and put the case in a supervisor's review list."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +172,8 @@ Action = (
     | RecordPromise
     | RecordAlreadyPaid
     | OptOut
+    | OptOutNumber
+    | ReportDeceased
     | MarkWrongNumber
     | ScheduleCallback
     | TransferToAgent
@@ -180,6 +195,10 @@ class CallContext:
     due_date: dt.date
     today: dt.date
     birth_year: int | None = None
+    # The campaign's verification policy (``ivr.vocab.verification``) and the
+    # stored hash of the document's last digits (``ivr.document_digits``).
+    verification: str = VerificationPolicy.NAME
+    document_digits: str | None = None
     max_promise_days: int = 30
     installments: int = 3
     first_contact: bool = True

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ivr.dialog.events import CallContext
 from ivr.dialog.nlu_multipart import PlannedPayment
 from ivr.vocab.debts import ClosedDayPromise
+from ivr.vocab.verification import VerificationPolicy
 
 #: Dated amounts: (day, cents), in order of the day.
 DatedAmounts = tuple[tuple[dt.date, int], ...]
@@ -96,6 +97,7 @@ class CallerAnswers:
     moved: tuple[dt.date, dt.date] | None = None
     # A plan the caller proposed ("metade agora e o resto dia 20").
     split: DatedAmounts = ()
+    verified: bool = False  # the campaign's verification policy was met
 
     def promise_cents(self, ctx: CallContext) -> int:
         """The amount promised: one installment, the amount said (at most the
@@ -126,6 +128,9 @@ def _date_ok(c: CallContext, s: CallerAnswers) -> bool:
 GUARDS: dict[str, Callable[[CallContext, CallerAnswers], bool]] = {
     "first_contact": lambda c, s: c.first_contact,
     "has_birth_year": lambda c, s: c.birth_year is not None,
+    "has_document_digits": lambda c, s: bool(c.document_digits),
+    "factor_required": lambda c, s: c.verification == VerificationPolicy.NAME_AND_FACTOR,
+    "verified": lambda c, s: s.verified,
     "installments_available": lambda c, s: c.installments >= 2,
     "installment_plan": lambda c, s: s.plan == "installments",
     "promise_date_past": lambda c, s: s.promise_date is not None and s.promise_date < c.today,

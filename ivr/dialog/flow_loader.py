@@ -17,7 +17,15 @@ from typing import Any
 
 import yaml
 
-from ivr.dialog.events import EndCall, MarkWrongNumber, OptOut, RecordAlreadyPaid, TransferToAgent
+from ivr.dialog.events import (
+    EndCall,
+    MarkWrongNumber,
+    OptOut,
+    OptOutNumber,
+    RecordAlreadyPaid,
+    ReportDeceased,
+    TransferToAgent,
+)
 from ivr.dialog.flow_guards import GUARDS
 from ivr.dialog.flow_model import (
     DEFAULT_FLOW,
@@ -35,6 +43,7 @@ from ivr.dialog.flow_model import (
     Goto,
     KeyBinding,
     ListenSpec,
+    MarkVerified,
     PlayPrompt,
     ReaskEntry,
     Retry,
@@ -61,7 +70,10 @@ STEPS: dict[str, tuple[ArgSpec, Callable[[str, bool], StepAction]]] = {
     "record_promise": (_NONE, lambda arg, _: SavePromise()),
     "record_already_paid": (_NONE, lambda arg, _: Emit(RecordAlreadyPaid())),
     "opt_out": (_NONE, lambda arg, _: Emit(OptOut())),
+    "opt_out_number": (_NONE, lambda arg, _: Emit(OptOutNumber())),
     "mark_wrong_number": (_NONE, lambda arg, _: Emit(MarkWrongNumber())),
+    "report_deceased": (_NONE, lambda arg, _: Emit(ReportDeceased())),
+    "mark_verified": (_NONE, lambda arg, _: MarkVerified()),
     "schedule_callback": (frozenset({"", "any"}), lambda arg, _: BookCallback(arg == "any")),
     "set_plan": (frozenset({"full", "installments"}), lambda arg, _: ChoosePlan(arg)),
     "transfer": (_TEXT, lambda arg, _: Finish(TransferToAgent(arg))),

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from ivr.dialog import nlu_intents
-from ivr.dialog.events import EndCall, MarkWrongNumber, OptOut, RecordAlreadyPaid, TransferToAgent
+from ivr.dialog.events import (
+    EndCall,
+    MarkWrongNumber,
+    OptOut,
+    OptOutNumber,
+    RecordAlreadyPaid,
+    ReportDeceased,
+    TransferToAgent,
+)
 from ivr.dialog.grammars import CONTEXTS
 from ivr.dialog.prompts import PromptCatalog
 from ivr.vocab.intents import ENGINE_INTENTS as _ENGINE_INTENTS
@@ -45,6 +53,12 @@ class CollectMode(StrEnum):
     DATE = "date"
     AMOUNT = "amount"
     BIRTH_YEAR = "birth_year"
+    DOCUMENT_DIGITS = "document_digits"
+
+    @property
+    def secret(self) -> bool:
+        """A verification factor: the keys typed never reach the call's log."""
+        return self in (CollectMode.BIRTH_YEAR, CollectMode.DOCUMENT_DIGITS)
 
     def may_start_entry(self, key: str) -> bool:
         """Whether an entry can begin with ``key``. A key bound in the state
@@ -115,9 +129,16 @@ class ChoosePlan:
 @dataclass(frozen=True)
 class Emit:
     """A step that only hands a fixed action to the service (``opt_out``,
-    ``mark_wrong_number``, ``record_already_paid``)."""
+    ``opt_out_number``, ``mark_wrong_number``, ``record_already_paid``,
+    ``report_deceased``)."""
 
-    action: OptOut | MarkWrongNumber | RecordAlreadyPaid
+    action: OptOut | OptOutNumber | MarkWrongNumber | RecordAlreadyPaid | ReportDeceased
+
+
+@dataclass(frozen=True)
+class MarkVerified:
+    """``mark_verified``: the person on the line met the campaign's verification
+    policy; from here on the call may say what it is about (guard ``verified``)."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +149,9 @@ class Finish:
     action: EndCall | TransferToAgent
 
 
-StepAction = PlayPrompt | SetOutcome | SavePromise | BookCallback | ChoosePlan | Emit | Finish
+StepAction = (
+    PlayPrompt | SetOutcome | SavePromise | BookCallback | ChoosePlan | Emit | MarkVerified | Finish
+)
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,8 @@ PT_FIRST = _rules(
         r"|no banho|no hospital|internad[oa]|na rua|no medico|na escola|na faculdade|de viagem"
         r"|no servico)"
         r"|(?:ele|ela) (?:so )?(?:volta|chega|retorna|vai voltar|vai chegar)"
-        r"|(?:ele|ela) nao (?:pode|consegue) (?:atender|falar)",
+        r"|(?:ele|ela) nao (?:pode|consegue) (?:atender|falar)"
+        r"|(?:ele|ela) (?:so )?trabalha (?:a|de|durante a) noite",
     ),
     (
         "wrong_person",
@@ -216,7 +217,9 @@ EN_FIRST = _rules(
         r"|(?:he|she) (?:stepped|went) out"
         r"|(?:hes|shes|he is|she is) (?:at|in) (?:the |a |his |her )?(?!home\b)(?:store|shop"
         r"|market|mall|church|gym|doctors?|bank|office|meeting|class|school|work)"
-        r"|(?:he|she) (?:wont|will not|isnt going to) be (?:back|home)",
+        r"|(?:he|she) (?:wont|will not|isnt going to) be (?:back|home)"
+        r"|(?:he|she) works (?:nights|at night|the night shift|night shift|late)"
+        r"|(?:hes|shes|he is|she is) (?:on|working) (?:the )?night shift",
     ),
     (
         "already_paid",

@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ivr.store.models import Callback, CallbackStatus, Debtor, Payment, Promise
+from ivr.store.models import Callback, CallbackStatus, Debtor, NumberOptOut, Payment, Promise
 
 RECENT_PROMISES = 20
 
@@ -29,6 +29,18 @@ async def external_refs(session: AsyncSession, debtor_ids: Collection[int]) -> d
         select(Debtor.id, Debtor.external_ref).where(Debtor.id.in_(debtor_ids))
     )
     return {row.id: row.external_ref for row in rows}
+
+
+async def number_opt_outs(
+    session: AsyncSession, numbers: Collection[str]
+) -> dict[str, dt.datetime]:
+    """E.164 -> when someone at that number asked not to be called there."""
+    if not numbers:
+        return {}
+    rows = await session.execute(
+        select(NumberOptOut.e164, NumberOptOut.created_at).where(NumberOptOut.e164.in_(numbers))
+    )
+    return {e164: at for e164, at in rows.all()}
 
 
 async def paid_cents(session: AsyncSession, debt_ids: Collection[int]) -> dict[int, int]:

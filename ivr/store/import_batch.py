@@ -126,6 +126,7 @@ def _person(row: DebtorRow) -> dict[str, Any]:
         "region": row.region,
         "timezone": row.timezone,
         "birth_year": row.birth_year,
+        "document_digits": row.document_digits,
     }
 
 

@@ -6,6 +6,9 @@ rows land. A file that cannot be read as it is (not UTF-8 unless another
 encoding is named, no header, a required column missing) is refused whole
 and nothing is imported. The same ``external_ref`` imported again updates
 the debtor, never duplicates; its phone list becomes the file's, in order.
+A ``document`` column (CPF, Social Security number) is reduced at once to a
+salted hash of its last digits, the identity check a call may ask for: the
+whole number is never stored, nor repeated in a row's error.
 
 Rows are written in batches (``ivr.store.import_batch``), each its own short
 transaction, so a service sharing an SQLite file keeps writing meanwhile.
@@ -32,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ivr import metrics
 from ivr.calling_hours import default_hours
 from ivr.dialog.creditor_names import check_spoken_form
+from ivr.document_digits import DocumentInvalid, hash_document
 from ivr.store.amounts import AmountInvalid, parse_amount
 from ivr.store.csvfile import CsvRefused, Record, Table, read_table
 from ivr.store.import_batch import Pacer, store_rows
@@ -40,7 +44,7 @@ from ivr.store.models import CallWindow, Campaign
 from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES, Locale
 
 REQUIRED = ("external_ref", "name", "phone", "amount", "due_date", "creditor")
-OPTIONAL = ("locale", "region", "timezone", "birth_year", "creditor_spoken")
+OPTIONAL = ("locale", "region", "timezone", "birth_year", "document", "creditor_spoken")
 # A row's country and currency unless it says otherwise, by its locale.
 LOCALE_HOME: dict[str, tuple[str, str]] = {Locale.PT_BR: ("BR", "BRL"), Locale.EN_US: ("US", "USD")}
 
@@ -95,6 +99,8 @@ class DebtorRow:
     timezone: str | None
     birth_year: int | None
     creditor_spoken: str | None = None  # in the row's locale (ivr.dialog.creditor_names)
+    # A salted hash of the document number's last digits; never the number.
+    document_digits: str | None = None
 
 
 class RowInvalid(ValueError):
@@ -204,6 +210,11 @@ def validate_row(line: int, row: dict[str, str], default_locale: str) -> DebtorR
         if not birth_raw.isdigit() or not 1900 <= int(birth_raw) <= dt.date.today().year:
             raise RowInvalid(f"birth_year {birth_raw!r} is not a year")
         birth_year = int(birth_raw)
+    document_raw = get("document")
+    try:
+        document_digits = hash_document(document_raw) if document_raw else None
+    except DocumentInvalid as exc:
+        raise RowInvalid(str(exc)) from None
     creditor = plain_text("creditor", get("creditor"))
     spoken = None
     if get("creditor_spoken"):
@@ -227,6 +238,7 @@ def validate_row(line: int, row: dict[str, str], default_locale: str) -> DebtorR
         timezone=zone,
         birth_year=birth_year,
         creditor_spoken=spoken,
+        document_digits=document_digits,
     )
 
 

@@ -27,6 +27,7 @@ from ivr.store.models import (
     Debt,
     Debtor,
     DebtStatus,
+    NumberOptOut,
     OptOut,
     Phone,
     Promise,
@@ -210,22 +211,46 @@ async def record_promise(
     return promise
 
 
+async def cancel_pending_callbacks(session: AsyncSession, debtor_id: int) -> None:
+    """Pending callbacks would call someone who may no longer be called: cancel them."""
+    for cb in (
+        await session.scalars(
+            select(Callback).where(
+                Callback.debtor_id == debtor_id, Callback.status == CallbackStatus.PENDING
+            )
+        )
+    ).all():
+        cb.status = CallbackStatus.CANCELLED
+
+
 async def record_opt_out(session: AsyncSession, attempt: CallAttempt, source: str = "ivr") -> None:
+    """The verified person asked not to be called: no number of theirs is called again."""
     debtor = await session.get(Debtor, attempt.debtor_id)
     assert debtor is not None
     if debtor.opted_out_at is None:
         debtor.opted_out_at = utcnow()
     session.add(OptOut(debtor_id=debtor.id, channel="call", source=source))
-    # Pending callbacks would call an opted-out person: cancel them at once.
-    for cb in (
-        await session.scalars(
-            select(Callback).where(
-                Callback.debtor_id == debtor.id, Callback.status == CallbackStatus.PENDING
-            )
-        )
-    ).all():
-        cb.status = CallbackStatus.CANCELLED
+    await cancel_pending_callbacks(session, debtor.id)
     await add_event(session, attempt.id, "opt_out", {})
+
+
+async def record_number_opt_out(
+    session: AsyncSession, attempt: CallAttempt, source: str = "ivr"
+) -> None:
+    """Someone asked not to be called before saying who they were: the number
+    this call dialed is never dialed again (for any debtor); the person is not
+    opted out, and may still be reached at another number."""
+    e164 = attempt.to_number
+    known = await session.scalar(select(NumberOptOut.id).where(NumberOptOut.e164 == e164))
+    if known is None:
+        session.add(NumberOptOut(e164=e164, attempt_id=attempt.id, source=source))
+    await add_event(session, attempt.id, "opt_out_number", {"e164": e164})
+
+
+async def number_opted_out(session: AsyncSession, e164: str) -> bool:
+    """Whether someone at this number asked not to be called there."""
+    found = await session.scalar(select(NumberOptOut.id).where(NumberOptOut.e164 == e164))
+    return found is not None
 
 
 async def record_wrong_number(session: AsyncSession, attempt: CallAttempt) -> None:

@@ -20,6 +20,7 @@ from pydantic import Field, field_validator
 
 from ivr.vocab.debts import ClosedDayPromise
 from ivr.vocab.locales import Locale
+from ivr.vocab.verification import OUTBOUND_DEFAULT, VerificationPolicy
 from ivr.web.api_schemas import Input, Output, check_locale
 from ivr.web.api_types import Day
 from scheduler.zones import COUNTRY_ZONES
@@ -91,6 +92,15 @@ def _check_phone(value: str) -> str:
 # failed attempt in a row (the last repeats), at most a week each.
 MAX_RETRY_STEPS = 10
 RetryDelay = Annotated[int, Field(ge=1, le=7 * 24 * 60)]
+VERIFICATION_DOC = (
+    "what a call must hear before it says what it is about: `name` (a clear yes to "
+    "'is this {first_name}?') or `name_and_factor` (then the birth year, else the last "
+    "four digits of the document imported with the debtor; three failed tries end the call)"
+)
+COMPANY_DOC = (
+    "spoken in the greeting, before anyone is verified: a name that says 'cobrança', "
+    "'collections', 'recovery'... is accepted with a warning"
+)
 RETRY_PLAN_DOC = (
     "minutes to wait after the 1st, 2nd, ... busy, no-answer or failed attempt in a row "
     "(the last repeats), e.g. [30, 120]; windows and caps still apply; empty: no plan"
@@ -147,8 +157,13 @@ class CampaignCreate(_CampaignFields):
         default_factory=list, max_length=MAX_RETRY_STEPS, description=RETRY_PLAN_DOC
     )
     blocked_dates: list[Day] = Field(default_factory=list, max_length=1000)
-    company_name: str = Field(default="Central de Atendimento", min_length=1, max_length=120)
+    company_name: str = Field(
+        default="Central de Atendimento", min_length=1, max_length=120, description=COMPANY_DOC
+    )
     callback_number: str = Field(default="", max_length=20)
+    verification_policy: VerificationPolicy = Field(
+        default=OUTBOUND_DEFAULT, description=VERIFICATION_DOC
+    )
     active: bool = True
 
 
@@ -169,8 +184,13 @@ class CampaignUpdate(_CampaignFields):
     retry_delays_minutes: list[RetryDelay] | None = Field(
         default=None, max_length=MAX_RETRY_STEPS, description=RETRY_PLAN_DOC
     )
-    company_name: str | None = Field(default=None, min_length=1, max_length=120)
+    company_name: str | None = Field(
+        default=None, min_length=1, max_length=120, description=COMPANY_DOC
+    )
     callback_number: str | None = Field(default=None, max_length=20)
+    verification_policy: VerificationPolicy | None = Field(
+        default=None, description=VERIFICATION_DOC
+    )
 
 
 class WindowsIn(Input):
@@ -180,6 +200,13 @@ class WindowsIn(Input):
 
 class BlockedDatesIn(Input):
     dates: list[Day] = Field(max_length=1000)
+
+
+class CampaignWarning(Output):
+    """Accepted, but worth a second look (e.g. a company name that reveals a debt)."""
+
+    field: str
+    message: str
 
 
 class CampaignOut(Output):
@@ -200,8 +227,12 @@ class CampaignOut(Output):
     blocked_dates: list[dt.date]
     company_name: str
     callback_number: str
+    verification_policy: VerificationPolicy = Field(description=VERIFICATION_DOC)
     windows: list[WindowOut]
     created_at: dt.datetime
+    warnings: list[CampaignWarning] = Field(
+        default_factory=list, description="settings accepted that deserve a second look"
+    )
 
 
 class CampaignList(Output):

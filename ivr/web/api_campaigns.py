@@ -19,6 +19,7 @@ from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ivr.dialog.disclosure import revealing_words
 from ivr.keys import SESSIONS
 from ivr.store import campaigns as campaign_store
 from ivr.store.models import Campaign
@@ -29,6 +30,7 @@ from ivr.web.api_campaign_schemas import (
     CampaignList,
     CampaignOut,
     CampaignUpdate,
+    CampaignWarning,
     WindowIn,
     WindowOut,
     WindowsIn,
@@ -127,12 +129,31 @@ def campaign_out(c: Campaign) -> CampaignOut:
         blocked_dates=sorted(parse_blocked(c.blocked_dates or [])),
         company_name=c.company_name,
         callback_number=c.callback_number,
+        verification_policy=c.verification_policy,
         windows=[
             WindowOut(weekday=w.weekday, start=_hhmm(w.start), end=_hhmm(w.end, end=True))
             for w in wins
         ],
         created_at=c.created_at,
+        warnings=campaign_warnings(c),
     )
+
+
+def campaign_warnings(c: Campaign) -> list[CampaignWarning]:
+    """What a supervisor should look at again; never a reason to refuse."""
+    words = revealing_words(c.company_name)
+    if not words:
+        return []
+    quoted = ", ".join(repr(w) for w in words)
+    return [
+        CampaignWarning(
+            field="company_name",
+            message=(
+                f"the greeting speaks the company name before anyone is verified, and {quoted} "
+                "tells whoever answers that the call is about a debt"
+            ),
+        )
+    ]
 
 
 def _dates(values: Sequence[dt.date]) -> list[str]:

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from ivr.vocab.attempts import AttemptStatus
+from ivr.vocab.debtors import DebtorStatus, ReviewKind
 from ivr.vocab.debts import CallbackStatus, DebtStatus, PromiseStatus
 from ivr.vocab.locales import Locale
 from ivr.vocab.outcomes import Outcome
@@ -26,6 +27,10 @@ class PhoneOut(Output):
     e164: str
     position: int
     wrong_number_at: dt.datetime | None
+    opted_out_at: dt.datetime | None = Field(
+        default=None,
+        description="someone at this number asked not to be called there, before verification",
+    )
 
 
 class DebtOut(Output):
@@ -103,6 +108,9 @@ class AttemptList(Output):
 class DebtorOut(Output):
     external_ref: str
     name: str
+    status: DebtorStatus = Field(
+        description="`deceased_review`: reported dead on a call; no contact until reviewed"
+    )
     locale: Locale
     country: str
     region: str | None
@@ -170,3 +178,24 @@ class ExplainOut(Output):
     campaign_id: int | None
     to_number: str | None
     next_check_at: dt.datetime | None
+
+
+class ReviewsQuery(Input):
+    limit: int = Field(default=200, ge=1, le=1000)
+
+
+class ReviewOut(Output):
+    """A case waiting for a supervisor, and who reported it: the call and the number."""
+
+    id: int
+    kind: ReviewKind
+    debtor_ref: str
+    debtor_name: str
+    debtor_status: DebtorStatus
+    attempt_id: int | None = Field(description="the call on which it was reported")
+    reported_on: str | None = Field(description="the number that call reached, E.164")
+    reported_at: dt.datetime
+
+
+class ReviewList(Output):
+    items: list[ReviewOut]

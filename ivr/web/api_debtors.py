@@ -1,4 +1,5 @@
-"""Debtor and attempt endpoints: what we know about a person, and why they are (not) called.
+"""Debtor and attempt endpoints: what we know about a person, why they are (not)
+called, and the cases waiting for a supervisor's review.
 
 ``/explain`` runs the scheduler's own eligibility function, the one the claim
 runs under its row lock, so the answer a supervisor reads is the decision
@@ -20,6 +21,7 @@ from ivr.keys import SESSIONS
 from ivr.store import debtors as debtor_store
 from ivr.store.attempt_history import event_summaries, recent_attempts
 from ivr.store.models import CallAttempt, Debtor, Role, User, utcnow
+from ivr.store.reviews import open_reviews
 from ivr.store.transfers import reached_user
 from ivr.web.api_common import API_PREFIX, Endpoint, read_query, reply
 from ivr.web.api_debtor_schemas import (
@@ -36,6 +38,9 @@ from ivr.web.api_debtor_schemas import (
     PhoneOut,
     PromiseOut,
     ReasonOut,
+    ReviewList,
+    ReviewOut,
+    ReviewsQuery,
 )
 from ivr.web.auth import current_user, json_error
 from scheduler.eligibility import OVERRIDABLE
@@ -114,9 +119,11 @@ async def get_debtor(request: web.Request) -> web.Response:
         promises = await debtor_store.recent_promises(s, debt_ids)
         callbacks = await debtor_store.pending_callbacks(s, debtor.id)
         attempts = await recent_attempts(s, debtor_id=debtor.id, limit=RECENT_ATTEMPTS)
+        stopped = await debtor_store.number_opt_outs(s, [p.e164 for p in debtor.phones])
         out = DebtorOut(
             external_ref=debtor.external_ref,
             name=debtor.name,
+            status=debtor.status,
             locale=debtor.locale,
             country=debtor.country,
             region=debtor.region,
@@ -124,7 +131,15 @@ async def get_debtor(request: web.Request) -> web.Response:
             opted_out_at=debtor.opted_out_at,
             quiet_until=debtor.quiet_until,
             next_attempt_at=debtor.next_attempt_at,
-            phones=[PhoneOut.model_validate(p) for p in debtor.phones],
+            phones=[
+                PhoneOut(
+                    e164=p.e164,
+                    position=p.position,
+                    wrong_number_at=p.wrong_number_at,
+                    opted_out_at=stopped.get(p.e164),
+                )
+                for p in debtor.phones
+            ],
             debts=[
                 DebtOut(
                     id=d.id,
@@ -187,6 +202,30 @@ async def explain_debtor(request: web.Request) -> web.Response:
     )
 
 
+async def list_reviews(request: web.Request) -> web.Response:
+    """Cases waiting for a supervisor (a debtor reported dead), oldest report first."""
+    q = read_query(request, ReviewsQuery)
+    async with request.app[SESSIONS]() as s:
+        items = await open_reviews(s, limit=q.limit)
+    return reply(
+        ReviewList(
+            items=[
+                ReviewOut(
+                    id=i.review.id,
+                    kind=i.review.kind,
+                    debtor_ref=i.external_ref,
+                    debtor_name=i.name,
+                    debtor_status=i.status,
+                    attempt_id=i.review.attempt_id,
+                    reported_on=i.review.e164,
+                    reported_at=i.review.reported_at,
+                )
+                for i in items
+            ]
+        )
+    )
+
+
 async def list_attempts(request: web.Request) -> web.Response:
     """Recent attempts, newest first, for one debtor or campaign or all."""
     q = read_query(request, AttemptsQuery)
@@ -225,6 +264,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         query=ExplainQuery,
         response=ExplainOut,
         errors=(404, 422),
+    ),
+    Endpoint(
+        "GET",
+        f"{API_PREFIX}/reviews",
+        list_reviews,
+        "Cases waiting for a supervisor: debtors reported dead, who reported it and when",
+        tag="debtors",
+        query=ReviewsQuery,
+        response=ReviewList,
+        errors=(422,),
     ),
     Endpoint(
         "GET",

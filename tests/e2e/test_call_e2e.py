@@ -30,7 +30,9 @@ async def test_wrong_person_call_end_to_end(db_url: str, tmp_path: Path, tts_cac
         await import_rows(
             svc, tmp_path, [f"E2E-1,Maria Souza,{NUMBER},150.00,2026-11-01,Loja Estrela,pt-BR,SP,,"]
         )
-        sb.add_callee(NUMBER, CalleeScript(steps=[WaitForPrompt(), Press("2")]))
+        sb.add_callee(
+            NUMBER, CalleeScript(steps=[WaitForPrompt(), Press("2"), WaitForPrompt(), Press("2")])
+        )
         sid = await place_call(svc, "E2E-1")
         call = await sb.wait_for_call_end(sid, timeout=90)
 
@@ -38,7 +40,8 @@ async def test_wrong_person_call_end_to_end(db_url: str, tmp_path: Path, tts_cac
         assert call.status == "completed"
         assert len(call.heard) > 8000  # more than a second of audio
         assert mulaw.rms_dbfs(bytes(call.heard)) > -40
-        assert call.digits_sent == ["2"]
+        # "2" (not me), then "2" again to "Este número é de Maria?": a wrong number.
+        assert call.digits_sent == ["2", "2"]
         assert call.marks_echoed, "the service marks the end of each prompt"
 
         async with svc.sessions() as s:
@@ -90,7 +93,7 @@ async def test_callbacks_shuffled_and_duplicated(
         sb.add_callee(
             NUMBER,
             CalleeScript(
-                steps=[WaitForPrompt(), Press("2")],
+                steps=[WaitForPrompt(), Press("2"), WaitForPrompt(), Press("2")],
                 callbacks=CallbackFaults(order="reverse", duplicate=True),
             ),
         )

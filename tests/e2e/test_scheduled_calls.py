@@ -41,7 +41,9 @@ async def test_tick_places_calls_inside_the_window_only(
             ],
         )
         for n in numbers:
-            sb.add_callee(n, CalleeScript(steps=[WaitForPrompt(), Press("2")]))
+            sb.add_callee(
+                n, CalleeScript(steps=[WaitForPrompt(), Press("2"), WaitForPrompt(), Press("2")])
+            )
         port = SchedulerPort(dialer_from_app(svc.app))
 
         sunday = Scheduler(svc.settings, svc.sessions, port, clock=lambda: SUNDAY)

@@ -47,6 +47,7 @@ async def test_every_route_is_documented_and_nothing_else(api: Api) -> None:
         ("GET", "/api/v1/debtors/{ref}/explain"),
         ("POST", "/api/v1/payments"),
         ("GET", "/api/v1/attempts"),
+        ("GET", "/api/v1/reviews"),
         ("GET", "/api/v1/reports/summary"),
         ("GET", "/api/v1/creditors"),
         ("GET", "/api/v1/creditors/{name}"),

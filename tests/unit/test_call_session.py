@@ -23,7 +23,7 @@ from ivr.calls.session import APOLOGY_PROMPT
 from ivr.calls.voice import grammar_root
 from ivr.dialog.flow import DEFAULT_FLOW, Flow, parse_yaml
 from ivr.dialog.grammars import load_grammar
-from ivr.store.models import Debt, Debtor, OptOut, Promise, utcnow
+from ivr.store.models import Debt, Debtor, NumberOptOut, OptOut, Promise, utcnow
 from ivr.telephony import media_codec as mc
 from ivr.voice.interfaces import AsrEvent
 from tests.support.calls import (
@@ -298,22 +298,37 @@ async def test_a_split_is_stored_as_one_promise_per_dated_part(
     assert (await call.attempt()).outcome == "promise"
 
 
+@pytest.mark.parametrize("verified_first", [False, True])
 async def test_an_opt_out_is_committed_before_the_confirmation_is_said(
-    sessions, attempt_id: int, flow: Flow
+    sessions, attempt_id: int, flow: Flow, verified_first: bool
 ) -> None:
+    """Before the person is verified the number is opted out; after, the person."""
+    stop = b"\x30" * 160
+    recognizer = ScriptedRecognizer({stop: AsrEvent("não me ligue mais", 0.9, True)})
     line = FakeLine()
-    call = Call(sessions, attempt_id, voice_stack(flow, None), line)
-    at_confirmation: list[tuple[bool, int]] = []
+    call = Call(sessions, attempt_id, voice_stack(flow, recognizer), line)
+    at_confirmation: list[tuple[bool, int, int]] = []
 
     async def opted_out() -> None:
+        dialog = call.session.dialog
+        if dialog is None or dialog.state != "opt_out":
+            return  # audio of an earlier prompt still going out
         async with sessions() as s:
             debtor = await s.scalar(select(Debtor).where(Debtor.external_ref == "S-1"))
             assert debtor is not None
             rows = list(await s.scalars(select(OptOut).where(OptOut.debtor_id == debtor.id)))
-            at_confirmation.append((debtor.opted_out_at is not None, len(rows)))
+            numbers = list(await s.scalars(select(NumberOptOut)))
+            at_confirmation.append((debtor.opted_out_at is not None, len(rows), len(numbers)))
 
     async with call:
+        if verified_first:
+            line.digits("1")  # yes, it is me (the campaign's policy: the name)
+            await call.listening()
         line.on_media = opted_out
-        line.digits("9")  # stop calling me
+        if verified_first:
+            line.audio(stop)  # "não me ligue mais"
+        else:
+            line.digits("9")  # stop calling (this number)
         await call.ended()
-    assert at_confirmation and at_confirmation[0] == (True, 1)
+    expected = (True, 1, 0) if verified_first else (False, 0, 1)
+    assert at_confirmation and at_confirmation[0] == expected

@@ -20,6 +20,7 @@ from ivr.dialog.events import (
     MachineAnswered,
     MarkWrongNumber,
     OptOut,
+    OptOutNumber,
     Play,
     PromptDone,
     RecordAlreadyPaid,
@@ -228,11 +229,23 @@ def test_confirmation_no_lets_the_caller_correct_the_date(make):
 # ---------------------------------------------------------------- who is it?
 
 
-@pytest.mark.parametrize("answer", [Speech("não"), Digits("2"), Speech("número errado")])
-def test_wrong_person_hears_nothing_about_the_debt(make, answer):
+@pytest.mark.parametrize(
+    "answers",
+    [
+        [Speech("número errado")],
+        # A plain "não" gets one follow-up ("Este número é de Maria?"): a
+        # relative may have answered. A second "não" is a wrong number.
+        [Speech("não"), Speech("não")],
+        [Digits("2"), Digits("2")],
+    ],
+)
+def test_wrong_person_hears_nothing_about_the_debt(make, answers):
     d = make()
     first = d.start(CallAnswered())
-    actions = d.handle(answer)
+    for answer in answers[:-1]:
+        first += d.handle(answer)
+        assert MarkWrongNumber() not in first
+    actions = d.handle(answers[-1])
     assert prompt_ids(actions) == ["wrong_person"]
     assert MarkWrongNumber() in actions
     assert RecordOutcome("wrong_party") in actions
@@ -244,6 +257,7 @@ def test_wrong_person_hears_nothing_about_the_debt(make, answer):
 def test_wrong_person_in_english_hears_nothing_about_the_debt(make):
     d = make("en-US")
     first = d.start(CallAnswered())
+    first += d.handle(Speech("no"))  # "Do you know Mary?"
     actions = d.handle(Speech("no"))
     assert MarkWrongNumber() in actions
     assert_no_disclosure(d, first + actions)
@@ -292,12 +306,14 @@ def test_unclear_identity_asks_for_the_birth_year_on_the_keypad(make):
     assert "reason" in prompt_ids(actions)
 
 
-def test_wrong_birth_year_twice_ends_politely_without_disclosure(make):
+def test_wrong_birth_year_three_times_ends_politely_without_disclosure(make):
     d = make(birth_year=1985)
     start = d.start(CallAnswered())
     a1 = d.handle(Speech("hmm talvez quem sabe"))
     a2 = d.handle(Digits("1979#"))
     assert prompt_ids(a2) == ["check_birth_year"] and plays(a2)[0].variant == 1
+    a2 += d.handle(Digits("1981#"))
+    assert prompt_ids(a2)[-1] == "check_birth_year" and plays(a2)[-1].variant == 2
     a3 = d.handle(Digits("1980#"))
     assert prompt_ids(a3) == ["unverified_goodbye"]
     assert_goodbye_then_end(a3)
@@ -474,7 +490,10 @@ def test_stop_calling_opts_out_at_once(make, at_greeting):
     else:
         identified(d)
     actions = d.handle(Speech("não me ligue mais"))
-    assert actions.index(OptOut()) < actions.index(plays(actions)[0])
+    # Before the person is verified only the number is opted out; after, the person.
+    stop = OptOutNumber() if at_greeting else OptOut()
+    assert (OptOut() if at_greeting else OptOutNumber()) not in actions
+    assert actions.index(stop) < actions.index(plays(actions)[0])
     assert RecordOutcome("opt_out") in actions
     assert prompt_ids(actions) == ["opt_out_confirm"]
     assert_goodbye_then_end(actions)
@@ -486,7 +505,7 @@ def test_stop_calling_opts_out_at_once(make, at_greeting):
 def test_stop_calling_by_keypad_nine(make):
     d = make()
     d.start(CallAnswered())
-    assert OptOut() in d.handle(Digits("9"))
+    assert OptOutNumber() in d.handle(Digits("9"))
 
 
 def test_dispute_goes_to_an_agent(make):

@@ -121,12 +121,24 @@ KEYLESS_WHILE_COLLECTING: dict[CollectMode, dict[str, str]] = {
     # its first digit. Whoever is not the debtor leaves by a wrong year or
     # silence, which ends the call kindly and discloses nothing.
     CollectMode.BIRTH_YEAR: {"no": "2 begins a year", "wrong_person": "2 begins a year"},
+    # Any digit may begin a document's last four digits.
+    CollectMode.DOCUMENT_DIGITS: {"no": "2 may begin the digits", "wrong_person": "2 may begin"},
+}
+#: Per question, intents reached by keys in two steps rather than one, and why.
+KEYLESS_IN: dict[str, dict[str, str]] = {
+    # A "no" to "é você?" first asks whose number it is (a relative may have
+    # answered); a second 2 there marks the number wrong. Saying "número
+    # errado" skips the question, which a key must not do on a slip.
+    "greet": {"wrong_person": "2, then 2 at ask_number_owner"},
+    # "Is this Maria's number?": 1 (yes, she is not here) books the callback.
+    "ask_number_owner": {"callback": "1 books the callback"},
 }
 #: What a keypad entry answers, per collect mode.
 COLLECTED: dict[CollectMode, frozenset[str]] = {
     CollectMode.DATE: frozenset({"promise"}),
     CollectMode.AMOUNT: frozenset({"promise"}),
     CollectMode.BIRTH_YEAR: frozenset({"verified", "not_verified"}),
+    CollectMode.DOCUMENT_DIGITS: frozenset({"verified", "not_verified"}),
 }
 
 
@@ -172,7 +184,11 @@ def test_every_intent_speech_offers_has_a_key(flow, installments):
         if not state.listens:
             continue
         keyed = keyed_intents(state)
-        excused = set(KEYLESS) | set(KEYLESS_WHILE_COLLECTING.get(state.collect, {}))
+        excused = (
+            set(KEYLESS)
+            | set(KEYLESS_WHILE_COLLECTING.get(state.collect, {}))
+            | set(KEYLESS_IN.get(state.name, {}))
+        )
         lacking = {
             intent
             for intent in offered_by_speech(flow, state) - keyed - excused

@@ -36,7 +36,9 @@ UNREACHABLE_BY_KEYS: dict[str, str] = {
     "confirm_split": "a split is said part by part; keys type one date",
     "split_recorded": "a split is said part by part; keys type one date",
     "deceased": "speech only (KEYLESS)",
-    "not_available": "speech only (KEYLESS)",
+    # Asked only under the name_and_factor policy with no birth year on file;
+    # the walk's debtor has a birth year (check_birth_year is walked instead).
+    "check_document": "the walk's debtor has a birth year on file",
 }
 
 Input = tuple[Event, ...]
@@ -77,8 +79,11 @@ class TracedDialog(Dialog):
         self.entered: set[str] = set()
 
     def _enter(self, name: str, actions: list[Action]) -> None:
-        self.entered.add(name)
         super()._enter(name, actions)
+        hop: str | None = name  # and the acting states its goto hops passed through
+        while hop is not None:
+            self.entered.add(hop)
+            hop = None if hop == self.state else self.flow.states[hop].goto
 
 
 RESUME: Input = ()  # a long wait for a person: the queue offers a callback
@@ -178,6 +183,8 @@ REACHABLE_FROM: dict[str, set[str]] = {
     "offer_agent": {"refused", "callback", "opt_out", "agent"},
     "ask_callback_time": {"callback", "opt_out", "agent"},
     "queue_offer_callback": {"callback", "opt_out", "agent"},
+    # "Is this Maria's number?" after a "no": yes is a callback, no a wrong number.
+    "ask_number_owner": {"no_contact", "wrong_party", "opt_out", "agent", "callback"},
 }
 
 

@@ -19,9 +19,20 @@ from ivr.store.models.base import NAMING, Base, UTCDateTime, string_enum, utcnow
 from ivr.store.models.calls import CallAttempt, CallEvent, PacingSlot
 from ivr.store.models.campaigns import CallWindow, Campaign
 from ivr.store.models.creditors import CreditorSpokenForm
-from ivr.store.models.debtors import Callback, Debt, Debtor, OptOut, Payment, Phone, Promise
+from ivr.store.models.debtors import (
+    Callback,
+    Debt,
+    Debtor,
+    DebtorReview,
+    NumberOptOut,
+    OptOut,
+    Payment,
+    Phone,
+    Promise,
+)
 from ivr.store.models.users import AuthSession, LoginThrottle, User
 from ivr.vocab.attempts import FINAL_ATTEMPT_STATUSES, LIVE_ATTEMPT_STATUSES, AttemptStatus
+from ivr.vocab.debtors import DebtorStatus, ReviewKind
 from ivr.vocab.debts import CallbackStatus, DebtStatus, PromiseStatus
 from ivr.vocab.outcomes import Outcome
 from ivr.vocab.staff import Presence, Role
@@ -45,7 +56,10 @@ __all__ = [
     "Debt",
     "DebtStatus",
     "Debtor",
+    "DebtorReview",
+    "DebtorStatus",
     "LoginThrottle",
+    "NumberOptOut",
     "OptOut",
     "Outcome",
     "PacingSlot",
@@ -54,6 +68,7 @@ __all__ = [
     "Presence",
     "Promise",
     "PromiseStatus",
+    "ReviewKind",
     "Role",
     "Transfer",
     "TransferOutcome",

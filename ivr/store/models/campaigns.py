@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ivr.store.models.base import Base, string_enum, utcnow
 from ivr.vocab.debts import ClosedDayPromise
 from ivr.vocab.locales import DEFAULT_LOCALE, Locale
+from ivr.vocab.verification import OUTBOUND_DEFAULT, VerificationPolicy
 
 
 class Campaign(Base):
@@ -40,6 +41,10 @@ class Campaign(Base):
     # in a row (the last repeats); empty: only the caps and min gap apply.
     retry_delays_minutes: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
     company_name: Mapped[str] = mapped_column(String(120), default="Central de Atendimento")
+    # What the call must hear before it says what it is about (ivr.vocab.verification).
+    verification_policy: Mapped[VerificationPolicy] = mapped_column(
+        string_enum(VerificationPolicy), default=OUTBOUND_DEFAULT, server_default="name"
+    )
     callback_number: Mapped[str] = mapped_column(String(20), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

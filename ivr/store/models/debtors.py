@@ -1,4 +1,11 @@
-"""A debtor and what hangs off them: phones, debts, promises, callbacks, opt-outs, payments."""
+"""A debtor and what hangs off them: phones, debts, promises, callbacks, opt-outs,
+payments, and the cases a supervisor must review.
+
+An opt-out binds the *person* (``Debtor.opted_out_at`` and an ``opt_outs`` row)
+when the verified debtor asked; it binds only the *number* (a
+``number_opt_outs`` row, whichever debtors list it) when someone asked before
+we knew who they were.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Uni
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.store.models.base import Base, string_enum, utcnow
+from ivr.vocab.debtors import DebtorStatus, ReviewKind
 from ivr.vocab.debts import CallbackStatus, DebtStatus, PromiseStatus
 from ivr.vocab.locales import DEFAULT_LOCALE, Locale
 
@@ -34,6 +42,13 @@ class Debtor(Base):
     region: Mapped[str | None] = mapped_column(String(10))
     timezone: Mapped[str | None] = mapped_column(String(64))
     birth_year: Mapped[int | None] = mapped_column(Integer)
+    # A salted hash of the document number's last digits (ivr.document_digits);
+    # the whole number is never stored.
+    document_digits: Mapped[str | None] = mapped_column(String(100))
+    # Not ``active`` (e.g. reported dead): no contact at all, whatever else holds.
+    status: Mapped[DebtorStatus] = mapped_column(
+        string_enum(DebtorStatus), default=DebtorStatus.ACTIVE, server_default="active"
+    )
     opted_out_at: Mapped[dt.datetime | None] = mapped_column()
     quiet_until: Mapped[dt.datetime | None] = mapped_column()
     # A scheduling hint kept by the scheduler: no earlier than this instant can
@@ -146,3 +161,35 @@ class Payment(Base):
     paid_on: Mapped[dt.date] = mapped_column(Date)
     external_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class NumberOptOut(Base):
+    """Someone who answered asked not to be called before saying who they were:
+    this number is never dialed again, for any debtor who lists it."""
+
+    __tablename__ = "number_opt_outs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    e164: Mapped[str] = mapped_column(String(20), unique=True)
+    attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("call_attempts.id", ondelete="SET NULL")
+    )
+    source: Mapped[str] = mapped_column(String(20), default="ivr")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DebtorReview(Base):
+    """A case in a supervisor's review list: what was reported (``kind``), on
+    which call and number, and when."""
+
+    __tablename__ = "debtor_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[ReviewKind] = mapped_column(string_enum(ReviewKind))
+    attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("call_attempts.id", ondelete="SET NULL")
+    )
+    e164: Mapped[str | None] = mapped_column(String(20))  # the number it was reported on
+    reported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column()
