@@ -7,9 +7,11 @@ injection, other speeds) use :func:`make_client` directly.
 
 from __future__ import annotations
 
+import numpy as np
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
+from ivr.audio import mulaw
 from ivr.sandbox.app import Sandbox
 
 FROM = "+5511333330000"
@@ -22,3 +24,10 @@ def make_client(sb: Sandbox) -> tuple[Client, AsyncTwilioHttpClient]:
     client = Client(sb.account_sid, sb.auth_token, http_client=http)
     client.api.base_url = sb.url
     return client, http
+
+
+def tone(seconds: float, freq: float = 440.0, level: float = 0.3) -> bytes:
+    """A sine tone as mu-law 8 kHz: audio that is plainly not silence."""
+    t = np.arange(int(8000 * seconds)) / 8000.0
+    pcm = (np.sin(2 * np.pi * freq * t) * level * 32767).astype(np.int16)
+    return mulaw.encode(pcm)
