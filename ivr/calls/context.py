@@ -114,4 +114,5 @@ async def build_call_context(
         max_promise_days=campaign.max_promise_days if campaign else 30,
         first_contact=not earlier_contacts,
         callback_number=(campaign.callback_number if campaign else "") or callback_number,
+        recorded=bool(data.attempt.recording_requested),
     )

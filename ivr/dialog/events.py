@@ -179,3 +179,4 @@ class CallContext:
     installments: int = 3
     first_contact: bool = True
     callback_number: str = ""
+    recorded: bool = False  # the carrier records this call: the notice says so

@@ -15,6 +15,7 @@ so they are stored, compared and serialized as the plain strings they were.
 * :mod:`ivr.vocab.debts` -- a debt, a promise to pay, a callback (``DebtStatus``,
   ``PromiseStatus``, ``CallbackStatus``).
 * :mod:`ivr.vocab.staff` -- the people using the service (``Role``, ``Presence``).
+* :mod:`ivr.vocab.recordings` -- where a call's recording stands (``RecordingStatus``).
 
 These modules import nothing but :mod:`enum`, so pure code (caps, schemas,
 the CLI's argument parser) can name a word without loading the ORM.

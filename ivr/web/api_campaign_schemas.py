@@ -94,6 +94,10 @@ RETRY_PLAN_DOC = (
     "minutes to wait after the 1st, 2nd, ... busy, no-answer or failed attempt in a row "
     "(the last repeats), e.g. [30, 120]; windows and caps still apply; empty: no plan"
 )
+RECORD_CALLS_DOC = (
+    "record the calls at the carrier and tell the debtor so; recordings are deleted at "
+    "the carrier after the retention period. Off: no recording, and no call mentions one"
+)
 
 
 class _CampaignFields(Input):
@@ -139,6 +143,7 @@ class CampaignCreate(_CampaignFields):
     blocked_dates: list[Day] = Field(default_factory=list, max_length=1000)
     company_name: str = Field(default="Central de Atendimento", min_length=1, max_length=120)
     callback_number: str = Field(default="", max_length=20)
+    record_calls: bool = Field(default=True, description=RECORD_CALLS_DOC)
     active: bool = True
 
 
@@ -160,6 +165,7 @@ class CampaignUpdate(_CampaignFields):
     )
     company_name: str | None = Field(default=None, min_length=1, max_length=120)
     callback_number: str | None = Field(default=None, max_length=20)
+    record_calls: bool | None = Field(default=None, description=RECORD_CALLS_DOC)
 
 
 class WindowsIn(Input):
@@ -188,6 +194,7 @@ class CampaignOut(Output):
     blocked_dates: list[dt.date]
     company_name: str
     callback_number: str
+    record_calls: bool = Field(description=RECORD_CALLS_DOC)
     windows: list[WindowOut]
     created_at: dt.datetime
 

@@ -126,6 +126,7 @@ def campaign_out(c: Campaign) -> CampaignOut:
         blocked_dates=sorted(parse_blocked(c.blocked_dates or [])),
         company_name=c.company_name,
         callback_number=c.callback_number,
+        record_calls=c.record_calls,
         windows=[
             WindowOut(weekday=w.weekday, start=_hhmm(w.start), end=_hhmm(w.end, end=True))
             for w in wins
