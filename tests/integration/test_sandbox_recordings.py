@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 
 from ivr.sandbox.callee import CalleeScript, Speak
 from ivr.sandbox.testkit import ServiceStub
-from tests.support.sandbox import FROM, tone
+from tests.support.sandbox import place, tone
 
 PAUSE = '<Response><Pause length="2"/></Response>'
 RE_SID = re.compile(r"RE[0-9a-f]{32}")
@@ -29,16 +29,6 @@ RE_SID = re.compile(r"RE[0-9a-f]{32}")
 @pytest.fixture(autouse=True)
 def pause_and_end(service: ServiceStub) -> None:
     service.reply("/voice", PAUSE)
-
-
-async def place(client, service, to, **kwargs):
-    return await client.calls.create_async(
-        to=to,
-        from_=FROM,
-        url=service.url + "/voice",
-        status_callback=service.url + "/status",
-        **kwargs,
-    )
 
 
 async def recorded_call(client, service, sandbox, to, **kwargs):
