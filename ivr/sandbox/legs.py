@@ -197,6 +197,7 @@ async def finish(live: LiveCall, outcome: str) -> None:
                 await task
     now = utcnow()
     rec.end_time = now
+    end_ms = 0
     if live.line is not None:
         end_ms = live.line.media_ms if live.end_ms is None else live.end_ms
         await live.line.close()
@@ -210,6 +211,6 @@ async def finish(live: LiveCall, outcome: str) -> None:
         await live.dispatcher.flush()
         if live.recording is not None and live.line is not None:
             # Twilio processes the recording once the call has ended.
-            await complete_recording(rec, live.line, live.recording, live.dispatcher.poster)
+            await complete_recording(rec, live.line, live.recording, live.dispatcher.poster, end_ms)
     finally:
         rec.ended.set()

@@ -187,10 +187,12 @@ def start_recording(
 
 
 async def complete_recording(
-    call: SandboxCall, line: Line, recording: SandboxRecording, poster: SignedPoster
+    call: SandboxCall, line: Line, recording: SandboxRecording, poster: SignedPoster, end_ms: int
 ) -> None:
-    """The call ended: the recording is ``completed`` (or ``absent``); tell the service."""
-    inbound, outbound = line.recorded_tracks()
+    """The call ended at ``end_ms`` of call time: the recording (which began at
+    the answer, call time 0) is ``completed``, or ``absent``; tell the service."""
+    last = end_ms * SAMPLE_RATE // 1000  # mu-law: one byte per sample
+    inbound, outbound = (track[:last] for track in line.recorded_tracks())
     recording.inbound, recording.outbound = inbound, outbound
     samples = max(len(inbound), len(outbound))
     recording.duration = round(samples / SAMPLE_RATE)
