@@ -118,6 +118,7 @@ class SandboxCall:
     async_amd_status_callback_method: str = "POST"
     time_limit_s: int | None = None
     recording: RecordingRequest | None = None  # set by Record=true
+    request_params: dict[str, list[str]] = field(default_factory=dict)  # of the REST create
     # What happened.
     status_history: list[StatusChange] = field(default_factory=list)
     callbacks: list[CallbackRecord] = field(default_factory=list)

@@ -178,6 +178,7 @@ async def create_call(request: web.Request) -> web.Response:
         time_limit_s=time_limit_s,
         recording=recording,
     )
+    record.request_params = {name: [str(v) for v in form.getall(name)] for name in form}
     callback = _first(form, "RecordingStatusCallback")
     if recording is not None and callback is not None and recording.status_callback is None:
         record.error(13256, f"Invalid recordingStatusCallback URL: {callback}")

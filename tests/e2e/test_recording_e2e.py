@@ -26,7 +26,7 @@ from ivr.sandbox.app import Sandbox
 from ivr.sandbox.config import SandboxConfig
 from ivr.store.models import CallAttempt, CallEvent, Campaign
 from scheduler.planner import Scheduler
-from tests.e2e.harness import import_rows, place_call, running_service
+from tests.e2e.harness import PUBLIC, import_rows, place_call, running_service
 
 NUMBER = "+5511987654321"
 ROW = f"REC-1,Maria Souza,{NUMBER},150.00,2026-11-01,Loja Estrela,pt-BR,SP,,"
@@ -86,11 +86,17 @@ async def test_a_recorded_call_is_kept_then_deleted_at_the_carrier_after_retenti
         call = await sb.wait_for_call_end(sid, timeout=120)
 
         # The carrier was asked to record, recorded, and said so; the call said so too.
+        attempt = await _attempt(svc, sid)
+        asked = call.request_params
+        assert asked["Record"] == ["true"]
+        assert asked["RecordingStatusCallback"] == [
+            f"{PUBLIC}/twilio/recording?attempt={attempt.id}"
+        ]
+        assert asked["RecordingStatusCallbackEvent"] == ["in-progress", "completed", "absent"]
         assert call.recording is not None
         (recording,) = await _carrier_recordings(sb, sid)
         assert recording["status"] == "completed"
         assert "esta ligação é gravada" in (await _spoken(svc, sid)).lower()
-        attempt = await _attempt(svc, sid)
         assert attempt.recording_requested is True
         assert attempt.recording_sid == recording["sid"] == call.recording_sids[0]
         assert attempt.recording_status == "completed"
@@ -155,6 +161,7 @@ async def test_a_campaign_that_does_not_record_never_says_it_does(
         recordings = await _carrier_recordings(sb, sid)
         attempt = await _attempt(svc, sid)
     # No Record parameter reached the carrier, nothing was recorded...
+    assert not [p for p in call.request_params if p.startswith("Record")], call.request_params
     assert call.recording is None and call.recording_sids == [] and recordings == []
     assert call.callbacks_of("recording") == []
     assert attempt.recording_requested is False and attempt.recording_sid is None
