@@ -111,6 +111,7 @@ def sample_context(locale: str) -> CallContext:
         birth_year=1984,
         installments=2,  # "duas parcelas": the count agrees with a feminine noun
         callback_number=number,
+        recorded=True,  # the longer notice, with "this call is recorded"
     )
 
 
@@ -128,15 +129,17 @@ def sample_answers() -> CallerAnswers:
     )
 
 
-def sample_values(locale: str) -> dict[str, str]:
-    """Every placeholder a prompt may use, as a call of ``locale`` would fill it."""
+def sample_values(locale: str, catalog: PromptCatalog | None = None) -> dict[str, str]:
+    """Every placeholder a prompt may use, as a recorded call of ``locale`` would
+    fill it (``catalog``: that locale's, loaded when not given)."""
     ctx = sample_context(locale)
-    return call_variables(ctx, sample_answers(), base_variables(ctx))
+    catalog = catalog or PromptCatalog.load(locale)
+    return call_variables(ctx, sample_answers(), base_variables(ctx, catalog))
 
 
 def prompt_texts(catalog: PromptCatalog, all_wordings: bool = True) -> list[PromptText]:
     """Each wording (or only the first) of each prompt, filled with sample values."""
-    values = sample_values(catalog.locale)
+    values = sample_values(catalog.locale, catalog)
     out = []
     for prompt_id in sorted(catalog.prompts):
         count = catalog.variants(prompt_id) if all_wordings else 1

@@ -72,6 +72,18 @@ def port_prepare(port: object) -> Prepare | None:
     return fn if callable(fn) else None
 
 
+# Optional: delete a call recording at the carrier (the retention job). Returns
+# once the carrier confirmed the recording is gone (deleted now, or unknown to
+# it already); raises otherwise, and the job tries again on its next run.
+DeleteRecording = Callable[[str], Awaitable[object]]
+
+
+def port_delete_recording(port: object) -> DeleteRecording | None:
+    """The port's ``delete_recording``, if it has one."""
+    fn = getattr(port, "delete_recording", None)
+    return fn if callable(fn) else None
+
+
 # The carrier's call statuses are the attempt's (Twilio's names); an unknown
 # one is read by each caller's own default.
 CARRIER_STATUSES = {s.value: s for s in AttemptStatus}

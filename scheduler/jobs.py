@@ -1,4 +1,5 @@
-"""Periodic housekeeping: promise follow-up and retention of personal call data."""
+"""Periodic housekeeping: promise follow-up and retention of personal call data
+(the events that hold it, and the call recordings kept at the carrier)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
+import structlog
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,8 +21,12 @@ from ivr.store.models import (
     Promise,
     PromiseStatus,
 )
+from ivr.store.recordings import mark_recording_deleted, recordings_due
+from scheduler.carrier import DeleteRecording
 from scheduler.windows import local_day
 from scheduler.zones import primary_zone
+
+log = structlog.get_logger(__name__)
 
 # Call events that hold what the debtor said (or a recording of it): personal
 # data kept only for the retention period (LGPD; 90 days by default).
@@ -107,3 +113,41 @@ async def purge_personal_data(
             delete(CallEvent).where(CallEvent.kind.in_(PERSONAL_EVENT_KINDS), CallEvent.at < cutoff)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def purge_recordings(
+    sessions: async_sessionmaker[AsyncSession],
+    delete_at_carrier: DeleteRecording,
+    now: dt.datetime,
+    retention_days: int,
+    *,
+    limit: int = 500,
+) -> int:
+    """Delete at the carrier the recordings older than the retention period.
+
+    A recording is marked deleted in the store only after the carrier
+    confirmed it (deleted now, or already gone); when the carrier fails, the
+    recording stays as it was and the next run tries again. Returns how many
+    were deleted.
+    """
+    cutoff = now - dt.timedelta(days=retention_days)
+    async with sessions() as s:
+        due = await recordings_due(s, cutoff, limit)
+    deleted = 0
+    for attempt_id, recording_sid in due:
+        try:
+            await delete_at_carrier(recording_sid)
+        except Exception as exc:  # the carrier did not confirm: keep it, retry next run
+            log.warning(
+                "retention.recording_delete_failed",
+                attempt_id=attempt_id,
+                recording_sid=recording_sid,
+                error=str(exc),
+            )
+            continue
+        async with sessions() as s, s.begin():
+            if await mark_recording_deleted(s, attempt_id, recording_sid, now):
+                deleted += 1
+    if due:
+        log.info("retention.recordings_deleted", deleted=deleted, due=len(due))
+    return deleted

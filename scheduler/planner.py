@@ -8,7 +8,8 @@ service's event loop. Its jobs:
 * ``reconcile``: settle attempts whose placing timed out (never redial);
 * ``sweep``: cancel claims whose worker died before placing them;
 * ``promises``: on the day after a promised date, kept or broken;
-* ``retention``: delete speech and transcripts past the retention period.
+* ``retention``: delete speech and transcripts past the retention period, and
+  the call recordings at the carrier.
 
 Every job can also be awaited directly (tests drive a simulated clock).
 """
@@ -32,10 +33,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ivr import metrics
 from ivr.config import Settings
 from ivr.store.models import utcnow
-from scheduler.carrier import PlaceCall
+from scheduler.carrier import PlaceCall, port_delete_recording
 from scheduler.claim import Claim, ClaimStats, claim_batch
 from scheduler.dialer import Dialer, DialOutcome
-from scheduler.jobs import follow_up_promises, purge_personal_data
+from scheduler.jobs import follow_up_promises, purge_personal_data, purge_recordings
 from scheduler.pacing import account_pacer
 
 log = structlog.get_logger(__name__)
@@ -134,9 +135,13 @@ class Scheduler:
         return await follow_up_promises(self.sessions, self.clock())
 
     async def retention(self) -> int:
-        return await purge_personal_data(
-            self.sessions, self.clock(), self.settings.recording_retention_days
-        )
+        """Personal events past the retention period, then the recordings at the carrier."""
+        now, days = self.clock(), self.settings.recording_retention_days
+        purged = await purge_personal_data(self.sessions, now, days)
+        delete_recording = port_delete_recording(self.dialer.port)
+        if delete_recording is not None:
+            purged += await purge_recordings(self.sessions, delete_recording, now, days)
+        return purged
 
     def _spawn(self, coro: Coroutine[Any, Any, DialOutcome]) -> None:
         task = asyncio.create_task(coro)

@@ -137,4 +137,5 @@ async def build_call_context(
         promise_on_closed_day=(
             campaign.promise_on_closed_day if campaign else ClosedDayPromise.NEXT_BUSINESS_DAY
         ),
+        recorded=bool(data.attempt.recording_requested),
     )

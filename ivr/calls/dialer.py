@@ -24,6 +24,7 @@ from ivr.logs import ids_bound
 from ivr.store import queries
 from ivr.store.call_attempts import is_claimed_for, record_placed
 from ivr.store.models import CallAttempt, Debtor, Phone, utcnow
+from ivr.store.recordings import decide_recording
 from ivr.telephony.rest import CallInfo, CarrierError, CarrierUnknown, TwilioCalls
 from scheduler.manual import Override, claim_named_debtor
 
@@ -51,16 +52,22 @@ class CarrierDialer:
         self.sessions = sessions
         self.voice = voice
 
-    def urls(self, attempt_id: int) -> tuple[str, str, str]:
+    def urls(self, attempt_id: int) -> tuple[str, str, str, str]:
+        """The voice, status, AMD and recording status URLs of one attempt."""
         q = f"?attempt={attempt_id}"
         return (
             f"{self.base}/twilio/voice{q}",
             f"{self.base}/twilio/status{q}",
             f"{self.base}/twilio/amd{q}",
+            f"{self.base}/twilio/recording{q}",
         )
 
     async def prepare(self, attempt_id: int) -> int:
-        """Render this debtor's personal prompts; returns how many texts."""
+        """Decide whether the call is recorded (the campaign says; fixed on the
+        attempt, so what is said and what is recorded agree), then render this
+        debtor's personal prompts; returns how many texts."""
+        async with self.sessions() as s, s.begin():
+            await decide_recording(s, attempt_id)
         if self.voice is None:
             return 0
         async with self.sessions() as s:
@@ -74,7 +81,9 @@ class CarrierDialer:
         await self.voice.synthesizer.prerender(texts, ctx.locale)
         return len(texts)
 
-    async def place(self, attempt_id: int, to_number: str, *, begun: bool = False) -> str:
+    async def place(
+        self, attempt_id: int, to_number: str, *, begun: bool = False, recorded: bool | None = None
+    ) -> str:
         """Create the call; raises CarrierError / CarrierUnknown from the adapter.
 
         Only an attempt reserved by the claim transaction (``claimed``, or
@@ -84,26 +93,32 @@ class CarrierDialer:
         ``unknown`` in one guarded UPDATE at its paced instant (and rendered its
         prompts before the pace), so the request leaves at once: every
         statement between the pace and the request would bunch calls up.
+        ``recorded``: the attempt's ``recording_requested`` as ``prepare`` fixed
+        it (None: read it, deciding it if ``prepare`` did not run).
         """
         with ids_bound(attempt_id=attempt_id):
             if not begun:
                 await self._check_claimed(attempt_id, to_number)
                 await self.prepare(attempt_id)
-            return await self._place(attempt_id, to_number)
+            return await self._place(attempt_id, to_number, recorded)
 
     async def _check_claimed(self, attempt_id: int, to_number: str) -> None:
         async with self.sessions() as s:
             if not await is_claimed_for(s, attempt_id, to_number):
                 raise PermissionError(f"attempt {attempt_id} was not claimed for {to_number}")
 
-    async def _place(self, attempt_id: int, to_number: str) -> str:
-        voice_url, status_url, amd_url = self.urls(attempt_id)
+    async def _place(self, attempt_id: int, to_number: str, recorded: bool | None) -> str:
+        voice_url, status_url, amd_url, recording_url = self.urls(attempt_id)
+        if recorded is None:
+            async with self.sessions() as s, s.begin():
+                recorded = await decide_recording(s, attempt_id)
         sid = await self.carrier.create(
             to=to_number,
             from_=self.from_number,
             url=voice_url,
             status_callback=status_url,
             amd_callback=amd_url,
+            recording_callback=recording_url if recorded else None,
         )
         async with self.sessions() as s, s.begin():
             await record_placed(s, attempt_id, sid)
@@ -154,7 +169,9 @@ class SchedulerPort:
         from scheduler.carrier import PlaceCallError, PlaceCallUnknown
 
         try:
-            return await self.dialer.place(attempt.id, phone.e164, begun=True)
+            return await self.dialer.place(
+                attempt.id, phone.e164, begun=True, recorded=attempt.recording_requested
+            )
         except CarrierError as exc:
             raise PlaceCallError(str(exc), retryable=exc.retryable) from exc
         except CarrierUnknown as exc:
@@ -171,6 +188,11 @@ class SchedulerPort:
             raise PlaceCallUnknown(str(exc)) from exc
         except CarrierUnknown as exc:
             raise PlaceCallUnknown(str(exc)) from exc
+
+    async def delete_recording(self, recording_sid: str) -> None:
+        """Delete a recording at the carrier (the retention job); returns once the
+        carrier confirmed it is gone, raises when it did not."""
+        await self.dialer.carrier.delete_recording(recording_sid)
 
     async def find_calls(self, to: str, after: dt.datetime) -> list[CarrierCall]:
         from scheduler.carrier import PlaceCallUnknown

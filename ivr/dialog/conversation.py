@@ -78,7 +78,7 @@ class Dialog:
         self.flow = flow
         self.catalog = catalog
         self._understand = understand
-        self._base = base_variables(ctx)
+        self._base = base_variables(ctx, catalog)
         self.answers = CallerAnswers()
         self._state = ""
         self._outcome: str | None = None

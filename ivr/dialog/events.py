@@ -215,3 +215,5 @@ class CallContext:
     @property
     def calendar_country(self) -> str:
         return self.country or self.locale.rsplit("-", 1)[-1]
+
+    recorded: bool = False  # the carrier records this call: the notice says so

@@ -26,12 +26,22 @@ from ivr.dialog.speakable import say_phone
 __all__ = ["base_variables", "call_variables", "personal_prompts", "say_phone"]
 
 
-def base_variables(ctx: CallContext) -> dict[str, str]:
-    """Every placeholder value known before the call is dialed."""
+def recording_notice(ctx: CallContext, catalog: PromptCatalog | None) -> str | None:
+    """``{recording_notice}``: the catalog's line saying the call is recorded when
+    the carrier records it, nothing when it does not. None (no value, so a
+    notice cannot be rendered) for a recorded call without a catalog to say it."""
+    if not ctx.recorded:
+        return ""
+    return None if catalog is None else catalog.line("recording_notice")
+
+
+def base_variables(ctx: CallContext, catalog: PromptCatalog | None = None) -> dict[str, str]:
+    """Every placeholder value known before the call is dialed (the recording
+    notice's words come from the call's ``catalog``)."""
     from ivr.dialog.speakable import say_amount, say_company, say_count, say_date, say_name
 
     loc = ctx.locale
-    return {
+    values = {
         "first_name": say_name(ctx.first_name),
         "company": say_company(ctx.company),
         "creditor": say_company(ctx.creditor),
@@ -43,6 +53,10 @@ def base_variables(ctx: CallContext) -> dict[str, str]:
         "installments": say_count(ctx.installments, loc, feminine=True),  # parcelas
         "latest_date": say_date(latest_promise_date(ctx), loc, ctx.today),
     }
+    notice = recording_notice(ctx, catalog)
+    if notice is not None:
+        values["recording_notice"] = notice
+    return values
 
 
 def call_variables(
@@ -100,7 +114,7 @@ def personal_prompts(
     personal data and can be rendered before dialing, so the service synthesizes
     them ahead and answering never waits for speech synthesis. Prompts without
     personal data are shared by all calls and cached by text elsewhere."""
-    values = base_variables(ctx)
+    values = base_variables(ctx, catalog)
     out: list[tuple[str, str, int]] = []
     for prompt_id in sorted(flow.prompt_ids()):
         names = catalog.placeholders(prompt_id)

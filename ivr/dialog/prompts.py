@@ -14,6 +14,7 @@ same way.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ KNOWN_PLACEHOLDERS: frozenset[str] = frozenset(
         "callers_ahead",  # how many callers wait before this one in the agents' queue
         "full_name",  # the debtor's full name, for the agent's whisper
         "transfer_reason",  # why the call goes to a person, in words, for the agent
+        "recording_notice",  # "this call is recorded" when it is, else nothing
     }
 )
 
@@ -119,7 +121,12 @@ def _fill(text: str, variables: Mapping[str, Any], where: str) -> str:
     missing = sorted(needed - set(variables))
     if missing:
         raise PromptError(f"{where}: no value for {', '.join(missing)}")
-    return text.format_map({name: str(variables[name]) for name in needed})
+    values = {name: str(variables[name]) for name in needed}
+    filled = text.format_map(values)
+    if any(not value for value in values.values()):
+        # A sentence left out (an empty value) leaves no double space behind.
+        filled = re.sub(r" {2,}", " ", filled).strip()
+    return filled
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The sandbox carrier as an aiohttp application, in-process or standalone.
 
-``create_sandbox_app(config)`` serves Twilio's Calls REST resource and runs
-calls against scripted callees. Tests use :class:`Sandbox`::
+``create_sandbox_app(config)`` serves Twilio's Calls and Recordings REST
+resources and runs calls against scripted callees. Tests use :class:`Sandbox`::
 
     async with Sandbox(SandboxConfig(speed=20.0)) as sb:
         sb.add_callee("+5511999990000", CalleeScript(steps=[WaitForPrompt(), Press("1")]))
@@ -28,6 +28,7 @@ from ivr.sandbox.config import FaultConfig, SandboxConfig
 from ivr.sandbox.engine import Engine
 from ivr.sandbox.records import SandboxCall
 from ivr.sandbox.rest import ENGINE_KEY, add_routes, api_middleware
+from ivr.sandbox.rest_recordings import add_recording_routes
 
 
 async def serve_app(app: web.Application, host: str, port: int = 0) -> tuple[web.AppRunner, int]:
@@ -65,6 +66,7 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
 
     app.router.add_get("/health", health)
     add_routes(app)
+    add_recording_routes(app)
     return app
 
 
@@ -112,6 +114,10 @@ class Sandbox(ServedApp):
     def __init__(self, config: SandboxConfig | None = None, host: str = "127.0.0.1") -> None:
         self.config = config or SandboxConfig()
         super().__init__(create_sandbox_app(self.config), host)
+
+    async def start(self, port: int = 0) -> None:
+        await super().start(port)
+        self.engine.base_url = self.url
 
     # ------------------------------------------------------------------ access
 

@@ -72,7 +72,8 @@ class SandboxConfig:
     really listens (``{"https://ivr.example": "http://127.0.0.1:8080"}``; the
     ``wss://`` form of the same origin follows it); ``rewrite_stream_base``
     sends every Media Stream to one ``ws://host:port`` origin. Signatures always
-    cover the original URL.
+    cover the original URL. ``api_base_url`` is the origin a ``RecordingUrl``
+    names (default: where the sandbox itself listens).
     """
 
     account_sid: str = DEFAULT_ACCOUNT_SID
@@ -88,6 +89,7 @@ class SandboxConfig:
     default_callee: CalleeScript = DEFAULT_CALLEE
     rewrite_base: dict[str, str] = field(default_factory=dict)
     rewrite_stream_base: str | None = None
+    api_base_url: str | None = None
     audible_threshold_dbfs: float = -45.0
     say_ms_per_word: int = 350
     say_min_ms: int = 600

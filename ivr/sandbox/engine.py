@@ -45,7 +45,8 @@ from ivr.sandbox.legs import (
     ring,
 )
 from ivr.sandbox.line import Line
-from ivr.sandbox.records import SandboxCall, utcnow
+from ivr.sandbox.recordings import SandboxRecording, start_recording
+from ivr.sandbox.records import RecordingRequest, SandboxCall, utcnow
 from ivr.sandbox.webhooks import SignedPoster
 from ivr.telephony.media_codec import new_call_sid
 
@@ -59,6 +60,8 @@ class Engine:
         self.config = config
         self.live: dict[str, LiveCall] = {}
         self.calls: dict[str, SandboxCall] = {}
+        self.recordings: dict[str, SandboxRecording] = {}
+        self.base_url: str | None = None  # where this sandbox's REST API answers
         self.queues = QueueRegistry()
         self._session: aiohttp.ClientSession | None = None
         self._poster: SignedPoster | None = None
@@ -167,6 +170,7 @@ class Engine:
         async_amd_status_callback: str | None = None,
         async_amd_status_callback_method: str = "POST",
         time_limit_s: int | None = None,
+        recording: RecordingRequest | None = None,
     ) -> SandboxCall:
         """Create an outbound-api call (what ``POST Calls.json`` does)."""
         record = self._new_record(
@@ -186,6 +190,7 @@ class Engine:
             async_amd_status_callback=async_amd_status_callback,
             async_amd_status_callback_method=async_amd_status_callback_method.upper(),
             time_limit_s=time_limit_s,
+            recording=recording,
         )
         record.set_status("queued")
         live = self._register(record, self.script_for(to))
@@ -262,6 +267,9 @@ class Engine:
         line = Line(rec, self.speed, self.config.audible_threshold_dbfs)
         live.line = line
         line.start()
+        live.recording = start_recording(
+            rec, line, self.recordings, self.poster, self.config.api_base_url or self.base_url
+        )
         progress(live, "in-progress", "answered")
         live.tasks.append(self.spawn(run_callee(live), f"callee-{rec.sid}"))
         limit = min(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ivr.sandbox.callbacks import CallbackDispatcher
 from ivr.sandbox.callee import CalleeScript
 from ivr.sandbox.line import Line
+from ivr.sandbox.recordings import SandboxRecording, complete_recording
 from ivr.sandbox.records import (
     API_VERSION,
     FINAL_STATUSES,
@@ -61,6 +62,7 @@ class LiveCall:
     amd_ms: int | None = None
     end_ms: int | None = None
     queue_member: QueueMember | None = None
+    recording: SandboxRecording | None = None
     finished: bool = False
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
@@ -195,6 +197,7 @@ async def finish(live: LiveCall, outcome: str) -> None:
                 await task
     now = utcnow()
     rec.end_time = now
+    end_ms = 0
     if live.line is not None:
         end_ms = live.line.media_ms if live.end_ms is None else live.end_ms
         await live.line.close()
@@ -206,5 +209,8 @@ async def finish(live: LiveCall, outcome: str) -> None:
     live.dispatcher.emit("completed", _status_params(live, outcome))
     try:
         await live.dispatcher.flush()
+        if live.recording is not None and live.line is not None:
+            # Twilio processes the recording once the call has ended.
+            await complete_recording(rec, live.line, live.recording, live.dispatcher.poster, end_ms)
     finally:
         rec.ended.set()

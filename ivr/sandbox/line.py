@@ -88,6 +88,9 @@ class Line:
         self._voice_waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
         self._tick: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
+        # The call recording (Record=true), frame-aligned: callee's voice, what they heard.
+        self._rec_in: bytearray | None = None
+        self._rec_out: bytearray | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -135,6 +138,7 @@ class Line:
             _, name = self._marks.popleft()
             await self._echo_mark(name)
         audible = False
+        played = SILENCE_FRAME  # a <Say>/<Play> clip has no samples
         if self._clips:
             clip = self._clips[0]
             clip.frames -= 1
@@ -149,6 +153,9 @@ class Line:
             self._played_total += len(chunk)
             self.call.heard.extend(chunk)
             audible = mulaw.rms_dbfs(chunk) > self.threshold
+            played = chunk + SILENCE_FRAME[len(chunk) :]
+        if self._rec_out is not None:
+            self._rec_out.extend(played)
         self.media_ms += FRAME_MS
         self.call.media_ms = self.media_ms
         if audible:
@@ -168,6 +175,8 @@ class Line:
                 frame += SILENCE_FRAME[: FRAME_BYTES - len(frame)]
         else:
             frame = SILENCE_FRAME
+        if self._rec_in is not None:
+            self._rec_in.extend(frame)
         if self.stream is not None:
             await self.stream.send_media(frame)
         if speaking and self.peer is not None and not self.peer.closed:
@@ -288,6 +297,17 @@ class Line:
         """Let ``seconds`` of call time pass."""
         target = self.media_ms + int(seconds * 1000)
         await self.wait_until(lambda: self.media_ms >= target, None)
+
+    # ------------------------------------------------------------------ call recording
+
+    def start_recording(self) -> None:
+        """Keep every frame from now on: the callee's voice and what they hear."""
+        if self._rec_in is None:
+            self._rec_in, self._rec_out = bytearray(), bytearray()
+
+    def recorded_tracks(self) -> tuple[bytes, bytes]:
+        """(callee's voice, what the callee heard) since :meth:`start_recording`, mu-law."""
+        return bytes(self._rec_in or b""), bytes(self._rec_out or b"")
 
     def record_received(self, payload: bytes) -> None:
         self.call.received_media.append(MediaChunk(self.media_ms, payload))

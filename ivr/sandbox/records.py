@@ -20,6 +20,7 @@ from ivr import clock
 
 API_VERSION = "2010-04-01"
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+RECORDING_EVENTS = frozenset({"in-progress", "completed", "absent"})
 
 
 def rfc2822(moment: datetime | None) -> str | None:
@@ -73,6 +74,16 @@ class MediaChunk:
     payload: bytes
 
 
+@dataclass(frozen=True)
+class RecordingRequest:
+    """The recording parameters of ``POST Calls.json`` with ``Record=true``."""
+
+    channels: int = 1  # RecordingChannels: mono -> 1, dual -> 2
+    status_callback: str | None = None
+    status_callback_method: str = "POST"
+    status_callback_events: tuple[str, ...] = ("completed",)
+
+
 @dataclass
 class SandboxCall:
     """A call as the carrier sees it; mutated only by the sandbox engine."""
@@ -106,6 +117,8 @@ class SandboxCall:
     async_amd_status_callback: str | None = None
     async_amd_status_callback_method: str = "POST"
     time_limit_s: int | None = None
+    recording: RecordingRequest | None = None  # set by Record=true
+    request_params: dict[str, list[str]] = field(default_factory=dict)  # of the REST create
     # What happened.
     status_history: list[StatusChange] = field(default_factory=list)
     callbacks: list[CallbackRecord] = field(default_factory=list)
@@ -124,6 +137,7 @@ class SandboxCall:
     stream_parameters: list[dict[str, str]] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)
     child_call_sids: list[str] = field(default_factory=list)
+    recording_sids: list[str] = field(default_factory=list)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     answered_at: float | None = None
     media_ms: int = 0

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -23,12 +24,13 @@ from multidict import MultiDictProxy, MultiMapping
 
 from ivr.sandbox.engine import Engine
 from ivr.sandbox.legs import CallNotLive
-from ivr.sandbox.records import API_VERSION, SandboxCall
+from ivr.sandbox.records import API_VERSION, RECORDING_EVENTS, RecordingRequest, SandboxCall
 
 ENGINE_KEY = web.AppKey("sandbox_engine", Engine)
 
 _FAULT_CODES = {429: (20429, "Too Many Requests"), 500: (20500, "Internal Server Error")}
 _FAULT_CODES[503] = (20503, "Service Unavailable")
+MEDIA_PATH = re.compile(r"/Recordings/RE[0-9a-fA-F]{32}(\.wav|\.mp3)?$")
 _STATUS_FILTERS = frozenset(
     {"queued", "ringing", "in-progress", "canceled", "completed", "failed", "busy", "no-answer"}
 )
@@ -75,7 +77,9 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         return await handler(request)
     engine = request.app[ENGINE_KEY]
     cfg = engine.config
-    if _basic_auth(request.headers.get("Authorization", "")) != (
+    # Recording media is public by default on Twilio (HTTP auth is an account option).
+    public = request.method == "GET" and MEDIA_PATH.search(request.path) is not None
+    if not public and _basic_auth(request.headers.get("Authorization", "")) != (
         cfg.account_sid,
         cfg.auth_token,
     ):
@@ -150,6 +154,9 @@ async def create_call(request: web.Request) -> web.Response:
         "detectmessageend",
     ):
         return twilio_error(400, 21626, f"Invalid MachineDetection: {machine_detection}")
+    recording = _recording_request(form)
+    if isinstance(recording, web.Response):
+        return recording
     if not engine.cps.admit():
         return twilio_error(429, 20429, "Too Many Requests")
     record = engine.place_call(
@@ -169,8 +176,40 @@ async def create_call(request: web.Request) -> web.Response:
         async_amd_status_callback=_first(form, "AsyncAmdStatusCallback"),
         async_amd_status_callback_method=_first(form, "AsyncAmdStatusCallbackMethod") or "POST",
         time_limit_s=time_limit_s,
+        recording=recording,
     )
+    record.request_params = {name: [str(v) for v in form.getall(name)] for name in form}
+    callback = _first(form, "RecordingStatusCallback")
+    if recording is not None and callback is not None and recording.status_callback is None:
+        record.error(13256, f"Invalid recordingStatusCallback URL: {callback}")
     return web.json_response(record.to_json(), status=201)
+
+
+def _recording_request(form: MultiDictProxy[Any]) -> RecordingRequest | web.Response | None:
+    """The ``Record*`` parameters of a new call; None when it is not recorded.
+
+    An invalid ``RecordingStatusCallback`` does not refuse the call: as on
+    Twilio (warning 13256) the call is recorded and no callback is sent.
+    """
+    if not _is_true(_first(form, "Record")):
+        return None
+    channels = (_first(form, "RecordingChannels") or "mono").lower()
+    if channels not in ("mono", "dual"):
+        return twilio_error(400, 21626, f"Invalid RecordingChannels: {channels}")
+    events = [str(v) for v in form.getall("RecordingStatusCallbackEvent", [])]
+    parsed = tuple(e for v in events for e in v.split() if e) or ("completed",)
+    unknown = set(parsed) - RECORDING_EVENTS
+    if unknown:
+        return twilio_error(
+            400, 21626, f"Invalid RecordingStatusCallbackEvent: {sorted(unknown)[0]}"
+        )
+    callback = _first(form, "RecordingStatusCallback")
+    return RecordingRequest(
+        channels=2 if channels == "dual" else 1,
+        status_callback=callback if callback is not None and _valid_url(callback) else None,
+        status_callback_method=(_first(form, "RecordingStatusCallbackMethod") or "POST").upper(),
+        status_callback_events=parsed,
+    )
 
 
 def _parse_when(value: str) -> datetime | None:
@@ -207,32 +246,29 @@ def _matches(record: SandboxCall, query: MultiMapping[str]) -> bool:
     return True
 
 
-async def list_calls(request: web.Request) -> web.Response:
-    engine = request.app[ENGINE_KEY]
-    query = request.query
-    if "Status" in query and query["Status"] not in _STATUS_FILTERS:
-        return twilio_error(400, 20001, f"Invalid Status: {query['Status']}")
+def paged(
+    query: MultiMapping[str],
+    items: Sequence[Any],
+    render: Callable[[Any], dict[str, Any]],
+    base: str,
+    key: str,
+) -> web.Response:
+    """One page of a list resource, with Twilio's paging fields (``Page``, ``PageSize``)."""
     try:
         page_size = min(max(int(query.get("PageSize", "50")), 1), 1000)
         page = max(int(query.get("Page", "0")), 0)
     except ValueError:
         return twilio_error(400, 20001, "PageSize and Page must be integers")
-    records = sorted(
-        (r for r in engine.calls.values() if _matches(r, query)),
-        key=lambda r: r.date_created,
-        reverse=True,
-    )
-    chunk = records[page * page_size : (page + 1) * page_size]
-    base = f"/{API_VERSION}/Accounts/{engine.config.account_sid}/Calls.json"
+    chunk = items[page * page_size : (page + 1) * page_size]
     filters = [(k, v) for k, v in query.items() if k not in ("Page", "PageSize", "PageToken")]
 
     def page_uri(number: int) -> str:
         return base + "?" + urlencode([*filters, ("PageSize", page_size), ("Page", number)])
 
-    has_next = (page + 1) * page_size < len(records)
+    has_next = (page + 1) * page_size < len(items)
     return web.json_response(
         {
-            "calls": [r.to_json() for r in chunk],
+            key: [render(item) for item in chunk],
             "end": page * page_size + max(len(chunk) - 1, 0),
             "first_page_uri": page_uri(0),
             "next_page_uri": page_uri(page + 1) if has_next else None,
@@ -243,6 +279,20 @@ async def list_calls(request: web.Request) -> web.Response:
             "uri": page_uri(page),
         }
     )
+
+
+async def list_calls(request: web.Request) -> web.Response:
+    engine = request.app[ENGINE_KEY]
+    query = request.query
+    if "Status" in query and query["Status"] not in _STATUS_FILTERS:
+        return twilio_error(400, 20001, f"Invalid Status: {query['Status']}")
+    records = sorted(
+        (r for r in engine.calls.values() if _matches(r, query)),
+        key=lambda r: r.date_created,
+        reverse=True,
+    )
+    base = f"/{API_VERSION}/Accounts/{engine.config.account_sid}/Calls.json"
+    return paged(query, records, SandboxCall.to_json, base, "calls")
 
 
 async def fetch_call(request: web.Request) -> web.Response:

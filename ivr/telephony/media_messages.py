@@ -185,6 +185,11 @@ def new_call_sid() -> str:
     return _new_sid("CA")
 
 
+def new_recording_sid() -> str:
+    """A fresh Recording sid: ``RE`` + 32 lowercase hex digits."""
+    return _new_sid("RE")
+
+
 def new_account_sid() -> str:
     """A fresh Account sid: ``AC`` + 32 lowercase hex digits."""
     return _new_sid("AC")

@@ -18,6 +18,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+RECORDING_EVENTS = ["in-progress", "completed", "absent"]
 
 
 class CarrierError(Exception):
@@ -92,7 +93,10 @@ class TwilioCalls:
         status_callback: str,
         amd_callback: str | None,
         timeout_s: int = 30,
+        recording_callback: str | None = None,
     ) -> str:
+        """Create the call; with ``recording_callback`` it is recorded (``Record=true``)
+        and every recording status is posted there."""
         kwargs: dict[str, Any] = {
             "to": to,
             "from_": from_,
@@ -109,8 +113,26 @@ class TwilioCalls:
                 async_amd_status_callback=amd_callback,
                 async_amd_status_callback_method="POST",
             )
+        if recording_callback:
+            kwargs.update(
+                record=True,
+                recording_status_callback=recording_callback,
+                recording_status_callback_event=RECORDING_EVENTS,
+                recording_status_callback_method="POST",
+            )
         call = await self._run(self.client.calls.create_async(**kwargs))
         return str(call.sid)
+
+    async def delete_recording(self, sid: str) -> bool:
+        """Delete a recording at the carrier: True when deleted now, False when the
+        carrier no longer has it (404: deleted before). Other failures raise."""
+        try:
+            await self._run(self.client.recordings(sid).delete_async())
+        except CarrierError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     async def fetch(self, sid: str) -> CallInfo:
         call = await self._run(self.client.calls(sid).fetch_async())

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -58,8 +59,20 @@ QUEUE_RESULTS = frozenset(
         "system-error",
     }
 )
+RECORDING_SOURCES = frozenset(
+    {
+        "OutboundAPI",
+        "DialVerb",
+        "Conference",
+        "Trunking",
+        "RecordVerb",
+        "StartCallRecordingAPI",
+        "StartConferenceRecordingAPI",
+    }
+)
 MAX_CALL_SECONDS = 24 * 3600  # Twilio ends every call after at most 24 hours
 _CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
+_RECORDING_SID = re.compile(r"RE[0-9a-fA-F]{32}")
 _DIGITS = re.compile(r"[0-9*#w]{0,64}")
 _MAX_TEXT = 2000
 _OLDEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -106,6 +119,23 @@ class TwilioForm(Mapping[str, str]):
         value = self.text("CallSid", required=required)
         if value is not None and not _CALL_SID.fullmatch(value):
             raise bad_field("CallSid", "must be CA followed by 32 hexadecimal digits")
+        return value
+
+    def recording_sid(self) -> str:
+        value = self.text("RecordingSid", required=True)
+        assert value is not None
+        if not _RECORDING_SID.fullmatch(value):
+            raise bad_field("RecordingSid", "must be RE followed by 32 hexadecimal digits")
+        return value
+
+    def url(self, name: str) -> str | None:
+        """An absolute http(s) URL (where the carrier keeps a recording)."""
+        value = self.text(name)
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+            raise bad_field(name, "must be an absolute http(s) URL")
         return value
 
     def choice(self, name: str, allowed: frozenset[str], *, required: bool = False) -> str | None:

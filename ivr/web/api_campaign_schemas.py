@@ -105,6 +105,10 @@ RETRY_PLAN_DOC = (
     "minutes to wait after the 1st, 2nd, ... busy, no-answer or failed attempt in a row "
     "(the last repeats), e.g. [30, 120]; windows and caps still apply; empty: no plan"
 )
+RECORD_CALLS_DOC = (
+    "record the calls at the carrier and tell the debtor so; recordings are deleted at "
+    "the carrier after the retention period. Off: no recording, and no call mentions one"
+)
 
 CLOSED_DAY_DOC = (
     "a promise to pay on a weekend or holiday of the debtor's calendar: 'accept' keeps it "
@@ -164,6 +168,7 @@ class CampaignCreate(_CampaignFields):
     verification_policy: VerificationPolicy = Field(
         default=OUTBOUND_DEFAULT, description=VERIFICATION_DOC
     )
+    record_calls: bool = Field(default=True, description=RECORD_CALLS_DOC)
     active: bool = True
 
 
@@ -191,6 +196,7 @@ class CampaignUpdate(_CampaignFields):
     verification_policy: VerificationPolicy | None = Field(
         default=None, description=VERIFICATION_DOC
     )
+    record_calls: bool | None = Field(default=None, description=RECORD_CALLS_DOC)
 
 
 class WindowsIn(Input):
@@ -228,6 +234,7 @@ class CampaignOut(Output):
     company_name: str
     callback_number: str
     verification_policy: VerificationPolicy = Field(description=VERIFICATION_DOC)
+    record_calls: bool = Field(description=RECORD_CALLS_DOC)
     windows: list[WindowOut]
     created_at: dt.datetime
     warnings: list[CampaignWarning] = Field(

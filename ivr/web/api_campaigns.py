@@ -130,6 +130,7 @@ def campaign_out(c: Campaign) -> CampaignOut:
         company_name=c.company_name,
         callback_number=c.callback_number,
         verification_policy=c.verification_policy,
+        record_calls=c.record_calls,
         windows=[
             WindowOut(weekday=w.weekday, start=_hhmm(w.start), end=_hhmm(w.end, end=True))
             for w in wins

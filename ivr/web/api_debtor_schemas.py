@@ -18,6 +18,7 @@ from ivr.vocab.debtors import DebtorStatus, ReviewKind
 from ivr.vocab.debts import CallbackStatus, DebtStatus, PromiseStatus
 from ivr.vocab.locales import Locale
 from ivr.vocab.outcomes import Outcome
+from ivr.vocab.recordings import RecordingStatus
 from ivr.web.api_schemas import Input, Output
 from ivr.web.api_types import DbId, Instant
 from scheduler.zones import valid_zone
@@ -82,6 +83,19 @@ class OverrideOut(Output):
     at: dt.datetime
 
 
+class RecordingOut(Output):
+    """The call's recording at the carrier: whether it exists, not where (personal data)."""
+
+    sid: str
+    status: RecordingStatus | None = Field(
+        description="in-progress, completed, absent, failed; deleted once the retention "
+        "period ended and the carrier deleted it"
+    )
+    duration_s: int | None
+    started_at: dt.datetime | None
+    deleted_at: dt.datetime | None
+
+
 class AttemptOut(Output):
     id: int
     debtor_ref: str
@@ -98,6 +112,9 @@ class AttemptOut(Output):
     ended_at: dt.datetime | None
     error: str | None
     override: OverrideOut | None = None
+    recording: RecordingOut | None = Field(
+        default=None, description="null: the call was not recorded"
+    )
     events: EventsSummary
 
 

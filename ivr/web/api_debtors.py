@@ -38,6 +38,7 @@ from ivr.web.api_debtor_schemas import (
     PhoneOut,
     PromiseOut,
     ReasonOut,
+    RecordingOut,
     ReviewList,
     ReviewOut,
     ReviewsQuery,
@@ -65,6 +66,18 @@ async def _may_read(s: AsyncSession, user: User, debtor_id: int) -> bool:
     return user.role is Role.SUPERVISOR or await reached_user(s, user.id, debtor_id)
 
 
+def _recording(a: CallAttempt) -> RecordingOut | None:
+    if a.recording_sid is None:
+        return None
+    return RecordingOut(
+        sid=a.recording_sid,
+        status=a.recording_status,
+        duration_s=a.recording_duration_s,
+        started_at=a.recording_started_at,
+        deleted_at=a.recording_deleted_at,
+    )
+
+
 async def attempts_out(s: AsyncSession, rows: Sequence[CallAttempt]) -> list[AttemptOut]:
     """Attempts with a summary of their events, in two queries whatever the count."""
     summaries = await event_summaries(s, [a.id for a in rows])
@@ -89,6 +102,7 @@ async def attempts_out(s: AsyncSession, rows: Sequence[CallAttempt]) -> list[Att
                 ended_at=a.ended_at,
                 error=a.error,
                 override=_override(a),
+                recording=_recording(a),
                 events=EventsSummary(
                     count=sum(events.kinds.values()),
                     kinds=dict(sorted(events.kinds.items())),

@@ -1,4 +1,5 @@
-"""Twilio webhooks: /twilio/voice, /twilio/status, /twilio/amd and the media socket.
+"""Twilio webhooks: /twilio/voice, /twilio/status, /twilio/amd, /twilio/recording
+and the media socket.
 
 Every request is checked against X-Twilio-Signature computed over
 IVR_PUBLIC_URL (:mod:`ivr.telephony.signature`); a missing or wrong signature
@@ -25,10 +26,18 @@ from ivr.store.queries import (
     record_answered_by,
     relax_durability,
 )
+from ivr.store.recordings import RecordingUpdate, apply_recording
 from ivr.telephony import twiml
 from ivr.telephony.signature import signed_form, verify_upgrade
 from ivr.telephony.stream_token import TOKEN_PARAMETER
-from ivr.telephony.webhook_form import ANSWERED_BY, CALL_STATUSES, MAX_CALL_SECONDS, TwilioForm
+from ivr.telephony.webhook_form import (
+    ANSWERED_BY,
+    CALL_STATUSES,
+    MAX_CALL_SECONDS,
+    RECORDING_SOURCES,
+    TwilioForm,
+)
+from ivr.vocab.recordings import CARRIER_RECORDING_STATUSES, RecordingStatus
 
 log = structlog.get_logger(__name__)
 
@@ -121,6 +130,43 @@ async def amd(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def recording(request: web.Request) -> web.Response:
+    """Recording status: keep the recording's sid, status, duration and URL with the
+    attempt (idempotent and order-independent, see :func:`apply_recording`)."""
+    form = await signed_form(request, request.app[SIGNATURES])
+    call_sid = form.call_sid()
+    assert call_sid is not None
+    status = RecordingStatus(
+        form.choice("RecordingStatus", CARRIER_RECORDING_STATUSES, required=True) or ""
+    )
+    in_progress = status is RecordingStatus.IN_PROGRESS
+    upd = RecordingUpdate(
+        call_sid=call_sid,
+        recording_sid=form.recording_sid(),
+        status=status,
+        # Twilio reports a duration once the recording is over.
+        duration_s=None
+        if in_progress
+        else form.integer("RecordingDuration", high=MAX_CALL_SECONDS),
+        url=form.url("RecordingUrl"),
+        started_at=form.timestamp("RecordingStartTime"),
+    )
+    form.integer("RecordingChannels", low=1, high=2)
+    form.choice("RecordingSource", RECORDING_SOURCES)
+    form.integer("ErrorCode", high=99999)
+    bind_ids(call_sid=call_sid, attempt_id=form.query_id("attempt"))  # malformed: 400 here
+    changed = False
+    try:
+        async with request.app[SESSIONS]() as s, s.begin():
+            attempt_id = await _attempt_id(form, s, call_sid)
+            changed = attempt_id is not None and await apply_recording(s, attempt_id, upd)
+    except IntegrityError:  # no such attempt, or the sid is another attempt's
+        changed = False
+    if not changed:
+        log.debug("twilio.recording_ignored", call_sid=call_sid, recording_sid=upd.recording_sid)
+    return web.Response(status=204)
+
+
 async def media(request: web.Request) -> web.StreamResponse:
     """The Media Streams WebSocket; the upgrade itself is signed, the call is
     proven by the token in ``start`` (see :mod:`ivr.calls.stream_start`)."""
@@ -134,4 +180,5 @@ def setup_twilio_routes(app: web.Application) -> None:
     app.router.add_post("/twilio/voice", voice)
     app.router.add_post("/twilio/status", status)
     app.router.add_post("/twilio/amd", amd)
+    app.router.add_post("/twilio/recording", recording)
     app.router.add_get("/twilio/media", media)

@@ -199,3 +199,20 @@ async def test_patch_validates(api: Api) -> None:
         assert field in [e["field"] for e in await _errors(resp)], body
     got = await (await api.client.get(url, headers=api.sup())).json()
     assert (got["daily_cap"], got["weekly_cap"], got["locale"]) == (2, 5, "pt-BR")
+
+
+async def test_record_calls_is_on_by_default_and_can_be_turned_off(api: Api) -> None:
+    default = await new_campaign(api)
+    assert default["record_calls"] is True
+    silent = await new_campaign(api, record_calls=False)
+    assert silent["record_calls"] is False
+    url = f"{C}/{default['id']}"
+    resp = await api.client.patch(url, json={"record_calls": False}, headers=api.sup())
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["record_calls"] is False
+    resp = await api.client.patch(url, json={"record_calls": None}, headers=api.sup())
+    assert "record_calls" in [e["field"] for e in await _errors(resp)]
+    resp = await api.client.post(C, json={"name": "x", "record_calls": "maybe"}, headers=api.sup())
+    assert "record_calls" in [e["field"] for e in await _errors(resp)]
+    got = await (await api.client.get(url, headers=api.sup())).json()
+    assert got["record_calls"] is False

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from ivr.store.models import Agent, Callback, CallEvent, Promise, Transfer, User
+from ivr.store.models import Agent, CallAttempt, Callback, CallEvent, Promise, Transfer, User
 from tests.support.api import WEDNESDAY_10H_SP, Api, add_attempt, new_campaign, new_debtor
 
 
@@ -165,3 +165,34 @@ async def test_attempts_filtered_by_debtor_with_limit(api: Api) -> None:
     assert resp.status == 422 and (await resp.json())["errors"][0]["field"] == "limit"
     resp = await api.client.get("/api/v1/attempts", headers=api.agent())
     assert resp.status == 403
+
+
+async def test_attempts_show_whether_the_call_was_recorded(api: Api) -> None:
+    camp = await new_campaign(api)
+    d = await new_debtor(api, camp["id"], ref="R-1")
+    recorded = await add_attempt(api, d, WEDNESDAY_10H_SP)
+    await add_attempt(api, d, WEDNESDAY_10H_SP - dt.timedelta(days=1))
+    async with api.sessions() as s, s.begin():
+        await s.execute(
+            update(CallAttempt)
+            .where(CallAttempt.id == recorded)
+            .values(
+                recording_sid="RE" + "c" * 32,
+                recording_status="completed",
+                recording_duration_s=61,
+                recording_url="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
+                recording_started_at=WEDNESDAY_10H_SP,
+            )
+        )
+    resp = await api.client.get("/api/v1/attempts?debtor=R-1", headers=api.sup())
+    newest, older = (await resp.json())["items"]
+    assert newest["recording"] == {
+        "sid": "RE" + "c" * 32,
+        "status": "completed",
+        "duration_s": 61,
+        "started_at": newest["recording"]["started_at"],
+        "deleted_at": None,
+    }
+    assert newest["recording"]["started_at"].startswith(WEDNESDAY_10H_SP.date().isoformat())
+    assert "url" not in newest["recording"]  # where it is stays with the service
+    assert older["recording"] is None

@@ -78,6 +78,7 @@ async def test_schemas_come_from_the_models_and_refs_resolve(api: Api) -> None:
     body = schemas[body_ref.rsplit("/", 1)[1]]
     assert {"name", "windows", "daily_cap", "weekly_cap", "locale"} <= set(body["properties"])
     assert body["properties"]["daily_cap"]["minimum"] == 1
+    assert body["properties"]["record_calls"]["default"] is True
     assert body["additionalProperties"] is False
     assert set(create["responses"]) >= {"201", "401", "403", "422"}
     err = create["responses"]["422"]["content"]["application/json"]["schema"]["$ref"]

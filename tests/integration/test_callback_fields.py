@@ -171,6 +171,99 @@ async def test_without_sequence_number_the_final_status_wins(live, order) -> Non
         assert sorted(e.data["status"] for e in events) == ["completed", "in-progress", "ringing"]
 
 
+def _recording_params(sb, sid: str, status: str, **changes: str) -> dict[str, str]:
+    """A recording status callback as Twilio sends it."""
+    params = {
+        "AccountSid": sb.account_sid,
+        "CallSid": sid,
+        "RecordingSid": "RE" + "a" * 32,
+        "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{sb.account_sid}"
+        f"/Recordings/RE{'a' * 32}",
+        "RecordingStatus": status,
+        "RecordingChannels": "1",
+        "RecordingSource": "OutboundAPI",
+        "RecordingStartTime": "Mon, 23 Nov 2026 12:00:05 +0000",
+        "ErrorCode": "0",
+    }
+    if status != "in-progress":
+        params["RecordingDuration"] = "42"
+    return params | changes
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"RecordingSid": "CA" + "a" * 32}, "RecordingSid"),
+        ({"RecordingSid": ""}, "RecordingSid"),
+        ({"RecordingStatus": "deleted"}, "RecordingStatus"),  # only ever ours
+        ({"RecordingStatus": "paused"}, "RecordingStatus"),
+        ({"RecordingDuration": "-1"}, "RecordingDuration"),
+        ({"RecordingDuration": str(10**9)}, "RecordingDuration"),
+        ({"RecordingUrl": "javascript:alert(1)"}, "RecordingUrl"),
+        ({"RecordingChannels": "3"}, "RecordingChannels"),
+        ({"RecordingSource": "Telepathy"}, "RecordingSource"),
+        ({"RecordingStartTime": "soon"}, "RecordingStartTime"),
+        ({"ErrorCode": "x"}, "ErrorCode"),
+        ({"CallSid": "CA123"}, "CallSid"),
+    ],
+)
+async def test_absurd_recording_values_get_400_naming_the_field(live, changes, field) -> None:
+    sb, svc, http, attempt_id, sid = live
+    params = _recording_params(sb, sid, "completed", **changes)
+    url = f"/twilio/recording?attempt={attempt_id}"
+    status, body = await _post(http, svc, sb.auth_token, url, list(params.items()))
+    assert status == 400, body
+    assert json.loads(body)["errors"][0]["field"] == field
+    async with svc.sessions() as s:
+        attempt = await s.get(CallAttempt, attempt_id)
+        assert attempt is not None and attempt.recording_sid is None
+
+
+@pytest.mark.parametrize("order", [["in-progress", "completed"], ["completed", "in-progress"]])
+async def test_recording_callbacks_in_any_order_and_twice(live, order) -> None:
+    sb, svc, http, attempt_id, sid = live
+    url = f"/twilio/recording?attempt={attempt_id}"
+    for rec_status in [*order, order[0]]:  # the first one once more: a retry
+        params = _recording_params(sb, sid, rec_status)
+        status, body = await _post(http, svc, sb.auth_token, url, list(params.items()))
+        assert status == 204, body
+    async with svc.sessions() as s:
+        attempt = await s.get(CallAttempt, attempt_id)
+        assert attempt is not None
+        assert attempt.recording_sid == "RE" + "a" * 32
+        assert attempt.recording_status == "completed"
+        assert attempt.recording_duration_s == 42
+        assert attempt.recording_url is not None and attempt.recording_url.endswith("a" * 32)
+        assert attempt.recording_started_at is not None
+        assert attempt.recording_started_at.isoformat().startswith("2026-11-23T12:00:05")
+        events = (
+            await s.scalars(
+                select(CallEvent).where(
+                    CallEvent.attempt_id == attempt_id, CallEvent.kind == "recording_status"
+                )
+            )
+        ).all()
+        assert sorted(e.data["status"] for e in events) == ["completed", "in-progress"]
+    # A second recording of the same call is not stored over the first.
+    other = _recording_params(sb, sid, "completed", RecordingSid="RE" + "b" * 32)
+    status, body = await _post(http, svc, sb.auth_token, url, list(other.items()))
+    assert status == 204, body
+    async with svc.sessions() as s:
+        attempt = await s.get(CallAttempt, attempt_id)
+        assert attempt is not None and attempt.recording_sid == "RE" + "a" * 32
+
+
+async def test_a_recording_of_an_unknown_call_is_ignored(live) -> None:
+    sb, svc, http, _attempt_id, _sid = live
+    params = _recording_params(sb, mc.new_call_sid(), "completed")
+    status, body = await _post(http, svc, sb.auth_token, "/twilio/recording", list(params.items()))
+    assert status == 204, body
+    status, body = await _post(
+        http, svc, sb.auth_token, "/twilio/recording?attempt=999999", list(params.items())
+    )
+    assert status == 204, body
+
+
 @pytest.mark.parametrize(
     ("path", "pairs", "field"),
     [

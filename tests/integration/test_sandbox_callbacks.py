@@ -11,7 +11,7 @@ from ivr.sandbox.app import Sandbox
 from ivr.sandbox.callee import CallbackFaults, CalleeScript
 from ivr.sandbox.config import SandboxConfig
 from ivr.sandbox.testkit import ServiceStub
-from tests.support.sandbox import FROM
+from tests.support.sandbox import FROM, place
 
 ALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
 SAY_AND_END = "<Response><Say>Bom dia</Say></Response>"
@@ -21,16 +21,6 @@ SAY_AND_END = "<Response><Say>Bom dia</Say></Response>"
 def say_and_end(service: ServiceStub) -> None:
     """Every call here greets and ends; the callbacks are what is tested."""
     service.reply("/voice", SAY_AND_END)
-
-
-async def place(client, service, to, **kwargs):
-    return await client.calls.create_async(
-        to=to,
-        from_=FROM,
-        url=service.url + "/voice",
-        status_callback=service.url + "/status",
-        **kwargs,
-    )
 
 
 async def test_all_events_arrive_signed_in_order(client, service, sandbox):

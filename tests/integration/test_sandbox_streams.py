@@ -10,12 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 
-import numpy as np
 from aiohttp import WSMsgType, web
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from ivr.audio import mulaw
 from ivr.sandbox.app import Sandbox
 from ivr.sandbox.callee import CalleeScript, HangUp, Press, Silence, Speak, WaitForPrompt
 from ivr.sandbox.config import FaultConfig, SandboxConfig
@@ -32,13 +30,7 @@ from ivr.telephony.media_codec import (
     StreamSequence,
     encode_outbound,
 )
-from tests.support.sandbox import FROM
-
-
-def tone(seconds: float, freq: float = 440.0, level: float = 0.3) -> bytes:
-    t = np.arange(int(8000 * seconds)) / 8000.0
-    pcm = (np.sin(2 * np.pi * freq * t) * level * 32767).astype(np.int16)
-    return mulaw.encode(pcm)
+from tests.support.sandbox import FROM, tone
 
 
 def connect_twiml(ws_url: str, after: str = "<Say>depois</Say>", **params: str) -> str:

@@ -13,13 +13,16 @@ from ivr.sandbox.app import Sandbox
 from tests import twilio_vector as vector
 from tests.e2e.harness import PUBLIC, running_service
 
-ENDPOINTS = ["/twilio/voice", "/twilio/status", "/twilio/amd"]
+ENDPOINTS = ["/twilio/voice", "/twilio/status", "/twilio/amd", "/twilio/recording"]
 PARAMS = {
     "CallSid": "CA" + "0" * 32,
     "AccountSid": "AC" + "0" * 32,
     "CallStatus": "ringing",
     "SequenceNumber": "1",
     "AnsweredBy": "human",
+    "RecordingSid": "RE" + "0" * 32,
+    "RecordingStatus": "completed",
+    "RecordingDuration": "3",
 }
 
 

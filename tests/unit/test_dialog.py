@@ -73,6 +73,7 @@ def make_ctx(locale: str = "pt-BR", **overrides: object) -> CallContext:
         "due_date": dt.date(2025, 10, 10),
         "today": TODAY,
         "callback_number": "+551140028922" if locale == "pt-BR" else "+18005550100",
+        "recorded": True,  # the campaign default: the carrier records the call
     }
     values.update(overrides)
     return CallContext(**values)  # type: ignore[arg-type]
@@ -358,6 +359,24 @@ def test_brazilian_recording_notice_after_right_party(make):
     assert not any("gravada" in t for t in texts(d, before))
     spoken = texts(d, d.handle(Digits("1")))
     assert "ligação é gravada" in spoken[0]
+
+
+@pytest.mark.parametrize(
+    ("locale", "word", "kept"),
+    [
+        ("pt-BR", "gravad", "Lei Geral de Proteção de Dados"),
+        ("en-US", "record", MINI_MIRANDA_FIRST),
+    ],
+)
+def test_an_unrecorded_call_never_says_it_is_recorded(make, locale, word, kept):
+    d = make(locale, recorded=False)
+    d.start(CallAnswered())
+    notice = texts(d, d.handle(Digits("1")))[0]
+    assert word not in notice.lower()
+    assert kept in notice and "  " not in notice
+    later = make(locale, recorded=False, first_contact=False)
+    later.start(CallAnswered())
+    assert word not in texts(later, later.handle(Digits("1")))[0].lower()
 
 
 # ---------------------------------------------------------------- branches
@@ -728,7 +747,9 @@ def test_personal_prompts_are_rendered_before_dialing(flow, catalogs):
     assert "transfer_agent" not in ids  # not personal: shared by all calls
     assert "confirm_promise" not in ids  # depends on what the caller says
     for pid, text, variant in rendered:
-        assert text == catalogs["pt-BR"].render(pid, base_variables(ctx), variant)
+        assert text == catalogs["pt-BR"].render(
+            pid, base_variables(ctx, catalogs["pt-BR"]), variant
+        )
         assert "{" not in text
     greet_variants = sorted(v for pid, _t, v in rendered if pid == "greet")
     assert greet_variants == list(range(catalogs["pt-BR"].variants("greet")))

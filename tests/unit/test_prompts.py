@@ -210,11 +210,28 @@ def test_us_notices_carry_the_exact_mini_miranda(catalogs, sample_values):
 
 def test_brazilian_notices_say_the_call_is_recorded_and_why(catalogs, sample_values):
     pt = catalogs["pt-BR"]
+    recorded = dict(sample_values, recording_notice=pt.line("recording_notice"))
+    unrecorded = dict(sample_values, recording_notice="")
     for prompt_id in ("notice_first", "notice_later"):
         for variant in range(pt.variants(prompt_id)):
-            text = pt.render(prompt_id, sample_values, variant)
+            text = pt.render(prompt_id, recorded, variant)
             assert "ligação é gravada" in text
             assert "Lei Geral de Proteção de Dados" in text
+            # Not recorded: nothing about a recording, the rest of the notice intact.
+            text = pt.render(prompt_id, unrecorded, variant)
+            assert "gravad" not in text and "  " not in text
+            assert "Lei Geral de Proteção de Dados" in text
+
+
+def test_the_recording_notice_is_said_only_through_its_placeholder(catalogs, sample_values):
+    """Whether a call is recorded is known only per call: no prompt says it by itself."""
+    words = {"pt-BR": "gravad", "en-US": "call is recorded"}
+    for cat in catalogs.values():
+        assert words[cat.locale] in cat.line("recording_notice").lower()
+        for prompt_id in cat.prompts:
+            for variant in range(cat.variants(prompt_id)):
+                text = cat.render(prompt_id, sample_values, variant).lower()
+                assert words[cat.locale] not in text, (cat.locale, prompt_id)
 
 
 def test_questions_offer_the_keypad(catalogs, sample_values):

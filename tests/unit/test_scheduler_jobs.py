@@ -23,8 +23,9 @@ from ivr.store.models import (
     Promise,
     PromiseStatus,
 )
+from ivr.vocab.recordings import RecordingStatus
 from scheduler.claim import claim_batch
-from scheduler.jobs import follow_up_promises, purge_personal_data
+from scheduler.jobs import follow_up_promises, purge_personal_data, purge_recordings
 from scheduler.payments import (
     PaymentRejected,
     import_payments_csv,
@@ -201,6 +202,55 @@ async def test_retention_purge(sessions) -> None:
     async with sessions() as s:
         kinds = sorted((await s.scalars(select(CallEvent.kind))).all())
     assert kinds == ["speech", "status"]
+
+
+async def test_recordings_are_deleted_at_the_carrier_before_the_store_says_so(sessions) -> None:
+    """Only recordings past the retention period; marked deleted only once the carrier
+    confirmed; a carrier failure leaves the recording as it was for the next run."""
+    async with sessions() as s, s.begin():
+        camp = await make_campaign(s)
+        d = await make_debtor(s, camp)
+        rows = {}
+        for name, started in (("old", T0 - dt.timedelta(days=91)), ("new", T0)):
+            att = CallAttempt(
+                debtor_id=d.id,
+                to_number="+5511987654321",
+                local_day=T0.date(),
+                claimed_at=started,
+                status=AttemptStatus.COMPLETED,
+                recording_requested=True,
+                recording_sid=f"RE{name:0>32}",
+                recording_status=RecordingStatus.COMPLETED,
+                recording_duration_s=30,
+                recording_url=f"https://api.twilio.com/r/RE{name:0>32}",
+                recording_started_at=started,
+            )
+            s.add(att)
+            await s.flush()
+            rows[name] = att.id
+    asked: list[str] = []
+
+    async def carrier_down(sid: str) -> None:
+        asked.append(sid)
+        raise RuntimeError("carrier answered 503")
+
+    assert await purge_recordings(sessions, carrier_down, T0, 90) == 0
+    assert asked == ["RE" + "old".rjust(32, "0")]
+    kept = await get(sessions, CallAttempt, rows["old"])
+    assert kept.recording_deleted_at is None and kept.recording_url is not None
+
+    async def carrier_up(sid: str) -> None:
+        asked.append(sid)
+
+    assert await purge_recordings(sessions, carrier_up, T0, 90) == 1
+    gone = await get(sessions, CallAttempt, rows["old"])
+    assert gone.recording_status is RecordingStatus.DELETED
+    assert gone.recording_deleted_at == T0 and gone.recording_url is None
+    assert gone.recording_sid == "RE" + "old".rjust(32, "0")
+    fresh = await get(sessions, CallAttempt, rows["new"])
+    assert fresh.recording_deleted_at is None
+    assert await purge_recordings(sessions, carrier_up, T0, 90) == 0
+    assert len(asked) == 2  # never asked again for a deleted one
 
 
 async def test_scheduler_runs_its_jobs_and_stops(sessions) -> None:

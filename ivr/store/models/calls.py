@@ -5,17 +5,31 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.store.models.base import Base, string_enum, utcnow
 from ivr.vocab.attempts import AttemptStatus
 from ivr.vocab.outcomes import Outcome
+from ivr.vocab.recordings import RecordingStatus
 
 # SQL for "this attempt is not final yet": the partial unique index below makes
 # a second live attempt for one debtor impossible, whatever the code does. It is
 # frozen in migration 0001: a new live status needs a migration of the index.
 _LIVE_SQL = "status IN ('claimed', 'unknown', 'queued', 'initiated', 'ringing', 'in-progress')"
+# Recordings still held at the carrier: what the retention job looks through.
+_KEPT_RECORDING_SQL = "recording_sid IS NOT NULL AND recording_deleted_at IS NULL"
 
 
 class CallAttempt(Base):
@@ -31,6 +45,12 @@ class CallAttempt(Base):
             unique=True,
             postgresql_where=text(_LIVE_SQL),
             sqlite_where=text(_LIVE_SQL),
+        ),
+        Index(
+            "ix_call_attempts_recording_kept",
+            "recording_started_at",
+            postgresql_where=text(_KEPT_RECORDING_SQL),
+            sqlite_where=text(_KEPT_RECORDING_SQL),
         ),
     )
 
@@ -63,6 +83,18 @@ class CallAttempt(Base):
     override_by: Mapped[str | None] = mapped_column(String(64))
     override_reason: Mapped[str | None] = mapped_column(Text)
     override_codes: Mapped[str | None] = mapped_column(String(64))
+    # The call recording. ``recording_requested`` is decided once, before the
+    # call is placed, from the campaign's ``record_calls``: the carrier is
+    # asked to record exactly when it is true, and only then does the call say
+    # so. Sid, status, duration and URL come from the carrier's callbacks;
+    # ``recording_deleted_at`` is set once the carrier confirmed the deletion.
+    recording_requested: Mapped[bool | None] = mapped_column(Boolean)
+    recording_sid: Mapped[str | None] = mapped_column(String(40), unique=True)
+    recording_status: Mapped[RecordingStatus | None] = mapped_column(string_enum(RecordingStatus))
+    recording_duration_s: Mapped[int | None] = mapped_column(Integer)
+    recording_url: Mapped[str | None] = mapped_column(Text)
+    recording_started_at: Mapped[dt.datetime | None] = mapped_column()
+    recording_deleted_at: Mapped[dt.datetime | None] = mapped_column()
 
     events: Mapped[list[CallEvent]] = relationship(
         back_populates="attempt", cascade="all, delete-orphan", order_by="CallEvent.id"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Time
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Time, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.store.models.base import Base, string_enum, utcnow
@@ -46,6 +46,9 @@ class Campaign(Base):
         string_enum(VerificationPolicy), default=OUTBOUND_DEFAULT, server_default="name"
     )
     callback_number: Mapped[str] = mapped_column(String(20), default="")
+    # Record the calls at the carrier (and say so in the call); kept for the
+    # retention period (IVR_RECORDING_RETENTION_DAYS), then deleted there.
+    record_calls: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     windows: Mapped[list[CallWindow]] = relationship(
