@@ -1,4 +1,5 @@
-"""Outbound calls through Twilio's REST API (or the sandbox), with twilio-python.
+"""Outbound calls and messages through Twilio's REST API (or the sandbox), with
+twilio-python.
 
 Errors are sorted into what the dialer may retry (429, 5xx, refused
 connection: the request surely did not create a call), what it must not
@@ -24,10 +25,18 @@ RECORDING_EVENTS = ["in-progress", "completed", "absent"]
 class CarrierError(Exception):
     """The carrier refused the request; ``retryable`` says whether to try again."""
 
-    def __init__(self, message: str, *, retryable: bool, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        status: int | None = None,
+        code: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.status = status
+        self.code = code  # Twilio's error code (21211, 21610...), when it gave one
 
 
 class CarrierUnknown(Exception):
@@ -44,8 +53,16 @@ class CallInfo:
     start_time: Any = None
 
 
+@dataclass(frozen=True)
+class MessageInfo:
+    sid: str
+    status: str
+    segments: int | None
+    error_code: int | None
+
+
 class TwilioCalls:
-    """A thin async adapter over the Calls resource.
+    """A thin async adapter over the Calls, Recordings and Messages resources.
 
     Construct inside a running loop (the async HTTP client opens a session).
     """
@@ -76,6 +93,7 @@ class TwilioCalls:
                 f"carrier answered {exc.status} (code {exc.code}): {exc.msg}",
                 retryable=retryable,
                 status=exc.status,
+                code=int(exc.code) if isinstance(exc.code, int) else None,
             ) from exc
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise CarrierUnknown(f"no answer from the carrier in {self.timeout_s} s") from exc
@@ -148,6 +166,31 @@ class TwilioCalls:
 
     async def hangup(self, sid: str) -> None:
         await self._run(self.client.calls(sid).update_async(status="completed"))
+
+    async def send_message(
+        self, *, to: str, from_: str, body: str, status_callback: str
+    ) -> MessageInfo:
+        """Create an SMS; its statuses are posted to ``status_callback``."""
+        msg = await self._run(
+            self.client.messages.create_async(
+                to=to, from_=from_, body=body, status_callback=status_callback
+            )
+        )
+        return _message_info(msg)
+
+    async def fetch_message(self, sid: str) -> MessageInfo:
+        return _message_info(await self._run(self.client.messages(sid).fetch_async()))
+
+
+def _message_info(msg: Any) -> MessageInfo:
+    segments = getattr(msg, "num_segments", None)
+    code = getattr(msg, "error_code", None)
+    return MessageInfo(
+        sid=str(msg.sid),
+        status=str(msg.status),
+        segments=int(segments) if segments not in (None, "") else None,
+        error_code=int(code) if code not in (None, "") else None,
+    )
 
 
 def _info(call: Any) -> CallInfo:

@@ -5,7 +5,7 @@ the zone that SQLite drops); a debtor's local calendar lives in their IANA
 time zone, resolved by the scheduler. Schema changes go through alembic
 (``ivr/store/migrations``), never ``create_all`` in production code.
 
-The tables are split by aggregate (campaigns, creditors, debtors, calls, agents, users)
+The tables are split by aggregate (campaigns, creditors, debtors, calls, agents, users, messages)
 so each module reads as one part of the schema; everything stays importable
 from ``ivr.store.models``, as the rest of the code and the migrations import
 it. The status enums are the shared vocabularies of :mod:`ivr.vocab` (see
@@ -30,6 +30,7 @@ from ivr.store.models.debtors import (
     Phone,
     Promise,
 )
+from ivr.store.models.messages import SmsMessage
 from ivr.store.models.users import AuthSession, LoginThrottle, User
 from ivr.vocab.attempts import FINAL_ATTEMPT_STATUSES, LIVE_ATTEMPT_STATUSES, AttemptStatus
 from ivr.vocab.debtors import DebtorStatus, ReviewKind
@@ -70,6 +71,7 @@ __all__ = [
     "PromiseStatus",
     "ReviewKind",
     "Role",
+    "SmsMessage",
     "Transfer",
     "TransferOutcome",
     "TransferStatus",

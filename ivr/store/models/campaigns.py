@@ -48,6 +48,11 @@ class Campaign(Base):
     callback_number: Mapped[str] = mapped_column(String(20), default="")
     # Record the calls at the carrier (and say so in the call); kept for the
     # retention period (IVR_RECORDING_RETENTION_DAYS), then deleted there.
+    # SMS: at most this many messages to a debtor on one local day (payment
+    # details asked for in a call included; opt-out confirmations not), and
+    # reminders this many days before a promised date or instalment (0: none).
+    sms_daily_cap: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    reminder_days_before: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     record_calls: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -11,13 +11,25 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.store.models.base import Base, string_enum, utcnow
 from ivr.vocab.debtors import DebtorStatus, ReviewKind
 from ivr.vocab.debts import CallbackStatus, DebtStatus, PromiseStatus
 from ivr.vocab.locales import DEFAULT_LOCALE, Locale
+from ivr.vocab.messages import Channel
 
 
 class Debtor(Base):
@@ -50,6 +62,13 @@ class Debtor(Base):
         string_enum(DebtorStatus), default=DebtorStatus.ACTIVE, server_default="active"
     )
     opted_out_at: Mapped[dt.datetime | None] = mapped_column()
+    # SAIR / PARAR / STOP by SMS (or the carrier refusing: unsubscribed): no
+    # more SMS; calls are a separate choice (``opted_out_at``).
+    sms_opted_out_at: Mapped[dt.datetime | None] = mapped_column()
+    # What the creditor's file or the debtor allowed; both default to allowed.
+    calls_allowed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    sms_allowed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    preferred_channel: Mapped[Channel | None] = mapped_column(string_enum(Channel))
     quiet_until: Mapped[dt.datetime | None] = mapped_column()
     # A scheduling hint kept by the scheduler: no earlier than this instant can
     # the debtor become callable (NULL: evaluate now). Never a compliance
