@@ -81,8 +81,16 @@ def keyword_of(body: str) -> str | None:
 
 
 def _country(number: str) -> str:
+    """The ISO country of ``number`` (``BR``), or "" when it cannot be told."""
     parsed = parse_number(number)
-    return (phonenumbers.region_code_for_number(parsed) or "") if parsed else ""
+    if parsed is not None:
+        return phonenumbers.region_code_for_number(parsed) or ""
+    try:  # a well-formed number outside the numbering plan: its country code says enough
+        code = phonenumbers.parse(number).country_code
+    except phonenumbers.NumberParseException:
+        return ""
+    region = phonenumbers.region_code_for_country_code(code or 0)
+    return "" if region == phonenumbers.UNKNOWN_REGION else region
 
 
 class MessageCenter:

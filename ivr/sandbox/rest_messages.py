@@ -37,6 +37,7 @@ MESSAGES_KEY = web.AppKey("sandbox_messages", MessageCenter)
 _SID = "{message_sid:(SM|MM)[0-9a-fA-F]{32}}"
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 _SHORT_CODE = re.compile(r"^[0-9]{3,8}$")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
 def _field(form: MultiDictProxy[Any], name: str) -> str | None:
@@ -64,7 +65,9 @@ def _refusal(center: MessageCenter, form: MultiDictProxy[Any]) -> web.Response |
     if parse_number(to) is None:
         return twilio_error(400, 21211, f"Invalid 'To' Phone Number: {to}")
     if from_ is not None:
-        if parse_number(from_) is None and _SHORT_CODE.match(from_) is None:
+        # A sender is judged by ownership (21606), not by the numbering plan: any
+        # E.164 number or short code is well-formed.
+        if _E164.match(from_) is None and _SHORT_CODE.match(from_) is None:
             return twilio_error(400, 21212, f"Invalid From Number (caller ID): {from_}")
         if not center.owns_sender(from_):
             return twilio_error(
@@ -121,7 +124,9 @@ def _sent_matches(message: SandboxMessage, query: MultiMapping[str]) -> bool | N
         sent = message.date_sent
         if sent is None:
             return False
-        by_day = len(raw) == len("YYYY-MM-DD")
+        # twilio-python sends a date as midnight (``YYYY-MM-DDT00:00:00Z``): that, a
+        # bare date and the equality filter all compare by day, inclusive.
+        by_day = key == "DateSent" or when.time() == datetime.min.time()
         left: datetime | Any = sent.date() if by_day else sent
         right: datetime | Any = when.date() if by_day else when
         if key == "DateSent" and left != right:
