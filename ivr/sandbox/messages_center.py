@@ -51,6 +51,7 @@ AUTO_REPLIES = {
 """Twilio's default answers to the opt-out, opt-in and help keywords on +1 numbers."""
 ERROR_WEBHOOK = 11200
 ERROR_TWIML = 12100
+ERROR_EMPTY_BODY = 14103
 
 
 def parse_number(number: str) -> phonenumbers.PhoneNumber | None:
@@ -344,6 +345,9 @@ class MessageCenter:
     def _reply_one(self, inbound: SandboxMessage, verb: ET.Element) -> None:
         body_el = verb.find("Body")
         body = text_of(body_el) if body_el is not None else text_of(verb)
+        if not body:
+            inbound.errors.append((ERROR_EMPTY_BODY, "Invalid Body: <Message> has no text"))
+            return
         to = verb.get("to") or inbound.from_ or ""
         from_ = verb.get("from") or inbound.to
         callback = verb.get("statusCallback") or verb.get("action")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 import pytest
@@ -23,7 +24,7 @@ from ivr.sandbox.config import SandboxConfig
 from ivr.sandbox.messages_config import SmsConfig
 from ivr.sandbox.testkit import ServiceStub
 from ivr.telephony.signature import SIGNATURE_HEADER, SignatureChecker
-from tests.support.sandbox import FROM
+from tests.support.sandbox import FROM, make_client, text
 
 DEBTOR = "+5511999990001"
 US_SENDER = "+14155550100"
@@ -31,12 +32,9 @@ US_PHONE = "+12025550123"
 SERVICE_SID = "MG" + "ab" * 16
 
 
-async def send(client: Client, service: ServiceStub, to: str = DEBTOR, **kwargs: object):
-    kwargs.setdefault("body", "Olá! Aqui é a Central de Atendimento.")
-    kwargs.setdefault("from_", FROM)
-    return await client.messages.create_async(
-        to=to, status_callback=service.url + "/sms-status", **kwargs
-    )
+async def send(client: Client, service: ServiceStub, to: str = DEBTOR, **kwargs: Any) -> Any:
+    body = kwargs.pop("body", "Olá! Aqui é a Central de Atendimento.")
+    return await text(client, service, to, body, **kwargs)
 
 
 def statuses_seen(service: ServiceStub) -> list[str]:
@@ -286,6 +284,25 @@ async def test_an_empty_answer_sends_nothing(service, sandbox, inbox):
     assert not inbound.errors
 
 
+async def test_an_empty_message_verb_is_14103_and_bad_twiml_12100(service, sandbox, inbox):
+    service.reply("/sms", "<Response><Message>  </Message></Response>")
+    inbound = await sandbox.send_inbound_sms(from_=DEBTOR, to=FROM, body="oi")
+    assert [code for code, _ in inbound.errors] == [14103]
+    service.reply("/sms", "<Response><Message>oi")
+    inbound = await sandbox.send_inbound_sms(from_=DEBTOR, to=FROM, body="oi")
+    assert [code for code, _ in inbound.errors] == [12100]
+    assert not sandbox.sms.to(DEBTOR)
+
+
+async def test_help_to_a_us_sender_is_answered_by_the_carrier(client, service, sandbox, inbox):
+    inbound = await sandbox.send_inbound_sms(from_=US_PHONE, to=US_SENDER, body="help")
+    assert service.at("/sms")[0].params["OptOutType"] == "HELP"
+    (reply,) = sandbox.sms.replies_to(inbound.sid)
+    assert "Reply STOP to unsubscribe" in reply.body and reply.to == US_PHONE
+    message = await client.messages.create_async(to=US_PHONE, from_=US_SENDER, body="oi")
+    assert message.status == "queued"
+
+
 async def test_a_failing_webhook_is_logged_as_11200(service, sandbox, inbox):
     service.reply("/sms", "oops", status=500)
     inbound = await sandbox.send_inbound_sms(from_=DEBTOR, to=FROM, body="oi")
@@ -333,8 +350,6 @@ async def reversed_sandbox() -> AsyncIterator[Sandbox]:
 
 
 async def test_callbacks_can_arrive_out_of_order(reversed_sandbox, service):
-    from tests.support.sandbox import make_client
-
     client, http = make_client(reversed_sandbox)
     try:
         message = await send(client, service)
