@@ -1,7 +1,8 @@
 """The sandbox carrier as an aiohttp application, in-process or standalone.
 
-``create_sandbox_app(config)`` serves Twilio's Calls and Recordings REST
-resources and runs calls against scripted callees. Tests use :class:`Sandbox`::
+``create_sandbox_app(config)`` serves Twilio's Calls, Recordings and Messages
+REST resources, runs calls against scripted callees and carries SMS both
+ways. Tests use :class:`Sandbox`::
 
     async with Sandbox(SandboxConfig(speed=20.0)) as sb:
         sb.add_callee("+5511999990000", CalleeScript(steps=[WaitForPrompt(), Press("1")]))
@@ -26,8 +27,11 @@ from aiohttp import web
 from ivr.sandbox.callee import CalleeScript
 from ivr.sandbox.config import FaultConfig, SandboxConfig
 from ivr.sandbox.engine import Engine
+from ivr.sandbox.messages import SandboxMessage
+from ivr.sandbox.messages_center import MessageCenter
 from ivr.sandbox.records import SandboxCall
 from ivr.sandbox.rest import ENGINE_KEY, add_routes, api_middleware
+from ivr.sandbox.rest_messages import MESSAGES_KEY, add_message_routes
 from ivr.sandbox.rest_recordings import add_recording_routes
 
 
@@ -53,6 +57,7 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
     app = web.Application(middlewares=[api_middleware])
     engine = Engine(config)
     app[ENGINE_KEY] = engine
+    app[MESSAGES_KEY] = MessageCenter(config, engine)
 
     async def engine_ctx(_: web.Application) -> AsyncIterator[None]:
         await engine.start()
@@ -67,6 +72,7 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
     app.router.add_get("/health", health)
     add_routes(app)
     add_recording_routes(app)
+    add_message_routes(app)
     return app
 
 
@@ -145,6 +151,20 @@ class Sandbox(ServedApp):
     def add_callee(self, number: str, script: CalleeScript) -> None:
         """Script the party at ``number`` (E.164, ``client:NAME`` or a ``sip:`` URI)."""
         self.config.callees[number] = script
+
+    @property
+    def sms(self) -> MessageCenter:
+        """The SMS side: ``sb.sms.to(number)``, ``sb.sms.wait_for_final(sid)``..."""
+        return self.app[MESSAGES_KEY]
+
+    @property
+    def messages(self) -> dict[str, SandboxMessage]:
+        """Every message so far (outbound, inbound and replies), by sid."""
+        return self.sms.messages
+
+    async def send_inbound_sms(self, *, from_: str, to: str, body: str) -> SandboxMessage:
+        """Someone texts the account's number ``to``; returns once the service answered."""
+        return await self.sms.receive(from_=from_, to=to, body=body)
 
     def calls_to(self, number: str) -> list[SandboxCall]:
         return [c for c in self.calls.values() if c.to == number]

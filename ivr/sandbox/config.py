@@ -1,4 +1,4 @@
-"""Settings of the sandbox carrier: credentials, pacing, faults and scripted callees."""
+"""Settings of the sandbox carrier: credentials, pacing, faults, scripted callees and SMS."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ivr.sandbox.callee import DEFAULT_CALLEE, CallbackFaults, CalleeScript
+from ivr.sandbox.messages_config import SmsConfig
 
 DEFAULT_ACCOUNT_SID = "AC5a4db0c0ffee5a4db0c0ffee5a4db0c0"
 """A fixed development account sid, so a standalone sandbox keeps the same credentials."""
@@ -74,6 +75,9 @@ class SandboxConfig:
     sends every Media Stream to one ``ws://host:port`` origin. Signatures always
     cover the original URL. ``api_base_url`` is the origin a ``RecordingUrl``
     names (default: where the sandbox itself listens).
+
+    SMS: ``sms`` holds each number's Messaging URL, the account's senders and
+    Messaging Services, and which destinations fail (ivr/sandbox/messages_config.py).
     """
 
     account_sid: str = DEFAULT_ACCOUNT_SID
@@ -98,6 +102,7 @@ class SandboxConfig:
     amd_machine_ms: int = 3500
     webhook_timeout_s: float = 15.0
     max_call_seconds: float = 14400.0
+    sms: SmsConfig = field(default_factory=SmsConfig)
 
     @property
     def clock_speed(self) -> float:

@@ -1,4 +1,4 @@
-"""Helpers for the sandbox tests: the caller ID and a twilio-python client.
+"""Helpers for the sandbox tests: the caller ID, a twilio-python client, a call, an SMS.
 
 The fixtures built on them (``sandbox``, ``service``, ``client``) live in
 tests/integration/conftest.py; tests that start their own sandbox (fault
@@ -44,4 +44,17 @@ async def place(client: Client, service: ServedApp, to: str, **kwargs: Any) -> A
         url=service.url + "/voice",
         status_callback=service.url + "/status",
         **kwargs,
+    )
+
+
+async def text(client: Client, service: ServedApp, to: str, body: str, **kwargs: Any) -> Any:
+    """An SMS from :data:`FROM` (unless ``from_`` says otherwise) to ``to`` whose
+    status callbacks go to the stub ``service``'s ``/sms-status``.
+
+    What the sandbox holds is read with ``sandbox.sms`` (``to(number)``,
+    ``wait_for_final(sid)``, each message's ``statuses`` and ``status_callbacks``).
+    """
+    kwargs.setdefault("from_", FROM)
+    return await client.messages.create_async(
+        to=to, body=body, status_callback=service.url + "/sms-status", **kwargs
     )
