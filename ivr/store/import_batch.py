@@ -195,6 +195,7 @@ async def _write(s: AsyncSession, rows: list[DebtorRow], campaign_id: int) -> tu
             "currency": r.currency,
             "due_date": r.due_date,
             "campaign_id": campaign_id,
+            **r.payment,
         }
         known = debts.get((did, r.creditor))
         if known is None:

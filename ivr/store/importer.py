@@ -22,7 +22,7 @@ import functools
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -41,10 +41,14 @@ from ivr.store.csvfile import CsvRefused, Record, Table, read_table
 from ivr.store.import_batch import Pacer, store_rows
 from ivr.store.import_report import ImportReport, RowError
 from ivr.store.models import CallWindow, Campaign
+from ivr.store.payment_columns import PAYMENT_COLUMNS, PaymentDetailInvalid, payment_columns
 from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES, Locale
 
 REQUIRED = ("external_ref", "name", "phone", "amount", "due_date", "creditor")
-OPTIONAL = ("locale", "region", "timezone", "birth_year", "document", "creditor_spoken")
+OPTIONAL = (
+    *("locale", "region", "timezone", "birth_year", "document", "creditor_spoken"),
+    *PAYMENT_COLUMNS,
+)
 # A row's country and currency unless it says otherwise, by its locale.
 LOCALE_HOME: dict[str, tuple[str, str]] = {Locale.PT_BR: ("BR", "BRL"), Locale.EN_US: ("US", "USD")}
 
@@ -101,6 +105,9 @@ class DebtorRow:
     creditor_spoken: str | None = None  # in the row's locale (ivr.dialog.creditor_names)
     # A salted hash of the document number's last digits; never the number.
     document_digits: str | None = None
+    # The payment columns the file has (ivr.store.payment_columns), checked;
+    # None clears a detail, a column the file lacks is left as it was.
+    payment: dict[str, str | None] = field(default_factory=dict)
 
 
 class RowInvalid(ValueError):
@@ -223,6 +230,10 @@ def validate_row(line: int, row: dict[str, str], default_locale: str) -> DebtorR
             spoken = check_spoken_form(raw, locale)
         except ValueError as exc:
             raise RowInvalid(f"creditor_spoken {raw!r} {exc}") from None
+    try:
+        payment = payment_columns(row)
+    except PaymentDetailInvalid as exc:
+        raise RowInvalid(str(exc)) from None
     return DebtorRow(
         line=line,
         external_ref=ref,
@@ -239,6 +250,7 @@ def validate_row(line: int, row: dict[str, str], default_locale: str) -> DebtorR
         birth_year=birth_year,
         creditor_spoken=spoken,
         document_digits=document_digits,
+        payment=payment,
     )
 
 

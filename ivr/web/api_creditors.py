@@ -5,15 +5,20 @@ A creditor is addressed by its name exactly as debts carry it (URL-encoded:
 (pt-BR with "de" and the article, "do Banco Horizonte"; en-US as said); a
 locale left out is said in the safe derived form, which every answer shows
 beside the forms set (``said``), so a supervisor hears nothing unexpected.
+
+``PUT .../pix`` sets the creditor's Pix key, with the receiver's name and city
+the payer's bank shows: with it, a promise's payment details can be a static
+Pix code for the exact amount. ``DELETE .../pix`` removes it.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ivr.dialog.creditor_names import check_spoken_form, creditor_with_article
 from ivr.keys import SESSIONS
+from ivr.messaging.pix import MAX_CITY, MAX_NAME, PixInvalid, clean_text, normalise_pix_key
 from ivr.store import creditors as creditor_store
 from ivr.store.importer import RowInvalid, plain_text
 from ivr.vocab.locales import LOCALES, Locale
@@ -42,6 +47,56 @@ class CreditorSpokenIn(Input):
     spoken: dict[Locale, str] = Field(description=SPOKEN_DOC, max_length=len(LOCALES))
 
 
+def _plain(value: str, limit: int) -> str:
+    """The text in the BR Code's characters; refused when empty or too long (never cut)."""
+    plain = clean_text(value, 10 * limit)
+    if not plain:
+        raise ValueError("has no letters or digits a Pix code can carry")
+    if len(plain) > limit:
+        raise ValueError(f"is longer than {limit} characters once accents are removed")
+    return plain
+
+
+class CreditorPixIn(Input):
+    """The creditor's Pix key and the receiver's name and city its payers' banks show."""
+
+    key: str = Field(
+        min_length=1,
+        max_length=100,
+        description="e-mail, +55 phone, CPF (11 digits), CNPJ (14 digits) or random key (UUID)",
+    )
+    merchant_name: str = Field(
+        min_length=1, max_length=100, description=f"up to {MAX_NAME} characters, without accents"
+    )
+    city: str = Field(
+        min_length=1, max_length=100, description=f"up to {MAX_CITY} characters, without accents"
+    )
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        try:
+            return normalise_pix_key(value)[1]
+        except PixInvalid as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("merchant_name")
+    @classmethod
+    def _merchant(cls, value: str) -> str:
+        return _plain(value, MAX_NAME)
+
+    @field_validator("city")
+    @classmethod
+    def _city(cls, value: str) -> str:
+        return _plain(value, MAX_CITY)
+
+
+class CreditorPixOut(Output):
+    key: str
+    merchant_name: str
+    city: str
+
+
 class CreditorOut(Output):
     name: str
     spoken: dict[str, str] = Field(description="the forms set, by locale")
@@ -49,6 +104,9 @@ class CreditorOut(Output):
         description="what calls say, by locale: the form set, else the derived one"
     )
     debts: int = Field(description="debts owed to this creditor")
+    pix: CreditorPixOut | None = Field(
+        default=None, description="the Pix key static codes pay to; null: none set"
+    )
 
 
 class CreditorList(Output):
@@ -63,7 +121,12 @@ def _out(names: creditor_store.CreditorNames) -> CreditorOut:
     said = {
         loc: creditor_with_article(names.name, names.spoken.get(loc, ""), loc) for loc in LOCALES
     }
-    return CreditorOut(name=names.name, spoken=names.spoken, said=said, debts=names.debts)
+    pix = None
+    if names.pix is not None:
+        pix = CreditorPixOut(
+            key=names.pix.key, merchant_name=names.pix.merchant_name, city=names.pix.city
+        )
+    return CreditorOut(name=names.name, spoken=names.spoken, said=said, debts=names.debts, pix=pix)
 
 
 def _name(request: web.Request) -> str:
@@ -86,8 +149,8 @@ async def get_creditor(request: web.Request) -> web.Response:
     name = _name(request)
     async with request.app[SESSIONS]() as s:
         names = await creditor_store.creditor_names(s, name)
-    if not names.spoken and not names.debts:
-        raise json_error(404, f"no debt and no spoken form for creditor {name!r}")
+    if not names.spoken and not names.debts and names.pix is None:
+        raise json_error(404, f"no debt, spoken form or Pix key for creditor {name!r}")
     return reply(_out(names))
 
 
@@ -108,6 +171,26 @@ async def put_creditor(request: web.Request) -> web.Response:
         raise unprocessable(errors)
     async with request.app[SESSIONS]() as s, s.begin():
         await creditor_store.replace_spoken_forms(s, name, forms)
+    async with request.app[SESSIONS]() as s:
+        return reply(_out(await creditor_store.creditor_names(s, name)))
+
+
+async def put_creditor_pix(request: web.Request) -> web.Response:
+    """Set the creditor's Pix key (before or after its debts arrive)."""
+    name = _name(request)
+    body = await read_body(request, CreditorPixIn)
+    pix = creditor_store.CreditorPix(body.key, body.merchant_name, body.city)
+    async with request.app[SESSIONS]() as s, s.begin():
+        await creditor_store.set_creditor_pix(s, name, pix)
+    async with request.app[SESSIONS]() as s:
+        return reply(_out(await creditor_store.creditor_names(s, name)))
+
+
+async def delete_creditor_pix(request: web.Request) -> web.Response:
+    """Remove the creditor's Pix key: payment details fall back to boleto or link."""
+    name = _name(request)
+    async with request.app[SESSIONS]() as s, s.begin():
+        await creditor_store.set_creditor_pix(s, name, None)
     async with request.app[SESSIONS]() as s:
         return reply(_out(await creditor_store.creditor_names(s, name)))
 
@@ -142,6 +225,25 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "Set a creditor's spoken forms",
         tag="creditors",
         body=CreditorSpokenIn,
+        response=CreditorOut,
+        errors=(422,),
+    ),
+    Endpoint(
+        "PUT",
+        f"{_ONE}/pix",
+        put_creditor_pix,
+        "Set a creditor's Pix key",
+        tag="creditors",
+        body=CreditorPixIn,
+        response=CreditorOut,
+        errors=(422,),
+    ),
+    Endpoint(
+        "DELETE",
+        f"{_ONE}/pix",
+        delete_creditor_pix,
+        "Remove a creditor's Pix key",
+        tag="creditors",
         response=CreditorOut,
         errors=(422,),
     ),

@@ -11,8 +11,9 @@ import datetime as dt
 import re
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
+from ivr.store.payment_columns import PaymentDetailInvalid, check_payment_detail
 from ivr.vocab.attempts import AttemptStatus
 from ivr.vocab.debtors import DebtorStatus, ReviewKind
 from ivr.vocab.debts import CallbackStatus, DebtStatus, PromiseStatus
@@ -45,6 +46,45 @@ class DebtOut(Output):
     campaign_id: int | None
     paused_until: dt.datetime | None
     paid_at: dt.datetime | None
+    payment_url: str | None = None
+    pix_code: str | None = None
+    boleto_line: str | None = None
+
+
+_PAYMENT_DOCS = {
+    "payment_url": "the creditor's payment page, https:// only, up to 500 characters",
+    "pix_code": 'a Pix "copia e cola"; its CRC and fields are checked',
+    "boleto_line": "the boleto's 47-digit line (spaces and dots allowed); check digits checked",
+}
+
+
+class DebtPaymentIn(Input):
+    """A debt's payment details, all three replaced (left out or null: none)."""
+
+    payment_url: str | None = Field(
+        default=None, max_length=600, description=_PAYMENT_DOCS["payment_url"]
+    )
+    pix_code: str | None = Field(
+        default=None, max_length=600, description=_PAYMENT_DOCS["pix_code"]
+    )
+    boleto_line: str | None = Field(
+        default=None, max_length=100, description=_PAYMENT_DOCS["boleto_line"]
+    )
+
+    @field_validator("payment_url", "pix_code", "boleto_line")
+    @classmethod
+    def _checked(cls, value: str | None, info: ValidationInfo) -> str | None:
+        try:
+            return check_payment_detail(str(info.field_name), value)
+        except PaymentDetailInvalid as exc:
+            raise ValueError(exc.reason) from None
+
+
+class DebtPaymentOut(Output):
+    debt_id: int
+    payment_url: str | None
+    pix_code: str | None
+    boleto_line: str | None
 
 
 class PromiseOut(Output):

@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ivr.keys import SESSIONS
 from ivr.store import debtors as debtor_store
 from ivr.store.attempt_history import event_summaries, recent_attempts
-from ivr.store.models import CallAttempt, Debtor, Role, User, utcnow
+from ivr.store.models import CallAttempt, Debt, Debtor, Role, User, utcnow
 from ivr.store.reviews import open_reviews
 from ivr.store.transfers import reached_user
-from ivr.web.api_common import API_PREFIX, Endpoint, read_query, reply
+from ivr.web.api_common import API_PREFIX, Endpoint, path_int, read_body, read_query, reply
 from ivr.web.api_debtor_schemas import (
     AttemptList,
     AttemptOut,
@@ -31,6 +31,8 @@ from ivr.web.api_debtor_schemas import (
     CallbackOut,
     DebtorOut,
     DebtOut,
+    DebtPaymentIn,
+    DebtPaymentOut,
     EventsSummary,
     ExplainOut,
     ExplainQuery,
@@ -166,6 +168,9 @@ async def get_debtor(request: web.Request) -> web.Response:
                     campaign_id=d.campaign_id,
                     paused_until=d.paused_until,
                     paid_at=d.paid_at,
+                    payment_url=d.payment_url,
+                    pix_code=d.pix_code,
+                    boleto_line=d.boleto_line,
                 )
                 for d in sorted(debtor.debts, key=lambda d: (d.due_date, d.id))
             ],
@@ -254,6 +259,19 @@ async def list_attempts(request: web.Request) -> web.Response:
         return reply(AttemptList(items=await attempts_out(s, rows)))
 
 
+async def put_debt_payment(request: web.Request) -> web.Response:
+    """Replace a debt's payment details (link, Pix code, boleto line), each checked."""
+    debt_id = path_int(request, "id")
+    body = await read_body(request, DebtPaymentIn)
+    async with request.app[SESSIONS]() as s, s.begin():
+        debt = await s.get(Debt, debt_id)
+        if debt is None:
+            raise json_error(404, f"no debt with id {debt_id}")
+        debt.payment_url, debt.pix_code = body.payment_url, body.pix_code
+        debt.boleto_line = body.boleto_line
+    return reply(DebtPaymentOut(debt_id=debt_id, **body.model_dump()))
+
+
 _D = f"{API_PREFIX}/debtors/{{ref}}"
 _READERS = (Role.AGENT, Role.SUPERVISOR)
 
@@ -288,6 +306,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         query=ReviewsQuery,
         response=ReviewList,
         errors=(422,),
+    ),
+    Endpoint(
+        "PUT",
+        f"{API_PREFIX}/debts/{{id}}/payment-details",
+        put_debt_payment,
+        "Replace a debt's payment details: link, Pix code, boleto line",
+        tag="debtors",
+        body=DebtPaymentIn,
+        response=DebtPaymentOut,
+        errors=(404, 422),
     ),
     Endpoint(
         "GET",

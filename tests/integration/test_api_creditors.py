@@ -21,6 +21,7 @@ async def test_put_sets_the_forms_and_calls_use_them(api: Api) -> None:
         "spoken": {"pt-BR": "do Banco Horizonte", "en-US": "Horizon Bank"},
         "said": {"pt-BR": "do Banco Horizonte", "en-US": "Horizon Bank"},
         "debts": 0,
+        "pix": None,
     }
     async with api.sessions() as s:
         assert await spoken_form(s, "Banco Horizonte S/A", "pt-BR") == "do Banco Horizonte"
@@ -46,6 +47,7 @@ async def test_a_creditor_of_imported_debts_shows_the_derived_form(api: Api) -> 
         "spoken": {},
         "said": {"pt-BR": "de Loja Exemplo", "en-US": "Loja Exemplo"},
         "debts": 1,
+        "pix": None,
     }
     await api.client.put(HORIZONTE, json={"spoken": {"pt-BR": "do Banco"}}, headers=api.sup())
     resp = await api.client.get(C, headers=api.sup())

@@ -96,6 +96,12 @@ def _examples(ref: str, today: dt.date) -> dict[str, dict[str, Any]]:
         },
         "put_presence": {"presence": "away"},
         "put_creditor": {"spoken": {"pt-BR": "do Banco Horizonte", "en-US": "Horizon Bank"}},
+        "put_creditor_pix": {
+            "key": "123.456.789-09",
+            "merchant_name": "Banco Horizonte",
+            "city": "Sao Paulo",
+        },
+        "put_debt_payment": {"payment_url": "https://pagar.example.com.br/x"},
         "post_wrapup": {
             "outcome": "promise",
             "promise_date": (today + dt.timedelta(days=3)).isoformat(),

@@ -18,7 +18,7 @@ from ivr.store.models.agents import Agent, Transfer
 from ivr.store.models.base import NAMING, Base, UTCDateTime, string_enum, utcnow
 from ivr.store.models.calls import CallAttempt, CallEvent, PacingSlot
 from ivr.store.models.campaigns import CallWindow, Campaign
-from ivr.store.models.creditors import CreditorSpokenForm
+from ivr.store.models.creditors import Creditor, CreditorSpokenForm
 from ivr.store.models.debtors import (
     Callback,
     Debt,
@@ -53,6 +53,7 @@ __all__ = [
     "Callback",
     "CallbackStatus",
     "Campaign",
+    "Creditor",
     "CreditorSpokenForm",
     "Debt",
     "DebtStatus",

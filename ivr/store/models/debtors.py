@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.store.models.base import Base, string_enum, utcnow
+from ivr.store.models.creditors import PAYMENT_URL_MAX, PIX_CODE_MAX
 from ivr.vocab.debtors import DebtorStatus, ReviewKind
 from ivr.vocab.debts import CallbackStatus, DebtStatus, PromiseStatus
 from ivr.vocab.locales import DEFAULT_LOCALE, Locale
@@ -121,6 +122,11 @@ class Debt(Base):
     status: Mapped[DebtStatus] = mapped_column(string_enum(DebtStatus), default=DebtStatus.OPEN)
     paused_until: Mapped[dt.datetime | None] = mapped_column()
     paid_at: Mapped[dt.datetime | None] = mapped_column()
+    # How to pay, as the creditor gave it with the debt (checked on the way in,
+    # ivr.store.payment_columns): relayed to the verified debtor who asks.
+    payment_url: Mapped[str | None] = mapped_column(String(PAYMENT_URL_MAX))
+    pix_code: Mapped[str | None] = mapped_column(String(PIX_CODE_MAX))
+    boleto_line: Mapped[str | None] = mapped_column(String(47))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     debtor: Mapped[Debtor] = relationship(back_populates="debts")
