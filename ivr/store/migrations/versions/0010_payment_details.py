@@ -1,7 +1,7 @@
 """payment details on debts (link, Pix code, boleto line) and creditors' Pix keys
 
 Revision ID: 0010_payment_details
-Revises: 0006_recordings
+Revises: 0009_sms
 Create Date: 2026-12-12 08:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import ivr.store.models
 
 revision = "0010_payment_details"
-down_revision: str | None = "0006_recordings"
+down_revision: str | None = "0009_sms"
 branch_labels = None
 depends_on = None
 
