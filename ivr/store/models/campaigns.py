@@ -36,9 +36,7 @@ class Campaign(Base):
     max_plan_days: Mapped[int] = mapped_column(Integer, default=180, server_default="180")
     # After a broken promise or instalment, this many days before the debtor
     # may be called about it again (a late payment often arrives meanwhile).
-    followup_after_broken_days: Mapped[int] = mapped_column(
-        Integer, default=2, server_default="2"
-    )
+    followup_after_broken_days: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
     # A promise for a weekend or holiday: kept as said, or moved to the next business day.
     promise_on_closed_day: Mapped[ClosedDayPromise] = mapped_column(
         string_enum(ClosedDayPromise, length=20),
