@@ -1,6 +1,6 @@
 """Payment plans: agree one on a debt, and read a debtor's with each instalment's state.
 
-``POST /api/v1/debts/{debt_id}/plans`` takes ``{"instalments": [{date,
+``POST /api/v1/debts/{id}/plans`` takes ``{"instalments": [{date,
 amount}, ...]}`` (a bare list is read the same) and answers 422 naming the
 field at fault: dates in the future of the debtor's calendar and increasing,
 amounts positive, the total at most what is still owed, and the campaign's
@@ -93,7 +93,7 @@ async def _body(request: web.Request) -> PlanIn:
 
 async def post_plan(request: web.Request) -> web.Response:
     """Agree a payment plan on a debt (replacing its live plan)."""
-    debt_id = path_int(request, "debt_id")
+    debt_id = path_int(request, "id")
     body = await _body(request)
     items = [(i.date, i.cents()) for i in body.instalments]
     now = utcnow()
@@ -165,7 +165,7 @@ async def list_plans(request: web.Request) -> web.Response:
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "POST",
-        f"{API_PREFIX}/debts/{{debt_id}}/plans",
+        f"{API_PREFIX}/debts/{{id}}/plans",
         post_plan,
         "Agree a payment plan of dated instalments on a debt (replaces its live plan)",
         roles=(Role.SUPERVISOR,),
