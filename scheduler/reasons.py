@@ -32,6 +32,10 @@ MESSAGES = {
     "campaign_paused": "the campaign is paused",
     "paid_pause": "the debtor said they paid; waiting for the payment to clear",
     "open_promise": "an open promise to pay is not yet due",
+    "broken_promise_followup": (
+        "a promise or instalment was broken: the campaign waits a few days"
+        " (a late payment often arrives) before calling about it again"
+    ),
     "no_debt": "the debtor has no debt",
 }
 

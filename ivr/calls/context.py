@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.callback_numbers import callback_number_for
 from ivr.dialog.events import CallContext
+from ivr.plan_rules import DEFAULT_MAX_INSTALMENTS, DEFAULT_MAX_PLAN_DAYS
 from ivr.store.call_attempts import count_other_attempts_with_outcome
 from ivr.store.creditors import spoken_form
 from ivr.store.models import Debtor, utcnow
@@ -125,6 +126,10 @@ async def build_call_context(
         verification=campaign.verification_policy if campaign else OUTBOUND_DEFAULT,
         document_digits=debtor.document_digits,
         max_promise_days=campaign.max_promise_days if campaign else 30,
+        # The offer is three instalments, fewer when the campaign allows fewer.
+        installments=min(3, campaign.max_instalments) if campaign else 3,
+        max_instalments=campaign.max_instalments if campaign else DEFAULT_MAX_INSTALMENTS,
+        max_plan_days=campaign.max_plan_days if campaign else DEFAULT_MAX_PLAN_DAYS,
         first_contact=not earlier_contacts,
         # The debtor's own country's number, never a foreign one (ivr.callback_numbers).
         callback_number=callback_number_for(

@@ -125,6 +125,8 @@ class CallRecorder:
             assert attempt is not None
             if isinstance(action, ev.RecordPromise):
                 await queries.record_promise(s, attempt, action.date, action.amount_cents)
+            elif isinstance(action, ev.RecordPlan):
+                await queries.record_plan(s, attempt, action.instalments)
             elif isinstance(action, ev.OptOut):
                 await queries.record_opt_out(s, attempt)
             elif isinstance(action, ev.OptOutNumber):

@@ -36,6 +36,8 @@ class NluResultLike(Protocol):
     def confidence(self) -> float: ...
     @property
     def installment_plan(self) -> tuple[PlannedPayment, ...]: ...
+    @property
+    def installments(self) -> int | None: ...
 
 
 Understand = Callable[..., NluResultLike]
@@ -53,6 +55,7 @@ class Answer:
     days: int | None = None
     keyed: bool = False  # pressed on the keypad, not said
     plan: tuple[PlannedPayment, ...] = ()  # a split proposal, part by part
+    count: int | None = None  # how many instalments were asked for ("em doze vezes")
 
 
 def spoken_answer(intent: str, result: NluResultLike) -> Answer:
@@ -64,6 +67,7 @@ def spoken_answer(intent: str, result: NluResultLike) -> Answer:
         result.fraction,
         result.time,
         plan=result.installment_plan,
+        count=result.installments,
     )
 
 
@@ -121,6 +125,7 @@ def remember(answer: Answer, agreed: CallerAnswers, ctx: CallContext) -> CallerA
             agreed.promise_amount_cents = round(ctx.amount_cents * answer.fraction)
     elif answer.intent == "installments":  # a split said part by part, or none
         agreed.split = split_amounts(ctx, answer.plan) if len(answer.plan) >= 2 else ()
+        agreed.asked_count = answer.count
         moves = ((p.date, payable_day(ctx, p.date)) for p in answer.plan)
         agreed.moved = next(((said, day) for said, day in moves if said != day), None)
     elif answer.intent in ("callback", "not_available"):  # "ele volta amanhã"

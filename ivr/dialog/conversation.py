@@ -32,6 +32,7 @@ from ivr.dialog.events import (
     Play,
     PromptDone,
     RecordOutcome,
+    RecordPlan,
     RecordPromise,
     ScheduleCallback,
     Silence,
@@ -350,8 +351,8 @@ class Dialog:
                 if not only_if_unset or self._outcome is None:
                     self._set_outcome(outcome, actions)
             case SavePromise():
-                if self.answers.split:  # a split: each dated amount is a promise
-                    actions.extend(RecordPromise(d, c) for d, c in self.answers.split)
+                if self.answers.split:  # a split: one plan, each dated amount an instalment
+                    actions.append(RecordPlan(self.answers.split))
                 elif (day := self.answers.promise_date) is not None:
                     actions.append(RecordPromise(day, self.answers.promise_cents(self.ctx)))
             case BookCallback(any_time):

@@ -109,6 +109,14 @@ class RecordPromise:
 
 
 @dataclass(frozen=True)
+class RecordPlan:
+    """A confirmed payment plan: its dated amounts, in date order, are stored
+    as one plan's instalments (numbered 1..N); persisted before the read-back ends."""
+
+    instalments: tuple[tuple[dt.date, int], ...]
+
+
+@dataclass(frozen=True)
 class RecordAlreadyPaid:
     """The debtor says they paid: pause calls on this debt."""
 
@@ -170,6 +178,7 @@ Action = (
     | Listen
     | RecordOutcome
     | RecordPromise
+    | RecordPlan
     | RecordAlreadyPaid
     | OptOut
     | OptOutNumber
@@ -201,6 +210,9 @@ class CallContext:
     document_digits: str | None = None
     max_promise_days: int = 30
     installments: int = 3
+    # The campaign's limits on a payment plan (ivr.plan_rules).
+    max_instalments: int = 6
+    max_plan_days: int = 180
     first_contact: bool = True
     callback_number: str = ""
     # How this call names the creditor, with its article (ivr.dialog.creditor_names);

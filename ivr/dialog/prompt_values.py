@@ -52,6 +52,8 @@ def base_variables(ctx: CallContext, catalog: PromptCatalog | None = None) -> di
         "installment_amount": say_amount(installment_cents(ctx), ctx.currency, loc),
         "installments": say_count(ctx.installments, loc, feminine=True),  # parcelas
         "latest_date": say_date(latest_promise_date(ctx), loc, ctx.today),
+        "max_instalments": say_count(ctx.max_instalments, loc, feminine=True),  # parcelas
+        "max_plan_days": say_count(ctx.max_plan_days, loc),  # dias (masculine)
     }
     notice = recording_notice(ctx, catalog)
     if notice is not None:

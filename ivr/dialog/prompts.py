@@ -42,6 +42,8 @@ KNOWN_PLACEHOLDERS: frozenset[str] = frozenset(
         "installment_amount",  # one installment, in words
         "installments",  # how many installments
         "latest_date",  # the latest date a promise may have, spoken
+        "max_instalments",  # the most instalments a plan may have (campaign)
+        "max_plan_days",  # the most days from a plan's first instalment to its last
         "said_date",  # a closed day the caller named, spoken (before it moved)
         "moved_date",  # the business day it moved to, spoken
         "split_count",  # how many parts a split the caller proposed has

@@ -274,6 +274,9 @@ async def put_debt_payment(request: web.Request) -> web.Response:
 
 _D = f"{API_PREFIX}/debtors/{{ref}}"
 _READERS = (Role.AGENT, Role.SUPERVISOR)
+# For the other endpoints about one debtor (payment plans): the same readers, the same 404.
+READERS = _READERS
+readable_debtor = _debtor
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(

@@ -35,6 +35,7 @@ UNREACHABLE_BY_KEYS: dict[str, str] = {
     "no_response_goodbye": "silence",
     "confirm_split": "a split is said part by part; keys type one date",
     "split_recorded": "a split is said part by part; keys type one date",
+    "plan_over_limits": "a plan or a count of instalments is said, not keyed",
     "deceased": "speech only (KEYLESS)",
     # Asked only under the name_and_factor policy with no birth year on file;
     # the walk's debtor has a birth year (check_birth_year is walked instead).

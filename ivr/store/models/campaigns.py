@@ -30,6 +30,13 @@ class Campaign(Base):
     paid_pause_business_days: Mapped[int] = mapped_column(Integer, default=2)
     max_concurrent_calls: Mapped[int] = mapped_column(Integer, default=5)
     max_promise_days: Mapped[int] = mapped_column(Integer, default=30)
+    # A payment plan: at most this many instalments, the last at most this
+    # many days after the first.
+    max_instalments: Mapped[int] = mapped_column(Integer, default=6, server_default="6")
+    max_plan_days: Mapped[int] = mapped_column(Integer, default=180, server_default="180")
+    # After a broken promise or instalment, this many days before the debtor
+    # may be called about it again (a late payment often arrives meanwhile).
+    followup_after_broken_days: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
     # A promise for a weekend or holiday: kept as said, or moved to the next business day.
     promise_on_closed_day: Mapped[ClosedDayPromise] = mapped_column(
         string_enum(ClosedDayPromise, length=20),
