@@ -20,10 +20,10 @@ from ivr.store.call_attempts import count_other_attempts_with_outcome
 from ivr.store.creditors import spoken_form
 from ivr.store.models import Debtor, utcnow
 from ivr.store.queries import AttemptContext, load_attempt_context
+from ivr.vocab.attempts import AttemptDirection
 from ivr.vocab.debts import ClosedDayPromise
 from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES
 from ivr.vocab.outcomes import RIGHT_PARTY_OUTCOMES
-from ivr.vocab.attempts import AttemptDirection
 from ivr.vocab.verification import INBOUND_DEFAULT, OUTBOUND_DEFAULT
 from scheduler.zones import primary_zone
 

@@ -9,11 +9,10 @@ caller chose, and says nothing about a debt before they are verified.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from zoneinfo import ZoneInfo
 
 from ivr.calls.context import (
     CallSetup,
@@ -42,7 +41,9 @@ async def candidate_contexts(
     out = []
     for debtor in debtors:
         debt = await store.open_debt(session, debtor.id)
-        campaign = await session.get(Campaign, debt.campaign_id) if debt and debt.campaign_id else None
+        campaign = (
+            await session.get(Campaign, debt.campaign_id) if debt and debt.campaign_id else None
+        )
         phone = await session.scalar(
             select(Phone).where(Phone.debtor_id == debtor.id, Phone.e164 == attempt.to_number)
         )

@@ -113,9 +113,7 @@ def person_in_text(text: str, ctx: CallContext) -> Answer | None:
         return strip_accents(s).casefold()
 
     words = set(fold(text).replace(",", " ").replace(".", " ").split())
-    hits = [
-        i for i, c in enumerate(ctx.candidates) if c.first_name and fold(c.first_name) in words
-    ]
+    hits = [i for i, c in enumerate(ctx.candidates) if c.first_name and fold(c.first_name) in words]
     return Answer("person_chosen", choice=hits[0]) if len(hits) == 1 else None
 
 

@@ -81,7 +81,9 @@ def _recording(a: CallAttempt) -> RecordingOut | None:
 async def attempts_out(s: AsyncSession, rows: Sequence[CallAttempt]) -> list[AttemptOut]:
     """Attempts with a summary of their events, in two queries whatever the count."""
     summaries = await event_summaries(s, [a.id for a in rows])
-    refs = await debtor_store.external_refs(s, {a.debtor_id for a in rows if a.debtor_id is not None})
+    refs = await debtor_store.external_refs(
+        s, {a.debtor_id for a in rows if a.debtor_id is not None}
+    )
     out = []
     for a in rows:
         events = summaries[a.id]

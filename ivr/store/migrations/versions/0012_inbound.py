@@ -53,9 +53,7 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("call_attempts", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column(
-                "direction", sa.String(length=10), nullable=False, server_default="outbound"
-            )
+            sa.Column("direction", sa.String(length=10), nullable=False, server_default="outbound")
         )
         batch_op.add_column(
             sa.Column("verified_at", ivr.store.models.UTCDateTime(timezone=True), nullable=True)
