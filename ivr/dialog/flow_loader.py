@@ -351,9 +351,8 @@ class _Parser:
             goto_when, goto = routes[:-1], routes[-1].target
         elif goto is not None:
             goto = self._target(goto, f"{where}, goto")
-        if goto is not None:
-            if listen is not None:
-                raise self.fail(f"{where}: a listening state cannot also 'goto'")
+        if goto is not None and listen is not None:
+            raise self.fail(f"{where}: a listening state cannot also 'goto'")
         terminal = bool(steps) and steps[-1].ends_call
         if terminal and (steps[-1].when or steps[-1].unless):
             raise self.fail(f"{where}: the final '{named[-1][0]}' cannot have a guard")
