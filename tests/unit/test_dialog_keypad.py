@@ -123,6 +123,10 @@ KEYLESS_WHILE_COLLECTING: dict[CollectMode, dict[str, str]] = {
     CollectMode.BIRTH_YEAR: {"no": "2 begins a year", "wrong_person": "2 begins a year"},
     # Any digit may begin a document's last four digits.
     CollectMode.DOCUMENT_DIGITS: {"no": "2 may begin the digits", "wrong_person": "2 may begin"},
+    # Inbound: keys 1-5 pick a person; "not me" is leaving the list for the reference.
+    CollectMode.PERSON: {"no": "2 picks a person", "wrong_person": "2 picks a person"},
+    # Any digit may begin a reference.
+    CollectMode.REFERENCE: {},
 }
 #: Per question, intents reached by keys in two steps rather than one, and why.
 KEYLESS_IN: dict[str, dict[str, str]] = {
@@ -132,6 +136,8 @@ KEYLESS_IN: dict[str, dict[str, str]] = {
     "greet": {"wrong_person": "2, then 2 at ask_number_owner"},
     # "Is this Maria's number?": 1 (yes, she is not here) books the callback.
     "ask_number_owner": {"callback": "1 books the callback"},
+    # Inbound menu: a date said at once is taken; by keys, 1 asks for the date.
+    "inbound_menu": {"promise": "1, then the date at ask_payment_date"},
 }
 #: What a keypad entry answers, per collect mode.
 COLLECTED: dict[CollectMode, frozenset[str]] = {
@@ -139,6 +145,8 @@ COLLECTED: dict[CollectMode, frozenset[str]] = {
     CollectMode.AMOUNT: frozenset({"promise"}),
     CollectMode.BIRTH_YEAR: frozenset({"verified", "not_verified"}),
     CollectMode.DOCUMENT_DIGITS: frozenset({"verified", "not_verified"}),
+    CollectMode.PERSON: frozenset({"person_chosen"}),
+    CollectMode.REFERENCE: frozenset({"found", "not_found"}),
 }
 
 
