@@ -64,9 +64,7 @@ async def test_known_number_verifies_hears_the_balance_and_promises(
             Press("1985#"),
             WaitForPrompt(),  # notice
             WaitForPrompt(),  # the balance
-            WaitForPrompt(),  # the menu
-            Press("1"),
-            WaitForPrompt(),  # when can you pay?
+            WaitForPrompt(),  # the menu: a date, 5, 6, 0...
             Press(f"{day.day:02d}{day.month:02d}#"),
             WaitForPrompt(),  # read-back
             Press("1"),

@@ -136,8 +136,6 @@ KEYLESS_IN: dict[str, dict[str, str]] = {
     "greet": {"wrong_person": "2, then 2 at ask_number_owner"},
     # "Is this Maria's number?": 1 (yes, she is not here) books the callback.
     "ask_number_owner": {"callback": "1 books the callback"},
-    # Inbound menu: a date said at once is taken; by keys, 1 asks for the date.
-    "inbound_menu": {"promise": "1, then the date at ask_payment_date"},
 }
 #: What a keypad entry answers, per collect mode.
 COLLECTED: dict[CollectMode, frozenset[str]] = {
