@@ -187,6 +187,7 @@ async def load_snapshots(
                 CallAttempt.outcome,
                 CallAttempt.ended_at,
                 CallAttempt.phone_id,
+                CallAttempt.direction,
             ).where(
                 id_in(session, CallAttempt.debtor_id, ids),
                 # A long call (or one settled late) counts from when it ended.
@@ -199,7 +200,15 @@ async def load_snapshots(
         )
     ).all():
         snaps[ra.debtor_id].attempts.append(
-            PastAttempt(ra.claimed_at, str(ra.status), ra.outcome, ra.ended_at, ra.phone_id, ra.id)
+            PastAttempt(
+                ra.claimed_at,
+                str(ra.status),
+                ra.outcome,
+                ra.ended_at,
+                ra.phone_id,
+                ra.id,
+                str(ra.direction),
+            )
         )
     if debt_ids:
         debt_owner = {d.id: s.id for s in snaps.values() for d in s.debts}

@@ -27,9 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr import metrics
 from ivr.calls.context import load_call_setup
+from ivr.calls.inbound import load_setup, reference_contexts
 from ivr.calls.listener import CallListener
 from ivr.calls.live import LiveCalls
-from ivr.calls.ports import TransferPort
+from ivr.calls.ports import PaymentDetailsPort, TransferPort
 from ivr.calls.recorder import CallRecorder
 from ivr.calls.store_writer import StoreWriteFailed
 from ivr.calls.stream_start import authorize_start
@@ -38,6 +39,7 @@ from ivr.calls.voice import VoiceStack
 from ivr.dialog import events as ev
 from ivr.dialog.conversation import Dialog
 from ivr.logs import bind_ids
+from ivr.store.queries import load_attempt_context
 from ivr.telephony import media_codec as mc
 from ivr.telephony.stream_token import StreamTokens
 from ivr.vocab.outcomes import Outcome
@@ -61,7 +63,9 @@ class CallSession:
         callback_numbers: Mapping[str, str] | None = None,
         tokens: StreamTokens | None = None,
         start_timeout_s: float = 5.0,
+        payment_details: PaymentDetailsPort | None = None,
     ) -> None:
+        self.payment_details = payment_details
         self.sessions, self.voice = sessions, voice
         self.transfers, self.live = transfers, live
         self.callback_numbers, self.tokens = dict(callback_numbers or {}), tokens
@@ -191,7 +195,7 @@ class CallSession:
             self.sessions, verdict.attempt_id, msg.call_sid, self._store_failed
         )
         async with self.sessions() as s:
-            setup = await load_call_setup(s, verdict.attempt_id, self.callback_numbers)
+            setup = await load_setup(s, verdict.attempt_id, self.callback_numbers)
         if setup is None:  # deleted since the start was accepted
             await self._malformed(mc.MalformedMessage(mc.ERROR_MALFORMED, "unknown attempt"))
             return
@@ -256,8 +260,37 @@ class CallSession:
             await self._end(action.reason)
         elif isinstance(action, ev.TransferToAgent):
             await self._transfer(action.reason)
+        elif isinstance(action, ev.LookUpCaller):
+            async with self.sessions() as s:
+                found = await reference_contexts(
+                    s, self.recorder.attempt_id, action.reference, self.callback_numbers
+                )
+            self.events.put_nowait(ev.CallerLookup(found))
         else:
             await self.recorder.persist(action)
+            await self._after_persist(action)
+
+    async def _after_persist(self, action: ev.Action) -> None:
+        """Inbound: the caller's calendar once known; payment details to their port."""
+        assert self.recorder is not None
+        if isinstance(action, ev.IdentifyCaller):
+            async with self.sessions() as s:
+                setup = await load_call_setup(s, self.recorder.attempt_id, self.callback_numbers)
+            if setup is not None:
+                self.recorder.calendar = setup.calendar
+        elif isinstance(action, ev.SendPaymentDetails) and self.payment_details is not None:
+            ctx = self.dialog.ctx if self.dialog is not None else None
+            if ctx is not None and ctx.debtor_id is not None:
+                async with self.sessions() as s:
+                    setup_data = await load_attempt_context(s, self.recorder.attempt_id)
+                if setup_data is not None:
+                    await self.payment_details.request(
+                        attempt_id=self.recorder.attempt_id,
+                        debtor_id=ctx.debtor_id,
+                        debt_id=setup_data.attempt.debt_id,
+                        to_number=setup_data.attempt.to_number,
+                        locale=self.locale,
+                    )
 
     async def _play(self, action: ev.Play) -> None:
         assert self.recorder is not None

@@ -61,7 +61,17 @@ class Hangup:
     """The caller or the line ended the call."""
 
 
-Event = CallAnswered | MachineAnswered | Digits | Speech | Silence | PromptDone | Hangup
+@dataclass(frozen=True)
+class CallerLookup:
+    """The answer to :class:`LookUpCaller`: the people the keyed reference
+    names (empty: nobody). Each context is that person's, unverified."""
+
+    found: tuple[CallContext, ...]
+
+
+Event = (
+    CallAnswered | MachineAnswered | Digits | Speech | Silence | PromptDone | Hangup | CallerLookup
+)
 
 # ---------------------------------------------------------------- actions
 
@@ -152,6 +162,33 @@ class ScheduleCallback:
 
 
 @dataclass(frozen=True)
+class IdentifyCaller:
+    """An inbound caller said who they are (chose a name, keyed a reference):
+    the call belongs to this person's history from now on. Not a verification."""
+
+    debtor_id: int
+
+
+@dataclass(frozen=True)
+class LookUpCaller:
+    """Find who an inbound caller is by the reference they keyed; the service
+    answers with a :class:`CallerLookup` event."""
+
+    reference: str
+
+
+@dataclass(frozen=True)
+class CallerVerified:
+    """The person on the line met the campaign's verification policy."""
+
+
+@dataclass(frozen=True)
+class SendPaymentDetails:
+    """The verified caller asked for the payment details in writing (SMS):
+    the service hands the request to its payment-details port."""
+
+
+@dataclass(frozen=True)
 class TransferToAgent:
     """Hand the call to a live agent; ``reason`` goes on the agent's screen."""
 
@@ -185,6 +222,10 @@ Action = (
     | ReportDeceased
     | MarkWrongNumber
     | ScheduleCallback
+    | IdentifyCaller
+    | LookUpCaller
+    | CallerVerified
+    | SendPaymentDetails
     | TransferToAgent
     | EndCall
     | LogTurn
@@ -229,3 +270,9 @@ class CallContext:
         return self.country or self.locale.rsplit("-", 1)[-1]
 
     recorded: bool = False  # the carrier records this call: the notice says so
+    # Inbound: the person called us. ``candidates`` are the people the caller
+    # may be (by caller ID, or the reference keyed), each with their own
+    # context; the call speaks as one of them only once the caller chose.
+    inbound: bool = False
+    debtor_id: int | None = None
+    candidates: tuple[CallContext, ...] = ()

@@ -101,6 +101,7 @@ class CallerAnswers:
     # How many instalments the caller asked for, when they said a number.
     asked_count: int | None = None
     verified: bool = False  # the campaign's verification policy was met
+    chosen: int | None = None  # inbound: which candidate the caller said they are
 
     def promise_cents(self, ctx: CallContext) -> int:
         """The amount promised: one installment, the amount said (at most the
@@ -146,6 +147,9 @@ GUARDS: dict[str, Callable[[CallContext, CallerAnswers], bool]] = {
     "has_document_digits": lambda c, s: bool(c.document_digits),
     "factor_required": lambda c, s: c.verification == VerificationPolicy.NAME_AND_FACTOR,
     "verified": lambda c, s: s.verified,
+    "inbound": lambda c, s: c.inbound,
+    "one_candidate": lambda c, s: len(c.candidates) == 1,
+    "several_candidates": lambda c, s: len(c.candidates) > 1,
     "installments_available": lambda c, s: c.installments >= 2,
     "installment_plan": lambda c, s: s.plan == "installments",
     "promise_date_past": lambda c, s: s.promise_date is not None and s.promise_date < c.today,

@@ -49,6 +49,7 @@ KNOWN_PLACEHOLDERS: frozenset[str] = frozenset(
         "split_count",  # how many parts a split the caller proposed has
         "split_plan",  # each part of that split, amount and day, spoken
         "callback_when",  # when we will call back, spoken
+        "people",  # inbound, a shared number: "1 para Ana, 2 para Bruno"
         "callback_day",  # the day of a callback, spoken
         "callback_time",  # the time of day of a callback
         "callers_ahead",  # how many callers wait before this one in the agents' queue
@@ -70,6 +71,7 @@ PERSONAL_PLACEHOLDERS: frozenset[str] = frozenset(
         "due_date",
         "installment_amount",
         "latest_date",
+        "people",
     }
 )
 

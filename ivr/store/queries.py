@@ -189,6 +189,8 @@ async def load_attempt_context(session: AsyncSession, attempt_id: int) -> Attemp
     attempt = await session.get(CallAttempt, attempt_id)
     if attempt is None:
         return None
+    if attempt.debtor_id is None:  # an inbound caller who has not said who they are
+        return None
     debtor = await session.get(Debtor, attempt.debtor_id)
     assert debtor is not None
     debt = await session.get(Debt, attempt.debt_id) if attempt.debt_id else None

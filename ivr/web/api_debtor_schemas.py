@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import Field, ValidationInfo, field_validator
 
 from ivr.store.payment_columns import PaymentDetailInvalid, check_payment_detail
-from ivr.vocab.attempts import AttemptStatus
+from ivr.vocab.attempts import AttemptDirection, AttemptStatus
 from ivr.vocab.debtors import DebtorStatus, ReviewKind
 from ivr.vocab.debts import CallbackStatus, DebtStatus, PromiseStatus
 from ivr.vocab.locales import Locale
@@ -142,6 +142,7 @@ class AttemptOut(Output):
     debt_id: int | None
     campaign_id: int | None
     to_number: str
+    direction: AttemptDirection = AttemptDirection.OUTBOUND
     status: AttemptStatus
     outcome: Outcome | None
     answered_by: str | None

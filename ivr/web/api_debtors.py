@@ -83,17 +83,20 @@ def _recording(a: CallAttempt) -> RecordingOut | None:
 async def attempts_out(s: AsyncSession, rows: Sequence[CallAttempt]) -> list[AttemptOut]:
     """Attempts with a summary of their events, in two queries whatever the count."""
     summaries = await event_summaries(s, [a.id for a in rows])
-    refs = await debtor_store.external_refs(s, {a.debtor_id for a in rows})
+    refs = await debtor_store.external_refs(
+        s, {a.debtor_id for a in rows if a.debtor_id is not None}
+    )
     out = []
     for a in rows:
         events = summaries[a.id]
         out.append(
             AttemptOut(
                 id=a.id,
-                debtor_ref=refs.get(a.debtor_id, ""),
+                debtor_ref=refs.get(a.debtor_id, "") if a.debtor_id is not None else "",
                 debt_id=a.debt_id,
                 campaign_id=a.campaign_id,
                 to_number=a.to_number,
+                direction=a.direction,
                 status=a.status,
                 outcome=a.outcome,
                 answered_by=a.answered_by,

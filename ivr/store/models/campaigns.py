@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ivr.store.models.base import Base, string_enum, utcnow
 from ivr.vocab.debts import ClosedDayPromise
 from ivr.vocab.locales import DEFAULT_LOCALE, Locale
-from ivr.vocab.verification import OUTBOUND_DEFAULT, VerificationPolicy
+from ivr.vocab.verification import INBOUND_DEFAULT, OUTBOUND_DEFAULT, VerificationPolicy
 
 
 class Campaign(Base):
@@ -51,6 +51,18 @@ class Campaign(Base):
     # What the call must hear before it says what it is about (ivr.vocab.verification).
     verification_policy: Mapped[VerificationPolicy] = mapped_column(
         string_enum(VerificationPolicy), default=OUTBOUND_DEFAULT, server_default="name"
+    )
+    # The policy for calls the person places to us: caller ID can be forged,
+    # so a factor is asked by default (ivr.vocab.verification.INBOUND_DEFAULT).
+    inbound_verification_policy: Mapped[VerificationPolicy] = mapped_column(
+        string_enum(VerificationPolicy),
+        default=INBOUND_DEFAULT,
+        server_default=INBOUND_DEFAULT.value,
+    )
+    # A conversation today with the verified person, on a call they placed,
+    # suppresses our calls to them for the rest of their local day.
+    inbound_suppresses_today: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
     )
     callback_number: Mapped[str] = mapped_column(String(20), default="")
     # Record the calls at the carrier (and say so in the call); kept for the

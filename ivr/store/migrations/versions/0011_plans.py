@@ -1,7 +1,7 @@
 """payment plans: instalments grouped in a plan, campaign limits and follow-up days
 
 Revision ID: 0011_plans
-Revises: 0006_recordings
+Revises: 0010_payment_details
 Create Date: 2026-12-10 08:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import ivr.store.models
 
 revision = "0011_plans"
-down_revision: str | None = "0006_recordings"
+down_revision: str | None = "0010_payment_details"
 branch_labels = None
 depends_on = None
 
