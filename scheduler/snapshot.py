@@ -101,3 +101,15 @@ class DebtorSnapshot:
 
     def countries(self) -> tuple[str, ...]:
         return debtor_countries(self.country, [p.e164 for p in self.valid_phones()])
+
+
+@dataclass(frozen=True)
+class SmsFacts:
+    """What the SMS rules read beyond the person's snapshot: their consent for
+    written messages, the messages already counted on their local day, and the
+    SMS cap of each of their campaigns (``scheduler.eligibility_sms``)."""
+
+    sms_opted_out_at: dt.datetime | None
+    sms_allowed: bool
+    sent_today: int
+    daily_caps: dict[int, int] = field(default_factory=dict)  # campaign id -> sms_daily_cap

@@ -44,10 +44,12 @@ from ivr.web.api_debtor_schemas import (
     ReviewList,
     ReviewOut,
     ReviewsQuery,
+    SmsExplainOut,
 )
 from ivr.web.auth import current_user, json_error
 from scheduler.eligibility import OVERRIDABLE
-from scheduler.explain import explain
+from scheduler.eligibility_sms import SmsVerdict
+from scheduler.explain import explain, explain_sms
 
 RECENT_ATTEMPTS = 10
 
@@ -200,6 +202,7 @@ async def explain_debtor(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as s:
         debtor = await _debtor(s, ref, current_user(request))
         verdict = await explain(s, debtor.id, at)
+        sms = await explain_sms(s, debtor.id, at)
     return reply(
         ExplainOut(
             debtor=ref,
@@ -220,7 +223,23 @@ async def explain_debtor(request: web.Request) -> web.Response:
             campaign_id=verdict.campaign_id,
             to_number=verdict.to_number,
             next_check_at=verdict.wake_at,
+            sms=_sms_out(sms),
         )
+    )
+
+
+def _sms_out(v: SmsVerdict) -> SmsExplainOut:
+    return SmsExplainOut(
+        allowed=v.allowed,
+        purpose=v.purpose.value,
+        reasons=[
+            ReasonOut(code=r.code, message=r.message, detail=r.detail, until=r.until)
+            for r in v.reasons
+        ],
+        to_number=v.to_number,
+        sent_today=v.sent_today,
+        daily_cap=v.daily_cap,
+        next_at=v.next_at,
     )
 
 
@@ -296,7 +315,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "GET",
         f"{_D}/explain",
         explain_debtor,
-        "Why the debtor may or may not be called now (or at ?at=)",
+        "Why the debtor may or may not be called (and sent an SMS) now, or at ?at=",
         roles=_READERS,
         tag="debtors",
         query=ExplainQuery,
