@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
-from aiohttp import web
-
 import phonenumbers
+from aiohttp import web
 
 from ivr.store.ids import MAX_ROW_ID, parse_row_id
 from ivr.vocab.messages import SmsStatus
@@ -147,7 +146,9 @@ class TwilioForm(Mapping[str, str]):
         return value
 
     def sms_status(self, name: str = "MessageStatus") -> SmsStatus:
-        return SmsStatus(self.choice(name, SMS_STATUSES, required=True))
+        value = self.choice(name, SMS_STATUSES, required=True)
+        assert value is not None
+        return SmsStatus(value)
 
     def phone(self, name: str, *, required: bool = True) -> str | None:
         """A phone number as Twilio writes it (E.164), normalised: ``+55 11 9...``
