@@ -37,6 +37,7 @@ from ivr.calling_hours import default_hours
 from ivr.dialog.creditor_names import check_spoken_form
 from ivr.document_digits import DocumentInvalid, hash_document
 from ivr.store.amounts import AmountInvalid, parse_amount
+from ivr.store.channel_columns import CHANNEL_COLUMNS, ChannelInvalid, channel_choices
 from ivr.store.csvfile import CsvRefused, Record, Table, read_table
 from ivr.store.import_batch import Pacer, store_rows
 from ivr.store.import_report import ImportReport, RowError
@@ -44,7 +45,8 @@ from ivr.store.models import CallWindow, Campaign
 from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES, Locale
 
 REQUIRED = ("external_ref", "name", "phone", "amount", "due_date", "creditor")
-OPTIONAL = ("locale", "region", "timezone", "birth_year", "document", "creditor_spoken")
+_OWN_OPTIONAL = ("locale", "region", "timezone", "birth_year", "document", "creditor_spoken")
+OPTIONAL: tuple[str, ...] = (*_OWN_OPTIONAL, *CHANNEL_COLUMNS)
 # A row's country and currency unless it says otherwise, by its locale.
 LOCALE_HOME: dict[str, tuple[str, str]] = {Locale.PT_BR: ("BR", "BRL"), Locale.EN_US: ("US", "USD")}
 
@@ -101,6 +103,8 @@ class DebtorRow:
     creditor_spoken: str | None = None  # in the row's locale (ivr.dialog.creditor_names)
     # A salted hash of the document number's last digits; never the number.
     document_digits: str | None = None
+    # The channel columns the row gives (ivr.store.channel_columns).
+    channels: tuple[tuple[str, object], ...] = ()
 
 
 class RowInvalid(ValueError):
@@ -239,6 +243,7 @@ def validate_row(line: int, row: dict[str, str], default_locale: str) -> DebtorR
         birth_year=birth_year,
         creditor_spoken=spoken,
         document_digits=document_digits,
+        channels=channel_choices(row),
     )
 
 
@@ -273,7 +278,7 @@ def validated(
             continue
         try:
             row = validate_row(rec.line, rec.values, default_locale)
-        except (RowInvalid, AmountInvalid) as exc:
+        except (RowInvalid, AmountInvalid, ChannelInvalid) as exc:
             errors.append(RowError(rec.line, str(exc), ref))
             continue
         if row.external_ref in seen:
