@@ -95,6 +95,7 @@ def _examples(ref: str, today: dt.date) -> dict[str, dict[str, Any]]:
             "payment_ref": "P-walker",
         },
         "put_presence": {"presence": "away"},
+        "patch_channels": {"calls_allowed": True, "sms_allowed": True, "preferred_channel": "sms"},
         "put_creditor": {"spoken": {"pt-BR": "do Banco Horizonte", "en-US": "Horizon Bank"}},
         "post_wrapup": {
             "outcome": "promise",
