@@ -164,19 +164,25 @@ async def inbound(request: web.Request) -> web.Response:
     form.integer("NumMedia", high=MAX_MEDIA)
     settings = request.app[SETTINGS]
     assert settings.public_url
-    try:
-        async with request.app[SESSIONS]() as s, s.begin():
-            handled, status_url = await _handle(
-                s,
-                sid=sid,
-                sender=sender,
-                to=to,
-                body=body,
-                default_locale=settings.locale,
-                public_url=settings.public_url,
-            )
-    except IntegrityError:  # the same MessageSid, stored meanwhile by a concurrent retry
-        handled, status_url = _Handled(), None
+    handled, status_url = _Handled(), None
+    # A concurrent delivery may win a unique key (the same MessageSid, or the
+    # same number's block) and roll this one back: the second try then finds
+    # what it stored and does nothing twice, and a different message is kept.
+    for _ in range(2):
+        try:
+            async with request.app[SESSIONS]() as s, s.begin():
+                handled, status_url = await _handle(
+                    s,
+                    sid=sid,
+                    sender=sender,
+                    to=to,
+                    body=body,
+                    default_locale=settings.locale,
+                    public_url=settings.public_url,
+                )
+            break
+        except IntegrityError:
+            handled, status_url = _Handled(), None
     hub = request.app.get(AGENT_HUB)
     if hub is not None and handled.sms_id is not None:
         for agent_id, transfer_id in handled.screens:

@@ -209,3 +209,11 @@ async def test_unsigned_inbound_is_refused(app: SmsApp) -> None:
     assert (await app.post("/twilio/sms", fields, token="forged"))[0] == 403
     assert (await _debtor(app, debtor_id)).sms_opted_out_at is None
     assert await _messages(app) == []
+
+
+async def test_concurrent_stops_from_an_unknown_number_keep_every_message(app: SmsApp) -> None:
+    answers = await asyncio.gather(*(app.inbound(STRANGER, "STOP") for _ in range(4)))
+    assert all(status == 200 for status, _ in answers)
+    assert sum(xml.count("<Message") for _, xml in answers) == 1
+    rows = await _messages(app)
+    assert sum(m.direction == SmsDirection.INBOUND for m in rows) == 4
