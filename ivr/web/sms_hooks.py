@@ -42,7 +42,7 @@ from ivr.agents.keys import AGENT_HUB
 from ivr.keys import SESSIONS, SETTINGS, SIGNATURES
 from ivr.messaging.keywords import keyword
 from ivr.messaging.outbox import SMS_STATUS_PATH, UNSUBSCRIBED, status_callback_url
-from ivr.messaging.replies import reply_text
+from ivr.messaging.replies import check_replies, reply_text
 from ivr.store.messages import add_inbound, add_outbound, apply_sms_status
 from ivr.store.models import Debtor
 from ivr.store.sms_contacts import (
@@ -193,5 +193,6 @@ async def inbound(request: web.Request) -> web.Response:
 
 
 def setup_sms_routes(app: web.Application) -> None:
+    check_replies()  # a missing confirmation text fails at start-up, not at a STOP
     app.router.add_post(SMS_STATUS_PATH, sms_status)
     app.router.add_post(SMS_INBOUND_PATH, inbound)
