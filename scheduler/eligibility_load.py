@@ -133,6 +133,7 @@ async def load_snapshots(
                 Debtor.opted_out_at,
                 Debtor.quiet_until,
                 Debtor.status.label("debtor_status"),
+                Debtor.calls_allowed,
                 Phone.id.label("phone_id"),
                 Phone.e164,
                 Phone.position,
@@ -159,6 +160,7 @@ async def load_snapshots(
                 r.id, r.country, r.region, r.timezone, r.opted_out_at, r.quiet_until
             )
             snap.status = str(r.debtor_status)
+            snap.calls_allowed = bool(r.calls_allowed)
         if r.phone_id is not None and r.phone_id not in phones_seen:
             phones_seen.add(r.phone_id)
             snap.phones.append(

@@ -20,6 +20,7 @@ MESSAGES = {
     "blocked_date": "a date the supervisor blocked",
     "no_timezone": "the debtor's time zone is unknown",
     "opted_out": "the debtor asked not to be called",
+    "calls_not_allowed": "calls are not allowed for this debtor (the file or their choice)",
     "deceased_review": (
         "reported deceased on a call: no contact at all until a supervisor reviews the case"
     ),

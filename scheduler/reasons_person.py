@@ -1,6 +1,7 @@
 """Rules about the person: reported dead, an opt-out (of the person or of a
-number), a pause, no number to dial, a callback they asked for; and which of
-their numbers a call dials.
+number), calls not allowed (the file's or their channel choice), a pause, no
+number to dial, a callback they asked for; and which of their numbers a call
+dials.
 
 One module per kind of rule (person, debt, window, caps) so each can be
 read, and changed, on its own; ``scheduler.eligibility`` joins them.
@@ -33,6 +34,8 @@ def person_reasons(
         out.append(reason("deceased_review"))
     if snap.opted_out_at is not None:
         out.append(reason("opted_out", since=snap.opted_out_at.isoformat()))
+    if not snap.calls_allowed:
+        out.append(reason("calls_not_allowed"))
     if snap.quiet_until is not None and snap.quiet_until > now:
         out.append(
             reason("debtor_quiet", snap.quiet_until, quiet_until=snap.quiet_until.isoformat())

@@ -89,6 +89,8 @@ class DebtorSnapshot:
     promises: list[PromiseRow] = field(default_factory=list)
     callbacks: list[CallbackRow] = field(default_factory=list)
     status: str = DebtorStatus.ACTIVE
+    # False: the creditor's file or the debtor allows no calls (SMS may still be).
+    calls_allowed: bool = True
 
     def valid_phones(self) -> list[PhoneRow]:
         """The numbers a call may dial: well formed, not wrong, not opted out.

@@ -351,6 +351,7 @@ async def _message(request: web.Request, event: AgentEvent) -> dict[str, Any]:
         "type": event.kind,
         "event_id": event.event_id,
         "transfer_id": event.transfer_id,
+        "sms_id": event.sms_id,
         "pop": pop,
         "agent": agent_json(agent) if agent is not None else None,
     }

@@ -33,7 +33,8 @@ CHANNEL = "ivr_agent_events"
 PING_EVERY_S = 10.0
 MAX_BACKOFF_S = 5.0
 
-KINDS = frozenset({"offer", "connected", "ended", "missed", "presence", "resync"})
+# "sms": the debtor on the agent's screen wrote a message (``sms_id``).
+KINDS = frozenset({"offer", "connected", "ended", "missed", "presence", "resync", "sms"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class AgentEvent:
     kind: str
     transfer_id: int | None = None
     event_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    sms_id: int | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -54,6 +56,7 @@ class AgentEvent:
             kind=str(raw["kind"]),
             transfer_id=int(raw["transfer_id"]) if raw.get("transfer_id") is not None else None,
             event_id=str(raw.get("event_id") or uuid.uuid4().hex),
+            sms_id=int(raw["sms_id"]) if raw.get("sms_id") is not None else None,
         )
 
 

@@ -2,7 +2,9 @@
 
 Built from the store at delivery time (on the replica the browser is
 connected to): who the debtor is, what the debt is, why the machine handed
-over, the conversation so far, and any promise the debtor tried to make.
+over, the conversation so far, any promise the debtor tried to make, and
+the latest text messages to and from them (SMS: a reply written while the
+agent has the debtor on screen arrives as an ``sms`` event with this pop).
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.agents import texts
 from ivr.store.attempt_history import attempt_events, attempt_promises
-from ivr.store.models import CallEvent
+from ivr.store.messages import debtor_messages
+from ivr.store.models import CallEvent, SmsMessage
 from ivr.store.transfers import transfer_call
 
 TRANSCRIPT_KINDS = frozenset({"prompt", "speech", "dtmf", "promise", "transfer", "callback"})
+RECENT_MESSAGES = 10
 
 
 def _iso(value: Any) -> str | None:
@@ -51,6 +55,18 @@ def transcript_line(event: CallEvent) -> dict[str, Any] | None:
     return None
 
 
+def message_line(msg: SmsMessage) -> dict[str, Any]:
+    """One text message as the agent reads it (who wrote, what, where it stands)."""
+    return {
+        "id": msg.id,
+        "at": _iso(msg.created_at),
+        "who": "debtor" if msg.direction == "inbound" else "ivr",
+        "purpose": msg.purpose.value,
+        "text": msg.body,
+        "status": msg.status.value,
+    }
+
+
 async def build_pop(session: AsyncSession, transfer_id: int) -> dict[str, Any] | None:
     found = await transfer_call(session, transfer_id, lock=False)
     if found is None:
@@ -64,6 +80,7 @@ async def build_pop(session: AsyncSession, transfer_id: int) -> dict[str, Any] |
         if e.kind == "promise"
     ]
     promises = await attempt_promises(session, attempt.id)
+    messages = await debtor_messages(session, debtor.id, limit=RECENT_MESSAGES)
     locale = debtor.locale
     debt_view: dict[str, Any] | None = None
     if debt is not None:
@@ -98,6 +115,7 @@ async def build_pop(session: AsyncSession, transfer_id: int) -> dict[str, Any] |
         },
         "debt": debt_view,
         "transcript": transcript,
+        "messages": [message_line(m) for m in messages],
         "promise_attempts": promise_events
         or [
             {"date": p.promised_date.isoformat(), "amount_cents": p.amount_cents} for p in promises

@@ -23,6 +23,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ivr.store.channel_columns import CHANNEL_DEFAULTS
 from ivr.store.creditors import merge_spoken_forms
 from ivr.store.models import Debt, Debtor, DebtStatus, Phone, utcnow
 
@@ -106,16 +107,19 @@ DEBTS: Table = Debt.__table__  # type: ignore[assignment]
 
 
 async def _update_by_id(s: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
-    """One executemany UPDATE ... WHERE id = ? (every dict has the same keys)."""
-    if not rows:
-        return
-    columns = [k for k in rows[0] if k != "id"]
-    stmt = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values({c: bindparam(f"b_{c}") for c in columns})
-    )
-    await s.execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in rows])
+    """One executemany UPDATE ... WHERE id = ? per set of keys (rows that leave a
+    column out, like an empty channel cell, leave it as it is)."""
+    by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_keys.setdefault(tuple(row), []).append(row)
+    for keys, group in by_keys.items():
+        columns = [k for k in keys if k != "id"]
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values({c: bindparam(f"b_{c}") for c in columns})
+        )
+        await s.execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in group])
 
 
 def _person(row: DebtorRow) -> dict[str, Any]:
@@ -127,6 +131,7 @@ def _person(row: DebtorRow) -> dict[str, Any]:
         "timezone": row.timezone,
         "birth_year": row.birth_year,
         "document_digits": row.document_digits,
+        **dict(row.channels),
     }
 
 
@@ -144,7 +149,13 @@ async def _write(s: AsyncSession, rows: list[DebtorRow], campaign_id: int) -> tu
             # Rows come back in any order: each carries its external_ref.
             insert(DEBTORS).returning(DEBTORS.c.external_ref, DEBTORS.c.id),
             [
-                {**_person(r), "external_ref": r.external_ref, "created_at": now, "updated_at": now}
+                {
+                    **CHANNEL_DEFAULTS,
+                    **_person(r),
+                    "external_ref": r.external_ref,
+                    "created_at": now,
+                    "updated_at": now,
+                }
                 for r in fresh
             ],
         )

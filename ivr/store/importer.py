@@ -37,6 +37,7 @@ from ivr.calling_hours import default_hours
 from ivr.dialog.creditor_names import check_spoken_form
 from ivr.document_digits import DocumentInvalid, hash_document
 from ivr.store.amounts import AmountInvalid, parse_amount
+from ivr.store.channel_columns import CHANNEL_COLUMNS, ChannelInvalid, channel_choices
 from ivr.store.csvfile import CsvRefused, Record, Table, read_table
 from ivr.store.import_batch import Pacer, store_rows
 from ivr.store.import_report import ImportReport, RowError
@@ -45,10 +46,8 @@ from ivr.store.payment_columns import PAYMENT_COLUMNS, PaymentDetailInvalid, pay
 from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES, Locale
 
 REQUIRED = ("external_ref", "name", "phone", "amount", "due_date", "creditor")
-OPTIONAL = (
-    *("locale", "region", "timezone", "birth_year", "document", "creditor_spoken"),
-    *PAYMENT_COLUMNS,
-)
+_OWN_OPTIONAL = ("locale", "region", "timezone", "birth_year", "document", "creditor_spoken")
+OPTIONAL: tuple[str, ...] = (*_OWN_OPTIONAL, *PAYMENT_COLUMNS, *CHANNEL_COLUMNS)
 # A row's country and currency unless it says otherwise, by its locale.
 LOCALE_HOME: dict[str, tuple[str, str]] = {Locale.PT_BR: ("BR", "BRL"), Locale.EN_US: ("US", "USD")}
 
@@ -108,6 +107,8 @@ class DebtorRow:
     # The payment columns the file has (ivr.store.payment_columns), checked;
     # None clears a detail, a column the file lacks is left as it was.
     payment: dict[str, str | None] = field(default_factory=dict)
+    # The channel columns the row gives (ivr.store.channel_columns).
+    channels: tuple[tuple[str, object], ...] = ()
 
 
 class RowInvalid(ValueError):
@@ -251,6 +252,7 @@ def validate_row(line: int, row: dict[str, str], default_locale: str) -> DebtorR
         creditor_spoken=spoken,
         document_digits=document_digits,
         payment=payment,
+        channels=channel_choices(row),
     )
 
 
@@ -285,7 +287,7 @@ def validated(
             continue
         try:
             row = validate_row(rec.line, rec.values, default_locale)
-        except (RowInvalid, AmountInvalid) as exc:
+        except (RowInvalid, AmountInvalid, ChannelInvalid) as exc:
             errors.append(RowError(rec.line, str(exc), ref))
             continue
         if row.external_ref in seen:

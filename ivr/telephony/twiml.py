@@ -11,6 +11,7 @@ it requests.
 
 from __future__ import annotations
 
+from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Connect, Dial, Gather, VoiceResponse
 
 from ivr.telephony.signature import websocket_url
@@ -140,3 +141,16 @@ def leave() -> str:
 
 def empty() -> str:
     return str(VoiceResponse())
+
+
+def message(text: str | None = None, *, status_url: str | None = None) -> str:
+    """The answer to an inbound SMS: one ``<Message>`` back to the sender, or,
+    without ``text``, an empty ``<Response/>`` (nothing is sent). The carrier
+    posts the reply's statuses to ``status_url`` (its ``action``)."""
+    response = MessagingResponse()
+    if text:
+        if status_url:
+            response.message(text, action=status_url, method="POST")
+        else:
+            response.message(text)
+    return str(response)

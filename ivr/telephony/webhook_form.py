@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
+import phonenumbers
 from aiohttp import web
 
 from ivr.store.ids import MAX_ROW_ID, parse_row_id
+from ivr.vocab.messages import SmsStatus
 
 CALL_STATUSES = frozenset(
     {
@@ -70,6 +72,9 @@ RECORDING_SOURCES = frozenset(
         "StartConferenceRecordingAPI",
     }
 )
+SMS_STATUSES = frozenset(s.value for s in SmsStatus)
+MAX_ERROR_CODE = 99999  # Twilio's error codes are five digits
+MAX_MEDIA = 10  # Twilio accepts at most 10 media items per message
 MAX_CALL_SECONDS = 24 * 3600  # Twilio ends every call after at most 24 hours
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 # What carriers send for a withheld caller ID (Twilio: "anonymous", "+266696687").
@@ -77,6 +82,7 @@ _WITHHELD = frozenset({"anonymous", "restricted", "unknown", "unavailable", "+26
 DIRECTIONS = frozenset({"inbound", "outbound-api", "outbound-dial", "trunking-originating"})
 _CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 _RECORDING_SID = re.compile(r"RE[0-9a-fA-F]{32}")
+_MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-fA-F]{32}")
 _DIGITS = re.compile(r"[0-9*#w]{0,64}")
 _MAX_TEXT = 2000
 _OLDEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -131,6 +137,36 @@ class TwilioForm(Mapping[str, str]):
         if not _RECORDING_SID.fullmatch(value):
             raise bad_field("RecordingSid", "must be RE followed by 32 hexadecimal digits")
         return value
+
+    def message_sid(self) -> str:
+        """``MessageSid`` (and ``SmsSid``, its older name, when sent: the same value)."""
+        value = self.text("MessageSid", required=True)
+        assert value is not None
+        if not _MESSAGE_SID.fullmatch(value):
+            raise bad_field("MessageSid", "must be SM or MM followed by 32 hexadecimal digits")
+        legacy = self.text("SmsSid")
+        if legacy is not None and legacy != value:
+            raise bad_field("SmsSid", "must equal MessageSid")
+        return value
+
+    def sms_status(self, name: str = "MessageStatus") -> SmsStatus:
+        value = self.choice(name, SMS_STATUSES, required=True)
+        assert value is not None
+        return SmsStatus(value)
+
+    def phone(self, name: str, *, required: bool = True) -> str | None:
+        """A phone number as Twilio writes it (E.164), normalised: ``+55 11 9...``
+        and ``+55119...`` are the same number."""
+        value = self.text(name, required=required)
+        if value is None:
+            return None
+        try:
+            number = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException:
+            raise bad_field(name, "must be a phone number in E.164 (+ and digits)") from None
+        if not phonenumbers.is_possible_number(number):
+            raise bad_field(name, "must be a phone number in E.164 (+ and digits)")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
     def url(self, name: str) -> str | None:
         """An absolute http(s) URL (where the carrier keeps a recording)."""

@@ -84,6 +84,13 @@ SMS_STATUS_RANK: dict[SmsStatus, int] = {
 }
 
 
+class SmsKeyword(enum.StrEnum):
+    """What a whole inbound message asks for (see :mod:`ivr.messaging.keywords`)."""
+
+    OPT_OUT = "opt_out"  # SAIR, PARAR, STOP and their synonyms
+    OPT_IN = "opt_in"  # VOLTAR, START and their synonyms
+
+
 class Channel(enum.StrEnum):
     """How the service may reach a debtor (a debtor's preference names one)."""
 

@@ -12,7 +12,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from ivr.store.models import Role
-from ivr.web import api_campaigns, api_creditors, api_debtors, api_payments, api_plans
+from ivr.web import (
+    api_campaigns,
+    api_creditors,
+    api_debtor_channels,
+    api_debtors,
+    api_payments,
+    api_plans,
+)
 from ivr.web.api_common import API_PREFIX, Endpoint, add_endpoints, read_body, reply
 from ivr.web.api_schemas import LoginIn, Ok, UserOut
 from ivr.web.auth import authenticate, end_session, set_session_cookie
@@ -87,6 +94,7 @@ def setup_api(app: web.Application) -> None:
     add_endpoints(app, api_campaigns.ENDPOINTS)
     add_endpoints(app, api_creditors.ENDPOINTS)
     add_endpoints(app, api_debtors.ENDPOINTS)
+    add_endpoints(app, api_debtor_channels.ENDPOINTS)
     add_endpoints(app, api_payments.ENDPOINTS)
     add_endpoints(app, api_plans.ENDPOINTS)
     app.router.add_get(OPENAPI_PATH, serve_openapi)

@@ -18,6 +18,7 @@ from ivr.vocab.attempts import AttemptDirection, AttemptStatus
 from ivr.vocab.debtors import DebtorStatus, ReviewKind
 from ivr.vocab.debts import CallbackStatus, DebtStatus, PromiseStatus
 from ivr.vocab.locales import Locale
+from ivr.vocab.messages import Channel, SmsDirection, SmsPurpose, SmsStatus
 from ivr.vocab.outcomes import Outcome
 from ivr.vocab.recordings import RecordingStatus
 from ivr.web.api_schemas import Input, Output
@@ -176,6 +177,12 @@ class DebtorOut(Output):
     opted_out_at: dt.datetime | None
     quiet_until: dt.datetime | None
     next_attempt_at: dt.datetime | None
+    calls_allowed: bool = True
+    sms_allowed: bool = True
+    preferred_channel: Channel | None = None
+    sms_opted_out_at: dt.datetime | None = Field(
+        default=None, description="the debtor wrote SAIR/PARAR/STOP: no more SMS"
+    )
     phones: list[PhoneOut]
     debts: list[DebtOut]
     promises: list[PromiseOut]
@@ -272,3 +279,42 @@ class ReviewOut(Output):
 
 class ReviewList(Output):
     items: list[ReviewOut]
+
+
+class ChannelsIn(Input):
+    """Fields left out stay as they are; ``preferred_channel: null`` clears it."""
+
+    calls_allowed: bool | None = Field(default=None, description="false: no calls at all")
+    sms_allowed: bool | None = Field(default=None, description="false: no SMS at all")
+    preferred_channel: Channel | None = None
+
+
+class ChannelsOut(Output):
+    calls_allowed: bool
+    sms_allowed: bool
+    preferred_channel: Channel | None
+    sms_opted_out_at: dt.datetime | None = Field(
+        description="the debtor wrote SAIR/PARAR/STOP; only VOLTAR/START lifts it"
+    )
+    sms_blocked_numbers: list[str] = Field(
+        description="the debtor's numbers from which someone, not yet known as the "
+        "debtor, wrote STOP: no SMS to them"
+    )
+
+
+class SmsOut(Output):
+    id: int
+    direction: SmsDirection
+    purpose: SmsPurpose
+    to_number: str
+    from_number: str
+    body: str
+    status: SmsStatus
+    error_code: int | None
+    segments: int
+    created_at: dt.datetime
+    status_at: dt.datetime | None
+
+
+class SmsList(Output):
+    items: list[SmsOut]

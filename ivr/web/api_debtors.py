@@ -152,6 +152,10 @@ async def get_debtor(request: web.Request) -> web.Response:
             opted_out_at=debtor.opted_out_at,
             quiet_until=debtor.quiet_until,
             next_attempt_at=debtor.next_attempt_at,
+            calls_allowed=debtor.calls_allowed,
+            sms_allowed=debtor.sms_allowed,
+            preferred_channel=debtor.preferred_channel,
+            sms_opted_out_at=debtor.sms_opted_out_at,
             phones=[
                 PhoneOut(
                     e164=p.e164,

@@ -1,5 +1,5 @@
 """Twilio webhooks: /twilio/voice, /twilio/status, /twilio/amd, /twilio/recording
-and the media socket.
+and the media socket (the SMS ones are in :mod:`ivr.web.sms_hooks`).
 
 Every request is checked against X-Twilio-Signature computed over
 IVR_PUBLIC_URL (:mod:`ivr.telephony.signature`); a missing or wrong signature
@@ -39,6 +39,7 @@ from ivr.telephony.webhook_form import (
     TwilioForm,
 )
 from ivr.vocab.recordings import CARRIER_RECORDING_STATUSES, RecordingStatus
+from ivr.web.sms_hooks import setup_sms_routes
 
 log = structlog.get_logger(__name__)
 
@@ -187,3 +188,4 @@ def setup_twilio_routes(app: web.Application) -> None:
     app.router.add_post("/twilio/amd", amd)
     app.router.add_post("/twilio/recording", recording)
     app.router.add_get("/twilio/media", media)
+    setup_sms_routes(app)

@@ -98,6 +98,7 @@ def _examples(ref: str, today: dt.date) -> dict[str, dict[str, Any]]:
             "instalments": [{"date": (today + dt.timedelta(days=3)).isoformat(), "amount": "1.00"}]
         },
         "put_presence": {"presence": "away"},
+        "patch_channels": {"calls_allowed": True, "sms_allowed": True, "preferred_channel": "sms"},
         "put_creditor": {"spoken": {"pt-BR": "do Banco Horizonte", "en-US": "Horizon Bank"}},
         "put_creditor_pix": {
             "key": "123.456.789-09",

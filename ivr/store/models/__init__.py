@@ -31,7 +31,7 @@ from ivr.store.models.debtors import (
     Phone,
     Promise,
 )
-from ivr.store.models.messages import SmsMessage
+from ivr.store.models.messages import SmsMessage, SmsNumberOptOut
 from ivr.store.models.users import AuthSession, LoginThrottle, User
 from ivr.vocab.attempts import FINAL_ATTEMPT_STATUSES, LIVE_ATTEMPT_STATUSES, AttemptStatus
 from ivr.vocab.debtors import DebtorStatus, ReviewKind
@@ -77,6 +77,7 @@ __all__ = [
     "ReviewKind",
     "Role",
     "SmsMessage",
+    "SmsNumberOptOut",
     "Transfer",
     "TransferOutcome",
     "TransferStatus",

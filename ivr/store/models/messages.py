@@ -61,3 +61,19 @@ class SmsMessage(Base):
     local_day: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     status_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class SmsNumberOptOut(Base):
+    """SAIR / PARAR / STOP from a number no debtor (or only a wrong-number
+    listing) is known by: no SMS to this number, for any debtor who lists it
+    now or later. Calls are not affected (``number_opt_outs`` is the calls'
+    list): a written STOP says nothing about phone calls. VOLTAR / START from
+    the number removes the row."""
+
+    __tablename__ = "sms_number_opt_outs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    e164: Mapped[str] = mapped_column(String(20), unique=True)
+    # The inbound message that asked for it.
+    message_sid: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -66,7 +66,21 @@
       item.append(who, document.createTextNode(line.text));
       list.append(item);
     }
+    renderMessages(pop.messages || []);
     show("pop", true);
+  }
+
+  function renderMessages(messages) {
+    const list = $("sms-list");
+    list.replaceChildren();
+    for (const m of messages) {
+      const item = document.createElement("li");
+      const who = document.createElement("span");
+      who.className = "who";
+      who.textContent = m.who === "debtor" ? "Debtor (SMS):" : "Sent (SMS):";
+      item.append(who, document.createTextNode(m.text));
+      list.append(item);
+    }
   }
 
   function openWrapup(pop) {
@@ -94,6 +108,9 @@
     if (msg.type === "offer") renderPop(msg.pop, "Incoming call: pick up your phone");
     else if (msg.type === "connected") renderPop(msg.pop, "On the call");
     else if (msg.type === "ended") { renderPop(msg.pop, "Call ended: please wrap up"); openWrapup(msg.pop); }
+    else if (msg.type === "sms" && msg.pop && state.transferId === msg.transfer_id) {
+      renderMessages(msg.pop.messages || []);
+    }
     else if (msg.type === "missed" && state.transferId === msg.transfer_id) {
       renderPop(null);
       $("connection").textContent = "Missed a call.";
