@@ -34,6 +34,7 @@ from ivr.dialog.events import (
     RecordOutcome,
     RecordPromise,
     ScheduleCallback,
+    SendPaymentDetails,
     Silence,
     Speech,
 )
@@ -350,10 +351,11 @@ class Dialog:
                 if not only_if_unset or self._outcome is None:
                     self._set_outcome(outcome, actions)
             case SavePromise():
-                if self.answers.split:  # a split: each dated amount is a promise
-                    actions.extend(RecordPromise(d, c) for d, c in self.answers.split)
-                elif (day := self.answers.promise_date) is not None:
-                    actions.append(RecordPromise(day, self.answers.promise_cents(self.ctx)))
+                made = self.answers.split  # a split: each dated amount is a promise
+                if not made and (day := self.answers.promise_date) is not None:
+                    made = ((day, self.answers.promise_cents(self.ctx)),)
+                actions.extend(RecordPromise(d, c) for d, c in made)
+                self.answers.promised += made
             case BookCallback(any_time):
                 if any_time:
                     self.answers.callback_date = self.answers.callback_time = None
@@ -362,6 +364,8 @@ class Dialog:
                 self.answers.plan = plan
             case MarkVerified():
                 self.answers.verified = True
+            case Emit(SendPaymentDetails()):  # about what this call promised
+                actions.append(SendPaymentDetails(self.answers.promised))
             case Emit(action):
                 actions.append(action)
             case Finish(action):

@@ -144,6 +144,16 @@ class ScheduleCallback:
 
 
 @dataclass(frozen=True)
+class SendPaymentDetails:
+    """The verified caller agreed, in the call, to get the payment details by
+    SMS. ``promises`` are the (date, cents) this call promised, in order: the
+    message is about them; empty: about the open debt (asked before a promise).
+    Whether it may go and what it says is the service's to decide."""
+
+    promises: tuple[tuple[dt.date, int], ...] = ()
+
+
+@dataclass(frozen=True)
 class TransferToAgent:
     """Hand the call to a live agent; ``reason`` goes on the agent's screen."""
 
@@ -176,6 +186,7 @@ Action = (
     | ReportDeceased
     | MarkWrongNumber
     | ScheduleCallback
+    | SendPaymentDetails
     | TransferToAgent
     | EndCall
     | LogTurn
@@ -217,3 +228,7 @@ class CallContext:
         return self.country or self.locale.rsplit("-", 1)[-1]
 
     recorded: bool = False  # the carrier records this call: the notice says so
+    # The service can text this debtor the payment details now (a mobile number
+    # on this call, SMS allowed and not stopped, a way to pay on file): only then
+    # is the caller asked "may I text you the payment details?".
+    sms_possible: bool = False

@@ -98,6 +98,8 @@ class CallerAnswers:
     # A plan the caller proposed ("metade agora e o resto dia 20").
     split: DatedAmounts = ()
     verified: bool = False  # the campaign's verification policy was met
+    # The promises recorded in this call (what a payment-details SMS is about).
+    promised: DatedAmounts = ()
 
     def promise_cents(self, ctx: CallContext) -> int:
         """The amount promised: one installment, the amount said (at most the
@@ -131,6 +133,9 @@ GUARDS: dict[str, Callable[[CallContext, CallerAnswers], bool]] = {
     "has_document_digits": lambda c, s: bool(c.document_digits),
     "factor_required": lambda c, s: c.verification == VerificationPolicy.NAME_AND_FACTOR,
     "verified": lambda c, s: s.verified,
+    # The service can text the payment details (ivr.calls.context says so).
+    "sms_possible": lambda c, s: c.sms_possible,
+    "promised": lambda c, s: bool(s.promised),
     "installments_available": lambda c, s: c.installments >= 2,
     "installment_plan": lambda c, s: s.plan == "installments",
     "promise_date_past": lambda c, s: s.promise_date is not None and s.promise_date < c.today,

@@ -24,6 +24,7 @@ from ivr.dialog.events import (
     OptOutNumber,
     RecordAlreadyPaid,
     ReportDeceased,
+    SendPaymentDetails,
     TransferToAgent,
 )
 from ivr.dialog.flow_guards import GUARDS
@@ -74,6 +75,7 @@ STEPS: dict[str, tuple[ArgSpec, Callable[[str, bool], StepAction]]] = {
     "mark_wrong_number": (_NONE, lambda arg, _: Emit(MarkWrongNumber())),
     "report_deceased": (_NONE, lambda arg, _: Emit(ReportDeceased())),
     "mark_verified": (_NONE, lambda arg, _: MarkVerified()),
+    "send_payment_details": (_NONE, lambda arg, _: Emit(SendPaymentDetails())),
     "schedule_callback": (frozenset({"", "any"}), lambda arg, _: BookCallback(arg == "any")),
     "set_plan": (frozenset({"full", "installments"}), lambda arg, _: ChoosePlan(arg)),
     "transfer": (_TEXT, lambda arg, _: Finish(TransferToAgent(arg))),
