@@ -29,7 +29,7 @@ from ivr import metrics
 from ivr.calls.context import load_call_setup
 from ivr.calls.listener import CallListener
 from ivr.calls.live import LiveCalls
-from ivr.calls.ports import TransferPort
+from ivr.calls.ports import PaymentDetailsPort, TransferPort
 from ivr.calls.recorder import CallRecorder
 from ivr.calls.store_writer import StoreWriteFailed
 from ivr.calls.stream_start import authorize_start
@@ -38,6 +38,7 @@ from ivr.calls.voice import VoiceStack
 from ivr.dialog import events as ev
 from ivr.dialog.conversation import Dialog
 from ivr.logs import bind_ids
+from ivr.store.models import CallAttempt
 from ivr.telephony import media_codec as mc
 from ivr.telephony.stream_token import StreamTokens
 from ivr.vocab.outcomes import Outcome
@@ -45,6 +46,7 @@ from ivr.vocab.outcomes import Outcome
 log = structlog.get_logger(__name__)
 
 END_DRAIN_TIMEOUT_S = 60.0
+SMS_WAIT_S = 30.0  # at the end of the call, for a payment-details SMS still being sent
 APOLOGY_PROMPT = "technical_goodbye"
 OPENING_GRAMMAR = "confirm_identity"
 
@@ -61,7 +63,9 @@ class CallSession:
         callback_numbers: Mapping[str, str] | None = None,
         tokens: StreamTokens | None = None,
         start_timeout_s: float = 5.0,
+        payment_details: PaymentDetailsPort | None = None,
     ) -> None:
+        self.payment_details = payment_details
         self.sessions, self.voice = sessions, voice
         self.transfers, self.live = transfers, live
         self.callback_numbers, self.tokens = dict(callback_numbers or {}), tokens
@@ -82,6 +86,7 @@ class CallSession:
         self._play_seq = 0
         self._dialog_task: asyncio.Task[None] | None = None
         self._failure_task: asyncio.Task[None] | None = None
+        self._sms_task: asyncio.Task[None] | None = None
 
     @property
     def call_sid(self) -> str | None:
@@ -111,7 +116,8 @@ class CallSession:
         self.listener.cancel_silence()
         self.events.put_nowait(ev.Hangup())
         self.events.put_nowait(None)
-        for task, timeout in ((self._dialog_task, 10), (self._failure_task, 30)):
+        tasks = ((self._dialog_task, 10), (self._failure_task, 30), (self._sms_task, SMS_WAIT_S))
+        for task, timeout in tasks:
             if task is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(task, timeout)
@@ -256,8 +262,37 @@ class CallSession:
             await self._end(action.reason)
         elif isinstance(action, ev.TransferToAgent):
             await self._transfer(action.reason)
+        elif isinstance(action, ev.SendPaymentDetails):
+            await self.recorder.flush()  # the promises it is about are committed already
+            self._sms_task = asyncio.create_task(self._send_payment_details(action))
         else:
             await self.recorder.persist(action)
+
+    async def _send_payment_details(self, action: ev.SendPaymentDetails) -> None:
+        """Beside the call, never holding up its audio: the SMS the caller agreed
+        to, and in the turn log ``sms_sent`` or ``sms_not_sent`` with the reason."""
+        assert self.recorder is not None and self.dialog is not None
+        kind, data = "sms_not_sent", {"reason": "no_sms_service"}
+        if self.payment_details is not None:
+            try:
+                async with self.sessions() as s:
+                    attempt = await s.get(CallAttempt, self.recorder.attempt_id)
+                    assert attempt is not None
+                    debtor_id, debt_id, to = attempt.debtor_id, attempt.debt_id, attempt.to_number
+                result = await self.payment_details.request(
+                    attempt_id=self.recorder.attempt_id,
+                    debtor_id=debtor_id,
+                    debt_id=debt_id,
+                    to_number=to,
+                    locale=self.locale,
+                    promises=action.promises,
+                )
+                kind, data = result.event()
+            except Exception as exc:  # logged and recorded; the call goes on
+                log.exception("sms.payment_details_failed", call_sid=self.call_sid)
+                data = {"reason": f"error: {type(exc).__name__}"}
+        self.recorder.log(kind, data)
+        await self.recorder.flush()
 
     async def _play(self, action: ev.Play) -> None:
         assert self.recorder is not None
