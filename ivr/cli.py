@@ -148,6 +148,27 @@ def cmd_call(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_explain(settings: Settings, args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from ivr.clock import utcnow
+    from ivr.explain_report import explain_report
+
+    at = utcnow()
+    if args.at:
+        try:
+            at = dt.datetime.fromisoformat(args.at)
+        except ValueError:
+            raise CommandError(f"--at {args.at!r} is not an ISO date-time") from None
+        if at.tzinfo is None:
+            raise CommandError("--at needs a UTC offset, e.g. 2026-09-29T10:00-03:00")
+    try:
+        print(asyncio.run(explain_report(settings, args.external_ref, at)))
+    except LookupError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from ivr.app import AppOptions, create_app
     from ivr.drain import serve
@@ -304,6 +325,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reason", help="why the caps are overridden (required with --override-caps)")
     s.add_argument("--by", help="who overrides (default: the OS user)")
     s.set_defaults(func=cmd_call)
+
+    s = sub.add_parser(
+        "explain", help="why a debtor may or may not be called, or sent an SMS, now (or --at)"
+    )
+    s.add_argument("external_ref")
+    s.add_argument("--at", help="another instant, ISO 8601 with its offset")
+    s.set_defaults(func=cmd_explain)
 
     s = sub.add_parser("sandbox", help="run the Twilio-compatible emulator")
     s.add_argument("--host", default="127.0.0.1")

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ivr.vocab.attempts import LIVE_ATTEMPT_STATUSES, AttemptStatus
+from ivr.vocab.attempts import LIVE_ATTEMPT_STATUSES, AttemptDirection, AttemptStatus
 from ivr.vocab.outcomes import RIGHT_PARTY_OUTCOMES
 from scheduler.windows import day_bounds_utc
 
@@ -90,6 +90,12 @@ class PastAttempt:
     ended_at: dt.datetime | None = None
     phone_id: int | None = None
     attempt_id: int | None = None
+    direction: str = AttemptDirection.OUTBOUND
+
+    @property
+    def ours(self) -> bool:
+        """We placed it: only our calls count against the caps and limits."""
+        return self.direction != AttemptDirection.INBOUND
 
     @property
     def live(self) -> bool:
@@ -126,8 +132,12 @@ def cap_blocks(
     days after a conversation and the retry plan's wait (they chose the time).
     """
     out: list[CapBlock] = []
+    everything = history
+    # The person's own calls to us limit nothing below but "a call in progress"
+    # and the quiet days after a conversation.
+    history = [a for a in everything if a.ours]
 
-    live = [a for a in history if a.live]
+    live = [a for a in everything if a.live]
     if live:
         out.append(
             CapBlock(
@@ -193,7 +203,7 @@ def cap_blocks(
 
     if not waive_quiet and policy.quiet_days_after_contact > 0:
         quiet = dt.timedelta(days=policy.quiet_days_after_contact)
-        contacts = [a.ended_at or a.claimed_at for a in history if a.right_party]
+        contacts = [a.ended_at or a.claimed_at for a in everything if a.right_party]
         recent = [c for c in contacts if c > now - quiet]
         if recent:
             last = max(recent)

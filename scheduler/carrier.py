@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ivr.store.models import AttemptStatus, CallAttempt, Debtor, Phone
 
@@ -81,6 +81,13 @@ DeleteRecording = Callable[[str], Awaitable[object]]
 def port_delete_recording(port: object) -> DeleteRecording | None:
     """The port's ``delete_recording``, if it has one."""
     fn = getattr(port, "delete_recording", None)
+    return fn if callable(fn) else None
+
+
+def port_deliver_sms(port: object) -> Any:
+    """The port's ``deliver_sms(message_id, sms)`` (``scheduler.reminders.DeliverSms``),
+    if it has one: a port without it sends no reminders."""
+    fn = getattr(port, "deliver_sms", None)
     return fn if callable(fn) else None
 
 

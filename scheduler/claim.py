@@ -38,6 +38,7 @@ from ivr.store.models import (
     Campaign,
     Debtor,
 )
+from ivr.vocab.attempts import AttemptDirection
 from scheduler.batch_sql import id_in, insert_attempts, set_hints
 from scheduler.eligibility import PARK, Explanation, evaluate
 from scheduler.eligibility_load import load_snapshots
@@ -190,7 +191,12 @@ async def _live_per_campaign(session: AsyncSession, campaign_ids: Sequence[int])
     rows = (
         await session.execute(
             select(CallAttempt.campaign_id, func.count())
-            .where(CallAttempt.campaign_id.in_(campaign_ids), CallAttempt.status.in_(live))
+            .where(
+                CallAttempt.campaign_id.in_(campaign_ids),
+                CallAttempt.status.in_(live),
+                # The person's calls to us use none of the campaign's dialing channels.
+                CallAttempt.direction == AttemptDirection.OUTBOUND,
+            )
             .group_by(CallAttempt.campaign_id)
         )
     ).all()

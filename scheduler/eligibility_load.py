@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.models import (
@@ -25,7 +25,9 @@ from ivr.store.models import (
     Debt,
     Debtor,
     NumberOptOut,
+    PaymentPlan,
     Phone,
+    PlanStatus,
     Promise,
     PromiseStatus,
 )
@@ -69,6 +71,7 @@ async def load_campaign_rules(
                 Campaign.max_concurrent_calls,
                 Campaign.paid_pause_business_days,
                 Campaign.retry_delays_minutes,
+                Campaign.followup_after_broken_days,
             ).where(Campaign.id.in_(ids)),
         )
     ).all()
@@ -100,6 +103,7 @@ async def load_campaign_rules(
             blocked=parse_blocked(r.blocked_dates or []),
             max_concurrent=r.max_concurrent_calls,
             paid_pause_business_days=r.paid_pause_business_days,
+            followup_after_broken_days=r.followup_after_broken_days,
         )
         for r in rows
     }
@@ -183,6 +187,7 @@ async def load_snapshots(
                 CallAttempt.outcome,
                 CallAttempt.ended_at,
                 CallAttempt.phone_id,
+                CallAttempt.direction,
             ).where(
                 id_in(session, CallAttempt.debtor_id, ids),
                 # A long call (or one settled late) counts from when it ended.
@@ -195,20 +200,57 @@ async def load_snapshots(
         )
     ).all():
         snaps[ra.debtor_id].attempts.append(
-            PastAttempt(ra.claimed_at, str(ra.status), ra.outcome, ra.ended_at, ra.phone_id, ra.id)
+            PastAttempt(
+                ra.claimed_at,
+                str(ra.status),
+                ra.outcome,
+                ra.ended_at,
+                ra.phone_id,
+                ra.id,
+                str(ra.direction),
+            )
         )
     if debt_ids:
         debt_owner = {d.id: s.id for s in snaps.values() for d in s.debts}
+        # Open promises, and the ones broken recently enough for the
+        # follow-up wait to hold (not those of a plan the money completed).
+        followup = max((c.followup_after_broken_days for c in campaigns.values()), default=0)
+        broken_since = now.date() - dt.timedelta(days=followup + 2)
         for rq in (
             await _core(
                 session,
-                select(Promise.id, Promise.debt_id, Promise.promised_date).where(
-                    id_in(session, Promise.debt_id, debt_ids), Promise.status == PromiseStatus.OPEN
+                select(
+                    Promise.id,
+                    Promise.debt_id,
+                    Promise.promised_date,
+                    Promise.status,
+                    PaymentPlan.status.label("plan_status"),
+                )
+                .outerjoin(PaymentPlan, PaymentPlan.id == Promise.plan_id)
+                .where(
+                    id_in(session, Promise.debt_id, debt_ids),
+                    or_(
+                        Promise.status == PromiseStatus.OPEN,
+                        and_(
+                            Promise.status == PromiseStatus.BROKEN,
+                            Promise.promised_date >= broken_since,
+                            or_(
+                                PaymentPlan.status.is_(None),
+                                PaymentPlan.status.in_([PlanStatus.OPEN, PlanStatus.BROKEN]),
+                            ),
+                        ),
+                    ),
                 ),
             )
         ).all():
             snaps[debt_owner[rq.debt_id]].promises.append(
-                PromiseRow(rq.id, rq.debt_id, rq.promised_date)
+                PromiseRow(
+                    rq.id,
+                    rq.debt_id,
+                    rq.promised_date,
+                    str(rq.status),
+                    shields=rq.plan_status != PlanStatus.BROKEN,
+                )
             )
     for rc in (
         await _core(

@@ -2,6 +2,7 @@
 
 :func:`explain` loads one person and runs the very function the claim runs
 (:func:`scheduler.eligibility.evaluate`), so the answer is the claim's.
+:func:`explain_sms` does the same for an SMS (``scheduler.eligibility_sms``).
 :func:`wake_debtors` clears the planner's next-look hint after a change that
 can make a parked person callable; the claim re-checks every rule anyway.
 """
@@ -15,8 +16,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.models import Debt, Debtor
+from ivr.vocab.messages import SmsPurpose
 from scheduler.eligibility import Explanation, evaluate
 from scheduler.eligibility_load import load_snapshots
+from scheduler.eligibility_sms import SmsVerdict
+from scheduler.eligibility_sms_load import check_sms
 
 
 async def explain(session: AsyncSession, debtor_id: int, now: dt.datetime) -> Explanation:
@@ -26,6 +30,17 @@ async def explain(session: AsyncSession, debtor_id: int, now: dt.datetime) -> Ex
     if snap is None:
         raise LookupError(f"no debtor {debtor_id}")
     return evaluate(snap, campaigns, now)
+
+
+async def explain_sms(
+    session: AsyncSession,
+    debtor_id: int,
+    now: dt.datetime,
+    purpose: SmsPurpose = SmsPurpose.REMINDER,
+) -> SmsVerdict:
+    """Why (not) write to this debtor at ``now``: the SMS rule book's verdict for a
+    message we would send first (a reminder), every reason, and when next."""
+    return await check_sms(session, debtor_id, now, purpose)
 
 
 async def wake_debtors(

@@ -23,6 +23,7 @@ from ivr.store.models import (
 )
 from ivr.store.recordings import mark_recording_deleted, recordings_due
 from scheduler.carrier import DeleteRecording
+from scheduler.plans import settle_plans
 from scheduler.windows import local_day
 from scheduler.zones import primary_zone
 
@@ -40,8 +41,11 @@ async def follow_up_promises(
     """On the day after a promised date (debtor's local calendar) settle the promise.
 
     Kept if the debt is paid or payments on or before the date cover the
-    promised amount; broken otherwise, and the debtor becomes callable again
-    (the planner is woken for them).
+    promised amount; broken otherwise, and the planner is woken for the
+    debtor (the rule book says when they may be called again: the
+    campaign's follow-up days after a broken promise). An instalment of a
+    plan is settled with its whole plan (``scheduler.plans``): the payments
+    fill the instalments in order.
     """
     counts = {"kept": 0, "broken": 0}
     # Local "today" is at most one day ahead of UTC's in the zones we serve.
@@ -54,7 +58,9 @@ async def follow_up_promises(
                     Promise.debt_id,
                     Promise.promised_date,
                     Promise.amount_cents,
+                    Promise.plan_id,
                     Debt.status,
+                    Debt.paid_at,
                     Debt.debtor_id,
                     Debtor.timezone,
                     Debtor.country,
@@ -79,9 +85,15 @@ async def follow_up_promises(
         ).all():
             phones[p.debtor_id].append(p)
         woken: set[int] = set()
+        plan_debts: dict[int, tuple[int, dt.date, dt.date | None]] = {}
         for r in rows:
             zone = primary_zone(r.timezone, phones[r.debtor_id], r.country)
-            if r.promised_date >= local_day(now, zone):
+            today = local_day(now, zone)
+            if r.promised_date >= today:
+                continue
+            if r.plan_id is not None:
+                paid_off = r.paid_at.date() if r.status == DebtStatus.PAID and r.paid_at else None
+                plan_debts[r.debt_id] = (r.debtor_id, today, paid_off)
                 continue
             paid = await s.scalar(
                 select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
@@ -94,6 +106,12 @@ async def follow_up_promises(
             counts["kept" if kept else "broken"] += 1
             if not kept:
                 woken.add(r.debtor_id)
+        for debt_id, (debtor_id, today, paid_off) in plan_debts.items():
+            settled = await settle_plans(s, debt_id, today=today, paid_off_on=paid_off)
+            counts["kept"] += settled.kept
+            counts["broken"] += settled.broken
+            if settled.broken:
+                woken.add(debtor_id)
         if woken:
             await s.execute(
                 update(Debtor)

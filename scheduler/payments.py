@@ -3,7 +3,8 @@
 A payment that settles a debt marks it paid, cancels the pending callbacks
 and the claimed-but-not-yet-placed attempts for it in the same transaction,
 and settles its open promises (kept if paid on or before the promised date,
-broken otherwise). A CSV import lands every good row and reports every bad
+broken otherwise); the instalments of a plan are filled in order by the
+payments (``scheduler.plans``). A CSV import lands every good row and reports every bad
 one with its line number and reason; re-importing a file is harmless
 (``payment_ref`` is unique).
 """
@@ -37,6 +38,7 @@ from ivr.store.models import (
     PromiseStatus,
     utcnow,
 )
+from scheduler.plans import settle_plans
 
 REQUIRED_COLUMNS = ("external_ref", "amount", "paid_on", "payment_ref")
 
@@ -183,7 +185,11 @@ async def record_payment(
         debt.paused_until = None
     promises = (
         await session.scalars(
-            select(Promise).where(Promise.debt_id == debt_id, Promise.status == PromiseStatus.OPEN)
+            select(Promise).where(
+                Promise.debt_id == debt_id,
+                Promise.status == PromiseStatus.OPEN,
+                Promise.plan_id.is_(None),  # instalments: settled plan by plan below
+            )
         )
     ).all()
     for p in promises:
@@ -203,6 +209,16 @@ async def record_payment(
         elif debt.status is DebtStatus.PAID:
             p.status = PromiseStatus.BROKEN  # paid, but after the promised date
             broken += 1
+    # A plan's instalments are filled in order by the money, not each compared
+    # with everything paid by its date (which would keep the second with the first).
+    plans = await settle_plans(
+        session,
+        debt_id,
+        today=None,
+        paid_off_on=paid_on if debt.status is DebtStatus.PAID else None,
+    )
+    kept += plans.kept
+    broken += plans.broken
     if debt.status is DebtStatus.PAID:
         other_open = await session.scalar(
             select(func.count())

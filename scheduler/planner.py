@@ -8,6 +8,7 @@ service's event loop. Its jobs:
 * ``reconcile``: settle attempts whose placing timed out (never redial);
 * ``sweep``: cancel claims whose worker died before placing them;
 * ``promises``: on the day after a promised date, kept or broken;
+* ``reminders``: the SMS the day(s) before a promised date (``scheduler.reminders``);
 * ``retention``: delete speech and transcripts past the retention period, and
   the call recordings at the carrier.
 
@@ -33,15 +34,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ivr import metrics
 from ivr.config import Settings
 from ivr.store.models import utcnow
-from scheduler.carrier import PlaceCall, port_delete_recording
+from scheduler.carrier import PlaceCall, port_delete_recording, port_deliver_sms
 from scheduler.claim import Claim, ClaimStats, claim_batch
 from scheduler.dialer import Dialer, DialOutcome
 from scheduler.jobs import follow_up_promises, purge_personal_data, purge_recordings
 from scheduler.pacing import account_pacer
+from scheduler.reminders import ReminderReport, send_reminders
 
 log = structlog.get_logger(__name__)
 
 MAX_BATCH = 500
+# Reminders wait for a window and a free SMS slot: a few minutes' delay is nothing.
+REMINDER_EVERY_S = 300.0
 
 
 @dataclass
@@ -134,6 +138,15 @@ class Scheduler:
     async def promises(self) -> dict[str, int]:
         return await follow_up_promises(self.sessions, self.clock())
 
+    async def reminders(self) -> ReminderReport:
+        """Reminder SMS due now that the SMS rule book allows (none if the port cannot send)."""
+        deliver = port_deliver_sms(self.dialer.port)
+        if deliver is None:
+            return ReminderReport()
+        return await send_reminders(
+            self.sessions, deliver, self.clock(), self.settings.callback_numbers()
+        )
+
     async def retention(self) -> int:
         """Personal events past the retention period, then the recordings at the carrier."""
         now, days = self.clock(), self.settings.recording_retention_days
@@ -162,6 +175,7 @@ class Scheduler:
             ("reconcile", self.reconcile, max(every, 15.0)),
             ("sweep", self.sweep, 60.0),
             ("promises", self.promises, 300.0),
+            ("reminders", self.reminders, REMINDER_EVERY_S),
             ("retention", self.retention, 3600.0),
         ]
         for name, fn, seconds in jobs:

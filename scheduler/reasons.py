@@ -32,7 +32,15 @@ MESSAGES = {
     "campaign_paused": "the campaign is paused",
     "paid_pause": "the debtor said they paid; waiting for the payment to clear",
     "open_promise": "an open promise to pay is not yet due",
+    "broken_promise_followup": (
+        "a promise or instalment was broken: the campaign waits a few days"
+        " (a late payment often arrives) before calling about it again"
+    ),
     "no_debt": "the debtor has no debt",
+    # SMS (scheduler.reasons_sms): the same windows, their own consent and cap.
+    "sms_opted_out": "the debtor asked not to receive SMS (SAIR / STOP)",
+    "sms_not_allowed": "SMS to this debtor is not allowed (the creditor's file or their choice)",
+    "no_mobile_number": "no mobile number to send an SMS to",
 }
 
 

@@ -1,6 +1,12 @@
 """Rules about the debts: at least one must be open, in an active campaign, not
-paused after "I already paid" and not under an open promise; and which one a
-call is about.
+paused after "I already paid", not under an open promise and not within the
+follow-up wait after a broken one; and which one a call is about.
+
+The follow-up wait: when a promise (or a plan's instalment) is broken, the
+debt may be called about again from the campaign's
+``followup_after_broken_days`` after the day it broke (the day after its
+date, in the debtor's calendar). The instalments still open in a broken
+plan no longer hold calls back: the wait is what remains.
 
 One module per kind of rule (person, debt, window, caps) so each can be
 read, and changed, on its own; ``scheduler.eligibility`` joins them.
@@ -13,14 +19,21 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ivr.store.models import DebtStatus
+from ivr.store.models import DebtStatus, PromiseStatus
 from scheduler.reasons import Reason, all_clear, reason
 from scheduler.snapshot import CallbackRow, CampaignRules, DebtorSnapshot, DebtRow, PromiseRow
 from scheduler.windows import local_midnight_utc
 
 # The codes of this module: they hold only while no debt is callable.
 DEBT_CODES = frozenset(
-    {"debt_not_open", "no_campaign", "campaign_paused", "paid_pause", "open_promise"}
+    {
+        "debt_not_open",
+        "no_campaign",
+        "campaign_paused",
+        "paid_pause",
+        "open_promise",
+        "broken_promise_followup",
+    }
 )
 
 
@@ -58,7 +71,11 @@ def _one_debt(
                 paused_until=debt.paused_until.isoformat(),
             )
         )
-    pending = [p for p in promises if p.promised_date >= today]
+    pending = [
+        p
+        for p in promises
+        if p.status == PromiseStatus.OPEN and p.shields and p.promised_date >= today
+    ]
     if pending:
         last = max(p.promised_date for p in pending)
         why.append(
@@ -69,6 +86,21 @@ def _one_debt(
                 promised_date=last.isoformat(),
             )
         )
+    broken = [p for p in promises if p.status == PromiseStatus.BROKEN]
+    wait = rules.followup_after_broken_days if rules is not None else 0
+    if broken and wait > 0:
+        last_broken = max(p.promised_date for p in broken)
+        callable_from = last_broken + dt.timedelta(days=1 + wait)
+        if callable_from > today:
+            why.append(
+                reason(
+                    "broken_promise_followup",
+                    local_midnight_utc(callable_from, zone),
+                    debt_id=debt.id,
+                    promised_date=last_broken.isoformat(),
+                    callable_from=callable_from.isoformat(),
+                )
+            )
     return why
 
 

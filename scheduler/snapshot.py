@@ -29,6 +29,7 @@ class CampaignRules:
     blocked: frozenset[dt.date]
     max_concurrent: int
     paid_pause_business_days: int = 2
+    followup_after_broken_days: int = 2
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,17 @@ class DebtRow:
 
 @dataclass(frozen=True)
 class PromiseRow:
+    """An open promise, or a recently broken one (the follow-up wait reads it).
+
+    ``shields``: an open promise keeps calls away until its date; an open
+    instalment of a broken plan does not (the plan needs a conversation).
+    """
+
     id: int
     debt_id: int
     promised_date: dt.date
+    status: str = "open"
+    shields: bool = True
 
 
 @dataclass(frozen=True)
@@ -92,3 +101,15 @@ class DebtorSnapshot:
 
     def countries(self) -> tuple[str, ...]:
         return debtor_countries(self.country, [p.e164 for p in self.valid_phones()])
+
+
+@dataclass(frozen=True)
+class SmsFacts:
+    """What the SMS rules read beyond the person's snapshot: their consent for
+    written messages, the messages already counted on their local day, and the
+    SMS cap of each of their campaigns (``scheduler.eligibility_sms``)."""
+
+    sms_opted_out_at: dt.datetime | None
+    sms_allowed: bool
+    sent_today: int
+    daily_caps: dict[int, int] = field(default_factory=dict)  # campaign id -> sms_daily_cap

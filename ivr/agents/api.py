@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from typing import Any
 
 import structlog
 from aiohttp import WSMsgType, web
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.agents import presence as presence_ops
 from ivr.agents.hub import AgentEvent
@@ -36,9 +38,20 @@ from ivr.agents.schemas import (
 from ivr.agents.screen import build_pop
 from ivr.agents.transfers import describe
 from ivr.keys import SESSIONS, SETTINGS
+from ivr.plan_rules import plan_problems
 from ivr.store import agents as agent_store
+from ivr.store import plans as plan_store
 from ivr.store.debtors import add_promise
-from ivr.store.models import Agent, Presence, Role, utcnow
+from ivr.store.models import (
+    Agent,
+    CallAttempt,
+    Debt,
+    Debtor,
+    PlanSource,
+    Presence,
+    Role,
+    utcnow,
+)
 from ivr.store.queries import add_event
 from ivr.store.transfers import active_transfer_for, pending_wrapup_for, transfer_call
 from ivr.store.users import get_user, user_by_username
@@ -54,6 +67,7 @@ from ivr.web.api_common import (
     unprocessable,
     utc,
 )
+from ivr.web.api_plans import debtor_today
 from ivr.web.auth import json_error, require
 from ivr.web.security import origin_allowed
 
@@ -145,7 +159,9 @@ async def post_wrapup(request: web.Request) -> web.Response:
     if (body.promise_date is None) != (cents is None):
         field = "promise_date" if body.promise_date is None else "promise_amount"
         raise unprocessable([FieldError(field, "a promise needs both a date and an amount")])
-    if body.outcome == "promise" and body.promise_date is None:
+    if body.plan is not None and body.promise_date is not None:
+        raise unprocessable([FieldError("plan", "a plan or a single promise, not both")])
+    if body.outcome == "promise" and body.promise_date is None and body.plan is None:
         raise unprocessable([FieldError("promise_date", "a promise needs a date and an amount")])
     now = utcnow()
     async with request.app[SESSIONS]() as s, s.begin():
@@ -172,6 +188,9 @@ async def post_wrapup(request: web.Request) -> web.Response:
                 source="agent",
             )
             promise_id = promise.id
+        plan_id = None
+        if body.plan is not None:
+            plan_id = await _wrapup_plan(s, attempt, body, now)
         await add_event(
             s,
             attempt.id,
@@ -181,11 +200,43 @@ async def post_wrapup(request: web.Request) -> web.Response:
         freed = False
         if transfer.status == "completed":
             freed = await presence_ops.end_wrapup(s, agent.id, now)
-        result = describe(transfer) | {"promise_id": promise_id}
+        result = describe(transfer) | {"promise_id": promise_id, "plan_id": plan_id}
     await request.app[AGENT_HUB].publish(AgentEvent(agent.id, "presence"))
     if freed:
         await request.app[TRANSFER_SERVICE].dispatch_queue()
     return web.json_response(result)
+
+
+async def _wrapup_plan(
+    s: AsyncSession, attempt: CallAttempt, body: WrapupIn, now: dt.datetime
+) -> int:
+    """The plan the agent agreed, checked like the API's (``ivr.plan_rules``);
+    the first instalment may be today in the debtor's calendar."""
+    assert body.plan is not None
+    if attempt.debt_id is None:
+        raise unprocessable([FieldError("plan", "this call has no debt to promise against")])
+    debt = await s.get(Debt, attempt.debt_id)
+    debtor = await s.get(Debtor, attempt.debtor_id)
+    assert debt is not None and debtor is not None
+    items = [(i.date, i.cents()) for i in body.plan]
+    problems = plan_problems(
+        items,
+        earliest=debtor_today(debtor, now),
+        owed_cents=await plan_store.owed_cents(s, debt),
+        limits=await plan_store.plan_limits(s, debt.campaign_id),
+        field="plan",
+    )
+    if problems:
+        raise unprocessable([FieldError(f, r) for f, r in problems])
+    plan, _ = await plan_store.create_plan(
+        s,
+        debt_id=debt.id,
+        instalments=items,
+        source=PlanSource.AGENT,
+        attempt_id=attempt.id,
+        now=now,
+    )
+    return plan.id
 
 
 # ------------------------------------------------------------------ supervisors

@@ -29,6 +29,8 @@ async def callback_due(
 ) -> tuple[dt.datetime, str]:
     """The instant to call back and the zone to speak it in."""
     earliest = now + CALLBACK_DELAY
+    if attempt.debtor_id is None:  # an inbound caller who never identified
+        raise LookupError("a callback needs an identified person")
     snaps, campaigns = await load_snapshots(session, [attempt.debtor_id], now)
     snap = snaps[attempt.debtor_id]
     asked = CallbackRow(0, attempt.debt_id, earliest)

@@ -18,7 +18,7 @@ from ivr.store.models import utcnow
 from ivr.vocab.locales import LOCALES, Locale
 from ivr.vocab.staff import Presence
 from ivr.vocab.transfers import TransferOutcome
-from ivr.web.api_schemas import Input, Output, check_locale
+from ivr.web.api_schemas import Input, InstalmentIn, Output, check_locale
 from ivr.web.api_types import DbId, Instant
 
 #: What an agent sets by hand (``busy`` comes and goes with calls).
@@ -71,6 +71,15 @@ class WrapupIn(Input):
     )
     promise_amount_cents: Annotated[int | None, BeforeValidator(_blank_is_none)] = Field(
         default=None, ge=1, le=MAX_PROMISE_CENTS
+    )
+    plan: list[InstalmentIn] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=60,
+        description=(
+            "a payment plan agreed on the call, instead of a single promise: dated amounts"
+            " in date order, within the campaign's limits"
+        ),
     )
 
     @field_validator("promise_date")
@@ -180,6 +189,9 @@ class TransferOut(Output):
 
 class WrapupOut(TransferOut):
     promise_id: int | None = Field(description="the promise recorded with the wrap-up, if any")
+    plan_id: int | None = Field(
+        default=None, description="the payment plan recorded with the wrap-up, if any"
+    )
 
 
 class TransferStatsOut(Output):

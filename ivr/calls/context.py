@@ -17,14 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ivr.callback_numbers import callback_number_for
 from ivr.dialog.events import CallContext
 from ivr.messaging.payment_sms import sms_possible
+from ivr.plan_rules import DEFAULT_MAX_INSTALMENTS, DEFAULT_MAX_PLAN_DAYS
 from ivr.store.call_attempts import count_other_attempts_with_outcome
 from ivr.store.creditors import spoken_form
 from ivr.store.models import Debtor, utcnow
 from ivr.store.queries import AttemptContext, load_attempt_context
+from ivr.vocab.attempts import AttemptDirection
 from ivr.vocab.debts import ClosedDayPromise
 from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES
 from ivr.vocab.outcomes import RIGHT_PARTY_OUTCOMES
-from ivr.vocab.verification import OUTBOUND_DEFAULT
+from ivr.vocab.verification import INBOUND_DEFAULT, OUTBOUND_DEFAULT
 from scheduler.zones import primary_zone
 
 CALLBACK_DEFAULT_DELAY = dt.timedelta(hours=4)
@@ -105,6 +107,7 @@ async def build_call_context(
     callback_numbers: Mapping[str, str] | None = None,
 ) -> CallContext:
     debtor, debt, campaign = data.debtor, data.debt, data.campaign
+    inbound = data.attempt.direction == AttemptDirection.INBOUND
     earlier_contacts = await count_other_attempts_with_outcome(
         session, debtor.id, data.attempt.id, RIGHT_PARTY_OUTCOMES
     )
@@ -123,9 +126,17 @@ async def build_call_context(
         due_date=debt.due_date if debt else utcnow().astimezone(zone).date(),
         today=utcnow().astimezone(zone).date(),
         birth_year=debtor.birth_year,
-        verification=campaign.verification_policy if campaign else OUTBOUND_DEFAULT,
+        verification=(
+            (campaign.inbound_verification_policy if campaign else INBOUND_DEFAULT)
+            if inbound
+            else (campaign.verification_policy if campaign else OUTBOUND_DEFAULT)
+        ),
         document_digits=debtor.document_digits,
         max_promise_days=campaign.max_promise_days if campaign else 30,
+        # The offer is three instalments, fewer when the campaign allows fewer.
+        installments=min(3, campaign.max_instalments) if campaign else 3,
+        max_instalments=campaign.max_instalments if campaign else DEFAULT_MAX_INSTALMENTS,
+        max_plan_days=campaign.max_plan_days if campaign else DEFAULT_MAX_PLAN_DAYS,
         first_contact=not earlier_contacts,
         # The debtor's own country's number, never a foreign one (ivr.callback_numbers).
         callback_number=callback_number_for(
@@ -140,4 +151,6 @@ async def build_call_context(
         ),
         recorded=bool(data.attempt.recording_requested),
         sms_possible=bool(debt) and await sms_possible(session, data.attempt, debtor, campaign),
+        inbound=inbound,
+        debtor_id=debtor.id,
     )

@@ -21,6 +21,7 @@ from ivr.config import Settings
 from ivr.dialog.prompt_values import personal_prompts
 from ivr.keys import CARRIER, SCHEDULER, SESSIONS, SETTINGS, VOICE
 from ivr.logs import ids_bound
+from ivr.messaging.outbox import OutgoingSms, SendResult, deliver
 from ivr.store import queries
 from ivr.store.call_attempts import is_claimed_for, record_placed
 from ivr.store.models import CallAttempt, Debtor, Phone, utcnow
@@ -193,6 +194,12 @@ class SchedulerPort:
         """Delete a recording at the carrier (the retention job); returns once the
         carrier confirmed it is gone, raises when it did not."""
         await self.dialer.carrier.delete_recording(recording_sid)
+
+    async def deliver_sms(self, message_id: int, sms: OutgoingSms) -> SendResult:
+        """Send an outbox row the reminder job wrote under its locks (``scheduler.reminders``)."""
+        return await deliver(
+            self.dialer.sessions, self.dialer.carrier, self.dialer.base, message_id, sms
+        )
 
     async def find_calls(self, to: str, after: dt.datetime) -> list[CarrierCall]:
         from scheduler.carrier import PlaceCallUnknown

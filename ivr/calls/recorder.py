@@ -29,7 +29,7 @@ from ivr.calls.store_writer import (
     write_with_retry,
 )
 from ivr.dialog import events as ev
-from ivr.store import call_attempts, queries, reviews
+from ivr.store import call_attempts, inbound, queries, reviews
 from ivr.store.models import CallAttempt
 from ivr.vocab.outcomes import Outcome
 
@@ -125,6 +125,8 @@ class CallRecorder:
             assert attempt is not None
             if isinstance(action, ev.RecordPromise):
                 await queries.record_promise(s, attempt, action.date, action.amount_cents)
+            elif isinstance(action, ev.RecordPlan):
+                await queries.record_plan(s, attempt, action.instalments)
             elif isinstance(action, ev.OptOut):
                 await queries.record_opt_out(s, attempt)
             elif isinstance(action, ev.OptOutNumber):
@@ -137,6 +139,17 @@ class CallRecorder:
                 await queries.record_already_paid(s, attempt, calendar.paid_pause_until())
             elif isinstance(action, ev.ScheduleCallback):
                 await queries.record_callback(s, attempt, calendar.callback_due(action.at))
+            elif isinstance(action, ev.IdentifyCaller):
+                await inbound.identify_inbound(s, attempt_id, action.debtor_id)
+            elif isinstance(action, ev.CallerVerified):
+                await inbound.mark_verified(s, attempt_id)
+            elif isinstance(action, ev.SendPaymentDetails):
+                await queries.add_event(
+                    s,
+                    attempt_id,
+                    "payment_details_requested",
+                    {"debtor_id": attempt.debtor_id, "debt_id": attempt.debt_id},
+                )
 
         await self.write(work, type(action).__name__)
 

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr import metrics
 from ivr.calls.context import load_call_setup
+from ivr.calls.inbound import load_setup, reference_contexts
 from ivr.calls.listener import CallListener
 from ivr.calls.live import LiveCalls
 from ivr.calls.ports import PaymentDetailsPort, TransferPort
@@ -197,7 +198,7 @@ class CallSession:
             self.sessions, verdict.attempt_id, msg.call_sid, self._store_failed
         )
         async with self.sessions() as s:
-            setup = await load_call_setup(s, verdict.attempt_id, self.callback_numbers)
+            setup = await load_setup(s, verdict.attempt_id, self.callback_numbers)
         if setup is None:  # deleted since the start was accepted
             await self._malformed(mc.MalformedMessage(mc.ERROR_MALFORMED, "unknown attempt"))
             return
@@ -263,10 +264,27 @@ class CallSession:
         elif isinstance(action, ev.TransferToAgent):
             await self._transfer(action.reason)
         elif isinstance(action, ev.SendPaymentDetails):
-            await self.recorder.flush()  # the promises it is about are committed already
+            # The request is committed (after the promises it is about), then sent.
+            await self.recorder.persist(action)
             self._sms_task = asyncio.create_task(self._send_payment_details(action))
+        elif isinstance(action, ev.LookUpCaller):
+            async with self.sessions() as s:
+                found = await reference_contexts(
+                    s, self.recorder.attempt_id, action.reference, self.callback_numbers
+                )
+            self.events.put_nowait(ev.CallerLookup(found))
         else:
             await self.recorder.persist(action)
+            await self._after_persist(action)
+
+    async def _after_persist(self, action: ev.Action) -> None:
+        """Inbound: the caller's calendar once known."""
+        assert self.recorder is not None
+        if isinstance(action, ev.IdentifyCaller):
+            async with self.sessions() as s:
+                setup = await load_call_setup(s, self.recorder.attempt_id, self.callback_numbers)
+            if setup is not None:
+                self.recorder.calendar = setup.calendar
 
     async def _send_payment_details(self, action: ev.SendPaymentDetails) -> None:
         """Beside the call, never holding up its audio: the SMS the caller agreed
@@ -279,6 +297,8 @@ class CallSession:
                     attempt = await s.get(CallAttempt, self.recorder.attempt_id)
                     assert attempt is not None
                     debtor_id, debt_id, to = attempt.debtor_id, attempt.debt_id, attempt.to_number
+                if debtor_id is None:  # an inbound caller nobody was found for
+                    raise LookupError("no debtor on this call")
                 result = await self.payment_details.request(
                     attempt_id=self.recorder.attempt_id,
                     debtor_id=debtor_id,

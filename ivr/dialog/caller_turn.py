@@ -36,6 +36,8 @@ class NluResultLike(Protocol):
     def confidence(self) -> float: ...
     @property
     def installment_plan(self) -> tuple[PlannedPayment, ...]: ...
+    @property
+    def installments(self) -> int | None: ...
 
 
 Understand = Callable[..., NluResultLike]
@@ -53,6 +55,8 @@ class Answer:
     days: int | None = None
     keyed: bool = False  # pressed on the keypad, not said
     plan: tuple[PlannedPayment, ...] = ()  # a split proposal, part by part
+    count: int | None = None  # how many instalments were asked for ("em doze vezes")
+    choice: int | None = None  # person_chosen: the index among the candidates
 
 
 def spoken_answer(intent: str, result: NluResultLike) -> Answer:
@@ -64,6 +68,7 @@ def spoken_answer(intent: str, result: NluResultLike) -> Answer:
         result.fraction,
         result.time,
         plan=result.installment_plan,
+        count=result.installments,
     )
 
 
@@ -94,7 +99,26 @@ def keypad_answer(collect: CollectMode | None, entry: str, ctx: CallContext) -> 
 
         ok = tail_matches(entry, ctx.document_digits)
         return Answer("verified" if ok else "not_verified", keyed=True)
+    if collect is CollectMode.PERSON:
+        if entry.isdigit() and 1 <= int(entry) <= len(ctx.candidates):
+            return Answer("person_chosen", keyed=True, choice=int(entry) - 1)
+        return Answer("unknown", keyed=True)
     return Answer("unknown", keyed=True)
+
+
+def person_in_text(text: str, ctx: CallContext) -> Answer | None:
+    """An inbound caller on a shared number said a first name: which candidate.
+
+    Only a name that picks exactly one person counts (two people named Ana
+    must use the keypad)."""
+    from ivr.dialog.nlu_text import strip_accents
+
+    def fold(s: str) -> str:
+        return strip_accents(s).casefold()
+
+    words = set(fold(text).replace(",", " ").replace(".", " ").split())
+    hits = [i for i, c in enumerate(ctx.candidates) if c.first_name and fold(c.first_name) in words]
+    return Answer("person_chosen", choice=hits[0]) if len(hits) == 1 else None
 
 
 def with_slot_intent(slot_intent: str | None, answer: Answer) -> Answer:
@@ -121,8 +145,11 @@ def remember(answer: Answer, agreed: CallerAnswers, ctx: CallContext) -> CallerA
             agreed.promise_amount_cents = round(ctx.amount_cents * answer.fraction)
     elif answer.intent == "installments":  # a split said part by part, or none
         agreed.split = split_amounts(ctx, answer.plan) if len(answer.plan) >= 2 else ()
+        agreed.asked_count = answer.count
         moves = ((p.date, payable_day(ctx, p.date)) for p in answer.plan)
         agreed.moved = next(((said, day) for said, day in moves if said != day), None)
+    elif answer.intent == "person_chosen":
+        agreed.chosen = answer.choice
     elif answer.intent in ("callback", "not_available"):  # "ele volta amanhã"
         day = answer.date
         if answer.days is not None:

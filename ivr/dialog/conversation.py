@@ -15,6 +15,7 @@ from ivr.dialog.caller_turn import (
     Understand,
     key_answer,
     keypad_answer,
+    person_in_text,
     remember,
     spoken_answer,
     with_slot_intent,
@@ -23,15 +24,20 @@ from ivr.dialog.events import (
     Action,
     CallAnswered,
     CallContext,
+    CallerLookup,
+    CallerVerified,
     Digits,
     Event,
     Hangup,
+    IdentifyCaller,
     Listen,
     LogTurn,
+    LookUpCaller,
     MachineAnswered,
     Play,
     PromptDone,
     RecordOutcome,
+    RecordPlan,
     RecordPromise,
     ScheduleCallback,
     SendPaymentDetails,
@@ -43,6 +49,7 @@ from ivr.dialog.flow_model import (
     INTENTS,
     BookCallback,
     ChoosePlan,
+    CollectMode,
     Emit,
     Failure,
     Finish,
@@ -53,6 +60,7 @@ from ivr.dialog.flow_model import (
     PlayPrompt,
     Retry,
     SavePromise,
+    SelectCaller,
     SetOutcome,
     State,
     StepAction,
@@ -124,7 +132,10 @@ class Dialog:
             raise RuntimeError("dialog already started")
         self._started = True
         actions: list[Action] = []
-        target = self.flow.on_machine if isinstance(event, MachineAnswered) else self.flow.start
+        if isinstance(event, MachineAnswered):
+            target = self.flow.on_machine
+        else:
+            target = self.flow.on_inbound if self.ctx.inbound else self.flow.start
         self._enter(target, actions)
         return actions
 
@@ -163,6 +174,8 @@ class Dialog:
                 self._enter(self.flow.on_machine, actions)
             return actions
         state = self.flow.states[self._state]
+        if isinstance(event, CallerLookup):
+            return self._looked_up(event, actions)
         if isinstance(event, Speech):
             if not event.final:
                 return []  # a partial only interrupts audio; the transport clears it
@@ -183,7 +196,20 @@ class Dialog:
 
     # -- understanding ------------------------------------------------------------------
 
+    def _looked_up(self, event: CallerLookup, actions: list[Action]) -> list[Action]:
+        """The people a keyed reference names: route ``found`` / ``not_found``."""
+        self.ctx = replace(self.ctx, candidates=event.found)
+        self.answers.chosen = None
+        intent = "found" if event.found else "not_found"
+        log = LogTurn("lookup", {"state": self._state, "found": len(event.found)})
+        return self._turn(actions, Answer(intent, keyed=True), log)
+
     def _speech(self, state: State, event: Speech, actions: list[Action]) -> list[Action]:
+        if state.collect is CollectMode.PERSON:
+            chosen = person_in_text(event.text, self.ctx)
+            if chosen is not None:
+                log = LogTurn("speech", {"state": self._state, "intent": chosen.intent})
+                return self._turn(actions, chosen, log)
         grammar = state.listen.grammar if state.listen else None
         result = self._understand(event.text, self.ctx.locale, self.ctx.today, context=grammar)
         intent = result.intent if result.intent in INTENTS else "unknown"
@@ -247,6 +273,10 @@ class Dialog:
         if len(entry) == 1 and entry in state.keypad:
             return self._key(state, entry, entry, actions)
         log = self._keyed(state, entry, complete=True)
+        if state.collect is CollectMode.REFERENCE and entry:
+            # Routed when the service answers with CallerLookup.
+            actions.extend([log, LookUpCaller(entry)])
+            return actions
         return self._turn(actions, keypad_answer(state.collect, entry, self.ctx), log)
 
     def _keyed(self, state: State, digits: str, *, complete: bool) -> LogTurn:
@@ -337,7 +367,10 @@ class Dialog:
                     self._run(step.action, actions)
             if self._finished or state.listen is not None or state.goto is None:
                 break
-            name = state.goto
+            name = next(
+                (r.target for r in state.goto_when if all_hold(r.when, self.ctx, self.answers)),
+                state.goto,
+            )
         if not self._finished and state.ask:
             actions.append(self._play(state.ask, 0))
             actions.append(self._listen(state))
@@ -351,10 +384,12 @@ class Dialog:
                 if not only_if_unset or self._outcome is None:
                     self._set_outcome(outcome, actions)
             case SavePromise():
-                made = self.answers.split  # a split: each dated amount is a promise
-                if not made and (day := self.answers.promise_date) is not None:
+                made = self.answers.split  # a split: one plan, each dated amount an instalment
+                if made:
+                    actions.append(RecordPlan(made))
+                elif (day := self.answers.promise_date) is not None:
                     made = ((day, self.answers.promise_cents(self.ctx)),)
-                actions.extend(RecordPromise(d, c) for d, c in made)
+                    actions.append(RecordPromise(*made[0]))
                 self.answers.promised += made
             case BookCallback(any_time):
                 if any_time:
@@ -364,6 +399,9 @@ class Dialog:
                 self.answers.plan = plan
             case MarkVerified():
                 self.answers.verified = True
+                actions.append(CallerVerified())
+            case SelectCaller():
+                self._select_caller(actions)
             case Emit(SendPaymentDetails()):  # about what this call promised
                 actions.append(SendPaymentDetails(self.answers.promised))
             case Emit(action):
@@ -371,6 +409,18 @@ class Dialog:
             case Finish(action):
                 actions.append(action)
                 self._finished = True
+
+    def _select_caller(self, actions: list[Action]) -> None:
+        """Speak as the candidate the caller chose (the only one, if just one)."""
+        people = self.ctx.candidates
+        index = self.answers.chosen or 0
+        if not people or index >= len(people):
+            return
+        chosen = people[index]
+        self.ctx = replace(chosen, candidates=people)
+        self._base = base_variables(self.ctx, self.catalog)
+        if chosen.debtor_id is not None:
+            actions.append(IdentifyCaller(chosen.debtor_id))
 
     def _set_outcome(self, outcome: str, actions: list[Action]) -> None:
         self._outcome = outcome

@@ -61,7 +61,17 @@ class Hangup:
     """The caller or the line ended the call."""
 
 
-Event = CallAnswered | MachineAnswered | Digits | Speech | Silence | PromptDone | Hangup
+@dataclass(frozen=True)
+class CallerLookup:
+    """The answer to :class:`LookUpCaller`: the people the keyed reference
+    names (empty: nobody). Each context is that person's, unverified."""
+
+    found: tuple[CallContext, ...]
+
+
+Event = (
+    CallAnswered | MachineAnswered | Digits | Speech | Silence | PromptDone | Hangup | CallerLookup
+)
 
 # ---------------------------------------------------------------- actions
 
@@ -109,6 +119,14 @@ class RecordPromise:
 
 
 @dataclass(frozen=True)
+class RecordPlan:
+    """A confirmed payment plan: its dated amounts, in date order, are stored
+    as one plan's instalments (numbered 1..N); persisted before the read-back ends."""
+
+    instalments: tuple[tuple[dt.date, int], ...]
+
+
+@dataclass(frozen=True)
 class RecordAlreadyPaid:
     """The debtor says they paid: pause calls on this debt."""
 
@@ -141,6 +159,27 @@ class ScheduleCallback:
     ``None`` means the next time the windows allow."""
 
     at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class IdentifyCaller:
+    """An inbound caller said who they are (chose a name, keyed a reference):
+    the call belongs to this person's history from now on. Not a verification."""
+
+    debtor_id: int
+
+
+@dataclass(frozen=True)
+class LookUpCaller:
+    """Find who an inbound caller is by the reference they keyed; the service
+    answers with a :class:`CallerLookup` event."""
+
+    reference: str
+
+
+@dataclass(frozen=True)
+class CallerVerified:
+    """The person on the line met the campaign's verification policy."""
 
 
 @dataclass(frozen=True)
@@ -180,12 +219,16 @@ Action = (
     | Listen
     | RecordOutcome
     | RecordPromise
+    | RecordPlan
     | RecordAlreadyPaid
     | OptOut
     | OptOutNumber
     | ReportDeceased
     | MarkWrongNumber
     | ScheduleCallback
+    | IdentifyCaller
+    | LookUpCaller
+    | CallerVerified
     | SendPaymentDetails
     | TransferToAgent
     | EndCall
@@ -212,6 +255,9 @@ class CallContext:
     document_digits: str | None = None
     max_promise_days: int = 30
     installments: int = 3
+    # The campaign's limits on a payment plan (ivr.plan_rules).
+    max_instalments: int = 6
+    max_plan_days: int = 180
     first_contact: bool = True
     callback_number: str = ""
     # How this call names the creditor, with its article (ivr.dialog.creditor_names);
@@ -232,3 +278,9 @@ class CallContext:
     # on this call, SMS allowed and not stopped, a way to pay on file): only then
     # is the caller asked "may I text you the payment details?".
     sms_possible: bool = False
+    # Inbound: the person called us. ``candidates`` are the people the caller
+    # may be (by caller ID, or the reference keyed), each with their own
+    # context; the call speaks as one of them only once the caller chose.
+    inbound: bool = False
+    debtor_id: int | None = None
+    candidates: tuple[CallContext, ...] = ()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ivr.dialog.events import CallContext
 from ivr.dialog.nlu_multipart import PlannedPayment
+from ivr.plan_rules import PlanLimits, too_many, within_limits
 from ivr.vocab.debts import ClosedDayPromise
 from ivr.vocab.verification import VerificationPolicy
 
@@ -97,9 +98,12 @@ class CallerAnswers:
     moved: tuple[dt.date, dt.date] | None = None
     # A plan the caller proposed ("metade agora e o resto dia 20").
     split: DatedAmounts = ()
+    # How many instalments the caller asked for, when they said a number.
+    asked_count: int | None = None
     verified: bool = False  # the campaign's verification policy was met
     # The promises recorded in this call (what a payment-details SMS is about).
     promised: DatedAmounts = ()
+    chosen: int | None = None  # inbound: which candidate the caller said they are
 
     def promise_cents(self, ctx: CallContext) -> int:
         """The amount promised: one installment, the amount said (at most the
@@ -127,6 +131,18 @@ def _date_ok(c: CallContext, s: CallerAnswers) -> bool:
     return _in_range(c, s.promise_date)
 
 
+def plan_limits(c: CallContext) -> PlanLimits:
+    return PlanLimits(c.max_instalments, c.max_plan_days)
+
+
+def plan_over_limits(c: CallContext, s: CallerAnswers) -> bool:
+    """The caller proposed more instalments, or a longer plan, than the campaign
+    allows: a split said part by part, or a count ("em doze vezes")."""
+    if len(s.split) >= 2:
+        return not within_limits([d for d, _ in s.split], plan_limits(c))
+    return s.asked_count is not None and too_many(s.asked_count, plan_limits(c))
+
+
 GUARDS: dict[str, Callable[[CallContext, CallerAnswers], bool]] = {
     "first_contact": lambda c, s: c.first_contact,
     "has_birth_year": lambda c, s: c.birth_year is not None,
@@ -136,6 +152,9 @@ GUARDS: dict[str, Callable[[CallContext, CallerAnswers], bool]] = {
     # The service can text the payment details (ivr.calls.context says so).
     "sms_possible": lambda c, s: c.sms_possible,
     "promised": lambda c, s: bool(s.promised),
+    "inbound": lambda c, s: c.inbound,
+    "one_candidate": lambda c, s: len(c.candidates) == 1,
+    "several_candidates": lambda c, s: len(c.candidates) > 1,
     "installments_available": lambda c, s: c.installments >= 2,
     "installment_plan": lambda c, s: s.plan == "installments",
     "promise_date_past": lambda c, s: s.promise_date is not None and s.promise_date < c.today,
@@ -147,6 +166,7 @@ GUARDS: dict[str, Callable[[CallContext, CallerAnswers], bool]] = {
     "day_moved": lambda c, s: s.moved is not None,
     "split_plan": lambda c, s: len(s.split) >= 2,
     "split_dates_ok": lambda c, s: bool(s.split) and all(_in_range(c, d) for d, _ in s.split),
+    "plan_over_limits": plan_over_limits,
 }
 
 

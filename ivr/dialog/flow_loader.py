@@ -50,6 +50,7 @@ from ivr.dialog.flow_model import (
     Retry,
     Route,
     SavePromise,
+    SelectCaller,
     SetOutcome,
     State,
     Step,
@@ -75,6 +76,7 @@ STEPS: dict[str, tuple[ArgSpec, Callable[[str, bool], StepAction]]] = {
     "mark_wrong_number": (_NONE, lambda arg, _: Emit(MarkWrongNumber())),
     "report_deceased": (_NONE, lambda arg, _: Emit(ReportDeceased())),
     "mark_verified": (_NONE, lambda arg, _: MarkVerified()),
+    "select_caller": (_NONE, lambda arg, _: SelectCaller()),
     "send_payment_details": (_NONE, lambda arg, _: Emit(SendPaymentDetails())),
     "schedule_callback": (frozenset({"", "any"}), lambda arg, _: BookCallback(arg == "any")),
     "set_plan": (frozenset({"full", "installments"}), lambda arg, _: ChoosePlan(arg)),
@@ -101,6 +103,7 @@ _TOP_KEYS = frozenset(
         "version",
         "start",
         "on_machine",
+        "on_inbound",
         "min_confidence",
         "min_asr_confidence",
         "max_turns",
@@ -195,6 +198,7 @@ class _Parser:
                 self._target(n, "entry_points") for n in raw.get("entry_points") or []
             ),
             keypad_pause_s=float(raw.get("keypad_pause_s", 3.0)),
+            on_inbound=self._target(raw.get("on_inbound", start), "on_inbound"),
         )
         if flow.keypad_pause_s <= 0:
             raise self.fail("keypad_pause_s must be > 0")
@@ -339,10 +343,16 @@ class _Parser:
         if (ask is None) != (listen is None):
             raise self.fail(f"{where}: 'ask' and 'listen' go together")
         goto = body.get("goto")
-        if goto is not None:
+        goto_when: tuple[Route, ...] = ()
+        if isinstance(goto, list):
+            routes = self._routes(goto, f"{where}, goto")
+            if routes[-1].when or any(not r.when for r in routes[:-1]):
+                raise self.fail(f"{where}: a guarded goto ends with one unguarded route")
+            goto_when, goto = routes[:-1], routes[-1].target
+        elif goto is not None:
             goto = self._target(goto, f"{where}, goto")
-            if listen is not None:
-                raise self.fail(f"{where}: a listening state cannot also 'goto'")
+        if goto is not None and listen is not None:
+            raise self.fail(f"{where}: a listening state cannot also 'goto'")
         terminal = bool(steps) and steps[-1].ends_call
         if terminal and (steps[-1].when or steps[-1].unless):
             raise self.fail(f"{where}: the final '{named[-1][0]}' cannot have a guard")
@@ -368,6 +378,7 @@ class _Parser:
             ask=str(ask) if ask is not None else None,
             listen=listen,
             goto=goto,
+            goto_when=goto_when,
             keypad=self._keypad(body.get("keypad", {}), where, collect),
             keypad_prompt=body.get("keypad_prompt"),
             collect=collect,
@@ -388,10 +399,14 @@ class _Parser:
     def _check_chains(self, flow: Flow) -> None:
         """Action-only states must reach a listening or ending state, not loop."""
         for name in flow.states:
-            seen: list[str] = []
-            current: str | None = name
-            while current is not None and not flow.states[current].listens:
-                if current in seen:
-                    raise self.fail(f"states loop without listening: {' -> '.join(seen)}")
-                seen.append(current)
-                current = flow.states[current].goto
+            self._walk(flow, name, [])
+
+    def _walk(self, flow: Flow, current: str, seen: list[str]) -> None:
+        """Every path of action-only hops from ``current`` ends listening or ending."""
+        state = flow.states[current]
+        if state.listens or state.goto is None:
+            return
+        if current in seen:
+            raise self.fail(f"states loop without listening: {' -> '.join(seen)}")
+        for target in (*(r.target for r in state.goto_when), state.goto):
+            self._walk(flow, target, [*seen, current])

@@ -55,6 +55,8 @@ class CollectMode(StrEnum):
     AMOUNT = "amount"
     BIRTH_YEAR = "birth_year"
     DOCUMENT_DIGITS = "document_digits"
+    PERSON = "person"  # one key: which of the people on a shared number (1..n)
+    REFERENCE = "reference"  # the caller's reference, digits then '#'
 
     @property
     def secret(self) -> bool:
@@ -70,6 +72,8 @@ class CollectMode(StrEnum):
             return key in "0123"  # the day's first digit: 01-31
         if self is CollectMode.BIRTH_YEAR:
             return key in "12"  # 19xx, 20xx
+        if self is CollectMode.PERSON:
+            return key in "12345"  # a person's number in the list read out
         return key.isdigit()
 
 
@@ -151,6 +155,13 @@ class MarkVerified:
 
 
 @dataclass(frozen=True)
+class SelectCaller:
+    """``select_caller``: an inbound call speaks, from here on, as the person the
+    caller chose (or the only one the number or reference names); it does not
+    verify them."""
+
+
+@dataclass(frozen=True)
 class Finish:
     """``end_call: REASON`` or ``transfer: REASON``: the call leaves the flow;
     always a state's last step."""
@@ -159,7 +170,15 @@ class Finish:
 
 
 StepAction = (
-    PlayPrompt | SetOutcome | SavePromise | BookCallback | ChoosePlan | Emit | MarkVerified | Finish
+    PlayPrompt
+    | SetOutcome
+    | SavePromise
+    | BookCallback
+    | ChoosePlan
+    | Emit
+    | MarkVerified
+    | SelectCaller
+    | Finish
 )
 
 
@@ -235,6 +254,9 @@ class State:
     ask: str | None = None
     listen: ListenSpec | None = None
     goto: str | None = None
+    # A guarded ``goto`` (a list of routes): the first whose guards hold wins,
+    # else ``goto`` (the list's last, unguarded route).
+    goto_when: tuple[Route, ...] = ()
     keypad: Mapping[str, KeyBinding] = field(default_factory=dict)
     keypad_prompt: str | None = None
     collect: CollectMode | None = None
@@ -263,6 +285,7 @@ class Flow:
     on_max_turns: str = ""
     entry_points: frozenset[str] = frozenset()
     keypad_pause_s: float = 3.0
+    on_inbound: str = ""  # where a call the person placed to us begins
 
     @classmethod
     def load(

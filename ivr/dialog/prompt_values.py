@@ -52,6 +52,8 @@ def base_variables(ctx: CallContext, catalog: PromptCatalog | None = None) -> di
         "installment_amount": say_amount(installment_cents(ctx), ctx.currency, loc),
         "installments": say_count(ctx.installments, loc, feminine=True),  # parcelas
         "latest_date": say_date(latest_promise_date(ctx), loc, ctx.today),
+        "max_instalments": say_count(ctx.max_instalments, loc, feminine=True),  # parcelas
+        "max_plan_days": say_count(ctx.max_plan_days, loc),  # dias (masculine)
     }
     notice = recording_notice(ctx, catalog)
     if notice is not None:
@@ -64,7 +66,7 @@ def call_variables(
 ) -> dict[str, str]:
     """``base`` (see :func:`base_variables`) plus what the caller has agreed to
     so far (the promise and the callback time), as speakable text."""
-    from ivr.dialog.speakable import say_amount, say_count, say_date, say_time
+    from ivr.dialog.speakable import say_amount, say_count, say_date, say_name, say_time
 
     values = dict(base)
     loc = ctx.locale
@@ -78,6 +80,11 @@ def call_variables(
     if answers.split:
         values["split_count"] = say_count(len(answers.split), loc, feminine=True)
         values["split_plan"] = say_split(ctx, answers.split)
+    if ctx.candidates:  # inbound, a shared number: "1 para Ana, 2 para Bruno"
+        joint = " para " if language_of(loc) == "pt" else " for "
+        values["people"] = ", ".join(
+            f"{i}{joint}{say_name(c.first_name)}" for i, c in enumerate(ctx.candidates, 1)
+        )
     day, at = answers.callback_date, answers.callback_time
     if day is not None or at is not None:
         parts = [say_date(day or ctx.today, loc, ctx.today)]

@@ -42,11 +42,14 @@ KNOWN_PLACEHOLDERS: frozenset[str] = frozenset(
         "installment_amount",  # one installment, in words
         "installments",  # how many installments
         "latest_date",  # the latest date a promise may have, spoken
+        "max_instalments",  # the most instalments a plan may have (campaign)
+        "max_plan_days",  # the most days from a plan's first instalment to its last
         "said_date",  # a closed day the caller named, spoken (before it moved)
         "moved_date",  # the business day it moved to, spoken
         "split_count",  # how many parts a split the caller proposed has
         "split_plan",  # each part of that split, amount and day, spoken
         "callback_when",  # when we will call back, spoken
+        "people",  # inbound, a shared number: "1 para Ana, 2 para Bruno"
         "callback_day",  # the day of a callback, spoken
         "callback_time",  # the time of day of a callback
         "callers_ahead",  # how many callers wait before this one in the agents' queue
@@ -68,6 +71,7 @@ PERSONAL_PLACEHOLDERS: frozenset[str] = frozenset(
         "due_date",
         "installment_amount",
         "latest_date",
+        "people",
     }
 )
 

@@ -92,6 +92,19 @@ async def send_sms(
             attempt_id=sms.attempt_id,
         )
         message_id = row.id
+    return await deliver(sessions, carrier, public_url, message_id, sms)
+
+
+async def deliver(
+    sessions: async_sessionmaker[AsyncSession],
+    carrier: TwilioCalls,
+    public_url: str,
+    message_id: int,
+    sms: OutgoingSms,
+) -> SendResult:
+    """Ask the carrier to send an outbox row already committed (``message_id``,
+    written by :func:`send_sms` or by a sender that wrote it under its own
+    row lock), and write down its answer: the second half of :func:`send_sms`."""
     try:
         info = await carrier.send_message(
             to=sms.to,

@@ -220,6 +220,7 @@ class Engine:
             method=method.upper(),
         )
         live = self._register(record, script or self.script_for(from_))
+        live.first_request_status = "ringing"
         self.spawn(self._run_inbound(live), f"call-{record.sid}")
         return record
 

@@ -64,6 +64,9 @@ class LiveCall:
     queue_member: QueueMember | None = None
     recording: SandboxRecording | None = None
     finished: bool = False
+    # Twilio's first request for an inbound call says CallStatus=ringing: the
+    # call is answered by the TwiML it returns.
+    first_request_status: str | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @property
@@ -112,7 +115,8 @@ def _common_params(live: LiveCall, call_status: str) -> dict[str, str]:
 def voice_params(live: LiveCall) -> dict[str, str]:
     """The parameters of every TwiML request Twilio makes for this call."""
     rec = live.record
-    params = _common_params(live, rec.status)
+    status, live.first_request_status = live.first_request_status or rec.status, None
+    params = _common_params(live, status)
     if rec.machine_detection and not rec.async_amd and rec.answered_by:
         params["AnsweredBy"] = rec.answered_by
         params["MachineDetectionDuration"] = str(live.amd_ms or 0)

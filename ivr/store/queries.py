@@ -8,6 +8,7 @@ an opt-out) are committed at once.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -29,10 +30,13 @@ from ivr.store.models import (
     DebtStatus,
     NumberOptOut,
     OptOut,
+    PaymentPlan,
     Phone,
+    PlanSource,
     Promise,
     utcnow,
 )
+from ivr.store.plans import create_plan
 
 _RANK = {
     AttemptStatus.CLAIMED: 0,
@@ -185,6 +189,8 @@ async def load_attempt_context(session: AsyncSession, attempt_id: int) -> Attemp
     attempt = await session.get(CallAttempt, attempt_id)
     if attempt is None:
         return None
+    if attempt.debtor_id is None:  # an inbound caller who has not said who they are
+        return None
     debtor = await session.get(Debtor, attempt.debtor_id)
     assert debtor is not None
     debt = await session.get(Debt, attempt.debt_id) if attempt.debt_id else None
@@ -209,6 +215,35 @@ async def record_promise(
         session, attempt.id, "promise", {"date": date.isoformat(), "amount_cents": amount_cents}
     )
     return promise
+
+
+async def record_plan(
+    session: AsyncSession,
+    attempt: CallAttempt,
+    instalments: Sequence[tuple[dt.date, int]],
+) -> PaymentPlan:
+    """A plan agreed in the call: one plan, its instalments numbered in date order."""
+    if attempt.debt_id is None:
+        raise ValueError("attempt has no debt to promise against")
+    plan, _ = await create_plan(
+        session,
+        debt_id=attempt.debt_id,
+        instalments=instalments,
+        source=PlanSource.IVR,
+        attempt_id=attempt.id,
+    )
+    await add_event(
+        session,
+        attempt.id,
+        "plan",
+        {
+            "plan_id": plan.id,
+            "instalments": [
+                {"date": day.isoformat(), "amount_cents": cents} for day, cents in instalments
+            ],
+        },
+    )
+    return plan
 
 
 async def cancel_pending_callbacks(session: AsyncSession, debtor_id: int) -> None:

@@ -71,6 +71,10 @@ RECORDING_SOURCES = frozenset(
     }
 )
 MAX_CALL_SECONDS = 24 * 3600  # Twilio ends every call after at most 24 hours
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+# What carriers send for a withheld caller ID (Twilio: "anonymous", "+266696687").
+_WITHHELD = frozenset({"anonymous", "restricted", "unknown", "unavailable", "+266696687"})
+DIRECTIONS = frozenset({"inbound", "outbound-api", "outbound-dial", "trunking-originating"})
 _CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 _RECORDING_SID = re.compile(r"RE[0-9a-fA-F]{32}")
 _DIGITS = re.compile(r"[0-9*#w]{0,64}")
@@ -177,6 +181,17 @@ class TwilioForm(Mapping[str, str]):
         if value is not None and not _DIGITS.fullmatch(value):
             raise bad_field(name, "must be keypad digits")
         return value
+
+    def phone_number(self, name: str, *, required: bool = False) -> str | None:
+        """An E.164 number (spaces, dashes and dots removed); None when the
+        caller ID is withheld. Anything else is 400: the field is not a number."""
+        value = self.text(name, required=required)
+        if value is None or value.strip().lower() in _WITHHELD:
+            return None
+        number = "".join(ch for ch in value if ch not in " -.()")
+        if not _E164.fullmatch(number):
+            raise bad_field(name, "not an E.164 phone number")
+        return number
 
     def query_id(self, name: str, *, required: bool = False) -> int | None:
         """A row id from the query string we gave the carrier (``?attempt=ID``)."""

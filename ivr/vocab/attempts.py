@@ -54,3 +54,15 @@ FINAL_ATTEMPT_STATUSES: frozenset[AttemptStatus] = frozenset(
 LIVE_ATTEMPT_STATUSES: frozenset[AttemptStatus] = frozenset(
     set(AttemptStatus) - FINAL_ATTEMPT_STATUSES
 )
+
+
+class AttemptDirection(enum.StrEnum):
+    """Who placed the call: we did (``outbound``, a dialer or ``ivr call``), or
+    the person called the service's number (``inbound``).
+
+    Both are the person's contact history; only outbound attempts count
+    against the caps and frequency limits, which limit how often *we* call.
+    """
+
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"

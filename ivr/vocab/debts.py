@@ -14,6 +14,21 @@ Promise status (a promise to pay an amount on a date):
 * ``broken`` -- the date passed without the payment (or it was paid late).
 * ``cancelled`` -- withdrawn; left out of the kept-promise rate.
 
+Plan status (a payment plan: N dated instalments, each a promise with its
+``sequence``; payments fill them in order, see ``scheduler.plan_allocation``):
+
+* ``open`` -- instalments are still to come and none is broken.
+* ``completed`` -- payments cover every instalment (late money included).
+* ``broken`` -- an instalment's date passed without full cover. The plan no
+  longer shields the debtor from calls (after the campaign's follow-up
+  days a person calls to talk it over), but its later instalments stay
+  open and payments keep filling them: it becomes ``completed`` if the
+  money catches up.
+* ``cancelled`` -- replaced by a new plan, or withdrawn.
+
+Where a plan comes from (``PlanSource``): the call (``ivr``), an agent's
+wrap-up (``agent``) or the supervisor API (``api``).
+
 A promise for a day the banks are closed (a weekend or a holiday), as a
 campaign sets it (``promise_on_closed_day``):
 
@@ -47,6 +62,19 @@ class PromiseStatus(enum.StrEnum):
     KEPT = "kept"
     BROKEN = "broken"
     CANCELLED = "cancelled"
+
+
+class PlanStatus(enum.StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    BROKEN = "broken"
+    CANCELLED = "cancelled"
+
+
+class PlanSource(enum.StrEnum):
+    IVR = "ivr"
+    AGENT = "agent"
+    API = "api"
 
 
 class ClosedDayPromise(enum.StrEnum):

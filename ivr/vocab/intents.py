@@ -21,6 +21,10 @@ keypad identity checks. Transcripts and turn logs show them.
 * ``unknown`` -- nothing understood.
 * ``verified`` / ``not_verified`` -- the engine's own: the keyed birth year
   matched the debtor's, or did not.
+* ``person_chosen`` -- the engine's own: an inbound caller on a shared number
+  said (or keyed) which of the people it belongs to they are.
+* ``found`` / ``not_found`` -- the engine's own: the reference an inbound
+  caller keyed names someone, or nobody.
 """
 
 from __future__ import annotations
@@ -47,10 +51,21 @@ class Intent(enum.StrEnum):
     UNKNOWN = "unknown"
     VERIFIED = "verified"
     NOT_VERIFIED = "not_verified"
+    PERSON_CHOSEN = "person_chosen"
+    FOUND = "found"
+    NOT_FOUND = "not_found"
 
 
 #: Intents the engine derives from keypad checks, never the NLU.
-ENGINE_INTENTS: frozenset[Intent] = frozenset({Intent.VERIFIED, Intent.NOT_VERIFIED})
+ENGINE_INTENTS: frozenset[Intent] = frozenset(
+    {
+        Intent.VERIFIED,
+        Intent.NOT_VERIFIED,
+        Intent.PERSON_CHOSEN,
+        Intent.FOUND,
+        Intent.NOT_FOUND,
+    }
+)
 
 #: Intents the language understanding produces (a contract with ``nlu.py``),
 #: as plain strings.

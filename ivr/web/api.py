@@ -3,7 +3,8 @@
 ``setup_api(app)`` adds every route; the app must provide ``SESSIONS`` (at
 start-up, from a cleanup context, is fine) and ``SETTINGS``. Endpoints live
 in small modules by subject (``api_campaigns``, ``api_creditors``,
-``api_debtors``, ``api_payments``); this one adds the login endpoints and the document.
+``api_debtors``, ``api_payments``, ``api_plans``); this one adds the login
+endpoints and the document.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ivr.store.models import Role
-from ivr.web import api_campaigns, api_creditors, api_debtors, api_payments
+from ivr.web import api_campaigns, api_creditors, api_debtors, api_payments, api_plans
 from ivr.web.api_common import API_PREFIX, Endpoint, add_endpoints, read_body, reply
 from ivr.web.api_schemas import LoginIn, Ok, UserOut
 from ivr.web.auth import authenticate, end_session, set_session_cookie
@@ -87,6 +88,7 @@ def setup_api(app: web.Application) -> None:
     add_endpoints(app, api_creditors.ENDPOINTS)
     add_endpoints(app, api_debtors.ENDPOINTS)
     add_endpoints(app, api_payments.ENDPOINTS)
+    add_endpoints(app, api_plans.ENDPOINTS)
     app.router.add_get(OPENAPI_PATH, serve_openapi)
 
 

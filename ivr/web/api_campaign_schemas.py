@@ -115,6 +115,12 @@ CLOSED_DAY_DOC = (
     "(read back with its weekday), 'next_business_day' moves it to the next business day "
     "and tells the debtor so"
 )
+MAX_INSTALMENTS_DOC = "the most instalments a payment plan may have (call, wrap-up or API)"
+MAX_PLAN_DAYS_DOC = "the most days from a plan's first instalment to its last"
+FOLLOWUP_DOC = (
+    "days after a promise or instalment broke (the day after its date) before the debtor "
+    "may be called about it again; 0: at once"
+)
 
 
 class _CampaignFields(Input):
@@ -154,6 +160,9 @@ class CampaignCreate(_CampaignFields):
     paid_pause_business_days: int = Field(default=2, ge=0, le=30)
     max_concurrent_calls: int = Field(default=5, ge=1, le=1000)
     max_promise_days: int = Field(default=30, ge=1, le=365)
+    max_instalments: int = Field(default=6, ge=1, le=60, description=MAX_INSTALMENTS_DOC)
+    max_plan_days: int = Field(default=180, ge=0, le=1830, description=MAX_PLAN_DAYS_DOC)
+    followup_after_broken_days: int = Field(default=2, ge=0, le=30, description=FOLLOWUP_DOC)
     promise_on_closed_day: ClosedDayPromise = Field(
         default=ClosedDayPromise.NEXT_BUSINESS_DAY, description=CLOSED_DAY_DOC
     )
@@ -185,6 +194,11 @@ class CampaignUpdate(_CampaignFields):
     paid_pause_business_days: int | None = Field(default=None, ge=0, le=30)
     max_concurrent_calls: int | None = Field(default=None, ge=1, le=1000)
     max_promise_days: int | None = Field(default=None, ge=1, le=365)
+    max_instalments: int | None = Field(default=None, ge=1, le=60, description=MAX_INSTALMENTS_DOC)
+    max_plan_days: int | None = Field(default=None, ge=0, le=1830, description=MAX_PLAN_DAYS_DOC)
+    followup_after_broken_days: int | None = Field(
+        default=None, ge=0, le=30, description=FOLLOWUP_DOC
+    )
     promise_on_closed_day: ClosedDayPromise | None = Field(default=None, description=CLOSED_DAY_DOC)
     retry_delays_minutes: list[RetryDelay] | None = Field(
         default=None, max_length=MAX_RETRY_STEPS, description=RETRY_PLAN_DOC
@@ -228,6 +242,9 @@ class CampaignOut(Output):
     paid_pause_business_days: int
     max_concurrent_calls: int
     max_promise_days: int
+    max_instalments: int = Field(description=MAX_INSTALMENTS_DOC)
+    max_plan_days: int = Field(description=MAX_PLAN_DAYS_DOC)
+    followup_after_broken_days: int = Field(description=FOLLOWUP_DOC)
     promise_on_closed_day: ClosedDayPromise = Field(description=CLOSED_DAY_DOC)
     retry_delays_minutes: list[int] = Field(description=RETRY_PLAN_DOC)
     blocked_dates: list[dt.date]

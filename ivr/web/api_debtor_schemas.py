@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import Field, ValidationInfo, field_validator
 
 from ivr.store.payment_columns import PaymentDetailInvalid, check_payment_detail
-from ivr.vocab.attempts import AttemptStatus
+from ivr.vocab.attempts import AttemptDirection, AttemptStatus
 from ivr.vocab.debtors import DebtorStatus, ReviewKind
 from ivr.vocab.debts import CallbackStatus, DebtStatus, PromiseStatus
 from ivr.vocab.locales import Locale
@@ -142,6 +142,7 @@ class AttemptOut(Output):
     debt_id: int | None
     campaign_id: int | None
     to_number: str
+    direction: AttemptDirection = AttemptDirection.OUTBOUND
     status: AttemptStatus
     outcome: Outcome | None
     answered_by: str | None
@@ -225,6 +226,20 @@ class ReasonOut(Output):
     )
 
 
+class SmsExplainOut(Output):
+    """Whether an SMS we would send first (a reminder) may go now, and why not."""
+
+    allowed: bool
+    purpose: str
+    reasons: list[ReasonOut]
+    to_number: str | None
+    sent_today: int = Field(description="SMS counted by the cap on the debtor's local day")
+    daily_cap: int
+    next_at: dt.datetime | None = Field(
+        description="the earliest instant it may go; null when a reason never clears by itself"
+    )
+
+
 class ExplainOut(Output):
     debtor: str
     at: dt.datetime
@@ -235,6 +250,7 @@ class ExplainOut(Output):
     campaign_id: int | None
     to_number: str | None
     next_check_at: dt.datetime | None
+    sms: SmsExplainOut | None = None
 
 
 class ReviewsQuery(Input):

@@ -44,10 +44,12 @@ from ivr.web.api_debtor_schemas import (
     ReviewList,
     ReviewOut,
     ReviewsQuery,
+    SmsExplainOut,
 )
 from ivr.web.auth import current_user, json_error
 from scheduler.eligibility import OVERRIDABLE
-from scheduler.explain import explain
+from scheduler.eligibility_sms import SmsVerdict
+from scheduler.explain import explain, explain_sms
 
 RECENT_ATTEMPTS = 10
 
@@ -83,17 +85,20 @@ def _recording(a: CallAttempt) -> RecordingOut | None:
 async def attempts_out(s: AsyncSession, rows: Sequence[CallAttempt]) -> list[AttemptOut]:
     """Attempts with a summary of their events, in two queries whatever the count."""
     summaries = await event_summaries(s, [a.id for a in rows])
-    refs = await debtor_store.external_refs(s, {a.debtor_id for a in rows})
+    refs = await debtor_store.external_refs(
+        s, {a.debtor_id for a in rows if a.debtor_id is not None}
+    )
     out = []
     for a in rows:
         events = summaries[a.id]
         out.append(
             AttemptOut(
                 id=a.id,
-                debtor_ref=refs.get(a.debtor_id, ""),
+                debtor_ref=refs.get(a.debtor_id, "") if a.debtor_id is not None else "",
                 debt_id=a.debt_id,
                 campaign_id=a.campaign_id,
                 to_number=a.to_number,
+                direction=a.direction,
                 status=a.status,
                 outcome=a.outcome,
                 answered_by=a.answered_by,
@@ -197,6 +202,7 @@ async def explain_debtor(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as s:
         debtor = await _debtor(s, ref, current_user(request))
         verdict = await explain(s, debtor.id, at)
+        sms = await explain_sms(s, debtor.id, at)
     return reply(
         ExplainOut(
             debtor=ref,
@@ -217,7 +223,23 @@ async def explain_debtor(request: web.Request) -> web.Response:
             campaign_id=verdict.campaign_id,
             to_number=verdict.to_number,
             next_check_at=verdict.wake_at,
+            sms=_sms_out(sms),
         )
+    )
+
+
+def _sms_out(v: SmsVerdict) -> SmsExplainOut:
+    return SmsExplainOut(
+        allowed=v.allowed,
+        purpose=v.purpose.value,
+        reasons=[
+            ReasonOut(code=r.code, message=r.message, detail=r.detail, until=r.until)
+            for r in v.reasons
+        ],
+        to_number=v.to_number,
+        sent_today=v.sent_today,
+        daily_cap=v.daily_cap,
+        next_at=v.next_at,
     )
 
 
@@ -274,6 +296,9 @@ async def put_debt_payment(request: web.Request) -> web.Response:
 
 _D = f"{API_PREFIX}/debtors/{{ref}}"
 _READERS = (Role.AGENT, Role.SUPERVISOR)
+# For the other endpoints about one debtor (payment plans): the same readers, the same 404.
+READERS = _READERS
+readable_debtor = _debtor
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
@@ -290,7 +315,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "GET",
         f"{_D}/explain",
         explain_debtor,
-        "Why the debtor may or may not be called now (or at ?at=)",
+        "Why the debtor may or may not be called (and sent an SMS) now, or at ?at=",
         roles=_READERS,
         tag="debtors",
         query=ExplainQuery,

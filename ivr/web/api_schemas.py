@@ -42,6 +42,16 @@ class Output(BaseModel):
 # --- payments ----------------------------------------------------------------
 
 
+class InstalmentIn(Input):
+    """One instalment of a payment plan (the API's and the agent's wrap-up)."""
+
+    date: dt.date = Field(description="YYYY-MM-DD, after the previous instalment's")
+    amount: Decimal = Field(gt=0, max_digits=14, decimal_places=2, description="e.g. 150.00")
+
+    def cents(self) -> int:
+        return int(self.amount * 100)
+
+
 class PaymentIn(Input):
     external_ref: str = Field(
         min_length=1, max_length=64, description="the debtor's external_ref, or debt:<id>"

@@ -33,6 +33,7 @@ from ivr.telephony.stream_token import TOKEN_PARAMETER
 from ivr.telephony.webhook_form import (
     ANSWERED_BY,
     CALL_STATUSES,
+    DIRECTIONS,
     MAX_CALL_SECONDS,
     RECORDING_SOURCES,
     TwilioForm,
@@ -69,6 +70,10 @@ async def voice(request: web.Request) -> web.Response:
     if attempt_id is None:
         async with request.app[SESSIONS]() as s:
             attempt_id = await _attempt_id(form, s, call_sid)
+    if attempt_id is None and form.choice("Direction", DIRECTIONS) == "inbound":
+        from ivr.web.twilio_inbound import answer_inbound
+
+        return await answer_inbound(request, form, call_sid)
     if attempt_id is None:
         log.warning("twilio.voice_unknown_call", call_sid=call_sid)
         return web.Response(text=twiml.hangup(), content_type="text/xml")

@@ -6,11 +6,12 @@ import datetime as dt
 from pathlib import Path
 
 import aiohttp
+from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from ivr.agents.schemas import AgentCreated, AgentState, TransferStatsOut, WrapupOut
 from ivr.sandbox.app import Sandbox
-from ivr.store.models import Presence, Role, Transfer
+from ivr.store.models import Debt, PaymentPlan, Presence, Promise, Role, Transfer
 from tests.support.agents import PUBLIC, agents_service, seed_agent, seed_call
 
 CALLBACK_PATHS = ("whisper", "dial-status", "queue-wait", "queue-offer", "queue-result")
@@ -252,3 +253,56 @@ async def test_events_socket_refuses_a_foreign_origin(db_url: str, tmp_path: Pat
                 async with http.ws_connect(url, headers={"Origin": origin}) as ws:
                     first = await ws.receive_json(timeout=10)
                     assert first["type"] == "state"
+
+
+async def test_wrapup_records_a_plan_checked_like_the_api(db_url: str, tmp_path: Path) -> None:
+    async with Sandbox() as sb, agents_service(db_url, sb, tmp_path / "tts") as svc:
+        ana = await seed_agent(svc.sessions, "ana", presence=Presence.AWAY)
+        call = await seed_call(svc.sessions, ref="S-10", phone="+5511987650020")
+        async with svc.sessions() as s, s.begin():
+            t = Transfer(
+                attempt_id=call.attempt_id, agent_id=ana.id, reason="cannot_pay", status="connected"
+            )
+            s.add(t)
+            await s.flush()
+            tid = t.id
+            debt = await s.scalar(select(Debt).where(Debt.id == call.debt_id))
+            assert debt is not None
+            owed = debt.amount_cents
+        today = dt.datetime.now(dt.UTC).date()
+        day = [(today + dt.timedelta(days=k)).isoformat() for k in (2, 30, 60, 400)]
+        url = f"{svc.url}/api/v1/agents/me/transfers/{tid}/wrapup"
+        headers = {"Authorization": f"Bearer {ana.api_key}"}
+        third = f"{owed / 300:.2f}"
+        async with aiohttp.ClientSession(headers=headers) as http:
+            for plan, field in (
+                (
+                    [{"date": day[1], "amount": "1"}, {"date": day[0], "amount": "1"}],
+                    "plan[1].date",
+                ),
+                ([{"date": day[0], "amount": "0"}], "plan[0].amount"),
+                (
+                    [{"date": day[0], "amount": "1"}, {"date": day[3], "amount": "1"}],
+                    "plan[1].date",
+                ),
+                ([{"date": day[0], "amount": f"{owed / 100 + 1:.2f}"}], "plan"),
+            ):
+                body = {"outcome": "promise", "plan": plan}
+                async with http.post(url, json=body) as r:
+                    answer = await r.json()
+                    assert r.status == 422, (plan, answer)
+                    assert [e["field"] for e in answer["errors"]] == [field], answer
+            both = {"outcome": "promise", "plan": [{"date": day[0], "amount": "1"}]}
+            both |= {"promise_date": day[0], "promise_amount": "1"}
+            async with http.post(url, json=both) as r:
+                assert r.status == 422 and (await r.json())["errors"][0]["field"] == "plan"
+            plan = [{"date": d, "amount": third} for d in day[:3]]
+            async with http.post(url, json={"outcome": "promise", "plan": plan}) as r:
+                assert r.status == 200, await r.text()
+                done = WrapupOut.model_validate(await r.json())
+        assert done.plan_id is not None and done.promise_id is None
+        async with svc.sessions() as s:
+            rows = list(await s.scalars(select(Promise).where(Promise.plan_id == done.plan_id)))
+            made = await s.get(PaymentPlan, done.plan_id)
+        assert made is not None and made.source == "agent" and made.attempt_id == call.attempt_id
+        assert sorted(p.sequence or 0 for p in rows) == [1, 2, 3]

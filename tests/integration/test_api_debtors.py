@@ -6,7 +6,16 @@ import datetime as dt
 
 from sqlalchemy import select, update
 
-from ivr.store.models import Agent, CallAttempt, Callback, CallEvent, Promise, Transfer, User
+from ivr.store.models import (
+    Agent,
+    CallAttempt,
+    Callback,
+    CallEvent,
+    Debtor,
+    Promise,
+    Transfer,
+    User,
+)
 from tests.support.api import WEDNESDAY_10H_SP, Api, add_attempt, new_campaign, new_debtor
 
 
@@ -196,3 +205,27 @@ async def test_attempts_show_whether_the_call_was_recorded(api: Api) -> None:
     assert newest["recording"]["started_at"].startswith(WEDNESDAY_10H_SP.date().isoformat())
     assert "url" not in newest["recording"]  # where it is stays with the service
     assert older["recording"] is None
+
+
+async def test_explain_has_an_sms_section(api: Api) -> None:
+    camp = await new_campaign(api)
+    debtor = await new_debtor(api, camp["id"], ref="SMS-1")
+    body = await (await api.client.get(_explain_url("SMS-1"), headers=api.sup())).json()
+    sms = body["sms"]
+    assert sms["allowed"] is True and sms["reasons"] == [], sms
+    assert sms["purpose"] == "reminder" and sms["to_number"] == "+5511987654321"
+    assert sms["sent_today"] == 0 and sms["daily_cap"] == 1
+
+    async with api.sessions() as s, s.begin():
+        await s.execute(
+            update(Debtor)
+            .where(Debtor.id == debtor.id)
+            .values(sms_opted_out_at=WEDNESDAY_10H_SP - dt.timedelta(days=1))
+        )
+    late = WEDNESDAY_10H_SP + dt.timedelta(hours=11)  # 21:00 local
+    body = await (await api.client.get(_explain_url("SMS-1", late), headers=api.sup())).json()
+    assert body["callable"] is False
+    sms = body["sms"]
+    assert sms["allowed"] is False and sms["next_at"] is None
+    assert [r["code"] for r in sms["reasons"]] == ["sms_opted_out", "outside_window"]
+    assert all(r["message"] for r in sms["reasons"])

@@ -94,6 +94,9 @@ def _examples(ref: str, today: dt.date) -> dict[str, dict[str, Any]]:
             "paid_on": today.isoformat(),
             "payment_ref": "P-walker",
         },
+        "post_plan": {
+            "instalments": [{"date": (today + dt.timedelta(days=3)).isoformat(), "amount": "1.00"}]
+        },
         "put_presence": {"presence": "away"},
         "put_creditor": {"spoken": {"pt-BR": "do Banco Horizonte", "en-US": "Horizon Bank"}},
         "put_creditor_pix": {

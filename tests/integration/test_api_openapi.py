@@ -46,6 +46,8 @@ async def test_every_route_is_documented_and_nothing_else(api: Api) -> None:
         ("GET", "/api/v1/debtors/{ref}"),
         ("GET", "/api/v1/debtors/{ref}/explain"),
         ("POST", "/api/v1/payments"),
+        ("POST", "/api/v1/debts/{id}/plans"),
+        ("GET", "/api/v1/debtors/{ref}/plans"),
         ("GET", "/api/v1/attempts"),
         ("GET", "/api/v1/reviews"),
         ("GET", "/api/v1/reports/summary"),

@@ -23,7 +23,7 @@ from ivr.calls.session import APOLOGY_PROMPT
 from ivr.calls.voice import grammar_root
 from ivr.dialog.flow import DEFAULT_FLOW, Flow, parse_yaml
 from ivr.dialog.grammars import load_grammar
-from ivr.store.models import Debt, Debtor, NumberOptOut, OptOut, Promise, utcnow
+from ivr.store.models import Debt, Debtor, NumberOptOut, OptOut, PaymentPlan, Promise, utcnow
 from ivr.telephony import media_codec as mc
 from ivr.voice.interfaces import AsrEvent
 from tests.support.calls import (
@@ -267,7 +267,7 @@ async def test_a_promise_is_committed_before_its_read_back_starts(
     assert (await call.attempt()).outcome == "promise"
 
 
-async def test_a_split_is_stored_as_one_promise_per_dated_part(
+async def test_a_split_is_stored_as_one_plan_of_dated_instalments(
     sessions, attempt_id: int, flow: Flow
 ) -> None:
     said = b"\x30" * 160
@@ -293,6 +293,12 @@ async def test_a_split_is_stored_as_one_promise_per_dated_part(
     assert len(rows) == 2
     first, second = sorted(rows, key=lambda p: p.promised_date)
     assert first.promised_date < second.promised_date
+    # One plan from the call, the parts its instalments 1 and 2.
+    assert first.plan_id is not None and first.plan_id == second.plan_id
+    assert (first.sequence, second.sequence) == (1, 2)
+    async with sessions() as s:
+        plan = await s.get(PaymentPlan, first.plan_id)
+    assert plan is not None and plan.source == "ivr" and plan.attempt_id == attempt_id
     assert first.amount_cents + second.amount_cents == debt.amount_cents
     assert prompts_of(await call.events())[-1] == "split_thanks"
     assert (await call.attempt()).outcome == "promise"

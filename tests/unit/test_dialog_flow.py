@@ -132,7 +132,8 @@ def test_the_flow_and_the_understanding_agree_on_intents():
     "unknown", is listened for in some grammar context, and the grammars
     express nothing else."""
     nlu = set(nlu_intents.INTENTS)
-    engine = {"verified", "not_verified"}  # keypad checks (collect: birth_year)
+    # keypad checks (collect: birth_year) and inbound identification
+    engine = {"verified", "not_verified", "person_chosen", "found", "not_found"}
     assert nlu | engine == INTENTS
     flow = Flow.load(FLOW_FILE, prompts_root=PROMPTS)
     route_maps = [s.on for s in flow.states.values()] + list(flow.branch_sets.values())
@@ -172,7 +173,7 @@ def test_every_listening_state_has_a_keypad_alternative():
 
 def test_every_state_is_reachable():
     flow = Flow.load(FLOW_FILE, prompts_root=PROMPTS)
-    seen = {flow.start, flow.on_machine, flow.on_max_turns} | flow.entry_points
+    seen = {flow.start, flow.on_machine, flow.on_max_turns, flow.on_inbound} | flow.entry_points
     frontier = list(seen)
     while frontier:
         state = flow.states[frontier.pop()]
@@ -181,6 +182,7 @@ def test_every_state_is_reachable():
             nexts |= {r.target for rs in flow.branch_sets[state.branches].values() for r in rs}
         if state.goto:
             nexts.add(state.goto)
+        nexts |= {r.target for r in state.goto_when}
         for entries in flow.reask_policies[state.reask].values():
             nexts |= {e.state for e in entries if isinstance(e, Goto)}
         for name in nexts - seen:

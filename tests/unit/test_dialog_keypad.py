@@ -123,6 +123,10 @@ KEYLESS_WHILE_COLLECTING: dict[CollectMode, dict[str, str]] = {
     CollectMode.BIRTH_YEAR: {"no": "2 begins a year", "wrong_person": "2 begins a year"},
     # Any digit may begin a document's last four digits.
     CollectMode.DOCUMENT_DIGITS: {"no": "2 may begin the digits", "wrong_person": "2 may begin"},
+    # Inbound: keys 1-5 pick a person; "not me" is leaving the list for the reference.
+    CollectMode.PERSON: {"no": "2 picks a person", "wrong_person": "2 picks a person"},
+    # Any digit may begin a reference.
+    CollectMode.REFERENCE: {},
 }
 #: Per question, intents reached by keys in two steps rather than one, and why.
 KEYLESS_IN: dict[str, dict[str, str]] = {
@@ -139,6 +143,8 @@ COLLECTED: dict[CollectMode, frozenset[str]] = {
     CollectMode.AMOUNT: frozenset({"promise"}),
     CollectMode.BIRTH_YEAR: frozenset({"verified", "not_verified"}),
     CollectMode.DOCUMENT_DIGITS: frozenset({"verified", "not_verified"}),
+    CollectMode.PERSON: frozenset({"person_chosen"}),
+    CollectMode.REFERENCE: frozenset({"found", "not_found"}),
 }
 
 

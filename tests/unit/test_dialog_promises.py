@@ -8,7 +8,15 @@ import datetime as dt
 
 import pytest
 
-from ivr.dialog.events import CallAnswered, Digits, RecordOutcome, RecordPromise, Speech
+from ivr.dialog.events import (
+    CallAnswered,
+    Digits,
+    RecordOutcome,
+    RecordPlan,
+    RecordPromise,
+    Silence,
+    Speech,
+)
 from ivr.vocab.debts import ClosedDayPromise
 from tests.unit import test_dialog as base
 from tests.unit.test_dialog import AMOUNT, TODAY, identified, of, prompt_ids, texts
@@ -110,9 +118,10 @@ def test_a_split_is_confirmed_and_stored_as_two_dated_amounts(make, locale, said
         assert "seventy-five dollars and forty-five cents today" in confirm
         assert "Friday, December 19th" in confirm
     actions = d.handle(Digits("1"))
-    assert of(actions, RecordPromise) == [
-        RecordPromise(TODAY, AMOUNT // 2),
-        RecordPromise(dt.date(2025, 12, 19), AMOUNT - AMOUNT // 2),
+    # One plan, its parts the instalments (not unrelated promises).
+    assert not of(actions, RecordPromise)
+    assert of(actions, RecordPlan) == [
+        RecordPlan(((TODAY, AMOUNT // 2), (dt.date(2025, 12, 19), AMOUNT - AMOUNT // 2)))
     ]
     assert RecordOutcome("promise") in actions
     assert prompt_ids(actions) == ["split_thanks"]
@@ -125,9 +134,8 @@ def test_the_rest_is_what_the_first_part_leaves(make):
     d.handle(Speech("cem reais agora e o resto dia cinco"))
     assert d.state == "confirm_split"
     actions = d.handle(Speech("sim"))
-    assert of(actions, RecordPromise) == [
-        RecordPromise(TODAY, 10000),
-        RecordPromise(dt.date(2025, 12, 5), AMOUNT - 10000),
+    assert of(actions, RecordPlan) == [
+        RecordPlan(((TODAY, 10000), (dt.date(2025, 12, 5), AMOUNT - 10000)))
     ]
 
 
@@ -138,7 +146,8 @@ def test_a_split_day_on_a_weekend_moves_and_is_said(make):
     actions = d.handle(Speech("metade agora e o resto dia vinte"))
     assert prompt_ids(actions) == ["promise_moved", "confirm_split"]
     actions = d.handle(Speech("sim"))
-    assert [p.date for p in of(actions, RecordPromise)] == [TODAY, dt.date(2025, 12, 22)]
+    (plan,) = of(actions, RecordPlan)
+    assert [day for day, _ in plan.instalments] == [TODAY, dt.date(2025, 12, 22)]
 
 
 def test_a_split_can_be_corrected(make):
@@ -157,3 +166,56 @@ def test_a_split_beyond_the_latest_day_is_negotiated(make):
     identified(d)
     d.handle(Speech("metade agora e metade dia vinte de fevereiro"))
     assert d.state == "date_too_far"
+
+
+# ---------------------------------------------------------------- the campaign's plan limits
+
+
+def test_more_instalments_than_the_campaign_allows_are_declined_kindly(make):
+    d = make(max_instalments=2)
+    identified(d)
+    actions = d.handle(Speech("cinquenta reais hoje, cinquenta dia cinco e o resto dia dez"))
+    assert d.state == "plan_over_limits", actions
+    assert prompt_ids(actions) == ["plan_over_limits"]
+    (said,) = texts(d, actions)
+    assert "até duas parcelas" in said and "cento e oitenta dias" in said, said
+    assert "atendente" in said or "tecle 0" in said  # a person is offered
+    assert not of(actions, RecordPlan) and not of(actions, RecordPromise)
+    # A shorter plan is accepted from there.
+    actions = d.handle(Speech("metade hoje e metade dia dezenove"))
+    assert d.state == "confirm_split", actions
+    (plan,) = of(d.handle(Speech("sim")), RecordPlan)
+    assert len(plan.instalments) == 2
+
+
+def test_a_count_beyond_the_limit_offers_a_person(make):
+    d = make("en-US", max_instalments=6)
+    identified(d)
+    actions = d.handle(Speech("can I pay in 12 payments"))
+    assert d.state == "plan_over_limits", actions
+    (said,) = texts(d, actions)
+    assert "at most six payments" in said and "press 0" in said
+    d.handle(Digits("0"))
+    d.handle(Silence())  # 0 may begin a typed date: a pause makes it the key alone
+    assert d.finished and d.outcome == "agent"
+
+
+def test_a_plan_longer_than_the_campaign_allows_is_declined(make):
+    d = make(max_plan_days=10)
+    identified(d)
+    actions = d.handle(Speech("metade hoje e metade dia dezenove"))  # 25 days apart
+    assert d.state == "plan_over_limits", actions
+    (said,) = texts(d, actions)
+    assert "dez dias" in said
+    # Within the limits the same split is confirmed as before.
+    d = make(max_plan_days=30)
+    identified(d)
+    d.handle(Speech("metade hoje e metade dia dezenove"))
+    assert d.state == "confirm_split"
+
+
+def test_a_count_within_the_limit_goes_on_to_the_offer(make):
+    d = make(max_instalments=6)
+    identified(d)
+    d.handle(Speech("quero pagar em três vezes"))
+    assert d.state in ("offer_installments", "ask_installment_date")

@@ -25,6 +25,7 @@ from ivr.store.models import (
 )
 from ivr.vocab.recordings import RecordingStatus
 from scheduler.claim import claim_batch
+from scheduler.explain import explain
 from scheduler.jobs import follow_up_promises, purge_personal_data, purge_recordings
 from scheduler.payments import (
     PaymentRejected,
@@ -53,7 +54,9 @@ async def get(sessions, cls, id_):
         return await s.get(cls, id_)
 
 
-async def test_promise_broken_the_day_after_then_callable(sessions) -> None:
+async def test_promise_broken_the_day_after_then_callable_after_the_followup_wait(
+    sessions,
+) -> None:
     debtor_id, _debt_id, pid = await debtor_with_promise(sessions, dt.date(2026, 11, 24))
     assert await claim_batch(sessions, T0, 10, "w") == []  # promise not yet due
     # 23:30 local on the promised date: still the promised day.
@@ -63,7 +66,14 @@ async def test_promise_broken_the_day_after_then_callable(sessions) -> None:
     assert await follow_up_promises(sessions, nextday) == {"kept": 0, "broken": 1}
     assert (await get(sessions, Promise, pid)).status is PromiseStatus.BROKEN
     assert (await get(sessions, Debtor, debtor_id)).next_attempt_at is None
-    assert [c.debtor_id for c in await claim_batch(sessions, nextday, 10, "w")] == [debtor_id]
+    # The campaign's follow-up wait (2 days by default) after the day it broke.
+    assert await claim_batch(sessions, nextday, 10, "w") == []
+    async with sessions() as s:
+        why = await explain(s, debtor_id, nextday)
+    assert why.codes == ["broken_promise_followup"]
+    assert why.reasons[0].detail["callable_from"] == "2026-11-27"
+    friday = dt.datetime(2026, 11, 27, 11, 0, tzinfo=dt.UTC)
+    assert [c.debtor_id for c in await claim_batch(sessions, friday, 10, "w")] == [debtor_id]
 
 
 async def test_promise_kept_by_payment_on_time(sessions) -> None:

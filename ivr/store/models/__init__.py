@@ -27,6 +27,7 @@ from ivr.store.models.debtors import (
     NumberOptOut,
     OptOut,
     Payment,
+    PaymentPlan,
     Phone,
     Promise,
 )
@@ -34,7 +35,7 @@ from ivr.store.models.messages import SmsMessage
 from ivr.store.models.users import AuthSession, LoginThrottle, User
 from ivr.vocab.attempts import FINAL_ATTEMPT_STATUSES, LIVE_ATTEMPT_STATUSES, AttemptStatus
 from ivr.vocab.debtors import DebtorStatus, ReviewKind
-from ivr.vocab.debts import CallbackStatus, DebtStatus, PromiseStatus
+from ivr.vocab.debts import CallbackStatus, DebtStatus, PlanSource, PlanStatus, PromiseStatus
 from ivr.vocab.outcomes import Outcome
 from ivr.vocab.staff import Presence, Role
 from ivr.vocab.transfers import TransferOutcome, TransferStatus
@@ -66,7 +67,10 @@ __all__ = [
     "Outcome",
     "PacingSlot",
     "Payment",
+    "PaymentPlan",
     "Phone",
+    "PlanSource",
+    "PlanStatus",
     "Presence",
     "Promise",
     "PromiseStatus",

@@ -20,20 +20,28 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.store.models.base import Base, string_enum, utcnow
-from ivr.vocab.attempts import AttemptStatus
+from ivr.vocab.attempts import AttemptDirection, AttemptStatus
 from ivr.vocab.outcomes import Outcome
 from ivr.vocab.recordings import RecordingStatus
 
 # SQL for "this attempt is not final yet": the partial unique index below makes
-# a second live attempt for one debtor impossible, whatever the code does. It is
-# frozen in migration 0001: a new live status needs a migration of the index.
-_LIVE_SQL = "status IN ('claimed', 'unknown', 'queued', 'initiated', 'ringing', 'in-progress')"
+# a second live outbound attempt for one debtor impossible, whatever the code
+# does (migration 0012 limited it to outbound calls: a person may call us while
+# a callback to them is being claimed). A new live status needs a migration.
+_LIVE_SQL = (
+    "direction = 'outbound' AND "
+    "status IN ('claimed', 'unknown', 'queued', 'initiated', 'ringing', 'in-progress')"
+)
 # Recordings still held at the carrier: what the retention job looks through.
 _KEPT_RECORDING_SQL = "recording_sid IS NOT NULL AND recording_deleted_at IS NULL"
 
 
 class CallAttempt(Base):
-    """One outbound call. Claimed in the same transaction that checks the caps."""
+    """One call with a debtor: outbound (claimed in the same transaction that
+    checks the caps) or inbound (the person called us; never capped).
+
+    An inbound call from a number no debtor has is nobody's until the caller
+    identifies (``debtor_id`` NULL until then)."""
 
     __tablename__ = "call_attempts"
     __table_args__ = (
@@ -55,14 +63,22 @@ class CallAttempt(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"))
+    debtor_id: Mapped[int | None] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"))
     debt_id: Mapped[int | None] = mapped_column(ForeignKey("debts.id", ondelete="SET NULL"))
     phone_id: Mapped[int | None] = mapped_column(ForeignKey("phones.id", ondelete="SET NULL"))
     campaign_id: Mapped[int | None] = mapped_column(
         ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
     )
     callback_id: Mapped[int | None] = mapped_column(ForeignKey("callbacks.id", ondelete="SET NULL"))
+    # The debtor's side of the line: the number called, or (inbound) the caller ID.
     to_number: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[AttemptDirection] = mapped_column(
+        string_enum(AttemptDirection, length=10),
+        default=AttemptDirection.OUTBOUND,
+        server_default=AttemptDirection.OUTBOUND.value,
+    )
+    # When the person on the line met the verification policy (none: never).
+    verified_at: Mapped[dt.datetime | None] = mapped_column()
     call_sid: Mapped[str | None] = mapped_column(String(40), unique=True)
     status: Mapped[AttemptStatus] = mapped_column(
         string_enum(AttemptStatus), default=AttemptStatus.CLAIMED

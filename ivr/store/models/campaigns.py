@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ivr.store.models.base import Base, string_enum, utcnow
 from ivr.vocab.debts import ClosedDayPromise
 from ivr.vocab.locales import DEFAULT_LOCALE, Locale
-from ivr.vocab.verification import OUTBOUND_DEFAULT, VerificationPolicy
+from ivr.vocab.verification import INBOUND_DEFAULT, OUTBOUND_DEFAULT, VerificationPolicy
 
 
 class Campaign(Base):
@@ -30,6 +30,13 @@ class Campaign(Base):
     paid_pause_business_days: Mapped[int] = mapped_column(Integer, default=2)
     max_concurrent_calls: Mapped[int] = mapped_column(Integer, default=5)
     max_promise_days: Mapped[int] = mapped_column(Integer, default=30)
+    # A payment plan: at most this many instalments, the last at most this
+    # many days after the first.
+    max_instalments: Mapped[int] = mapped_column(Integer, default=6, server_default="6")
+    max_plan_days: Mapped[int] = mapped_column(Integer, default=180, server_default="180")
+    # After a broken promise or instalment, this many days before the debtor
+    # may be called about it again (a late payment often arrives meanwhile).
+    followup_after_broken_days: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
     # A promise for a weekend or holiday: kept as said, or moved to the next business day.
     promise_on_closed_day: Mapped[ClosedDayPromise] = mapped_column(
         string_enum(ClosedDayPromise, length=20),
@@ -44,6 +51,18 @@ class Campaign(Base):
     # What the call must hear before it says what it is about (ivr.vocab.verification).
     verification_policy: Mapped[VerificationPolicy] = mapped_column(
         string_enum(VerificationPolicy), default=OUTBOUND_DEFAULT, server_default="name"
+    )
+    # The policy for calls the person places to us: caller ID can be forged,
+    # so a factor is asked by default (ivr.vocab.verification.INBOUND_DEFAULT).
+    inbound_verification_policy: Mapped[VerificationPolicy] = mapped_column(
+        string_enum(VerificationPolicy),
+        default=INBOUND_DEFAULT,
+        server_default=INBOUND_DEFAULT.value,
+    )
+    # A conversation today with the verified person, on a call they placed,
+    # suppresses our calls to them for the rest of their local day.
+    inbound_suppresses_today: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
     )
     callback_number: Mapped[str] = mapped_column(String(20), default="")
     # Record the calls at the carrier (and say so in the call); kept for the

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ivr.store.models.base import Base, string_enum, utcnow
 from ivr.store.models.creditors import PAYMENT_URL_MAX, PIX_CODE_MAX
 from ivr.vocab.debtors import DebtorStatus, ReviewKind
-from ivr.vocab.debts import CallbackStatus, DebtStatus, PromiseStatus
+from ivr.vocab.debts import CallbackStatus, DebtStatus, PlanSource, PlanStatus, PromiseStatus
 from ivr.vocab.locales import DEFAULT_LOCALE, Locale
 from ivr.vocab.messages import Channel
 
@@ -132,6 +132,26 @@ class Debt(Base):
     debtor: Mapped[Debtor] = relationship(back_populates="debts")
 
 
+class PaymentPlan(Base):
+    """Instalments agreed together: the promises with this ``plan_id``, in
+    ``sequence`` order. Payments on the debt fill them in that order, so the
+    second instalment is kept only by money beyond the first
+    (``scheduler.plan_allocation``). A single promise has no plan."""
+
+    __tablename__ = "payment_plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debt_id: Mapped[int] = mapped_column(ForeignKey("debts.id", ondelete="CASCADE"), index=True)
+    attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("call_attempts.id", ondelete="SET NULL")
+    )
+    source: Mapped[PlanSource] = mapped_column(string_enum(PlanSource))
+    status: Mapped[PlanStatus] = mapped_column(
+        string_enum(PlanStatus), default=PlanStatus.OPEN, server_default="open"
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class Promise(Base):
     __tablename__ = "promises"
     __table_args__ = (Index("ix_promises_status_date", "status", "promised_date"),)
@@ -148,6 +168,11 @@ class Promise(Base):
     )
     source: Mapped[str] = mapped_column(String(20), default="ivr")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # An instalment of a plan (1..N in date order); both NULL for a single promise.
+    plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payment_plans.id", ondelete="CASCADE"), index=True
+    )
+    sequence: Mapped[int | None] = mapped_column(Integer)
 
 
 class Callback(Base):

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ivr.store.models.base import Base, string_enum, utcnow
 from ivr.vocab.messages import SmsDirection, SmsPurpose, SmsStatus
+
+REMINDER_LIVE = "purpose = 'reminder' AND status <> 'failed'"
 
 
 class SmsMessage(Base):
@@ -23,6 +25,15 @@ class SmsMessage(Base):
     __table_args__ = (
         # The SMS cap: messages to one debtor on one local day.
         Index("ix_sms_messages_debtor_day", "debtor_id", "local_day"),
+        # One live reminder per promise, whichever replica writes it (a refused
+        # one leaves the index, so it may be tried again: scheduler.reminders).
+        Index(
+            "uq_sms_messages_promise_reminder",
+            "promise_id",
+            unique=True,
+            postgresql_where=text(REMINDER_LIVE),
+            sqlite_where=text(REMINDER_LIVE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
