@@ -1,7 +1,7 @@
 """Reminders: at most one live reminder SMS per promise
 
 Revision ID: 0014_reminders
-Revises: 0009_sms
+Revises: 0012_inbound
 Create Date: 2026-12-03 10:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_reminders"
-down_revision: str | None = "0009_sms"
+down_revision: str | None = "0012_inbound"
 branch_labels = None
 depends_on = None
 
