@@ -9,11 +9,9 @@ sends it through :func:`ivr.messaging.outbox.send_sms` from the callback
 number of the debtor's country. It never raises for a refusal or a carrier
 failure: the call goes on and the turn log says what happened.
 
-:func:`sms_refusal` is the one place that says whether the SMS may go; the
-call context asks it too (``CallContext.sms_possible``), so a debtor who cannot
-be texted is never asked. Until the SMS rule book is on main it checks what
-the store says directly: the person's status, SMS opt-out and consent, a
-mobile number not blocked at the number, and the campaign's SMS cap of the day.
+:func:`check_number` asks the SMS rule book (``scheduler.eligibility_sms``)
+with the debtor on the line; the call context asks it too
+(``CallContext.sms_possible``), so a debtor who cannot be texted is never asked.
 """
 
 from __future__ import annotations
@@ -23,7 +21,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import phonenumbers
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,18 +34,15 @@ from ivr.messaging.payment_details import (
 )
 from ivr.messaging.sms_texts import payment_message
 from ivr.store.creditors import creditor_pix
-from ivr.store.messages import sent_on_day
-from ivr.store.models import CallAttempt, Campaign, Debt, Debtor, NumberOptOut, Promise, utcnow
+from ivr.store.models import CallAttempt, Campaign, Debt, Debtor, Promise, utcnow
 from ivr.telephony.rest import TwilioCalls
-from ivr.vocab.debtors import NO_CONTACT_STATUSES
 from ivr.vocab.messages import SmsPurpose
-from scheduler.zones import primary_zone
+from scheduler.eligibility_sms import evaluate_sms
+from scheduler.eligibility_sms_load import load_sms_view
+from scheduler.reasons_sms import sms_phones
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_SMS_DAILY_CAP = 1  # ``Campaign.sms_daily_cap`` when the debt has no campaign
-# Countries whose plan does not tell a mobile from a landline: their numbers may be texted.
-AMBIGUOUS_MOBILE_COUNTRIES = frozenset({"US"})
 # The reference of a Pix code made for the open debt (no promise to name).
 DEBT_TXID = "DBT{:010d}"
 
@@ -75,54 +69,38 @@ class PaymentDetailsResult:
         return "sms_not_sent", data
 
 
-def is_mobile(e164: str) -> bool:
-    """A number an SMS can reach: a mobile, or a number of a country whose plan cannot tell."""
-    try:
-        parsed = phonenumbers.parse(e164)
-    except phonenumbers.NumberParseException:
-        return False
-    if not phonenumbers.is_valid_number(parsed):
-        return False
-    kind = phonenumbers.number_type(parsed)
-    return kind == phonenumbers.PhoneNumberType.MOBILE or (
-        kind == phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE
-        and phonenumbers.region_code_for_number(parsed) in AMBIGUOUS_MOBILE_COUNTRIES
+@dataclass(frozen=True)
+class SmsCheck:
+    """The rule book's answer for this call's number: None when it may go."""
+
+    refusal: str | None
+    local_day: dt.date | None
+
+
+async def check_number(
+    session: AsyncSession, debtor_id: int, to_number: str, campaign_id: int | None, now: dt.datetime
+) -> SmsCheck:
+    """May a ``payment_details`` SMS go to ``to_number`` (this call's number) now,
+    with the debtor on the line? The SMS rule book decides (consent, opt-outs,
+    a mobile number, the day's cap; the windows are waived on a live call), and
+    the number must be one of the person's numbers an SMS may go to."""
+    view = await load_sms_view(session, debtor_id, now, campaign_id=campaign_id)
+    if view is None:
+        return SmsCheck("no_debtor", None)
+    verdict = evaluate_sms(
+        view.snap,
+        view.facts,
+        view.campaigns,
+        now,
+        SmsPurpose.PAYMENT_DETAILS,
+        on_call=True,
+        campaign_id=campaign_id,
     )
-
-
-def local_day(debtor: Debtor, now: dt.datetime) -> dt.date:
-    """The debtor's day, which the SMS cap counts by."""
-    from zoneinfo import ZoneInfo
-
-    zone = primary_zone(debtor.timezone, debtor.phones, debtor.country)
-    return now.astimezone(ZoneInfo(zone)).date()
-
-
-async def sms_refusal(
-    session: AsyncSession,
-    debtor: Debtor,
-    to_number: str,
-    campaign: Campaign | None,
-    now: dt.datetime,
-) -> str | None:
-    """Why a ``payment_details`` SMS may not go to ``to_number`` now, with the
-    debtor on the line (so the calling windows do not apply); None: it may."""
-    if debtor.status in NO_CONTACT_STATUSES:
-        return "deceased_review"
-    if debtor.sms_opted_out_at is not None:
-        return "sms_opted_out"
-    if not debtor.sms_allowed:
-        return "sms_not_allowed"
-    if not is_mobile(to_number):
-        return "not_mobile"
-    if any(p.e164 == to_number and p.wrong_number_at is not None for p in debtor.phones):
-        return "wrong_number"
-    if await session.scalar(select(NumberOptOut.id).where(NumberOptOut.e164 == to_number)):
-        return "number_opted_out"
-    cap = campaign.sms_daily_cap if campaign is not None else DEFAULT_SMS_DAILY_CAP
-    if await sent_on_day(session, debtor.id, local_day(debtor, now)) >= cap:
-        return "sms_daily_cap"
-    return None
+    if not verdict.allowed:
+        return SmsCheck(",".join(verdict.codes) or "no_mobile_number", verdict.local_day)
+    if to_number not in {p.e164 for p in sms_phones(view.snap)}:
+        return SmsCheck("call_number_not_mobile", verdict.local_day)
+    return SmsCheck(None, verdict.local_day)
 
 
 async def open_debt_details(
@@ -156,13 +134,13 @@ async def sms_possible(
 ) -> bool:
     """Whether the call may offer payment details by SMS: it may go to this
     call's number now, and the debt has a way to pay to send."""
-    now = utcnow()
-    if await sms_refusal(session, debtor, attempt.to_number, campaign, now) is not None:
-        return False
-    debt = await session.get(Debt, attempt.debt_id) if attempt.debt_id else None
-    return debt is not None and (
-        await open_debt_details(session, debt, local_day(debtor, now)) is not None
+    check = await check_number(
+        session, debtor.id, attempt.to_number, campaign.id if campaign else None, utcnow()
     )
+    debt = await session.get(Debt, attempt.debt_id) if attempt.debt_id else None
+    if check.refusal is not None or check.local_day is None or debt is None:
+        return False
+    return await open_debt_details(session, debt, check.local_day) is not None
 
 
 @dataclass(frozen=True)
@@ -227,17 +205,17 @@ class PaymentDetailsSms:
         if debtor is None or debt is None:
             return _Message(None, "no_debt")
         campaign = await s.get(Campaign, debt.campaign_id) if debt.campaign_id else None
-        now = utcnow()
-        refusal = await sms_refusal(s, debtor, to_number, campaign, now)
-        if refusal is not None:
-            return _Message(None, refusal)
+        check = await check_number(s, debtor.id, to_number, debt.campaign_id, utcnow())
+        if check.refusal is not None or check.local_day is None:
+            return _Message(None, check.refusal or "no_debtor")
+        today = check.local_day
         rows = await promises_of_call(s, attempt_id, promises) if promises else []
         # Only what the next payment needs: the first promise of the call (a
         # plan's later parts get their own details when they come up).
         details = (
             await payment_details_for_promise(s, rows[0].id)
             if rows
-            else await open_debt_details(s, debt, local_day(debtor, now))
+            else await open_debt_details(s, debt, today)
         )
         if details is None:
             return _Message(None, "nothing_to_send")
@@ -253,7 +231,7 @@ class PaymentDetailsSms:
                 from_=sender,
                 body=payment_message(details, locale),
                 purpose=SmsPurpose.PAYMENT_DETAILS,
-                local_day=local_day(debtor, now),
+                local_day=today,
                 debt_id=debt.id,
                 promise_id=rows[0].id if rows else None,
                 campaign_id=campaign.id if campaign else None,
