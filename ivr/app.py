@@ -21,12 +21,14 @@ from ivr.keys import (
     CARRIER,
     ENGINE,
     LIVE_CALLS,
+    PAYMENT_DETAILS,
     SESSIONS,
     SETTINGS,
     SIGNATURES,
     STREAM_TOKENS,
     VOICE,
 )
+from ivr.messaging.payment_sms import PaymentDetailsSms
 from ivr.store.db import make_engine, make_sessionmaker
 from ivr.telephony.rest import TwilioCalls
 from ivr.telephony.signature import SignatureChecker
@@ -101,6 +103,11 @@ async def _carrier(app: web.Application) -> AsyncIterator[None]:
     assert s.twilio_account_sid and s.twilio_auth_token
     carrier = TwilioCalls(s.twilio_account_sid, s.twilio_auth_token, api_url=s.twilio_api_url)
     app[CARRIER] = carrier
+    # Payment details the caller agreed to get by SMS (ivr.messaging.payment_sms).
+    assert s.public_url
+    app[PAYMENT_DETAILS] = PaymentDetailsSms(
+        app[SESSIONS], carrier, s.public_url, s.callback_numbers()
+    )
     yield
     await carrier.close()
 

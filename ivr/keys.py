@@ -14,7 +14,7 @@ from ivr.telephony.stream_token import StreamTokens
 
 if TYPE_CHECKING:
     from ivr.calls.live import LiveCalls
-    from ivr.calls.ports import TransferPort
+    from ivr.calls.ports import PaymentDetailsPort, TransferPort
     from ivr.calls.voice import VoiceStack
     from ivr.web.health import OpsState
     from scheduler.planner import Scheduler
@@ -28,5 +28,6 @@ CARRIER = web.AppKey("carrier", TwilioCalls)
 VOICE: web.AppKey[VoiceStack] = web.AppKey("voice")
 LIVE_CALLS: web.AppKey[LiveCalls] = web.AppKey("live_calls")
 TRANSFERS: web.AppKey[TransferPort] = web.AppKey("transfers")
+PAYMENT_DETAILS: web.AppKey[PaymentDetailsPort] = web.AppKey("payment_details")
 OPS: web.AppKey[OpsState] = web.AppKey("ops")
 SCHEDULER: web.AppKey[Scheduler] = web.AppKey("scheduler")

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.callback_numbers import callback_number_for
 from ivr.dialog.events import CallContext
+from ivr.messaging.payment_sms import sms_possible
 from ivr.plan_rules import DEFAULT_MAX_INSTALMENTS, DEFAULT_MAX_PLAN_DAYS
 from ivr.store.call_attempts import count_other_attempts_with_outcome
 from ivr.store.creditors import spoken_form
@@ -149,6 +150,7 @@ async def build_call_context(
             campaign.promise_on_closed_day if campaign else ClosedDayPromise.NEXT_BUSINESS_DAY
         ),
         recorded=bool(data.attempt.recording_requested),
+        sms_possible=bool(debt) and await sms_possible(session, data.attempt, debtor, campaign),
         inbound=inbound,
         debtor_id=debtor.id,
     )

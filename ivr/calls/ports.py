@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+import datetime as dt
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ivr.messaging.payment_sms import PaymentDetailsResult
 
 
 class TransferPort(Protocol):
@@ -13,9 +17,17 @@ class TransferPort(Protocol):
 
 class PaymentDetailsPort(Protocol):
     async def request(
-        self, *, attempt_id: int, debtor_id: int, debt_id: int | None, to_number: str, locale: str
-    ) -> None:
-        """The verified caller asked for the payment details in writing: send them
-        (by SMS to ``to_number``, the caller's number). The call has already
-        recorded the request as a ``payment_details_requested`` event."""
+        self,
+        *,
+        attempt_id: int,
+        debtor_id: int,
+        debt_id: int | None,
+        to_number: str,
+        locale: str,
+        promises: tuple[tuple[dt.date, int], ...] = (),
+    ) -> PaymentDetailsResult:
+        """The verified caller agreed to get the payment details by SMS at
+        ``to_number`` (this call's number): about ``promises`` (date, cents)
+        made in this call, else the open debt. Decides whether it may go,
+        sends it, and says what happened; never raises for a refusal."""
         ...

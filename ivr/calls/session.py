@@ -39,7 +39,7 @@ from ivr.calls.voice import VoiceStack
 from ivr.dialog import events as ev
 from ivr.dialog.conversation import Dialog
 from ivr.logs import bind_ids
-from ivr.store.queries import load_attempt_context
+from ivr.store.models import CallAttempt
 from ivr.telephony import media_codec as mc
 from ivr.telephony.stream_token import StreamTokens
 from ivr.vocab.outcomes import Outcome
@@ -47,6 +47,7 @@ from ivr.vocab.outcomes import Outcome
 log = structlog.get_logger(__name__)
 
 END_DRAIN_TIMEOUT_S = 60.0
+SMS_WAIT_S = 30.0  # at the end of the call, for a payment-details SMS still being sent
 APOLOGY_PROMPT = "technical_goodbye"
 OPENING_GRAMMAR = "confirm_identity"
 
@@ -86,6 +87,7 @@ class CallSession:
         self._play_seq = 0
         self._dialog_task: asyncio.Task[None] | None = None
         self._failure_task: asyncio.Task[None] | None = None
+        self._sms_task: asyncio.Task[None] | None = None
 
     @property
     def call_sid(self) -> str | None:
@@ -115,7 +117,8 @@ class CallSession:
         self.listener.cancel_silence()
         self.events.put_nowait(ev.Hangup())
         self.events.put_nowait(None)
-        for task, timeout in ((self._dialog_task, 10), (self._failure_task, 30)):
+        tasks = ((self._dialog_task, 10), (self._failure_task, 30), (self._sms_task, SMS_WAIT_S))
+        for task, timeout in tasks:
             if task is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(task, timeout)
@@ -260,6 +263,10 @@ class CallSession:
             await self._end(action.reason)
         elif isinstance(action, ev.TransferToAgent):
             await self._transfer(action.reason)
+        elif isinstance(action, ev.SendPaymentDetails):
+            # The request is committed (after the promises it is about), then sent.
+            await self.recorder.persist(action)
+            self._sms_task = asyncio.create_task(self._send_payment_details(action))
         elif isinstance(action, ev.LookUpCaller):
             async with self.sessions() as s:
                 found = await reference_contexts(
@@ -271,26 +278,41 @@ class CallSession:
             await self._after_persist(action)
 
     async def _after_persist(self, action: ev.Action) -> None:
-        """Inbound: the caller's calendar once known; payment details to their port."""
+        """Inbound: the caller's calendar once known."""
         assert self.recorder is not None
         if isinstance(action, ev.IdentifyCaller):
             async with self.sessions() as s:
                 setup = await load_call_setup(s, self.recorder.attempt_id, self.callback_numbers)
             if setup is not None:
                 self.recorder.calendar = setup.calendar
-        elif isinstance(action, ev.SendPaymentDetails) and self.payment_details is not None:
-            ctx = self.dialog.ctx if self.dialog is not None else None
-            if ctx is not None and ctx.debtor_id is not None:
+
+    async def _send_payment_details(self, action: ev.SendPaymentDetails) -> None:
+        """Beside the call, never holding up its audio: the SMS the caller agreed
+        to, and in the turn log ``sms_sent`` or ``sms_not_sent`` with the reason."""
+        assert self.recorder is not None and self.dialog is not None
+        kind, data = "sms_not_sent", {"reason": "no_sms_service"}
+        if self.payment_details is not None:
+            try:
                 async with self.sessions() as s:
-                    setup_data = await load_attempt_context(s, self.recorder.attempt_id)
-                if setup_data is not None:
-                    await self.payment_details.request(
-                        attempt_id=self.recorder.attempt_id,
-                        debtor_id=ctx.debtor_id,
-                        debt_id=setup_data.attempt.debt_id,
-                        to_number=setup_data.attempt.to_number,
-                        locale=self.locale,
-                    )
+                    attempt = await s.get(CallAttempt, self.recorder.attempt_id)
+                    assert attempt is not None
+                    debtor_id, debt_id, to = attempt.debtor_id, attempt.debt_id, attempt.to_number
+                if debtor_id is None:  # an inbound caller nobody was found for
+                    raise LookupError("no debtor on this call")
+                result = await self.payment_details.request(
+                    attempt_id=self.recorder.attempt_id,
+                    debtor_id=debtor_id,
+                    debt_id=debt_id,
+                    to_number=to,
+                    locale=self.locale,
+                    promises=action.promises,
+                )
+                kind, data = result.event()
+            except Exception as exc:  # logged and recorded; the call goes on
+                log.exception("sms.payment_details_failed", call_sid=self.call_sid)
+                data = {"reason": f"error: {type(exc).__name__}"}
+        self.recorder.log(kind, data)
+        await self.recorder.flush()
 
     async def _play(self, action: ev.Play) -> None:
         assert self.recorder is not None

@@ -40,6 +40,7 @@ from ivr.dialog.events import (
     RecordPlan,
     RecordPromise,
     ScheduleCallback,
+    SendPaymentDetails,
     Silence,
     Speech,
 )
@@ -383,10 +384,13 @@ class Dialog:
                 if not only_if_unset or self._outcome is None:
                     self._set_outcome(outcome, actions)
             case SavePromise():
-                if self.answers.split:  # a split: one plan, each dated amount an instalment
-                    actions.append(RecordPlan(self.answers.split))
+                made = self.answers.split  # a split: one plan, each dated amount an instalment
+                if made:
+                    actions.append(RecordPlan(made))
                 elif (day := self.answers.promise_date) is not None:
-                    actions.append(RecordPromise(day, self.answers.promise_cents(self.ctx)))
+                    made = ((day, self.answers.promise_cents(self.ctx)),)
+                    actions.append(RecordPromise(*made[0]))
+                self.answers.promised += made
             case BookCallback(any_time):
                 if any_time:
                     self.answers.callback_date = self.answers.callback_time = None
@@ -398,6 +402,8 @@ class Dialog:
                 actions.append(CallerVerified())
             case SelectCaller():
                 self._select_caller(actions)
+            case Emit(SendPaymentDetails()):  # about what this call promised
+                actions.append(SendPaymentDetails(self.answers.promised))
             case Emit(action):
                 actions.append(action)
             case Finish(action):

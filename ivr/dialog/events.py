@@ -184,8 +184,12 @@ class CallerVerified:
 
 @dataclass(frozen=True)
 class SendPaymentDetails:
-    """The verified caller asked for the payment details in writing (SMS):
-    the service hands the request to its payment-details port."""
+    """The verified caller agreed, in the call, to get the payment details by
+    SMS. ``promises`` are the (date, cents) this call promised, in order: the
+    message is about them; empty: about the open debt (asked before a promise).
+    Whether it may go and what it says is the service's to decide."""
+
+    promises: tuple[tuple[dt.date, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -270,6 +274,10 @@ class CallContext:
         return self.country or self.locale.rsplit("-", 1)[-1]
 
     recorded: bool = False  # the carrier records this call: the notice says so
+    # The service can text this debtor the payment details now (a mobile number
+    # on this call, SMS allowed and not stopped, a way to pay on file): only then
+    # is the caller asked "may I text you the payment details?".
+    sms_possible: bool = False
     # Inbound: the person called us. ``candidates`` are the people the caller
     # may be (by caller ID, or the reference keyed), each with their own
     # context; the call speaks as one of them only once the caller chose.

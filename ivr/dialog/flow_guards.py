@@ -101,6 +101,8 @@ class CallerAnswers:
     # How many instalments the caller asked for, when they said a number.
     asked_count: int | None = None
     verified: bool = False  # the campaign's verification policy was met
+    # The promises recorded in this call (what a payment-details SMS is about).
+    promised: DatedAmounts = ()
     chosen: int | None = None  # inbound: which candidate the caller said they are
 
     def promise_cents(self, ctx: CallContext) -> int:
@@ -147,6 +149,9 @@ GUARDS: dict[str, Callable[[CallContext, CallerAnswers], bool]] = {
     "has_document_digits": lambda c, s: bool(c.document_digits),
     "factor_required": lambda c, s: c.verification == VerificationPolicy.NAME_AND_FACTOR,
     "verified": lambda c, s: s.verified,
+    # The service can text the payment details (ivr.calls.context says so).
+    "sms_possible": lambda c, s: c.sms_possible,
+    "promised": lambda c, s: bool(s.promised),
     "inbound": lambda c, s: c.inbound,
     "one_candidate": lambda c, s: len(c.candidates) == 1,
     "several_candidates": lambda c, s: len(c.candidates) > 1,

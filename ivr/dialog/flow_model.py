@@ -135,7 +135,8 @@ class ChoosePlan:
 class Emit:
     """A step that only hands a fixed action to the service (``opt_out``,
     ``opt_out_number``, ``mark_wrong_number``, ``record_already_paid``,
-    ``report_deceased``)."""
+    ``report_deceased``; ``send_payment_details``, which the conversation
+    completes with the promises recorded in the call)."""
 
     action: (
         OptOut

@@ -68,6 +68,8 @@ CONTEXT_INTENTS: dict[str, frozenset[str]] = {
     ),
     "yes_no": frozenset({"yes", "no", "agent", "repeat", "stop_calling"}),
     "queue_callback": frozenset({"yes", "no", "stop_calling"}),
+    # "May I text you the payment details?": "pode mandar os dados" is a yes.
+    "sms_consent": frozenset({"yes", "no", "agent", "repeat", "stop_calling", "payment_details"}),
 }
 CONTEXTS = tuple(CONTEXT_INTENTS)
 

@@ -2,7 +2,7 @@
 
 The call itself (:class:`~ivr.calls.session.CallSession`) knows nothing of
 the aiohttp application; this is where the app's shared resources (store,
-voice, transfers, the live-call registry, stream tokens, settings) are
+voice, transfers, payment details by SMS, the live-call registry, stream tokens, settings) are
 handed to it, so that the call can be built from fakes in tests.
 """
 
@@ -11,7 +11,15 @@ from __future__ import annotations
 from aiohttp import web
 
 from ivr.calls.session import CallSession
-from ivr.keys import LIVE_CALLS, SESSIONS, SETTINGS, STREAM_TOKENS, TRANSFERS, VOICE
+from ivr.keys import (
+    LIVE_CALLS,
+    PAYMENT_DETAILS,
+    SESSIONS,
+    SETTINGS,
+    STREAM_TOKENS,
+    TRANSFERS,
+    VOICE,
+)
 
 MAX_MESSAGE_BYTES = 1 << 20
 HEARTBEAT_S = 30
@@ -30,6 +38,7 @@ async def run_media_socket(request: web.Request) -> web.WebSocketResponse:
         callback_numbers=app[SETTINGS].callback_numbers(),
         tokens=app[STREAM_TOKENS],
         start_timeout_s=app[SETTINGS].stream_start_timeout_seconds,
+        payment_details=app.get(PAYMENT_DETAILS),
     )
     await session.run()
     return ws

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.calls.dialer import claim_manual_attempt
 from ivr.calls.live import LiveCalls
+from ivr.calls.ports import PaymentDetailsPort
 from ivr.calls.session import CallSession
 from ivr.calls.voice import LOCALES, VoiceStack, grammar_root, prompt_root
 from ivr.dialog.flow import Flow
@@ -247,6 +248,7 @@ class Call:
         line: FakeLine,
         transfers: FakeTransfers | None = None,
         callback_numbers: Mapping[str, str] | None = None,
+        payment_details: PaymentDetailsPort | None = None,
     ) -> None:
         self.sessions, self.attempt_id, self.line = sessions, attempt_id, line
         self.tokens = StreamTokens("test-secret", "auth-token")
@@ -260,6 +262,7 @@ class Call:
             callback_numbers=callback_numbers,
             tokens=self.tokens,
             start_timeout_s=5,
+            payment_details=payment_details,
         )
         self.task: asyncio.Task[None] | None = None
 

@@ -1,7 +1,9 @@
 """A caller pressing keys only, from the greeting with a right-party debtor,
 walked breadth first over the flow: every outcome a key can bring about is
 reached, from every question the outcomes open to it, and every state but
-those only speech, silence or a machine lead to."""
+those only speech, silence or a machine lead to. Walked twice: for a debtor
+the service cannot text (a landline) and for one it can (payment details by
+SMS are offered), each reaching its own states."""
 
 from __future__ import annotations
 
@@ -25,9 +27,6 @@ BIRTH_YEAR = 1985
 #: Outcomes no key can bring about, and why.
 NOT_BY_KEYS: dict[str, str] = {
     "voicemail": "only a machine's answer leads there, never a key",
-    # Recorded on every path through identification, but it stays the call's
-    # outcome only when the call ends after silence or a hang-up, neither a key.
-    "right_party": "final only after silence or a hang-up",
 }
 #: States no key leads to, and why.
 UNREACHABLE_BY_KEYS: dict[str, str] = {
@@ -35,6 +34,7 @@ UNREACHABLE_BY_KEYS: dict[str, str] = {
     "no_response_goodbye": "silence",
     "confirm_split": "a split is said part by part; keys type one date",
     "split_recorded": "a split is said part by part; keys type one date",
+    "split_recorded_sms": "a split is said part by part; keys type one date",
     "plan_over_limits": "a plan or a count of instalments is said, not keyed",
     "deceased": "speech only (KEYLESS)",
     # Asked only under the name_and_factor policy with no birth year on file;
@@ -95,11 +95,12 @@ class TracedDialog(Dialog):
 
 
 RESUME: Input = ()  # a long wait for a person: the queue offers a callback
-Node = tuple[str, str, int, bool]
+Node = tuple[str, str, int, bool, bool]
 
 
-def replay(flow: Flow, catalog: PromptCatalog, path: tuple[Input, ...]) -> TracedDialog:
-    dialog = TracedDialog(base.make_ctx(birth_year=BIRTH_YEAR), flow, catalog)
+def replay(flow: Flow, catalog: PromptCatalog, path: tuple[Input, ...], sms: bool) -> TracedDialog:
+    ctx = base.make_ctx(birth_year=BIRTH_YEAR, sms_possible=sms)
+    dialog = TracedDialog(ctx, flow, catalog)
     dialog.start(CallAnswered())
     for step in path:
         if step == RESUME:
@@ -110,7 +111,13 @@ def replay(flow: Flow, catalog: PromptCatalog, path: tuple[Input, ...]) -> Trace
 
 
 def node_of(dialog: TracedDialog) -> Node:
-    return (dialog.state, repr(dialog.answers), dialog._failures, dialog.finished)
+    return (
+        dialog.state,
+        repr(dialog.answers),
+        dialog._failures,
+        dialog.finished,
+        dialog.ctx.sms_possible,
+    )
 
 
 @dataclass
@@ -134,22 +141,23 @@ class Walk:
         return {self.outcomes[n] for n in seen if n in self.outcomes}
 
 
-def walk(flow: Flow, catalog: PromptCatalog) -> Walk:
-    """Breadth first from the greeting, a right-party debtor pressing keys only."""
-    start = replay(flow, catalog, ())
+def walk(flow: Flow, catalog: PromptCatalog, sms: bool) -> Walk:
+    """Breadth first from the greeting, a right-party debtor pressing keys only;
+    ``sms``: the service can text this debtor."""
+    start = replay(flow, catalog, (), sms)
     paths: dict[Node, tuple[Input, ...]] = {node_of(start): ()}
     result = Walk({}, {}, set(start.entered))
     frontier = [node_of(start)]
     while frontier:
         here = frontier.pop(0)
-        dialog = replay(flow, catalog, paths[here])
+        dialog = replay(flow, catalog, paths[here], sms)
         if dialog.finished:
             resumable = dialog.outcome == "agent" and RESUME not in paths[here]
             tries = [RESUME] if resumable else []
         else:
             tries = inputs(flow.states[dialog.state], dialog.ctx.today)
         for step in tries:
-            after = replay(flow, catalog, (*paths[here], step))
+            after = replay(flow, catalog, (*paths[here], step), sms)
             there = node_of(after)
             result.entered |= after.entered | {after.state}
             result.edges.setdefault(here, set()).add(there)
@@ -163,7 +171,13 @@ def walk(flow: Flow, catalog: PromptCatalog) -> Walk:
 
 @pytest.fixture(scope="module")
 def keys_only(flow, catalogs) -> Walk:
-    return walk(flow, catalogs["pt-BR"])
+    """Both walks as one graph (each node says which debtor it is)."""
+    landline, mobile = (walk(flow, catalogs["pt-BR"], sms) for sms in (False, True))
+    edges = {
+        n: landline.edges.get(n, set()) | mobile.edges.get(n, set())
+        for n in (landline.edges.keys() | mobile.edges.keys())
+    }
+    return Walk(edges, landline.outcomes | mobile.outcomes, landline.entered | mobile.entered)
 
 
 def test_keys_alone_reach_every_outcome(keys_only):
@@ -175,7 +189,8 @@ def test_keys_alone_reach_every_state(flow, keys_only):
     assert keys_only.entered == set(flow.states) - set(UNREACHABLE_BY_KEYS)
 
 
-DEBTOR = {"promise", "refused", "callback", "opt_out", "agent", "already_paid"}
+# right_party: payment details asked for (6) and sent, or declined, before a promise.
+DEBTOR = {"right_party", "promise", "refused", "callback", "opt_out", "agent", "already_paid"}
 #: From each question, the outcomes keys alone can still bring about.
 REACHABLE_FROM: dict[str, set[str]] = {
     "greet": DEBTOR | {"wrong_party", "no_contact"},
@@ -193,6 +208,12 @@ REACHABLE_FROM: dict[str, set[str]] = {
     "queue_offer_callback": {"callback", "opt_out", "agent"},
     # "Is this Maria's number?" after a "no": yes is a callback, no a wrong number.
     "ask_number_owner": {"no_contact", "wrong_party", "opt_out", "agent", "callback"},
+    # Payment details by SMS (a debtor the service can text): after a promise
+    # (yes, no or silence keep it), or asked for with 6 before one.
+    "promise_recorded_sms": {"promise", "opt_out", "agent", "callback"},
+    "installments_recorded_sms": {"promise", "opt_out", "agent", "callback"},
+    "ask_sms_consent": {"right_party", "opt_out", "agent", "callback"},
+    "offer_agent_payment_details": {"right_party", "opt_out", "agent", "callback"},
 }
 
 
