@@ -109,9 +109,21 @@ def test_a_wrong_factor_three_times_says_nothing_of_the_debt():
 
 
 def test_payment_details_by_sms_from_the_menu():
-    dialog = caller(ANA)
+    dialog = caller(CallContext(**{**ANA.__dict__, "sms_possible": True}))
     dialog.start(CallAnswered())
     dialog.handle(Digits("1"))
     dialog.handle(Digits("1980#"))
     out = dialog.handle(Digits("6"))
     assert SendPaymentDetails() in out and dialog.state == "inbound_anything_else"
+
+
+def test_payment_details_to_a_number_that_cannot_be_texted_go_to_a_person():
+    """Seen: the menu's 6 said "sent by SMS" to a landline caller; nothing was sent."""
+    dialog = caller(ANA)  # sms_possible is False: a landline, or SMS refused
+    dialog.start(CallAnswered())
+    dialog.handle(Digits("1"))
+    dialog.handle(Digits("1980#"))
+    out = dialog.handle(Digits("6"))
+    assert SendPaymentDetails() not in out
+    assert "inbound_payment_details_sent" not in said(out)
+    assert dialog.state == "to_agent_payment_details"
