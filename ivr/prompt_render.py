@@ -27,7 +27,7 @@ import math
 import sys
 import time
 import wave
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -95,11 +95,14 @@ class RenderedPrompt:
         return found
 
 
+_SECOND_PERSON = {"pt-BR": "BRUNO", "en-US": "BEN"}
+
+
 def sample_context(locale: str) -> CallContext:
     """A debtor to fill the prompts with: an amount with thousands, a due date
     this year, two installments, a callback number of the locale."""
     first_name, company, creditor, number, currency = _PEOPLE[locale]
-    return CallContext(
+    ctx = CallContext(
         locale=locale,
         first_name=first_name,
         creditor=creditor,
@@ -113,6 +116,9 @@ def sample_context(locale: str) -> CallContext:
         callback_number=number,
         recorded=True,  # the longer notice, with "this call is recorded"
     )
+    # Two people on one number, for the inbound "which of you is calling?"
+    other = replace(ctx, first_name=_SECOND_PERSON[locale])
+    return replace(ctx, candidates=(ctx, other))
 
 
 def sample_answers() -> CallerAnswers:
