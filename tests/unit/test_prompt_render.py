@@ -114,6 +114,8 @@ def test_an_unknown_voice_stops_the_command_naming_the_setting(monkeypatch, caps
 
 # What a synthesizer reads literally, skips or spells out (a symbol, a clock time,
 # a word in capitals, a legal form): values must arrive in words.
+# Acronyms people themselves say letter by letter, as the synthesizer does.
+_SPELLED = re.compile(r"\bSMS\b")
 _UNSPEAKABLE = re.compile(r"[$€%/#*@&<>{}\[\]]|\d:\d|\b[A-ZÀ-Ý]{2,}\b|\bS\.A\.|\bInc\.")
 
 
@@ -124,4 +126,5 @@ def test_sample_values_fill_every_prompt_with_speakable_text(locale: str):
     for prompt_id in catalog.prompts:
         assert catalog.placeholders(prompt_id) <= set(values), prompt_id
     for prompt in prompt_texts(catalog):
-        assert not _UNSPEAKABLE.search(prompt.text), (prompt.file_name, prompt.text)
+        text = _SPELLED.sub("", prompt.text)
+        assert not _UNSPEAKABLE.search(text), (prompt.file_name, prompt.text)
