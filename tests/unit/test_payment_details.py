@@ -94,6 +94,9 @@ def test_payment_message_pt_br() -> None:
     assert text.isascii()
     boleto = payment_message(_details(PaymentMethod.BOLETO, "00190.50095 ..."), "pt-BR")
     assert "Linha do boleto:\n00190.50095" in boleto
+    # A locale the service does not speak gets all of pt-BR, money included.
+    pix = _details(PaymentMethod.PIX_CODE, BCB_EXAMPLE)
+    assert payment_message(pix, "ko-KR") == payment_message(pix, "pt-BR")
 
 
 def test_a_pix_message_costs_two_gsm_segments() -> None:
