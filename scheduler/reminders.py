@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.callback_numbers import callback_number_for
 from ivr.messaging.outbox import OutgoingSms, SendResult
-from ivr.messaging.reminder_text import reminder_text
+from ivr.messaging.sms_texts import reminder_message
 from ivr.store.messages import add_outbound
 from ivr.store.models import (
     Campaign,
@@ -48,7 +48,7 @@ from ivr.store.models import (
     SmsMessage,
 )
 from ivr.vocab.debtors import DebtorStatus
-from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES
+from ivr.vocab.locales import DEFAULT_LOCALE
 from ivr.vocab.messages import SmsPurpose, SmsStatus
 from scheduler.eligibility_sms_load import check_sms
 from scheduler.windows import local_day
@@ -272,12 +272,12 @@ async def _reserve(
             debtor_id=debtor_id,
             to=verdict.to_number,
             from_=from_,
-            body=reminder_text(
-                locale if locale in LOCALES else DEFAULT_LOCALE.value,
+            body=reminder_message(
+                locale,
                 creditor=debt.creditor,
                 amount_cents=promise.amount_cents,
-                promised_date=promise.promised_date,
                 currency=debt.currency,
+                pay_by=promise.promised_date,
             ),
             purpose=SmsPurpose.REMINDER,
             local_day=verdict.local_day,

@@ -1,5 +1,6 @@
-"""Reminder SMS through the planner's job, on a moved clock, over real HTTP to a
-carrier stand-in and a real database (SQLite and PostgreSQL).
+"""Reminder SMS through the planner's job, on a moved clock, through the real
+twilio library to the sandbox carrier's Messages resource, over a real
+database (SQLite and PostgreSQL).
 
 The promise is due on Thursday 26 Nov 2026 (São Paulo, UTC-3); the campaign
 reminds one day before, inside the default Brazilian windows (08:00-20:00).
@@ -20,7 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ivr import clock
 from ivr.calls.dialer import CarrierDialer, SchedulerPort
 from ivr.config import Settings
-from ivr.messaging.outbox import UNSUBSCRIBED
+from ivr.messaging.outbox import SMS_STATUS_PATH, UNSUBSCRIBED
+from ivr.sandbox.app import Sandbox
+from ivr.sandbox.messages import SandboxMessage
+from ivr.sandbox.testkit import ServiceStub
 from ivr.store.messages import add_outbound
 from ivr.store.models import Debt, Debtor, Promise, PromiseStatus, SmsMessage
 from ivr.telephony.rest import TwilioCalls
@@ -29,7 +33,6 @@ from scheduler import reminders as reminders_mod
 from scheduler.payments import record_payment
 from scheduler.planner import Scheduler
 from tests.support.claims import make_campaign, make_debtor
-from tests.support.sms_carrier import SmsCarrier, sms_carrier
 
 D = dt.date(2026, 11, 26)  # Thursday
 MOBILE = "+5511987654321"
@@ -51,8 +54,14 @@ def move_clock(to: dt.datetime) -> None:
 @dataclass
 class Env:
     sched: Scheduler
-    carrier: SmsCarrier
+    sandbox: Sandbox
+    service: ServiceStub
     sessions: async_sessionmaker[AsyncSession]
+
+    @property
+    def sent(self) -> list[SandboxMessage]:
+        """Every message the carrier accepted from the service, oldest first."""
+        return [m for m in self.sandbox.sms.messages.values() if m.direction == "outbound-api"]
 
     async def run(self, at: dt.datetime) -> reminders_mod.ReminderReport:
         move_clock(at)
@@ -60,27 +69,22 @@ class Env:
 
 
 @pytest.fixture
-async def env(sessions, db_url: str) -> AsyncIterator[Env]:
-    async with sms_carrier() as carrier:
-        settings = Settings(
-            database_url=db_url,
-            public_url="http://127.0.0.1:9",
-            twilio_account_sid="AC" + "0" * 32,
-            twilio_auth_token="token",
-            twilio_from_number=FROM,
-            twilio_api_url=carrier.url,
-        )
-        twilio = TwilioCalls(
-            settings.twilio_account_sid or "",
-            settings.twilio_auth_token or "",
-            api_url=carrier.url,
-        )
-        port = SchedulerPort(CarrierDialer(settings, twilio, sessions, voice=None))
-        try:
-            yield Env(Scheduler(settings, sessions, port, worker_id="t"), carrier, sessions)
-        finally:
-            clock.set_offset(0)
-            await twilio.close()
+async def env(sessions, db_url: str, sandbox: Sandbox, service: ServiceStub) -> AsyncIterator[Env]:
+    settings = Settings(
+        database_url=db_url,
+        public_url=service.url,
+        twilio_account_sid=sandbox.account_sid,
+        twilio_auth_token=sandbox.auth_token,
+        twilio_from_number=FROM,
+        twilio_api_url=sandbox.url,
+    )
+    twilio = TwilioCalls(sandbox.account_sid, sandbox.auth_token, api_url=sandbox.url)
+    port = SchedulerPort(CarrierDialer(settings, twilio, sessions, voice=None))
+    try:
+        yield Env(Scheduler(settings, sessions, port, worker_id="t"), sandbox, service, sessions)
+    finally:
+        clock.set_offset(0)
+        await twilio.close()
 
 
 async def promise_for(
@@ -114,25 +118,31 @@ async def reminders_of(sessions, promise_id: int) -> list[SmsMessage]:
 async def test_one_reminder_the_day_before_inside_the_window(env: Env) -> None:
     debtor_id, promise_id = await promise_for(env.sessions)
     two_days_before = await env.run(sp(D - dt.timedelta(days=2), 12))
-    assert two_days_before.sent == 0 and env.carrier.sent == []
+    assert two_days_before.sent == 0 and env.sent == []
     early = await env.run(sp(D - dt.timedelta(days=1), 7, 30))  # before the window opens
     assert early.sent == 0 and early.held_codes == {"outside_window": 1}
-    assert env.carrier.sent == []
+    assert env.sent == []
 
     first = await env.run(sp(D - dt.timedelta(days=1), 12))
     assert first.sent == 1
-    assert len(env.carrier.sent) == 1
-    sent = env.carrier.sent[0]
-    assert sent["To"] == MOBILE and sent["From"] == FROM
-    assert sent["Body"] == (
+    assert len(env.sent) == 1
+    sent = env.sent[0]
+    assert sent.to == MOBILE and sent.from_ == FROM
+    assert sent.body == (
         "Loja: lembrete do pagamento de R$ 50,00 combinado para 26/11/2026. "
-        "Responda SAIR para não receber mais SMS."
+        "Responda SAIR para nao receber mais SMS."
     )
-    assert sent["StatusCallback"].startswith("http://127.0.0.1:9/twilio/sms-status?sms=")
+    assert sent.num_segments == 1  # plain GSM-7 characters: one part
+    assert sent.status_callback is not None
+    assert sent.status_callback.startswith(f"{env.service.url}{SMS_STATUS_PATH}?sms=")
+    # The carrier takes it to the handset and reports each step, signed.
+    assert (await env.sandbox.sms.wait_for_final(sent.sid)).status is SmsStatus.DELIVERED
+    hooks = await env.service.wait_for(SMS_STATUS_PATH)
+    assert hooks and all(h.signature_valid for h in hooks)
 
     again = await env.run(sp(D - dt.timedelta(days=1), 12, 5))
     on_the_day = await env.run(sp(D, 10))
-    assert again.sent == on_the_day.sent == 0 and len(env.carrier.sent) == 1
+    assert again.sent == on_the_day.sent == 0 and len(env.sent) == 1
     (row,) = await reminders_of(env.sessions, promise_id)
     assert row.debtor_id == debtor_id and row.status is SmsStatus.QUEUED
     assert row.message_sid and row.local_day == D - dt.timedelta(days=1)
@@ -164,7 +174,7 @@ async def test_a_payment_cancels_the_reminder(env: Env) -> None:
         )
     assert result.promises_kept == 1
     assert (await env.run(sp(D - dt.timedelta(days=1), 12))).sent == 0
-    assert env.carrier.sent == []
+    assert env.sent == []
 
 
 async def test_a_payment_between_reading_and_sending_is_seen(env: Env, monkeypatch) -> None:
@@ -183,7 +193,7 @@ async def test_a_payment_between_reading_and_sending_is_seen(env: Env, monkeypat
 
     monkeypatch.setattr(reminders_mod, "_reserve", pay_then_reserve)
     report = await env.run(sp(D - dt.timedelta(days=1), 12))
-    assert report.sent == 0 and report.passed == 1 and env.carrier.sent == []
+    assert report.sent == 0 and report.passed == 1 and env.sent == []
 
 
 async def test_no_reminder_to_an_sms_opted_out_debtor(env: Env) -> None:
@@ -195,7 +205,7 @@ async def test_no_reminder_to_an_sms_opted_out_debtor(env: Env) -> None:
             .values(sms_opted_out_at=sp(D - dt.timedelta(days=4), 9))
         )
     assert (await env.run(sp(D - dt.timedelta(days=1), 12))).sent == 0
-    assert env.carrier.sent == []
+    assert env.sent == []
 
 
 async def test_one_sms_a_day_per_debtor(env: Env) -> None:
@@ -224,10 +234,10 @@ async def test_one_sms_a_day_per_debtor(env: Env) -> None:
     assert (await env.run(sp(D - dt.timedelta(days=1), 16))).sent == 0
     # The next local day the cap is free again, and the date has not passed.
     assert (await env.run(sp(D, 9))).sent == 1
-    assert len(env.carrier.sent) == 2
-    assert {m["Body"].split(" de ")[1] for m in env.carrier.sent} == {
-        "R$ 50,00 combinado para 26/11/2026. Responda SAIR para não receber mais SMS.",
-        "R$ 30,00 combinado para 26/11/2026. Responda SAIR para não receber mais SMS.",
+    assert len(env.sent) == 2
+    assert {m.body.split(" de ")[1] for m in env.sent} == {
+        "R$ 50,00 combinado para 26/11/2026. Responda SAIR para nao receber mais SMS.",
+        "R$ 30,00 combinado para 26/11/2026. Responda SAIR para nao receber mais SMS.",
     }
     assert len(await reminders_of(env.sessions, first)) == 1
 
@@ -250,14 +260,16 @@ async def test_payment_details_sent_today_take_the_days_sms(env: Env) -> None:
 
 async def test_unsubscribed_at_the_carrier_stops_sms(env: Env) -> None:
     debtor_id, promise_id = await promise_for(env.sessions)
-    env.carrier.refuse[MOBILE] = UNSUBSCRIBED
+    # The carrier's opt-out list holds the pair (on Twilio: the recipient
+    # replied STOP to this sender), so it refuses the send with 21610.
+    env.sandbox.sms.unsubscribed.add((MOBILE, FROM))
     report = await env.run(sp(D - dt.timedelta(days=1), 12))
     assert report.refused == 1 and report.sent == 0
     (row,) = await reminders_of(env.sessions, promise_id)
     assert row.status is SmsStatus.FAILED and row.error_code == UNSUBSCRIBED
     async with env.sessions() as s:
         assert (await s.get(Debtor, debtor_id)).sms_opted_out_at is not None
-    del env.carrier.refuse[MOBILE]
+    env.sandbox.sms.unsubscribed.discard((MOBILE, FROM))
     assert (await env.run(sp(D, 9))).sent == 0  # opted out now: not tried again
 
 
@@ -268,7 +280,7 @@ async def test_two_runs_at_once_send_one(env: Env) -> None:
     move_clock(sp(D - dt.timedelta(days=1), 12))
     reports = await asyncio.gather(env.sched.reminders(), env.sched.reminders())
     assert sum(r.sent for r in reports) == 1
-    assert len(env.carrier.sent) == 1 and len(await reminders_of(env.sessions, promise_id)) == 1
+    assert len(env.sent) == 1 and len(await reminders_of(env.sessions, promise_id)) == 1
 
 
 async def test_the_store_refuses_a_second_live_reminder(sessions) -> None:

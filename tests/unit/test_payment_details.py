@@ -15,7 +15,8 @@ from ivr.messaging.payment_details import (
     payment_details_for_promise,
     promise_txid,
 )
-from ivr.messaging.sms_texts import SmsTextError, SmsTexts, payment_message, reminder_message
+from ivr.messaging.segments import count_segments
+from ivr.messaging.sms_texts import SmsTextError, SmsTexts, payment_message
 from ivr.store.creditors import CreditorPix, set_creditor_pix
 from ivr.store.models import Debt, Debtor, Promise
 from ivr.vocab.payments import PaymentMethod
@@ -93,39 +94,28 @@ def test_payment_message_pt_br() -> None:
     assert text.isascii()
     boleto = payment_message(_details(PaymentMethod.BOLETO, "00190.50095 ..."), "pt-BR")
     assert "Linha do boleto:\n00190.50095" in boleto
+    # A locale the service does not speak gets all of pt-BR, money included.
+    pix = _details(PaymentMethod.PIX_CODE, BCB_EXAMPLE)
+    assert payment_message(pix, "ko-KR") == payment_message(pix, "pt-BR")
+
+
+def test_a_pix_message_costs_two_gsm_segments() -> None:
+    """A typical pt-BR payment message with the Pix code made here for the
+    promise: 240 GSM-7 characters, two parts. One "ã" around the code would
+    send all of it as UCS-2: four parts."""
+    made = _choose(FakeDebt())
+    assert made is not None and made.method is PaymentMethod.PIX_GENERATED
+    text = payment_message(made, "pt-BR")
+    cost = count_segments(text)
+    assert (cost.encoding, cost.segments, cost.units) == ("GSM-7", 2, 240)
+    accented = count_segments(text.replace("combinado", "combinado não"))
+    assert (accented.encoding, accented.segments) == ("UCS-2", 4)
 
 
 def test_payment_message_en_us() -> None:
     text = payment_message(_details(PaymentMethod.LINK, "https://p.example.com/a"), "en-US")
     assert text == (
         "Banco Horizonte - agreed payment: R$1,050.00 on 09/30/2026. Pay at https://p.example.com/a"
-    )
-
-
-def test_reminders_say_how_to_pay_and_how_to_stop() -> None:
-    pt = reminder_message(
-        "pt-BR",
-        creditor="Banco Horizonte",
-        amount_cents=105_000,
-        currency="BRL",
-        pay_by=DAY,
-        details=_details(PaymentMethod.PIX_CODE, BCB_EXAMPLE),
-    )
-    assert pt == (
-        "Lembrete Banco Horizonte: R$ 1.050,00 em 30/09/2026. Use o Pix copia e cola que "
-        "enviamos. Responda SAIR para não receber mais SMS"
-    )
-    en = reminder_message(
-        "en-US",
-        creditor="Bright Star",
-        amount_cents=5_050,
-        currency="USD",
-        pay_by=DAY,
-        details=None,
-    )
-    assert en == (
-        "Reminder from Bright Star: $50.50 on 09/30/2026. Call us if you need help. "
-        "Reply STOP to opt out"
     )
 
 
@@ -137,9 +127,10 @@ def test_no_text_begins_with_the_subject(tmp_path: Path) -> None:
     bad.mkdir()
     source = (Path("prompts") / "pt-BR" / "sms.yaml").read_text(encoding="utf-8")
     (bad / "sms.yaml").write_text(
-        source.replace('reminder: "Lembrete', 'reminder: "DÍVIDA'), encoding="utf-8"
+        source.replace('payment_link: "{creditor}', 'payment_link: "COBRANÇA {creditor}'),
+        encoding="utf-8",
     )
-    with pytest.raises(SmsTextError, match="reminder"):
+    with pytest.raises(SmsTextError, match="payment_link"):
         SmsTexts.load("pt-BR", tmp_path)
 
 
