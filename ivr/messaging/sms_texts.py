@@ -32,6 +32,7 @@ from ivr.agents.texts import money
 from ivr.dialog.prompts import default_root
 from ivr.messaging.payment_details import PaymentDetails
 from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES
+from ivr.vocab.messages import SmsPurpose
 from ivr.vocab.payments import PaymentMethod
 
 # The fields each required text may use: filling in is strict, so a text that
@@ -83,6 +84,9 @@ def check_text(where: str, text: str, fields: frozenset[str] | None = None) -> N
         raise SmsTextError(f"{where}: unknown field(s) {sorted(used - fields)}")
     if text.strip().casefold().startswith(FORBIDDEN_OPENINGS):
         raise SmsTextError(f"{where}: must not open with {text.split()[0]!r}")
+
+
+REPLY_PURPOSES = (SmsPurpose.OPT_OUT_CONFIRMATION, SmsPurpose.OPT_IN_CONFIRMATION)
 
 
 def resolve_locale(locale: str | None) -> str:
@@ -175,3 +179,17 @@ def reminder_message(
         amount=written_money(amount_cents, currency, locale),
         date=written_date(pay_by, locale),
     )
+
+
+def reply_text(purpose: SmsPurpose, locale: str) -> str:
+    """The single answer to SAIR / VOLTAR (``replies`` section), one line."""
+    return " ".join(sms_texts(locale).fill(purpose.value, section="replies").split())
+
+
+def check_replies() -> None:
+    """Every locale has both confirmations: a missing one fails at start-up, not at a STOP."""
+    for locale in LOCALES:
+        replies = sms_texts(locale).sections.get("replies", {})
+        missing = [p.value for p in REPLY_PURPOSES if p.value not in replies]
+        if missing:
+            raise SmsTextError(f"{locale}: replies lack {', '.join(missing)}")

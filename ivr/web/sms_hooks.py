@@ -42,7 +42,7 @@ from ivr.agents.keys import AGENT_HUB
 from ivr.keys import SESSIONS, SETTINGS, SIGNATURES
 from ivr.messaging.keywords import keyword
 from ivr.messaging.outbox import SMS_STATUS_PATH, UNSUBSCRIBED, status_callback_url
-from ivr.messaging.replies import check_replies, reply_text
+from ivr.messaging.sms_texts import check_replies, reply_text
 from ivr.store.messages import add_inbound, add_outbound, apply_sms_status
 from ivr.store.models import Debtor
 from ivr.store.sms_contacts import (

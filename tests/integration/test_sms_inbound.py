@@ -14,7 +14,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from ivr.messaging.replies import reply_text
+from ivr.messaging.sms_texts import reply_text
 from ivr.store.models import Debtor, OptOut, SmsMessage, SmsNumberOptOut, Transfer
 from ivr.vocab.messages import SmsDirection, SmsPurpose
 from tests.support.agents import seed_agent, seed_call

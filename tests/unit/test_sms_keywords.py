@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ivr.messaging.keywords import fold, keyword
-from ivr.messaging.replies import check_replies, reply_text
+from ivr.messaging.sms_texts import check_replies, reply_text
 from ivr.telephony import twiml
 from ivr.vocab.messages import SmsKeyword, SmsPurpose
 
