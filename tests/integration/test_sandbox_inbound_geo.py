@@ -31,4 +31,3 @@ async def test_inbound_call_requests_name_the_countries(
     form = TwilioForm(p)
     assert form.phone_number("From") == CALLER and form.text("FromCountry") == "BR"
     assert form.text("FromCity") is None  # empty: not known, not an error
-
