@@ -134,6 +134,7 @@ def campaign_out(c: Campaign) -> CampaignOut:
         callback_number=c.callback_number,
         verification_policy=c.verification_policy,
         record_calls=c.record_calls,
+        inbound_suppresses_today=c.inbound_suppresses_today,
         windows=[
             WindowOut(weekday=w.weekday, start=_hhmm(w.start), end=_hhmm(w.end, end=True))
             for w in wins

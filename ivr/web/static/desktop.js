@@ -46,8 +46,12 @@
     state.transferId = pop.transfer.id;
     $("pop").dataset.transfer = String(pop.transfer.id);
     $("call-state").textContent = label;
-    $("debtor-name").textContent = pop.debtor.name;
-    $("debtor-phones").textContent = pop.debtor.phones.join(", ");
+    // An inbound caller who has not said who they are: their number, and a
+    // notice that their identity is not verified (no debtor, no debt).
+    const caller = pop.caller || {};
+    $("debtor-name").textContent = pop.debtor ? pop.debtor.name : caller.notice || "-";
+    $("debtor-phones").textContent = pop.debtor
+      ? pop.debtor.phones.join(", ") : caller.number || "-";
     $("debt-creditor").textContent = pop.debt ? pop.debt.creditor : "-";
     $("debt-amount").textContent = money(pop.debt) || "-";
     $("debt-due").textContent = pop.debt ? pop.debt.due_date : "-";
