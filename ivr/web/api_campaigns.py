@@ -13,7 +13,7 @@ yet placed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
@@ -181,8 +181,8 @@ async def _audit(
     entity: AuditEntity,
     campaign_id: int,
     action: AuditAction,
-    before: dict[str, object] | None,
-    after: dict[str, object] | None,
+    before: Mapping[str, object] | None,
+    after: Mapping[str, object] | None,
 ) -> None:
     await record_audit(s, current_user(request), entity, campaign_id, action, before, after)
 
