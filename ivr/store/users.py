@@ -36,7 +36,7 @@ async def get_user(session: AsyncSession, user_id: int, *, lock: bool = False) -
 async def users_with_agents(session: AsyncSession) -> Sequence[tuple[User, Agent | None]]:
     """Every user by name, with the agent each one is (None: not an agent)."""
     stmt = select(User, Agent).outerjoin(Agent, Agent.user_id == User.id).order_by(User.username)
-    return [(u, a) for u, a in (await session.execute(stmt)).tuples().all()]
+    return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
 
 
 async def enabled_supervisors(session: AsyncSession, *, lock: bool = False) -> Sequence[int]:
