@@ -97,7 +97,7 @@ async def list_users(request: web.Request) -> web.Response:
         return reply(UserList(items=[user_out(u, a) for u, a in rows]))
 
 
-async def create_user_endpoint(request: web.Request) -> web.Response:
+async def post_user(request: web.Request) -> web.Response:
     """Create a supervisor or an agent; without a password one is generated and shown once."""
     body = await read_body(request, UserCreate)
     if body.role is Role.SUPERVISOR:
@@ -239,7 +239,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "POST",
         _U,
-        create_user_endpoint,
+        post_user,
         "Create a supervisor or an agent",
         tag="users",
         body=UserCreate,
