@@ -86,7 +86,7 @@ async def _forget_account(request: web.Request, key: str) -> None:
 
 
 async def login(request: web.Request, username: str, password: str) -> User:
-    """The user whose password this is; 429 while locked out, 401 otherwise."""
+    """The user whose password this is; 429 while locked out, 403 if disabled, 401 otherwise."""
     keys = throttle_keys(request, username)
     wait = await locked_for(request, keys)
     if wait > 0:
@@ -103,4 +103,6 @@ async def login(request: web.Request, username: str, password: str) -> User:
         await record_failure(request, keys)
         raise json_error(401, "wrong username or password")
     await _forget_account(request, next(iter(keys)))
+    if user.disabled_at is not None:  # told only to whoever knows the password
+        raise json_error(403, "this account is disabled")
     return user

@@ -112,6 +112,15 @@ def _examples(ref: str, today: dt.date) -> dict[str, dict[str, Any]]:
             "promise_amount": "10.00",
             "notes": "walk",
         },
+        "post_user": {
+            "username": "walker-user",
+            "role": "agent",
+            "password": "walker-password",
+            "languages": ["pt-BR"],
+            "skills": ["cards"],
+        },
+        "update_user": {"languages": ["pt-BR"], "skills": ["cards"]},
+        "reset_password": {"password": "walker-password"},
         "create_agent": {
             "username": "walker",
             "password": "walker-password",

@@ -20,6 +20,8 @@ class User(Base):
     api_key_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column()
+    """Set: the user may not sign in (password or API key) and an agent takes no calls."""
 
 
 class AuthSession(Base):
