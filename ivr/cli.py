@@ -231,20 +231,39 @@ def cmd_prompts(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_add_user(settings: Settings, args: argparse.Namespace) -> int:
     import getpass
 
-    from ivr.web.accounts import UserExists, create_user
+    from ivr.agents.schemas import ENDPOINT_RE
+    from ivr.web.accounts import AgentProfile, UserExists, create_user
 
+    endpoint = (args.endpoint or f"client:{args.username.strip()}").strip()
+    if args.role == Role.AGENT.value and not ENDPOINT_RE.match(endpoint):
+        raise CommandError(
+            f"agent endpoint {endpoint!r} must be client:NAME, sip:URI or an E.164 number"
+            " (give one with --endpoint)"
+        )
     password = getpass.getpass("password: ") if args.password else None
+    # An agent user is an agent: the desktop and routing need the agent row.
+    agent = (
+        AgentProfile(
+            endpoint=endpoint,
+            display_name=args.display_name,
+            languages=args.languages or [settings.locale.value],
+        )
+        if args.role == Role.AGENT.value
+        else None
+    )
 
     async def run() -> str:
         try:
             async with open_sessions(settings.database_url) as sessions:
-                return await create_user(sessions, args.username, args.role, password)
+                return await create_user(sessions, args.username, args.role, password, agent=agent)
         except (UserExists, ValueError) as exc:
             raise CommandError(str(exc)) from None
 
     _auto_migrate(settings)
     key = asyncio.run(run())
     print(f"API key for {args.username} ({args.role}), shown once: {key}")
+    if agent is not None:
+        print(f"{args.username} is an agent, rung at {agent.endpoint}")
     return 0
 
 
@@ -347,6 +366,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("username")
     s.add_argument("--role", choices=[r.value for r in Role], required=True)
     s.add_argument("--password", action="store_true", help="also set a login password")
+    s.add_argument("--endpoint", help="agents: what to ring (default client:<username>)")
+    s.add_argument("--display-name", help="agents: the name shown (default the username)")
+    s.add_argument(
+        "--languages",
+        nargs="+",
+        choices=LOCALES,
+        help="agents: languages spoken (default IVR_LOCALE)",
+    )
     s.set_defaults(func=cmd_add_user)
 
     s = sub.add_parser("nlu", help="print the intent and slots understood from a text")

@@ -8,10 +8,12 @@ factory, and each runs its own short transaction.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ivr.store.agents import add_agent
 from ivr.store.models import Role
 from ivr.store.users import add_user, user_by_username
 from ivr.web.credentials import MIN_PASSWORD_LEN, hash_api_key, hash_password, new_api_key
@@ -19,6 +21,16 @@ from ivr.web.credentials import MIN_PASSWORD_LEN, hash_api_key, hash_password, n
 
 class UserExists(ValueError):
     """The username is taken."""
+
+
+@dataclass(frozen=True)
+class AgentProfile:
+    """What makes a user an agent: the phone the desktop rings, languages, skills."""
+
+    endpoint: str
+    display_name: str | None = None
+    languages: list[str] = field(default_factory=lambda: ["pt-BR"])
+    skills: list[str] = field(default_factory=list)
 
 
 def _check_password(password: str) -> None:
@@ -31,10 +43,14 @@ async def create_user(
     username: str,
     role: Role | str,
     password: str | None = None,
+    *,
+    agent: AgentProfile | None = None,
 ) -> str:
     """Create a user and return their new API key (the only time it is visible).
 
-    With ``password`` the user can also log in to the agent desktop.
+    With ``password`` the user can also log in to the pages. With ``agent``
+    the user is an agent too, created in the same transaction, so an agent
+    user never exists without the agent the desktop and routing need.
     """
     username = username.strip()
     if not username:
@@ -46,13 +62,23 @@ async def create_user(
     pw_hash = await asyncio.to_thread(hash_password, password) if password is not None else None
     try:
         async with sessions() as s, s.begin():
-            add_user(
+            user = add_user(
                 s,
                 username=username,
                 role=role,
                 api_key_hash=hash_api_key(key),
                 password_hash=pw_hash,
             )
+            if agent is not None:
+                await s.flush()
+                await add_agent(
+                    s,
+                    user_id=user.id,
+                    display_name=agent.display_name or username,
+                    endpoint=agent.endpoint,
+                    languages=list(agent.languages),
+                    skills=list(agent.skills),
+                )
     except IntegrityError:
         raise UserExists(f"user {username!r} exists") from None
     return key
