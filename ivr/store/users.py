@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.models import Agent, Role, User
+from ivr.vocab.locales import Locale
 
 
 async def user_by_api_key_hash(session: AsyncSession, key_hash: str) -> User | None:
@@ -61,4 +62,14 @@ def add_user(
         username=username, role=role, api_key_hash=api_key_hash, password_hash=password_hash
     )
     session.add(user)
+    return user
+
+
+async def set_user_locale(
+    session: AsyncSession, user_id: int, locale: Locale | None
+) -> User | None:
+    """Set the language a user's pages speak (None: the browser's); the user, or None."""
+    user = await session.get(User, user_id, with_for_update=True)
+    if user is not None:
+        user.locale = locale
     return user
