@@ -17,6 +17,7 @@ from ivr.web import (
     api_creditors,
     api_debtor_channels,
     api_debtors,
+    api_dnc,
     api_payments,
     api_plans,
 )
@@ -95,6 +96,7 @@ def setup_api(app: web.Application) -> None:
     add_endpoints(app, api_creditors.ENDPOINTS)
     add_endpoints(app, api_debtors.ENDPOINTS)
     add_endpoints(app, api_debtor_channels.ENDPOINTS)
+    add_endpoints(app, api_dnc.ENDPOINTS)
     add_endpoints(app, api_payments.ENDPOINTS)
     add_endpoints(app, api_plans.ENDPOINTS)
     app.router.add_get(OPENAPI_PATH, serve_openapi)
