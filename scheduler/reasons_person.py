@@ -1,7 +1,7 @@
 """Rules about the person: reported dead, an opt-out (of the person or of a
-number), a number on a do-not-call list, calls not allowed (the file's or their channel choice), a pause, no
-number to dial, a callback they asked for; and which of their numbers a call
-dials.
+number), a number on a do-not-call list, calls not allowed (the file's or
+their channel choice), a pause, no number to dial, a callback they asked
+for; and which of their numbers a call dials.
 
 One module per kind of rule (person, debt, window, caps) so each can be
 read, and changed, on its own; ``scheduler.eligibility`` joins them.
