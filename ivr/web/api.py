@@ -15,7 +15,9 @@ from ivr.store.models import Role
 from ivr.web import (
     api_campaigns,
     api_creditors,
+    api_debtor_actions,
     api_debtor_channels,
+    api_debtor_console,
     api_debtors,
     api_dnc,
     api_payments,
@@ -97,6 +99,8 @@ def setup_api(app: web.Application) -> None:
     add_endpoints(app, api_debtors.ENDPOINTS)
     add_endpoints(app, api_debtor_channels.ENDPOINTS)
     add_endpoints(app, api_dnc.ENDPOINTS)
+    add_endpoints(app, api_debtor_console.ENDPOINTS)
+    add_endpoints(app, api_debtor_actions.ENDPOINTS)
     add_endpoints(app, api_payments.ENDPOINTS)
     add_endpoints(app, api_plans.ENDPOINTS)
     app.router.add_get(OPENAPI_PATH, serve_openapi)

@@ -1,7 +1,7 @@
 """Do-not-call lists over the API: import a registry's file, add and remove a
 number, and "when and why is this number blocked".
 
-``POST /dnc/import?list=...`` takes the file itself as the body (CSV or one
+``POST /dnc/import?list_name=...`` takes the file itself as the body (CSV or one
 number a line, UTF-8 unless ``encoding`` says otherwise): the good lines land,
 each bad one is reported with its line and reason, and importing the same file
 again adds nothing. Numbers are accepted in any usual format and stored as
@@ -60,11 +60,13 @@ def _check_number(value: str) -> str:
 
 
 class ImportQuery(Input):
-    list: str = Field(min_length=1, max_length=DNC_LIST_MAX, description='e.g. "Não Me Ligue SP"')
+    list_name: str = Field(
+        min_length=1, max_length=DNC_LIST_MAX, description='e.g. "Não Me Ligue SP"'
+    )
     reason: str | None = Field(default=None, max_length=200)
     encoding: str | None = Field(default=None, max_length=40, description="default UTF-8")
 
-    _list = field_validator("list")(_check_list)
+    _list = field_validator("list_name")(_check_list)
 
 
 class RowErrorOut(Output):
@@ -73,7 +75,7 @@ class RowErrorOut(Output):
 
 
 class ImportOut(Output):
-    list: str
+    list_name: str
     read: int = Field(description="good lines")
     added: int = Field(description="numbers new on the list")
     already: int = Field(description="numbers the list held already")
@@ -82,11 +84,11 @@ class ImportOut(Output):
 
 
 class NumberIn(Input):
-    list: str = Field(min_length=1, max_length=DNC_LIST_MAX)
+    list_name: str = Field(min_length=1, max_length=DNC_LIST_MAX)
     number: str = Field(min_length=1, max_length=40, description="any usual format")
     reason: str | None = Field(default=None, max_length=200)
 
-    _list = field_validator("list")(_check_list)
+    _list = field_validator("list_name")(_check_list)
     _number = field_validator("number")(_check_number)
 
 
@@ -97,13 +99,13 @@ class NumberQuery(Input):
 
 
 class RemoveQuery(NumberQuery):
-    list: str = Field(min_length=1, max_length=DNC_LIST_MAX)
+    list_name: str = Field(min_length=1, max_length=DNC_LIST_MAX)
 
-    _list = field_validator("list")(_check_list)
+    _list = field_validator("list_name")(_check_list)
 
 
 class EntryOut(Output):
-    list: str
+    list_name: str
     e164: str
     source: str
     reason: str | None
@@ -114,7 +116,7 @@ class EntryOut(Output):
 class BlockOut(Output):
     kind: str = Field(description="dnc_list, number_opt_out, sms_number_opt_out or wrong_number")
     since: dt.datetime | None
-    list: str | None = None
+    list_name: str | None = None
     source: str | None = None
     reason: str | None = None
     by: str | None = None
@@ -128,7 +130,7 @@ class LookupOut(Output):
 
 
 class RemovedOut(Output):
-    list: str
+    list_name: str
     e164: str
     removed: bool
 
@@ -144,22 +146,22 @@ class ListsOut(Output):
 
 
 class PageQuery(Input):
-    list: str = Field(min_length=1, max_length=DNC_LIST_MAX)
+    list_name: str = Field(min_length=1, max_length=DNC_LIST_MAX)
     offset: int = Field(default=0, ge=0, le=10_000_000)
     limit: int = Field(default=50, ge=1, le=500)
 
-    _list = field_validator("list")(_check_list)
+    _list = field_validator("list_name")(_check_list)
 
 
 class PageOut(Output):
-    list: str
+    list_name: str
     total: int
     items: list[EntryOut]
 
 
 def _entry(e: object) -> EntryOut:
     return EntryOut(
-        list=e.list_name,  # type: ignore[attr-defined]
+        list_name=e.list_name,  # type: ignore[attr-defined]
         e164=e.e164,  # type: ignore[attr-defined]
         source=e.source,  # type: ignore[attr-defined]
         reason=e.reason,  # type: ignore[attr-defined]
@@ -188,14 +190,18 @@ async def post_import(request: web.Request) -> web.Response:
     user = current_user(request)
     async with request.app[SESSIONS]() as s, s.begin():
         report = await dnc_store.import_list(
-            s, q.list, text, source="import", reason=q.reason, added_by=user.username
+            s, q.list_name, text, source="import", reason=q.reason, added_by=user.username
         )
     log.info(
-        "dnc.imported", list=q.list, by=user.username, added=report.added, bad=len(report.errors)
+        "dnc.imported",
+        list_name=q.list_name,
+        by=user.username,
+        added=report.added,
+        bad=len(report.errors),
     )
     return reply(
         ImportOut(
-            list=q.list,
+            list_name=q.list_name,
             read=report.read,
             added=report.added,
             already=report.already,
@@ -215,16 +221,18 @@ async def post_number(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as s, s.begin():
         await dnc_store.add_numbers(
             s,
-            body.list,
+            body.list_name,
             [body.number],
             source="console",
             reason=body.reason,
             added_by=user.username,
         )
         entries = [
-            e for e in await dnc_store.entries_for(s, [body.number]) if e.list_name == body.list
+            e
+            for e in await dnc_store.entries_for(s, [body.number])
+            if e.list_name == body.list_name
         ]
-    log.info("dnc.added", list=body.list, e164=body.number, by=user.username)
+    log.info("dnc.added", list_name=body.list_name, e164=body.number, by=user.username)
     return reply(_entry(entries[0]), status=201)
 
 
@@ -233,12 +241,12 @@ async def delete_number(request: web.Request) -> web.Response:
     q = read_query(request, RemoveQuery)
     user = current_user(request)
     async with request.app[SESSIONS]() as s, s.begin():
-        removed = await dnc_store.remove_number(s, q.list, q.number)
+        removed = await dnc_store.remove_number(s, q.list_name, q.number)
         if not removed:
-            raise json_error(404, f"{q.number} is not on the list {q.list!r}")
+            raise json_error(404, f"{q.number} is not on the list {q.list_name!r}")
         await wake_debtors(s, debtor_ids=await dnc_store.debtor_ids_at(s, [q.number]))
-    log.info("dnc.removed", list=q.list, e164=q.number, by=user.username)
-    return reply(RemovedOut(list=q.list, e164=q.number, removed=True))
+    log.info("dnc.removed", list_name=q.list_name, e164=q.number, by=user.username)
+    return reply(RemovedOut(list_name=q.list_name, e164=q.number, removed=True))
 
 
 async def get_lookup(request: web.Request) -> web.Response:
@@ -250,7 +258,7 @@ async def get_lookup(request: web.Request) -> web.Response:
         BlockOut(
             kind=b.kind,
             since=b.since if isinstance(b.since, dt.datetime) else None,
-            list=b.list_name,
+            list_name=b.list_name,
             source=b.source,
             reason=b.reason,
             by=b.by,
@@ -282,8 +290,8 @@ async def get_entries(request: web.Request) -> web.Response:
     """One page of a list, newest entries first."""
     q = read_query(request, PageQuery)
     async with request.app[SESSIONS]() as s:
-        total, rows = await dnc_store.list_page(s, q.list, offset=q.offset, limit=q.limit)
-    return reply(PageOut(list=q.list, total=total, items=[_entry(r) for r in rows]))
+        total, rows = await dnc_store.list_page(s, q.list_name, offset=q.offset, limit=q.limit)
+    return reply(PageOut(list_name=q.list_name, total=total, items=[_entry(r) for r in rows]))
 
 
 _P = f"{API_PREFIX}/dnc"

@@ -25,7 +25,7 @@ SP_EXPORT = (
 async def _import(api: Api, body: str, list_name: str = "Não Me Ligue SP") -> dict:
     resp = await api.client.post(
         "/api/v1/dnc/import",
-        params={"list": list_name, "reason": "state registry"},
+        params={"list_name": list_name, "reason": "state registry"},
         data=body.encode(),
         headers=api.sup(),
     )
@@ -59,7 +59,7 @@ async def test_csv_with_a_header_reads_the_number_column(api: Api) -> None:
 async def test_add_lookup_remove(api: Api) -> None:
     resp = await api.client.post(
         "/api/v1/dnc/numbers",
-        json={"list": "Pedido direto", "number": "(11) 98765-4321", "reason": "e-mail"},
+        json={"list_name": "Pedido direto", "number": "(11) 98765-4321", "reason": "e-mail"},
         headers=api.sup(),
     )
     assert resp.status == 201, await resp.text()
@@ -71,7 +71,7 @@ async def test_add_lookup_remove(api: Api) -> None:
         )
     ).json()
     assert found["blocked"] is True
-    assert [(b["kind"], b["list"], b["by"], b["reason"]) for b in found["blocks"]] == [
+    assert [(b["kind"], b["list_name"], b["by"], b["reason"]) for b in found["blocks"]] == [
         ("dnc_list", "Pedido direto", "sofia", "e-mail")
     ]
     lists = await (await api.client.get("/api/v1/dnc/lists", headers=api.sup())).json()
@@ -79,13 +79,13 @@ async def test_add_lookup_remove(api: Api) -> None:
 
     resp = await api.client.delete(
         "/api/v1/dnc/numbers",
-        params={"list": "Pedido direto", "number": "+5511987654321"},
+        params={"list_name": "Pedido direto", "number": "+5511987654321"},
         headers=api.sup(),
     )
     assert resp.status == 200
     resp = await api.client.delete(
         "/api/v1/dnc/numbers",
-        params={"list": "Pedido direto", "number": "+5511987654321"},
+        params={"list_name": "Pedido direto", "number": "+5511987654321"},
         headers=api.sup(),
     )
     assert resp.status == 404
@@ -99,18 +99,18 @@ async def test_add_lookup_remove(api: Api) -> None:
 
 async def test_bad_input_names_the_field(api: Api) -> None:
     resp = await api.client.post(
-        "/api/v1/dnc/numbers", json={"list": "X", "number": "12"}, headers=api.sup()
+        "/api/v1/dnc/numbers", json={"list_name": "X", "number": "12"}, headers=api.sup()
     )
     assert resp.status == 422
     assert [e["field"] for e in (await resp.json())["errors"]] == ["number"]
     resp = await api.client.post(
-        "/api/v1/dnc/import", params={"list": " "}, data=b"11987654321", headers=api.sup()
+        "/api/v1/dnc/import", params={"list_name": " "}, data=b"11987654321", headers=api.sup()
     )
     assert resp.status == 422
-    assert [e["field"] for e in (await resp.json())["errors"]] == ["list"]
+    assert [e["field"] for e in (await resp.json())["errors"]] == ["list_name"]
     resp = await api.client.post(
         "/api/v1/dnc/import",
-        params={"list": "X"},
+        params={"list_name": "X"},
         data="11987654321".encode("utf-16"),
         headers=api.sup(),
     )
