@@ -141,12 +141,12 @@ async def get_recording(request: web.Request) -> web.StreamResponse:
         f"{base}/{API_VERSION}/Accounts/{settings.twilio_account_sid}"
         f"/Recordings/{attempt.recording_sid}.wav"
     )
-    auth = aiohttp.BasicAuth(settings.twilio_account_sid, settings.twilio_auth_token)
+    auth = aiohttp.encode_basic_auth(settings.twilio_account_sid, settings.twilio_auth_token)
     timeout = aiohttp.ClientTimeout(total=60, sock_connect=10)
     try:
         async with (
             aiohttp.ClientSession(timeout=timeout) as http,
-            http.get(url, auth=auth) as upstream,
+            http.get(url, headers={"Authorization": auth}) as upstream,
         ):
             if upstream.status == 404:
                 raise json_error(410, "the carrier no longer has this recording")
