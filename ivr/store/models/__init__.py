@@ -32,6 +32,7 @@ from ivr.store.models.debtors import (
     Phone,
     Promise,
 )
+from ivr.store.models.dnc import DebtorAction, DncNumber
 from ivr.store.models.messages import SmsMessage, SmsNumberOptOut
 from ivr.store.models.users import AuthSession, LoginThrottle, User
 from ivr.vocab.attempts import FINAL_ATTEMPT_STATUSES, LIVE_ATTEMPT_STATUSES, AttemptStatus
@@ -61,8 +62,10 @@ __all__ = [
     "Debt",
     "DebtStatus",
     "Debtor",
+    "DebtorAction",
     "DebtorReview",
     "DebtorStatus",
+    "DncNumber",
     "LoginThrottle",
     "NumberOptOut",
     "OptOut",
