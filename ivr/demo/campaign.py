@@ -20,6 +20,7 @@ from pathlib import Path
 from aiohttp import web
 from rich.console import Console
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.app import AppOptions, create_app
@@ -43,6 +44,15 @@ CAMPAIGN = "demo"
 # The demo campaign's channels: calls on the line at once. A real campaign
 # starts near the default (5); a demo on a laptop wants to see many calls.
 DEMO_CHANNELS = 40
+# Calls being placed at once (claim, carrier request, record): the demo's
+# calls-per-second limit, and fewer writers waiting on SQLite's one lock.
+DEMO_PLACING = 2
+# The carrier ends a demo call after this much call time (Twilio's time
+# limit; no demo conversation lasts half of it), and the demo waits at most
+# CALL_WAIT_S wall-clock seconds for any one call: a machine too busy to keep
+# up slows the demo down but never hangs it.
+MAX_CALL_SECONDS = 600.0
+CALL_WAIT_S = 900
 # Beyond this many calls the per-call stories would bury the summary.
 STORY_LIMIT = 10
 
@@ -93,6 +103,7 @@ async def call_everyone(demo: Demo) -> None:
     async with demo.sessions() as s:
         refs = list((await s.scalars(select(Debtor.external_ref).order_by(Debtor.id))).all())
     channels = asyncio.Semaphore(DEMO_CHANNELS)
+    placing = asyncio.Semaphore(DEMO_PLACING)
     chatty = len(refs) <= STORY_LIMIT
     demo.console.print(f"calling {len(refs)} debtors, {DEMO_CHANNELS} channels", highlight=False)
 
@@ -106,16 +117,23 @@ async def call_everyone(demo: Demo) -> None:
                     progress.call_ended()
                     return
                 try:
-                    sid = await place_one_call(demo.settings, ref, now=at)
-                except CallNotPlaced as exc:
-                    progress.note(f"  {exc}")
+                    async with placing:
+                        sid = await place_one_call(
+                            demo.settings, ref, now=at, sessions=demo.sessions
+                        )
+                except (CallNotPlaced, SQLAlchemyError) as exc:
+                    reason = str(exc).splitlines()[0]
+                    progress.note(f"  {ref}: not placed ({reason})")
                     progress.call_ended()
                     return
                 demo.sids[ref] = sid
                 progress.call_placed()
                 if chatty:
                     progress.note(f"  calling {ref} ({sid})")
-                await demo.sandbox.wait_for_call_end(sid, timeout=600)
+                try:
+                    await demo.sandbox.wait_for_call_end(sid, timeout=CALL_WAIT_S)
+                except TimeoutError:
+                    progress.note(f"  {ref}: still on the line after {CALL_WAIT_S} s; not waiting")
                 progress.call_ended()
 
         await asyncio.gather(*(one(ref) for ref in refs))
@@ -193,7 +211,8 @@ async def _service(
     settings: Settings, speed: float, console: Console, debtors: int | None
 ) -> AsyncIterator[Demo]:
     """The sandbox carrier and the service, wired to each other on loopback ports."""
-    async with Sandbox(SandboxConfig(speed=speed)) as sandbox:
+    config = SandboxConfig(speed=speed, max_call_seconds=MAX_CALL_SECONDS)
+    async with Sandbox(config) as sandbox:
         svc_settings = settings.model_copy(
             update={
                 "public_url": PUBLIC,
