@@ -3,8 +3,9 @@
 One place for the definitions of the compliance reference ("Collection
 KPIs"), so the JSON report, ``ivr demo`` and a console show the same numbers:
 
-* attempts: calls that reached the carrier (``placed_at`` set); a claim
-  cancelled before dialling is not a call.
+* attempts: our calls that reached the carrier (``placed_at`` set); a claim
+  cancelled before dialling is not a call, and a call the debtor made to us
+  is not an attempt (counted apart: inbound calls, verified, promises).
 * contact rate = live contacts / attempts. A live contact is an attempt whose
   outcome says a person was heard (anything but ``voicemail``/``no_contact``):
   a line answered in silence is not a contact, whatever AMD said.
@@ -27,7 +28,14 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.agents.reports import TransferStats, transfer_stats
-from ivr.store.payments import CollectionCounts, collection_counts, outcome_tally, promised_amounts
+from ivr.store.payments import (
+    CollectionCounts,
+    InboundCounts,
+    collection_counts,
+    inbound_counts,
+    outcome_tally,
+    promised_amounts,
+)
 from ivr.vocab.outcomes import NOT_LIVE_OUTCOMES, RIGHT_PARTY_OUTCOMES
 
 
@@ -44,6 +52,7 @@ class CampaignKpis:
     outcomes: dict[str, int]
     promised_cents: dict[str, int]
     transfers: TransferStats
+    inbound: InboundCounts
 
     @property
     def contact_rate(self) -> float | None:
@@ -91,4 +100,5 @@ async def campaign_kpis(
             session, campaign_id=campaign_id, since=since, until=until
         ),
         transfers=await transfer_stats(session, since, until),
+        inbound=await inbound_counts(session, campaign_id=campaign_id, since=since, until=until),
     )

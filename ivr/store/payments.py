@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.models import CallAttempt, Debt, DebtStatus, Payment, Promise, PromiseStatus
+from ivr.vocab.attempts import AttemptDirection
 
 
 @dataclass(frozen=True)
@@ -100,10 +101,20 @@ async def collection_counts(
 
 
 def _placed(
-    campaign_id: int | None, since: dt.datetime | None, until: dt.datetime | None
+    campaign_id: int | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    direction: AttemptDirection = AttemptDirection.OUTBOUND,
 ) -> ColumnElement[bool]:
-    """Attempts that reached the carrier, claimed in ``[since, until)``, of one campaign or all."""
-    conds: list[ColumnElement[bool]] = [CallAttempt.placed_at.is_not(None)]
+    """Attempts that reached the carrier, claimed in ``[since, until)``, of one campaign or all.
+
+    Our own calls by default: a call the debtor made to us is not a dialling
+    attempt, and counting it would flatter the contact rate.
+    """
+    conds: list[ColumnElement[bool]] = [
+        CallAttempt.placed_at.is_not(None),
+        CallAttempt.direction == direction,
+    ]
     if campaign_id is not None:
         conds.append(CallAttempt.campaign_id == campaign_id)
     if since is not None:
@@ -111,6 +122,39 @@ def _placed(
     if until is not None:
         conds.append(CallAttempt.claimed_at < until)
     return and_(*conds)
+
+
+@dataclass(frozen=True)
+class InboundCounts:
+    """Calls the debtors made to the service: how many, verified, and promises made on them."""
+
+    calls: int
+    verified: int
+    promises: int
+
+
+async def inbound_counts(
+    session: AsyncSession,
+    *,
+    campaign_id: int | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> InboundCounts:
+    received = _placed(campaign_id, since, until, AttemptDirection.INBOUND)
+    calls, verified = (
+        await session.execute(
+            select(func.count(), func.count().filter(CallAttempt.verified_at.is_not(None))).where(
+                received
+            )
+        )
+    ).one()
+    made = select(CallAttempt.id).where(received).scalar_subquery()
+    promises = await session.scalar(
+        select(func.count()).where(
+            Promise.attempt_id.in_(made), Promise.status != PromiseStatus.CANCELLED
+        )
+    )
+    return InboundCounts(int(calls), int(verified), int(promises or 0))
 
 
 async def outcome_tally(
