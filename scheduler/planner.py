@@ -245,6 +245,9 @@ class Scheduler:
             for t in pending:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
+        close = getattr(self.dialer.bucket, "close", None)
+        if close is not None:
+            await close()
         log.info("scheduler.stopped", worker=self.worker_id)
 
 

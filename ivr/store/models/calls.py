@@ -6,9 +6,11 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     JSON,
     Boolean,
     Date,
+    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -151,3 +153,8 @@ class PacingSlot(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     next_at: Mapped[dt.datetime] = mapped_column()
+    # The instants of the last ``rate`` takes, oldest first (NULL: none yet): a
+    # new one must be a second after the oldest (a sliding one-second window).
+    recent: Mapped[list[dt.datetime] | None] = mapped_column(
+        ARRAY(DateTime(timezone=True)).with_variant(JSON(), "sqlite")
+    )
