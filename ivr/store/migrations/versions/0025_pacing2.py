@@ -1,7 +1,7 @@
 """Pacing: the account's last take instants, for the sliding one-second window
 
 Revision ID: 0025_pacing2
-Revises: 0013_sms_hooks
+Revises: 0021_dnc
 Create Date: 2026-12-10 10:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0025_pacing2"
-down_revision: str | None = "0013_sms_hooks"
+down_revision: str | None = "0021_dnc"
 branch_labels = None
 depends_on = None
 
