@@ -207,4 +207,84 @@ async def test_supervisor_reads_a_debtor_and_acts(chromium_path: str, tmp_path: 
         await shot(tablet, "console-debtor-pt-BR-820x1180")
 
 
+@pytest.mark.slow
+async def test_supervisor_keeps_lists_and_people(chromium_path: str, tmp_path: Path) -> None:
+    from playwright.async_api import expect
+
+    async with console_service(tmp_path) as svc, open_browser(chromium_path) as browser:
+        await add_supervisor(svc.sessions)
+        page = await new_page(browser, locale="pt-BR")
+        await login(page, svc.url, goto="/console#/dnc")
+
+        # Add a number, then ask when and why it is blocked.
+        add = page.locator("form").filter(has=page.get_by_role("button", name="Incluir na lista"))
+        await add.get_by_label("Lista").fill("Não Me Ligue SP")
+        await add.get_by_label("Telefone").fill("12345")
+        await add.get_by_role("button", name="Incluir na lista").click()
+        await expect(add.locator(".field-error")).to_have_text("Este não é um telefone válido.")
+        await add.get_by_label("Telefone").fill("(11) 3333-4444")
+        await add.get_by_label("Motivo (opcional)").fill("pedido por telefone")
+        await add.get_by_role("button", name="Incluir na lista").click()
+        await expect(page.locator("#dnc-notices")).to_contain_text("+551133334444")
+        lists = page.locator("#dnc-lists")
+        await expect(lists.locator("tr[data-list='Não Me Ligue SP']")).to_contain_text("1")
+
+        lookup = page.locator("form").filter(has=page.get_by_role("button", name="Consultar"))
+        await lookup.get_by_label("Telefone").fill("+55 11 3333-4444")
+        await lookup.get_by_role("button", name="Consultar").click()
+        answer = page.locator("#lookup-answer")
+        await expect(answer).to_contain_text("+551133334444 está bloqueado")
+        await expect(answer).to_contain_text("na lista “Não Me Ligue SP”")
+        await expect(answer).to_contain_text("Motivo: pedido por telefone")
+
+        # Import a file with one bad line: the good lines land, the bad one is reported.
+        listing = tmp_path / "nao-me-ligue.csv"
+        listing.write_text("telefone\n11987650001\nnão é número\n(11) 98765-0002\n", "utf-8")
+        imp = page.locator("form").filter(has=page.get_by_role("button", name="Importar"))
+        await imp.get_by_label("Lista").fill("Não Me Ligue SP")
+        await imp.get_by_label("Arquivo").set_input_files(str(listing))
+        await imp.get_by_role("button", name="Importar").click()
+        report = page.locator("#import-report")
+        await expect(report).to_contain_text("2 números novos")
+        await expect(report.locator("table.bad-lines tbody tr")).to_have_count(1)
+        await expect(report.locator("table.bad-lines tbody tr td").first).to_have_text("3")
+        await expect(lists.locator("tr[data-list='Não Me Ligue SP']")).to_contain_text("3")
+        await shot(page, "console-dnc-pt-BR-1280x800")
+
+        # Users: create an agent; the one-time password is shown once.
+        await page.goto(svc.url + "/console#/users")
+        create = page.locator("#new-user")
+        await create.get_by_label("Nome de usuário").fill("bruno")
+        await create.get_by_label("Habilidades").fill("cartoes")
+        await create.get_by_role("button", name="Criar usuário").click()
+        once = page.locator("[data-once]")
+        await expect(once).to_contain_text("Usuário bruno criado.")
+        await expect(once.locator("code").first).not_to_be_empty()
+        await expect(page.locator("tr[data-user=bruno]")).to_contain_text("Agente")
+        await shot(page, "console-users-pt-BR-1280x800")
+
+        # Reset his password behind a dialog; a new one-time password is shown.
+        await page.locator("tr[data-user=bruno] [data-act=reset]").click()
+        await page.get_by_role("dialog").get_by_role("button", name="Redefinir senha").click()
+        await expect(once).to_contain_text("bruno")
+        await expect(once.locator("code")).to_have_count(1)
+
+        # Audit: the new user with its values, before -> after.
+        await page.goto(svc.url + "/console#/audit")
+        rows = page.locator("#audit-table tbody tr")
+        created = rows.filter(has_text="criou").filter(has_text="bruno")
+        await expect(created).to_have_count(1)
+        await expect(created).to_contain_text("sofia")
+        await expect(created.locator(".after").first).to_have_text("bruno")
+        await expect(rows.filter(has_text="redefiniu a senha")).to_have_count(1)
+        await shot(page, "console-audit-pt-BR-1280x800")
+
+        tablet = await new_page(browser, locale="pt-BR", size=TABLET)
+        await tablet.context.add_cookies(await page.context.cookies())
+        for name in ("dnc", "users", "audit"):
+            await tablet.goto(svc.url + f"/console#/{name}")
+            await expect(tablet.locator(".page-body table").first).to_be_visible()
+            await shot(tablet, f"console-{name}-pt-BR-820x1180")
+
+
 __all__ = ["chromium_path"]  # the fixture, shared from tests.support.browser
