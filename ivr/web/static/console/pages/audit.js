@@ -21,10 +21,10 @@ function shown(value) {
     return value.map((w) => `${t(`audit.weekday.${w.weekday}`)} ${w.start}–${w.end}`).join("; ") || t("audit.none");
   }
   if (Array.isArray(value) && value.every((v) => v === null || typeof v !== "object")) {
-    return value.length ? value.join(", ") : t("audit.none");
+    return value.length ? value.map((v) => label("value", String(v))).join(", ") : t("audit.none");
   }
   if (typeof value === "object") return JSON.stringify(value);
-  return String(value);
+  return label("value", String(value));
 }
 
 // The form's days are the user's own days: "from" is its local midnight, and
@@ -39,7 +39,8 @@ function changes(entry) {
   if (!fields.length) return el("span", { class: "muted" }, t("audit.no_values"));
   return el("ul", { class: "changes" }, fields.map(([name, [before, after]]) =>
     el("li", {}, el("strong", {}, label("field", name)), ": ",
-      el("span", { class: "before" }, shown(before)), " → ", el("span", { class: "after" }, shown(after)))));
+      before === null || before === undefined ? null : [el("span", { class: "before" }, shown(before)), " → "],
+      el("span", { class: "after" }, shown(after)))));
 }
 
 export default {

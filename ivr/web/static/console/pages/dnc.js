@@ -165,6 +165,15 @@ function upload(url, file, onProgress) {
   });
 }
 
+/** A bad line's reason in the user's words (the API's is English), else as given. */
+function lineReason(reason) {
+  const m = /^'(.*)' is not a valid phone number$/.exec(reason);
+  if (m) return t("dnc.import.bad_number", { text: m[1] });
+  if (/^longer than/.test(reason)) return t("dnc.import.too_long");
+  if (/column is missing/.test(reason)) return t("dnc.import.no_column");
+  return reason;
+}
+
 function report(out) {
   return el("div", { class: "import-report", id: "import-report" },
     el("p", { class: "notice ok", role: "status" }, t("dnc.import.done", {
@@ -173,7 +182,7 @@ function report(out) {
       el("h3", {}, t("dnc.import.bad_lines", { n: number(out.errors_total) })),
       el("table", { class: "bad-lines" },
         el("thead", {}, el("tr", {}, el("th", { scope: "col", class: "num" }, t("dnc.import.col.line")), el("th", { scope: "col" }, t("dnc.import.col.reason")))),
-        el("tbody", {}, out.errors.map((e) => el("tr", {}, el("td", { class: "num" }, String(e.line)), el("td", {}, e.reason))))),
+        el("tbody", {}, out.errors.map((e) => el("tr", {}, el("td", { class: "num" }, String(e.line)), el("td", {}, lineReason(e.reason)))))),
       out.errors_total > out.errors.length ? el("p", { class: "muted" }, t("dnc.import.more", { n: number(out.errors_total - out.errors.length) })) : null) : null);
 }
 
@@ -182,7 +191,7 @@ function importCard(state) {
   const progress = el("progress", { max: 1, value: 0, hidden: true, "aria-label": t("dnc.import.progress") });
   const result = el("div", { "aria-live": "polite" });
   const form = el("form", { novalidate: true },
-    el("div", { class: "filter-row" },
+    el("div", { class: "grid-2" },
       field(t("dnc.field.list"), listInput(), t("dnc.hint.import_list")),
       field(t("dnc.field.reason"), el("input", { name: "reason", autocomplete: "off" }), t("dnc.hint.reason"))),
     field(t("dnc.field.file"), file, t("dnc.hint.file")),
