@@ -20,16 +20,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.dialog.disclosure import revealing_words
-from ivr.keys import SESSIONS
+from ivr.keys import SESSIONS, SETTINGS
 from ivr.store import campaigns as campaign_store
 from ivr.store.audit import json_safe, record_audit
-from ivr.store.models import Campaign
+from ivr.store.models import Campaign, utcnow
 from ivr.vocab.audit import AuditAction, AuditEntity
 from ivr.web.api_campaign_schemas import (
     MIDNIGHT,
     BlockedDatesIn,
     CampaignCreate,
     CampaignList,
+    CampaignListItem,
     CampaignOut,
     CampaignUpdate,
     CampaignWarning,
@@ -135,8 +136,11 @@ def campaign_out(c: Campaign) -> CampaignOut:
         company_name=c.company_name,
         callback_number=c.callback_number,
         verification_policy=c.verification_policy,
+        inbound_verification_policy=c.inbound_verification_policy,
         record_calls=c.record_calls,
         inbound_suppresses_today=c.inbound_suppresses_today,
+        sms_daily_cap=c.sms_daily_cap,
+        reminder_days_before=c.reminder_days_before,
         windows=[
             WindowOut(weekday=w.weekday, start=_hhmm(w.start), end=_hhmm(w.end, end=True))
             for w in wins
@@ -232,10 +236,17 @@ async def create_campaign(request: web.Request) -> web.Response:
 
 
 async def list_campaigns(request: web.Request) -> web.Response:
-    """Every campaign, newest first."""
+    """Every campaign, newest first, with the calls it placed today (UTC)."""
+    midnight = dt.datetime.combine(utcnow().date(), MIDNIGHT, tzinfo=dt.UTC)
     async with request.app[SESSIONS]() as s:
         rows = await campaign_store.list_campaigns(s)
-        return reply(CampaignList(items=[campaign_out(c) for c in rows]))
+        today = await campaign_store.attempts_since(s, midnight)
+        items = [
+            CampaignListItem(**dict(campaign_out(c)), attempts_today=today.get(c.id, 0))
+            for c in rows
+        ]
+    cps = request.app[SETTINGS].account_cps
+    return reply(CampaignList(items=items, account_cps=cps))
 
 
 async def get_campaign(request: web.Request) -> web.Response:
