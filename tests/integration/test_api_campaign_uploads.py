@@ -196,3 +196,31 @@ async def test_list_counts_calls_placed_today(api: Api) -> None:
     expected = 1 if now - dt.timedelta(minutes=5) >= midnight else 0
     assert today == {camp["id"]: expected, other["id"]: 0}
     assert listed["account_cps"] == 1.0
+
+
+async def test_window_and_cap_errors_carry_codes_a_page_can_translate(api: Api) -> None:
+    errors = await _errors(
+        await api.client.post(
+            C,
+            json={
+                "name": "coded",
+                "daily_cap": 3,
+                "weekly_cap": 2,
+                "windows": [
+                    {"weekday": 0, "start": "09:00", "end": "12:00"},
+                    {"weekday": 0, "start": "11:00", "end": "13:00"},
+                    {"weekday": 0, "start": "06:00", "end": "07:00"},
+                    {"weekday": 6, "start": "09:00", "end": "10:00"},
+                ],
+            },
+            headers=api.sup(),
+        )
+    )
+    coded = {(e["field"], e.get("code")): e.get("params") for e in errors}
+    assert coded[("weekly_cap", "below_daily_cap")] == {"daily_cap": 3}
+    assert coded[("windows[1]", "overlap")] == {"range": "09:00-12:00"}
+    assert coded[("windows[2]", "outside_default_hours")] == {
+        "hours": "08:00-20:00",
+        "country": "BR",
+    }
+    assert ("windows[3]", "no_default_hours") in coded
