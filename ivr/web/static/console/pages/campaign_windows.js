@@ -15,13 +15,20 @@ let ranges = 0;
 /** Monday..Sunday in the user's language ("segunda-feira"...). */
 export function weekdayNames() {
   const format = new Intl.DateTimeFormat(locale(), { weekday: "long", timeZone: "UTC" });
-  return Array.from({ length: 7 }, (_, i) => format.format(new Date(Date.UTC(2024, 0, 1 + i))));
+  return Array.from({ length: 7 }, (_, i) => {
+    const name = format.format(new Date(Date.UTC(2024, 0, 1 + i)));
+    return name.charAt(0).toLocaleUpperCase(locale()) + name.slice(1);
+  });
 }
 
 function rangeRow(dayName, start, end) {
   const n = ++ranges;
-  const startInput = el("input", { type: "time", id: `w${n}-start`, class: "w-start", value: start, required: true, step: 60 });
-  const endInput = el("input", { type: "time", id: `w${n}-end`, class: "w-end", value: end, required: true, step: 60 });
+  // Text, not type=time: a native time input follows the browser's own clock format
+  // (08:00 AM), where a Brazilian supervisor reads and types 24-hour times.
+  const time = (cls, value) => el("input", { id: `w${n}-${cls}`, class: `w-${cls}`, value, required: true,
+    inputmode: "numeric", maxlength: 5, placeholder: t("campaigns.windows.placeholder"), autocomplete: "off" });
+  const startInput = time("start", start);
+  const endInput = time("end", end);
   const row = el("div", { class: "field range", role: "group", "aria-label": t("campaigns.windows.range", { day: dayName }) },
     el("div", { class: "range-inputs" },
       el("label", { for: startInput.id, class: "visually-hidden" }, t("campaigns.windows.start_of", { day: dayName })),
