@@ -63,7 +63,9 @@ async def test_supervisor_sets_up_a_campaign_and_uploads_its_portfolio(
 
         # The API refuses windows[1].end; the words sit beside that end, in Portuguese.
         error = monday.locator(".range").nth(1).locator(".field-error")
-        await expect(error).to_have_text("O fim deve ser depois do início (00:00 significa meia-noite).")
+        await expect(error).to_have_text(
+            "O fim deve ser depois do início (00:00 significa meia-noite)."
+        )
         await expect(second_end).to_have_attribute("aria-invalid", "true")
         await expect(second_end).to_be_focused()
         await shot(page, "campaign-new-error-pt-BR-1280x800")
@@ -72,7 +74,8 @@ async def test_supervisor_sets_up_a_campaign_and_uploads_its_portfolio(
 
         await second_end.fill("18:00")
         await page.get_by_role("button", name="Criar campanha").click()
-        await expect(page.locator("#page .notice")).to_have_text("Campanha “Carteira Junho” criada.")
+        created = page.locator("#page .notice")
+        await expect(created).to_have_text("Campanha “Carteira Junho” criada.")
         await expect(page.locator("#page-title")).to_have_text("Carteira Junho")
         await expect(page.locator(".holidays tbody tr").first).to_be_visible()
         async with svc.sessions() as s:

@@ -19,7 +19,7 @@ C = "/api/v1/campaigns"
 HEADER = "external_ref,name,phone,amount,due_date,creditor,region\n"
 PORTFOLIO = (
     HEADER
-    + "UP-1,Maria Souza,+55 11 98765-4321,\"1.234,50\",2026-10-28,Loja Estrela,SP\n"
+    + 'UP-1,Maria Souza,+55 11 98765-4321,"1.234,50",2026-10-28,Loja Estrela,SP\n'
     + "UP-2,João Pereira,not a phone,389.90,2026-10-15,Banco Horizonte,RJ\n"
     + "UP-3,Ana Lima,(21) 99876-5432,389.90,15/10/2026,Banco Horizonte,RJ\n"
 )
@@ -89,9 +89,7 @@ async def test_upload_size_limit_and_roles(api: Api, monkeypatch: pytest.MonkeyP
     url = f"{C}/{camp['id']}/import"
     forbidden = await api.client.post(url, data=PORTFOLIO.encode(), headers=api.agent())
     assert forbidden.status == 403
-    forbidden = await api.client.post(
-        "/api/v1/payments/import", data=b"x", headers=api.agent()
-    )
+    forbidden = await api.client.post("/api/v1/payments/import", data=b"x", headers=api.agent())
     assert forbidden.status == 403
     monkeypatch.setattr(api_imports, "MAX_IMPORT_BYTES", 100)
     big = await api.client.post(url, data=PORTFOLIO.encode(), headers=api.sup())
