@@ -339,10 +339,14 @@ async def import_debtors(
     path: Path,
     *,
     campaign: str = "default",
+    campaign_id: int | None = None,
     default_locale: str = DEFAULT_LOCALE,
     encoding: str | None = None,
 ) -> DebtorImportReport:
     """Import a debtor file; rows without a locale take the campaign's.
+
+    The campaign is ``campaign_id`` when given (the API's upload: it must
+    exist), else the one named ``campaign``, created if new (the CLI).
 
     The whole file is decoded and its header checked before anything is
     written. Then rows are validated and stored batch by batch, each batch
@@ -350,7 +354,13 @@ async def import_debtors(
     """
     table = await asyncio.to_thread(open_debtor_table, path, encoding)
     async with sessions() as s, s.begin():
-        camp = await ensure_campaign(s, campaign, default_locale)
+        if campaign_id is None:
+            camp = await ensure_campaign(s, campaign, default_locale)
+        else:
+            found = await s.get(Campaign, campaign_id)
+            if found is None:
+                raise ImportRefused(f"no campaign {campaign_id}")
+            camp = found
         campaign_id, locale = camp.id, camp.locale
         backend = (await s.connection()).dialect.name
     report = DebtorImportReport()

@@ -48,6 +48,7 @@ class CallAttempt(Base):
     __tablename__ = "call_attempts"
     __table_args__ = (
         Index("ix_call_attempts_debtor_claimed", "debtor_id", "claimed_at"),
+        Index("ix_call_attempts_campaign_claimed", "campaign_id", "claimed_at"),
         Index("ix_call_attempts_status", "status"),
         Index(
             "uq_call_attempts_live_debtor",
