@@ -43,6 +43,9 @@ log = structlog.get_logger(__name__)
 
 HEARTBEAT_S = 10.0
 RECHECK_S = 5.0
+# How often a stream looks whether its viewer went away (no database read):
+# a closed tab frees its place among the viewer's streams this soon.
+POLL_S = 1.0
 # Without any event the board is still redrawn this often: windows open,
 # waits grow, the planner's next look comes.
 REFRESH_S = 30.0
@@ -199,7 +202,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
         next_check += RECHECK_S
         next_beat += HEARTBEAT_S
         while not feed.closing:
-            wait = max(0.0, min(next_check, next_beat) - loop.time())
+            wait = max(0.0, min(next_check, next_beat, loop.time() + POLL_S) - loop.time())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(viewer.wake.wait(), wait)
             viewer.wake.clear()
