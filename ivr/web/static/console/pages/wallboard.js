@@ -12,6 +12,7 @@ import { dateTime, has, number, percent, t, time } from "../i18n.js";
 
 const STREAM = "/api/v1/wallboard/stream";
 const RETRY_MS = 3000;
+const SKEW_MS = 5000;
 const STAGES = [
   ["dialing", ["claimed", "unknown", "queued", "initiated"]],
   ["ringing", ["ringing"]],
@@ -71,7 +72,7 @@ function tiles(snap) {
 
 function dialerText(d) {
   const vars = { time: when(d.next_at), who: d.paused_by || t("wallboard.dialer.someone"), at: when(d.paused_at) };
-  if (d.state === "paused") return t(d.paused_at ? "wallboard.dialer.paused_by" : "wallboard.dialer.paused", vars);
+  if (d.state === "paused") return t(d.paused_at ? "wallboard.dialer.paused_by" : "wallboard.dialer.paused_text", vars);
   if (d.state === "outside_window") {
     const why = t(`wallboard.reason.${d.reason || "outside_window"}`);
     return d.next_at ? t("wallboard.dialer.opens_at", { why, time: vars.time }) : why;
@@ -130,7 +131,7 @@ function calls(snap) {
         el("td", {}, el("span", { class: `badge call-${c.status}` }, label(`wallboard.status.${c.status}`, c.status)),
           c.transfer ? el("span", { class: "muted" }, ` · ${label(`wallboard.transfer.${c.transfer}`, c.transfer)}`) : null),
         el("td", { class: "num" }, ticking(c.since)),
-        el("td", {}, c.agent || "")))),
+        el("td", {}, c.agent || ""))))),
     snap.calls.more ? el("p", { class: "muted" }, t("wallboard.calls.more", { n: number(snap.calls.more) })) : null);
 }
 
@@ -157,7 +158,10 @@ export default {
       }
     };
     const show = (snap) => {
-      state.skew = Date.parse(snap.at) - Date.now();
+      // Trust the browser's clock unless it is plainly wrong: "at" is when the
+      // server began reading, so a small difference is only the snapshot's age.
+      const skew = Date.parse(snap.at) - Date.now();
+      state.skew = Math.abs(skew) > SKEW_MS ? skew : 0;
       replace(board,
         tiles(snap),
         el("div", { class: "board-grid" },
@@ -194,7 +198,7 @@ export default {
 
     show(await get("/api/v1/wallboard"));
     connect();
-    const timer = setInterval(tick, 1000);
+    const timer = setInterval(tick, 500);
     return () => {
       state.gone = true;
       clearInterval(timer);
