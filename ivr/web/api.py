@@ -27,6 +27,7 @@ from ivr.web import (
     api_payments,
     api_plans,
     api_users,
+    api_wallboard,
 )
 from ivr.web.api_common import API_PREFIX, Endpoint, add_endpoints, read_body, reply
 from ivr.web.api_schemas import LoginIn, MeIn, Ok, UserOut
@@ -134,6 +135,7 @@ def setup_api(app: web.Application) -> None:
     add_endpoints(app, api_payments.ENDPOINTS)
     add_endpoints(app, api_plans.ENDPOINTS)
     add_endpoints(app, api_users.ENDPOINTS)
+    add_endpoints(app, api_wallboard.ENDPOINTS)
     app.router.add_get(OPENAPI_PATH, serve_openapi)
 
 

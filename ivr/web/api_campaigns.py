@@ -49,6 +49,7 @@ from ivr.web.api_common import (
     unprocessable,
 )
 from ivr.web.auth import current_user, json_error
+from ivr.web.wallboard_live import wallboard_changed
 from scheduler.explain import wake_debtors
 from scheduler.windows import Window, default_windows, parse_blocked
 
@@ -247,6 +248,7 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
             await wake_debtors(s, campaign_id=campaign_id)
         else:
             await campaign_store.cancel_unplaced_attempts(s, campaign_id)
+    wallboard_changed(request.app)  # the dialer's state changed
     async with request.app[SESSIONS]() as s:
         return reply(campaign_out(await _load(s, campaign_id)))
 

@@ -50,6 +50,8 @@ class CallAttempt(Base):
         Index("ix_call_attempts_debtor_claimed", "debtor_id", "claimed_at"),
         Index("ix_call_attempts_campaign_claimed", "campaign_id", "claimed_at"),
         Index("ix_call_attempts_status", "status"),
+        # Today's attempts per campaign (the wallboard; the daily roll-ups too).
+        Index("ix_call_attempts_campaign_day", "campaign_id", "local_day"),
         Index(
             "uq_call_attempts_live_debtor",
             "debtor_id",
