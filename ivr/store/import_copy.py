@@ -65,18 +65,21 @@ _STAGE_COLUMNS = (
 )
 
 # Temporary: invisible to other sessions, no WAL, emptied by every commit.
-_CREATE = (
-    f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ("
-    " line integer PRIMARY KEY, external_ref text NOT NULL, name text, locale text,"
-    " country text, region text, timezone text, birth_year integer, document_digits text,"
-    " calls_allowed boolean, sms_allowed boolean, preferred_channel text, creditor text,"
-    " amount_cents bigint, currency text, due_date date,"
-    " payment_url text, pix_code text, boleto_line text) ON COMMIT DELETE ROWS",
-    f"CREATE TEMP TABLE IF NOT EXISTS {PHONE_STAGE} ("
-    " line integer, e164 text, position integer) ON COMMIT DELETE ROWS",
-    f"CREATE TEMP TABLE IF NOT EXISTS {IDS} ("
-    " line integer PRIMARY KEY, debtor_id integer, fresh boolean) ON COMMIT DELETE ROWS",
+_CREATE = ";".join(
+    (
+        f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ("
+        " line integer PRIMARY KEY, external_ref text NOT NULL, name text, locale text,"
+        " country text, region text, timezone text, birth_year integer, document_digits text,"
+        " calls_allowed boolean, sms_allowed boolean, preferred_channel text, creditor text,"
+        " amount_cents bigint, currency text, due_date date,"
+        " payment_url text, pix_code text, boleto_line text) ON COMMIT DELETE ROWS",
+        f"CREATE TEMP TABLE IF NOT EXISTS {PHONE_STAGE} ("
+        " line integer, e164 text, position integer) ON COMMIT DELETE ROWS",
+        f"CREATE TEMP TABLE IF NOT EXISTS {IDS} ("
+        " line integer PRIMARY KEY, debtor_id integer, fresh boolean) ON COMMIT DELETE ROWS",
+    )
 )
+_EXISTS = f"SELECT to_regclass('pg_temp.{IDS}') IS NOT NULL"
 
 # An empty channel cell (NULL here) leaves what the debtor has.
 _UPDATE_DEBTORS = f"""
@@ -119,9 +122,17 @@ WHERE NOT i.fresh AND p.debtor_id = i.debtor_id
   AND NOT EXISTS (SELECT 1 FROM {PHONE_STAGE} sp WHERE sp.line = i.line AND sp.e164 = p.e164)
 """
 
+# A new debtor's phones are plain inserts; a known one's may exist already.
+_INSERT_PHONES = f"""
+INSERT INTO phones (debtor_id, e164, position)
+SELECT i.debtor_id, sp.e164, sp.position FROM {PHONE_STAGE} sp JOIN {IDS} i USING (line)
+WHERE i.fresh
+"""
+
 _UPSERT_PHONES = f"""
 INSERT INTO phones (debtor_id, e164, position)
 SELECT i.debtor_id, sp.e164, sp.position FROM {PHONE_STAGE} sp JOIN {IDS} i USING (line)
+WHERE NOT i.fresh
 ON CONFLICT (debtor_id, e164) DO UPDATE SET position = EXCLUDED.position
 WHERE phones.position IS DISTINCT FROM EXCLUDED.position
 """
@@ -217,12 +228,14 @@ async def _merge(
     s: AsyncSession, rows: list[DebtorRow], campaign_id: int, payment: tuple[str, ...]
 ) -> tuple[int, int]:
     now: dt.datetime = utcnow()
-    for ddl in _CREATE:  # the first statement also opens the transaction the COPY joins
-        await s.execute(text(ddl))
-    debtors, phones = _records(rows)
+    # The first statement also opens the transaction the COPY joins.
+    exists = await s.scalar(text(_EXISTS))
     raw = await (await s.connection()).get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
+    if not exists:  # once per connection: the tables outlive the transaction
+        await driver.execute(_CREATE)
+    debtors, phones = _records(rows)
     await driver.copy_records_to_table(STAGE, records=debtors, columns=_STAGE_COLUMNS)
     await driver.copy_records_to_table(
         PHONE_STAGE, records=phones, columns=("line", "e164", "position")
@@ -235,10 +248,14 @@ async def _merge(
         updated += (await s.execute(text(_UPDATE_DEBTORS), {"now": now})).rowcount
         if updated + inserted < len(rows):
             raise _Raced
-    await s.execute(text(_DELETE_PHONES))
-    await s.execute(text(_UPSERT_PHONES))
+    if inserted:
+        await s.execute(text(_INSERT_PHONES))
+    if updated:
+        await s.execute(text(_DELETE_PHONES))
+        await s.execute(text(_UPSERT_PHONES))
     update_debts, insert_debts = _debt_statements(payment)
-    await s.execute(text(update_debts), {"campaign": campaign_id})
+    if updated:
+        await s.execute(text(update_debts), {"campaign": campaign_id})
     await s.execute(
         text(insert_debts),
         {"campaign": campaign_id, "status": DebtStatus.OPEN.value, "now": now},
