@@ -24,9 +24,9 @@ narrows it down to the row at fault: the report stays row-level.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -242,10 +242,10 @@ async def _merge(
     )
     # The chunk's lines hold distinct external_refs (the file's repeats were
     # reported before), so a line maps to one debtor.
-    updated = (await s.execute(text(_UPDATE_DEBTORS), {"now": now})).rowcount
-    inserted = (await s.execute(text(_INSERT_DEBTORS), {"now": now})).rowcount
+    updated = await _count(s, _UPDATE_DEBTORS, now=now)
+    inserted = await _count(s, _INSERT_DEBTORS, now=now)
     if updated + inserted < len(rows):  # created by another import since the UPDATE
-        updated += (await s.execute(text(_UPDATE_DEBTORS), {"now": now})).rowcount
+        updated += await _count(s, _UPDATE_DEBTORS, now=now)
         if updated + inserted < len(rows):
             raise _Raced
     if inserted:
@@ -264,3 +264,9 @@ async def _merge(
         s, {(r.creditor, r.locale): r.creditor_spoken for r in rows if r.creditor_spoken}
     )
     return inserted, updated
+
+
+async def _count(s: AsyncSession, sql: str, **params: Any) -> int:
+    """Run a statement; the number of rows it wrote."""
+    result = cast("CursorResult[Any]", await s.execute(text(sql), params))
+    return int(result.rowcount)
