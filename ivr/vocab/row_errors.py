@@ -94,3 +94,82 @@ class RowErrorCode(enum.StrEnum):
     LINE_TOO_LONG = "line_too_long"
     NUMBER_COLUMN_MISSING = "number_column_missing"
     OTHER = "other"
+
+
+# The values each code quotes, by name (a page fills its text's "{name}" from them).
+_C = RowErrorCode
+ROW_ERROR_PARAMS: dict[RowErrorCode, frozenset[str]] = {
+    code: frozenset(names)
+    for code, names in {
+        _C.EMPTY: ("column",),
+        _C.TOO_LONG: ("column", "limit"),
+        _C.FORMULA: ("column", "char"),
+        _C.CONTROL_CHARS: ("column",),
+        _C.LOCALE_UNSUPPORTED: ("value", "supported"),
+        _C.REGION_UNKNOWN: ("value", "country"),
+        _C.TIMEZONE_UNKNOWN: ("value",),
+        _C.BIRTH_YEAR_INVALID: ("value",),
+        _C.DOCUMENT_TOO_SHORT: ("digits",),
+        _C.SPOKEN_FORM_INVALID: ("value",),
+        _C.SPOKEN_FORM_CONFLICT: ("creditor", "first_line"),
+        _C.PAYMENT_URL_INVALID: ("column",),
+        _C.PIX_CODE_INVALID: ("column",),
+        _C.BOLETO_LINE_INVALID: ("column",),
+        _C.PHONE_UNREADABLE: ("value",),
+        _C.PHONE_INVALID: ("value",),
+        _C.PHONE_FOREIGN: ("value", "found", "country"),
+        _C.PHONE_NOT_PERSONAL: ("value", "kind"),
+        _C.AMOUNT_INVALID: ("value",),
+        _C.AMOUNT_NOT_POSITIVE: ("value",),
+        _C.AMOUNT_TOO_LARGE: ("value",),
+        _C.DATE_INVALID: ("column", "value", "format"),
+        _C.DATE_NOT_REAL: ("column", "value"),
+        _C.DATE_FUTURE: ("column", "value"),
+        _C.YES_NO_INVALID: ("column", "value"),
+        _C.CHANNEL_UNKNOWN: ("value",),
+        _C.CHANNEL_NOT_ALLOWED: ("value", "column"),
+        _C.DUPLICATE_REF: ("first_line",),
+        _C.NOT_STORED: ("detail",),
+        _C.CSV_UNTERMINATED_QUOTE: (),
+        _C.CSV_TEXT_AFTER_QUOTE: (),
+        _C.CSV_FIELD_TOO_LONG: ("limit",),
+        _C.CSV_UNREADABLE: ("detail",),
+        _C.TOO_MANY_FIELDS: ("fields", "width"),
+        _C.COLUMNS_MISSING: ("columns",),
+        _C.DEBT_UNKNOWN: ("value",),
+        _C.DEBTOR_UNKNOWN: ("value",),
+        _C.NO_OPEN_DEBT: ("value",),
+        _C.LINE_TOO_LONG: ("limit",),
+        _C.NUMBER_COLUMN_MISSING: (),
+        _C.OTHER: (),
+    }.items()
+}
+# Words some params hold, which a page translates too (``<bundle>.rowWords.<param>.<word>``).
+ROW_ERROR_WORDS: dict[str, frozenset[str]] = {
+    "kind": frozenset(
+        {
+            "premium_rate",
+            "toll_free",
+            "shared_cost",
+            "voip",
+            "personal_number",
+            "pager",
+            "uan",
+            "voicemail",
+            "unknown",
+        }
+    ),
+    "format": frozenset({"dmy", "mdy"}),
+}
+# The codes a do-not-call list's import can give (its page translates only these).
+DNC_ROW_ERRORS: frozenset[RowErrorCode] = frozenset(
+    {
+        _C.EMPTY,
+        _C.TOO_LONG,
+        _C.PHONE_INVALID,
+        _C.LINE_TOO_LONG,
+        _C.CSV_UNREADABLE,
+        _C.NUMBER_COLUMN_MISSING,
+        _C.OTHER,
+    }
+)
