@@ -24,7 +24,7 @@ from ivr.store.amounts import AmountInvalid
 from ivr.store.amounts import parse_amount as read_amount
 from ivr.store.attempt_cancel import cancel_attempts
 from ivr.store.csvfile import read_table
-from ivr.store.import_report import ImportReport, RowError
+from ivr.store.import_report import ImportReport, RowError, RowRejected
 from ivr.store.models import (
     AttemptStatus,
     CallAttempt,
@@ -38,13 +38,15 @@ from ivr.store.models import (
     PromiseStatus,
     utcnow,
 )
+from ivr.vocab.row_errors import RowErrorCode
 from scheduler.plans import settle_plans
 
 REQUIRED_COLUMNS = ("external_ref", "amount", "paid_on", "payment_ref")
 
 
-class PaymentRejected(ValueError):
-    """A payment that cannot be recorded; the message says why, for the importer's report."""
+class PaymentRejected(RowRejected):
+    """A payment that cannot be recorded; the message says why, for the importer's report
+    (with its code and values, for the console)."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ def parse_amount(text: str) -> int:
     try:
         return read_amount(text or "")
     except AmountInvalid as exc:
-        raise PaymentRejected(str(exc)) from None
+        raise PaymentRejected(str(exc), exc.code, exc.params) from None
 
 
 def parse_paid_on(text: str, today: dt.date) -> dt.date:
@@ -99,9 +101,17 @@ def parse_paid_on(text: str, today: dt.date) -> dt.date:
             except ValueError:
                 day = None
     if day is None:
-        raise PaymentRejected(f"paid_on {text!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)")
+        raise PaymentRejected(
+            f"paid_on {text!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)",
+            RowErrorCode.DATE_INVALID,
+            {"column": "paid_on", "value": text, "format": "dmy"},
+        )
     if day > today + dt.timedelta(days=1):
-        raise PaymentRejected(f"paid_on {text} is in the future")
+        raise PaymentRejected(
+            f"paid_on {text} is in the future",
+            RowErrorCode.DATE_FUTURE,
+            {"column": "paid_on", "value": text},
+        )
     return day
 
 
@@ -113,15 +123,19 @@ async def resolve_debt(session: AsyncSession, external_ref: str) -> Debt:
     """
     ref = (external_ref or "").strip()
     if not ref:
-        raise PaymentRejected("external_ref is empty")
+        raise PaymentRejected(
+            "external_ref is empty", RowErrorCode.EMPTY, {"column": "external_ref"}
+        )
     if ref.startswith("debt:") and ref[5:].isdigit():
         debt = await session.get(Debt, int(ref[5:]))
         if debt is None:
-            raise PaymentRejected(f"no debt {ref}")
+            raise PaymentRejected(f"no debt {ref}", RowErrorCode.DEBT_UNKNOWN, {"value": ref})
         return debt
     debtor_id = await session.scalar(select(Debtor.id).where(Debtor.external_ref == ref))
     if debtor_id is None:
-        raise PaymentRejected(f"no debtor with external_ref {ref!r}")
+        raise PaymentRejected(
+            f"no debtor with external_ref {ref!r}", RowErrorCode.DEBTOR_UNKNOWN, {"value": ref}
+        )
     debt = await session.scalar(
         select(Debt)
         .where(Debt.debtor_id == debtor_id, Debt.status == DebtStatus.OPEN)
@@ -129,7 +143,9 @@ async def resolve_debt(session: AsyncSession, external_ref: str) -> Debt:
         .limit(1)
     )
     if debt is None:
-        raise PaymentRejected(f"debtor {ref!r} has no open debt")
+        raise PaymentRejected(
+            f"debtor {ref!r} has no open debt", RowErrorCode.NO_OPEN_DEBT, {"value": ref}
+        )
     return debt
 
 
@@ -149,7 +165,11 @@ async def record_payment(
     """
     now = now or utcnow()
     if amount_cents <= 0:
-        raise PaymentRejected("amount must be positive")
+        raise PaymentRejected(
+            "amount must be positive",
+            RowErrorCode.AMOUNT_NOT_POSITIVE,
+            {"value": f"{amount_cents / 100:.2f}"},
+        )
     debt = await session.scalar(
         select(Debt)
         .where(Debt.id == debt_id)
@@ -157,7 +177,9 @@ async def record_payment(
         .execution_options(populate_existing=True)
     )
     if debt is None:
-        raise PaymentRejected(f"no debt {debt_id}")
+        raise PaymentRejected(
+            f"no debt {debt_id}", RowErrorCode.DEBT_UNKNOWN, {"value": f"debt:{debt_id}"}
+        )
     if payment_ref:
         existing = await session.scalar(
             select(Payment.id).where(Payment.external_ref == payment_ref)
@@ -278,12 +300,20 @@ async def import_payments_csv(
     table = await asyncio.to_thread(read_table, Path(path), encoding)
     missing = table.missing(REQUIRED_COLUMNS)
     if missing:
-        report.errors.append(RowError(1, "missing column(s): " + ", ".join(missing)))
+        columns = ", ".join(missing)
+        report.errors.append(
+            RowError(
+                1,
+                "missing column(s): " + columns,
+                code=RowErrorCode.COLUMNS_MISSING,
+                params={"columns": columns},
+            )
+        )
         return report
     for record in table.records:
         line, row = record.line, record.values
         if record.error is not None:
-            report.errors.append(RowError(line, record.error))
+            report.errors.append(record.row_error())
             continue
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue
@@ -292,7 +322,9 @@ async def import_payments_csv(
             paid_on = parse_paid_on(row.get("paid_on") or "", now.date())
             ref = (row.get("payment_ref") or "").strip()
             if not ref:
-                raise PaymentRejected("payment_ref is empty")
+                raise PaymentRejected(
+                    "payment_ref is empty", RowErrorCode.EMPTY, {"column": "payment_ref"}
+                )
             async with sessions() as s, s.begin():
                 seen = await s.scalar(select(Payment.id).where(Payment.external_ref == ref))
                 if seen is not None:
@@ -308,7 +340,7 @@ async def import_payments_csv(
                     now=now,
                 )
         except PaymentRejected as exc:
-            report.errors.append(RowError(line, str(exc)))
+            report.errors.append(RowError.of(line, exc))
             continue
         if result.duplicate:
             report.duplicates += 1

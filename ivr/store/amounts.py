@@ -11,11 +11,14 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from ivr.store.import_report import RowRejected
+from ivr.vocab.row_errors import RowErrorCode
+
 # Larger than any debt we would ever be handed: a typo, not an amount.
 MAX_CENTS = 10**13
 
 
-class AmountInvalid(ValueError):
+class AmountInvalid(RowRejected):
     """The text is not a positive amount; the message quotes it and says why."""
 
 
@@ -27,7 +30,7 @@ def parse_amount(raw: str) -> int:
     """
     text = re.sub(r"(?i)r\$|us\$|\$|brl|usd|\s", "", raw)
     if not text or not re.fullmatch(r"[0-9.,]+", text):
-        raise AmountInvalid(f"amount {raw!r} is not a number")
+        raise AmountInvalid(f"amount {raw!r} is not a number", *_bad(raw))
     last_dot, last_comma = text.rfind("."), text.rfind(",")
     decimal_at = max(last_dot, last_comma)
     if decimal_at >= 0 and len(text) - decimal_at - 1 in (1, 2):
@@ -38,10 +41,20 @@ def parse_amount(raw: str) -> int:
     try:
         value = Decimal(number)
     except InvalidOperation:
-        raise AmountInvalid(f"amount {raw!r} is not a number") from None
+        raise AmountInvalid(f"amount {raw!r} is not a number", *_bad(raw)) from None
     cents = int((value * 100).to_integral_value())
     if cents <= 0:
-        raise AmountInvalid(f"amount {raw!r} must be greater than zero")
+        raise AmountInvalid(
+            f"amount {raw!r} must be greater than zero",
+            RowErrorCode.AMOUNT_NOT_POSITIVE,
+            {"value": raw},
+        )
     if cents > MAX_CENTS:
-        raise AmountInvalid(f"amount {raw!r} is implausibly large")
+        raise AmountInvalid(
+            f"amount {raw!r} is implausibly large", RowErrorCode.AMOUNT_TOO_LARGE, {"value": raw}
+        )
     return cents
+
+
+def _bad(raw: str) -> tuple[RowErrorCode, dict[str, str]]:
+    return RowErrorCode.AMOUNT_INVALID, {"value": raw}

@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ivr.store.import_report import RowRejected
 from ivr.vocab.messages import Channel
+from ivr.vocab.row_errors import RowErrorCode
 
 CHANNEL_COLUMNS = ("calls_allowed", "sms_allowed", "preferred_channel")
 #: What a new debtor gets for a column the file leaves empty.
@@ -30,7 +32,7 @@ NO = frozenset({"no", "n", "false", "0", "não", "nao"})
 _ALLOWS = {Channel.CALL: "calls_allowed", Channel.SMS: "sms_allowed"}
 
 
-class ChannelInvalid(ValueError):
+class ChannelInvalid(RowRejected):
     """A channel column's value the row cannot be imported with."""
 
 
@@ -41,7 +43,11 @@ def yes_no(column: str, raw: str) -> bool:
         return True
     if word in NO:
         return False
-    raise ChannelInvalid(f"{column} {raw!r} is not yes or no (yes/no, true/false, 1/0, sim/não)")
+    raise ChannelInvalid(
+        f"{column} {raw!r} is not yes or no (yes/no, true/false, 1/0, sim/não)",
+        RowErrorCode.YES_NO_INVALID,
+        {"column": column, "value": raw},
+    )
 
 
 def channel_choices(row: Mapping[str, str | None]) -> tuple[tuple[str, Any], ...]:
@@ -56,11 +62,17 @@ def channel_choices(row: Mapping[str, str | None]) -> tuple[tuple[str, Any], ...
         try:
             preferred = Channel(raw.casefold())
         except ValueError:
-            raise ChannelInvalid(f"preferred_channel {raw!r} is not call or sms") from None
+            raise ChannelInvalid(
+                f"preferred_channel {raw!r} is not call or sms",
+                RowErrorCode.CHANNEL_UNKNOWN,
+                {"value": raw},
+            ) from None
         if out.get(_ALLOWS[preferred]) is False:
             raise ChannelInvalid(
                 f"preferred_channel {raw!r} is a channel this row does not allow "
-                f"({_ALLOWS[preferred]} is no)"
+                f"({_ALLOWS[preferred]} is no)",
+                RowErrorCode.CHANNEL_NOT_ALLOWED,
+                {"value": raw, "column": _ALLOWS[preferred]},
             )
         out["preferred_channel"] = preferred
     return tuple(out.items())

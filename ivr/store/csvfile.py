@@ -20,9 +20,12 @@ import codecs
 import csv
 import re
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+
+from ivr.store.import_report import RowError
+from ivr.vocab.row_errors import RowErrorCode
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 DELIMITERS = (",", ";", "\t")
@@ -36,11 +39,18 @@ class CsvRefused(ValueError):
 
 @dataclass(frozen=True)
 class Record:
-    """One physical line: its values by (lower-case) column, or why it cannot be read."""
+    """One physical line: its values by (lower-case) column, or why it cannot be read
+    (``error``, in English, and as a code with the values it quotes)."""
 
     line: int
     values: dict[str, str]
     error: str | None = None
+    code: RowErrorCode = RowErrorCode.OTHER
+    params: dict[str, str] = field(default_factory=dict)
+
+    def row_error(self, external_ref: str = "") -> RowError:
+        """The line as a rejected row of an import's report."""
+        return RowError(self.line, self.error or "", external_ref, self.code, self.params)
 
 
 @dataclass(frozen=True)
@@ -164,7 +174,7 @@ def parse_lines(lines: Iterator[str]) -> Table:
     try:
         names = _split(first, delimiter)
     except csv.Error as exc:
-        raise CsvRefused(f"line 1: the header cannot be read ({_why(exc)})") from None
+        raise CsvRefused(f"line 1: the header cannot be read ({_why(exc)[0]})") from None
     header = [h.strip().lower() for h in names]
     return Table(header, _records(lines, header, delimiter))
 
@@ -173,15 +183,25 @@ def _split(line: str, delimiter: str) -> list[str]:
     return next(csv.reader([line], delimiter=delimiter, strict=True), [])
 
 
-def _why(exc: csv.Error) -> str:
+def _why(exc: csv.Error) -> tuple[str, RowErrorCode, dict[str, str]]:
+    """Why the csv module could not read a line: the reason, its code and values."""
     text = str(exc)
     if "unexpected end of data" in text:
-        return "unterminated quote: a quoted field must close on its own line"
+        return (
+            "unterminated quote: a quoted field must close on its own line",
+            RowErrorCode.CSV_UNTERMINATED_QUOTE,
+            {},
+        )
     if "field larger than field limit" in text:
-        return f"a field is longer than {csv.field_size_limit()} characters"
+        limit = str(csv.field_size_limit())
+        return (
+            f"a field is longer than {limit} characters",
+            RowErrorCode.CSV_FIELD_TOO_LONG,
+            {"limit": limit},
+        )
     if "expected after" in text:
-        return "text after a closing quote"
-    return text
+        return "text after a closing quote", RowErrorCode.CSV_TEXT_AFTER_QUOTE, {}
+    return text, RowErrorCode.CSV_UNREADABLE, {"detail": text}
 
 
 def _records(lines: Iterator[str], header: list[str], delimiter: str) -> Iterator[Record]:
@@ -192,11 +212,14 @@ def _records(lines: Iterator[str], header: list[str], delimiter: str) -> Iterato
         try:
             fields = _split(text, delimiter)
         except csv.Error as exc:
-            yield Record(line, {}, _why(exc))
+            why, code, params = _why(exc)
+            yield Record(line, {}, why, code, params)
             continue
         if len(fields) > width:
             if any(f.strip() for f in fields[width:]):
-                yield Record(line, {}, f"{len(fields)} fields, the header has {width}")
+                counts = {"fields": str(len(fields)), "width": str(width)}
+                why = f"{len(fields)} fields, the header has {width}"
+                yield Record(line, {}, why, RowErrorCode.TOO_MANY_FIELDS, counts)
                 continue
             fields = fields[:width]
         fields += [""] * (width - len(fields))

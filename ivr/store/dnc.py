@@ -24,8 +24,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.csvfile import DELIMITERS
-from ivr.store.import_report import ImportReport, RowError
+from ivr.store.import_report import ImportReport, RowError, RowRejected
 from ivr.store.models import Debtor, DncNumber, NumberOptOut, Phone, SmsNumberOptOut, utcnow
+from ivr.vocab.row_errors import RowErrorCode
 
 NUMBER_COLUMNS = ("e164", "telefone", "numero", "número", "phone", "number", "celular", "fone")
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
@@ -33,8 +34,8 @@ _BATCH = 1000
 MAX_LINE_CHARS = 200
 
 
-class NumberInvalid(ValueError):
-    """Not a phone number we could ever dial; the message says why."""
+class NumberInvalid(RowRejected):
+    """Not a phone number we could ever dial; the message says why (and its code)."""
 
 
 def normalise_number(raw: str, country: str = "BR") -> str:
@@ -45,9 +46,13 @@ def normalise_number(raw: str, country: str = "BR") -> str:
     """
     text = raw.strip()
     if not text:
-        raise NumberInvalid("the number is empty")
+        raise NumberInvalid("the number is empty", RowErrorCode.EMPTY, {"column": "number"})
     if len(text) > 40:
-        raise NumberInvalid("the number is longer than 40 characters")
+        raise NumberInvalid(
+            "the number is longer than 40 characters",
+            RowErrorCode.TOO_LONG,
+            {"column": "number", "limit": 40},
+        )
     candidates = [text]
     digits = re.sub(r"\D", "", text)
     if not text.startswith("+") and digits:
@@ -59,7 +64,9 @@ def normalise_number(raw: str, country: str = "BR") -> str:
             continue
         if phonenumbers.is_valid_number(parsed):
             return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    raise NumberInvalid(f"{text!r} is not a valid phone number")
+    raise NumberInvalid(
+        f"{text!r} is not a valid phone number", RowErrorCode.PHONE_INVALID, {"value": text}
+    )
 
 
 @dataclass(frozen=True)
@@ -99,23 +106,43 @@ def read_list(text: str, country: str = "BR") -> DncImportReport:
         if not raw.strip():
             continue
         if len(raw) > MAX_LINE_CHARS:
-            report.errors.append(RowError(number, f"longer than {MAX_LINE_CHARS} characters"))
+            report.errors.append(
+                RowError(
+                    number,
+                    f"longer than {MAX_LINE_CHARS} characters",
+                    code=RowErrorCode.LINE_TOO_LONG,
+                    params={"limit": str(MAX_LINE_CHARS)},
+                )
+            )
             continue
         value = raw
         if column is not None:
             try:
                 cells = _fields(raw, delimiter)
             except csv.Error as exc:
-                report.errors.append(RowError(number, f"cannot be read as CSV ({exc})"))
+                report.errors.append(
+                    RowError(
+                        number,
+                        f"cannot be read as CSV ({exc})",
+                        code=RowErrorCode.CSV_UNREADABLE,
+                        params={"detail": str(exc)},
+                    )
+                )
                 continue
             if column >= len(cells):
-                report.errors.append(RowError(number, "the number's column is missing"))
+                report.errors.append(
+                    RowError(
+                        number,
+                        "the number's column is missing",
+                        code=RowErrorCode.NUMBER_COLUMN_MISSING,
+                    )
+                )
                 continue
             value = cells[column]
         try:
             e164 = normalise_number(value, country)
         except NumberInvalid as exc:
-            report.errors.append(RowError(number, str(exc)))
+            report.errors.append(RowError.of(number, exc))
             continue
         report.read += 1
         if e164 not in seen:

@@ -38,16 +38,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ivr import metrics
 from ivr.calling_hours import default_hours
 from ivr.dialog.creditor_names import check_spoken_form
+from ivr.document_digits import DIGITS as DOCUMENT_DIGITS
 from ivr.document_digits import DocumentInvalid, hash_document
-from ivr.store.amounts import AmountInvalid, parse_amount
-from ivr.store.channel_columns import CHANNEL_COLUMNS, ChannelInvalid, channel_choices
+from ivr.store.amounts import parse_amount
+from ivr.store.channel_columns import CHANNEL_COLUMNS, channel_choices
 from ivr.store.csvfile import CsvRefused, Record, Table, read_table
 from ivr.store.import_batch import Pacer, store_rows
 from ivr.store.import_copy import CHUNK_ROWS, copy_rows
-from ivr.store.import_report import ImportReport, RowError
+from ivr.store.import_report import ImportReport, RowError, RowRejected
 from ivr.store.models import CallWindow, Campaign
-from ivr.store.payment_columns import PAYMENT_COLUMNS, PaymentDetailInvalid, payment_columns
+from ivr.store.payment_columns import PAYMENT_COLUMNS, payment_columns
 from ivr.vocab.locales import DEFAULT_LOCALE, LOCALES, Locale
+from ivr.vocab.row_errors import RowErrorCode
 
 REQUIRED = ("external_ref", "name", "phone", "amount", "due_date", "creditor")
 _OWN_OPTIONAL = ("locale", "region", "timezone", "birth_year", "document", "creditor_spoken")
@@ -60,15 +62,16 @@ LOCALE_HOME: dict[str, tuple[str, str]] = {Locale.PT_BR: ("BR", "BRL"), Locale.E
 PERSONAL_TYPES = frozenset(
     {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 )
+# Each kind's English name and its word in a row error's params (``kind``).
 _TYPE_NAMES = {
-    PhoneNumberType.PREMIUM_RATE: "premium-rate",
-    PhoneNumberType.TOLL_FREE: "toll-free",
-    PhoneNumberType.SHARED_COST: "shared-cost",
-    PhoneNumberType.VOIP: "VoIP",
-    PhoneNumberType.PERSONAL_NUMBER: "personal-number service",
-    PhoneNumberType.PAGER: "pager",
-    PhoneNumberType.UAN: "company (UAN)",
-    PhoneNumberType.VOICEMAIL: "voicemail",
+    PhoneNumberType.PREMIUM_RATE: ("premium-rate", "premium_rate"),
+    PhoneNumberType.TOLL_FREE: ("toll-free", "toll_free"),
+    PhoneNumberType.SHARED_COST: ("shared-cost", "shared_cost"),
+    PhoneNumberType.VOIP: ("VoIP", "voip"),
+    PhoneNumberType.PERSONAL_NUMBER: ("personal-number service", "personal_number"),
+    PhoneNumberType.PAGER: ("pager", "pager"),
+    PhoneNumberType.UAN: ("company (UAN)", "uan"),
+    PhoneNumberType.VOICEMAIL: ("voicemail", "voicemail"),
 }
 FORMULA_START = ("=", "+", "-", "@")
 # C0/C1 controls, zero-width and bidirectional marks, line/paragraph separators.
@@ -115,8 +118,8 @@ class DebtorRow:
     channels: tuple[tuple[str, object], ...] = ()
 
 
-class RowInvalid(ValueError):
-    pass
+class RowInvalid(RowRejected):
+    """A debtor row's value the row cannot be imported with (reason, code, values)."""
 
 
 def parse_date(raw: str, country: str) -> dt.date:
@@ -131,9 +134,17 @@ def parse_date(raw: str, country: str) -> dt.date:
             day, month = (a, b) if country == "BR" else (b, a)
             return dt.date(year, month, day)
     except ValueError as exc:
-        raise RowInvalid(f"due_date {raw!r} is not a real date ({exc})") from None
+        raise RowInvalid(
+            f"due_date {raw!r} is not a real date ({exc})",
+            RowErrorCode.DATE_NOT_REAL,
+            {"column": "due_date", "value": raw},
+        ) from None
     fmt = "YYYY-MM-DD or DD/MM/YYYY" if country == "BR" else "YYYY-MM-DD or MM/DD/YYYY"
-    raise RowInvalid(f"due_date {raw!r} is not a date ({fmt})")
+    raise RowInvalid(
+        f"due_date {raw!r} is not a date ({fmt})",
+        RowErrorCode.DATE_INVALID,
+        {"column": "due_date", "value": raw, "format": "dmy" if country == "BR" else "mdy"},
+    )
 
 
 def parse_phones(raw: str, country: str) -> tuple[str, ...]:
@@ -143,25 +154,37 @@ def parse_phones(raw: str, country: str) -> tuple[str, ...]:
     """
     parts = [p.strip() for p in re.split(r"[;|]", raw) if p.strip()]
     if not parts:
-        raise RowInvalid("phone is empty")
+        raise RowInvalid("phone is empty", RowErrorCode.EMPTY, {"column": "phone"})
     out: list[str] = []
     for part in parts:
         try:
             num = phonenumbers.parse(part, country)
         except phonenumbers.NumberParseException as exc:
-            raise RowInvalid(f"phone {part!r} is not a phone number ({exc})") from None
+            raise RowInvalid(
+                f"phone {part!r} is not a phone number ({exc})",
+                RowErrorCode.PHONE_UNREADABLE,
+                {"value": part},
+            ) from None
         where = phonenumbers.region_code_for_number(num)
         kind = phonenumbers.number_type(num)  # UNKNOWN: not a valid number anywhere
         if where is None or kind == PhoneNumberType.UNKNOWN:
-            raise RowInvalid(f"phone {part!r} is not a valid number")
+            raise RowInvalid(
+                f"phone {part!r} is not a valid number", RowErrorCode.PHONE_INVALID, {"value": part}
+            )
         if where != country:
             raise RowInvalid(
                 f"phone {part!r} is a number of {where or 'no country'}, "
-                f"outside the campaign's countries for this debtor ({country})"
+                f"outside the campaign's countries for this debtor ({country})",
+                RowErrorCode.PHONE_FOREIGN,
+                {"value": part, "found": where or "", "country": country},
             )
         if kind not in PERSONAL_TYPES:
-            what = _TYPE_NAMES.get(kind, "unknown-type")
-            raise RowInvalid(f"phone {part!r} is a {what} number, not a personal line")
+            what, word = _TYPE_NAMES.get(kind, ("unknown-type", "unknown"))
+            raise RowInvalid(
+                f"phone {part!r} is a {what} number, not a personal line",
+                RowErrorCode.PHONE_NOT_PERSONAL,
+                {"value": part, "kind": word},
+            )
         e164 = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
         if e164 not in out:
             out.append(e164)
@@ -175,13 +198,25 @@ def plain_text(column: str, value: str) -> str:
     not a person: the row is refused rather than stored as is.
     """
     if not value:
-        raise RowInvalid(f"{column} is empty")
+        raise RowInvalid(f"{column} is empty", RowErrorCode.EMPTY, {"column": column})
     if len(value) > TEXT_LIMITS[column]:
-        raise RowInvalid(f"{column} is longer than {TEXT_LIMITS[column]} characters")
+        raise RowInvalid(
+            f"{column} is longer than {TEXT_LIMITS[column]} characters",
+            RowErrorCode.TOO_LONG,
+            {"column": column, "limit": TEXT_LIMITS[column]},
+        )
     if value.startswith(FORMULA_START):
-        raise RowInvalid(f"{column} begins with {value[0]!r}: looks like a spreadsheet formula")
+        raise RowInvalid(
+            f"{column} begins with {value[0]!r}: looks like a spreadsheet formula",
+            RowErrorCode.FORMULA,
+            {"column": column, "char": value[0]},
+        )
     if _CONTROL.search(value):
-        raise RowInvalid(f"{column} contains control characters")
+        raise RowInvalid(
+            f"{column} contains control characters",
+            RowErrorCode.CONTROL_CHARS,
+            {"column": column},
+        )
     return value
 
 
@@ -208,25 +243,44 @@ def validate_row(line: int, row: dict[str, str], default_locale: str) -> DebtorR
     name = plain_text("name", get("name"))
     locale = get("locale") or default_locale
     if locale not in LOCALES:
-        raise RowInvalid(f"locale {locale!r} is not supported ({' or '.join(LOCALES)})")
+        supported = " or ".join(LOCALES)
+        raise RowInvalid(
+            f"locale {locale!r} is not supported ({supported})",
+            RowErrorCode.LOCALE_UNSUPPORTED,
+            {"value": locale, "supported": ", ".join(LOCALES)},
+        )
     country, currency = LOCALE_HOME[locale]
     region = get("region").upper() or None
     if region is not None and region not in _subdivisions(country):
-        raise RowInvalid(f"region {region!r} is not a state of {country}")
+        raise RowInvalid(
+            f"region {region!r} is not a state of {country}",
+            RowErrorCode.REGION_UNKNOWN,
+            {"value": region, "country": country},
+        )
     zone = get("timezone") or None
     if zone is not None and not _zone_exists(zone):
-        raise RowInvalid(f"timezone {zone!r} is not an IANA time zone")
+        raise RowInvalid(
+            f"timezone {zone!r} is not an IANA time zone",
+            RowErrorCode.TIMEZONE_UNKNOWN,
+            {"value": zone},
+        )
     birth_raw = get("birth_year")
     birth_year = None
     if birth_raw:
         if not birth_raw.isdigit() or not 1900 <= int(birth_raw) <= dt.date.today().year:
-            raise RowInvalid(f"birth_year {birth_raw!r} is not a year")
+            raise RowInvalid(
+                f"birth_year {birth_raw!r} is not a year",
+                RowErrorCode.BIRTH_YEAR_INVALID,
+                {"value": birth_raw},
+            )
         birth_year = int(birth_raw)
     document_raw = get("document")
     try:
         document_digits = hash_document(document_raw) if document_raw else None
-    except DocumentInvalid as exc:
-        raise RowInvalid(str(exc)) from None
+    except DocumentInvalid as exc:  # never the number itself
+        raise RowInvalid(
+            str(exc), RowErrorCode.DOCUMENT_TOO_SHORT, {"digits": DOCUMENT_DIGITS}
+        ) from None
     creditor = plain_text("creditor", get("creditor"))
     spoken = None
     if get("creditor_spoken"):
@@ -234,11 +288,10 @@ def validate_row(line: int, row: dict[str, str], default_locale: str) -> DebtorR
         try:
             spoken = check_spoken_form(raw, locale)
         except ValueError as exc:
-            raise RowInvalid(f"creditor_spoken {raw!r} {exc}") from None
-    try:
-        payment = payment_columns(row)
-    except PaymentDetailInvalid as exc:
-        raise RowInvalid(str(exc)) from None
+            raise RowInvalid(
+                f"creditor_spoken {raw!r} {exc}", RowErrorCode.SPOKEN_FORM_INVALID, {"value": raw}
+            ) from None
+    payment = payment_columns(row)  # PaymentDetailInvalid: a RowRejected with its code
     return DebtorRow(
         line=line,
         external_ref=ref,
@@ -285,25 +338,31 @@ def validated(
     for rec in records:
         ref = (rec.values.get("external_ref") or "").strip()
         if rec.error is not None:
-            errors.append(RowError(rec.line, rec.error, ref))
+            errors.append(rec.row_error(ref))
             continue
         if not any(v.strip() for v in rec.values.values()):
             continue
         try:
             row = validate_row(rec.line, rec.values, default_locale)
-        except (RowInvalid, AmountInvalid, ChannelInvalid) as exc:
-            errors.append(RowError(rec.line, str(exc), ref))
+        except RowRejected as exc:  # RowInvalid, AmountInvalid, ChannelInvalid, payment details
+            errors.append(RowError.of(rec.line, exc, ref))
             continue
         if row.external_ref in seen:
-            why = f"external_ref repeats line {seen[row.external_ref]}; first kept"
-            errors.append(RowError(rec.line, why, row.external_ref))
+            first = seen[row.external_ref]
+            why = f"external_ref repeats line {first}; first kept"
+            params = {"first_line": str(first)}
+            errors.append(
+                RowError(rec.line, why, row.external_ref, RowErrorCode.DUPLICATE_REF, params)
+            )
             continue
         if row.creditor_spoken is not None:
             key = (row.creditor, row.locale)
             said, line = spoken.setdefault(key, (row.creditor_spoken, rec.line))
             if said != row.creditor_spoken:
                 why = f"creditor_spoken differs from line {line} ({said!r}) for {row.creditor!r}"
-                errors.append(RowError(rec.line, why, row.external_ref))
+                code = RowErrorCode.SPOKEN_FORM_CONFLICT
+                params = {"creditor": row.creditor, "first_line": str(line)}
+                errors.append(RowError(rec.line, why, row.external_ref, code, params))
                 continue
         seen[row.external_ref] = rec.line
         yield row
@@ -392,7 +451,13 @@ async def import_debtors(
             report.inserted += result.inserted
             report.updated += result.updated
             report.errors.extend(
-                RowError(row.line, f"not stored: {why}", row.external_ref)
+                RowError(
+                    row.line,
+                    f"not stored: {why}",
+                    row.external_ref,
+                    RowErrorCode.NOT_STORED,
+                    {"detail": why},
+                )
                 for row, why in result.failed
             )
     finally:

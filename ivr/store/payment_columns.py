@@ -22,17 +22,27 @@ from urllib.parse import urlsplit
 
 from ivr.messaging.boleto import BoletoInvalid, parse_line
 from ivr.messaging.pix import PixInvalid, parse_code
+from ivr.store.import_report import RowRejected
 from ivr.store.models.creditors import PAYMENT_URL_MAX, PIX_CODE_MAX
+from ivr.vocab.row_errors import RowErrorCode
 
 PAYMENT_COLUMNS: tuple[str, ...] = ("payment_url", "pix_code", "boleto_line")
 _UNSAFE_URL = re.compile(r"[\s\x00-\x1f\x7f<>\"'`\\]")
+# The row error each column's bad value is reported with (the detail stays in the reason).
+CODES = {
+    "payment_url": RowErrorCode.PAYMENT_URL_INVALID,
+    "pix_code": RowErrorCode.PIX_CODE_INVALID,
+    "boleto_line": RowErrorCode.BOLETO_LINE_INVALID,
+}
 
 
-class PaymentDetailInvalid(ValueError):
+class PaymentDetailInvalid(RowRejected):
     """A payment detail that cannot be relayed; ``column`` names it."""
 
     def __init__(self, column: str, reason: str) -> None:
-        super().__init__(f"{column}: {reason}")
+        super().__init__(
+            f"{column}: {reason}", CODES.get(column, RowErrorCode.OTHER), {"column": column}
+        )
         self.column = column
         self.reason = reason
 

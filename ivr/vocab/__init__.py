@@ -22,6 +22,7 @@ so they are stored, compared and serialized as the plain strings they were.
 * :mod:`ivr.vocab.audit` -- what the audit log records (``AuditEntity``, ``AuditAction``).
 * :mod:`ivr.vocab.dialer` -- whether a campaign's dialer runs, and why not
   (``DialerState``, ``DialerReason``).
+* :mod:`ivr.vocab.row_errors` -- why an imported line was refused (``RowErrorCode``).
 
 These modules import nothing but :mod:`enum`, so pure code (caps, schemas,
 the CLI's argument parser) can name a word without loading the ORM.

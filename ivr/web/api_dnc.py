@@ -31,6 +31,7 @@ from ivr.web.api_common import (
     reply,
     unprocessable,
 )
+from ivr.web.api_imports import LineErrorOut
 from ivr.web.api_schemas import Input, Output
 from ivr.web.auth import current_user, json_error
 from scheduler.explain import wake_debtors
@@ -69,17 +70,12 @@ class ImportQuery(Input):
     _list = field_validator("list_name")(_check_list)
 
 
-class RowErrorOut(Output):
-    line: int
-    reason: str
-
-
 class ImportOut(Output):
     list_name: str
     read: int = Field(description="good lines")
     added: int = Field(description="numbers new on the list")
     already: int = Field(description="numbers the list held already")
-    errors: list[RowErrorOut]
+    errors: list[LineErrorOut]
     errors_total: int
 
 
@@ -205,10 +201,7 @@ async def post_import(request: web.Request) -> web.Response:
             read=report.read,
             added=report.added,
             already=report.already,
-            errors=[
-                RowErrorOut(line=e.line, reason=e.reason)
-                for e in report.errors[:MAX_REPORTED_ERRORS]
-            ],
+            errors=[LineErrorOut.of(e) for e in report.errors[:MAX_REPORTED_ERRORS]],
             errors_total=len(report.errors),
         )
     )

@@ -18,6 +18,7 @@ import os
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Self
 
 import structlog
 from aiohttp import BodyPartReader, web
@@ -30,6 +31,7 @@ from ivr.store.import_report import RowError
 from ivr.store.importer import ImportRefused, import_debtors
 from ivr.store.models import Campaign
 from ivr.vocab.audit import AuditAction, AuditEntity
+from ivr.vocab.row_errors import RowErrorCode
 from ivr.web.api_common import (
     API_PREFIX,
     Endpoint,
@@ -56,10 +58,37 @@ class ImportQuery(Input):
     encoding: str | None = Field(default=None, max_length=40, description="default UTF-8")
 
 
-class RowErrorOut(Output):
+class LineErrorOut(Output):
+    """A bad line of any imported file (the do-not-call import's too)."""
+
     line: int = Field(description="the file's line; the header is line 1")
+    reason: str = Field(description="why, in English")
+    code: RowErrorCode = Field(description="why, as a word a page translates")
+    params: dict[str, str] = Field(description="the values the reason quotes, by name")
+
+    @classmethod
+    def of(cls, error: RowError) -> Self:
+        return cls(
+            line=error.line,
+            reason=error.reason,
+            code=error.code,
+            params=dict(error.params),
+            **cls._extra(error),
+        )
+
+    @classmethod
+    def _extra(cls, error: RowError) -> dict[str, str]:
+        return {}
+
+
+class RowErrorOut(LineErrorOut):
+    """A bad row of a debtor or payments file, with the row's reference if it had one."""
+
     external_ref: str
-    reason: str
+
+    @classmethod
+    def _extra(cls, error: RowError) -> dict[str, str]:
+        return {"external_ref": error.external_ref}
 
 
 class DebtorImportOut(Output):
@@ -133,10 +162,7 @@ def _no_path(text: str) -> str:
 
 
 def _rows(errors: list[RowError]) -> list[RowErrorOut]:
-    return [
-        RowErrorOut(line=e.line, external_ref=e.external_ref, reason=e.reason)
-        for e in errors[:MAX_REPORTED_ERRORS]
-    ]
+    return [RowErrorOut.of(e) for e in errors[:MAX_REPORTED_ERRORS]]
 
 
 def _db_failed(exc: DBAPIError) -> web.HTTPException:

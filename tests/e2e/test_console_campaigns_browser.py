@@ -3,7 +3,7 @@
 A supervisor creates a campaign with two ranges on Monday, first with an end
 before its start (the API's error shows beside that end, in Portuguese), saves
 it, pauses and resumes it; then uploads a portfolio with one bad row and sees
-the report: the bad row's line and reason, and the good rows landed. The
+the report: the bad row's line and reason (in Portuguese), and the good rows landed. The
 campaign's page then lists the holidays of its debtors' state. Screenshots at
 1280x800 and 820x1180 go to build/screenshots/ (or $IVR_SCREENSHOTS).
 """
@@ -117,7 +117,10 @@ async def test_supervisor_sets_up_a_campaign_and_uploads_its_portfolio(
         await expect(bad).to_have_count(1)
         await expect(bad.locator("td").nth(0)).to_have_text("3")
         await expect(bad.locator("td").nth(1)).to_have_text("CJ-2")
-        await expect(bad.locator("td").nth(2)).to_contain_text("phone")
+        # The reason in Portuguese, from the line's code and the value it quotes.
+        await expect(bad.locator("td").nth(2)).to_have_text(
+            "O telefone “12345” não é um número válido."
+        )
         await shot(page, "upload-report-pt-BR-1280x800")
         async with svc.sessions() as s:
             refs = (

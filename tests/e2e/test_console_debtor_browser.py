@@ -248,6 +248,9 @@ async def test_supervisor_keeps_lists_and_people(chromium_path: str, tmp_path: P
         await expect(report).to_contain_text("2 números novos")
         await expect(report.locator("table.bad-lines tbody tr")).to_have_count(1)
         await expect(report.locator("table.bad-lines tbody tr td").first).to_have_text("3")
+        await expect(report.locator("table.bad-lines tbody tr td").nth(1)).to_have_text(
+            "“não é número” não é um telefone válido."
+        )
         await expect(lists.locator("tr[data-list='Não Me Ligue SP']")).to_contain_text("3")
         await shot(page, "console-dnc-pt-BR-1280x800")
 

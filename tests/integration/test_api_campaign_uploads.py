@@ -40,6 +40,8 @@ async def test_portfolio_upload_lands_good_rows_and_reports_bad_ones(api: Api) -
     assert (report["inserted"], report["updated"], report["errors_total"]) == (2, 0, 1)
     [bad] = report["errors"]
     assert bad["line"] == 3 and bad["external_ref"] == "UP-2" and "phone" in bad["reason"]
+    # The code and the value a page needs to say it in the user's language.
+    assert (bad["code"], bad["params"]) == ("phone_unreadable", {"value": "not a phone"})
     async with api.sessions() as s:
         landed = (
             await s.execute(
@@ -119,7 +121,9 @@ async def test_payments_upload_reports_by_line(api: Api) -> None:
     assert resp.status == 200, await resp.text()
     report = await resp.json()
     assert (report["imported"], report["debts_paid"], report["errors_total"]) == (2, 1, 1)
-    assert report["errors"][0]["line"] == 3
+    [unknown] = report["errors"]
+    assert unknown["line"] == 3 and unknown["code"] == "debtor_unknown"
+    assert unknown["params"] == {"value": "NOBODY"}
     async with api.sessions() as s:
         refs = sorted((await s.scalars(select(Payment.external_ref))).all())
     assert refs == ["P-1", "P-3"]

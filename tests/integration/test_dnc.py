@@ -37,7 +37,14 @@ async def test_import_reports_the_bad_line_lands_the_good_ones_and_is_idempotent
     api: Api,
 ) -> None:
     report = await _import(api, SP_EXPORT)
-    assert report["errors"] == [{"line": 4, "reason": "'(11) 9876-54' is not a valid phone number"}]
+    assert report["errors"] == [
+        {
+            "line": 4,
+            "reason": "'(11) 9876-54' is not a valid phone number",
+            "code": "phone_invalid",
+            "params": {"value": "(11) 9876-54"},
+        }
+    ]
     assert report["added"] == 3 and report["already"] == 0
     async with api.sessions() as s:
         numbers = set((await s.scalars(select(DncNumber.e164))).all())

@@ -8,6 +8,7 @@ import { el, field, replace } from "../dom.js";
 import { ApiError, clearErrors, del, get, post, showErrors } from "../api.js";
 import { dateTime, has, number, t } from "../i18n.js";
 import { ask, say, sayError, useStyle } from "../kit.js";
+import { rowReason } from "../row_errors.js";
 
 const B = "dnc";
 const API = "/api/v1/dnc";
@@ -165,15 +166,6 @@ function upload(url, file, onProgress) {
   });
 }
 
-/** A bad line's reason in the user's words (the API's is English), else as given. */
-function lineReason(reason) {
-  const m = /^'(.*)' is not a valid phone number$/.exec(reason);
-  if (m) return t("dnc.import.bad_number", { text: m[1] });
-  if (/^longer than/.test(reason)) return t("dnc.import.too_long");
-  if (/column is missing/.test(reason)) return t("dnc.import.no_column");
-  return reason;
-}
-
 function report(out) {
   return el("div", { class: "import-report", id: "import-report" },
     el("p", { class: "notice ok", role: "status" }, t("dnc.import.done", {
@@ -182,7 +174,7 @@ function report(out) {
       el("h3", {}, t("dnc.import.bad_lines", { n: number(out.errors_total) })),
       el("table", { class: "bad-lines" },
         el("thead", {}, el("tr", {}, el("th", { scope: "col", class: "num" }, t("dnc.import.col.line")), el("th", { scope: "col" }, t("dnc.import.col.reason")))),
-        el("tbody", {}, out.errors.map((e) => el("tr", {}, el("td", { class: "num" }, String(e.line)), el("td", {}, lineReason(e.reason)))))),
+        el("tbody", {}, out.errors.map((e) => el("tr", {}, el("td", { class: "num" }, String(e.line)), el("td", { title: e.reason }, rowReason(B, e)))))),
       out.errors_total > out.errors.length ? el("p", { class: "muted" }, t("dnc.import.more", { n: number(out.errors_total - out.errors.length) })) : null) : null);
 }
 

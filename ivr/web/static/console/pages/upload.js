@@ -6,6 +6,7 @@
 import { el, field, replace } from "../dom.js";
 import { errorText, fieldMessage, get, upload } from "../api.js";
 import { number, percent, t } from "../i18n.js";
+import { rowReason } from "../row_errors.js";
 
 const B = "upload";
 const ENCODINGS = ["utf-8", "cp1252", "latin-1"];
@@ -24,7 +25,7 @@ function errorTable(report) {
         el("th", { scope: "col" }, t("upload.col.ref")),
         el("th", { scope: "col" }, t("upload.col.reason")))),
       el("tbody", {}, report.errors.map((e) => el("tr", { dataset: { line: e.line } },
-        el("td", { class: "num" }, number(e.line)), el("td", {}, e.external_ref || "—"), el("td", {}, e.reason))))),
+        el("td", { class: "num" }, number(e.line)), el("td", {}, e.external_ref || "—"), el("td", { title: e.reason }, rowReason(B, e)))))),
     report.errors_total > report.errors.length
       ? el("p", { class: "muted" }, t("upload.more_errors", { shown: number(report.errors.length) })) : null);
 }
