@@ -34,9 +34,11 @@ from ivr.telephony.rest import TwilioCalls
 from ivr.telephony.signature import SignatureChecker
 from ivr.telephony.stream_token import StreamTokens
 from ivr.web.api import setup_api
+from ivr.web.console import setup_console_routes
 from ivr.web.health import observe_requests, setup_ops
 from ivr.web.security import install_security
 from ivr.web.twilio_hooks import setup_twilio_routes
+from ivr.web.wallboard_live import setup_wallboard
 
 log = structlog.get_logger(__name__)
 
@@ -70,6 +72,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> web.App
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_carrier)
     app.cleanup_ctx.append(agents_context)
+    setup_wallboard(app)  # hears the agents' hub
     scheduler_on = settings.scheduler_enabled if options.scheduler is None else options.scheduler
     if scheduler_on:
         from ivr.calls.dialer import scheduler_context
@@ -78,6 +81,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> web.App
     setup_twilio_routes(app)
     setup_api(app)
     setup_agent_routes(app)
+    setup_console_routes(app)
     setup_ops(app, keypad_only=options.keypad_only)
     return app
 

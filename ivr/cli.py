@@ -201,8 +201,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
     from ivr.sandbox.app import run_sandbox
+    from ivr.sandbox.config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, SandboxConfig
 
-    asyncio.run(run_sandbox(host=args.host, port=args.port))
+    # The service's IVR_TWILIO_* credentials, when set, so one environment serves both.
+    config = SandboxConfig(
+        account_sid=settings.twilio_account_sid or DEFAULT_ACCOUNT_SID,
+        auth_token=settings.twilio_auth_token or DEFAULT_AUTH_TOKEN,
+    )
+    asyncio.run(run_sandbox(host=args.host, port=args.port, config=config))
     return 0
 
 
@@ -211,7 +217,13 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
     if not args.verbose:  # the demo prints its own story; log lines only for trouble
         logging.getLogger().setLevel(logging.WARNING)
-    return asyncio.run(run_demo(settings, speed=args.speed, keep_db=args.keep_db))
+    if args.debtors is not None and args.debtors < 1:
+        raise CommandError("--debtors needs a positive number")
+    if args.speed <= 0:
+        raise CommandError("--speed needs a positive number")
+    return asyncio.run(
+        run_demo(settings, speed=args.speed, keep_db=args.keep_db, debtors=args.debtors)
+    )
 
 
 def cmd_nlu(settings: Settings, args: argparse.Namespace) -> int:
@@ -231,20 +243,40 @@ def cmd_prompts(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_add_user(settings: Settings, args: argparse.Namespace) -> int:
     import getpass
 
-    from ivr.web.accounts import UserExists, create_user
+    from ivr.agents.schemas import ENDPOINT_RE
+    from ivr.web.accounts import UserExists, create_user, default_endpoint
 
+    is_agent = args.role == Role.AGENT.value
+    endpoint = (args.endpoint or default_endpoint(args.username.strip())).strip()
+    if is_agent and not ENDPOINT_RE.match(endpoint):
+        raise CommandError(
+            f"agent endpoint {endpoint!r} must be client:NAME, sip:URI or an E.164 number"
+            " (give one with --endpoint)"
+        )
     password = getpass.getpass("password: ") if args.password else None
 
     async def run() -> str:
+        # An agent user is an agent: create_user makes the agent row the
+        # desktop and routing need, in the same transaction.
         try:
             async with open_sessions(settings.database_url) as sessions:
-                return await create_user(sessions, args.username, args.role, password)
+                return await create_user(
+                    sessions,
+                    args.username,
+                    args.role,
+                    password,
+                    languages=args.languages or [settings.locale.value],
+                    display_name=args.display_name,
+                    endpoint=endpoint,
+                )
         except (UserExists, ValueError) as exc:
             raise CommandError(str(exc)) from None
 
     _auto_migrate(settings)
     key = asyncio.run(run())
     print(f"API key for {args.username} ({args.role}), shown once: {key}")
+    if is_agent:
+        print(f"{args.username} is an agent, rung at {endpoint}")
     return 0
 
 
@@ -339,7 +371,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_sandbox)
 
     s = sub.add_parser("demo", help="run a small campaign against the built-in sandbox")
-    s.add_argument("--speed", type=float, default=4.0, help="sandbox audio pacing factor")
+    s.add_argument(
+        "--speed",
+        type=float,
+        default=4.0,
+        help="how much faster than real time the simulated calls run (rings, pauses, audio)",
+    )
+    s.add_argument(
+        "--debtors",
+        type=int,
+        metavar="N",
+        help="call N generated Brazilian debtors instead of the example portfolio",
+    )
     s.add_argument("--keep-db", action="store_true", help="keep the demo database afterwards")
     s.set_defaults(func=cmd_demo)
 
@@ -347,6 +390,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("username")
     s.add_argument("--role", choices=[r.value for r in Role], required=True)
     s.add_argument("--password", action="store_true", help="also set a login password")
+    s.add_argument("--endpoint", help="agents: what to ring (default client:<username>)")
+    s.add_argument("--display-name", help="agents: the name shown (default the username)")
+    s.add_argument(
+        "--languages",
+        nargs="+",
+        choices=LOCALES,
+        help="agents: languages spoken (default IVR_LOCALE)",
+    )
     s.set_defaults(func=cmd_add_user)
 
     s = sub.add_parser("nlu", help="print the intent and slots understood from a text")

@@ -25,6 +25,9 @@ MESSAGES = {
         "reported deceased on a call: no contact at all until a supervisor reviews the case"
     ),
     "number_opted_out": "someone at this number asked not to be called there",
+    "number_on_dnc_list": (
+        "the number is on a do-not-call list (e.g. Não Me Ligue): never called nor written to"
+    ),
     "debtor_quiet": "calls to this debtor are paused",
     "no_valid_phone": "no valid phone number",
     "callback_scheduled": "the debtor asked to be called back at a later time",
@@ -38,6 +41,10 @@ MESSAGES = {
         " (a late payment often arrives) before calling about it again"
     ),
     "no_debt": "the debtor has no debt",
+    "inbound_today": (
+        "the debtor called us today and was verified: no calls from us for the rest of"
+        " their local day (campaign setting; a callback they asked for is still made)"
+    ),
     # SMS (scheduler.reasons_sms): the same windows, their own consent and cap.
     "sms_opted_out": "the debtor asked not to receive SMS (SAIR / STOP)",
     "sms_not_allowed": "SMS to this debtor is not allowed (the creditor's file or their choice)",

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.models import CallAttempt, Debt, DebtStatus, Payment, Promise, PromiseStatus
+from ivr.vocab.attempts import AttemptDirection
 
 
 @dataclass(frozen=True)
@@ -66,18 +67,10 @@ async def collection_counts(
     many reached a person and the right one, and the promises made on them:
     how many, how many are due (settled or past their date, ``today`` in UTC)
     and how many were kept."""
-    conds: list[ColumnElement[bool]] = [CallAttempt.placed_at.is_not(None)]
-    if campaign_id is not None:
-        conds.append(CallAttempt.campaign_id == campaign_id)
-    if since is not None:
-        conds.append(CallAttempt.claimed_at >= since)
-    if until is not None:
-        conds.append(CallAttempt.claimed_at < until)
-    placed = and_(*conds)
-    live = or_(
-        CallAttempt.answered_by == "human",
-        and_(CallAttempt.outcome.is_not(None), CallAttempt.outcome.not_in(not_live_outcomes)),
-    )
+    placed = _placed(campaign_id, since, until)
+    # A person was heard: the outcome says so. AMD's "human" alone is not a
+    # contact (a silent line answered is ``no_contact``).
+    live = and_(CallAttempt.outcome.is_not(None), CallAttempt.outcome.not_in(not_live_outcomes))
     rpc = CallAttempt.outcome.in_(sorted(right_party_outcomes))
     attempts, contacts, rpcs = (
         await session.execute(
@@ -105,3 +98,100 @@ async def collection_counts(
         )
     ).one()
     return CollectionCounts(attempts, contacts, rpcs, promises, due, kept)
+
+
+def _placed(
+    campaign_id: int | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    direction: AttemptDirection = AttemptDirection.OUTBOUND,
+) -> ColumnElement[bool]:
+    """Attempts that reached the carrier, claimed in ``[since, until)``, of one campaign or all.
+
+    Our own calls by default: a call the debtor made to us is not a dialling
+    attempt, and counting it would flatter the contact rate.
+    """
+    conds: list[ColumnElement[bool]] = [
+        CallAttempt.placed_at.is_not(None),
+        CallAttempt.direction == direction,
+    ]
+    if campaign_id is not None:
+        conds.append(CallAttempt.campaign_id == campaign_id)
+    if since is not None:
+        conds.append(CallAttempt.claimed_at >= since)
+    if until is not None:
+        conds.append(CallAttempt.claimed_at < until)
+    return and_(*conds)
+
+
+@dataclass(frozen=True)
+class InboundCounts:
+    """Calls the debtors made to the service: how many, verified, and promises made on them."""
+
+    calls: int
+    verified: int
+    promises: int
+
+
+async def inbound_counts(
+    session: AsyncSession,
+    *,
+    campaign_id: int | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> InboundCounts:
+    received = _placed(campaign_id, since, until, AttemptDirection.INBOUND)
+    calls, verified = (
+        await session.execute(
+            select(func.count(), func.count().filter(CallAttempt.verified_at.is_not(None))).where(
+                received
+            )
+        )
+    ).one()
+    made = select(CallAttempt.id).where(received).scalar_subquery()
+    promises = await session.scalar(
+        select(func.count()).where(
+            Promise.attempt_id.in_(made), Promise.status != PromiseStatus.CANCELLED
+        )
+    )
+    return InboundCounts(int(calls), int(verified), int(promises or 0))
+
+
+async def outcome_tally(
+    session: AsyncSession,
+    *,
+    campaign_id: int | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> dict[str, int]:
+    """Placed attempts by outcome (``""`` for calls still without one), most frequent first."""
+    rows = (
+        await session.execute(
+            select(CallAttempt.outcome, func.count())
+            .where(_placed(campaign_id, since, until))
+            .group_by(CallAttempt.outcome)
+        )
+    ).all()
+    counts = {(outcome or ""): n for outcome, n in rows}
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+async def promised_amounts(
+    session: AsyncSession,
+    *,
+    campaign_id: int | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> dict[str, int]:
+    """Cents promised on those attempts (cancelled promises left out), by the debt's currency."""
+    made = select(CallAttempt.id).where(_placed(campaign_id, since, until)).scalar_subquery()
+    rows = (
+        await session.execute(
+            select(Debt.currency, func.sum(Promise.amount_cents))
+            .join(Debt, Debt.id == Promise.debt_id)
+            .where(Promise.attempt_id.in_(made), Promise.status != PromiseStatus.CANCELLED)
+            .group_by(Debt.currency)
+            .order_by(Debt.currency)
+        )
+    ).all()
+    return {currency: int(cents) for currency, cents in rows}

@@ -13,21 +13,25 @@ yet placed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.dialog.disclosure import revealing_words
-from ivr.keys import SESSIONS
+from ivr.keys import SESSIONS, SETTINGS
 from ivr.store import campaigns as campaign_store
-from ivr.store.models import Campaign
+from ivr.store.audit import json_safe, record_audit
+from ivr.store.models import Campaign, utcnow
+from ivr.vocab.audit import AuditAction, AuditEntity
+from ivr.web.api_campaign_rules import caps_errors, hhmm, window_errors
 from ivr.web.api_campaign_schemas import (
     MIDNIGHT,
     BlockedDatesIn,
     CampaignCreate,
     CampaignList,
+    CampaignListItem,
     CampaignOut,
     CampaignUpdate,
     CampaignWarning,
@@ -44,69 +48,10 @@ from ivr.web.api_common import (
     reply,
     unprocessable,
 )
-from ivr.web.auth import json_error
+from ivr.web.auth import current_user, json_error
+from ivr.web.wallboard_live import wallboard_changed
 from scheduler.explain import wake_debtors
 from scheduler.windows import Window, default_windows, parse_blocked
-
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def _minutes(t: dt.time, *, end: bool = False) -> float:
-    """Minutes since local midnight; an ``end`` of 00:00 is the day's end (1440)."""
-    if end and t == MIDNIGHT:
-        return 24 * 60.0
-    return t.hour * 60 + t.minute + (t.second + t.microsecond / 1e6) / 60
-
-
-def _hhmm(t: dt.time, *, end: bool = False) -> str:
-    if end and t == MIDNIGHT:
-        return "24:00"
-    return t.strftime("%H:%M:%S" if t.second else "%H:%M")
-
-
-def window_errors(
-    windows: Sequence[WindowIn], country: str, allow_outside_defaults: bool, field: str = "windows"
-) -> list[FieldError]:
-    """Overlaps on a weekday, and ranges outside the country's default hours."""
-    errors: list[FieldError] = []
-    seen: list[tuple[int, WindowIn]] = []
-    for i, w in enumerate(windows):
-        lo, hi = _minutes(w.start), _minutes(w.end, end=True)
-        for j, other in seen:
-            if other.weekday != w.weekday:
-                continue
-            if lo < _minutes(other.end, end=True) and _minutes(other.start) < hi:
-                errors.append(
-                    FieldError(
-                        f"{field}[{i}]",
-                        f"overlaps {field}[{j}] on {DAY_NAMES[w.weekday]} "
-                        f"({_hhmm(other.start)}-{_hhmm(other.end, end=True)})",
-                    )
-                )
-                break
-        seen.append((i, w))
-    if allow_outside_defaults:
-        return errors
-    defaults = default_windows(country)
-    for i, w in enumerate(windows):
-        lo, hi = _minutes(w.start), _minutes(w.end, end=True)
-        same_day = [d for d in defaults if d.weekday == w.weekday]
-        if any(_minutes(d.start) <= lo and hi <= _minutes(d.end, end=True) for d in same_day):
-            continue
-        if same_day:
-            hours = ", ".join(f"{_hhmm(d.start)}-{_hhmm(d.end, end=True)}" for d in same_day)
-            why = f"outside the default calling hours for {country} on {DAY_NAMES[w.weekday]} "
-            why += f"({hours})"
-        else:
-            why = f"{country} has no default calling hours on {DAY_NAMES[w.weekday]}"
-        errors.append(FieldError(f"{field}[{i}]", why + "; set allow_outside_defaults to insist"))
-    return errors
-
-
-def _caps_errors(daily: int, weekly: int) -> list[FieldError]:
-    if weekly < daily:
-        return [FieldError("weekly_cap", f"must be at least daily_cap ({daily})")]
-    return []
 
 
 def campaign_out(c: Campaign) -> CampaignOut:
@@ -133,9 +78,13 @@ def campaign_out(c: Campaign) -> CampaignOut:
         company_name=c.company_name,
         callback_number=c.callback_number,
         verification_policy=c.verification_policy,
+        inbound_verification_policy=c.inbound_verification_policy,
         record_calls=c.record_calls,
+        inbound_suppresses_today=c.inbound_suppresses_today,
+        sms_daily_cap=c.sms_daily_cap,
+        reminder_days_before=c.reminder_days_before,
         windows=[
-            WindowOut(weekday=w.weekday, start=_hhmm(w.start), end=_hhmm(w.end, end=True))
+            WindowOut(weekday=w.weekday, start=hhmm(w.start), end=hhmm(w.end, end=True))
             for w in wins
         ],
         created_at=c.created_at,
@@ -160,6 +109,31 @@ def campaign_warnings(c: Campaign) -> list[CampaignWarning]:
     ]
 
 
+_NOT_AUDITED = frozenset({"id", "created_at", "windows", "warnings"})
+
+
+def audited(c: Campaign) -> dict[str, object]:
+    """The campaign's settings as the audit log compares them (windows apart)."""
+    out = campaign_out(c).model_dump(mode="json", exclude=set(_NOT_AUDITED))
+    return {k: json_safe(v) for k, v in out.items()}
+
+
+def audited_windows(c: Campaign) -> dict[str, object]:
+    return {"windows": campaign_out(c).model_dump(mode="json")["windows"]}
+
+
+async def _audit(
+    s: AsyncSession,
+    request: web.Request,
+    entity: AuditEntity,
+    campaign_id: int,
+    action: AuditAction,
+    before: Mapping[str, object] | None,
+    after: Mapping[str, object] | None,
+) -> None:
+    await record_audit(s, current_user(request), entity, campaign_id, action, before, after)
+
+
 def _dates(values: Sequence[dt.date]) -> list[str]:
     return [d.isoformat() for d in sorted(set(values))]
 
@@ -174,7 +148,7 @@ async def _load(s: AsyncSession, campaign_id: int, *, lock: bool = False) -> Cam
 async def create_campaign(request: web.Request) -> web.Response:
     """Create a campaign; without windows it gets its country's default calling hours."""
     body = await read_body(request, CampaignCreate)
-    errors = _caps_errors(body.daily_cap, body.weekly_cap)
+    errors = caps_errors(body.daily_cap, body.weekly_cap)
     if body.windows is not None:
         errors += window_errors(body.windows, body.country, body.allow_outside_defaults)
     if errors:
@@ -187,6 +161,16 @@ async def create_campaign(request: web.Request) -> web.Response:
     try:
         async with request.app[SESSIONS]() as s, s.begin():
             campaign_id = await campaign_store.add_campaign(s, fields, windows)
+            created = await _load(s, campaign_id)
+            await _audit(
+                s,
+                request,
+                AuditEntity.CAMPAIGN,
+                campaign_id,
+                AuditAction.CREATE,
+                None,
+                audited(created) | audited_windows(created),
+            )
     except IntegrityError:
         raise json_error(409, f"a campaign named {body.name!r} exists") from None
     async with request.app[SESSIONS]() as s:
@@ -194,10 +178,17 @@ async def create_campaign(request: web.Request) -> web.Response:
 
 
 async def list_campaigns(request: web.Request) -> web.Response:
-    """Every campaign, newest first."""
+    """Every campaign, newest first, with the calls it placed today (UTC)."""
+    midnight = dt.datetime.combine(utcnow().date(), MIDNIGHT, tzinfo=dt.UTC)
     async with request.app[SESSIONS]() as s:
         rows = await campaign_store.list_campaigns(s)
-        return reply(CampaignList(items=[campaign_out(c) for c in rows]))
+        today = await campaign_store.attempts_since(s, midnight)
+        items = [
+            CampaignListItem(**dict(campaign_out(c)), attempts_today=today.get(c.id, 0))
+            for c in rows
+        ]
+    cps = request.app[SETTINGS].account_cps
+    return reply(CampaignList(items=items, account_cps=cps))
 
 
 async def get_campaign(request: web.Request) -> web.Response:
@@ -218,14 +209,24 @@ async def update_campaign(request: web.Request) -> web.Response:
     try:
         async with request.app[SESSIONS]() as s, s.begin():
             campaign = await _load(s, campaign_id, lock=True)
+            before = audited(campaign)
             daily = changes.get("daily_cap", campaign.daily_cap)
             weekly = changes.get("weekly_cap", campaign.weekly_cap)
-            errors = _caps_errors(daily, weekly)
+            errors = caps_errors(daily, weekly)
             if errors:
                 raise unprocessable(errors)
             for key, value in changes.items():
                 setattr(campaign, key, value)
             await s.flush()
+            await _audit(
+                s,
+                request,
+                AuditEntity.CAMPAIGN,
+                campaign_id,
+                AuditAction.UPDATE,
+                before,
+                audited(campaign),
+            )
             await wake_debtors(s, campaign_id=campaign_id)
     except IntegrityError:
         raise json_error(409, f"a campaign named {changes.get('name')!r} exists") from None
@@ -237,11 +238,17 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
     campaign_id = path_int(request, "id")
     async with request.app[SESSIONS]() as s, s.begin():
         campaign = await _load(s, campaign_id, lock=True)
+        before = {"active": campaign.active}
         campaign.active = active
+        action = AuditAction.RESUME if active else AuditAction.PAUSE
+        await _audit(
+            s, request, AuditEntity.CAMPAIGN, campaign_id, action, before, {"active": active}
+        )
         if active:
             await wake_debtors(s, campaign_id=campaign_id)
         else:
             await campaign_store.cancel_unplaced_attempts(s, campaign_id)
+    wallboard_changed(request.app)  # the dialer's state changed
     async with request.app[SESSIONS]() as s:
         return reply(campaign_out(await _load(s, campaign_id)))
 
@@ -265,7 +272,17 @@ async def put_windows(request: web.Request) -> web.Response:
         errors = window_errors(body.windows, campaign.country, body.allow_outside_defaults)
         if errors:
             raise unprocessable(errors)
+        before = audited_windows(campaign)
         await campaign_store.replace_windows(s, campaign, body.windows)
+        await _audit(
+            s,
+            request,
+            AuditEntity.CAMPAIGN_WINDOW,
+            campaign_id,
+            AuditAction.REPLACE,
+            before,
+            audited_windows(campaign),
+        )
         await wake_debtors(s, campaign_id=campaign_id)
     async with request.app[SESSIONS]() as s:
         return reply(campaign_out(await _load(s, campaign_id)))
@@ -277,8 +294,13 @@ async def put_blocked_dates(request: web.Request) -> web.Response:
     body = await read_body(request, BlockedDatesIn)
     async with request.app[SESSIONS]() as s, s.begin():
         campaign = await _load(s, campaign_id, lock=True)
+        before = {"blocked_dates": sorted(parse_blocked(campaign.blocked_dates or []))}
         campaign.blocked_dates = _dates(body.dates)
         await s.flush()
+        after = {"blocked_dates": sorted(parse_blocked(campaign.blocked_dates or []))}
+        await _audit(
+            s, request, AuditEntity.CAMPAIGN, campaign_id, AuditAction.UPDATE, before, after
+        )
         await wake_debtors(s, campaign_id=campaign_id)
     async with request.app[SESSIONS]() as s:
         return reply(campaign_out(await _load(s, campaign_id)))

@@ -5,17 +5,7 @@ CSV import uses, so settling a debt cancels its pending callbacks and its
 claimed-but-unplaced attempts in the same transaction however it arrives.
 
 KPIs follow the definitions in the compliance reference ("Collection KPIs"),
-made precise here:
-
-* attempts: calls that reached the carrier (``placed_at`` set); a claim
-  cancelled before dialling is not a call.
-* live contact: answered by a person (AMD said ``human``, or the dialog
-  heard someone: any outcome other than ``voicemail``/``no_contact``).
-* right-party contact: the outcome says we spoke with the verified debtor
-  (``ivr.vocab.outcomes.RIGHT_PARTY_OUTCOMES``, which also drive the quiet days).
-* promises: promises to pay made during those attempts.
-* promises due / kept: of those promises, the ones settled or whose date has
-  passed (UTC today), and the ones marked kept (paid by their date).
+made precise in :mod:`ivr.kpis`.
 """
 
 from __future__ import annotations
@@ -27,14 +17,13 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.keys import SESSIONS
+from ivr.kpis import campaign_kpis
 from ivr.store.models import utcnow
-from ivr.store.payments import collection_counts, debt_status, payment_by_ref
-from ivr.vocab.outcomes import NOT_LIVE_OUTCOMES, RIGHT_PARTY_OUTCOMES
+from ivr.store.payments import debt_status, payment_by_ref
 from ivr.web.api_common import (
     API_PREFIX,
     Endpoint,
     FieldError,
-    rate,
     read_body,
     read_query,
     reply,
@@ -102,24 +91,18 @@ async def summary(request: web.Request) -> web.Response:
     if since and until and until <= since:
         raise unprocessable([FieldError("until", "must be after since")])
     async with request.app[SESSIONS]() as s:
-        counts = await collection_counts(
-            s,
-            campaign_id=q.campaign,
-            since=since,
-            until=until,
-            not_live_outcomes=NOT_LIVE_OUTCOMES,
-            right_party_outcomes=RIGHT_PARTY_OUTCOMES,
-            today=utcnow().date(),
+        kpis = await campaign_kpis(
+            s, campaign_id=q.campaign, since=since, until=until, today=utcnow().date()
         )
     out = SummaryOut(
         campaign_id=q.campaign,
         since=since,
         until=until,
-        **asdict(counts),
-        contact_rate=rate(counts.live_contacts, counts.attempts),
-        rpc_rate=rate(counts.right_party_contacts, counts.attempts),
-        ptp_rate=rate(counts.promises, counts.right_party_contacts),
-        promise_kept_rate=rate(counts.promises_kept, counts.promises_due),
+        **asdict(kpis.counts),
+        contact_rate=kpis.contact_rate,
+        rpc_rate=kpis.rpc_rate,
+        ptp_rate=kpis.ptp_rate,
+        promise_kept_rate=kpis.promise_kept_rate,
     )
     return reply(out)
 

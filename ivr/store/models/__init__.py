@@ -15,6 +15,7 @@ there what each value means), re-exported here with the tables.
 from __future__ import annotations
 
 from ivr.store.models.agents import Agent, Transfer
+from ivr.store.models.audit import AuditEntry
 from ivr.store.models.base import NAMING, Base, UTCDateTime, string_enum, utcnow
 from ivr.store.models.calls import CallAttempt, CallEvent, PacingSlot
 from ivr.store.models.campaigns import CallWindow, Campaign
@@ -31,6 +32,7 @@ from ivr.store.models.debtors import (
     Phone,
     Promise,
 )
+from ivr.store.models.dnc import DebtorAction, DncNumber
 from ivr.store.models.messages import SmsMessage, SmsNumberOptOut
 from ivr.store.models.users import AuthSession, LoginThrottle, User
 from ivr.vocab.attempts import FINAL_ATTEMPT_STATUSES, LIVE_ATTEMPT_STATUSES, AttemptStatus
@@ -46,6 +48,7 @@ __all__ = [
     "NAMING",
     "Agent",
     "AttemptStatus",
+    "AuditEntry",
     "AuthSession",
     "Base",
     "CallAttempt",
@@ -59,8 +62,10 @@ __all__ = [
     "Debt",
     "DebtStatus",
     "Debtor",
+    "DebtorAction",
     "DebtorReview",
     "DebtorStatus",
+    "DncNumber",
     "LoginThrottle",
     "NumberOptOut",
     "OptOut",

@@ -1,0 +1,104 @@
+"""Collection KPIs of a campaign (or of everything), read from the store in one call.
+
+One place for the definitions of the compliance reference ("Collection
+KPIs"), so the JSON report, ``ivr demo`` and a console show the same numbers:
+
+* attempts: our calls that reached the carrier (``placed_at`` set); a claim
+  cancelled before dialling is not a call, and a call the debtor made to us
+  is not an attempt (counted apart: inbound calls, verified, promises).
+* contact rate = live contacts / attempts. A live contact is an attempt whose
+  outcome says a person was heard (anything but ``voicemail``/``no_contact``):
+  a line answered in silence is not a contact, whatever AMD said.
+* right-party contact (RPC) rate = conversations with the verified debtor
+  (``ivr.vocab.outcomes.RIGHT_PARTY_OUTCOMES``) / attempts.
+* promise-to-pay (PTP) rate = promises made on those attempts / RPCs.
+* promise-kept rate = promises marked kept / promises due (settled, or whose
+  date has passed).
+* abandonment rate = transfers dropped before an agent answered / transfers
+  requested (:mod:`ivr.agents.reports`; over every campaign in the period).
+* amount promised: the sum of the promises made on those attempts (cancelled
+  ones left out), per currency.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ivr.agents.reports import TransferStats, transfer_stats
+from ivr.store.payments import (
+    CollectionCounts,
+    InboundCounts,
+    collection_counts,
+    inbound_counts,
+    outcome_tally,
+    promised_amounts,
+)
+from ivr.vocab.outcomes import NOT_LIVE_OUTCOMES, RIGHT_PARTY_OUTCOMES
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    """A ratio rounded for display; None when there is nothing to divide by."""
+    return round(numerator / denominator, 4) if denominator else None
+
+
+@dataclass(frozen=True)
+class CampaignKpis:
+    """The counts, the rates made of them, outcomes and amounts promised."""
+
+    counts: CollectionCounts
+    outcomes: dict[str, int]
+    promised_cents: dict[str, int]
+    transfers: TransferStats
+    inbound: InboundCounts
+
+    @property
+    def contact_rate(self) -> float | None:
+        return rate(self.counts.live_contacts, self.counts.attempts)
+
+    @property
+    def rpc_rate(self) -> float | None:
+        return rate(self.counts.right_party_contacts, self.counts.attempts)
+
+    @property
+    def ptp_rate(self) -> float | None:
+        return rate(self.counts.promises, self.counts.right_party_contacts)
+
+    @property
+    def promise_kept_rate(self) -> float | None:
+        return rate(self.counts.promises_kept, self.counts.promises_due)
+
+    @property
+    def abandonment_rate(self) -> float | None:
+        return rate(self.transfers.abandoned, self.transfers.requested)
+
+
+async def campaign_kpis(
+    session: AsyncSession,
+    *,
+    campaign_id: int | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    today: dt.date | None = None,
+) -> CampaignKpis:
+    """The KPIs over attempts claimed in ``[since, until)``; ``today`` (UTC) decides what is due."""
+    counts = await collection_counts(
+        session,
+        campaign_id=campaign_id,
+        since=since,
+        until=until,
+        not_live_outcomes=NOT_LIVE_OUTCOMES,
+        right_party_outcomes=RIGHT_PARTY_OUTCOMES,
+        today=today or dt.datetime.now(dt.UTC).date(),
+    )
+    return CampaignKpis(
+        counts=counts,
+        outcomes=await outcome_tally(session, campaign_id=campaign_id, since=since, until=until),
+        promised_cents=await promised_amounts(
+            session, campaign_id=campaign_id, since=since, until=until
+        ),
+        transfers=await transfer_stats(session, since, until),
+        inbound=await inbound_counts(session, campaign_id=campaign_id, since=since, until=until),
+    )
