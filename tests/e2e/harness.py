@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 from aiohttp import web
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.app import AppOptions, create_app
@@ -24,8 +25,11 @@ from ivr.calls.one_call import place_one_call
 from ivr.config import Settings
 from ivr.keys import SESSIONS
 from ivr.sandbox.app import Sandbox
+from ivr.sandbox.callee import CalleeScript
+from ivr.sandbox.records import SandboxCall
 from ivr.store.importer import import_debtors
-from ivr.store.models import utcnow
+from ivr.store.models import CallAttempt, CallEvent, Promise, utcnow
+from ivr.web.sms_hooks import SMS_INBOUND_PATH
 from scheduler.manual import next_legal_instant
 
 PUBLIC = "https://ivr.test"
@@ -83,6 +87,8 @@ async def running_service(
     app = create_app(settings, options or AppOptions(keypad_only=True))
     runner, port = await serve_on_loopback(app)
     sandbox.config.rewrite_base[PUBLIC] = f"http://127.0.0.1:{port}"
+    # The number's Messaging URL: an SMS a debtor writes to it reaches the service, signed.
+    sandbox.config.sms.set_messaging_url(FROM_NUMBER, f"{PUBLIC}{SMS_INBOUND_PATH}")
     try:
         yield Service(app, runner, port, settings)
     finally:
@@ -94,6 +100,53 @@ async def import_rows(service: Service, tmp_path: Path, rows: list[str]) -> None
     path.write_text(CSV_HEADER + "".join(r + "\n" for r in rows), encoding="utf-8")
     report = await import_debtors(service.sessions, path)
     assert report.errors == [], report.errors
+
+
+@dataclass
+class InboundCall:
+    """A call a person placed to the service, as the carrier and the store saw it."""
+
+    call: SandboxCall
+    attempt: CallAttempt
+    events: list[CallEvent]
+    promise: Promise | None
+
+    @property
+    def prompts(self) -> list[str]:
+        """The prompt ids the service played, in order."""
+        return [e.data["prompt_id"] for e in self.events if e.kind == "prompt"]
+
+    @property
+    def said(self) -> str:
+        """Everything the service said, as one text."""
+        return " ".join(e.data["text"] for e in self.events if e.kind == "prompt")
+
+
+async def call_in(
+    sb: Sandbox, service: Any, script: CalleeScript, caller: str, *, limit_s: float = 120
+) -> InboundCall:
+    """``caller`` dials the service's number and follows ``script`` until the call ends.
+
+    ``service``: anything with ``sessions`` (the running service's store).
+    """
+    call = sb.start_inbound_call(
+        from_=caller,
+        to=FROM_NUMBER,
+        url=f"{PUBLIC}/twilio/voice",
+        script=script,
+        status_callback=f"{PUBLIC}/twilio/status",
+    )
+    ended = await sb.wait_for_call_end(call.sid, timeout=limit_s)
+    async with service.sessions() as s:
+        attempt = await s.scalar(select(CallAttempt).where(CallAttempt.call_sid == call.sid))
+        assert attempt is not None, "the inbound call was not recorded"
+        events = (
+            await s.scalars(
+                select(CallEvent).where(CallEvent.attempt_id == attempt.id).order_by(CallEvent.id)
+            )
+        ).all()
+        promise = await s.scalar(select(Promise).where(Promise.attempt_id == attempt.id))
+    return InboundCall(ended, attempt, list(events), promise)
 
 
 async def callable_instant(

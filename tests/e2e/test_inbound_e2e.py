@@ -10,43 +10,15 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from ivr.sandbox.app import Sandbox
 from ivr.sandbox.callee import CalleeScript, Press, WaitForPrompt
 from ivr.sandbox.config import SandboxConfig
 from ivr.store.migrate import upgrade_async
-from ivr.store.models import CallAttempt, CallEvent, Promise
 from scheduler.windows import business_day_on_or_after
-from tests.e2e.harness import FROM_NUMBER, PUBLIC, import_rows, running_service
+from tests.e2e.harness import call_in, import_rows, running_service
 
 NUMBER = "+5511987650001"
 ROW = f"IN-1001,Maria Souza,{NUMBER},150.00,2026-11-01,Loja Estrela,pt-BR,SP,,1985"
-
-
-async def _call_in(sb: Sandbox, svc, script: CalleeScript, caller: str = NUMBER):
-    call = sb.start_inbound_call(
-        from_=caller,
-        to=FROM_NUMBER,
-        url=f"{PUBLIC}/twilio/voice",
-        script=script,
-        status_callback=f"{PUBLIC}/twilio/status",
-    )
-    ended = await sb.wait_for_call_end(call.sid, timeout=120)
-    async with svc.sessions() as s:
-        attempt = await s.scalar(select(CallAttempt).where(CallAttempt.call_sid == call.sid))
-        assert attempt is not None, "the inbound call was not recorded"
-        events = (
-            await s.scalars(
-                select(CallEvent).where(CallEvent.attempt_id == attempt.id).order_by(CallEvent.id)
-            )
-        ).all()
-        promise = await s.scalar(select(Promise).where(Promise.attempt_id == attempt.id))
-    return ended, attempt, events, promise
-
-
-def _prompts(events) -> list[str]:
-    return [e.data["prompt_id"] for e in events if e.kind == "prompt"]
 
 
 async def test_known_number_verifies_hears_the_balance_and_promises(
@@ -72,8 +44,8 @@ async def test_known_number_verifies_hears_the_balance_and_promises(
     )
     async with Sandbox(SandboxConfig(speed=8.0)) as sb, running_service(db, sb, tts_cache) as svc:
         await import_rows(svc, tmp_path, [ROW])
-        call, attempt, events, promise = await _call_in(sb, svc, script)
-    prompts = _prompts(events)
+        seen = await call_in(sb, svc, script, NUMBER)
+    call, attempt, promise, prompts = seen.call, seen.attempt, seen.promise, seen.prompts
     assert prompts[:3] == ["inbound_welcome", "inbound_confirm_name", "check_birth_year"], prompts
     assert "inbound_balance" in prompts and "promise_thanks" in prompts, prompts
     assert attempt.direction == "inbound"
@@ -104,10 +76,10 @@ async def test_forged_caller_id_failing_the_factor_hears_nothing_of_the_debt(
     )
     async with Sandbox(SandboxConfig(speed=8.0)) as sb, running_service(db, sb, tts_cache) as svc:
         await import_rows(svc, tmp_path, [ROW])
-        _, attempt, events, promise = await _call_in(sb, svc, script)
-    prompts = _prompts(events)
+        seen = await call_in(sb, svc, script, NUMBER)
+    attempt, promise, prompts = seen.attempt, seen.promise, seen.prompts
     assert prompts[-1] == "inbound_unverified", prompts
-    said = " ".join(e.data["text"] for e in events if e.kind == "prompt")
+    said = seen.said
     assert "Estrela" not in said and "cento e cinquenta" not in said, said
     assert not {"inbound_balance", "notice_first", "reason"} & set(prompts)
     assert attempt.verified_at is None and promise is None
