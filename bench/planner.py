@@ -35,6 +35,7 @@ import asyncpg
 from sqlalchemy import text
 
 from ivr.config import Settings
+from ivr.number_facts import stored_facts
 from ivr.store.db import make_engine, make_sessionmaker
 from ivr.store.migrate import upgrade
 from scheduler.claim import ClaimStats, claim_batch
@@ -44,6 +45,7 @@ ADMIN = os.environ.get("IVR_BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5
 DB = os.environ.get("IVR_BENCH_DB", "ivr_bench")
 NOW = dt.datetime(2026, 11, 24, 14, 0, tzinfo=dt.UTC)  # Tuesday 11:00 in São Paulo
 GC_FREEZE = "--gc-freeze" in sys.argv
+NO_FACTS = "--no-facts" in sys.argv
 BATCH = 500
 TICKS = 20
 
@@ -100,6 +102,8 @@ async def build(n: int) -> None:
         FROM generate_series(1, $1::int) g;
         """.replace("$1::int", str(int(n)))
     )
+    if not NO_FACTS:
+        await fill_number_facts(conn, n)
     # A week of history for one debtor in five: 1 to 3 finished attempts each.
     await conn.execute(
         """
@@ -126,6 +130,35 @@ async def build(n: int) -> None:
     hist = await conn.fetchval("SELECT count(*) FROM call_attempts")
     await conn.close()
     print(f"built {rows:,} debtors, {hist:,} past attempts in {time.perf_counter() - t:.1f} s")
+
+
+async def fill_number_facts(conn: asyncpg.Connection, n: int) -> None:
+    """The phones' stored facts, as the importer's writes leave them (``ivr.number_facts``).
+
+    The numbers are made in SQL, so their facts are too: one value per area
+    code, each taken from :func:`ivr.number_facts.stored_facts` of a number of
+    that code; a random sample of 2,000 rows is then checked against a real
+    parse of its own number, so the bench cannot run on facts a parse would
+    not give.
+    """
+    ddds = await conn.fetch(f"SELECT unnest({DDD}) AS ddd")
+    for r in ddds:
+        country, zones = stored_facts(f"+55{r['ddd']}912345678")
+        await conn.execute(
+            "UPDATE phones SET number_country = $1, number_zones = $2 "
+            "WHERE substr(e164, 4, 2) = $3",
+            country,
+            zones,
+            r["ddd"],
+        )
+    sample = await conn.fetch(
+        "SELECT e164, number_country, number_zones FROM phones "
+        "WHERE id IN (SELECT 1 + floor(random() * $1)::int FROM generate_series(1, 2000))",
+        n,
+    )
+    wrong = [r["e164"] for r in sample if stored_facts(r["e164"]) != (r[1], r[2])]
+    if wrong:
+        raise SystemExit(f"stored facts differ from a parse for {len(wrong)} numbers: {wrong[:5]}")
 
 
 QUEUE_SQL = """
@@ -242,6 +275,11 @@ async def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="keep an existing ivr_bench")
     ap.add_argument("--keep", action="store_true", help="do not drop ivr_bench afterwards")
     ap.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after the warm-up")
+    ap.add_argument(
+        "--no-facts",
+        action="store_true",
+        help="leave the phones' stored facts NULL (rows written by a path that skips them)",
+    )
     args = ap.parse_args()
     if not args.reuse:
         await build(args.debtors)
