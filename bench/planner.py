@@ -13,7 +13,10 @@ p50/p95 of:
   claims to the dialer; the calls themselves are not placed).
 
 Then it prints ``EXPLAIN (ANALYZE, BUFFERS)`` of the queue query and of the
-history query. Run: ``.venv/bin/python bench/planner.py [--debtors N] [--keep]``.
+history query. The phones carry their stored facts (``ivr.number_facts``), as
+the importer writes them; ``--no-facts`` leaves them NULL (parsed on every
+read, as before migration ``0028_planner``). ``--batch N`` sets the claims per
+tick. Run: ``.venv/bin/python bench/planner.py [--debtors N] [--batch N] [--keep]``.
 """
 
 from __future__ import annotations
@@ -164,7 +167,7 @@ async def fill_number_facts(conn: asyncpg.Connection, n: int) -> None:
 QUEUE_SQL = """
 SELECT debtors.id FROM debtors
 WHERE debtors.opted_out_at IS NULL AND debtors.next_attempt_at <= $1
-ORDER BY debtors.next_attempt_at LIMIT 500 FOR UPDATE SKIP LOCKED
+ORDER BY debtors.next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED
 """
 HISTORY_SQL = """
 SELECT debtor_id, id, claimed_at, status, outcome, ended_at, phone_id FROM call_attempts
@@ -195,7 +198,7 @@ async def run() -> None:
     for i in range(TICKS):
         async with raw.transaction():
             t = time.perf_counter()
-            await raw.fetch(QUEUE_SQL, NOW + dt.timedelta(seconds=i))
+            await raw.fetch(QUEUE_SQL, NOW + dt.timedelta(seconds=i), BATCH)
             select_ms.append((time.perf_counter() - t) * 1000)
 
     # One untimed tick first: a long-running service has its zone, holiday and
@@ -258,7 +261,7 @@ async def run() -> None:
             f"   max {max(values):7.1f} ms"
         )
     async with raw.transaction():
-        plan = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS) " + QUEUE_SQL, NOW)
+        plan = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS) " + QUEUE_SQL, NOW, BATCH)
         print("\nEXPLAIN ANALYZE (queue):\n" + "\n".join(r[0] for r in plan))
     plan = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS) " + HISTORY_SQL, NOW, ids)
     print("\nEXPLAIN ANALYZE (history of 500):\n" + "\n".join(r[0] for r in plan))
@@ -270,6 +273,7 @@ async def run() -> None:
 
 
 async def main() -> None:
+    global BATCH
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--debtors", type=int, default=1_000_000)
     ap.add_argument("--reuse", action="store_true", help="keep an existing ivr_bench")
@@ -280,7 +284,9 @@ async def main() -> None:
         action="store_true",
         help="leave the phones' stored facts NULL (rows written by a path that skips them)",
     )
+    ap.add_argument("--batch", type=int, default=BATCH, help="claims per tick (default 500)")
     args = ap.parse_args()
+    BATCH = args.batch
     if not args.reuse:
         await build(args.debtors)
     try:

@@ -155,9 +155,7 @@ async def test_every_insert_path_stores_the_facts(
             ],
         )
     async with sessions() as s, s.begin():
-        rows = (
-            await s.execute(select(Phone.e164, Phone.number_country, Phone.number_zones))
-        ).all()
+        rows = (await s.execute(select(Phone.e164, Phone.number_country, Phone.number_zones))).all()
         assert len(rows) == 4
         for e164, country, zones in rows:
             assert (country, zones) == stored_facts(e164), e164
