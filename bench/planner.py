@@ -13,7 +13,10 @@ p50/p95 of:
   claims to the dialer; the calls themselves are not placed).
 
 Then it prints ``EXPLAIN (ANALYZE, BUFFERS)`` of the queue query and of the
-history query. Run: ``.venv/bin/python bench/planner.py [--debtors N] [--keep]``.
+history query. The phones carry their stored facts (``ivr.number_facts``), as
+the importer writes them; ``--no-facts`` leaves them NULL (parsed on every
+read, as before migration ``0028_planner``). ``--batch N`` sets the claims per
+tick. Run: ``.venv/bin/python bench/planner.py [--debtors N] [--batch N] [--keep]``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import asyncpg
 from sqlalchemy import text
 
 from ivr.config import Settings
+from ivr.number_facts import stored_facts
 from ivr.store.db import make_engine, make_sessionmaker
 from ivr.store.migrate import upgrade
 from scheduler.claim import ClaimStats, claim_batch
@@ -44,6 +48,7 @@ ADMIN = os.environ.get("IVR_BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5
 DB = os.environ.get("IVR_BENCH_DB", "ivr_bench")
 NOW = dt.datetime(2026, 11, 24, 14, 0, tzinfo=dt.UTC)  # Tuesday 11:00 in São Paulo
 GC_FREEZE = "--gc-freeze" in sys.argv
+NO_FACTS = "--no-facts" in sys.argv
 BATCH = 500
 TICKS = 20
 
@@ -100,6 +105,8 @@ async def build(n: int) -> None:
         FROM generate_series(1, $1::int) g;
         """.replace("$1::int", str(int(n)))
     )
+    if not NO_FACTS:
+        await fill_number_facts(conn, n)
     # A week of history for one debtor in five: 1 to 3 finished attempts each.
     await conn.execute(
         """
@@ -128,10 +135,39 @@ async def build(n: int) -> None:
     print(f"built {rows:,} debtors, {hist:,} past attempts in {time.perf_counter() - t:.1f} s")
 
 
+async def fill_number_facts(conn: asyncpg.Connection, n: int) -> None:
+    """The phones' stored facts, as the importer's writes leave them (``ivr.number_facts``).
+
+    The numbers are made in SQL, so their facts are too: one value per area
+    code, each taken from :func:`ivr.number_facts.stored_facts` of a number of
+    that code; a random sample of 2,000 rows is then checked against a real
+    parse of its own number, so the bench cannot run on facts a parse would
+    not give.
+    """
+    ddds = await conn.fetch(f"SELECT unnest({DDD}) AS ddd")
+    for r in ddds:
+        country, zones = stored_facts(f"+55{r['ddd']}912345678")
+        await conn.execute(
+            "UPDATE phones SET number_country = $1, number_zones = $2 "
+            "WHERE substr(e164, 4, 2) = $3",
+            country,
+            zones,
+            r["ddd"],
+        )
+    sample = await conn.fetch(
+        "SELECT e164, number_country, number_zones FROM phones "
+        "WHERE id IN (SELECT 1 + floor(random() * $1)::int FROM generate_series(1, 2000))",
+        n,
+    )
+    wrong = [r["e164"] for r in sample if stored_facts(r["e164"]) != (r[1], r[2])]
+    if wrong:
+        raise SystemExit(f"stored facts differ from a parse for {len(wrong)} numbers: {wrong[:5]}")
+
+
 QUEUE_SQL = """
 SELECT debtors.id FROM debtors
 WHERE debtors.opted_out_at IS NULL AND debtors.next_attempt_at <= $1
-ORDER BY debtors.next_attempt_at LIMIT 500 FOR UPDATE SKIP LOCKED
+ORDER BY debtors.next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED
 """
 HISTORY_SQL = """
 SELECT debtor_id, id, claimed_at, status, outcome, ended_at, phone_id FROM call_attempts
@@ -162,7 +198,7 @@ async def run() -> None:
     for i in range(TICKS):
         async with raw.transaction():
             t = time.perf_counter()
-            await raw.fetch(QUEUE_SQL, NOW + dt.timedelta(seconds=i))
+            await raw.fetch(QUEUE_SQL, NOW + dt.timedelta(seconds=i), BATCH)
             select_ms.append((time.perf_counter() - t) * 1000)
 
     # One untimed tick first: a long-running service has its zone, holiday and
@@ -225,7 +261,7 @@ async def run() -> None:
             f"   max {max(values):7.1f} ms"
         )
     async with raw.transaction():
-        plan = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS) " + QUEUE_SQL, NOW)
+        plan = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS) " + QUEUE_SQL, NOW, BATCH)
         print("\nEXPLAIN ANALYZE (queue):\n" + "\n".join(r[0] for r in plan))
     plan = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS) " + HISTORY_SQL, NOW, ids)
     print("\nEXPLAIN ANALYZE (history of 500):\n" + "\n".join(r[0] for r in plan))
@@ -237,12 +273,20 @@ async def run() -> None:
 
 
 async def main() -> None:
+    global BATCH
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--debtors", type=int, default=1_000_000)
     ap.add_argument("--reuse", action="store_true", help="keep an existing ivr_bench")
     ap.add_argument("--keep", action="store_true", help="do not drop ivr_bench afterwards")
     ap.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after the warm-up")
+    ap.add_argument(
+        "--no-facts",
+        action="store_true",
+        help="leave the phones' stored facts NULL (rows written by a path that skips them)",
+    )
+    ap.add_argument("--batch", type=int, default=BATCH, help="claims per tick (default 500)")
     args = ap.parse_args()
+    BATCH = args.batch
     if not args.reuse:
         await build(args.debtors)
     try:

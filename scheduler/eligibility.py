@@ -20,6 +20,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from scheduler.legal import phone_countries
 from scheduler.reasons import Reason
 from scheduler.reasons_caps import cap_reasons, inbound_reasons
 from scheduler.reasons_debt import DEBT_CODES, choose_debt, debt_reasons, open_debt_campaigns
@@ -98,7 +99,7 @@ def evaluate(
     rules = campaigns.get(chosen.campaign_id) if chosen and chosen.campaign_id else None
     if rules is None and active_rules:
         rules = active_rules[0]
-    countries = snap.countries()
+    countries = phone_countries(snap.country, phones)  # snap.countries(), phones known
     windows = windows_for(rules, countries)
     blocked = rules.blocked if rules else frozenset()
 

@@ -142,6 +142,8 @@ async def load_snapshots(
                 Phone.e164,
                 Phone.position,
                 Phone.wrong_number_at,
+                Phone.number_country,
+                Phone.number_zones,
                 NumberOptOut.created_at.label("number_opted_out_at"),
                 Debt.id.label("debt_id"),
                 Debt.status,
@@ -168,7 +170,15 @@ async def load_snapshots(
         if r.phone_id is not None and r.phone_id not in phones_seen:
             phones_seen.add(r.phone_id)
             snap.phones.append(
-                PhoneRow(r.phone_id, r.e164, r.position, r.wrong_number_at, r.number_opted_out_at)
+                PhoneRow(
+                    r.phone_id,
+                    r.e164,
+                    r.position,
+                    r.wrong_number_at,
+                    r.number_opted_out_at,
+                    number_country=r.number_country,
+                    number_zones=r.number_zones,
+                )
             )
         if r.debt_id is not None and all(d.id != r.debt_id for d in snap.debts):
             snap.debts.append(

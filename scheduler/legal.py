@@ -18,10 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterable, Sequence
-
-import phonenumbers
+from typing import Any
 
 from ivr.calling_hours import FALLBACK_COUNTRY, LEGAL_HOURS, hours_of
+from ivr.number_facts import country_from_column, number_country
 from scheduler.windows import MIDNIGHT, Window, default_windows
 
 
@@ -61,21 +61,23 @@ def intersect(a: Sequence[Window], b: Sequence[Window]) -> tuple[Window, ...]:
     return tuple(sorted(set(out), key=lambda w: (w.weekday, w.start)))
 
 
-@functools.lru_cache(maxsize=65536)
-def number_country(e164: str) -> str | None:
-    """The country a number belongs to (ISO code), or None if unknown."""
-    try:
-        region = phonenumbers.region_code_for_number(phonenumbers.parse(e164))
-    except phonenumbers.NumberParseException:
-        return None
-    return region if region and region != "ZZ" else None
-
-
 def debtor_countries(record_country: str, numbers: Iterable[str]) -> tuple[str, ...]:
     """Every country whose rules bind this debtor: the record's first, then the numbers'."""
+    return _countries(record_country, (number_country(n) for n in numbers))
+
+
+def phone_countries(record_country: str, phones: Iterable[Any]) -> tuple[str, ...]:
+    """:func:`debtor_countries` for phone rows, reading each number's stored
+    country (``ivr.number_facts``) instead of parsing it again."""
+    return _countries(
+        record_country,
+        (country_from_column(getattr(p, "number_country", None), p.e164) for p in phones),
+    )
+
+
+def _countries(record_country: str, of_numbers: Iterable[str | None]) -> tuple[str, ...]:
     found = [record_country.upper()]
-    for n in numbers:
-        c = number_country(n)
+    for c in of_numbers:
         if c is not None and c not in found:
             found.append(c)
     return tuple(found)

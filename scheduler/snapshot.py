@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ivr.vocab.debtors import DebtorStatus
 from scheduler.caps import CapPolicy, PastAttempt
-from scheduler.legal import debtor_countries
+from scheduler.legal import phone_countries
 from scheduler.windows import Window
 from scheduler.zones import debtor_zones, dialable
 
@@ -46,6 +46,10 @@ class PhoneRow:
     # The do-not-call lists the number is on (``dnc_numbers``): never dialed nor
     # written to while listed.
     dnc_lists: tuple[str, ...] = ()
+    # The number's stored facts (``ivr.number_facts``; None: not stored, parsed
+    # when read): its country and the time zones its prefix spans.
+    number_country: str | None = None
+    number_zones: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,7 @@ class DebtorSnapshot:
         return debtor_zones(self.timezone, self.phones, self.country)
 
     def countries(self) -> tuple[str, ...]:
-        return debtor_countries(self.country, [p.e164 for p in self.valid_phones()])
+        return phone_countries(self.country, self.valid_phones())
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,11 @@ instants, windows and holidays; calls/ and jobs date a person's day by
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from collections.abc import Iterable, Sequence
 from typing import Protocol, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
-from phonenumbers import timezone as pn_timezone
+from ivr.number_facts import valid_zone, zones_for_number, zones_from_column
 
 # Used only when neither the debtor record nor the number gives a zone: every
 # zone the country spans, so the window must hold in all of them.
@@ -52,28 +49,6 @@ def reference_zone(country: str) -> str:
     return REFERENCE_ZONES.get(code) or COUNTRY_ZONES.get(code, ("America/Sao_Paulo",))[0]
 
 
-@functools.lru_cache(maxsize=4096)
-def valid_zone(name: str | None) -> bool:
-    """An IANA zone name this machine's zone database knows."""
-    if not name:
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
-@functools.lru_cache(maxsize=65536)
-def zones_for_number(e164: str) -> tuple[str, ...]:
-    """Candidate zones for a number (several when its area code spans zones)."""
-    try:
-        parsed = phonenumbers.parse(e164)
-    except phonenumbers.NumberParseException:
-        return ()
-    return tuple(sorted(z for z in pn_timezone.time_zones_for_number(parsed) if valid_zone(z)))
-
-
 def candidate_zones(timezone: str | None, numbers: Iterable[str], country: str) -> tuple[str, ...]:
     """The zones a call must respect: the record's zone, else the numbers', else the country's.
 
@@ -82,12 +57,21 @@ def candidate_zones(timezone: str | None, numbers: Iterable[str], country: str) 
     """
     if timezone and valid_zone(timezone):
         return (timezone,)
+    return _union_or_country([zones_for_number(n) for n in numbers], country)
+
+
+def _union_or_country(per_number: Iterable[tuple[str, ...]], country: str) -> tuple[str, ...]:
     found: set[str] = set()
-    for n in numbers:
-        found.update(zones_for_number(n))
+    for zones in per_number:
+        found.update(zones)
     if found:
         return tuple(sorted(found))
     return COUNTRY_ZONES.get(country.upper(), ("America/Sao_Paulo",))
+
+
+def phone_zones(phone: PhoneLike) -> tuple[str, ...]:
+    """A phone's zones: stored on the row when it was written, else parsed now."""
+    return zones_from_column(getattr(phone, "number_zones", None), phone.e164)
 
 
 class PhoneLike(Protocol):
@@ -123,10 +107,13 @@ def debtor_zones(
 
     The record's zone, else every zone of every dialable number (all numbers
     if none is dialable), else every zone of the country: see
-    :func:`candidate_zones`. The first zone dates the debtor's calendar.
+    :func:`candidate_zones` (here the numbers' zones come from their rows when
+    stored, see ``ivr.number_facts``). The first zone dates the debtor's calendar.
     """
-    numbers = [p.e164 for p in dialable(phones)] or [p.e164 for p in phones]
-    return candidate_zones(timezone, numbers, country)
+    if timezone and valid_zone(timezone):
+        return (timezone,)
+    chosen = dialable(phones) or list(phones)
+    return _union_or_country([phone_zones(p) for p in chosen], country)
 
 
 def primary_zone(timezone: str | None, phones: Sequence[PhoneLike], country: str) -> str:

@@ -24,8 +24,10 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.engine.interfaces import ExecutionContext
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from ivr.number_facts import ZONES_MAX, stored_facts
 from ivr.store.models.base import Base, string_enum, utcnow
 from ivr.store.models.creditors import PAYMENT_URL_MAX, PIX_CODE_MAX
 from ivr.store.name_key import fold_name
@@ -105,6 +107,21 @@ def _keep_name_key(_mapper: object, _conn: object, debtor: Debtor) -> None:
     debtor.name_key = fold_name(debtor.name or "")
 
 
+def _row_e164(ctx: ExecutionContext) -> str | None:
+    e164 = ctx.get_current_parameters().get("e164")  # type: ignore[attr-defined]
+    return e164 if isinstance(e164, str) else None
+
+
+def _fact_country(ctx: ExecutionContext) -> str | None:
+    e164 = _row_e164(ctx)
+    return stored_facts(e164)[0] if e164 is not None else None
+
+
+def _fact_zones(ctx: ExecutionContext) -> str | None:
+    e164 = _row_e164(ctx)
+    return stored_facts(e164)[1] if e164 is not None else None
+
+
 class Phone(Base):
     __tablename__ = "phones"
     __table_args__ = (UniqueConstraint("debtor_id", "e164"),)
@@ -114,8 +131,21 @@ class Phone(Base):
     e164: Mapped[str] = mapped_column(String(20), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     wrong_number_at: Mapped[dt.datetime | None] = mapped_column()
+    # What the rule book reads of the number, derived once when the row is
+    # written (ivr.number_facts): its country ("" unknown) and the time zones
+    # its prefix spans (space-separated). NULL: not derived, readers parse.
+    number_country: Mapped[str | None] = mapped_column(String(2), default=_fact_country)
+    number_zones: Mapped[str | None] = mapped_column(String(ZONES_MAX), default=_fact_zones)
 
     debtor: Mapped[Debtor] = relationship(back_populates="phones")
+
+    @validates("e164")
+    def _derive_facts(self, _key: str, e164: str) -> str:
+        """A number set or changed on a row object carries its own facts (Core
+        inserts get them from the column defaults)."""
+        if isinstance(e164, str):
+            self.number_country, self.number_zones = stored_facts(e164)
+        return e164
 
 
 class Debt(Base):
