@@ -6,7 +6,7 @@ being parsed again for every person on every planner tick. Existing rows are
 filled here, in batches.
 
 Revision ID: 0028_planner
-Revises: 0027_campaign_ui
+Revises: 0026_wallboard
 Create Date: 2027-02-02 10:00:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from ivr.number_facts import ZONES_MAX, stored_facts
 
 revision = "0028_planner"
-down_revision: str | None = "0027_campaign_ui"
+down_revision: str | None = "0026_wallboard"
 branch_labels = None
 depends_on = None
 
