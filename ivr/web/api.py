@@ -19,6 +19,7 @@ from ivr.web import (
     api_debtors,
     api_payments,
     api_plans,
+    api_reports,
 )
 from ivr.web.api_common import API_PREFIX, Endpoint, add_endpoints, read_body, reply
 from ivr.web.api_schemas import LoginIn, Ok, UserOut
@@ -97,6 +98,7 @@ def setup_api(app: web.Application) -> None:
     add_endpoints(app, api_debtor_channels.ENDPOINTS)
     add_endpoints(app, api_payments.ENDPOINTS)
     add_endpoints(app, api_plans.ENDPOINTS)
+    add_endpoints(app, api_reports.ENDPOINTS)
     app.router.add_get(OPENAPI_PATH, serve_openapi)
 
 

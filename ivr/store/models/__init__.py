@@ -32,6 +32,7 @@ from ivr.store.models.debtors import (
     Promise,
 )
 from ivr.store.models.messages import SmsMessage, SmsNumberOptOut
+from ivr.store.models.reports import DailyCampaignStats, RollupWatermark
 from ivr.store.models.users import AuthSession, LoginThrottle, User
 from ivr.vocab.attempts import FINAL_ATTEMPT_STATUSES, LIVE_ATTEMPT_STATUSES, AttemptStatus
 from ivr.vocab.debtors import DebtorStatus, ReviewKind
@@ -56,6 +57,7 @@ __all__ = [
     "Campaign",
     "Creditor",
     "CreditorSpokenForm",
+    "DailyCampaignStats",
     "Debt",
     "DebtStatus",
     "Debtor",
@@ -76,6 +78,7 @@ __all__ = [
     "PromiseStatus",
     "ReviewKind",
     "Role",
+    "RollupWatermark",
     "SmsMessage",
     "SmsNumberOptOut",
     "Transfer",

@@ -1,0 +1,195 @@
+"""Keeping ``daily_campaign_stats`` up to date: a job recomputing the keys that may have changed.
+
+Why a job and not a counter bumped in each write: the facts behind the KPIs
+change in a dozen places (status callbacks, the call flow's outcome, the
+agent's wrap-up, transfers moving, payments from the API and the CSV import,
+the promise follow-up, a new plan cancelling the old one), and a counter
+missed in any of them would drift for ever, silently. Instead each run
+*recomputes* whole keys from the facts with the one definition
+(:func:`ivr.reports.kpis.compute_counts`) and replaces the stored rows, so a
+run is idempotent (a callback applied twice changes nothing: the recount is
+the same) and a missed run is healed by the next one. The status-callback
+path, tuned for its 99th percentile, gets no extra write.
+
+Which keys a run recomputes:
+
+* every campaign's days in the look-back window (``today - lookback - 1`` to
+  ``today + 1`` in UTC, covering every debtor's local day): calls, outcomes,
+  transfers and wrap-ups change within minutes or hours of the call, and a
+  promise is settled (kept or broken) the day after its date;
+* the keys touched by rows added since the last run (a watermark per table,
+  by row id, in ``rollup_watermarks``): a payment imported late and dated
+  weeks ago, a promise or plan (which may cancel older promises on the debt),
+  a debt added to a campaign. Row ids, not timestamps: an id is assigned
+  before commit, so the job re-reads the last ``ID_OVERLAP`` ids each run,
+  which covers transactions committing out of id order.
+
+Anything older that changes otherwise (a promise settled after weeks of the
+service being down) is healed by :func:`rebuild` over the range.
+
+Replicas: on PostgreSQL a run takes a transaction-scoped advisory lock and
+skips when another replica holds it; SQLite has a single process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ivr.reports.kpis import DayCounts, Key, compute_counts
+from ivr.store.models import (
+    CallAttempt,
+    Campaign,
+    DailyCampaignStats,
+    Debt,
+    Payment,
+    Promise,
+    RollupWatermark,
+)
+
+LOCK_KEY = 7_220_022  # pg advisory lock: one roll-up run at a time across replicas
+ID_OVERLAP = 1000
+"""Ids re-read below the watermark: rows whose transaction committed late."""
+DEFAULT_LOOKBACK_DAYS = 3
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    ran: bool
+    keys: int
+    late_keys: int
+
+
+async def _replace(
+    session: AsyncSession,
+    day_from: dt.date,
+    day_to: dt.date,
+    campaign_ids: Collection[int] | None,
+    now: dt.datetime,
+) -> int:
+    """Recount ``[day_from, day_to]`` (of these campaigns, or all) and store it."""
+    counts = await compute_counts(session, day_from, day_to, campaign_ids)
+    stmt = delete(DailyCampaignStats).where(DailyCampaignStats.local_day.between(day_from, day_to))
+    if campaign_ids is not None:
+        stmt = stmt.where(DailyCampaignStats.campaign_id.in_(sorted(campaign_ids)))
+    await session.execute(stmt)
+    await _insert(session, counts, now)
+    return len(counts)
+
+
+async def _insert(session: AsyncSession, counts: dict[Key, DayCounts], now: dt.datetime) -> None:
+    rows = [
+        {"campaign_id": cid, "local_day": day, "refreshed_at": now, **c.as_dict()}
+        for (cid, day), c in sorted(counts.items())
+        if not c.is_empty()
+    ]
+    known = set(await session.scalars(select(Campaign.id)))
+    rows = [r for r in rows if r["campaign_id"] in known]
+    for i in range(0, len(rows), 1000):
+        await session.execute(insert(DailyCampaignStats), rows[i : i + 1000])
+
+
+async def rebuild(
+    session: AsyncSession, day_from: dt.date, day_to: dt.date, now: dt.datetime
+) -> int:
+    """Recompute every campaign's rows for a range (after an outage, or to fill a new store)."""
+    return await _replace(session, day_from, day_to, None, now)
+
+
+async def _lock(session: AsyncSession) -> bool:
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return True
+    got = await session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+    return bool(got)
+
+
+async def _watermark(session: AsyncSession, name: str) -> int:
+    found = await session.scalar(
+        select(RollupWatermark.last_id).where(RollupWatermark.name == name)
+    )
+    return int(found or 0)
+
+
+async def _late_keys(session: AsyncSession) -> tuple[set[Key], dict[str, int]]:
+    """Keys touched by payments, promises and debts added since the last run."""
+    keys: set[Key] = set()
+    marks: dict[str, int] = {}
+    debts: set[int] = set()
+    for name, id_col, debt_col in (
+        ("payments", Payment.id, Payment.debt_id),
+        ("promises", Promise.id, Promise.debt_id),
+    ):
+        since = max(await _watermark(session, name) - ID_OVERLAP, 0)
+        marks[name] = int(await session.scalar(select(func.max(id_col))) or 0)
+        debts |= set(await session.scalars(select(debt_col).where(id_col > since).distinct()))
+    since = max(await _watermark(session, "debts") - ID_OVERLAP, 0)
+    marks["debts"] = int(await session.scalar(select(func.max(Debt.id))) or 0)
+    for cid, created in await session.execute(
+        select(Debt.campaign_id, Debt.created_at).where(
+            Debt.id > since, Debt.campaign_id.is_not(None)
+        )
+    ):
+        keys.add((cast(int, cid), created.date()))
+    ids = sorted(debts)
+    for i in range(0, len(ids), 1000):
+        chunk = ids[i : i + 1000]
+        for cid, day in await session.execute(
+            select(Debt.campaign_id, Payment.paid_on)
+            .join(Debt, Debt.id == Payment.debt_id)
+            .where(Payment.debt_id.in_(chunk), Debt.campaign_id.is_not(None))
+            .distinct()
+        ):
+            keys.add((cast(int, cid), day))
+        for cid, day in await session.execute(
+            select(Debt.campaign_id, Promise.promised_date)
+            .join(Debt, Debt.id == Promise.debt_id)
+            .where(Promise.debt_id.in_(chunk), Debt.campaign_id.is_not(None))
+            .distinct()
+        ):
+            keys.add((cast(int, cid), day))
+        for cid, day in await session.execute(
+            select(CallAttempt.campaign_id, CallAttempt.local_day)
+            .join(Promise, Promise.attempt_id == CallAttempt.id)
+            .where(Promise.debt_id.in_(chunk), CallAttempt.campaign_id.is_not(None))
+            .distinct()
+        ):
+            keys.add((cast(int, cid), day))
+    return keys, marks
+
+
+async def refresh(
+    session: AsyncSession, now: dt.datetime, lookback_days: int = DEFAULT_LOOKBACK_DAYS
+) -> RefreshReport:
+    """One run of the job, in the caller's transaction (see the module's doc)."""
+    if not await _lock(session):
+        return RefreshReport(ran=False, keys=0, late_keys=0)
+    first = now.date() - dt.timedelta(days=lookback_days + 1)
+    last = now.date() + dt.timedelta(days=1)
+    late, marks = await _late_keys(session)
+    n = await _replace(session, first, last, None, now)
+    by_day: dict[dt.date, set[int]] = defaultdict(set)
+    for cid, day in late:
+        if not first <= day <= last:
+            by_day[day].add(cid)
+    for day, cids in sorted(by_day.items()):
+        n += await _replace(session, day, day, cids, now)
+    for name, last_id in marks.items():
+        row = await session.get(RollupWatermark, name)
+        if row is None:
+            session.add(RollupWatermark(name=name, last_id=last_id, ran_at=now))
+        else:
+            row.last_id, row.ran_at = last_id, now
+    await session.flush()
+    return RefreshReport(ran=True, keys=n, late_keys=sum(len(c) for c in by_day.values()))
+
+
+async def refreshed_at(session: AsyncSession) -> dt.datetime | None:
+    """When the job last ran (the reports say how fresh they are)."""
+    found: dt.datetime | None = await session.scalar(select(func.max(RollupWatermark.ran_at)))
+    return found
