@@ -287,7 +287,8 @@ async def _transfers(session: AsyncSession, dialect: str, counted: Any, at: Any)
     for cid, day, n, abandoned, handled, talk_s, hold_s, wrap_s in rows:
         c = at(cid, day)
         c.transfers, c.abandoned, c.handled = int(n), int(abandoned), int(handled)
-        c.talk_s, c.hold_s, c.wrap_s = float(talk_s or 0), float(hold_s or 0), float(wrap_s or 0)
+        # Tenths of a second: SQLite's julian-day arithmetic is off by microseconds.
+        c.talk_s, c.hold_s, c.wrap_s = (round(float(x or 0), 1) for x in (talk_s, hold_s, wrap_s))
 
 
 def _rate(numerator: float, denominator: float) -> float | None:

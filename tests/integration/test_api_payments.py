@@ -1,4 +1,4 @@
-"""Payments and the KPI summary over a real database."""
+"""Payments over a real database (the KPI reports: test_reports.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from ivr.store.models import (
     CallbackStatus,
     Debt,
     DebtStatus,
-    Promise,
-    PromiseStatus,
 )
 from tests.support.api import WEDNESDAY_10H_SP, Api, add_attempt, new_campaign, new_debtor
 
@@ -98,61 +96,3 @@ async def test_payment_validation(api: Api) -> None:
         P, json={k: v for k, v in good.items() if k != "amount"}, headers=api.sup()
     )
     assert [e["field"] for e in (await resp.json())["errors"]] == ["amount"]
-
-
-async def test_summary_kpis(api: Api) -> None:
-    camp = await new_campaign(api)
-    other = await new_campaign(api)
-    d = await new_debtor(api, camp["id"])
-    t = WEDNESDAY_10H_SP - dt.timedelta(days=30)
-    step = dt.timedelta(hours=5)
-    promise_at = await add_attempt(api, d, t, outcome="promise", answered_by="human")
-    await add_attempt(api, d, t + step, outcome="right_party")
-    await add_attempt(api, d, t + 2 * step, outcome="wrong_party", answered_by="human")
-    await add_attempt(api, d, t + 3 * step, outcome="voicemail", answered_by="machine_end_beep")
-    await add_attempt(api, d, t + 4 * step, status=AttemptStatus.NO_ANSWER, outcome="no_contact")
-    # Claimed and cancelled before dialling: not a call.
-    await add_attempt(
-        api, d, t + 5 * step, status=AttemptStatus.CANCELED, outcome=None, placed=False
-    )
-    async with api.sessions() as s, s.begin():
-        s.add(
-            Promise(
-                debt_id=d.debts[0].id,
-                attempt_id=promise_at,
-                promised_date=dt.date(2025, 5, 20),
-                amount_cents=15_000,
-                status=PromiseStatus.KEPT,
-            )
-        )
-    o = await new_debtor(api, other["id"], phone="+5511987654329")
-    await add_attempt(api, o, t, outcome="promise")
-
-    resp = await api.client.get(f"/api/v1/reports/summary?campaign={camp['id']}", headers=api.sup())
-    body = await resp.json()
-    assert resp.status == 200, body
-    assert body["attempts"] == 5
-    assert body["live_contacts"] == 3  # promise, right_party, wrong_party
-    assert body["right_party_contacts"] == 2
-    assert body["promises"] == 1
-    assert body["contact_rate"] == 0.6 and body["rpc_rate"] == 0.4 and body["ptp_rate"] == 0.5
-    assert (body["promises_due"], body["promises_kept"], body["promise_kept_rate"]) == (1, 1, 1.0)
-
-    everything = await (await api.client.get("/api/v1/reports/summary", headers=api.sup())).json()
-    assert everything["attempts"] == 6 and everything["right_party_contacts"] == 3
-
-    later = (t + 2 * step).isoformat()
-    resp = await api.client.get(
-        "/api/v1/reports/summary",
-        params={"campaign": camp["id"], "since": later},
-        headers=api.sup(),
-    )
-    body = await resp.json()
-    assert body["attempts"] == 3 and body["right_party_contacts"] == 0 and body["ptp_rate"] is None
-
-    resp = await api.client.get(
-        "/api/v1/reports/summary",
-        params={"since": later, "until": t.isoformat()},
-        headers=api.sup(),
-    )
-    assert resp.status == 422 and (await resp.json())["errors"][0]["field"] == "until"
