@@ -20,9 +20,10 @@ Which keys a run recomputes:
 * the keys touched by rows added since the last run (a watermark per table,
   by row id, in ``rollup_watermarks``): a payment imported late and dated
   weeks ago, a promise or plan (which may cancel older promises on the debt),
-  a debt added to a campaign. Row ids, not timestamps: an id is assigned
-  before commit, so the job re-reads the last ``ID_OVERLAP`` ids each run,
-  which covers transactions committing out of id order.
+  a debt added to a campaign. An id is assigned before its transaction
+  commits, so ids may become visible out of order: the watermark only moves
+  past rows created ``SETTLE`` ago (no transaction of ours lasts that long),
+  and the newer ones are read again on the next runs.
 
 Anything older that changes otherwise (a promise settled after weeks of the
 service being down) is healed by :func:`rebuild` over the range.
@@ -54,8 +55,8 @@ from ivr.store.models import (
 )
 
 LOCK_KEY = 7_220_022  # pg advisory lock: one roll-up run at a time across replicas
-ID_OVERLAP = 1000
-"""Ids re-read below the watermark: rows whose transaction committed late."""
+SETTLE = dt.timedelta(minutes=5)
+"""Rows created this long ago are committed (or never will be): the watermark may pass them."""
 DEFAULT_LOOKBACK_DAYS = 3
 
 
@@ -96,10 +97,31 @@ async def _insert(session: AsyncSession, counts: dict[Key, DayCounts], now: dt.d
 
 
 async def rebuild(
-    session: AsyncSession, day_from: dt.date, day_to: dt.date, now: dt.datetime
+    session: AsyncSession,
+    day_from: dt.date,
+    day_to: dt.date,
+    now: dt.datetime,
+    *,
+    whole_history: bool = False,
 ) -> int:
-    """Recompute every campaign's rows for a range (after an outage, or to fill a new store)."""
-    return await _replace(session, day_from, day_to, None, now)
+    """Recompute every campaign's rows for a range (after an outage, or to fill a
+    new store). ``whole_history``: the range holds every fact, so the watermarks
+    move to the newest rows and the next run of the job reads nothing old."""
+    n = await _replace(session, day_from, day_to, None, now)
+    if whole_history:
+        for name, table in (("payments", Payment), ("promises", Promise), ("debts", Debt)):
+            newest = int(await session.scalar(select(func.max(table.id))) or 0)
+            await _store_mark(session, name, newest, now)
+    return n
+
+
+async def _store_mark(session: AsyncSession, name: str, last_id: int, now: dt.datetime) -> None:
+    row = await session.get(RollupWatermark, name)
+    if row is None:
+        session.add(RollupWatermark(name=name, last_id=last_id, ran_at=now))
+    else:
+        row.last_id, row.ran_at = last_id, now
+    await session.flush()
 
 
 async def _lock(session: AsyncSession) -> bool:
@@ -116,51 +138,53 @@ async def _watermark(session: AsyncSession, name: str) -> int:
     return int(found or 0)
 
 
-async def _late_keys(session: AsyncSession) -> tuple[set[Key], dict[str, int]]:
-    """Keys touched by payments, promises and debts added since the last run."""
-    keys: set[Key] = set()
+async def _late_keys(session: AsyncSession, now: dt.datetime) -> tuple[set[Key], dict[str, int]]:
+    """Keys touched by payments, promises and debts added since the last run,
+    and the watermarks to store."""
     marks: dict[str, int] = {}
     debts: set[int] = set()
-    for name, id_col, debt_col in (
-        ("payments", Payment.id, Payment.debt_id),
-        ("promises", Promise.id, Promise.debt_id),
+    settled = now - SETTLE
+    for name, table, debt_col in (
+        ("payments", Payment, Payment.debt_id),
+        ("promises", Promise, Promise.debt_id),
+        ("debts", Debt, Debt.id),
     ):
-        since = max(await _watermark(session, name) - ID_OVERLAP, 0)
-        marks[name] = int(await session.scalar(select(func.max(id_col))) or 0)
-        debts |= set(await session.scalars(select(debt_col).where(id_col > since).distinct()))
-    since = max(await _watermark(session, "debts") - ID_OVERLAP, 0)
-    marks["debts"] = int(await session.scalar(select(func.max(Debt.id))) or 0)
+        since = await _watermark(session, name)
+        settled_id = await session.scalar(
+            select(func.max(table.id)).where(table.id > since, table.created_at < settled)
+        )
+        marks[name] = max(since, int(settled_id or 0))
+        debts |= set(await session.scalars(select(debt_col).where(table.id > since).distinct()))
+    keys: set[Key] = set()
+    ids = sorted(debts)
+    for i in range(0, len(ids), 1000):
+        keys |= await _keys_of_debts(session, ids[i : i + 1000])
+    return keys, marks
+
+
+async def _keys_of_debts(session: AsyncSession, debt_ids: list[int]) -> set[Key]:
+    """Every key a fact of these debts counts in (assigned, collected, falling due, made)."""
+    keys: set[Key] = set()
     for cid, created in await session.execute(
         select(Debt.campaign_id, Debt.created_at).where(
-            Debt.id > since, Debt.campaign_id.is_not(None)
+            Debt.id.in_(debt_ids), Debt.campaign_id.is_not(None)
         )
     ):
         keys.add((cast(int, cid), created.date()))
-    ids = sorted(debts)
-    for i in range(0, len(ids), 1000):
-        chunk = ids[i : i + 1000]
-        for cid, day in await session.execute(
-            select(Debt.campaign_id, Payment.paid_on)
-            .join(Debt, Debt.id == Payment.debt_id)
-            .where(Payment.debt_id.in_(chunk), Debt.campaign_id.is_not(None))
-            .distinct()
-        ):
+    for stmt in (
+        select(Debt.campaign_id, Payment.paid_on)
+        .join(Debt, Debt.id == Payment.debt_id)
+        .where(Payment.debt_id.in_(debt_ids), Debt.campaign_id.is_not(None)),
+        select(Debt.campaign_id, Promise.promised_date)
+        .join(Debt, Debt.id == Promise.debt_id)
+        .where(Promise.debt_id.in_(debt_ids), Debt.campaign_id.is_not(None)),
+        select(CallAttempt.campaign_id, CallAttempt.local_day)
+        .join(Promise, Promise.attempt_id == CallAttempt.id)
+        .where(Promise.debt_id.in_(debt_ids), CallAttempt.campaign_id.is_not(None)),
+    ):
+        for cid, day in await session.execute(stmt.distinct()):
             keys.add((cast(int, cid), day))
-        for cid, day in await session.execute(
-            select(Debt.campaign_id, Promise.promised_date)
-            .join(Debt, Debt.id == Promise.debt_id)
-            .where(Promise.debt_id.in_(chunk), Debt.campaign_id.is_not(None))
-            .distinct()
-        ):
-            keys.add((cast(int, cid), day))
-        for cid, day in await session.execute(
-            select(CallAttempt.campaign_id, CallAttempt.local_day)
-            .join(Promise, Promise.attempt_id == CallAttempt.id)
-            .where(Promise.debt_id.in_(chunk), CallAttempt.campaign_id.is_not(None))
-            .distinct()
-        ):
-            keys.add((cast(int, cid), day))
-    return keys, marks
+    return keys
 
 
 async def refresh(
@@ -171,7 +195,7 @@ async def refresh(
         return RefreshReport(ran=False, keys=0, late_keys=0)
     first = now.date() - dt.timedelta(days=lookback_days + 1)
     last = now.date() + dt.timedelta(days=1)
-    late, marks = await _late_keys(session)
+    late, marks = await _late_keys(session, now)
     n = await _replace(session, first, last, None, now)
     by_day: dict[dt.date, set[int]] = defaultdict(set)
     for cid, day in late:
@@ -180,12 +204,7 @@ async def refresh(
     for day, cids in sorted(by_day.items()):
         n += await _replace(session, day, day, cids, now)
     for name, last_id in marks.items():
-        row = await session.get(RollupWatermark, name)
-        if row is None:
-            session.add(RollupWatermark(name=name, last_id=last_id, ran_at=now))
-        else:
-            row.last_id, row.ran_at = last_id, now
-    await session.flush()
+        await _store_mark(session, name, last_id, now)
     return RefreshReport(ran=True, keys=n, late_keys=sum(len(c) for c in by_day.values()))
 
 
