@@ -23,8 +23,9 @@ It prints p50/p95/p99 in ms and the ratio of p95 to the 300 ms target, and
 the load average before and after (the machine is shared: a busy neighbour
 shows there).
 
-Run: ``.venv/bin/python bench/reports.py [--attempts N] [--iterations N] [--keep]``
-(``--keep`` reuses the database built by an earlier run).
+Run: ``.venv/bin/python bench/reports.py [--attempts N] [--iterations N] [--keep]
+[--build-only]`` (``--keep`` reuses the database built by an earlier run, so the
+timings can wait for a quiet machine).
 """
 
 from __future__ import annotations
@@ -281,10 +282,13 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=300)
     ap.add_argument("--raw-iterations", type=int, default=10)
     ap.add_argument("--keep", action="store_true", help="reuse the database of an earlier run")
+    ap.add_argument("--build-only", action="store_true", help="build the database, time nothing")
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()}")
     if not args.keep:
         asyncio.run(build(args.attempts))
+    if args.build_only:
+        return
     asyncio.run(run(args.iterations, args.raw_iterations))
     print(f"load average after: {os.getloadavg()}")
 
