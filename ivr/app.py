@@ -34,6 +34,7 @@ from ivr.telephony.rest import TwilioCalls
 from ivr.telephony.signature import SignatureChecker
 from ivr.telephony.stream_token import StreamTokens
 from ivr.web.api import setup_api
+from ivr.web.console import setup_console_routes
 from ivr.web.health import observe_requests, setup_ops
 from ivr.web.security import install_security
 from ivr.web.twilio_hooks import setup_twilio_routes
@@ -78,6 +79,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> web.App
     setup_twilio_routes(app)
     setup_api(app)
     setup_agent_routes(app)
+    setup_console_routes(app)
     setup_ops(app, keypad_only=options.keypad_only)
     return app
 

@@ -231,20 +231,40 @@ def cmd_prompts(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_add_user(settings: Settings, args: argparse.Namespace) -> int:
     import getpass
 
-    from ivr.web.accounts import UserExists, create_user
+    from ivr.agents.schemas import ENDPOINT_RE
+    from ivr.web.accounts import UserExists, create_user, default_endpoint
 
+    is_agent = args.role == Role.AGENT.value
+    endpoint = (args.endpoint or default_endpoint(args.username.strip())).strip()
+    if is_agent and not ENDPOINT_RE.match(endpoint):
+        raise CommandError(
+            f"agent endpoint {endpoint!r} must be client:NAME, sip:URI or an E.164 number"
+            " (give one with --endpoint)"
+        )
     password = getpass.getpass("password: ") if args.password else None
 
     async def run() -> str:
+        # An agent user is an agent: create_user makes the agent row the
+        # desktop and routing need, in the same transaction.
         try:
             async with open_sessions(settings.database_url) as sessions:
-                return await create_user(sessions, args.username, args.role, password)
+                return await create_user(
+                    sessions,
+                    args.username,
+                    args.role,
+                    password,
+                    languages=args.languages or [settings.locale.value],
+                    display_name=args.display_name,
+                    endpoint=endpoint,
+                )
         except (UserExists, ValueError) as exc:
             raise CommandError(str(exc)) from None
 
     _auto_migrate(settings)
     key = asyncio.run(run())
     print(f"API key for {args.username} ({args.role}), shown once: {key}")
+    if is_agent:
+        print(f"{args.username} is an agent, rung at {endpoint}")
     return 0
 
 
@@ -347,6 +367,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("username")
     s.add_argument("--role", choices=[r.value for r in Role], required=True)
     s.add_argument("--password", action="store_true", help="also set a login password")
+    s.add_argument("--endpoint", help="agents: what to ring (default client:<username>)")
+    s.add_argument("--display-name", help="agents: the name shown (default the username)")
+    s.add_argument(
+        "--languages",
+        nargs="+",
+        choices=LOCALES,
+        help="agents: languages spoken (default IVR_LOCALE)",
+    )
     s.set_defaults(func=cmd_add_user)
 
     s = sub.add_parser("nlu", help="print the intent and slots understood from a text")

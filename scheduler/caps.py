@@ -91,6 +91,8 @@ class PastAttempt:
     phone_id: int | None = None
     attempt_id: int | None = None
     direction: str = AttemptDirection.OUTBOUND
+    # On a call the person placed: when they passed verification (None: never).
+    verified_at: dt.datetime | None = None
 
     @property
     def ours(self) -> bool:

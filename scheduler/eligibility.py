@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scheduler.reasons import Reason
-from scheduler.reasons_caps import cap_reasons
+from scheduler.reasons_caps import cap_reasons, inbound_reasons
 from scheduler.reasons_debt import DEBT_CODES, choose_debt, debt_reasons, open_debt_campaigns
 from scheduler.reasons_person import choose_phone, person_reasons
 from scheduler.reasons_window import WINDOW_CODES, window_reasons, windows_for
@@ -81,7 +81,8 @@ def evaluate(
     """Decide whether ``snap`` may be called at ``now``, listing every reason if not.
 
     ``callback`` is set when the call is one the debtor asked for: it waives
-    the quiet days after a conversation (they asked) but no other limit.
+    the quiet days after a conversation and the rest of a day on which they
+    called us (they asked) but no other limit.
     """
     zones = snap.zones()
     primary = zones[0]
@@ -105,6 +106,7 @@ def evaluate(
         window_reasons(now, zones, windows, snap.country, snap.region, blocked, countries)
     )
     reasons.extend(cap_reasons(snap, active_rules, now, zones, asked=callback is not None))
+    reasons.extend(inbound_reasons(snap, active_rules, now, zones, asked=callback is not None))
 
     phone = choose_phone(phones, snap.attempts)
     ok = not reasons and chosen is not None and phone is not None

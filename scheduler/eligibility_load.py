@@ -72,6 +72,7 @@ async def load_campaign_rules(
                 Campaign.paid_pause_business_days,
                 Campaign.retry_delays_minutes,
                 Campaign.followup_after_broken_days,
+                Campaign.inbound_suppresses_today,
             ).where(Campaign.id.in_(ids)),
         )
     ).all()
@@ -104,6 +105,7 @@ async def load_campaign_rules(
             max_concurrent=r.max_concurrent_calls,
             paid_pause_business_days=r.paid_pause_business_days,
             followup_after_broken_days=r.followup_after_broken_days,
+            inbound_suppresses_today=bool(r.inbound_suppresses_today),
         )
         for r in rows
     }
@@ -190,6 +192,7 @@ async def load_snapshots(
                 CallAttempt.ended_at,
                 CallAttempt.phone_id,
                 CallAttempt.direction,
+                CallAttempt.verified_at,
             ).where(
                 id_in(session, CallAttempt.debtor_id, ids),
                 # A long call (or one settled late) counts from when it ended.
@@ -210,6 +213,7 @@ async def load_snapshots(
                 ra.phone_id,
                 ra.id,
                 str(ra.direction),
+                ra.verified_at,
             )
         )
     if debt_ids:

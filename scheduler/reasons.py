@@ -38,6 +38,10 @@ MESSAGES = {
         " (a late payment often arrives) before calling about it again"
     ),
     "no_debt": "the debtor has no debt",
+    "inbound_today": (
+        "the debtor called us today and was verified: no calls from us for the rest of"
+        " their local day (campaign setting; a callback they asked for is still made)"
+    ),
     # SMS (scheduler.reasons_sms): the same windows, their own consent and cap.
     "sms_opted_out": "the debtor asked not to receive SMS (SAIR / STOP)",
     "sms_not_allowed": "SMS to this debtor is not allowed (the creditor's file or their choice)",

@@ -13,9 +13,11 @@ import datetime as dt
 import functools
 from collections.abc import Sequence
 
+from ivr.vocab.attempts import AttemptDirection
 from scheduler.caps import CapPolicy, cap_blocks
-from scheduler.reasons import Reason
+from scheduler.reasons import Reason, reason
 from scheduler.snapshot import CampaignRules, DebtorSnapshot
+from scheduler.windows import day_bounds_utc
 
 # A call in progress has no known end: look again after this long.
 IN_PROGRESS_RECHECK = dt.timedelta(seconds=60)
@@ -47,3 +49,43 @@ def cap_reasons(
             until = now + IN_PROGRESS_RECHECK
         out.append(Reason(block.code, block.message, block.detail, until))
     return out
+
+
+def inbound_reasons(
+    snap: DebtorSnapshot,
+    campaigns: Sequence[CampaignRules],
+    now: dt.datetime,
+    zones: Sequence[str],
+    *,
+    asked: bool,
+) -> list[Reason]:
+    """``inbound_today``: the person called us and was verified on their local day.
+
+    Having just talked to us, a call from us the same day is pressure, not
+    service; so when any of their campaigns says so (the strictest wins, like
+    the caps) our calls wait for their next local midnight. The day is read in
+    every candidate zone, so an ambiguous zone can only make it longer.
+    ``asked``: a callback the person asked for (often on that very call) is
+    still made; they chose the time.
+    """
+    if asked or not any(r.inbound_suppresses_today for r in campaigns):
+        return []
+    verified = [
+        a
+        for a in snap.attempts
+        if a.direction == AttemptDirection.INBOUND and a.verified_at is not None
+    ]
+    until: dt.datetime | None = None
+    last: dt.datetime | None = None
+    hit: int | None = None
+    for zone in zones:
+        start, end = day_bounds_utc(now, zone)
+        for a in verified:
+            assert a.verified_at is not None
+            if start <= a.verified_at < end:
+                until = end if until is None else max(until, end)
+                if last is None or a.verified_at > last:
+                    last, hit = a.verified_at, a.attempt_id
+    if until is None or last is None:
+        return []
+    return [reason("inbound_today", until, verified_at=last.isoformat(), attempt_id=hit)]

@@ -30,6 +30,9 @@ class CampaignRules:
     max_concurrent: int
     paid_pause_business_days: int = 2
     followup_after_broken_days: int = 2
+    # A verified conversation on a call the person placed to us keeps our
+    # calls away for the rest of their local day (reasons_caps.inbound_reasons).
+    inbound_suppresses_today: bool = True
 
 
 @dataclass(frozen=True)

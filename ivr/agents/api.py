@@ -68,7 +68,7 @@ from ivr.web.api_common import (
     utc,
 )
 from ivr.web.api_plans import debtor_today
-from ivr.web.auth import json_error, require
+from ivr.web.auth import current_user, json_error, require
 from ivr.web.security import origin_allowed
 
 log = structlog.get_logger(__name__)
@@ -266,15 +266,27 @@ async def create_agent(request: web.Request) -> web.Response:
             raise unprocessable([FieldError("username", "required unless user_id is given")])
         username = body.username.strip()
         try:
-            api_key = await create_user(sessions, username, Role.AGENT, body.password)
+            api_key = await create_user(
+                sessions,
+                username,
+                Role.AGENT,
+                body.password,
+                languages=list(body.languages or [settings.locale]),
+                skills=list(body.skills),
+                display_name=body.display_name,
+                endpoint=body.endpoint,
+                actor=current_user(request),
+            )
         except UserExists as exc:
             raise unprocessable([FieldError("username", str(exc))]) from None
         except ValueError as exc:
             raise unprocessable([FieldError("password", str(exc))]) from None
         async with sessions() as s:
             created = await user_by_username(s, username)
-        assert created is not None
-        user_id = created.id
+            assert created is not None
+            agent = await agent_store.agent_for_user(s, created.id)
+            assert agent is not None
+            return web.json_response({"agent": agent_json(agent), "api_key": api_key}, status=201)
     try:
         async with sessions() as s, s.begin():
             agent = await agent_store.add_agent(

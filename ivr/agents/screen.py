@@ -5,6 +5,9 @@ connected to): who the debtor is, what the debt is, why the machine handed
 over, the conversation so far, any promise the debtor tried to make, and
 the latest text messages to and from them (SMS: a reply written while the
 agent has the debtor on screen arrives as an ``sms`` event with this pop).
+An inbound caller who asked for a person before saying who they are has no
+debtor and no debt: the screen shows their number and that their identity
+is not verified.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ivr.agents import texts
 from ivr.store.attempt_history import attempt_events, attempt_promises
 from ivr.store.messages import debtor_messages
-from ivr.store.models import CallEvent, SmsMessage
+from ivr.store.models import CallAttempt, CallEvent, Debtor, SmsMessage
 from ivr.store.transfers import transfer_call
+from ivr.vocab.attempts import AttemptDirection
 
 TRANSCRIPT_KINDS = frozenset({"prompt", "speech", "dtmf", "promise", "transfer", "callback"})
 RECENT_MESSAGES = 10
@@ -67,11 +71,42 @@ def message_line(msg: SmsMessage) -> dict[str, Any]:
     }
 
 
+def _debtor_view(debtor: Debtor | None, number: str, locale: str) -> dict[str, Any] | None:
+    if debtor is None:  # an inbound caller who has not said who they are
+        return None
+    return {
+        "id": debtor.id,
+        "name": debtor.name,
+        "first_name": debtor.first_name,
+        "locale": locale,
+        "phones": [p.e164 for p in debtor.phones],
+        "called_number": number,
+    }
+
+
+def _caller_view(debtor: Debtor | None, attempt: CallAttempt, locale: str) -> dict[str, Any]:
+    """Who is on the line as far as the service knows. An unidentified inbound
+    caller has only a number (caller ID can be forged): the screen says so, and
+    that nobody verified them, and shows no debt."""
+    inbound = attempt.direction == AttemptDirection.INBOUND
+    view: dict[str, Any] = {
+        "number": attempt.to_number,
+        "direction": str(attempt.direction),
+        "identified": debtor is not None,
+        # Our calls verify inside the conversation (see the transcript); the
+        # person's own calls record the moment they met the inbound policy.
+        "verified": attempt.verified_at is not None if inbound else None,
+    }
+    if debtor is None:
+        view["notice"] = texts.unidentified_notice(locale, attempt.to_number)
+    return view
+
+
 async def build_pop(session: AsyncSession, transfer_id: int) -> dict[str, Any] | None:
     found = await transfer_call(session, transfer_id, lock=False)
     if found is None:
         return None
-    transfer, attempt, debtor, debt = found.transfer, found.attempt, found.debtor, found.call.debt
+    transfer, attempt, debtor, debt = found.transfer, found.attempt, found.debtor, found.debt
     events = await attempt_events(session, attempt.id, TRANSCRIPT_KINDS)
     transcript = [line for e in events if (line := transcript_line(e)) is not None]
     promise_events = [
@@ -80,8 +115,8 @@ async def build_pop(session: AsyncSession, transfer_id: int) -> dict[str, Any] |
         if e.kind == "promise"
     ]
     promises = await attempt_promises(session, attempt.id)
-    messages = await debtor_messages(session, debtor.id, limit=RECENT_MESSAGES)
-    locale = debtor.locale
+    messages = await debtor_messages(session, debtor.id, limit=RECENT_MESSAGES) if debtor else []
+    locale = found.locale
     debt_view: dict[str, Any] | None = None
     if debt is not None:
         debt_view = {
@@ -105,14 +140,8 @@ async def build_pop(session: AsyncSession, transfer_id: int) -> dict[str, Any] |
             "outcome": transfer.outcome,
             "notes": transfer.notes,
         },
-        "debtor": {
-            "id": debtor.id,
-            "name": debtor.name,
-            "first_name": debtor.first_name,
-            "locale": locale,
-            "phones": [p.e164 for p in debtor.phones],
-            "called_number": attempt.to_number,
-        },
+        "debtor": _debtor_view(debtor, attempt.to_number, locale),
+        "caller": _caller_view(debtor, attempt, locale),
         "debt": debt_view,
         "transcript": transcript,
         "messages": [message_line(m) for m in messages],

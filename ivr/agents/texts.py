@@ -86,6 +86,26 @@ def whisper(
     )
 
 
+def whisper_unidentified(locale: str, *, caller: str, reason: str) -> str:
+    """The agent's sentence for a caller who has not said who they are: their
+    number, and that nobody has verified them (so no debt is discussed blind)."""
+    why = reason_words(reason, locale)
+    return pick("agent_whisper_unidentified", locale, caller_number=caller, transfer_reason=why)
+
+
+def unidentified_notice(locale: str, caller: str) -> str:
+    """What the agent's screen says instead of a debtor's name and debt."""
+    return pick("agent_unidentified_caller", locale, caller_number=caller)
+
+
+def call_us_back(locale: str) -> str:
+    """Said in the queue, instead of a callback offer, to a caller we could not call
+    back: they have not said who they are, so a callback would be a call about a
+    debt to a number nobody verified, outside the rule book (no person to check
+    an opt-out, a window or a cap against). They keep their place in the queue."""
+    return pick("queue_call_us_back", locale)
+
+
 def queue_hold(locale: str, position: int) -> str:
     if position <= 1:
         return pick("queue_first", locale)

@@ -39,7 +39,7 @@ class TransferCallbacks(TransferCore):
             found = await transfer_call(s, transfer_id)
             if found is None or found.transfer.status not in ("dialing", "connected"):
                 return twiml.hangup()
-            transfer, debtor, debt = found.transfer, found.debtor, found.call.debt
+            transfer, debtor, debt = found.transfer, found.debtor, found.debt
             if transfer.status == "dialing":
                 transfer.status = TransferStatus.CONNECTED
                 transfer.answered_at = now
@@ -50,15 +50,21 @@ class TransferCallbacks(TransferCore):
                     "transfer_answered",
                     {"transfer_id": transfer_id, "agent_id": transfer.agent_id},
                 )
-            sentence = texts.whisper(
-                debtor.locale,
-                name=debtor.name,
-                reason=transfer.reason,
-                amount_cents=debt.amount_cents if debt else None,
-                currency=debt.currency if debt else "BRL",
-                creditor=debt.creditor if debt else None,
-            )
-            agent_id, locale = transfer.agent_id, debtor.locale
+            locale = found.locale
+            if debtor is None:
+                sentence = texts.whisper_unidentified(
+                    locale, caller=found.attempt.to_number, reason=transfer.reason
+                )
+            else:
+                sentence = texts.whisper(
+                    locale,
+                    name=debtor.name,
+                    reason=transfer.reason,
+                    amount_cents=debt.amount_cents if debt else None,
+                    currency=debt.currency if debt else "BRL",
+                    creditor=debt.creditor if debt else None,
+                )
+            agent_id = transfer.agent_id
         await self._publish(agent_id, "connected", transfer_id)
         return twiml.say(sentence, locale)
 
@@ -71,12 +77,12 @@ class TransferCallbacks(TransferCore):
             if found is None:
                 return twiml.empty()
             transfer, attempt, debtor = found.transfer, found.attempt, found.debtor
-            locale = debtor.locale
+            locale = found.locale
             if status in ("completed", "answered") and transfer.status in ("dialing", "connected"):
                 if transfer.answered_at is None:
                     transfer.answered_at = now
                     transfer.queue_wait_s = wait_s(transfer, now)
-                if transfer.agent_id is not None:
+                if transfer.agent_id is not None and debtor is not None:
                     debtor.last_agent_id = transfer.agent_id  # sticky routing next time
                 await self._complete(s, transfer, now)
                 await add_event(s, attempt.id, "transfer_ended", {"transfer_id": transfer_id})
@@ -95,7 +101,7 @@ class TransferCallbacks(TransferCore):
                 agent = await self._claim_best(
                     s,
                     locale=locale,
-                    last_agent_id=debtor.last_agent_id,
+                    last_agent_id=debtor.last_agent_id if debtor is not None else None,
                     exclude=tried,
                     reason=transfer.reason,
                 )
@@ -132,7 +138,7 @@ class TransferCallbacks(TransferCore):
             found = await transfer_call(s, transfer_id, lock=False)
             if found is None or found.transfer.status == "callback":
                 return twiml.leave()
-            locale = found.debtor.locale
+            locale = found.locale
             pause = max(1, min(QUEUE_PAUSE_MAX_S, offer_after // 2))
             if found.transfer.status != "queued":
                 return twiml.pause(pause)
@@ -155,6 +161,10 @@ class TransferCallbacks(TransferCore):
                     "queue_offer",
                     {"transfer_id": transfer_id, "queue_time": queue_time_s},
                 )
+                if found.debtor is None:
+                    # Nobody to call back (see texts.call_us_back): say they may
+                    # call again, and keep their place while they choose.
+                    return twiml.hold(texts.call_us_back(locale), locale, pause)
                 return twiml.offer_callback(
                     texts.offer_callback(locale),
                     action=self.url("queue-offer", transfer_id),
@@ -169,9 +179,9 @@ class TransferCallbacks(TransferCore):
             found = await transfer_call(s, transfer_id)
             if found is None:
                 return twiml.leave()
-            transfer, attempt, locale = found.transfer, found.attempt, found.debtor.locale
+            transfer, attempt, locale = found.transfer, found.attempt, found.locale
             answer = texts.is_yes(locale, digits, speech)
-            if answer is None or transfer.status != "queued":
+            if answer is None or transfer.status != "queued" or found.debtor is None:
                 return twiml.empty()
             if not answer:
                 return twiml.say(texts.keep_waiting(locale), locale)
@@ -195,8 +205,8 @@ class TransferCallbacks(TransferCore):
             found = await transfer_call(s, transfer_id)
             if found is None:
                 return twiml.empty()
-            transfer, debtor, locale = found.transfer, found.debtor, found.debtor.locale
-            if transfer.status == "callback":
+            transfer, debtor, locale = found.transfer, found.debtor, found.locale
+            if transfer.status == "callback" and debtor is not None:
                 cb = await latest_callback(s, debtor.id, QUEUE_CALLBACK_REASON)
                 local = due_soon = None
                 if cb is not None:

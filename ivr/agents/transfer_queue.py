@@ -16,6 +16,7 @@ from ivr.agents import presence, texts
 from ivr.agents.routing import QueuedTransfer, next_for_agent
 from ivr.agents.transfer_core import Assignment, TransferCore, close_unanswered
 from ivr.store.agents import get_agent
+from ivr.store.inbound import caller_locale
 from ivr.store.models import FINAL_ATTEMPT_STATUSES, utcnow
 from ivr.store.queries import add_event
 from ivr.store.transfers import lock_transfer, open_transfers_of_ended_calls, queued_transfers
@@ -35,18 +36,24 @@ class TransferQueue(TransferCore):
             rows = await queued_transfers(s)
             if not rows:
                 return 0
+            # A caller who has not said who they are speaks the language
+            # they were greeted in, and has no previous agent.
+            locales = {
+                t.id: str(d.locale) if d is not None else await caller_locale(s, a)
+                for t, a, d in rows
+            }
             queue = [
                 QueuedTransfer(
                     id=t.id,
-                    locale=d.locale,
+                    locale=locales[t.id],
                     requested_at=t.requested_at,
-                    last_agent_id=d.last_agent_id,
+                    last_agent_id=d.last_agent_id if d is not None else None,
                     reason=t.reason,
                     tried_agent_ids=tuple(t.tried_agent_ids or ()),
                 )
                 for t, _a, d in rows
             ]
-            by_id = {t.id: (t, a, d) for t, a, d in rows}
+            by_id = {t.id: a for t, a, _d in rows}
             agents = sorted(await presence.available_agents(s), key=lambda a: (a.idle_since, a.id))
             for snap in agents:
                 pick = next_for_agent(snap, queue)
@@ -62,11 +69,11 @@ class TransferQueue(TransferCore):
                 transfer.status = TransferStatus.DIALING
                 transfer.agent_id = snap.id
                 transfer.tried_agent_ids = [*(transfer.tried_agent_ids or []), snap.id]
-                _t, attempt, debtor = by_id[pick.id]
+                attempt = by_id[pick.id]
                 agent = await get_agent(s, snap.id)
                 assert agent is not None
                 assignments.append(
-                    Assignment(pick.id, snap.id, agent.endpoint, attempt.call_sid, debtor.locale)
+                    Assignment(pick.id, snap.id, agent.endpoint, attempt.call_sid, pick.locale)
                 )
                 await add_event(
                     s,

@@ -33,8 +33,8 @@ from ivr.agents.transfer_callbacks import TransferCallbacks
 from ivr.agents.transfer_core import Assignment
 from ivr.agents.transfer_queue import TransferQueue
 from ivr.store.models import Transfer
-from ivr.store.queries import add_event, load_attempt_context
-from ivr.store.transfers import add_transfer
+from ivr.store.queries import add_event
+from ivr.store.transfers import add_transfer, call_to_transfer
 from ivr.telephony.rest import CarrierError, CarrierUnknown
 from ivr.vocab.transfers import TransferStatus
 
@@ -47,12 +47,16 @@ class TransferService(TransferCallbacks, TransferQueue):
     async def request(self, *, attempt_id: int, call_sid: str, reason: str, locale: str) -> bool:
         """Record the transfer, pick an agent or the queue, redirect the call."""
         async with self.sessions() as s, s.begin():
-            call = await load_attempt_context(s, attempt_id)
-            if call is None:
+            found = await call_to_transfer(s, attempt_id)
+            if found is None:
                 return False
+            # No context: an inbound caller who has not said who they are; an
+            # agent still takes them (the screen says identity is not verified).
+            call = found[1]
+            last_agent_id = call.debtor.last_agent_id if call is not None else None
             transfer = await add_transfer(s, attempt_id, reason)
             agent = await self._claim_best(
-                s, locale=locale, last_agent_id=call.debtor.last_agent_id, exclude=(), reason=reason
+                s, locale=locale, last_agent_id=last_agent_id, exclude=(), reason=reason
             )
             if agent is not None:
                 transfer.status = TransferStatus.DIALING

@@ -26,7 +26,6 @@ from ivr.store import inbound as store
 from ivr.store.models import CallAttempt, Campaign, Debtor, Phone, utcnow
 from ivr.store.queries import AttemptContext
 from ivr.vocab.attempts import AttemptDirection
-from ivr.vocab.locales import DEFAULT_LOCALE
 
 _DEFAULT_COMPANY = "Central de Atendimento"
 
@@ -60,7 +59,7 @@ async def load_inbound_setup(
     candidates = await candidate_contexts(session, attempt, debtors, callback_numbers)
     first = candidates[0] if candidates else None
     company = first.company if first else await _any_company(session)
-    locale = first.locale if first else _locale_of(attempt.to_number)
+    locale = first.locale if first else store.number_locale(attempt.to_number)
     zone = debtor_zone(debtors[0]) if debtors else None
     today = utcnow().astimezone(zone).date() if zone else utcnow().date()
     context = CallContext(
@@ -88,11 +87,6 @@ async def load_inbound_setup(
 def debtor_zone_default(locale: str) -> ZoneInfo:
     """The zone of an unknown caller's calendar, by the language they are greeted in."""
     return ZoneInfo("America/New_York" if locale == "en-US" else "America/Sao_Paulo")
-
-
-def _locale_of(number: str) -> str:
-    """An unknown caller is greeted in their number's language (+1: US English)."""
-    return "en-US" if number.startswith("+1") else DEFAULT_LOCALE.value
 
 
 async def _any_company(session: AsyncSession) -> str:

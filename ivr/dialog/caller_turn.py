@@ -15,7 +15,7 @@ from typing import Protocol
 
 from ivr.dialog.events import CallContext
 from ivr.dialog.flow_guards import CallerAnswers, payable_day, split_amounts
-from ivr.dialog.flow_model import CollectMode, KeyBinding
+from ivr.dialog.flow_model import INTENTS, CollectMode, Flow, KeyBinding, State
 from ivr.dialog.nlu_multipart import PlannedPayment
 
 
@@ -106,19 +106,70 @@ def keypad_answer(collect: CollectMode | None, entry: str, ctx: CallContext) -> 
     return Answer("unknown", keyed=True)
 
 
-def person_in_text(text: str, ctx: CallContext) -> Answer | None:
-    """An inbound caller on a shared number said a first name: which candidate.
+@dataclass(frozen=True)
+class KeysRead:
+    """What keys pressed in one question amount to: one bound ``key``, a
+    complete ``entry``, or ``partial`` (still typing; ``buffered`` holds it)."""
 
-    Only a name that picks exactly one person counts (two people named Ana
-    must use the keypad)."""
-    from ivr.dialog.nlu_text import strip_accents
+    kind: str
+    value: str
+    buffered: str
 
-    def fold(s: str) -> str:
-        return strip_accents(s).casefold()
 
-    words = set(fold(text).replace(",", " ").replace(".", " ").split())
-    hits = [i for i, c in enumerate(ctx.candidates) if c.first_name and fold(c.first_name) in words]
-    return Answer("person_chosen", choice=hits[0]) if len(hits) == 1 else None
+def read_keys(state: State, buffered: str, digits: str) -> KeysRead:
+    """Read ``digits`` in a collecting question after the ``buffered`` ones: '*'
+    and a bound key that cannot start an entry answer at once; '#' or the last
+    digit the question takes completes the entry."""
+    limit = state.listen.max_digits if state.listen else 1
+    collect = state.collect
+    for ch in digits:
+        if ch == "*" and "*" in state.keypad:
+            return KeysRead("key", ch, "")
+        if not buffered and ch in state.keypad and not (collect and collect.may_start_entry(ch)):
+            return KeysRead("key", ch, "")
+        if ch == "#" or (ch.isdigit() and len(buffered) + 1 >= limit):
+            return KeysRead("entry", buffered + (ch if ch.isdigit() else ""), "")
+        if ch.isdigit():
+            buffered += ch
+    return KeysRead("partial", digits, buffered)
+
+
+def understood(
+    text: str,
+    asr_confidence: float,
+    ctx: CallContext,
+    understand: Understand,
+    flow: Flow,
+    state: str,
+) -> tuple[Answer, dict[str, object]]:
+    """Spoken words as an answer in ``state`` (and what the log keeps): an intent
+    the flow does not know, or one heard or understood with too little
+    confidence, is ``unknown`` so the question is asked again."""
+    grammar = flow.states[state].listen
+    result = understand(text, ctx.locale, ctx.today, context=grammar.grammar if grammar else None)
+    intent = result.intent if result.intent in INTENTS else "unknown"
+    if result.confidence < flow.min_confidence or asr_confidence < flow.min_asr_confidence:
+        intent = "unknown"
+    return spoken_answer(intent, result), speech_log(state, text, asr_confidence, intent, result)
+
+
+def speech_log(
+    state: str, text: str, asr_confidence: float, intent: str, result: NluResultLike
+) -> dict[str, object]:
+    """What the call log keeps of one spoken turn: the words, both confidences,
+    the intent routed and the one understood, and any slots."""
+    return {
+        "state": state,
+        "text": text,
+        "confidence": asr_confidence,
+        "intent": intent,
+        "nlu_intent": result.intent,
+        "nlu_confidence": result.confidence,
+        "date": result.date.isoformat() if result.date else None,
+        "amount_cents": result.amount_cents,
+        "time": result.time.isoformat() if result.time else None,
+        "plan": [p.to_json() for p in result.installment_plan],
+    }
 
 
 def with_slot_intent(slot_intent: str | None, answer: Answer) -> Answer:

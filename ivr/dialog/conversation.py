@@ -15,9 +15,9 @@ from ivr.dialog.caller_turn import (
     Understand,
     key_answer,
     keypad_answer,
-    person_in_text,
+    read_keys,
     remember,
-    spoken_answer,
+    understood,
     with_slot_intent,
 )
 from ivr.dialog.events import (
@@ -29,10 +29,8 @@ from ivr.dialog.events import (
     Digits,
     Event,
     Hangup,
-    IdentifyCaller,
     Listen,
     LogTurn,
-    LookUpCaller,
     MachineAnswered,
     Play,
     PromptDone,
@@ -46,10 +44,8 @@ from ivr.dialog.events import (
 )
 from ivr.dialog.flow_guards import CallerAnswers, all_hold, any_holds
 from ivr.dialog.flow_model import (
-    INTENTS,
     BookCallback,
     ChoosePlan,
-    CollectMode,
     Emit,
     Failure,
     Finish,
@@ -65,6 +61,7 @@ from ivr.dialog.flow_model import (
     State,
     StepAction,
 )
+from ivr.dialog.inbound_identity import looked_up, reference_lookup, select_caller, spoken_person
 from ivr.dialog.prompt_values import base_variables, call_variables
 from ivr.dialog.prompts import PromptCatalog, PromptError
 
@@ -198,62 +195,30 @@ class Dialog:
 
     def _looked_up(self, event: CallerLookup, actions: list[Action]) -> list[Action]:
         """The people a keyed reference names: route ``found`` / ``not_found``."""
-        self.ctx = replace(self.ctx, candidates=event.found)
+        self.ctx, answer, log = looked_up(self.ctx, event, self._state)
         self.answers.chosen = None
-        intent = "found" if event.found else "not_found"
-        log = LogTurn("lookup", {"state": self._state, "found": len(event.found)})
-        return self._turn(actions, Answer(intent, keyed=True), log)
+        return self._turn(actions, answer, log)
 
     def _speech(self, state: State, event: Speech, actions: list[Action]) -> list[Action]:
-        if state.collect is CollectMode.PERSON:
-            chosen = person_in_text(event.text, self.ctx)
-            if chosen is not None:
-                log = LogTurn("speech", {"state": self._state, "intent": chosen.intent})
-                return self._turn(actions, chosen, log)
-        grammar = state.listen.grammar if state.listen else None
-        result = self._understand(event.text, self.ctx.locale, self.ctx.today, context=grammar)
-        intent = result.intent if result.intent in INTENTS else "unknown"
-        if (
-            result.confidence < self.flow.min_confidence
-            or event.confidence < self.flow.min_asr_confidence
-        ):
-            intent = "unknown"
-        answer = spoken_answer(intent, result)
-        log = LogTurn(
-            "speech",
-            {
-                "state": self._state,
-                "text": event.text,
-                "confidence": event.confidence,
-                "intent": intent,
-                "nlu_intent": result.intent,
-                "nlu_confidence": result.confidence,
-                "date": result.date.isoformat() if result.date else None,
-                "amount_cents": result.amount_cents,
-                "time": result.time.isoformat() if result.time else None,
-                "plan": [p.to_json() for p in result.installment_plan],
-            },
+        person = spoken_person(state.collect, event.text, self.ctx, self._state)
+        if person is not None:
+            return self._turn(actions, *person)
+        answer, logged = understood(
+            event.text, event.confidence, self.ctx, self._understand, self.flow, self._state
         )
-        return self._turn(actions, answer, log)
+        return self._turn(actions, answer, LogTurn("speech", logged))
 
     def _keys(self, state: State, digits: str, actions: list[Action]) -> list[Action]:
         if not state.listens:
             return actions
         if not state.collect:
             return self._key(state, digits[:1], digits, actions)
-        limit = state.listen.max_digits if state.listen else 1
-        for ch in digits:
-            if ch == "*" and "*" in state.keypad:
-                self._digits = ""
-                return self._key(state, ch, ch, actions)
-            if not self._digits and ch in state.keypad and not state.collect.may_start_entry(ch):
-                return self._key(state, ch, ch, actions)
-            if ch == "#" or (ch.isdigit() and len(self._digits) + 1 >= limit):
-                entry = self._digits + (ch if ch.isdigit() else "")
-                self._digits = ""
-                return self._entry(state, entry, actions)
-            if ch.isdigit():
-                self._digits += ch
+        read = read_keys(state, self._digits, digits)
+        self._digits = read.buffered
+        if read.kind == "key":
+            return self._key(state, read.value, read.value, actions)
+        if read.kind == "entry":
+            return self._entry(state, read.value, actions)
         actions.append(self._keyed(state, digits, complete=False))
         # Half an entry: a pause, not the question's whole timeout, completes it.
         actions.append(
@@ -273,9 +238,9 @@ class Dialog:
         if len(entry) == 1 and entry in state.keypad:
             return self._key(state, entry, entry, actions)
         log = self._keyed(state, entry, complete=True)
-        if state.collect is CollectMode.REFERENCE and entry:
-            # Routed when the service answers with CallerLookup.
-            actions.extend([log, LookUpCaller(entry)])
+        lookup = reference_lookup(state.collect, entry)
+        if lookup is not None:  # routed when the service answers with CallerLookup
+            actions.extend([log, lookup])
             return actions
         return self._turn(actions, keypad_answer(state.collect, entry, self.ctx), log)
 
@@ -412,15 +377,13 @@ class Dialog:
 
     def _select_caller(self, actions: list[Action]) -> None:
         """Speak as the candidate the caller chose (the only one, if just one)."""
-        people = self.ctx.candidates
-        index = self.answers.chosen or 0
-        if not people or index >= len(people):
+        selected = select_caller(self.ctx, self.answers.chosen)
+        if selected is None:
             return
-        chosen = people[index]
-        self.ctx = replace(chosen, candidates=people)
+        self.ctx, identify = selected
         self._base = base_variables(self.ctx, self.catalog)
-        if chosen.debtor_id is not None:
-            actions.append(IdentifyCaller(chosen.debtor_id))
+        if identify is not None:
+            actions.append(identify)
 
     def _set_outcome(self, outcome: str, actions: list[Action]) -> None:
         self._outcome = outcome

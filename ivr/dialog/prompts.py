@@ -55,6 +55,7 @@ KNOWN_PLACEHOLDERS: frozenset[str] = frozenset(
         "callers_ahead",  # how many callers wait before this one in the agents' queue
         "full_name",  # the debtor's full name, for the agent's whisper
         "transfer_reason",  # why the call goes to a person, in words, for the agent
+        "caller_number",  # an unidentified caller's number, for the agent's screen and whisper
         "recording_notice",  # "this call is recorded" when it is, else nothing
     }
 )
@@ -65,6 +66,7 @@ PERSONAL_PLACEHOLDERS: frozenset[str] = frozenset(
     {
         "first_name",
         "full_name",
+        "caller_number",
         "creditor",
         "creditor_with_article",
         "amount",

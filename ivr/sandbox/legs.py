@@ -109,7 +109,23 @@ def _common_params(live: LiveCall, call_status: str) -> dict[str, str]:
     }
     if rec.parent_call_sid:
         params["ParentCallSid"] = rec.parent_call_sid
+    if rec.direction == "inbound":
+        params.update(geographic_params(rec.from_, rec.to))
     return params
+
+
+def geographic_params(from_: str, to: str) -> dict[str, str]:
+    """What Twilio adds to an inbound call's requests about where the numbers
+    are: the country from the number's plan; city, state and postal code are
+    not known for a mobile or ported number, so (as Twilio then does) empty."""
+    from ivr.sandbox.messages_center import country_of
+
+    out: dict[str, str] = {}
+    for side, number in (("From", from_), ("Caller", from_), ("To", to), ("Called", to)):
+        out[f"{side}Country"] = country_of(number)
+        for part in ("City", "State", "Zip"):
+            out[f"{side}{part}"] = ""
+    return out
 
 
 def voice_params(live: LiveCall) -> dict[str, str]:

@@ -94,6 +94,12 @@ def _country(number: str) -> str:
     return "" if region == phonenumbers.UNKNOWN_REGION else region
 
 
+def country_of(number: str) -> str:
+    """The ISO country of ``number`` as Twilio's ``FromCountry`` / ``ToCountry``
+    give it, for calls as for messages ("" when it cannot be told)."""
+    return _country(number)
+
+
 class MessageCenter:
     """Every message of one sandbox, and the unsubscribed (recipient, sender) pairs."""
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ivr.store.models import Agent, Presence, utcnow
+from ivr.store.models import Agent, Presence, User, utcnow
 
 # --- lookups -----------------------------------------------------------------
 
@@ -66,7 +66,13 @@ async def add_agent(
 
 
 async def available_agents(session: AsyncSession) -> Sequence[Agent]:
-    return (await session.scalars(select(Agent).where(Agent.presence == Presence.AVAILABLE))).all()
+    """Agents free for a transfer; a disabled user's agent never is, whatever its presence."""
+    stmt = (
+        select(Agent)
+        .join(User, User.id == Agent.user_id)
+        .where(Agent.presence == Presence.AVAILABLE, User.disabled_at.is_(None))
+    )
+    return (await session.scalars(stmt)).all()
 
 
 # --- presence ----------------------------------------------------------------

@@ -50,6 +50,17 @@ async def revoke_session(session: AsyncSession, token_hash: str, now: dt.datetim
     )
 
 
+async def revoke_user_sessions(session: AsyncSession, user_id: int, now: dt.datetime) -> int:
+    """Every live session of one user stops working (password reset, account disabled)."""
+    result = await session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id)
+        .where(AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def session_by_token_hash(session: AsyncSession, token_hash: str) -> AuthSession | None:
     return await session.scalar(select(AuthSession).where(AuthSession.token_hash == token_hash))
 

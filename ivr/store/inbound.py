@@ -18,6 +18,7 @@ from ivr.store.models import CallAttempt, Debt, Debtor, Phone, utcnow
 from ivr.vocab.attempts import AttemptDirection, AttemptStatus
 from ivr.vocab.debtors import DebtorStatus
 from ivr.vocab.debts import DebtStatus
+from ivr.vocab.locales import DEFAULT_LOCALE
 
 #: At most this many people are offered by first name on one shared number.
 MAX_CANDIDATES = 5
@@ -35,6 +36,21 @@ async def debtors_by_phone(session: AsyncSession, e164: str) -> list[Debtor]:
         .limit(MAX_CANDIDATES)
     )
     return list(dict.fromkeys(rows.all()))
+
+
+def number_locale(number: str) -> str:
+    """An unknown caller is greeted in their number's language (+1: US English)."""
+    return "en-US" if number.startswith("+1") else DEFAULT_LOCALE.value
+
+
+async def caller_locale(session: AsyncSession, attempt: CallAttempt) -> str:
+    """The language a caller who has not said who they are was greeted in: the
+    first person on file with their number's, else their number's
+    (``ivr.calls.inbound.load_inbound_setup`` greets them so)."""
+    people = await debtors_by_phone(session, attempt.to_number)
+    if people and people[0].locale:
+        return str(people[0].locale)
+    return number_locale(attempt.to_number)
 
 
 def reference_digits(external_ref: str) -> str:

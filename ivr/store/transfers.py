@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ivr.store.models import Agent, CallAttempt, Debtor, Transfer
+from ivr.store.inbound import caller_locale
+from ivr.store.models import Agent, CallAttempt, Debt, Debtor, Transfer
 from ivr.store.queries import AttemptContext, load_attempt_context
+from ivr.vocab.attempts import AttemptDirection
 
 QUEUE_BATCH = 100
 """The most queued callers one dispatch round looks at (oldest first)."""
@@ -37,18 +39,40 @@ async def lock_transfer(session: AsyncSession, transfer_id: int) -> Transfer | N
 
 @dataclass(frozen=True)
 class TransferCall:
-    """A transfer with the call it hands over (attempt, debtor, debt...)."""
+    """A transfer with the call it hands over (attempt, debtor, debt...).
+
+    ``call`` is None for an inbound caller who asked for a person before saying
+    who they are: there is no debtor and no debt, only the number they call
+    from, and ``locale`` is the language they were greeted in.
+    """
 
     transfer: Transfer
-    call: AttemptContext
+    attempt: CallAttempt
+    call: AttemptContext | None
+    locale: str
 
     @property
-    def attempt(self) -> CallAttempt:
-        return self.call.attempt
+    def debtor(self) -> Debtor | None:
+        return self.call.debtor if self.call else None
 
     @property
-    def debtor(self) -> Debtor:
-        return self.call.debtor
+    def debt(self) -> Debt | None:
+        return self.call.debt if self.call else None
+
+
+async def call_to_transfer(
+    session: AsyncSession, attempt_id: int
+) -> tuple[CallAttempt, AttemptContext | None, str] | None:
+    """The call a transfer hands over: the attempt, its context (None: an
+    unidentified inbound caller) and the language it speaks; None when the
+    attempt is gone or is one of our calls without a debtor."""
+    call = await load_attempt_context(session, attempt_id)
+    if call is not None:
+        return call.attempt, call, str(call.debtor.locale)
+    attempt = await session.get(CallAttempt, attempt_id)
+    if attempt is None or attempt.direction != AttemptDirection.INBOUND:
+        return None
+    return attempt, None, await caller_locale(session, attempt)
 
 
 async def transfer_call(
@@ -61,18 +85,19 @@ async def transfer_call(
         transfer = await session.get(Transfer, transfer_id)
     if transfer is None:
         return None
-    call = await load_attempt_context(session, transfer.attempt_id)
-    return None if call is None else TransferCall(transfer, call)
+    found = await call_to_transfer(session, transfer.attempt_id)
+    return None if found is None else TransferCall(transfer, *found)
 
 
 async def queued_transfers(
     session: AsyncSession, limit: int = QUEUE_BATCH
-) -> Sequence[tuple[Transfer, CallAttempt, Debtor]]:
-    """Callers waiting in the queue, oldest request first, with their call and debtor."""
+) -> Sequence[tuple[Transfer, CallAttempt, Debtor | None]]:
+    """Callers waiting in the queue, oldest request first, with their call and
+    debtor (None: an inbound caller who has not said who they are)."""
     rows = await session.execute(
         select(Transfer, CallAttempt, Debtor)
         .join(CallAttempt, CallAttempt.id == Transfer.attempt_id)
-        .join(Debtor, Debtor.id == CallAttempt.debtor_id)
+        .outerjoin(Debtor, Debtor.id == CallAttempt.debtor_id)
         .where(Transfer.status == "queued")
         .order_by(Transfer.requested_at, Transfer.id)
         .limit(limit)

@@ -19,6 +19,7 @@ so they are stored, compared and serialized as the plain strings they were.
 * :mod:`ivr.vocab.verification` -- how sure a call must be of who answered
   (``VerificationPolicy``).
 * :mod:`ivr.vocab.recordings` -- where a call's recording stands (``RecordingStatus``).
+* :mod:`ivr.vocab.audit` -- what the audit log records (``AuditEntity``, ``AuditAction``).
 
 These modules import nothing but :mod:`enum`, so pure code (caps, schemas,
 the CLI's argument parser) can name a word without loading the ORM.

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ivr.keys import SESSIONS
 from ivr.store.models import Role
+from ivr.store.users import set_user_locale
 from ivr.web import (
     api_campaigns,
     api_creditors,
@@ -20,10 +22,11 @@ from ivr.web import (
     api_payments,
     api_plans,
     api_reports,
+    api_users,
 )
 from ivr.web.api_common import API_PREFIX, Endpoint, add_endpoints, read_body, reply
-from ivr.web.api_schemas import LoginIn, Ok, UserOut
-from ivr.web.auth import authenticate, end_session, set_session_cookie
+from ivr.web.api_schemas import LoginIn, MeIn, Ok, UserOut
+from ivr.web.auth import authenticate, end_session, json_error, set_session_cookie
 from ivr.web.login import login
 from ivr.web.openapi import OPENAPI_PATH, serve_openapi
 from ivr.web.security import install_security
@@ -52,6 +55,18 @@ async def post_logout(request: web.Request) -> web.Response:
 async def get_me(request: web.Request) -> web.Response:
     """Who the credentials belong to."""
     return reply(_user_out(await authenticate(request)))
+
+
+async def patch_me(request: web.Request) -> web.Response:
+    """Change the signed-in user's own settings (today: the pages' language)."""
+    user = await authenticate(request)
+    body = await read_body(request, MeIn)
+    async with request.app[SESSIONS]() as s, s.begin():
+        row = await set_user_locale(s, user.id, body.locale)
+        if row is None:
+            raise json_error(401, "session expired or invalid: log in again")
+        out = _user_out(row)
+    return reply(out)
 
 
 AUTH_ENDPOINTS: tuple[Endpoint, ...] = (
@@ -85,6 +100,17 @@ AUTH_ENDPOINTS: tuple[Endpoint, ...] = (
         tag="auth",
         response=UserOut,
     ),
+    Endpoint(
+        "PATCH",
+        f"{API_PREFIX}/auth/me",
+        patch_me,
+        "Change the signed-in user's language (null: the browser's)",
+        roles=(Role.AGENT,),
+        tag="auth",
+        body=MeIn,
+        response=UserOut,
+        errors=(401, 403, 422),
+    ),
 )
 
 
@@ -99,6 +125,7 @@ def setup_api(app: web.Application) -> None:
     add_endpoints(app, api_payments.ENDPOINTS)
     add_endpoints(app, api_plans.ENDPOINTS)
     add_endpoints(app, api_reports.ENDPOINTS)
+    add_endpoints(app, api_users.ENDPOINTS)
     app.router.add_get(OPENAPI_PATH, serve_openapi)
 
 

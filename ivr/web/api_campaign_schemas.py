@@ -109,6 +109,10 @@ RECORD_CALLS_DOC = (
     "record the calls at the carrier and tell the debtor so; recordings are deleted at "
     "the carrier after the retention period. Off: no recording, and no call mentions one"
 )
+INBOUND_TODAY_DOC = (
+    "a verified conversation on a call the debtor placed to us suppresses our calls to them "
+    "for the rest of their local day (a callback they asked for is still made)"
+)
 
 CLOSED_DAY_DOC = (
     "a promise to pay on a weekend or holiday of the debtor's calendar: 'accept' keeps it "
@@ -178,6 +182,7 @@ class CampaignCreate(_CampaignFields):
         default=OUTBOUND_DEFAULT, description=VERIFICATION_DOC
     )
     record_calls: bool = Field(default=True, description=RECORD_CALLS_DOC)
+    inbound_suppresses_today: bool = Field(default=True, description=INBOUND_TODAY_DOC)
     active: bool = True
 
 
@@ -211,6 +216,7 @@ class CampaignUpdate(_CampaignFields):
         default=None, description=VERIFICATION_DOC
     )
     record_calls: bool | None = Field(default=None, description=RECORD_CALLS_DOC)
+    inbound_suppresses_today: bool | None = Field(default=None, description=INBOUND_TODAY_DOC)
 
 
 class WindowsIn(Input):
@@ -252,6 +258,7 @@ class CampaignOut(Output):
     callback_number: str
     verification_policy: VerificationPolicy = Field(description=VERIFICATION_DOC)
     record_calls: bool = Field(description=RECORD_CALLS_DOC)
+    inbound_suppresses_today: bool = Field(description=INBOUND_TODAY_DOC)
     windows: list[WindowOut]
     created_at: dt.datetime
     warnings: list[CampaignWarning] = Field(

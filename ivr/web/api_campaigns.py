@@ -13,7 +13,7 @@ yet placed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ivr.dialog.disclosure import revealing_words
 from ivr.keys import SESSIONS
 from ivr.store import campaigns as campaign_store
+from ivr.store.audit import json_safe, record_audit
 from ivr.store.models import Campaign
+from ivr.vocab.audit import AuditAction, AuditEntity
 from ivr.web.api_campaign_schemas import (
     MIDNIGHT,
     BlockedDatesIn,
@@ -44,7 +46,7 @@ from ivr.web.api_common import (
     reply,
     unprocessable,
 )
-from ivr.web.auth import json_error
+from ivr.web.auth import current_user, json_error
 from scheduler.explain import wake_debtors
 from scheduler.windows import Window, default_windows, parse_blocked
 
@@ -134,6 +136,7 @@ def campaign_out(c: Campaign) -> CampaignOut:
         callback_number=c.callback_number,
         verification_policy=c.verification_policy,
         record_calls=c.record_calls,
+        inbound_suppresses_today=c.inbound_suppresses_today,
         windows=[
             WindowOut(weekday=w.weekday, start=_hhmm(w.start), end=_hhmm(w.end, end=True))
             for w in wins
@@ -158,6 +161,31 @@ def campaign_warnings(c: Campaign) -> list[CampaignWarning]:
             ),
         )
     ]
+
+
+_NOT_AUDITED = frozenset({"id", "created_at", "windows", "warnings"})
+
+
+def audited(c: Campaign) -> dict[str, object]:
+    """The campaign's settings as the audit log compares them (windows apart)."""
+    out = campaign_out(c).model_dump(mode="json", exclude=set(_NOT_AUDITED))
+    return {k: json_safe(v) for k, v in out.items()}
+
+
+def audited_windows(c: Campaign) -> dict[str, object]:
+    return {"windows": campaign_out(c).model_dump(mode="json")["windows"]}
+
+
+async def _audit(
+    s: AsyncSession,
+    request: web.Request,
+    entity: AuditEntity,
+    campaign_id: int,
+    action: AuditAction,
+    before: Mapping[str, object] | None,
+    after: Mapping[str, object] | None,
+) -> None:
+    await record_audit(s, current_user(request), entity, campaign_id, action, before, after)
 
 
 def _dates(values: Sequence[dt.date]) -> list[str]:
@@ -187,6 +215,16 @@ async def create_campaign(request: web.Request) -> web.Response:
     try:
         async with request.app[SESSIONS]() as s, s.begin():
             campaign_id = await campaign_store.add_campaign(s, fields, windows)
+            created = await _load(s, campaign_id)
+            await _audit(
+                s,
+                request,
+                AuditEntity.CAMPAIGN,
+                campaign_id,
+                AuditAction.CREATE,
+                None,
+                audited(created) | audited_windows(created),
+            )
     except IntegrityError:
         raise json_error(409, f"a campaign named {body.name!r} exists") from None
     async with request.app[SESSIONS]() as s:
@@ -218,6 +256,7 @@ async def update_campaign(request: web.Request) -> web.Response:
     try:
         async with request.app[SESSIONS]() as s, s.begin():
             campaign = await _load(s, campaign_id, lock=True)
+            before = audited(campaign)
             daily = changes.get("daily_cap", campaign.daily_cap)
             weekly = changes.get("weekly_cap", campaign.weekly_cap)
             errors = _caps_errors(daily, weekly)
@@ -226,6 +265,15 @@ async def update_campaign(request: web.Request) -> web.Response:
             for key, value in changes.items():
                 setattr(campaign, key, value)
             await s.flush()
+            await _audit(
+                s,
+                request,
+                AuditEntity.CAMPAIGN,
+                campaign_id,
+                AuditAction.UPDATE,
+                before,
+                audited(campaign),
+            )
             await wake_debtors(s, campaign_id=campaign_id)
     except IntegrityError:
         raise json_error(409, f"a campaign named {changes.get('name')!r} exists") from None
@@ -237,7 +285,12 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
     campaign_id = path_int(request, "id")
     async with request.app[SESSIONS]() as s, s.begin():
         campaign = await _load(s, campaign_id, lock=True)
+        before = {"active": campaign.active}
         campaign.active = active
+        action = AuditAction.RESUME if active else AuditAction.PAUSE
+        await _audit(
+            s, request, AuditEntity.CAMPAIGN, campaign_id, action, before, {"active": active}
+        )
         if active:
             await wake_debtors(s, campaign_id=campaign_id)
         else:
@@ -265,7 +318,17 @@ async def put_windows(request: web.Request) -> web.Response:
         errors = window_errors(body.windows, campaign.country, body.allow_outside_defaults)
         if errors:
             raise unprocessable(errors)
+        before = audited_windows(campaign)
         await campaign_store.replace_windows(s, campaign, body.windows)
+        await _audit(
+            s,
+            request,
+            AuditEntity.CAMPAIGN_WINDOW,
+            campaign_id,
+            AuditAction.REPLACE,
+            before,
+            audited_windows(campaign),
+        )
         await wake_debtors(s, campaign_id=campaign_id)
     async with request.app[SESSIONS]() as s:
         return reply(campaign_out(await _load(s, campaign_id)))
@@ -277,8 +340,13 @@ async def put_blocked_dates(request: web.Request) -> web.Response:
     body = await read_body(request, BlockedDatesIn)
     async with request.app[SESSIONS]() as s, s.begin():
         campaign = await _load(s, campaign_id, lock=True)
+        before = {"blocked_dates": sorted(parse_blocked(campaign.blocked_dates or []))}
         campaign.blocked_dates = _dates(body.dates)
         await s.flush()
+        after = {"blocked_dates": sorted(parse_blocked(campaign.blocked_dates or []))}
+        await _audit(
+            s, request, AuditEntity.CAMPAIGN, campaign_id, AuditAction.UPDATE, before, after
+        )
         await wake_debtors(s, campaign_id=campaign_id)
     async with request.app[SESSIONS]() as s:
         return reply(campaign_out(await _load(s, campaign_id)))

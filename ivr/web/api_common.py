@@ -81,11 +81,22 @@ def add_endpoints(app: web.Application, endpoints: Iterable[Endpoint]) -> None:
 
 @dataclass(frozen=True)
 class FieldError:
+    """One field at fault. ``reason`` is English for people reading the JSON; ``code``
+    (pydantic's error type, e.g. ``string_too_long``) and ``params`` (its limits, e.g.
+    ``{"max_length": 80}``) let a page say the same in its user's language."""
+
     field: str
     reason: str
+    code: str | None = None
+    params: dict[str, str | int | float] | None = None
 
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "reason": self.reason}
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"field": self.field, "reason": self.reason}
+        if self.code:
+            out["code"] = self.code
+        if self.params:
+            out["params"] = self.params
+        return out
 
 
 def field_path(loc: Sequence[str | int]) -> str:
@@ -104,11 +115,23 @@ def _reason(err: dict[str, Any]) -> str:
     return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
+def _params(err: Any) -> dict[str, str | int | float] | None:
+    """The error's limits as plain JSON values (pydantic may hold Decimals or dates)."""
+    ctx = err.get("ctx") or {}
+    out: dict[str, str | int | float] = {}
+    for key, value in ctx.items():
+        if key == "error":
+            continue
+        out[key] = value if isinstance(value, int | float | str) else str(value)
+    return out or None
+
+
 def from_pydantic(exc: ValidationError, prefix: Sequence[str | int] = ()) -> list[FieldError]:
     out = []
     for err in exc.errors(include_url=False):
         loc = [p for p in err["loc"] if isinstance(p, int) or "[" not in p]
-        out.append(FieldError(field_path([*prefix, *loc]), _reason(dict(err))))
+        code = str(err.get("type", "")) or None
+        out.append(FieldError(field_path([*prefix, *loc]), _reason(dict(err)), code, _params(err)))
     return out
 
 

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from aiohttp import web
 from pydantic import Field, field_validator
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.dialog.creditor_names import check_spoken_form, creditor_with_article
 from ivr.keys import SESSIONS
 from ivr.messaging.pix import MAX_CITY, MAX_NAME, PixInvalid, clean_text, normalise_pix_key
 from ivr.store import creditors as creditor_store
+from ivr.store.audit import record_audit
 from ivr.store.importer import RowInvalid, plain_text
+from ivr.vocab.audit import AuditAction, AuditEntity
 from ivr.vocab.locales import LOCALES, Locale
 from ivr.web.api_common import (
     API_PREFIX,
@@ -32,7 +35,7 @@ from ivr.web.api_common import (
     unprocessable,
 )
 from ivr.web.api_schemas import Input, Output
-from ivr.web.auth import json_error
+from ivr.web.auth import current_user, json_error
 
 SPOKEN_DOC = (
     'locale -> the name as calls say it after "em nome" / "on behalf of": pt-BR begins '
@@ -170,9 +173,29 @@ async def put_creditor(request: web.Request) -> web.Response:
     if errors:
         raise unprocessable(errors)
     async with request.app[SESSIONS]() as s, s.begin():
+        old = (await creditor_store.creditor_names(s, name)).spoken
         await creditor_store.replace_spoken_forms(s, name, forms)
+        await record_audit(
+            s,
+            current_user(request),
+            AuditEntity.SPOKEN_FORM,
+            name,
+            AuditAction.REPLACE,
+            {f"spoken.{k}": v for k, v in old.items()},
+            {f"spoken.{k}": v for k, v in forms.items()},
+        )
     async with request.app[SESSIONS]() as s:
         return reply(_out(await creditor_store.creditor_names(s, name)))
+
+
+async def _audit_pix(
+    s: AsyncSession, request: web.Request, name: str, pix: creditor_store.CreditorPix | None
+) -> None:
+    """The Pix key's change, logged in the transaction that makes it."""
+    old = await creditor_store.creditor_pix(s, name)
+    action = AuditAction.DELETE if pix is None else AuditAction.UPDATE
+    before, after = {"pix": old}, {"pix": pix}
+    await record_audit(s, current_user(request), AuditEntity.CREDITOR, name, action, before, after)
 
 
 async def put_creditor_pix(request: web.Request) -> web.Response:
@@ -181,6 +204,7 @@ async def put_creditor_pix(request: web.Request) -> web.Response:
     body = await read_body(request, CreditorPixIn)
     pix = creditor_store.CreditorPix(body.key, body.merchant_name, body.city)
     async with request.app[SESSIONS]() as s, s.begin():
+        await _audit_pix(s, request, name, pix)
         await creditor_store.set_creditor_pix(s, name, pix)
     async with request.app[SESSIONS]() as s:
         return reply(_out(await creditor_store.creditor_names(s, name)))
@@ -190,6 +214,7 @@ async def delete_creditor_pix(request: web.Request) -> web.Response:
     """Remove the creditor's Pix key: payment details fall back to boleto or link."""
     name = _name(request)
     async with request.app[SESSIONS]() as s, s.begin():
+        await _audit_pix(s, request, name, None)
         await creditor_store.set_creditor_pix(s, name, None)
     async with request.app[SESSIONS]() as s:
         return reply(_out(await creditor_store.creditor_names(s, name)))

@@ -19,9 +19,11 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.keys import SESSIONS
+from ivr.store.audit import audit_fields, record_audit
 from ivr.store.messages import debtor_messages
 from ivr.store.models import Debtor, Role
 from ivr.store.sms_contacts import sms_blocked_numbers
+from ivr.vocab.audit import AuditAction, AuditEntity
 from ivr.vocab.messages import Channel
 from ivr.web.api_common import API_PREFIX, Endpoint, FieldError, read_body, reply, unprocessable
 from ivr.web.api_debtor_schemas import (
@@ -34,6 +36,7 @@ from ivr.web.api_debtors import _debtor
 from ivr.web.auth import current_user
 
 _ALLOWS = {Channel.CALL: "calls_allowed", Channel.SMS: "sms_allowed"}
+_AUDITED = ("calls_allowed", "sms_allowed", "preferred_channel")
 
 
 async def channels_out(s: AsyncSession, debtor: Debtor) -> ChannelsOut:
@@ -62,6 +65,7 @@ async def patch_channels(request: web.Request) -> web.Response:
         found = await _debtor(s, request.match_info["ref"])
         debtor = await s.get(Debtor, found.id, with_for_update=True, populate_existing=True)
         assert debtor is not None
+        before = audit_fields(debtor, _AUDITED)
         if "calls_allowed" in given and body.calls_allowed is not None:
             debtor.calls_allowed = body.calls_allowed
             debtor.next_attempt_at = None  # the planner looks again at once
@@ -81,6 +85,15 @@ async def patch_channels(request: web.Request) -> web.Response:
                 ]
             )
         await s.flush()
+        await record_audit(
+            s,
+            current_user(request),
+            AuditEntity.DEBTOR,
+            debtor.external_ref,
+            AuditAction.UPDATE,
+            before,
+            audit_fields(debtor, _AUDITED),
+        )
         out = await channels_out(s, debtor)
     return reply(out)
 

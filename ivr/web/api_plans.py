@@ -22,7 +22,9 @@ from sqlalchemy import select
 from ivr.keys import SESSIONS
 from ivr.plan_rules import plan_problems
 from ivr.store import plans as plan_store
+from ivr.store.audit import record_audit
 from ivr.store.models import Debt, Debtor, DebtStatus, PlanSource, PlanStatus, Role, utcnow
+from ivr.vocab.audit import AuditAction, AuditEntity
 from ivr.web.api_common import (
     API_PREFIX,
     Endpoint,
@@ -115,6 +117,14 @@ async def post_plan(request: web.Request) -> web.Response:
             raise unprocessable([FieldError(f, r) for f, r in problems])
         plan, _ = await plan_store.create_plan(
             s, debt_id=debt.id, instalments=items, source=PlanSource.API, now=now
+        )
+        after = {
+            "debt_id": debt.id,
+            "debtor": debtor.external_ref,
+            "instalments": [{"date": d, "amount_cents": c} for d, c in items],
+        }
+        await record_audit(
+            s, current_user(request), AuditEntity.PLAN, plan.id, AuditAction.CREATE, None, after
         )
         out = await _plans_out(s, [plan])
     return reply(out.items[0], 201)

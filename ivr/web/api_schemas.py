@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ivr.vocab.debts import DebtStatus
-from ivr.vocab.locales import LOCALES
+from ivr.vocab.locales import LOCALES, Locale
 from ivr.vocab.staff import Role
 from ivr.web.api_types import Day
 
@@ -96,6 +96,20 @@ class UserOut(Output):
     id: int
     username: str
     role: Role
+    locale: Locale | None = Field(
+        default=None, description="the pages' language; null: the browser's (Accept-Language)"
+    )
+
+
+class MeIn(Input):
+    """What a signed-in user may change about themselves."""
+
+    locale: Locale | None = Field(description="pt-BR or en-US; null: follow the browser")
+
+    @field_validator("locale", mode="before")
+    @classmethod
+    def _locale(cls, value: Any) -> Any:
+        return check_locale(value)
 
 
 class Ok(Output):

@@ -216,6 +216,8 @@ async def authenticate(request: web.Request) -> User:
             raise json_error(401, "session expired or invalid: log in again")
         if request.method not in ("GET", "HEAD", "OPTIONS") and not origin_allowed(request):
             raise json_error(403, "cross-origin request refused")
+    if user.disabled_at is not None:
+        raise json_error(401, "this account is disabled")
     request[USER] = user
     return user
 

@@ -18,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
+from typing import Any
 
 from aiohttp import web
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +29,8 @@ from ivr.keys import SESSIONS
 from ivr.store import auth_sessions
 from ivr.store.models import User, utcnow
 from ivr.store.users import user_by_username
+from ivr.web.api_common import from_pydantic, read_json, unprocessable
+from ivr.web.api_schemas import LoginIn
 from ivr.web.auth import json_error
 from ivr.web.credentials import verify_password
 
@@ -86,7 +90,7 @@ async def _forget_account(request: web.Request, key: str) -> None:
 
 
 async def login(request: web.Request, username: str, password: str) -> User:
-    """The user whose password this is; 429 while locked out, 401 otherwise."""
+    """The user whose password this is; 429 while locked out, 403 if disabled, 401 otherwise."""
     keys = throttle_keys(request, username)
     wait = await locked_for(request, keys)
     if wait > 0:
@@ -103,4 +107,27 @@ async def login(request: web.Request, username: str, password: str) -> User:
         await record_failure(request, keys)
         raise json_error(401, "wrong username or password")
     await _forget_account(request, next(iter(keys)))
+    if user.disabled_at is not None:  # told only to whoever knows the password
+        raise json_error(403, "this account is disabled")
     return user
+
+
+async def page_login(request: web.Request) -> User:
+    """A page's login post (JSON or a same-site form): the user, or 400/401/422/429.
+
+    The pages (desktop, console) decide who may enter afterwards; this only
+    reads the form and checks the password through the throttle above.
+    """
+    if request.content_type == "application/json":
+        body: Any = await read_json(request)
+    else:
+        body = dict(await request.post())
+    if not isinstance(body, dict):
+        raise json_error(400, "send username and password")
+    try:
+        form = LoginIn.model_validate(
+            {k: body.get(k) for k in ("username", "password") if body.get(k) is not None}
+        )
+    except ValidationError as exc:
+        raise unprocessable(from_pydantic(exc)) from None
+    return await login(request, form.username.strip(), form.password)

@@ -55,6 +55,8 @@ _ERROR_SCHEMAS: dict[str, Any] = {
                     "properties": {
                         "field": {"type": "string", "examples": ["windows[0].end"]},
                         "reason": {"type": "string"},
+                        "code": {"type": "string", "examples": ["string_too_long"]},
+                        "params": {"type": "object", "examples": [{"max_length": 80}]},
                     },
                     "required": ["field", "reason"],
                 },

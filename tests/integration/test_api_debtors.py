@@ -124,9 +124,8 @@ async def test_get_debtor_with_context(api: Api) -> None:
         # Agents read only the debtors of calls transferred to them: this call was.
         ana = await s.scalar(select(User).where(User.username == "ana"))
         assert ana is not None
-        agent = Agent(user_id=ana.id, display_name="Ana", endpoint="client:ana")
-        s.add(agent)
-        await s.flush()
+        agent = await s.scalar(select(Agent).where(Agent.user_id == ana.id))
+        assert agent is not None  # an agent user is an agent
         s.add(Transfer(attempt_id=attempt_id, agent_id=agent.id, reason="dispute"))
     for headers in (api.sup(), api.agent()):
         resp = await api.client.get("/api/v1/debtors/CTX-1", headers=headers)

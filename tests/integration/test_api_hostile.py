@@ -84,6 +84,7 @@ def _examples(ref: str, today: dt.date) -> dict[str, dict[str, Any]]:
     """A valid body per operationId: hostile values replace one field at a time."""
     return {
         "post_login": {"username": "boss", "password": "wrong password"},
+        "patch_me": {"locale": "en-US"},
         "create_campaign": {"name": "walker", "country": "BR", "daily_cap": 2},
         "update_campaign": {"daily_cap": 2, "name": "walker-2"},
         "put_windows": {"windows": [{"weekday": 0, "start": "09:00", "end": "12:00"}]},
@@ -112,6 +113,15 @@ def _examples(ref: str, today: dt.date) -> dict[str, dict[str, Any]]:
             "promise_amount": "10.00",
             "notes": "walk",
         },
+        "post_user": {
+            "username": "walker-user",
+            "role": "agent",
+            "password": "walker-password",
+            "languages": ["pt-BR"],
+            "skills": ["cards"],
+        },
+        "update_user": {"languages": ["pt-BR"], "skills": ["cards"]},
+        "reset_password": {"password": "walker-password"},
         "create_agent": {
             "username": "walker",
             "password": "walker-password",
@@ -205,7 +215,7 @@ async def test_no_hostile_value_gets_a_5xx(db_url: str, tmp_path: Path) -> None:
                         for whole in HOSTILE_BODIES:
                             await send(method, url({}), whole)
                     walked += 1
-            for path in ("/desktop/login", "/api/v1/auth/login"):
+            for path in ("/desktop/login", "/console/login", "/api/v1/auth/login"):
                 for whole in HOSTILE_BODIES:
                     await send("POST", path, whole)
         assert walked >= 20, walked

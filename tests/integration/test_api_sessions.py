@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.config import Settings
@@ -150,11 +150,10 @@ async def test_agent_reads_only_debtors_transferred_to_them(api: Api) -> None:
     await add_attempt(api, other, WEDNESDAY_10H_SP)
     ana = await (await api.client.get("/api/v1/auth/me", headers=api.agent())).json()
     async with api.sessions() as s, s.begin():
-        agent = Agent(
-            user_id=ana["id"], display_name="Ana", endpoint="client:ana", presence=Presence.AWAY
-        )
-        s.add(agent)
-        await s.flush()
+        # ana is an agent user, so she is an agent (create_user made her one).
+        agent = await s.scalar(select(Agent).where(Agent.user_id == ana["id"]))
+        assert agent is not None
+        agent.presence = Presence.AWAY
         s.add(
             Transfer(attempt_id=attempt_id, agent_id=agent.id, reason="dispute", status="completed")
         )

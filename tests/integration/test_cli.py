@@ -163,3 +163,39 @@ def test_import_rejects_file_neutralises_formulas(tmp_path: Path) -> None:
     text = rejects.read_text(encoding="utf-8")
     assert text.splitlines()[0] == "line,external_ref,reason"
     assert text.splitlines()[1].startswith("2,'=cmd,")
+
+
+def test_add_user_agent_is_an_agent(tmp_path: Path) -> None:
+    """``ivr add-user --role agent`` makes the agent too, so the desktop lets them work."""
+    import sqlite3
+
+    db = tmp_path / "ivr.db"
+    url = f"sqlite+aiosqlite:///{db}"
+    r = ivr(
+        ["add-user", "carla", "--role", "agent", "--languages", "pt-BR", "en-US"],
+        tmp_path,
+        IVR_DATABASE_URL=url,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "carla is an agent, rung at client:carla" in r.stdout
+    r = ivr(["add-user", "sofia", "--role", "supervisor"], tmp_path, IVR_DATABASE_URL=url)
+    assert r.returncode == 0 and "agent" not in r.stdout.split("shown once")[0], r.stdout
+    # A name the browser phone cannot carry gets the same safe endpoint as the API gives.
+    r = ivr(["add-user", "zé", "--role", "agent"], tmp_path, IVR_DATABASE_URL=url)
+    assert r.returncode == 0 and "rung at client:z_" in r.stdout, r.stderr
+    r = ivr(
+        ["add-user", "ana", "--role", "agent", "--endpoint", "phone"],
+        tmp_path,
+        IVR_DATABASE_URL=url,
+    )
+    assert r.returncode != 0 and "--endpoint" in r.stderr and "Traceback" not in r.stderr
+    with sqlite3.connect(db) as con:
+        rows = con.execute(
+            "SELECT u.username, a.display_name, a.endpoint, a.languages, a.presence"
+            " FROM users u LEFT JOIN agents a ON a.user_id = u.id ORDER BY u.id"
+        ).fetchall()
+    assert rows[0][:3] == ("carla", "carla", "client:carla")
+    assert json.loads(rows[0][3]) == ["pt-BR", "en-US"] and rows[0][4] == "offline"
+    assert rows[1] == ("sofia", None, None, None, None)
+    assert rows[2][:3] == ("zé", "zé", "client:z_")
+    assert len(rows) == 3  # the refused "ana" left nothing behind

@@ -200,21 +200,32 @@ async def seed_agent(
     password: str | None = None,
     role: Role = Role.AGENT,
 ) -> SeededAgent:
-    key = await create_user(sessions, username, role, password)
+    endpoint = f"client:{username}"
+    key = await create_user(
+        sessions,
+        username,
+        role,
+        password,
+        languages=list(languages),
+        display_name=username.title(),
+        endpoint=endpoint,
+    )
     async with sessions() as s, s.begin():
         from sqlalchemy import select
 
         user_id = await s.scalar(select(User.id).where(User.username == username))
         assert user_id is not None
-        agent = Agent(
-            user_id=user_id,
-            display_name=username.title(),
-            endpoint=f"client:{username}",
-            languages=list(languages),
-            presence=presence,
-            presence_since=idle_since or dt.datetime.now(dt.UTC),
-        )
-        s.add(agent)
+        agent = await s.scalar(select(Agent).where(Agent.user_id == user_id))
+        if agent is None:  # a supervisor who also takes calls
+            agent = Agent(
+                user_id=user_id,
+                display_name=username.title(),
+                endpoint=endpoint,
+                languages=list(languages),
+            )
+            s.add(agent)
+        agent.presence = presence
+        agent.presence_since = idle_since or dt.datetime.now(dt.UTC)
         await s.flush()
         return SeededAgent(agent.id, user_id, username, key, agent.endpoint)
 

@@ -15,6 +15,7 @@ there what each value means), re-exported here with the tables.
 from __future__ import annotations
 
 from ivr.store.models.agents import Agent, Transfer
+from ivr.store.models.audit import AuditEntry
 from ivr.store.models.base import NAMING, Base, UTCDateTime, string_enum, utcnow
 from ivr.store.models.calls import CallAttempt, CallEvent, PacingSlot
 from ivr.store.models.campaigns import CallWindow, Campaign
@@ -47,6 +48,7 @@ __all__ = [
     "NAMING",
     "Agent",
     "AttemptStatus",
+    "AuditEntry",
     "AuthSession",
     "Base",
     "CallAttempt",

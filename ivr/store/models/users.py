@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ivr.store.models.base import Base, string_enum, utcnow
+from ivr.vocab.locales import Locale
 from ivr.vocab.staff import Role
 
 
@@ -19,7 +20,11 @@ class User(Base):
     role: Mapped[Role] = mapped_column(string_enum(Role))
     api_key_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(256))
+    # The pages' language (console, desktop); None: the browser's.
+    locale: Mapped[Locale | None] = mapped_column(string_enum(Locale, length=10))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column()
+    """Set: the user may not sign in (password or API key) and an agent takes no calls."""
 
 
 class AuthSession(Base):

@@ -2,7 +2,7 @@
 indexes the roll-up job reads through
 
 Revision ID: 0022_rollups
-Revises: 0013_sms_hooks
+Revises: 0020_console
 Create Date: 2026-12-12 10:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import ivr.store.models
 
 revision = "0022_rollups"
-down_revision: str | None = "0013_sms_hooks"
+down_revision: str | None = "0020_console"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,4 @@
+// Placeholder: the dnc page is coming; replace this file with the page module.
+import { coming } from "./coming.js";
+
+export default coming("dnc");

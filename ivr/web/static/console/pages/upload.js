@@ -1,0 +1,4 @@
+// Placeholder: the upload page is coming; replace this file with the page module.
+import { coming } from "./coming.js";
+
+export default coming("upload");
