@@ -28,20 +28,24 @@ const seconds = (day) => Date.parse(`${day}T00:00:00Z`) / 1000;
 const dayOf = (ts) => iso(new Date(ts * 1000));
 
 // One uPlot chart: days on x (formatted in the user's locale), series of numbers.
-function chart(host, days, series, { title, format }) {
+// Counts and money start at zero; rates are fractions of one.
+const fromZero = (u, min, max) => [0, max > 0 ? max * 1.1 : 1];
+const fraction = () => [0, 1];
+
+function chart(host, days, series, { title, format, rates = false }) {
   const data = [days.map(seconds), ...series.map((s) => s.values)];
-  const width = Math.max(320, host.clientWidth - 8);
+  const width = Math.max(280, host.clientWidth - 8);
   const opts = {
     title,
     width,
     height: 240,
-    scales: { x: { time: false } },
+    scales: { x: { time: false }, y: { range: rates ? fraction : fromZero } },
     axes: [
       { values: (u, ticks) => ticks.map((v) => date(dayOf(v))), space: 90 },
       { values: (u, ticks) => ticks.map((v) => format(v)), size: 80 },
     ],
     series: [
-      { value: (u, v) => (v == null ? "" : date(dayOf(v))) },
+      { label: t("reports.col.day"), value: (u, v) => (v == null ? "" : date(dayOf(v))) },
       ...series.map((s, i) => ({
         label: s.label,
         stroke: COLORS[i % COLORS.length],
@@ -53,7 +57,14 @@ function chart(host, days, series, { title, format }) {
       })),
     ],
   };
-  return new uPlot(opts, data, host);
+  const plot = new uPlot(opts, data, host);
+  // Follow the card's width (a window resized, a tablet turned).
+  const watch = new ResizeObserver(() => {
+    const w = Math.max(280, host.clientWidth - 8);
+    if (Math.abs(w - plot.width) > 4) plot.setSize({ width: w, height: 240 });
+  });
+  watch.observe(host);
+  return { destroy() { watch.disconnect(); plot.destroy(); } };
 }
 
 const COUNT_COLUMNS = ["attempts", "contacts", "rpcs", "promises", "transfers", "abandoned"];
@@ -135,7 +146,7 @@ export default {
         { label: t("reports.col.promise_rate"), values: col("promise_rate") },
         { label: t("reports.col.kept_rate"), values: col("kept_rate") },
         { label: t("reports.col.abandonment_rate"), values: col("abandonment_rate") },
-      ], { title: t("reports.chart.rates"), format: (v) => percent(v) }));
+      ], { title: t("reports.chart.rates"), format: (v) => percent(v), rates: true }));
       plots.push(chart(boxes[2], days, [
         { label: t("reports.col.collected"), values: col("collected_cents"), fill: true },
       ], { title: t("reports.chart.collected"), format: (v) => money(v) }));
@@ -161,7 +172,9 @@ export default {
 
     form.addEventListener("submit", (event) => { event.preventDefault(); loadCampaign(); });
     summaryForm.addEventListener("submit", (event) => { event.preventDefault(); loadSummary(); });
-    root.append(
+    const page = el("div", { class: "reports-page" });
+    root.append(page);
+    page.append(
       el("p", { class: "lead" }, t("reports.lead")),
       form,
       el("section", { class: "card", "aria-labelledby": "reports-campaign" },
