@@ -201,8 +201,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
     from ivr.sandbox.app import run_sandbox
+    from ivr.sandbox.config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, SandboxConfig
 
-    asyncio.run(run_sandbox(host=args.host, port=args.port))
+    # The service's IVR_TWILIO_* credentials, when set, so one environment serves both.
+    config = SandboxConfig(
+        account_sid=settings.twilio_account_sid or DEFAULT_ACCOUNT_SID,
+        auth_token=settings.twilio_auth_token or DEFAULT_AUTH_TOKEN,
+    )
+    asyncio.run(run_sandbox(host=args.host, port=args.port, config=config))
     return 0
 
 
@@ -211,7 +217,13 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
     if not args.verbose:  # the demo prints its own story; log lines only for trouble
         logging.getLogger().setLevel(logging.WARNING)
-    return asyncio.run(run_demo(settings, speed=args.speed, keep_db=args.keep_db))
+    if args.debtors is not None and args.debtors < 1:
+        raise CommandError("--debtors needs a positive number")
+    if args.speed <= 0:
+        raise CommandError("--speed needs a positive number")
+    return asyncio.run(
+        run_demo(settings, speed=args.speed, keep_db=args.keep_db, debtors=args.debtors)
+    )
 
 
 def cmd_nlu(settings: Settings, args: argparse.Namespace) -> int:
@@ -359,7 +371,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_sandbox)
 
     s = sub.add_parser("demo", help="run a small campaign against the built-in sandbox")
-    s.add_argument("--speed", type=float, default=4.0, help="sandbox audio pacing factor")
+    s.add_argument(
+        "--speed",
+        type=float,
+        default=4.0,
+        help="how much faster than real time the simulated calls run (rings, pauses, audio)",
+    )
+    s.add_argument(
+        "--debtors",
+        type=int,
+        metavar="N",
+        help="call N generated Brazilian debtors instead of the example portfolio",
+    )
     s.add_argument("--keep-db", action="store_true", help="keep the demo database afterwards")
     s.set_defaults(func=cmd_demo)
 

@@ -32,6 +32,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.store.attempt_cancel import cancel_attempts
+from ivr.store.dnc import dnc_listed
 from ivr.store.models import (
     AttemptStatus,
     CallAttempt,
@@ -213,6 +214,8 @@ class Dialer(Reconciler):
                 why = "the number was marked wrong before the call was placed"
             elif await number_opted_out(s, phone.e164):
                 why = "the number was opted out before the call was placed"
+            elif await dnc_listed(s, phone.e164):
+                why = "the number was put on a do-not-call list before the call was placed"
             elif debt is not None and (
                 debt.status is not DebtStatus.OPEN
                 or (debt.paused_until is not None and debt.paused_until > now)

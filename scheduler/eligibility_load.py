@@ -7,6 +7,7 @@ is read set-wise with plain column selects (no ORM objects) into the rows of
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -24,6 +25,7 @@ from ivr.store.models import (
     Campaign,
     Debt,
     Debtor,
+    DncNumber,
     NumberOptOut,
     PaymentPlan,
     Phone,
@@ -175,6 +177,7 @@ async def load_snapshots(
             debt_ids.append(r.debt_id)
             if r.campaign_id is not None:
                 campaign_ids.add(r.campaign_id)
+    await _load_dnc(session, snaps, ids)
     campaigns = await load_campaign_rules(session, campaign_ids)
 
     quiet = max((c.policy.quiet_days_after_contact for c in campaigns.values()), default=0)
@@ -268,3 +271,28 @@ async def load_snapshots(
     ).all():
         snaps[rc.debtor_id].callbacks.append(CallbackRow(rc.id, rc.debt_id, rc.due_at))
     return snaps, campaigns
+
+
+async def _load_dnc(
+    session: AsyncSession, snaps: dict[int, DebtorSnapshot], ids: list[int]
+) -> None:
+    """Mark each number with the do-not-call lists it is on: one indexed join
+    for the whole batch (most numbers are on none, so it returns few rows)."""
+    listed: dict[int, list[str]] = defaultdict(list)
+    for row in (
+        await _core(
+            session,
+            select(Phone.id, DncNumber.list_name)
+            .join(DncNumber, DncNumber.e164 == Phone.e164)
+            .where(id_in(session, Phone.debtor_id, ids))
+            .order_by(Phone.id, DncNumber.list_name),
+        )
+    ).all():
+        listed[row.id].append(row.list_name)
+    if not listed:
+        return
+    for snap in snaps.values():
+        snap.phones = [
+            dataclasses.replace(p, dnc_lists=tuple(listed[p.id])) if p.id in listed else p
+            for p in snap.phones
+        ]

@@ -25,6 +25,9 @@ MESSAGES = {
         "reported deceased on a call: no contact at all until a supervisor reviews the case"
     ),
     "number_opted_out": "someone at this number asked not to be called there",
+    "number_on_dnc_list": (
+        "the number is on a do-not-call list (e.g. Não Me Ligue): never called nor written to"
+    ),
     "debtor_quiet": "calls to this debtor are paused",
     "no_valid_phone": "no valid phone number",
     "callback_scheduled": "the debtor asked to be called back at a later time",

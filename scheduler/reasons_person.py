@@ -1,7 +1,7 @@
 """Rules about the person: reported dead, an opt-out (of the person or of a
-number), calls not allowed (the file's or their channel choice), a pause, no
-number to dial, a callback they asked for; and which of their numbers a call
-dials.
+number), a number on a do-not-call list, calls not allowed (the file's or
+their channel choice), a pause, no number to dial, a callback they asked
+for; and which of their numbers a call dials.
 
 One module per kind of rule (person, debt, window, caps) so each can be
 read, and changed, on its own; ``scheduler.eligibility`` joins them.
@@ -16,6 +16,7 @@ from ivr.vocab.debtors import DebtorStatus
 from scheduler.caps import PastAttempt
 from scheduler.reasons import Reason, reason
 from scheduler.snapshot import CallbackRow, DebtorSnapshot, PhoneRow
+from scheduler.zones import dialable
 
 
 def person_reasons(
@@ -52,12 +53,26 @@ def person_reasons(
                     since=since.isoformat(),
                 )
             )
+        listed = dnc_reason(snap.phones)
+        if listed is not None:
+            out.append(listed)
     if callback is None:
         later = [c for c in snap.callbacks if c.due_at > now]
         if later:
             first = min(c.due_at for c in later)
             out.append(reason("callback_scheduled", first, due_at=first.isoformat()))
     return out
+
+
+def dnc_reason(phones: Sequence[PhoneRow]) -> Reason | None:
+    """``number_on_dnc_list`` naming the listed numbers that were otherwise usable
+    and their lists (None when no such number): shown once no number is left,
+    like ``number_opted_out``, so a supervisor sees why none is."""
+    listed = [p for p in dialable(phones) if p.dnc_lists]
+    if not listed:
+        return None
+    lists = sorted({name for p in listed for name in p.dnc_lists})
+    return reason("number_on_dnc_list", phones=[p.e164 for p in listed], lists=lists)
 
 
 def choose_phone(phones: Sequence[PhoneRow], history: Sequence[PastAttempt]) -> PhoneRow | None:

@@ -17,6 +17,7 @@ import phonenumbers
 
 from ivr.vocab.debtors import NO_CONTACT_STATUSES
 from scheduler.reasons import Reason, reason
+from scheduler.reasons_person import dnc_reason
 from scheduler.snapshot import DebtorSnapshot, PhoneRow, SmsFacts
 from scheduler.zones import dialable
 
@@ -81,6 +82,9 @@ def sms_person_reasons(
                     "number_opted_out", phones=[p.e164 for p in stopped], since=since.isoformat()
                 )
             )
+        listed = dnc_reason(snap.phones)
+        if listed is not None:
+            out.append(listed)
     return out
 
 

@@ -43,6 +43,9 @@ class PhoneRow:
     wrong_number_at: dt.datetime | None
     # Someone at this number asked not to be called (before saying who they were).
     opted_out_at: dt.datetime | None = None
+    # The do-not-call lists the number is on (``dnc_numbers``): never dialed nor
+    # written to while listed.
+    dnc_lists: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,10 +99,10 @@ class DebtorSnapshot:
     calls_allowed: bool = True
 
     def valid_phones(self) -> list[PhoneRow]:
-        """The numbers a call may dial: well formed, not wrong, not opted out.
-        (Time zones still read every number: an opted-out one says where the
-        person lives as well as any.)"""
-        return [p for p in dialable(self.phones) if p.opted_out_at is None]
+        """The numbers a call may dial: well formed, not wrong, not opted out, on
+        no do-not-call list. (Time zones still read every number: an opted-out
+        one says where the person lives as well as any.)"""
+        return [p for p in dialable(self.phones) if p.opted_out_at is None and not p.dnc_lists]
 
     def zones(self) -> tuple[str, ...]:
         return debtor_zones(self.timezone, self.phones, self.country)

@@ -6,8 +6,11 @@ benchmarks place calls exactly as a supervisor does, without the CLI.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.config import Settings
 from ivr.store.db import open_sessions
@@ -35,6 +38,7 @@ async def place_one_call(
     *,
     override: Override | None = None,
     now: dt.datetime | None = None,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
 ) -> str:
     """``ivr call``: claim an attempt for this debtor through the rule book and dial it now.
 
@@ -52,7 +56,9 @@ async def place_one_call(
         settings.twilio_account_sid, settings.twilio_auth_token, api_url=settings.twilio_api_url
     )
     try:
-        async with open_sessions(settings.database_url) as sessions:
+        async with contextlib.AsyncExitStack() as stack:
+            if sessions is None:
+                sessions = await stack.enter_async_context(open_sessions(settings.database_url))
             try:
                 attempt_id, to = await claim_manual_attempt(
                     sessions, external_ref, now=now, override=override

@@ -92,7 +92,11 @@ async def build_voice_stack(settings: Settings, *, keypad_only: bool = False) ->
     await synth.start()
     stack = VoiceStack(synthesizer=synth, flow=flow, catalogs=catalogs)
     if keypad_only or not settings.vosk_model:
-        log.warning("asr.disabled", reason="keypad only" if keypad_only else "IVR_VOSK_MODEL unset")
+        # Asked for (--keypad-only, the demo) is a choice, not trouble; a missing model is.
+        if keypad_only:
+            log.info("asr.disabled", reason="keypad only")
+        else:
+            log.warning("asr.disabled", reason="IVR_VOSK_MODEL unset")
         return stack
     asr_locale = settings.asr_locale
     locales = (asr_locale,) if asr_locale else LOCALES

@@ -95,6 +95,23 @@ def is_rpc() -> ColumnElement[bool]:
     return and_(CallAttempt.outcome.in_(_vals(RIGHT_PARTY_OUTCOMES)), _not_machine())
 
 
+def is_agreement() -> ColumnElement[bool]:
+    """A promise row that is an agreement: a single promise, or a plan's first instalment."""
+    return or_(Promise.sequence.is_(None), Promise.sequence == 1)
+
+
+def is_due(today: dt.date) -> ColumnElement[bool]:
+    """A promise (or instalment) that is due: not cancelled, and its day is over or it
+    was settled (kept or broken). :func:`promises_due` is the same rule on the counts."""
+    return and_(
+        Promise.status != PromiseStatus.CANCELLED.value,
+        or_(
+            Promise.promised_date < today,
+            Promise.status.in_([PromiseStatus.KEPT.value, PromiseStatus.BROKEN.value]),
+        ),
+    )
+
+
 def seconds_between(dialect: str, start: Any, end: Any) -> ColumnElement[float]:
     """``end - start`` in seconds, on PostgreSQL and on SQLite."""
     if dialect == "postgresql":
@@ -188,7 +205,7 @@ async def compute_counts(
         c = at(cid, day)
         c.attempts, c.contacts, c.rpcs = int(n), int(contacts), int(rpcs)
 
-    agreement = or_(Promise.sequence.is_(None), Promise.sequence == 1)
+    agreement = is_agreement()
     rows = await _all(
         session,
         select(
@@ -291,7 +308,8 @@ async def _transfers(session: AsyncSession, dialect: str, counted: Any, at: Any)
         c.talk_s, c.hold_s, c.wrap_s = (round(float(x or 0), 1) for x in (talk_s, hold_s, wrap_s))
 
 
-def _rate(numerator: float, denominator: float) -> float | None:
+def rate(numerator: float, denominator: float) -> float | None:
+    """A ratio rounded for display; None when there is nothing to divide by."""
     return round(numerator / denominator, 4) if denominator else None
 
 
@@ -319,12 +337,12 @@ def derive(c: DayCounts, *, due: int, assigned_to_date: int) -> Kpis:
     range), ``assigned_to_date`` the campaign's debts assigned up to the last day."""
     aht = round((c.talk_s + c.hold_s + c.wrap_s) / c.handled, 1) if c.handled else None
     return Kpis(
-        contact_rate=_rate(c.contacts, c.attempts),
-        rpc_rate=_rate(c.rpcs, c.attempts),
-        promise_rate=_rate(c.promises, c.rpcs),
+        contact_rate=rate(c.contacts, c.attempts),
+        rpc_rate=rate(c.rpcs, c.attempts),
+        promise_rate=rate(c.promises, c.rpcs),
         promises_due=due,
-        kept_rate=_rate(c.promises_kept, due),
-        liquidation=_rate(c.collected_cents, assigned_to_date),
-        abandonment_rate=_rate(c.abandoned, c.transfers),
+        kept_rate=rate(c.promises_kept, due),
+        liquidation=rate(c.collected_cents, assigned_to_date),
+        abandonment_rate=rate(c.abandoned, c.transfers),
         aht_s=aht,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 from collections.abc import Sequence
 
 from ivr.sandbox.app import run_sandbox
@@ -17,8 +18,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8099)
-    parser.add_argument("--account-sid", default=DEFAULT_ACCOUNT_SID)
-    parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN)
+    # The service's credentials when set, so one environment serves both processes.
+    parser.add_argument(
+        "--account-sid", default=os.environ.get("IVR_TWILIO_ACCOUNT_SID") or DEFAULT_ACCOUNT_SID
+    )
+    parser.add_argument(
+        "--auth-token", default=os.environ.get("IVR_TWILIO_AUTH_TOKEN") or DEFAULT_AUTH_TOKEN
+    )
     parser.add_argument("--speed", type=float, default=1.0, help="call time per wall second")
     parser.add_argument("--cps", type=float, default=None, help="calls per second limit")
     parser.add_argument("--cps-mode", choices=("queue", "reject"), default="queue")

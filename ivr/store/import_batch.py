@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ivr.store.channel_columns import CHANNEL_DEFAULTS
 from ivr.store.creditors import merge_spoken_forms
 from ivr.store.models import Debt, Debtor, DebtStatus, Phone, utcnow
+from ivr.store.name_key import fold_name
 
 if TYPE_CHECKING:
     from ivr.store.importer import DebtorRow
@@ -125,6 +126,7 @@ async def _update_by_id(s: AsyncSession, table: Table, rows: list[dict[str, Any]
 def _person(row: DebtorRow) -> dict[str, Any]:
     return {
         "name": row.name,
+        "name_key": fold_name(row.name),
         "locale": row.locale,
         "country": row.country,
         "region": row.region,

@@ -28,3 +28,23 @@ class ReviewKind(enum.StrEnum):
 
 #: Statuses in which no one may contact the person (the rule book refuses them).
 NO_CONTACT_STATUSES: frozenset[DebtorStatus] = frozenset({DebtorStatus.DECEASED_REVIEW})
+
+
+class DebtorActionKind(enum.StrEnum):
+    """What a supervisor did about one person from the console (``debtor_actions``):
+
+    * ``opt_out`` / ``opt_in`` -- calls or SMS stopped or allowed again at the
+      person's request (the channel is in the action's detail);
+    * ``wrong_number`` -- a number is not the person's;
+    * ``callback`` -- a call scheduled inside the call windows;
+    * ``lgpd_export`` -- the person's data handed over as JSON (LGPD art. 18, II);
+    * ``lgpd_anonymise`` -- the person's identifying data removed (art. 18, IV-VI),
+      the debt and its payments kept (art. 16, I: a legal obligation).
+    """
+
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    WRONG_NUMBER = "wrong_number"
+    CALLBACK = "callback"
+    LGPD_EXPORT = "lgpd_export"
+    LGPD_ANONYMISE = "lgpd_anonymise"

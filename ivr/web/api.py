@@ -17,8 +17,11 @@ from ivr.store.users import set_user_locale
 from ivr.web import (
     api_campaigns,
     api_creditors,
+    api_debtor_actions,
     api_debtor_channels,
+    api_debtor_console,
     api_debtors,
+    api_dnc,
     api_payments,
     api_plans,
     api_reports,
@@ -122,6 +125,9 @@ def setup_api(app: web.Application) -> None:
     add_endpoints(app, api_creditors.ENDPOINTS)
     add_endpoints(app, api_debtors.ENDPOINTS)
     add_endpoints(app, api_debtor_channels.ENDPOINTS)
+    add_endpoints(app, api_dnc.ENDPOINTS)
+    add_endpoints(app, api_debtor_console.ENDPOINTS)
+    add_endpoints(app, api_debtor_actions.ENDPOINTS)
     add_endpoints(app, api_payments.ENDPOINTS)
     add_endpoints(app, api_plans.ENDPOINTS)
     add_endpoints(app, api_reports.ENDPOINTS)

@@ -240,8 +240,3 @@ def utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-def rate(numerator: int, denominator: int) -> float | None:
-    """A ratio rounded for display; None when there is nothing to divide by."""
-    return round(numerator / denominator, 4) if denominator else None

@@ -4,7 +4,8 @@ A payment goes through the scheduler's ``record_payment``, the same code the
 CSV import uses, so settling a debt cancels its pending callbacks and its
 claimed-but-unplaced attempts in the same transaction however it arrives.
 
-The collection KPIs (and the reports) are :mod:`ivr.reports`.
+The collection KPIs and the reports are :mod:`ivr.reports` (definitions in
+:mod:`ivr.reports.kpis`).
 """
 
 from __future__ import annotations

@@ -81,9 +81,12 @@ def json_error(
         403: web.HTTPForbidden,
         404: web.HTTPNotFound,
         409: web.HTTPConflict,
+        410: web.HTTPGone,
         413: _TooLarge,
         422: web.HTTPUnprocessableEntity,
         429: web.HTTPTooManyRequests,
+        502: web.HTTPBadGateway,
+        503: web.HTTPServiceUnavailable,
     }.get(status, web.HTTPBadRequest)
     all_headers = dict(headers or {})
     if status == 401:

@@ -122,6 +122,16 @@ def _examples(ref: str, today: dt.date) -> dict[str, dict[str, Any]]:
         },
         "update_user": {"languages": ["pt-BR"], "skills": ["cards"]},
         "reset_password": {"password": "walker-password"},
+        "post_number": {"list_name": "Não Me Ligue SP", "number": "(11) 98765-0099"},
+        "post_opt_out": {"channel": "sms", "note": "walk"},
+        "post_opt_in": {"channel": "sms"},
+        "post_wrong_number": {"number": "+5511987650031"},
+        "post_callback": {
+            "due_at": dt.datetime.combine(
+                today + dt.timedelta(days=3), dt.time(14), tzinfo=dt.UTC
+            ).isoformat()
+        },
+        "post_anonymise": {"confirm": ref},
         "create_agent": {
             "username": "walker",
             "password": "walker-password",

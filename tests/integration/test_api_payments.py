@@ -1,4 +1,5 @@
-"""Payments over a real database (the KPI reports: test_reports.py)."""
+"""Payments, and the period KPIs of the demo, over a real database (the daily
+reports: test_reports.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from ivr.store.models import (
     CallbackStatus,
     Debt,
     DebtStatus,
+    Promise,
+    PromiseStatus,
 )
 from tests.support.api import WEDNESDAY_10H_SP, Api, add_attempt, new_campaign, new_debtor
 
@@ -96,3 +99,81 @@ async def test_payment_validation(api: Api) -> None:
         P, json={k: v for k, v in good.items() if k != "amount"}, headers=api.sup()
     )
     assert [e["field"] for e in (await resp.json())["errors"]] == ["amount"]
+
+
+async def test_period_kpis(api: Api) -> None:
+    """The period KPIs of ``ivr demo`` count with the reports' definitions."""
+    from ivr.kpis import campaign_kpis
+
+    camp = await new_campaign(api)
+    other = await new_campaign(api)
+    d = await new_debtor(api, camp["id"])
+    t = WEDNESDAY_10H_SP - dt.timedelta(days=30)
+    step = dt.timedelta(hours=5)
+    promise_at = await add_attempt(api, d, t, outcome="promise", answered_by="human")
+    await add_attempt(api, d, t + step, outcome="right_party")
+    await add_attempt(api, d, t + 2 * step, outcome="wrong_party", answered_by="human")
+    await add_attempt(api, d, t + 3 * step, outcome="voicemail", answered_by="machine_end_beep")
+    await add_attempt(api, d, t + 4 * step, status=AttemptStatus.NO_ANSWER, outcome="no_contact")
+    # Claimed and cancelled before dialling: not a call.
+    await add_attempt(
+        api, d, t + 5 * step, status=AttemptStatus.CANCELED, outcome=None, placed=False
+    )
+    async with api.sessions() as s, s.begin():
+        s.add(
+            Promise(
+                debt_id=d.debts[0].id,
+                attempt_id=promise_at,
+                promised_date=dt.date(2025, 5, 20),
+                amount_cents=15_000,
+                status=PromiseStatus.KEPT,
+            )
+        )
+    o = await new_debtor(api, other["id"], phone="+5511987654329")
+    await add_attempt(api, o, t, outcome="promise")
+
+    async with api.sessions() as s:
+        one = await campaign_kpis(s, campaign_id=camp["id"], today=dt.date(2026, 12, 1))
+        everything = await campaign_kpis(s, today=dt.date(2026, 12, 1))
+        later = await campaign_kpis(s, campaign_id=camp["id"], since=t + 2 * step)
+    c = one.counts
+    assert c.attempts == 5
+    assert c.live_contacts == 3  # promise, right_party, wrong_party
+    assert c.right_party_contacts == 2
+    assert c.promises == 1
+    assert (one.contact_rate, one.rpc_rate, one.ptp_rate) == (0.6, 0.4, 0.5)
+    assert (c.promises_due, c.promises_kept, one.promise_kept_rate) == (1, 1, 1.0)
+    assert everything.counts.attempts == 6 and everything.counts.right_party_contacts == 3
+    assert later.counts.attempts == 3 and later.counts.right_party_contacts == 0
+    assert later.ptp_rate is None
+
+
+async def test_a_silent_line_is_not_a_contact(api: Api) -> None:
+    """AMD said "human" but nobody spoke (outcome ``no_contact``): not a live contact."""
+    from ivr.kpis import campaign_kpis
+
+    camp = await new_campaign(api)
+    d = await new_debtor(api, camp["id"])
+    t = WEDNESDAY_10H_SP - dt.timedelta(days=3)
+    await add_attempt(api, d, t, outcome="no_contact", answered_by="human")
+    await add_attempt(api, d, t + dt.timedelta(hours=5), outcome="opt_out", answered_by="human")
+    promise_at = await add_attempt(api, d, t + dt.timedelta(hours=10), outcome="promise")
+    async with api.sessions() as s, s.begin():
+        for cents, status in ((12_345, PromiseStatus.OPEN), (999, PromiseStatus.CANCELLED)):
+            s.add(
+                Promise(
+                    debt_id=d.debts[0].id,
+                    attempt_id=promise_at,
+                    promised_date=dt.date(2025, 5, 20),
+                    amount_cents=cents,
+                    status=status,
+                )
+            )
+
+    async with api.sessions() as s:
+        kpis = await campaign_kpis(s, campaign_id=camp["id"])
+    counts = kpis.counts
+    assert (counts.attempts, counts.live_contacts, kpis.contact_rate) == (3, 2, 0.6667)
+    assert kpis.outcomes == {"no_contact": 1, "opt_out": 1, "promise": 1}
+    assert kpis.promised_cents == {"BRL": 12_345}
+    assert kpis.abandonment_rate is None  # no transfer was asked for

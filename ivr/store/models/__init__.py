@@ -32,6 +32,7 @@ from ivr.store.models.debtors import (
     Phone,
     Promise,
 )
+from ivr.store.models.dnc import DebtorAction, DncNumber
 from ivr.store.models.messages import SmsMessage, SmsNumberOptOut
 from ivr.store.models.reports import DailyCampaignStats, RollupWatermark
 from ivr.store.models.users import AuthSession, LoginThrottle, User
@@ -63,8 +64,10 @@ __all__ = [
     "Debt",
     "DebtStatus",
     "Debtor",
+    "DebtorAction",
     "DebtorReview",
     "DebtorStatus",
+    "DncNumber",
     "LoginThrottle",
     "NumberOptOut",
     "OptOut",

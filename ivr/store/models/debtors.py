@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    event,
     text,
     true,
 )
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.store.models.base import Base, string_enum, utcnow
 from ivr.store.models.creditors import PAYMENT_URL_MAX, PIX_CODE_MAX
+from ivr.store.name_key import fold_name
 from ivr.vocab.debtors import DebtorStatus, ReviewKind
 from ivr.vocab.debts import CallbackStatus, DebtStatus, PlanSource, PlanStatus, PromiseStatus
 from ivr.vocab.locales import DEFAULT_LOCALE, Locale
@@ -50,6 +52,9 @@ class Debtor(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     external_ref: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The name folded for search (ivr.store.name_key): kept in step by the
+    # listeners below and by the importer's bulk writes.
+    name_key: Mapped[str] = mapped_column(String(200), default="", server_default="", index=True)
     locale: Mapped[Locale] = mapped_column(string_enum(Locale, length=10), default=DEFAULT_LOCALE)
     country: Mapped[str] = mapped_column(String(2), default="BR")
     region: Mapped[str | None] = mapped_column(String(10))
@@ -92,6 +97,12 @@ class Debtor(Base):
     @property
     def first_name(self) -> str:
         return self.name.split()[0] if self.name.strip() else self.name
+
+
+@event.listens_for(Debtor, "before_insert")
+@event.listens_for(Debtor, "before_update")
+def _keep_name_key(_mapper: object, _conn: object, debtor: Debtor) -> None:
+    debtor.name_key = fold_name(debtor.name or "")
 
 
 class Phone(Base):

@@ -1,0 +1,18 @@
+"""A person's name as the search compares it: lower case, accents dropped,
+spaces collapsed ("JOSÉ  da Conceição" -> "jose da conceicao").
+
+Kept in ``debtors.name_key`` (written with the name by the ORM and the
+importer) so a search is one indexed ``LIKE`` on both SQLite and PostgreSQL,
+with no database extension.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def fold_name(name: str) -> str:
+    """``name`` folded for case- and accent-insensitive comparison."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.split())[:200]
