@@ -25,8 +25,10 @@ Which keys a run recomputes:
   past rows created ``SETTLE`` ago (no transaction of ours lasts that long),
   and the newer ones are read again on the next runs.
 
-Anything older that changes otherwise (a promise settled after weeks of the
-service being down) is healed by :func:`rebuild` over the range.
+The first run on a store (no watermark yet: a new install, or an upgrade
+onto a store with history) counts the whole history once. Anything older
+that changes otherwise (a promise settled after weeks of the service being
+down) is healed by :func:`rebuild` over the range.
 
 Replicas: on PostgreSQL a run takes a transaction-scoped advisory lock and
 skips when another replica holds it; SQLite has a single process.
@@ -193,6 +195,12 @@ async def refresh(
     """One run of the job, in the caller's transaction (see the module's doc)."""
     if not await _lock(session):
         return RefreshReport(ran=False, keys=0, late_keys=0)
+    if await session.get(RollupWatermark, "debts") is None:
+        # The first run on this store: count the whole history once.
+        span = await _history_span(session)
+        n = 0 if span is None else await rebuild(session, *span, now, whole_history=True)
+        await _store_mark(session, "debts", await _watermark(session, "debts"), now)
+        return RefreshReport(ran=True, keys=n, late_keys=0)
     first = now.date() - dt.timedelta(days=lookback_days + 1)
     last = now.date() + dt.timedelta(days=1)
     late, marks = await _late_keys(session, now)
@@ -206,6 +214,19 @@ async def refresh(
     for name, last_id in marks.items():
         await _store_mark(session, name, last_id, now)
     return RefreshReport(ran=True, keys=n, late_keys=sum(len(c) for c in by_day.values()))
+
+
+async def _history_span(session: AsyncSession) -> tuple[dt.date, dt.date] | None:
+    """The first and last day any fact of the reports falls on (None: no facts)."""
+    days: list[dt.date] = []
+    for col in (CallAttempt.local_day, Promise.promised_date, Payment.paid_on):
+        low, high = (await session.execute(select(func.min(col), func.max(col)))).one()
+        days += [d for d in (low, high) if d is not None]
+    low, high = (
+        await session.execute(select(func.min(Debt.created_at), func.max(Debt.created_at)))
+    ).one()
+    days += [d.date() for d in (low, high) if d is not None]
+    return (min(days), max(days)) if days else None
 
 
 async def refreshed_at(session: AsyncSession) -> dt.datetime | None:
