@@ -270,7 +270,7 @@ async def run(iterations: int, raw_iterations: int) -> None:
         async with s.begin():
             await refresh(s, NOW)
 
-    await timed("refresh job (look-back 3d)", sessions, 5, job)
+    await timed("refresh job (look-back 1d)", sessions, 5, job)
     await timed("before: report 90d (raw)", sessions, raw_iterations, raw_report_90d)
     await timed("before: summary day (raw)", sessions, raw_iterations, raw_summary_day)
     await engine.dispose()

@@ -59,7 +59,7 @@ from ivr.store.models import (
 LOCK_KEY = 7_220_022  # pg advisory lock: one roll-up run at a time across replicas
 SETTLE = dt.timedelta(minutes=5)
 """Rows created this long ago are committed (or never will be): the watermark may pass them."""
-DEFAULT_LOOKBACK_DAYS = 3
+DEFAULT_LOOKBACK_DAYS = 1
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,8 @@ class CallAttempt(Base):
     __table_args__ = (
         Index("ix_call_attempts_debtor_claimed", "debtor_id", "claimed_at"),
         Index("ix_call_attempts_status", "status"),
-        # The roll-up job re-reads a few days of each campaign (ivr.reports.rollups).
-        Index("ix_call_attempts_campaign_day", "campaign_id", "local_day"),
+        # The roll-up job re-reads the last few days of every campaign (ivr.reports.rollups).
+        Index("ix_call_attempts_day_campaign", "local_day", "campaign_id"),
         Index(
             "uq_call_attempts_live_debtor",
             "debtor_id",

@@ -60,7 +60,7 @@ def upgrade() -> None:
         sa.Column("ran_at", ivr.store.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_rollup_watermarks")),
     )
-    op.create_index("ix_call_attempts_campaign_day", "call_attempts", ["campaign_id", "local_day"])
+    op.create_index("ix_call_attempts_day_campaign", "call_attempts", ["local_day", "campaign_id"])
     op.create_index("ix_promises_promised_date", "promises", ["promised_date"])
     op.create_index(op.f("ix_payments_paid_on"), "payments", ["paid_on"])
     op.create_index(op.f("ix_debts_created_at"), "debts", ["created_at"])
@@ -70,6 +70,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_debts_created_at"), table_name="debts")
     op.drop_index(op.f("ix_payments_paid_on"), table_name="payments")
     op.drop_index("ix_promises_promised_date", table_name="promises")
-    op.drop_index("ix_call_attempts_campaign_day", table_name="call_attempts")
+    op.drop_index("ix_call_attempts_day_campaign", table_name="call_attempts")
     op.drop_table("rollup_watermarks")
     op.drop_table("daily_campaign_stats")
