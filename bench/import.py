@@ -1,12 +1,21 @@
-"""Debtor import throughput, and how long a concurrent writer waits on SQLite.
+"""Debtor import throughput, and what a running service sees meanwhile.
 
-For each backend: a fresh database, an import of N new debtors, then the
-same file again (N updates). Prints rows/s for both. On SQLite a second
-process plays the running service: a small write transaction every 20 ms
-through the standard sqlite3 module (same busy timeout as the service),
-and the wait of each one is reported (p50, p99, max).
+For each backend and each file size: a fresh database, an import of N new
+debtors, then the same file again (N updates). Prints rows/s for both, and
+the import's peak resident memory.
 
-    .venv/bin/python bench/import.py [--rows 100000] [--backends sqlite,postgres]
+On SQLite a second process plays the running service: a small write
+transaction every 20 ms through the standard sqlite3 module (same busy
+timeout as the service), and the wait of each one is reported.
+
+On PostgreSQL, ``--webhooks RATE`` runs ``ivr serve`` on the same database
+and sends it signed /twilio/status requests at RATE per second (open loop),
+first with nothing else running, then while ``ivr import`` (its own process,
+as in production) loads the file: p50/p99 of both are printed side by side.
+
+    .venv/bin/python bench/import.py --rows 100000,1000000 --backends postgres
+    .venv/bin/python bench/import.py --rows 100000 --backends sqlite
+    .venv/bin/python bench/import.py --rows 1000000 --backends postgres --webhooks 50
 """
 
 from __future__ import annotations
@@ -14,7 +23,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
+import os
+import resource
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,8 +35,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))  # bench/webhooks.py imports its sibling by name
 
-from bench.service_process import database  # noqa: E402
+import aiohttp  # noqa: E402
+import webhooks as webhooks_bench  # noqa: E402
+from twilio.request_validator import RequestValidator  # noqa: E402
+
+from bench.service_process import database, free_port, wait_ready  # noqa: E402
 from ivr.store.db import make_engine, make_sessionmaker  # noqa: E402
 from ivr.store.importer import ensure_campaign, import_debtors  # noqa: E402
 
@@ -35,7 +52,7 @@ def portfolio(path: Path, rows: int) -> None:
         for i in range(rows):
             phones = f"+55119{i:08d}" + (f";+55219{i:08d}" if i % 3 == 0 else "")
             out.write(
-                f"B{i},Pessoa {i} Souza,{phones},{10 + i % 900}.50,2026-12-01,Loja,pt-BR,SP\n"
+                f"P{i},Pessoa {i} Souza,{phones},{10 + i % 900}.50,2026-12-01,Loja,pt-BR,SP\n"
             )
 
 
@@ -66,12 +83,30 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def run(backend: str, rows: int, csv_path: Path, workdir: Path) -> None:
+NICE: tuple[str, ...] = ()  # --nice N: the import process runs under ``nice -n N``
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load_avg() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+async def run(backend: str, rows: int, csv_path: Path, workdir: Path, webhooks: float) -> None:
     async with database(backend, workdir) as url:
         engine = make_engine(url)
         sessions = make_sessionmaker(engine)
         async with sessions() as s, s.begin():
             await ensure_campaign(s, "bench", "pt-BR")
+        if webhooks and backend == "postgres":
+            try:
+                await with_webhooks(url, rows, csv_path, workdir, webhooks)
+            finally:
+                await engine.dispose()
+            return
         stop, results = mp.Event(), mp.Queue()  # type: ignore[var-annotated]
         proc = None
         if backend == "sqlite":
@@ -81,12 +116,15 @@ async def run(backend: str, rows: int, csv_path: Path, workdir: Path) -> None:
         failed = 0
         try:
             for phase in ("insert", "update"):
+                print(f"{backend:8} {phase:6} {rows} rows: starting ({load_avg()})", flush=True)
                 started = time.perf_counter()
                 report = await import_debtors(sessions, csv_path, campaign="bench")
                 took = time.perf_counter() - started
                 assert report.ok == rows and not report.errors, report.errors[:3]
                 print(
                     f"{backend:8} {phase:6} {rows} rows in {took:6.1f} s: {rows / took:8.0f} rows/s"
+                    f"  peak RSS {peak_rss_mib():.0f} MiB  ({load_avg()})",
+                    flush=True,
                 )
         finally:
             if proc is not None:
@@ -102,18 +140,140 @@ async def run(backend: str, rows: int, csv_path: Path, workdir: Path) -> None:
             )
 
 
+async def probe(port: int, rate: float, attempts: int, stop: asyncio.Event) -> list[float]:
+    """Signed /twilio/status requests at ``rate`` per second until ``stop``: latencies in ms."""
+    validator = RequestValidator(webhooks_bench.TOKEN)
+    latencies: list[float] = []
+    failures: list[int] = []
+
+    async def one(i: int, http: aiohttp.ClientSession) -> None:
+        attempt = i % attempts + 1
+        path = f"/twilio/status?attempt={attempt}"
+        params = {
+            "CallSid": f"CA{attempt:032x}",
+            "AccountSid": "AC" + "0" * 32,
+            "CallStatus": "ringing",
+            "SequenceNumber": str(i // attempts),
+            "Direction": "outbound-api",
+            "ApiVersion": "2010-04-01",
+            "CallbackSource": "call-progress-events",
+        }
+        sig = validator.compute_signature(webhooks_bench.PUBLIC + path, params)
+        started = time.perf_counter()
+        async with http.post(
+            f"http://127.0.0.1:{port}{path}", data=params, headers={"X-Twilio-Signature": sig}
+        ) as r:
+            await r.read()
+            if r.status >= 300:
+                failures.append(r.status)
+                return
+        latencies.append((time.perf_counter() - started) * 1000)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as http:
+        tasks = []
+        start = time.perf_counter()
+        i = 0
+        while not stop.is_set():
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i, http)))
+            i += 1
+        await asyncio.gather(*tasks)
+    assert not failures, f"webhook failures: {failures[:5]}"
+    return latencies
+
+
+async def probe_for(port: int, rate: float, seconds: float, attempts: int) -> list[float]:
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(seconds, stop.set)
+    return await probe(port, rate, attempts, stop)
+
+
+def summary(ms: list[float]) -> str:
+    return f"{len(ms)} requests, p50 {pct(ms, 0.5):6.1f} ms, p99 {pct(ms, 0.99):6.1f} ms"
+
+
+async def with_webhooks(url: str, rows: int, csv_path: Path, workdir: Path, rate: float) -> None:
+    """The service answers webhooks while ``ivr import`` runs in its own process."""
+    attempts = 200
+    await webhooks_bench.seed(url, attempts)
+    port = free_port()
+    env = dict(
+        os.environ,
+        IVR_DATABASE_URL=url,
+        IVR_PUBLIC_URL=webhooks_bench.PUBLIC,
+        IVR_TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+        IVR_TWILIO_AUTH_TOKEN=webhooks_bench.TOKEN,
+        IVR_TWILIO_FROM_NUMBER="+551130000000",
+        IVR_TWILIO_API_URL="http://127.0.0.1:9",
+        IVR_SCHEDULER_ENABLED="false",
+        IVR_CACHE_DIR=str(workdir / "cache"),
+    )
+    serve = [sys.executable, "-m", "ivr.cli", "serve", "--keypad-only"]
+    service = subprocess.Popen(  # noqa: ASYNC220 (started once, before the measurement)
+        [*serve, "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        await wait_ready(port, service)
+        await probe_for(port, rate, 3, attempts)  # warm-up
+        idle = await probe_for(port, rate, 10, attempts)
+        print(f"postgres webhooks at {rate:.0f}/s, idle:        {summary(idle)} ({load_avg()})")
+        for phase in ("insert", "update"):
+            stop = asyncio.Event()
+            probing = asyncio.create_task(probe(port, rate, attempts, stop))
+            started = time.perf_counter()
+            importer = await asyncio.create_subprocess_exec(
+                *NICE,
+                sys.executable,
+                *("-m", "ivr.cli", "import", str(csv_path), "--campaign", "bench"),
+                env=env,
+                cwd=workdir,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            out, err = await importer.communicate()
+            took = time.perf_counter() - started
+            stop.set()
+            busy = await probing
+            assert importer.returncode == 0, err.decode()[-2000:]
+            print(
+                f"postgres {phase:6} {rows} rows by `ivr import` in {took:6.1f} s: "
+                f"{rows / took:8.0f} rows/s; {out.decode().strip()}"
+            )
+            print(
+                f"postgres webhooks at {rate:.0f}/s, during {phase}: {summary(busy)} ({load_avg()})"
+            )
+    finally:
+        service.terminate()
+        service.wait(10)
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--rows", default="100000", help="file sizes, comma-separated")
     ap.add_argument("--backends", default="sqlite,postgres")
+    ap.add_argument(
+        "--webhooks", type=float, default=0, help="PostgreSQL: webhook rate during the import"
+    )
+    ap.add_argument("--nice", type=int, default=0, help="run `ivr import` under nice -n N")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        csv_path = Path(tmp) / "portfolio.csv"
-        portfolio(csv_path, args.rows)
-        for backend in args.backends.split(","):
-            workdir = Path(tmp) / backend
-            workdir.mkdir()
-            await run(backend, args.rows, csv_path, workdir)
+    if args.nice:
+        global NICE
+        NICE = ("nice", "-n", str(args.nice))
+    print(f"{os.cpu_count()} cores, {load_avg()}")
+    for rows in (int(n) for n in args.rows.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            csv_path = Path(tmp) / "portfolio.csv"
+            portfolio(csv_path, rows)
+            for backend in args.backends.split(","):
+                workdir = Path(tmp) / backend
+                workdir.mkdir()
+                await run(backend, rows, csv_path, workdir, args.webhooks)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from ivr.web.console import setup_console_routes
 from ivr.web.health import observe_requests, setup_ops
 from ivr.web.security import install_security
 from ivr.web.twilio_hooks import setup_twilio_routes
+from ivr.web.wallboard_live import setup_wallboard
 
 log = structlog.get_logger(__name__)
 
@@ -71,6 +72,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> web.App
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_carrier)
     app.cleanup_ctx.append(agents_context)
+    setup_wallboard(app)  # hears the agents' hub
     scheduler_on = settings.scheduler_enabled if options.scheduler is None else options.scheduler
     if scheduler_on:
         from ivr.calls.dialer import scheduler_context

@@ -21,6 +21,7 @@ module is the placing half only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import random
 import time
@@ -28,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import or_, select, update
+from sqlalchemy import Update, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.store.attempt_cancel import cancel_attempts
@@ -46,7 +47,7 @@ from ivr.store.queries import number_opted_out
 from ivr.vocab.debtors import NO_CONTACT_STATUSES
 from scheduler.carrier import PlaceCall, PlaceCallError, PlaceCallUnknown, port_prepare
 from scheduler.claim import Claim
-from scheduler.pacing import Pacer, TokenBucket
+from scheduler.pacing import Pacer, SlotTaker, Take, TokenBucket
 from scheduler.reconcile import Reconciler
 from scheduler.windows import is_callable_at
 
@@ -137,19 +138,22 @@ class Dialer(Reconciler):
             await self._turn.acquire()
             held, sent = True, False
             try:
-                if await self._paced() is None:
-                    return DialOutcome(claim.attempt_id, "released", tries=tries)
-                begun = await self._begin_placing(claim, attempt)
+                begun = await self._begin_placing(claim, attempt, tries)
                 if begun is None:
                     continue  # the claim changed during the wait: look again
                 if isinstance(begun, DialOutcome):
                     return begun
+                take = begun
                 if self._warm:
                     self._turn.release()
                     held = False
                 tries += 1
                 sent = True
-                sid = await self.port.place(attempt, debtor, phone)
+                try:
+                    sid = await self.port.place(attempt, debtor, phone)
+                finally:
+                    if isinstance(self.bucket, SlotTaker):
+                        await self.bucket.done(take)
             except PlaceCallError as exc:
                 if exc.retryable and tries <= self.max_retries:
                     await self._back_to_claimed(claim.attempt_id, str(exc))
@@ -228,45 +232,78 @@ class Dialer(Reconciler):
             return attempt, debtor, phone
 
     async def _begin_placing(
-        self, claim: Claim, attempt: CallAttempt
-    ) -> DialOutcome | CallAttempt | None:
+        self, claim: Claim, attempt: CallAttempt, tries: int
+    ) -> DialOutcome | Take | None:
         """At the paced instant: one statement moves ``claimed -> unknown``.
 
         Only what can change within the pace wait is checked again: the window
         (no query) and, in the same UPDATE, the claim and an opt-out. None: it
-        changed under us; the caller re-checks from the start.
+        changed under us; the caller re-checks from the start. A shared pacer
+        takes its slot in that very statement (see ``scheduler.pacing``), so
+        nothing but the request itself lies between the slot and the carrier;
+        its :class:`Take` is returned, to report the carrier's answer with
+        (``Take(False)`` when paced in process).
         """
-        now = self.clock()
-        async with self.sessions() as s, s.begin():
+        taker = self.bucket if isinstance(self.bucket, SlotTaker) else None
+        if taker is None and await self._paced() is None:
+            return DialOutcome(claim.attempt_id, "released", tries=tries)
+        while True:
+            now = self.clock()
             if not _in_window(claim, now):
-                await self._cancel(s, claim.attempt_id, WINDOW_CLOSED, now)
+                async with self.sessions() as s, s.begin():
+                    await self._cancel(s, claim.attempt_id, WINDOW_CLOSED, now)
                 return DialOutcome(claim.attempt_id, "cancelled")
-            opted_out = (
-                select(Debtor.id)
-                .where(
-                    Debtor.id == claim.debtor_id,
-                    or_(
-                        Debtor.opted_out_at.is_not(None),
-                        Debtor.status.in_([st.value for st in NO_CONTACT_STATUSES]),
-                    ),
-                )
-                .exists()
-            )
-            result = await s.execute(
-                update(CallAttempt)
-                .where(
-                    CallAttempt.id == claim.attempt_id,
-                    CallAttempt.status == AttemptStatus.CLAIMED,
-                    ~opted_out,
-                )
-                .values(status=AttemptStatus.UNKNOWN, placed_at=now)
-                .execution_options(synchronize_session=False)
-            )
-        if getattr(result, "rowcount", 0) != 1:
+            if taker is None:
+                async with self.sessions() as s, s.begin():
+                    result = await s.execute(self._mark(claim, now))
+                marked, take = getattr(result, "rowcount", 0) == 1, Take(False)
+                break
+            take = await taker.try_take(self._mark(claim, now))
+            if take.taken:
+                marked = take.marked
+                break
+            if not await self._wait_unless_closing(take.wait):
+                return DialOutcome(claim.attempt_id, "released", tries=tries)
+        if not marked:
+            if taker is not None:
+                await taker.done(take)  # nothing was sent with this slot
             return None
         attempt.status = AttemptStatus.UNKNOWN
         attempt.placed_at = now
-        return attempt
+        return take
+
+    @staticmethod
+    def _mark(claim: Claim, now: dt.datetime) -> Update:
+        """``claimed -> unknown`` for this claim unless the debtor opted out meanwhile."""
+        opted_out = (
+            select(Debtor.id)
+            .where(
+                Debtor.id == claim.debtor_id,
+                or_(
+                    Debtor.opted_out_at.is_not(None),
+                    Debtor.status.in_([st.value for st in NO_CONTACT_STATUSES]),
+                ),
+            )
+            .exists()
+        )
+        return (
+            update(CallAttempt)
+            .where(
+                CallAttempt.id == claim.attempt_id,
+                CallAttempt.status == AttemptStatus.CLAIMED,
+                ~opted_out,
+            )
+            .values(status=AttemptStatus.UNKNOWN, placed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def _wait_unless_closing(self, seconds: float) -> bool:
+        """Sleep until the slot is due; False once draining (the claim is released)."""
+        if self.closing.is_set():
+            return False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.closing.wait(), max(0.0, seconds))
+        return not self.closing.is_set()
 
     @staticmethod
     async def _cancel(s: AsyncSession, attempt_id: int, why: str, now: dt.datetime) -> None:

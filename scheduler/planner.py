@@ -97,6 +97,16 @@ class Scheduler:
         self._tasks: set[asyncio.Task[DialOutcome]] = set()
         self._job_tasks: set[asyncio.Task[Any]] = set()
         self._aps: AsyncIOScheduler | None = None
+        # Called after attempts were claimed, placed or settled (the service
+        # redraws the supervisors' wallboard); must not block.
+        self.on_change: Callable[[], None] | None = None
+
+    def _changed(self, *_: object) -> None:
+        if self.on_change is not None:
+            try:
+                self.on_change()
+            except Exception:  # the wallboard's trouble is never the dialer's
+                log.exception("scheduler.on_change_failed")
 
     # -- the jobs -------------------------------------------------------------
 
@@ -122,6 +132,7 @@ class Scheduler:
                 self._spawn(self.dialer.dial(c))
         if claims:
             log.info("scheduler.claimed", n=len(claims), examined=stats.examined)
+            self._changed()
         return TickReport(self.clock(), limit, stats, claims)
 
     async def drain(self) -> list[DialOutcome]:
@@ -134,10 +145,16 @@ class Scheduler:
 
     async def reconcile(self) -> int:
         now = self.clock()
-        return await self.dialer.reconcile(now) + await self.dialer.reconcile_silent_calls(now)
+        settled = await self.dialer.reconcile(now) + await self.dialer.reconcile_silent_calls(now)
+        if settled:
+            self._changed()
+        return settled
 
     async def sweep(self) -> int:
-        return await self.dialer.sweep_stale_claims(self.clock())
+        swept = await self.dialer.sweep_stale_claims(self.clock())
+        if swept:
+            self._changed()
+        return swept
 
     async def promises(self) -> dict[str, int]:
         return await follow_up_promises(self.sessions, self.clock())
@@ -168,6 +185,7 @@ class Scheduler:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._changed)  # placed, failed or given back
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -254,6 +272,9 @@ class Scheduler:
             for t in pending:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
+        close = getattr(self.dialer.bucket, "close", None)
+        if close is not None:
+            await close()
         log.info("scheduler.stopped", worker=self.worker_id)
 
 

@@ -314,3 +314,34 @@ def parse_blocked(values: Iterable[str | dt.date]) -> frozenset[dt.date]:
         except ValueError:
             continue
     return frozenset(out)
+
+
+def holidays_between(
+    country: str,
+    regions: Sequence[str],
+    first: dt.date,
+    last: dt.date,
+    language: str | None = None,
+) -> list[tuple[dt.date, str, tuple[str, ...]]]:
+    """The holidays ``is_holiday`` knows from ``first`` to ``last``, named in ``language``
+    (e.g. ``pt_BR``, else the country's own): (day, name, regions), national ones with
+    no regions, a state's own with the regions among ``regions`` that keep it.
+    Unknown regions are left out, as ``is_holiday`` falls back to the national calendar."""
+    country = country.upper()
+    years = list(range(first.year, last.year + 1))
+    try:
+        supported = holidays.country_holidays(country).supported_languages
+    except (NotImplementedError, KeyError):
+        return []
+    lang = language if language in supported else None
+    national = holidays.country_holidays(country, years=years, language=lang)
+    out: dict[dt.date, tuple[str, set[str]]] = {
+        d: (str(name), set()) for d, name in national.items() if first <= d <= last
+    }
+    known = _known_subdivisions(country)
+    for region in sorted({r.upper() for r in regions} & known):
+        table = holidays.country_holidays(country, subdiv=region, years=years, language=lang)
+        for d, name in table.items():
+            if first <= d <= last and d not in national:
+                out.setdefault(d, (str(name), set()))[1].add(region)
+    return [(d, name, tuple(sorted(regs))) for d, (name, regs) in sorted(out.items())]

@@ -40,6 +40,17 @@ COUNTRY_ZONES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# The zone whose calendar says what "today" is for a whole campaign (the
+# wallboard's counts): the country's most populous zone.
+REFERENCE_ZONES: dict[str, str] = {"BR": "America/Sao_Paulo", "US": "America/New_York"}
+
+
+def reference_zone(country: str) -> str:
+    """The zone that dates a campaign's day as a whole (a person's own day is
+    :func:`primary_zone`'s)."""
+    code = country.upper()
+    return REFERENCE_ZONES.get(code) or COUNTRY_ZONES.get(code, ("America/Sao_Paulo",))[0]
+
 
 @functools.lru_cache(maxsize=4096)
 def valid_zone(name: str | None) -> bool:

@@ -8,6 +8,14 @@ dedicated asyncpg connection (reconnecting with back-off when it is lost,
 then telling local screens to resynchronise, since NOTIFYs sent meanwhile are
 gone). On SQLite the service is one process and events are delivered in
 process.
+
+The same channel carries the supervisors' wallboard: every event here is
+also a sign that what the wallboard shows may have changed (presence, an
+offer, a call with an agent ended), and :meth:`AgentHub.changed` sends a
+bare ``wallboard`` event (agent 0, coalesced) for the facts that concern no
+agent: an attempt's status, a claim, a caller queued, a campaign paused.
+Watchers (:meth:`AgentHub.watch`) hear every event delivered on this
+replica, so one LISTEN connection serves both screens.
 """
 
 from __future__ import annotations
@@ -32,9 +40,14 @@ log = structlog.get_logger(__name__)
 CHANNEL = "ivr_agent_events"
 PING_EVERY_S = 10.0
 MAX_BACKOFF_S = 5.0
+# A replica sends at most one "wallboard changed" NOTIFY per this many seconds:
+# a burst of status callbacks becomes one event, and the first is sent at once.
+WALLBOARD_EVERY_S = 0.25
+WALLBOARD = "wallboard"
 
 # "sms": the debtor on the agent's screen wrote a message (``sms_id``).
-KINDS = frozenset({"offer", "connected", "ended", "missed", "presence", "resync", "sms"})
+# "wallboard": agent 0; something a supervisor's wallboard shows changed.
+KINDS = frozenset({"offer", "connected", "ended", "missed", "presence", "resync", "sms", WALLBOARD})
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,10 @@ class AgentHub:
         self.listening = asyncio.Event()
         self.reconnects = 0
         self.delivered = 0
+        self._watchers: set[Callable[[AgentEvent], None]] = set()
+        self._wallboard_pending = False
+        self._wallboard_last = float("-inf")
+        self._wallboard_tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ subscribers
 
@@ -96,16 +113,28 @@ class AgentHub:
     def subscribers(self, agent_id: int) -> int:
         return len(self._subs.get(agent_id, ()))
 
+    def watch(self, fn: Callable[[AgentEvent], None]) -> Callable[[], None]:
+        """Call ``fn`` (quick, never blocking) for every event delivered on this
+        replica, whoever it is for; returns a function that stops it."""
+        self._watchers.add(fn)
+        return lambda: self._watchers.discard(fn)
+
     def deliver(self, event: AgentEvent) -> None:
         """Hand an event to this replica's screens of that agent (never blocks)."""
         for queue in list(self._subs.get(event.agent_id, ())):
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(event)
                 self.delivered += 1
+        for fn in list(self._watchers):
+            try:
+                fn(event)
+            except Exception:  # a watcher's bug must not stop an agent's screen
+                log.exception("agents.watcher_failed", kind=event.kind)
 
     def _broadcast_resync(self) -> None:
         for agent_id in list(self._subs):
             self.deliver(AgentEvent(agent_id, "resync"))
+        self.deliver(AgentEvent(0, WALLBOARD))
 
     # ------------------------------------------------------------ publishing
 
@@ -120,6 +149,29 @@ class AgentHub:
             log.warning("agents.notify_failed", error=str(exc), kind=event.kind)
             self.deliver(event)
 
+    def changed(self) -> None:
+        """Something a wallboard shows changed: tell every replica, cheaply.
+
+        Safe to call from any code on the event loop after a commit (it never
+        waits): the first change after a quiet spell is sent at once, later
+        ones within :data:`WALLBOARD_EVERY_S` become a single event.
+        """
+        if self._wallboard_pending:
+            return
+        self._wallboard_pending = True
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, self._wallboard_last + WALLBOARD_EVERY_S - loop.time())
+        task = loop.create_task(self._send_changed(delay), name="wallboard-changed")
+        self._wallboard_tasks.add(task)
+        task.add_done_callback(self._wallboard_tasks.discard)
+
+    async def _send_changed(self, delay: float) -> None:
+        if delay > 0:
+            await asyncio.sleep(delay)
+        self._wallboard_pending = False
+        self._wallboard_last = asyncio.get_running_loop().time()
+        await self.publish(AgentEvent(0, WALLBOARD))
+
     # ------------------------------------------------------------ listening
 
     async def start(self) -> None:
@@ -131,6 +183,8 @@ class AgentHub:
             self.listening.set()
 
     async def stop(self) -> None:
+        for pending in list(self._wallboard_tasks):
+            pending.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

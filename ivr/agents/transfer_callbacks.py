@@ -196,6 +196,7 @@ class TransferCallbacks(TransferCore):
                 transfer_id=transfer_id,
                 source=QUEUE_CALLBACK_REASON,
             )
+        self.hub.changed()  # the caller left the queue
         return twiml.leave()
 
     async def on_queue_result(self, transfer_id: int, result: str) -> str:
@@ -219,9 +220,12 @@ class TransferCallbacks(TransferCore):
                 await add_event(
                     s, found.attempt.id, "transfer_abandoned", {"transfer_id": transfer_id}
                 )
-                return twiml.empty()
-            if transfer.status == "queued":
+                body = twiml.empty()
+            elif transfer.status == "queued":
                 # Left the queue some other way (full, error): never leave them in silence.
                 close_unanswered(transfer, TransferStatus.FAILED, now)
-                return twiml.say_and_hangup(texts.pick(texts.NOBODY, locale), locale)
-        return twiml.empty()
+                body = twiml.say_and_hangup(texts.pick(texts.NOBODY, locale), locale)
+            else:
+                return twiml.empty()
+        self.hub.changed()  # committed: the queue is shorter
+        return body

@@ -122,8 +122,11 @@ class TransferCore:
             )
 
     async def _publish(self, agent_id: int | None, kind: str, transfer_id: int | None) -> None:
+        """Tell the agent's screen; a change with no agent still redraws the wallboard."""
         if agent_id is not None:
             await self.hub.publish(AgentEvent(agent_id, kind, transfer_id))
+        else:
+            self.hub.changed()
 
     async def _fail(self, transfer_id: int, status: TransferStatus, why: str) -> None:
         """The call could not be redirected or is gone: free the agent, close the transfer."""

@@ -79,6 +79,7 @@ class TransferService(TransferCallbacks, TransferQueue):
             body = self.dial_twiml(assignment, hold)
         else:
             body = self.enqueue_twiml(transfer_id, locale, hold)
+            self.hub.changed()  # a caller waits in the queue
         try:
             await self._carrier().redirect(call_sid, twiml=body)
         except CarrierUnknown as exc:

@@ -218,4 +218,7 @@ async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
     ctx = contextlib.asynccontextmanager(scheduler_ctx)
     async with ctx(app[SETTINGS], app[SESSIONS], port) as sched:
         app[SCHEDULER] = sched
+        from ivr.web.wallboard_live import wallboard_changed
+
+        sched.on_change = lambda: wallboard_changed(app)
         yield

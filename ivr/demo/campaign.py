@@ -28,6 +28,12 @@ from ivr.config import Settings
 from ivr.demo.people import Person, example_people, generate_portfolio
 from ivr.demo.progress import CallProgress
 from ivr.demo.report import show_results, tell_stories
+from ivr.demo.round_trip import (
+    inbound_call,
+    reply_sair,
+    set_up_payments,
+    show_messages,
+)
 from ivr.keys import SESSIONS
 from ivr.kpis import campaign_kpis
 from ivr.sandbox.app import Sandbox
@@ -178,7 +184,16 @@ async def sum_up(demo: Demo) -> None:
 
 
 Step = Callable[[Demo], Awaitable[None]]
-STEPS: tuple[Step, ...] = (import_portfolio, call_everyone, tell_the_calls, sum_up)
+STEPS: tuple[Step, ...] = (
+    import_portfolio,
+    set_up_payments,
+    call_everyone,
+    tell_the_calls,
+    inbound_call,
+    reply_sair,
+    show_messages,
+    sum_up,
+)
 
 
 async def run_demo(

@@ -48,9 +48,28 @@ def keypad_promise(day: dt.date) -> CalleeScript:
     )
 
 
+def keypad_promise_and_sms(day: dt.date) -> CalleeScript:
+    """:func:`keypad_promise`, then yes to the payment details by SMS."""
+    steps = list(keypad_promise(day).steps)
+    steps += [
+        WaitForPrompt(),  # the promise read back
+        WaitForPrompt(),  # may I text you the payment details?
+        Press("1"),
+    ]
+    return CalleeScript(steps=steps)
+
+
 def _promise(today: dt.date, days: int = 5) -> Person:
     day = business_day_on_or_after(today + dt.timedelta(days=days), "BR")
     return Person("answers, confirms, promises by keypad", keypad_promise(day))
+
+
+def _promise_and_sms(today: dt.date, days: int = 5) -> Person:
+    day = business_day_on_or_after(today + dt.timedelta(days=days), "BR")
+    return Person(
+        "answers, promises by keypad, accepts the payment details by SMS",
+        keypad_promise_and_sms(day),
+    )
 
 
 def _wrong_party() -> Person:
@@ -93,7 +112,7 @@ def _hangs_up() -> Person:
 def example_people(today: dt.date) -> dict[str, Person]:
     """Who answers each number of ``examples/portfolio.csv``."""
     return {
-        "+5511987654321": _promise(today),
+        "+5511987654321": _promise_and_sms(today),
         "+5521998765432": _wrong_party(),
         "+5531991234567": _voicemail(),
         "+5541992345678": _busy(),

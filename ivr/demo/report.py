@@ -130,6 +130,15 @@ def kpi_lines(kpis: CampaignKpis, locale: str) -> list[str]:
         ),
         ("amount promised", amounts, f"in {c.promises} promise(s)"),
     ]
+    if kpis.inbound.calls:
+        i = kpis.inbound
+        rows.append(
+            (
+                "calls from debtors",
+                str(i.calls),
+                f"{i.verified} verified, {i.promises} promise(s); not attempts",
+            )
+        )
     width = max(len(name) for name, _, _ in rows)
     value_width = max(len(value) for _, value, _ in rows)
     return [f"  {name:<{width}}  {value:>{value_width}}   {why}" for name, value, why in rows]

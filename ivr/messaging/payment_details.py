@@ -57,6 +57,9 @@ class PaymentDetails:
     currency: str
     pay_by: dt.date
     txid: str | None = None  # set when the code was made here for this promise
+    # A date and amount the debtor agreed to (a promise), or just what is open
+    # when they asked how to pay before promising anything.
+    agreed: bool = True
 
 
 def promise_txid(promise_id: int, instalment: int | None = None) -> str:
@@ -74,12 +77,13 @@ def choose_payment_details(
     amount_cents: int,
     pay_by: dt.date,
     txid: str,
+    agreed: bool = True,
 ) -> PaymentDetails | None:
     """The first way to pay the debt or its creditor offers (see the module), or None."""
 
     def details(method: PaymentMethod, value: str, made: str | None = None) -> PaymentDetails:
         return PaymentDetails(
-            method, value, debt.creditor, amount_cents, debt.currency, pay_by, made
+            method, value, debt.creditor, amount_cents, debt.currency, pay_by, made, agreed
         )
 
     if debt.pix_code:

@@ -113,6 +113,7 @@ async def open_debt_details(
         amount_cents=debt.amount_cents,
         pay_by=today,
         txid=DEBT_TXID.format(debt.id),
+        agreed=False,
     )
 
 

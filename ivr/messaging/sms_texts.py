@@ -38,10 +38,15 @@ from ivr.vocab.payments import PaymentMethod
 # The fields each required text may use: filling in is strict, so a text that
 # names a field its message does not have is refused at load, not at send.
 _PAYMENT_FIELDS = frozenset({"creditor", "amount", "date", "code"})
+_OPEN_FIELDS = frozenset({"creditor", "amount", "code"})
 TEXT_FIELDS: Mapping[str, frozenset[str]] = {
     "payment_pix": _PAYMENT_FIELDS,
     "payment_boleto": _PAYMENT_FIELDS,
     "payment_link": _PAYMENT_FIELDS,
+    # Asked for before any promise: what is open, no date agreed.
+    "open_pix": _OPEN_FIELDS,
+    "open_boleto": _OPEN_FIELDS,
+    "open_link": _OPEN_FIELDS,
     "reminder": frozenset({"creditor", "amount", "date"}),
 }
 # Words a message must never open with: a lock screen shows the first ones.
@@ -157,7 +162,9 @@ def written_date(day: dt.date, locale: str) -> str:
 def payment_message(details: PaymentDetails, locale: str) -> str:
     """The payment details message: creditor, amount, date and the code, line or link."""
     return sms_texts(locale).fill(
-        _PAYMENT_TEXT[details.method],
+        _PAYMENT_TEXT[details.method]
+        if details.agreed
+        else _PAYMENT_TEXT[details.method].replace("payment_", "open_"),
         creditor=details.creditor.strip(),
         amount=written_money(details.amount_cents, details.currency, locale),
         date=written_date(details.pay_by, locale),

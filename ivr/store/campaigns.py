@@ -11,11 +11,19 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.attempt_cancel import cancel_attempts
-from ivr.store.models import AttemptStatus, CallAttempt, CallWindow, Campaign, utcnow
+from ivr.store.models import (
+    AttemptStatus,
+    CallAttempt,
+    CallWindow,
+    Campaign,
+    Debt,
+    Debtor,
+    utcnow,
+)
 
 PAUSED_BEFORE_PLACED = "the campaign was paused before the call was placed"
 
@@ -71,6 +79,33 @@ async def load_campaign(
 async def list_campaigns(session: AsyncSession) -> Sequence[Campaign]:
     """Every campaign, newest first."""
     return (await session.scalars(select(Campaign).order_by(Campaign.id.desc()))).all()
+
+
+async def attempts_since(session: AsyncSession, since: dt.datetime) -> dict[int, int]:
+    """Calls placed per campaign among the attempts claimed since ``since``
+    (one range of ``ix_call_attempts_campaign_claimed`` per campaign)."""
+    rows = await session.execute(
+        select(CallAttempt.campaign_id, func.count())
+        .where(
+            CallAttempt.campaign_id.is_not(None),
+            CallAttempt.claimed_at >= since,
+            CallAttempt.placed_at.is_not(None),
+        )
+        .group_by(CallAttempt.campaign_id)
+    )
+    return {int(cid): int(n) for cid, n in rows.all() if cid is not None}
+
+
+async def debtor_regions(session: AsyncSession, campaign_id: int) -> list[str]:
+    """The states (ISO subdivisions) the campaign's debtors live in, for its holiday list."""
+    rows = await session.scalars(
+        select(Debtor.region)
+        .join(Debt, Debt.debtor_id == Debtor.id)
+        .where(Debt.campaign_id == campaign_id, Debtor.region.is_not(None))
+        .distinct()
+        .limit(100)
+    )
+    return sorted({r.upper() for r in rows.all() if r})
 
 
 async def cancel_unplaced_attempts(session: AsyncSession, campaign_id: int) -> None:

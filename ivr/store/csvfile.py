@@ -19,7 +19,7 @@ from __future__ import annotations
 import codecs
 import csv
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -63,44 +63,99 @@ def resolve_encoding(name: str | None) -> str:
     return "utf-8-sig" if codec == "utf-8" else codec
 
 
+BLOCK_BYTES = 1 << 20  # the check pass reads this much at a time, cut at a line end
+
+
+def check_file(path: Path, encoding: str | None = None) -> str:
+    """Refuse the whole file before anything is imported: missing, too large,
+    binary, or a byte the encoding cannot decode (naming its line). Returns the
+    codec to read it with.
+
+    Streams the file in blocks cut after a newline byte (never inside a
+    character in the ASCII-compatible encodings we read), so a file of a
+    million rows is checked in constant memory.
+    """
+    if not path.is_file():
+        raise CsvRefused(f"{path}: no such file")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise CsvRefused(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB")
+    codec = resolve_encoding(encoding)
+    lines_before = 0
+    carry = b""
+    with path.open("rb") as f:
+        while True:
+            block = f.read(BLOCK_BYTES)
+            if b"\x00" in block:  # before decoding: a binary file is "binary", not "not UTF-8"
+                raise CsvRefused(f"{path}: not a CSV file (binary content)")
+            data = carry + block
+            cut = data.rfind(b"\n") + 1 if block else len(data)
+            if cut == 0 and block:
+                carry = data  # no line end yet: read on
+                continue
+            piece, carry = data[:cut], data[cut:]
+            try:
+                text = piece.decode(codec)
+            except UnicodeDecodeError as exc:
+                before = piece[: exc.start].decode(codec, errors="replace")
+                line = lines_before + len(_LINE_BREAK.split(before))
+                raise CsvRefused(
+                    f"{path}: {_undecodable(line, piece[exc.start], encoding)}"
+                ) from None
+            lines_before += len(_LINE_BREAK.findall(text))
+            if not block:
+                return codec
+
+
+def _undecodable(line: int, byte: int, encoding: str | None) -> str:
+    if encoding is None:
+        return (
+            f"line {line}: byte 0x{byte:02X} is not UTF-8; nothing was imported. "
+            "Save the file as UTF-8, or name its encoding with --encoding "
+            "(for example --encoding latin-1)"
+        )
+    return f"line {line}: byte 0x{byte:02X} is not valid {encoding}; nothing was imported"
+
+
 def decode(raw: bytes, encoding: str | None = None) -> str:
-    """Decode strictly; a bad byte refuses everything and names its line."""
+    """Decode a body held in memory strictly; a bad byte refuses everything and names its line."""
     codec = resolve_encoding(encoding)
     try:
         return raw.decode(codec)
     except UnicodeDecodeError as exc:
         before = raw[: exc.start].decode(codec, errors="replace")
         line = len(_LINE_BREAK.split(before))
-        byte = raw[exc.start]
-        if encoding is None:
-            raise CsvRefused(
-                f"line {line}: byte 0x{byte:02X} is not UTF-8; nothing was imported. "
-                "Save the file as UTF-8, or name its encoding with --encoding "
-                "(for example --encoding latin-1)"
-            ) from None
-        raise CsvRefused(
-            f"line {line}: byte 0x{byte:02X} is not valid {encoding}; nothing was imported"
-        ) from None
+        raise CsvRefused(_undecodable(line, raw[exc.start], encoding)) from None
 
 
 def read_table(path: Path, encoding: str | None = None) -> Table:
-    """Open a CSV file: refused whole if unreadable, else records parsed lazily."""
-    if not path.is_file():
-        raise CsvRefused(f"{path}: no such file")
-    raw = path.read_bytes()
-    if len(raw) > MAX_FILE_BYTES:
-        raise CsvRefused(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB")
-    if b"\x00" in raw:
-        raise CsvRefused(f"{path}: not a CSV file (binary content)")
+    """Open a CSV file: refused whole if unreadable, else records read lazily.
+
+    The file is read twice, both times streaming: once to check it whole
+    (:func:`check_file`), then line by line as the records are consumed.
+    """
+    codec = check_file(path, encoding)
+    lines = _physical_lines(path, codec)
     try:
-        return parse_table(decode(raw, encoding))
+        return parse_lines(lines)
     except CsvRefused as exc:
+        lines.close()
         raise CsvRefused(f"{path}: {exc}") from None
 
 
-def parse_table(text: str) -> Table:
-    lines = _LINE_BREAK.split(text)
-    first = lines[0] if lines else ""
+def _physical_lines(path: Path, codec: str) -> Generator[str, None, None]:
+    """The file's lines without their ending (CRLF, LF or CR, as ``_LINE_BREAK``)."""
+    with path.open(encoding=codec, newline="") as f:
+        for raw in f:
+            if raw.endswith("\r\n"):
+                yield raw[:-2]
+            elif raw.endswith(("\n", "\r")):
+                yield raw[:-1]
+            else:
+                yield raw
+
+
+def parse_lines(lines: Iterator[str]) -> Table:
+    first = next(lines, "")
     if not first.strip():
         raise CsvRefused("empty file, expected a header line")
     delimiter = max(DELIMITERS, key=first.count)
@@ -129,13 +184,11 @@ def _why(exc: csv.Error) -> str:
     return text
 
 
-def _records(lines: list[str], header: list[str], delimiter: str) -> Iterator[Record]:
+def _records(lines: Iterator[str], header: list[str], delimiter: str) -> Iterator[Record]:
     width = len(header)
-    for index in range(1, len(lines)):
-        text = lines[index]
+    for line, text in enumerate(lines, start=2):
         if not text.strip():
             continue
-        line = index + 1
         try:
             fields = _split(text, delimiter)
         except csv.Error as exc:

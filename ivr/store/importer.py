@@ -10,8 +10,10 @@ A ``document`` column (CPF, Social Security number) is reduced at once to a
 salted hash of its last digits, the identity check a call may ask for: the
 whole number is never stored, nor repeated in a row's error.
 
-Rows are written in batches (``ivr.store.import_batch``), each its own short
-transaction, so a service sharing an SQLite file keeps writing meanwhile.
+Rows are written in chunks, each its own short transaction: COPY and a
+set-based merge on PostgreSQL (``ivr.store.import_copy``), paced batches on
+SQLite (``ivr.store.import_batch``) so a service sharing the file keeps
+writing meanwhile.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import itertools
 import re
 import time
 from collections.abc import Iterator
@@ -40,6 +43,7 @@ from ivr.store.amounts import AmountInvalid, parse_amount
 from ivr.store.channel_columns import CHANNEL_COLUMNS, ChannelInvalid, channel_choices
 from ivr.store.csvfile import CsvRefused, Record, Table, read_table
 from ivr.store.import_batch import Pacer, store_rows
+from ivr.store.import_copy import CHUNK_ROWS, copy_rows
 from ivr.store.import_report import ImportReport, RowError
 from ivr.store.models import CallWindow, Campaign
 from ivr.store.payment_columns import PAYMENT_COLUMNS, PaymentDetailInvalid, payment_columns
@@ -339,49 +343,66 @@ async def import_debtors(
     path: Path,
     *,
     campaign: str = "default",
+    campaign_id: int | None = None,
     default_locale: str = DEFAULT_LOCALE,
     encoding: str | None = None,
 ) -> DebtorImportReport:
     """Import a debtor file; rows without a locale take the campaign's.
 
-    The whole file is decoded and its header checked before anything is
-    written. Then rows are validated and stored batch by batch, each batch
-    in its own short transaction (see :class:`ivr.store.import_batch.Pacer`).
+    The campaign is ``campaign_id`` when given (the API's upload: it must
+    exist), else the one named ``campaign``, created if new (the CLI).
+
+    The whole file is checked (encoding, header) before anything is written.
+    Then it is read, validated and stored chunk by chunk, each chunk in its
+    own short transaction: COPY and a set-based merge on PostgreSQL
+    (:mod:`ivr.store.import_copy`), paced batches on SQLite
+    (:class:`ivr.store.import_batch.Pacer`). The next chunk is validated in
+    a thread while the database writes the current one; memory holds two
+    chunks, whatever the file's length.
     """
     table = await asyncio.to_thread(open_debtor_table, path, encoding)
     async with sessions() as s, s.begin():
-        camp = await ensure_campaign(s, campaign, default_locale)
+        if campaign_id is None:
+            camp = await ensure_campaign(s, campaign, default_locale)
+        else:
+            found = await s.get(Campaign, campaign_id)
+            if found is None:
+                raise ImportRefused(f"no campaign {campaign_id}")
+            camp = found
         campaign_id, locale = camp.id, camp.locale
         backend = (await s.connection()).dialect.name
     report = DebtorImportReport()
-    pacer = Pacer(backend)
-    batch: list[DebtorRow] = []
     rows = validated(table.records, locale if locale in LOCALES else default_locale, report.errors)
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= pacer.size:
-            await _store(sessions, batch, campaign_id, report, pacer)
-            batch = []
-    if batch:
-        await _store(sessions, batch, campaign_id, report, pacer)
+    payment = tuple(c for c in PAYMENT_COLUMNS if c in table.header)
+    pacer = Pacer(backend)
+    size = CHUNK_ROWS if backend == "postgresql" else pacer.size
+    pending = asyncio.ensure_future(asyncio.to_thread(_take, rows, size))
+    try:
+        while batch := await pending:
+            if backend != "postgresql":
+                size = pacer.size
+            pending = asyncio.ensure_future(asyncio.to_thread(_take, rows, size))
+            await pacer.wait_turn()
+            started = time.perf_counter()
+            if backend == "postgresql":
+                result = await copy_rows(sessions, batch, campaign_id, payment)
+            else:
+                result = await store_rows(sessions, batch, campaign_id)
+            pacer.done(len(batch), time.perf_counter() - started)
+            report.inserted += result.inserted
+            report.updated += result.updated
+            report.errors.extend(
+                RowError(row.line, f"not stored: {why}", row.external_ref)
+                for row, why in result.failed
+            )
+    finally:
+        if not pending.done():
+            await asyncio.wait([pending])  # the thread finishes its chunk; drop it
     report.errors.sort(key=lambda e: e.line)
     metrics.import_rows(report.inserted, report.updated, len(report.errors))
     return report
 
 
-async def _store(
-    sessions: async_sessionmaker[AsyncSession],
-    batch: list[DebtorRow],
-    campaign_id: int,
-    report: DebtorImportReport,
-    pacer: Pacer,
-) -> None:
-    await pacer.wait_turn()
-    started = time.perf_counter()
-    result = await store_rows(sessions, batch, campaign_id)
-    pacer.done(len(batch), time.perf_counter() - started)
-    report.inserted += result.inserted
-    report.updated += result.updated
-    report.errors.extend(
-        RowError(row.line, f"not stored: {why}", row.external_ref) for row, why in result.failed
-    )
+def _take(rows: Iterator[DebtorRow], size: int) -> list[DebtorRow]:
+    """The next ``size`` good rows (validating as many lines as that takes)."""
+    return list(itertools.islice(rows, size))

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ivr.reports.kpis import is_agreement, is_attempt, is_contact, is_due, is_rpc
+from ivr.reports.kpis import is_agreement, is_contact, is_due, is_rpc
 from ivr.store.models import CallAttempt, Debt, DebtStatus, Payment, Promise, PromiseStatus
+from ivr.vocab.attempts import AttemptDirection
 
 
 @dataclass(frozen=True)
@@ -93,11 +94,21 @@ async def collection_counts(
 
 
 def _placed(
-    campaign_id: int | None, since: dt.datetime | None, until: dt.datetime | None
+    campaign_id: int | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    direction: AttemptDirection = AttemptDirection.OUTBOUND,
 ) -> ColumnElement[bool]:
-    """Attempts (:func:`ivr.reports.kpis.is_attempt`) claimed in ``[since, until)``,
-    of one campaign or all."""
-    conds: list[ColumnElement[bool]] = [is_attempt()]
+    """Attempts that reached the carrier, claimed in ``[since, until)``, of one campaign or all.
+
+    Our own calls by default: a call the debtor made to us is not a dialling
+    attempt, and counting it would flatter the contact rate (outbound, this is
+    :func:`ivr.reports.kpis.is_attempt`).
+    """
+    conds: list[ColumnElement[bool]] = [
+        CallAttempt.placed_at.is_not(None),
+        CallAttempt.direction == direction,
+    ]
     if campaign_id is not None:
         conds.append(CallAttempt.campaign_id == campaign_id)
     if since is not None:
@@ -105,6 +116,39 @@ def _placed(
     if until is not None:
         conds.append(CallAttempt.claimed_at < until)
     return and_(*conds)
+
+
+@dataclass(frozen=True)
+class InboundCounts:
+    """Calls the debtors made to the service: how many, verified, and promises made on them."""
+
+    calls: int
+    verified: int
+    promises: int
+
+
+async def inbound_counts(
+    session: AsyncSession,
+    *,
+    campaign_id: int | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> InboundCounts:
+    received = _placed(campaign_id, since, until, AttemptDirection.INBOUND)
+    calls, verified = (
+        await session.execute(
+            select(func.count(), func.count().filter(CallAttempt.verified_at.is_not(None))).where(
+                received
+            )
+        )
+    ).one()
+    made = select(CallAttempt.id).where(received).scalar_subquery()
+    promises = await session.scalar(
+        select(func.count()).where(
+            Promise.attempt_id.in_(made), Promise.status != PromiseStatus.CANCELLED
+        )
+    )
+    return InboundCounts(int(calls), int(verified), int(promises or 0))
 
 
 async def outcome_tally(

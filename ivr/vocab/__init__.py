@@ -20,6 +20,8 @@ so they are stored, compared and serialized as the plain strings they were.
   (``VerificationPolicy``).
 * :mod:`ivr.vocab.recordings` -- where a call's recording stands (``RecordingStatus``).
 * :mod:`ivr.vocab.audit` -- what the audit log records (``AuditEntity``, ``AuditAction``).
+* :mod:`ivr.vocab.dialer` -- whether a campaign's dialer runs, and why not
+  (``DialerState``, ``DialerReason``).
 
 These modules import nothing but :mod:`enum`, so pure code (caps, schemas,
 the CLI's argument parser) can name a word without loading the ORM.

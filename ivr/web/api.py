@@ -15,6 +15,7 @@ from ivr.keys import SESSIONS
 from ivr.store.models import Role
 from ivr.store.users import set_user_locale
 from ivr.web import (
+    api_campaign_calendar,
     api_campaigns,
     api_creditors,
     api_debtor_actions,
@@ -22,10 +23,12 @@ from ivr.web import (
     api_debtor_console,
     api_debtors,
     api_dnc,
+    api_imports,
     api_payments,
     api_plans,
     api_reports,
     api_users,
+    api_wallboard,
 )
 from ivr.web.api_common import API_PREFIX, Endpoint, add_endpoints, read_body, reply
 from ivr.web.api_schemas import LoginIn, MeIn, Ok, UserOut
@@ -122,6 +125,8 @@ def setup_api(app: web.Application) -> None:
     install_security(app)
     add_endpoints(app, AUTH_ENDPOINTS)
     add_endpoints(app, api_campaigns.ENDPOINTS)
+    add_endpoints(app, api_campaign_calendar.ENDPOINTS)
+    add_endpoints(app, api_imports.ENDPOINTS)
     add_endpoints(app, api_creditors.ENDPOINTS)
     add_endpoints(app, api_debtors.ENDPOINTS)
     add_endpoints(app, api_debtor_channels.ENDPOINTS)
@@ -132,6 +137,7 @@ def setup_api(app: web.Application) -> None:
     add_endpoints(app, api_plans.ENDPOINTS)
     add_endpoints(app, api_reports.ENDPOINTS)
     add_endpoints(app, api_users.ENDPOINTS)
+    add_endpoints(app, api_wallboard.ENDPOINTS)
     app.router.add_get(OPENAPI_PATH, serve_openapi)
 
 

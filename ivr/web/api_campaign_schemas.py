@@ -20,7 +20,7 @@ from pydantic import Field, field_validator
 
 from ivr.vocab.debts import ClosedDayPromise
 from ivr.vocab.locales import Locale
-from ivr.vocab.verification import OUTBOUND_DEFAULT, VerificationPolicy
+from ivr.vocab.verification import INBOUND_DEFAULT, OUTBOUND_DEFAULT, VerificationPolicy
 from ivr.web.api_schemas import Input, Output, check_locale
 from ivr.web.api_types import Day
 from scheduler.zones import COUNTRY_ZONES
@@ -121,6 +121,12 @@ CLOSED_DAY_DOC = (
 )
 MAX_INSTALMENTS_DOC = "the most instalments a payment plan may have (call, wrap-up or API)"
 MAX_PLAN_DAYS_DOC = "the most days from a plan's first instalment to its last"
+INBOUND_VERIFICATION_DOC = (
+    "the policy for calls the debtor places to us: caller ID can be forged, so "
+    "`name_and_factor` by default"
+)
+SMS_CAP_DOC = "at most this many SMS to a debtor on one local day (0: none)"
+REMINDER_DOC = "days before a promised date or instalment to send its reminder SMS (0: none)"
 FOLLOWUP_DOC = (
     "days after a promise or instalment broke (the day after its date) before the debtor "
     "may be called about it again; 0: at once"
@@ -181,8 +187,13 @@ class CampaignCreate(_CampaignFields):
     verification_policy: VerificationPolicy = Field(
         default=OUTBOUND_DEFAULT, description=VERIFICATION_DOC
     )
+    inbound_verification_policy: VerificationPolicy = Field(
+        default=INBOUND_DEFAULT, description=INBOUND_VERIFICATION_DOC
+    )
     record_calls: bool = Field(default=True, description=RECORD_CALLS_DOC)
     inbound_suppresses_today: bool = Field(default=True, description=INBOUND_TODAY_DOC)
+    sms_daily_cap: int = Field(default=1, ge=0, le=10, description=SMS_CAP_DOC)
+    reminder_days_before: int = Field(default=1, ge=0, le=30, description=REMINDER_DOC)
     active: bool = True
 
 
@@ -215,8 +226,13 @@ class CampaignUpdate(_CampaignFields):
     verification_policy: VerificationPolicy | None = Field(
         default=None, description=VERIFICATION_DOC
     )
+    inbound_verification_policy: VerificationPolicy | None = Field(
+        default=None, description=INBOUND_VERIFICATION_DOC
+    )
     record_calls: bool | None = Field(default=None, description=RECORD_CALLS_DOC)
     inbound_suppresses_today: bool | None = Field(default=None, description=INBOUND_TODAY_DOC)
+    sms_daily_cap: int | None = Field(default=None, ge=0, le=10, description=SMS_CAP_DOC)
+    reminder_days_before: int | None = Field(default=None, ge=0, le=30, description=REMINDER_DOC)
 
 
 class WindowsIn(Input):
@@ -257,8 +273,11 @@ class CampaignOut(Output):
     company_name: str
     callback_number: str
     verification_policy: VerificationPolicy = Field(description=VERIFICATION_DOC)
+    inbound_verification_policy: VerificationPolicy = Field(description=INBOUND_VERIFICATION_DOC)
     record_calls: bool = Field(description=RECORD_CALLS_DOC)
     inbound_suppresses_today: bool = Field(description=INBOUND_TODAY_DOC)
+    sms_daily_cap: int = Field(description=SMS_CAP_DOC)
+    reminder_days_before: int = Field(description=REMINDER_DOC)
     windows: list[WindowOut]
     created_at: dt.datetime
     warnings: list[CampaignWarning] = Field(
@@ -266,5 +285,13 @@ class CampaignOut(Output):
     )
 
 
+class CampaignListItem(CampaignOut):
+    attempts_today: int = Field(description="calls placed since 00:00 UTC today")
+
+
 class CampaignList(Output):
-    items: list[CampaignOut]
+    items: list[CampaignListItem]
+    account_cps: float = Field(
+        description="calls per second the carrier account allows, shared by every campaign "
+        "(the service's IVR_ACCOUNT_CPS setting)"
+    )

@@ -20,16 +20,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.dialog.disclosure import revealing_words
-from ivr.keys import SESSIONS
+from ivr.keys import SESSIONS, SETTINGS
 from ivr.store import campaigns as campaign_store
 from ivr.store.audit import json_safe, record_audit
-from ivr.store.models import Campaign
+from ivr.store.models import Campaign, utcnow
 from ivr.vocab.audit import AuditAction, AuditEntity
+from ivr.web.api_campaign_rules import caps_errors, hhmm, window_errors
 from ivr.web.api_campaign_schemas import (
     MIDNIGHT,
     BlockedDatesIn,
     CampaignCreate,
     CampaignList,
+    CampaignListItem,
     CampaignOut,
     CampaignUpdate,
     CampaignWarning,
@@ -47,68 +49,9 @@ from ivr.web.api_common import (
     unprocessable,
 )
 from ivr.web.auth import current_user, json_error
+from ivr.web.wallboard_live import wallboard_changed
 from scheduler.explain import wake_debtors
 from scheduler.windows import Window, default_windows, parse_blocked
-
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def _minutes(t: dt.time, *, end: bool = False) -> float:
-    """Minutes since local midnight; an ``end`` of 00:00 is the day's end (1440)."""
-    if end and t == MIDNIGHT:
-        return 24 * 60.0
-    return t.hour * 60 + t.minute + (t.second + t.microsecond / 1e6) / 60
-
-
-def _hhmm(t: dt.time, *, end: bool = False) -> str:
-    if end and t == MIDNIGHT:
-        return "24:00"
-    return t.strftime("%H:%M:%S" if t.second else "%H:%M")
-
-
-def window_errors(
-    windows: Sequence[WindowIn], country: str, allow_outside_defaults: bool, field: str = "windows"
-) -> list[FieldError]:
-    """Overlaps on a weekday, and ranges outside the country's default hours."""
-    errors: list[FieldError] = []
-    seen: list[tuple[int, WindowIn]] = []
-    for i, w in enumerate(windows):
-        lo, hi = _minutes(w.start), _minutes(w.end, end=True)
-        for j, other in seen:
-            if other.weekday != w.weekday:
-                continue
-            if lo < _minutes(other.end, end=True) and _minutes(other.start) < hi:
-                errors.append(
-                    FieldError(
-                        f"{field}[{i}]",
-                        f"overlaps {field}[{j}] on {DAY_NAMES[w.weekday]} "
-                        f"({_hhmm(other.start)}-{_hhmm(other.end, end=True)})",
-                    )
-                )
-                break
-        seen.append((i, w))
-    if allow_outside_defaults:
-        return errors
-    defaults = default_windows(country)
-    for i, w in enumerate(windows):
-        lo, hi = _minutes(w.start), _minutes(w.end, end=True)
-        same_day = [d for d in defaults if d.weekday == w.weekday]
-        if any(_minutes(d.start) <= lo and hi <= _minutes(d.end, end=True) for d in same_day):
-            continue
-        if same_day:
-            hours = ", ".join(f"{_hhmm(d.start)}-{_hhmm(d.end, end=True)}" for d in same_day)
-            why = f"outside the default calling hours for {country} on {DAY_NAMES[w.weekday]} "
-            why += f"({hours})"
-        else:
-            why = f"{country} has no default calling hours on {DAY_NAMES[w.weekday]}"
-        errors.append(FieldError(f"{field}[{i}]", why + "; set allow_outside_defaults to insist"))
-    return errors
-
-
-def _caps_errors(daily: int, weekly: int) -> list[FieldError]:
-    if weekly < daily:
-        return [FieldError("weekly_cap", f"must be at least daily_cap ({daily})")]
-    return []
 
 
 def campaign_out(c: Campaign) -> CampaignOut:
@@ -135,10 +78,13 @@ def campaign_out(c: Campaign) -> CampaignOut:
         company_name=c.company_name,
         callback_number=c.callback_number,
         verification_policy=c.verification_policy,
+        inbound_verification_policy=c.inbound_verification_policy,
         record_calls=c.record_calls,
         inbound_suppresses_today=c.inbound_suppresses_today,
+        sms_daily_cap=c.sms_daily_cap,
+        reminder_days_before=c.reminder_days_before,
         windows=[
-            WindowOut(weekday=w.weekday, start=_hhmm(w.start), end=_hhmm(w.end, end=True))
+            WindowOut(weekday=w.weekday, start=hhmm(w.start), end=hhmm(w.end, end=True))
             for w in wins
         ],
         created_at=c.created_at,
@@ -202,7 +148,7 @@ async def _load(s: AsyncSession, campaign_id: int, *, lock: bool = False) -> Cam
 async def create_campaign(request: web.Request) -> web.Response:
     """Create a campaign; without windows it gets its country's default calling hours."""
     body = await read_body(request, CampaignCreate)
-    errors = _caps_errors(body.daily_cap, body.weekly_cap)
+    errors = caps_errors(body.daily_cap, body.weekly_cap)
     if body.windows is not None:
         errors += window_errors(body.windows, body.country, body.allow_outside_defaults)
     if errors:
@@ -232,10 +178,17 @@ async def create_campaign(request: web.Request) -> web.Response:
 
 
 async def list_campaigns(request: web.Request) -> web.Response:
-    """Every campaign, newest first."""
+    """Every campaign, newest first, with the calls it placed today (UTC)."""
+    midnight = dt.datetime.combine(utcnow().date(), MIDNIGHT, tzinfo=dt.UTC)
     async with request.app[SESSIONS]() as s:
         rows = await campaign_store.list_campaigns(s)
-        return reply(CampaignList(items=[campaign_out(c) for c in rows]))
+        today = await campaign_store.attempts_since(s, midnight)
+        items = [
+            CampaignListItem(**dict(campaign_out(c)), attempts_today=today.get(c.id, 0))
+            for c in rows
+        ]
+    cps = request.app[SETTINGS].account_cps
+    return reply(CampaignList(items=items, account_cps=cps))
 
 
 async def get_campaign(request: web.Request) -> web.Response:
@@ -259,7 +212,7 @@ async def update_campaign(request: web.Request) -> web.Response:
             before = audited(campaign)
             daily = changes.get("daily_cap", campaign.daily_cap)
             weekly = changes.get("weekly_cap", campaign.weekly_cap)
-            errors = _caps_errors(daily, weekly)
+            errors = caps_errors(daily, weekly)
             if errors:
                 raise unprocessable(errors)
             for key, value in changes.items():
@@ -295,6 +248,7 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
             await wake_debtors(s, campaign_id=campaign_id)
         else:
             await campaign_store.cancel_unplaced_attempts(s, campaign_id)
+    wallboard_changed(request.app)  # the dialer's state changed
     async with request.app[SESSIONS]() as s:
         return reply(campaign_out(await _load(s, campaign_id)))
 

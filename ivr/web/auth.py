@@ -80,6 +80,7 @@ def json_error(
         401: web.HTTPUnauthorized,
         403: web.HTTPForbidden,
         404: web.HTTPNotFound,
+        406: web.HTTPNotAcceptable,
         409: web.HTTPConflict,
         410: web.HTTPGone,
         413: _TooLarge,
@@ -222,6 +223,25 @@ async def authenticate(request: web.Request) -> User:
     if user.disabled_at is not None:
         raise json_error(401, "this account is disabled")
     request[USER] = user
+    return user
+
+
+async def recheck(request: web.Request, user_id: int) -> User | None:
+    """The request's user again, read afresh (no cache), or None if their
+    credentials no longer hold: a long-lived stream asks now and then, so a
+    logout, a revoked session or a disabled account ends it."""
+    sessions = request.app[SESSIONS]
+    key = _presented_key(request)
+    user: User | None = None
+    if key is not None:
+        async with sessions() as s:
+            user = await user_by_api_key_hash(s, hash_api_key(key))
+    else:
+        token = request.cookies.get(COOKIE_NAME)
+        if token:
+            user = await _session_user(sessions, user_id, token)
+    if user is None or user.id != user_id or user.disabled_at is not None:
+        return None
     return user
 
 

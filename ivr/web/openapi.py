@@ -36,7 +36,9 @@ _STATUS_TEXT = {
     409: "Conflicts with an existing record",
     413: "The body is larger than the limit",
     422: "Invalid input: one entry per field at fault",
-    429: "Too many failed logins: wait for Retry-After seconds",
+    406: "Not acceptable: see the operation for the Accept it needs",
+    429: "Too many requests (failed logins: wait for Retry-After seconds)",
+    503: "Not available on this replica now",
 }
 
 _ERROR_SCHEMAS: dict[str, Any] = {

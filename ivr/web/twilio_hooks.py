@@ -40,6 +40,7 @@ from ivr.telephony.webhook_form import (
 )
 from ivr.vocab.recordings import CARRIER_RECORDING_STATUSES, RecordingStatus
 from ivr.web.sms_hooks import setup_sms_routes
+from ivr.web.wallboard_live import wallboard_changed
 
 log = structlog.get_logger(__name__)
 
@@ -114,6 +115,8 @@ async def status(request: web.Request) -> web.Response:
         changed = False
     if attempt_id is None or not changed:
         log.debug("twilio.status_ignored", call_sid=call_sid, sequence=upd.sequence)
+    else:
+        wallboard_changed(request.app)
     if changed and upd.status in FINAL_ATTEMPT_STATUSES:
         metrics.CALLS.labels(upd.status).inc()
         request.app[LIVE_CALLS].ended(call_sid)

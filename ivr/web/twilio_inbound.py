@@ -22,6 +22,7 @@ from ivr.store.queries import attempt_id_by_call_sid
 from ivr.telephony import twiml
 from ivr.telephony.stream_token import TOKEN_PARAMETER
 from ivr.telephony.webhook_form import TwilioForm
+from ivr.web.wallboard_live import wallboard_changed
 
 log = structlog.get_logger(__name__)
 
@@ -49,6 +50,7 @@ async def answer_inbound(request: web.Request, form: TwilioForm, call_sid: str) 
             raise
     bind_ids(call_sid=call_sid, attempt_id=attempt_id)
     log.info("twilio.inbound_call", known=bool(caller))
+    wallboard_changed(request.app)
     settings = request.app[SETTINGS]
     assert settings.public_url
     token = request.app[STREAM_TOKENS].mint(attempt_id, call_sid)

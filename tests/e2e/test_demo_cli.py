@@ -59,6 +59,30 @@ def test_small_demo_off_a_terminal_prints_outcomes_and_kpis_and_no_library_noise
     assert not (tmp_path / "ivr-demo.db").exists()  # the demo cleans up after itself
 
 
+def test_example_demo_tells_the_debtors_round_trip(tmp_path: Path) -> None:
+    """The example campaign: the promise call takes the payment details by SMS,
+    a debtor calls the service back and asks for them, another answers SAIR."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "ivr.cli", "demo", "--speed", "20"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "+5531991234567 calls the service back" in out, out
+    assert "Ana Lima, verified" in out, out
+    assert "answered SAIR: no more SMS to them" in out, out
+    texts = out.split("Text messages", 1)[1].split("Outcomes", 1)[0]
+    assert texts.count("Pix copia e cola:") == 2, texts  # the promise, and the caller's
+    assert "pagamento combinado: R$ 1.234,50" in texts and "valor em aberto: R$ 250,00" in texts
+    assert "from +5511987654321" in texts and "responda VOLTAR" in texts, texts
+    assert re.search(r"^  calls from debtors\s+1\s+1 verified", out, re.MULTILINE), out
+    assert proc.stderr.strip() == "", proc.stderr
+
+
 def _get(url: str, user: str, password: str) -> int:
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     req = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})

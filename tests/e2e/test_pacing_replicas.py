@@ -7,13 +7,16 @@ times the carrier must never see more than the limit, while the replicas
 together still dial close to the limit (the shared limiter must not starve
 them).
 
-The pacer grants slots exactly 1/cps apart; what the carrier sees adds each
-replica's delay between its slot and its request arriving, which on this
-2-core machine running four replicas, PostgreSQL and the carrier reaches
-100-300 ms when loaded. The assertion therefore allows 25 %: without the
-shared limiter four replicas reach several times the limit (164 and 119
-calls in one second were measured), so the test still fails on a per-process
-limit. The figure itself is printed.
+What the carrier counts is when each request *arrives*: between a replica
+taking its slot and its request being created, a loaded machine (2 cores
+running four replicas, PostgreSQL and the carrier) adds 10-400 ms, and the
+carrier itself, descheduled, creates several queued requests within one
+millisecond. With slots merely spaced 1/cps apart the carrier saw 21-24
+calls in one second (four replicas without a shared limiter: 119-164). The
+shared pacer therefore counts each call in its sliding one-second window from
+its slot until a second after the carrier answered (see ``scheduler.pacing``),
+so the carrier's count holds whatever the delays; the assertion allows 5 %
+(21 calls at 20/s). The figure itself is printed, with the load average.
 
 The debtors do not answer (their calls ring on past the end of the run), so
 no webhook matters: the sandbox's status callbacks go to a closed port. The
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -54,7 +58,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 REPLICAS = 4
 CPS = 20.0
-SLACK = 1.25  # see the module docstring
+SLACK = 1.05  # see the module docstring
 DEBTORS = 700
 MEASURE_S = 12.0  # seconds of carrier creations measured, from the first call
 # One zone per UTC offset from -10 h to +14 h: at any instant one of them is near midday.
@@ -177,7 +181,8 @@ async def test_four_replicas_never_exceed_the_account_rate(
     mean = len(times) / MEASURE_S
     print(
         f"\n{REPLICAS} replicas at IVR_ACCOUNT_CPS={CPS:g}: max {peak} calls in any 1 s "
-        f"window, mean {mean:.1f}/s over {MEASURE_S:g} s ({len(times)} calls)"
+        f"window, mean {mean:.1f}/s over {MEASURE_S:g} s ({len(times)} calls); "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     assert peak <= CPS * SLACK, f"the carrier saw {peak} calls in one second (limit {CPS:g})"
     assert len(times) < DEBTORS, "the run ran out of debtors: the window is not fully measured"

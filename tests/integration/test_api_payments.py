@@ -17,6 +17,7 @@ from ivr.store.models import (
     Promise,
     PromiseStatus,
 )
+from ivr.vocab.attempts import AttemptDirection
 from tests.support.api import WEDNESDAY_10H_SP, Api, add_attempt, new_campaign, new_debtor
 
 P = "/api/v1/payments"
@@ -177,3 +178,36 @@ async def test_a_silent_line_is_not_a_contact(api: Api) -> None:
     assert kpis.outcomes == {"no_contact": 1, "opt_out": 1, "promise": 1}
     assert kpis.promised_cents == {"BRL": 12_345}
     assert kpis.abandonment_rate is None  # no transfer was asked for
+
+
+async def test_a_call_from_the_debtor_is_not_a_dialling_attempt(api: Api) -> None:
+    """Seen: the debtor's own call to the service counted as one of our attempts
+    (and as a contact), flattering the campaign's contact rate."""
+    from ivr.kpis import campaign_kpis
+
+    camp = await new_campaign(api)
+    d = await new_debtor(api, camp["id"])
+    t = WEDNESDAY_10H_SP - dt.timedelta(days=3)
+    await add_attempt(api, d, t, outcome="no_contact")
+    inbound = await add_attempt(
+        api,
+        d,
+        t + dt.timedelta(hours=5),
+        outcome="promise",
+        direction=AttemptDirection.INBOUND,
+        verified_at=t + dt.timedelta(hours=5, seconds=30),
+    )
+    async with api.sessions() as s, s.begin():
+        s.add(
+            Promise(
+                debt_id=d.debts[0].id,
+                attempt_id=inbound,
+                promised_date=dt.date(2025, 5, 20),
+                amount_cents=5_000,
+            )
+        )
+    async with api.sessions() as s:
+        kpis = await campaign_kpis(s, campaign_id=camp["id"])
+    assert (kpis.counts.attempts, kpis.counts.live_contacts, kpis.contact_rate) == (1, 0, 0.0)
+    assert kpis.outcomes == {"no_contact": 1}
+    assert (kpis.inbound.calls, kpis.inbound.verified, kpis.inbound.promises) == (1, 1, 1)

@@ -27,6 +27,7 @@ from ivr.store.models import (
     Debtor,
     Phone,
 )
+from ivr.vocab.attempts import AttemptDirection
 from ivr.web.api import setup_api
 
 AGENT_PASSWORD = "correct horse battery"
@@ -109,9 +110,13 @@ async def add_attempt(
     answered_by: str | None = None,
     placed: bool = True,
     duration_s: int | None = 20,
+    direction: AttemptDirection = AttemptDirection.OUTBOUND,
+    verified_at: dt.datetime | None = None,
 ) -> int:
     async with api.sessions() as s, s.begin():
         a = CallAttempt(
+            direction=direction,
+            verified_at=verified_at,
             debtor_id=debtor.id,
             debt_id=debtor.debts[0].id,
             phone_id=debtor.phones[0].id,

@@ -162,3 +162,26 @@ async def test_details_for_a_stored_promise(sessions) -> None:
     assert got.txid == promise_txid(promise_id) and got.amount_cents == 105_000
     assert part is not None and part.txid == promise_txid(promise_id, 2)
     assert "5406525.00" in part.value and part.pay_by == dt.date(2026, 10, 30)
+
+
+def test_details_asked_before_any_promise_say_what_is_open_not_an_agreement() -> None:
+    """Seen: a caller who asked how to pay, before promising anything, got
+    "pagamento combinado ... em <today>": an agreement and a date they never made."""
+    made = choose_payment_details(
+        FakeDebt(), PIX, amount_cents=105_000, pay_by=DAY, txid="DBT0000000042", agreed=False
+    )
+    assert made is not None
+    text = payment_message(made, "pt-BR")
+    assert text.startswith("Banco Horizonte - valor em aberto: R$ 1.050,00. Pix copia e cola:\n")
+    assert "combinado" not in text and "30/09/2026" not in text
+    english = payment_message(made, "en-US")
+    assert "agreed" not in english and "amount due: R$1,050.00" in english
+
+
+def test_opt_out_and_opt_in_confirmations_fit_one_part() -> None:
+    from ivr.messaging.sms_texts import reply_text
+    from ivr.vocab.messages import SmsPurpose
+
+    for locale in ("pt-BR", "en-US"):
+        for purpose in (SmsPurpose.OPT_OUT_CONFIRMATION, SmsPurpose.OPT_IN_CONFIRMATION):
+            assert count_segments(reply_text(purpose, locale)).segments == 1, (locale, purpose)

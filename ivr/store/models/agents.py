@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ivr.store.models.base import Base, string_enum, utcnow
 from ivr.vocab.staff import Presence
-from ivr.vocab.transfers import TransferOutcome, TransferStatus
+from ivr.vocab.transfers import OPEN_TRANSFER_STATUSES, TransferOutcome, TransferStatus
+
+# SQL for "waiting for an agent or talking with one" (the wallboard's queue).
+_OPEN_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in OPEN_TRANSFER_STATUSES))
 
 
 class Agent(Base):
@@ -32,6 +35,15 @@ class Transfer(Base):
     """A hand-off from the machine to a person, with everything for the KPIs."""
 
     __tablename__ = "transfers"
+    __table_args__ = (
+        Index("ix_transfers_requested_at", "requested_at"),
+        Index(
+            "ix_transfers_open",
+            "requested_at",
+            postgresql_where=text(_OPEN_SQL),
+            sqlite_where=text(_OPEN_SQL),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     attempt_id: Mapped[int] = mapped_column(

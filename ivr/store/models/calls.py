@@ -6,9 +6,11 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     JSON,
     Boolean,
     Date,
+    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -46,9 +48,15 @@ class CallAttempt(Base):
     __tablename__ = "call_attempts"
     __table_args__ = (
         Index("ix_call_attempts_debtor_claimed", "debtor_id", "claimed_at"),
+        Index("ix_call_attempts_campaign_claimed", "campaign_id", "claimed_at"),
         Index("ix_call_attempts_status", "status"),
+<<<<<<< HEAD
         # The roll-up job re-reads the last few days of every campaign (ivr.reports.rollups).
         Index("ix_call_attempts_day_campaign", "local_day", "campaign_id"),
+=======
+        # Today's attempts per campaign (the wallboard; the daily roll-ups too).
+        Index("ix_call_attempts_campaign_day", "campaign_id", "local_day"),
+>>>>>>> main
         Index(
             "uq_call_attempts_live_debtor",
             "debtor_id",
@@ -153,3 +161,8 @@ class PacingSlot(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     next_at: Mapped[dt.datetime] = mapped_column()
+    # The instants of the last ``rate`` takes, oldest first (NULL: none yet): a
+    # new one must be a second after the oldest (a sliding one-second window).
+    recent: Mapped[list[dt.datetime] | None] = mapped_column(
+        ARRAY(DateTime(timezone=True)).with_variant(JSON(), "sqlite")
+    )

@@ -2,7 +2,7 @@
 indexes the roll-up job reads through
 
 Revision ID: 0022_rollups
-Revises: 0021_dnc
+Revises: 0026_wallboard
 Create Date: 2026-12-12 10:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import ivr.store.models
 
 revision = "0022_rollups"
-down_revision: str | None = "0021_dnc"
+down_revision: str | None = "0026_wallboard"
 branch_labels = None
 depends_on = None
 

@@ -96,3 +96,30 @@ export function errorText(error) {
   if (error.status && has(`common.errors.http_${error.status}`)) return t(`common.errors.http_${error.status}`);
   return error.message;
 }
+
+/**
+ * Send ``file`` as the raw body of a POST to ``path`` with XMLHttpRequest, so the
+ * upload's progress can be shown: ``onProgress(fraction)`` runs as bytes leave
+ * (fraction null when the size is unknown) and ``onSent()`` once all are sent and
+ * the server is working. Resolves with the JSON answer; rejects with an ApiError.
+ */
+export function upload(path, file, { onProgress = () => {}, onSent = () => {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    xhr.withCredentials = true;
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("Content-Type", file.type || "text/csv");
+    xhr.upload.addEventListener("progress", (e) => onProgress(e.lengthComputable ? e.loaded / e.total : null));
+    xhr.upload.addEventListener("load", () => { onProgress(1); onSent(); });
+    xhr.addEventListener("error", () => reject(new ApiError(0, { error: "network error" })));
+    xhr.addEventListener("load", () => {
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch (_) { data = null; }
+      if (xhr.status >= 200 && xhr.status < 300) { resolve(data); return; }
+      if (xhr.status === 401) window.dispatchEvent(new CustomEvent("ivr:signed-out"));
+      reject(new ApiError(xhr.status, data));
+    });
+    xhr.send(file);
+  });
+}

@@ -1,8 +1,9 @@
 // The audit log: who changed which setting, list or user, when, with before -> after.
 
 import { el, field, replace } from "../dom.js";
-import { get, showErrors } from "../api.js";
+import { clearErrors, get, showErrors } from "../api.js";
 import { dateTime, has, t } from "../i18n.js";
+import { useStyle } from "../kit.js";
 
 const B = "audit";
 const ENTITIES = ["campaign", "campaign_window", "creditor", "spoken_form", "debtor", "plan", "dnc", "user"];
@@ -19,15 +20,18 @@ function shown(value) {
   if (Array.isArray(value) && value.every((v) => v && typeof v === "object" && "weekday" in v)) {
     return value.map((w) => `${t(`audit.weekday.${w.weekday}`)} ${w.start}–${w.end}`).join("; ") || t("audit.none");
   }
+  if (Array.isArray(value) && value.every((v) => v === null || typeof v !== "object")) {
+    return value.length ? value.map((v) => label("value", String(v))).join(", ") : t("audit.none");
+  }
   if (typeof value === "object") return JSON.stringify(value);
-  return String(value);
+  return label("value", String(value));
 }
 
-// "to" is a whole day in the form and an exclusive instant in the API: the day after, at 00:00.
-function nextDay(day) {
-  const d = new Date(`${day}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + 1);
-  return d.toISOString().slice(0, 10);
+// The form's days are the user's own days: "from" is its local midnight, and
+// "to" (a whole day in the form, an exclusive instant in the API) the next one.
+function dayStart(day, plus = 0) {
+  const [y, m, d] = day.split("-").map(Number);
+  return new Date(y, m - 1, d + plus).toISOString();
 }
 
 function changes(entry) {
@@ -35,13 +39,15 @@ function changes(entry) {
   if (!fields.length) return el("span", { class: "muted" }, t("audit.no_values"));
   return el("ul", { class: "changes" }, fields.map(([name, [before, after]]) =>
     el("li", {}, el("strong", {}, label("field", name)), ": ",
-      el("span", { class: "before" }, shown(before)), " → ", el("span", { class: "after" }, shown(after)))));
+      before === null || before === undefined ? null : [el("span", { class: "before" }, shown(before)), " → "],
+      el("span", { class: "after" }, shown(after)))));
 }
 
 export default {
   id: "audit",
   titleKey: "audit.title",
   async render(root, ctx) {
+    await useStyle("/console/static/kit.css");
     const q = ctx.query;
     const entity = el("select", { name: "entity" }, el("option", { value: "" }, t("audit.any")),
       ENTITIES.map((e) => el("option", { value: e, selected: q.get("entity") === e }, label("entity", e))));
@@ -58,11 +64,15 @@ export default {
     let offset = Number(q.get("offset") || 0) || 0;
     const load = async () => {
       const params = new URLSearchParams();
-      for (const [k, v] of new FormData(form)) if (v) params.set(k, k === "to" ? nextDay(v) : v);
+      for (const [k, v] of new FormData(form)) {
+        if (!v) continue;
+        params.set(k, k === "to" ? dayStart(v, 1) : k === "from" ? dayStart(v) : v);
+      }
       params.set("limit", String(PAGE));
       params.set("offset", String(offset));
       let data;
       try { data = await get(`/api/v1/audit?${params}`); } catch (error) { showErrors(form, error, B); return; }
+      clearErrors(form);
       replace(body, data.items.length ? data.items.map((e) => el("tr", { dataset: { entry: e.id } },
         el("td", {}, dateTime(e.at)),
         el("td", {}, e.username || t("audit.system")),
@@ -76,7 +86,7 @@ export default {
         el("button", { type: "button", disabled: offset + PAGE >= data.total, onClick: () => { offset += PAGE; load(); } }, t("audit.next")));
     };
     form.addEventListener("submit", (event) => { event.preventDefault(); offset = 0; load(); });
-    root.append(form, el("div", { class: "card" }, el("table", {},
+    root.append(form, el("div", { class: "card table-wrap" }, el("table", { id: "audit-table" },
       el("thead", {}, el("tr", {}, ["at", "who", "what", "action", "changes"].map((k) => el("th", { scope: "col" }, t(`audit.col.${k}`))))),
       body)), pager);
     await load();

@@ -2,8 +2,9 @@
 // password resets and disabling. A generated password and a new API key are shown once.
 
 import { el, field, replace } from "../dom.js";
-import { errorText, get, patch, post, showErrors } from "../api.js";
+import { clearErrors, errorText, get, patch, post, showErrors } from "../api.js";
 import { LOCALES, dateTime, t } from "../i18n.js";
+import { ask, useStyle } from "../kit.js";
 
 const B = "users";
 
@@ -56,6 +57,7 @@ function createForm(reload, notices) {
     }
     try {
       const made = await post("/api/v1/users", body);
+      clearErrors(form);
       form.reset();
       agentOnly.hidden = false;
       replace(notices, onceNotice(t("users.created", { username: made.user.username }), [
@@ -99,17 +101,33 @@ function row(user, ctx, reload, notices) {
       if (!editCell.hidden) replace(editCell, editForm(user, reload));
     } }, t("users.edit")));
   }
-  actions.append(el("button", { type: "button", onClick: () => act(async () => {
-    if (!window.confirm(t("users.confirm_reset", { username: user.username }))) return;
-    const out = await post(`/api/v1/users/${user.id}/password`, {});
+  actions.append(el("button", { type: "button", dataset: { act: "reset" }, onClick: () => act(async () => {
+    const out = await ask({
+      title: t("users.reset"),
+      text: t("users.confirm_reset", { username: user.username }),
+      confirmLabel: t("users.reset"),
+      danger: true,
+      bundle: B,
+      submit: () => post(`/api/v1/users/${user.id}/password`, {}),
+    });
+    if (!out) return;
     replace(notices, onceNotice(t("users.reset_done", { username: user.username }),
       [[t("users.field.password"), out.password]]));
   }) }, t("users.reset")));
   if (user.id !== ctx.user.id) {
     const verb = user.disabled ? "enable" : "disable";
-    actions.append(el("button", { type: "button", onClick: () => act(async () => {
-      if (verb === "disable" && !window.confirm(t("users.confirm_disable", { username: user.username }))) return;
-      await post(`/api/v1/users/${user.id}/${verb}`);
+    actions.append(el("button", { type: "button", dataset: { act: verb }, onClick: () => act(async () => {
+      const done = verb === "enable" || await ask({
+        title: t("users.disable"),
+        text: t("users.confirm_disable", { username: user.username }),
+        confirmLabel: t("users.disable"),
+        danger: true,
+        bundle: B,
+        submit: () => post(`/api/v1/users/${user.id}/disable`),
+      });
+      if (!done) return;
+      if (verb === "enable") await post(`/api/v1/users/${user.id}/enable`);
+      replace(notices);
       await reload();
     }) }, t(`users.${verb}`)));
   }
@@ -128,7 +146,8 @@ export default {
   id: "users",
   titleKey: "users.title",
   async render(root, ctx) {
-    const notices = el("div", { "aria-live": "polite" });
+    await useStyle("/console/static/kit.css");
+    const notices = el("div", { id: "users-notices", "aria-live": "polite" });
     const body = el("tbody");
     const reload = async () => {
       const data = await get("/api/v1/users");
@@ -136,8 +155,8 @@ export default {
     };
     root.append(
       notices,
-      el("div", { class: "card" },
-        el("table", {},
+      el("div", { class: "card table-wrap" },
+        el("table", { id: "users-table" },
           el("thead", {}, el("tr", {},
             ["username", "role", "languages", "skills", "state"].map((k) => el("th", { scope: "col" }, t(`users.col.${k}`))),
             el("th", { scope: "col" }, el("span", { class: "visually-hidden" }, t("users.col.actions"))))),
