@@ -204,7 +204,9 @@ async def refresh(
     first = now.date() - dt.timedelta(days=lookback_days + 1)
     last = now.date() + dt.timedelta(days=1)
     late, marks = await _late_keys(session, now)
-    n = await _replace(session, first, last, None, now)
+    # Every campaign, named: the attempts' index leads with the campaign.
+    campaigns = list(await session.scalars(select(Campaign.id)))
+    n = await _replace(session, first, last, campaigns, now)
     by_day: dict[dt.date, set[int]] = defaultdict(set)
     for cid, day in late:
         if not first <= day <= last:

@@ -50,13 +50,8 @@ class CallAttempt(Base):
         Index("ix_call_attempts_debtor_claimed", "debtor_id", "claimed_at"),
         Index("ix_call_attempts_campaign_claimed", "campaign_id", "claimed_at"),
         Index("ix_call_attempts_status", "status"),
-<<<<<<< HEAD
-        # The roll-up job re-reads the last few days of every campaign (ivr.reports.rollups).
-        Index("ix_call_attempts_day_campaign", "local_day", "campaign_id"),
-=======
         # Today's attempts per campaign (the wallboard; the daily roll-ups too).
         Index("ix_call_attempts_campaign_day", "campaign_id", "local_day"),
->>>>>>> main
         Index(
             "uq_call_attempts_live_debtor",
             "debtor_id",

@@ -1,5 +1,6 @@
 """Daily KPI roll-ups per campaign and local day, their watermarks, and the
-indexes the roll-up job reads through
+indexes the roll-up job reads through (the attempts' (campaign_id, local_day)
+index is the wallboard's, from 0026_wallboard)
 
 Revision ID: 0022_rollups
 Revises: 0026_wallboard
@@ -60,7 +61,6 @@ def upgrade() -> None:
         sa.Column("ran_at", ivr.store.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_rollup_watermarks")),
     )
-    op.create_index("ix_call_attempts_day_campaign", "call_attempts", ["local_day", "campaign_id"])
     op.create_index("ix_promises_promised_date", "promises", ["promised_date"])
     op.create_index(op.f("ix_payments_paid_on"), "payments", ["paid_on"])
     op.create_index(op.f("ix_debts_created_at"), "debts", ["created_at"])
@@ -70,6 +70,5 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_debts_created_at"), table_name="debts")
     op.drop_index(op.f("ix_payments_paid_on"), table_name="payments")
     op.drop_index("ix_promises_promised_date", table_name="promises")
-    op.drop_index("ix_call_attempts_day_campaign", table_name="call_attempts")
     op.drop_table("rollup_watermarks")
     op.drop_table("daily_campaign_stats")
