@@ -15,6 +15,9 @@ what a first fill costs) and times, with many iterations each:
 * ``report 90d``: one campaign's 90 days and totals, as the API builds it
   (:func:`ivr.reports.read.campaign_report` plus the JSON body);
 * ``summary day``: every campaign on one day (:func:`ivr.reports.read.day_summary`);
+* ``wallboard snapshot``: the live wallboard's whole snapshot
+  (:func:`ivr.web.wallboard_snapshot.build_snapshot`, reachable debtors cached
+  for a minute as the live feed does), and once more with that count re-read;
 * ``refresh job``: one run of the roll-up job (look-back window of every campaign);
 * ``before: ...``: the same two reports counted from the raw facts
   (:func:`ivr.reports.kpis.compute_counts`), as they would be without roll-ups.
@@ -53,6 +56,7 @@ from ivr.reports.rollups import rebuild, refresh
 from ivr.store.db import make_engine, make_sessionmaker
 from ivr.store.migrate import upgrade
 from ivr.web.api_reports import CampaignReportOut, SummaryOut, _row
+from ivr.web.wallboard_snapshot import ReachableCache, build_snapshot
 
 ADMIN = os.environ.get("IVR_BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB = os.environ.get("IVR_BENCH_REPORTS_DB", "ivr_bench_reports")
@@ -265,6 +269,20 @@ async def run(iterations: int, raw_iterations: int) -> None:
     print(f"roll-ups rebuilt from scratch: {rows:,} rows in {time.perf_counter() - t:.1f} s")
     await timed("report 90d (roll-ups)", sessions, iterations, report_90d)
     await timed("summary day (roll-ups)", sessions, iterations, summary_day)
+    # The wallboard's snapshot as the live feed builds it (reachable debtors
+    # cached for a minute, as there), then with that count re-read every time.
+    cache = ReachableCache()
+
+    async def wallboard(s: AsyncSession, i: int) -> None:
+        await build_snapshot(s, NOW, cache)
+
+    async def wallboard_cold(s: AsyncSession, i: int) -> None:
+        await build_snapshot(s, NOW)
+
+    await timed("wallboard snapshot", sessions, iterations, wallboard)
+    await timed(
+        "wallboard (reachable uncached)", sessions, max(5, iterations // 30), wallboard_cold
+    )
 
     async def job(s: AsyncSession, i: int) -> None:
         async with s.begin():
