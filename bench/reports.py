@@ -251,7 +251,7 @@ async def raw_report_90d(s: AsyncSession, i: int) -> None:
 
 async def raw_summary_day(s: AsyncSession, i: int) -> None:
     day = LAST_DAY - dt.timedelta(days=i % DAYS)
-    await compute_counts(s, day, day)
+    await compute_counts(s, day, day, range(1, CAMPAIGNS + 1))  # through the campaign index
 
 
 async def run(iterations: int, raw_iterations: int) -> None:
