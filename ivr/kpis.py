@@ -1,23 +1,15 @@
-"""Collection KPIs of a campaign (or of everything), read from the store in one call.
+"""Collection KPIs of a campaign (or of everything) over a period, read from the store in one call.
 
-One place for the definitions of the compliance reference ("Collection
-KPIs"), so the JSON report, ``ivr demo`` and a console show the same numbers:
-
-* attempts: our calls that reached the carrier (``placed_at`` set); a claim
-  cancelled before dialling is not a call, and a call the debtor made to us
-  is not an attempt (counted apart: inbound calls, verified, promises).
-* contact rate = live contacts / attempts. A live contact is an attempt whose
-  outcome says a person was heard (anything but ``voicemail``/``no_contact``):
-  a line answered in silence is not a contact, whatever AMD said.
-* right-party contact (RPC) rate = conversations with the verified debtor
-  (``ivr.vocab.outcomes.RIGHT_PARTY_OUTCOMES``) / attempts.
-* promise-to-pay (PTP) rate = promises made on those attempts / RPCs.
-* promise-kept rate = promises marked kept / promises due (settled, or whose
-  date has passed).
-* abandonment rate = transfers dropped before an agent answered / transfers
-  requested (:mod:`ivr.agents.reports`; over every campaign in the period).
-* amount promised: the sum of the promises made on those attempts (cancelled
-  ones left out), per currency.
+What each count counts is defined once, in :mod:`ivr.reports.kpis` (the
+daily reports use the same predicates): attempts are outbound calls that
+reached the carrier; a contact is a call a person spoke on (a silent line,
+a machine or no answer is not one, whatever AMD said); a right-party contact
+is a conversation with the verified debtor; a promise is an agreement (a
+plan counts once); a promise is due once its day is over or it was settled.
+This module adds what ``ivr demo`` shows beside them: outcomes by count, the
+amount promised per currency, calls the debtors made to us (counted apart:
+they are not attempts), and the transfers (:mod:`ivr.agents.reports`,
+over every campaign in the period).
 """
 
 from __future__ import annotations
@@ -28,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.agents.reports import TransferStats, transfer_stats
+from ivr.reports.kpis import rate
 from ivr.store.payments import (
     CollectionCounts,
     InboundCounts,
@@ -36,12 +29,6 @@ from ivr.store.payments import (
     outcome_tally,
     promised_amounts,
 )
-from ivr.vocab.outcomes import NOT_LIVE_OUTCOMES, RIGHT_PARTY_OUTCOMES
-
-
-def rate(numerator: int, denominator: int) -> float | None:
-    """A ratio rounded for display; None when there is nothing to divide by."""
-    return round(numerator / denominator, 4) if denominator else None
 
 
 @dataclass(frozen=True)
@@ -89,8 +76,6 @@ async def campaign_kpis(
         campaign_id=campaign_id,
         since=since,
         until=until,
-        not_live_outcomes=NOT_LIVE_OUTCOMES,
-        right_party_outcomes=RIGHT_PARTY_OUTCOMES,
         today=today or dt.datetime.now(dt.UTC).date(),
     )
     return CampaignKpis(

@@ -10,7 +10,8 @@ service's event loop. Its jobs:
 * ``promises``: on the day after a promised date, kept or broken;
 * ``reminders``: the SMS the day(s) before a promised date (``scheduler.reminders``);
 * ``retention``: delete speech and transcripts past the retention period, and
-  the call recordings at the carrier.
+  the call recordings at the carrier;
+* ``rollups``: recount the daily KPI roll-ups that may have changed (``ivr.reports.rollups``).
 
 Every job can also be awaited directly (tests drive a simulated clock).
 """
@@ -33,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr import metrics
 from ivr.config import Settings
+from ivr.reports.rollups import RefreshReport, refresh
 from ivr.store.models import utcnow
 from scheduler.carrier import PlaceCall, port_delete_recording, port_deliver_sms
 from scheduler.claim import Claim, ClaimStats, claim_batch
@@ -46,6 +48,8 @@ log = structlog.get_logger(__name__)
 MAX_BATCH = 500
 # Reminders wait for a window and a free SMS slot: a few minutes' delay is nothing.
 REMINDER_EVERY_S = 300.0
+# The reports read roll-ups at most this old (they show when they were refreshed).
+ROLLUPS_EVERY_S = 60.0
 
 
 @dataclass
@@ -173,6 +177,10 @@ class Scheduler:
             purged += await purge_recordings(self.sessions, delete_recording, now, days)
         return purged
 
+    async def rollups(self) -> RefreshReport:
+        async with self.sessions() as s, s.begin():
+            return await refresh(s, self.clock())
+
     def _spawn(self, coro: Coroutine[Any, Any, DialOutcome]) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
@@ -195,6 +203,7 @@ class Scheduler:
             ("promises", self.promises, 300.0),
             ("reminders", self.reminders, REMINDER_EVERY_S),
             ("retention", self.retention, 3600.0),
+            ("rollups", self.rollups, ROLLUPS_EVERY_S),
         ]
         for name, fn, seconds in jobs:
             aps.add_job(

@@ -3,19 +3,20 @@
 Recording a payment and its consequences is the scheduler's
 ``record_payment`` (shared with the CSV import); what lives here is the
 reading around it: whether a payment reference was seen before, the debt's
-status afterwards, and the counts behind the KPI report (their definitions
-are in :mod:`ivr.web.api_payments`).
+status afterwards, and the counts behind a period's KPIs (``ivr.kpis``, the
+demo's summary). What each count counts is :mod:`ivr.reports.kpis`, shared
+with the daily reports: the predicates come from there.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ivr.reports.kpis import is_agreement, is_contact, is_due, is_rpc
 from ivr.store.models import CallAttempt, Debt, DebtStatus, Payment, Promise, PromiseStatus
 from ivr.vocab.attempts import AttemptDirection
 
@@ -59,25 +60,23 @@ async def collection_counts(
     campaign_id: int | None,
     since: dt.datetime | None,
     until: dt.datetime | None,
-    not_live_outcomes: Collection[str],
-    right_party_outcomes: Collection[str],
     today: dt.date,
 ) -> CollectionCounts:
-    """Placed attempts claimed in ``[since, until)`` (of one campaign or all), how
-    many reached a person and the right one, and the promises made on them:
-    how many, how many are due (settled or past their date, ``today`` in UTC)
-    and how many were kept."""
+    """Attempts claimed in ``[since, until)`` (of one campaign or all), how many
+    reached a person and the right one, and the agreements made in them: how
+    many, and of their promises how many are due (``today`` in UTC) and kept.
+
+    The definitions are those of the daily reports (:mod:`ivr.reports.kpis`);
+    only the selection differs: a period's calls and the promises made in
+    them, where a report's day counts the promises falling due that day.
+    """
     placed = _placed(campaign_id, since, until)
-    # A person was heard: the outcome says so. AMD's "human" alone is not a
-    # contact (a silent line answered is ``no_contact``).
-    live = and_(CallAttempt.outcome.is_not(None), CallAttempt.outcome.not_in(not_live_outcomes))
-    rpc = CallAttempt.outcome.in_(sorted(right_party_outcomes))
     attempts, contacts, rpcs = (
         await session.execute(
             select(
                 func.count(),
-                func.count().filter(live),
-                func.count().filter(rpc),
+                func.count().filter(is_contact()),
+                func.count().filter(is_rpc()),
             ).where(placed)
         )
     ).one()
@@ -85,14 +84,8 @@ async def collection_counts(
     promises, due, kept = (
         await session.execute(
             select(
-                func.count(),
-                func.count().filter(
-                    Promise.status != PromiseStatus.CANCELLED,
-                    or_(
-                        Promise.promised_date < today,
-                        Promise.status.in_([PromiseStatus.KEPT, PromiseStatus.BROKEN]),
-                    ),
-                ),
+                func.count().filter(is_agreement()),
+                func.count().filter(is_due(today)),
                 func.count().filter(Promise.status == PromiseStatus.KEPT),
             ).where(Promise.attempt_id.in_(made))
         )
@@ -109,7 +102,8 @@ def _placed(
     """Attempts that reached the carrier, claimed in ``[since, until)``, of one campaign or all.
 
     Our own calls by default: a call the debtor made to us is not a dialling
-    attempt, and counting it would flatter the contact rate.
+    attempt, and counting it would flatter the contact rate (outbound, this is
+    :func:`ivr.reports.kpis.is_attempt`).
     """
     conds: list[ColumnElement[bool]] = [
         CallAttempt.placed_at.is_not(None),

@@ -26,6 +26,7 @@ from ivr.web import (
     api_imports,
     api_payments,
     api_plans,
+    api_reports,
     api_users,
     api_wallboard,
 )
@@ -134,6 +135,7 @@ def setup_api(app: web.Application) -> None:
     add_endpoints(app, api_debtor_actions.ENDPOINTS)
     add_endpoints(app, api_payments.ENDPOINTS)
     add_endpoints(app, api_plans.ENDPOINTS)
+    add_endpoints(app, api_reports.ENDPOINTS)
     add_endpoints(app, api_users.ENDPOINTS)
     add_endpoints(app, api_wallboard.ENDPOINTS)
     app.router.add_get(OPENAPI_PATH, serve_openapi)

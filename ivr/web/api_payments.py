@@ -1,23 +1,21 @@
-"""Payments and KPI reports.
+"""Payments.
 
 A payment goes through the scheduler's ``record_payment``, the same code the
 CSV import uses, so settling a debt cancels its pending callbacks and its
 claimed-but-unplaced attempts in the same transaction however it arrives.
 
-KPIs follow the definitions in the compliance reference ("Collection KPIs"),
-made precise in :mod:`ivr.kpis`.
+The collection KPIs and the reports are :mod:`ivr.reports` (definitions in
+:mod:`ivr.reports.kpis`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.keys import SESSIONS
-from ivr.kpis import campaign_kpis
 from ivr.store.models import utcnow
 from ivr.store.payments import debt_status, payment_by_ref
 from ivr.web.api_common import (
@@ -25,12 +23,10 @@ from ivr.web.api_common import (
     Endpoint,
     FieldError,
     read_body,
-    read_query,
     reply,
     unprocessable,
-    utc,
 )
-from ivr.web.api_schemas import PaymentIn, PaymentOut, SummaryOut, SummaryQuery
+from ivr.web.api_schemas import PaymentIn, PaymentOut
 from ivr.web.auth import json_error
 from scheduler.payments import PaymentRejected, PaymentResult, record_payment, resolve_debt
 
@@ -84,29 +80,6 @@ async def _record(
         raise json_error(422, str(exc)) from None
 
 
-async def summary(request: web.Request) -> web.Response:
-    """Attempts, contact, right-party and promise-to-pay rates for a campaign (or all)."""
-    q = read_query(request, SummaryQuery)
-    since, until = utc(q.since), utc(q.until)
-    if since and until and until <= since:
-        raise unprocessable([FieldError("until", "must be after since")])
-    async with request.app[SESSIONS]() as s:
-        kpis = await campaign_kpis(
-            s, campaign_id=q.campaign, since=since, until=until, today=utcnow().date()
-        )
-    out = SummaryOut(
-        campaign_id=q.campaign,
-        since=since,
-        until=until,
-        **asdict(kpis.counts),
-        contact_rate=kpis.contact_rate,
-        rpc_rate=kpis.rpc_rate,
-        ptp_rate=kpis.ptp_rate,
-        promise_kept_rate=kpis.promise_kept_rate,
-    )
-    return reply(out)
-
-
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "POST",
@@ -117,16 +90,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         body=PaymentIn,
         response=PaymentOut,
         status=201,
-        errors=(422,),
-    ),
-    Endpoint(
-        "GET",
-        f"{API_PREFIX}/reports/summary",
-        summary,
-        "Collection KPIs: contact, right-party contact and promise-to-pay rates",
-        tag="reports",
-        query=SummaryQuery,
-        response=SummaryOut,
         errors=(422,),
     ),
 )

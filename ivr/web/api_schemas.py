@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ivr.vocab.debts import DebtStatus
 from ivr.vocab.locales import LOCALES, Locale
 from ivr.vocab.staff import Role
-from ivr.web.api_types import Day, DbId, Instant
+from ivr.web.api_types import Day
 
 
 def check_locale(value: Any) -> Any:
@@ -82,28 +82,6 @@ class PaymentOut(Output):
 
 
 # --- reports -----------------------------------------------------------------
-
-
-class SummaryQuery(Input):
-    campaign: DbId | None = None
-    since: Instant | None = None
-    until: Instant | None = None
-
-
-class SummaryOut(Output):
-    campaign_id: int | None
-    since: dt.datetime | None
-    until: dt.datetime | None
-    attempts: int = Field(description="calls that reached the carrier")
-    live_contacts: int = Field(description="attempts answered by a live person")
-    right_party_contacts: int = Field(description="conversations with the verified debtor")
-    promises: int
-    promises_due: int
-    promises_kept: int
-    contact_rate: float | None = Field(description="live_contacts / attempts")
-    rpc_rate: float | None = Field(description="right_party_contacts / attempts")
-    ptp_rate: float | None = Field(description="promises / right_party_contacts")
-    promise_kept_rate: float | None = Field(description="promises_kept / promises_due")
 
 
 # --- auth --------------------------------------------------------------------

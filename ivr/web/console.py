@@ -23,6 +23,8 @@ from ivr.web.login import page_login
 
 CONSOLE = STATIC / "console"
 I18N = STATIC / "i18n"
+# Third-party browser code, vendored at pinned versions with their licenses (no CDN).
+VENDOR = STATIC / "vendor"
 _REDIRECTS = {
     "/": "/console",
     "/supervisor": "/console#/wallboard",
@@ -69,5 +71,6 @@ def setup_console_routes(app: web.Application) -> None:
     app.router.add_post("/console/logout", do_logout)
     app.router.add_static("/console/static", CONSOLE, show_index=False)
     app.router.add_static("/static/i18n", I18N, show_index=False)
+    app.router.add_static("/static/vendor", VENDOR, show_index=False)
     for path in _REDIRECTS:
         app.router.add_get(path, redirect)

@@ -1,4 +1,5 @@
-"""Payments and the KPI summary over a real database."""
+"""Payments, and the period KPIs of the demo, over a real database (the daily
+reports: test_reports.py)."""
 
 from __future__ import annotations
 
@@ -101,7 +102,10 @@ async def test_payment_validation(api: Api) -> None:
     assert [e["field"] for e in (await resp.json())["errors"]] == ["amount"]
 
 
-async def test_summary_kpis(api: Api) -> None:
+async def test_period_kpis(api: Api) -> None:
+    """The period KPIs of ``ivr demo`` count with the reports' definitions."""
+    from ivr.kpis import campaign_kpis
+
     camp = await new_campaign(api)
     other = await new_campaign(api)
     d = await new_debtor(api, camp["id"])
@@ -129,34 +133,20 @@ async def test_summary_kpis(api: Api) -> None:
     o = await new_debtor(api, other["id"], phone="+5511987654329")
     await add_attempt(api, o, t, outcome="promise")
 
-    resp = await api.client.get(f"/api/v1/reports/summary?campaign={camp['id']}", headers=api.sup())
-    body = await resp.json()
-    assert resp.status == 200, body
-    assert body["attempts"] == 5
-    assert body["live_contacts"] == 3  # promise, right_party, wrong_party
-    assert body["right_party_contacts"] == 2
-    assert body["promises"] == 1
-    assert body["contact_rate"] == 0.6 and body["rpc_rate"] == 0.4 and body["ptp_rate"] == 0.5
-    assert (body["promises_due"], body["promises_kept"], body["promise_kept_rate"]) == (1, 1, 1.0)
-
-    everything = await (await api.client.get("/api/v1/reports/summary", headers=api.sup())).json()
-    assert everything["attempts"] == 6 and everything["right_party_contacts"] == 3
-
-    later = (t + 2 * step).isoformat()
-    resp = await api.client.get(
-        "/api/v1/reports/summary",
-        params={"campaign": camp["id"], "since": later},
-        headers=api.sup(),
-    )
-    body = await resp.json()
-    assert body["attempts"] == 3 and body["right_party_contacts"] == 0 and body["ptp_rate"] is None
-
-    resp = await api.client.get(
-        "/api/v1/reports/summary",
-        params={"since": later, "until": t.isoformat()},
-        headers=api.sup(),
-    )
-    assert resp.status == 422 and (await resp.json())["errors"][0]["field"] == "until"
+    async with api.sessions() as s:
+        one = await campaign_kpis(s, campaign_id=camp["id"], today=dt.date(2026, 12, 1))
+        everything = await campaign_kpis(s, today=dt.date(2026, 12, 1))
+        later = await campaign_kpis(s, campaign_id=camp["id"], since=t + 2 * step)
+    c = one.counts
+    assert c.attempts == 5
+    assert c.live_contacts == 3  # promise, right_party, wrong_party
+    assert c.right_party_contacts == 2
+    assert c.promises == 1
+    assert (one.contact_rate, one.rpc_rate, one.ptp_rate) == (0.6, 0.4, 0.5)
+    assert (c.promises_due, c.promises_kept, one.promise_kept_rate) == (1, 1, 1.0)
+    assert everything.counts.attempts == 6 and everything.counts.right_party_contacts == 3
+    assert later.counts.attempts == 3 and later.counts.right_party_contacts == 0
+    assert later.ptp_rate is None
 
 
 async def test_a_silent_line_is_not_a_contact(api: Api) -> None:
@@ -181,12 +171,10 @@ async def test_a_silent_line_is_not_a_contact(api: Api) -> None:
                 )
             )
 
-    resp = await api.client.get(f"/api/v1/reports/summary?campaign={camp['id']}", headers=api.sup())
-    body = await resp.json()
-    assert (body["attempts"], body["live_contacts"], body["contact_rate"]) == (3, 2, 0.6667)
-
     async with api.sessions() as s:
         kpis = await campaign_kpis(s, campaign_id=camp["id"])
+    counts = kpis.counts
+    assert (counts.attempts, counts.live_contacts, kpis.contact_rate) == (3, 2, 0.6667)
     assert kpis.outcomes == {"no_contact": 1, "opt_out": 1, "promise": 1}
     assert kpis.promised_cents == {"BRL": 12_345}
     assert kpis.abandonment_rate is None  # no transfer was asked for

@@ -34,6 +34,7 @@ from ivr.store.models.debtors import (
 )
 from ivr.store.models.dnc import DebtorAction, DncNumber
 from ivr.store.models.messages import SmsMessage, SmsNumberOptOut
+from ivr.store.models.reports import DailyCampaignStats, RollupWatermark
 from ivr.store.models.users import AuthSession, LoginThrottle, User
 from ivr.vocab.attempts import FINAL_ATTEMPT_STATUSES, LIVE_ATTEMPT_STATUSES, AttemptStatus
 from ivr.vocab.debtors import DebtorStatus, ReviewKind
@@ -59,6 +60,7 @@ __all__ = [
     "Campaign",
     "Creditor",
     "CreditorSpokenForm",
+    "DailyCampaignStats",
     "Debt",
     "DebtStatus",
     "Debtor",
@@ -81,6 +83,7 @@ __all__ = [
     "PromiseStatus",
     "ReviewKind",
     "Role",
+    "RollupWatermark",
     "SmsMessage",
     "SmsNumberOptOut",
     "Transfer",

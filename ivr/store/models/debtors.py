@@ -168,7 +168,7 @@ class Debt(Base):
     payment_url: Mapped[str | None] = mapped_column(String(PAYMENT_URL_MAX))
     pix_code: Mapped[str | None] = mapped_column(String(PIX_CODE_MAX))
     boleto_line: Mapped[str | None] = mapped_column(String(47))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)  # roll-ups
 
     debtor: Mapped[Debtor] = relationship(back_populates="debts")
 
@@ -195,7 +195,11 @@ class PaymentPlan(Base):
 
 class Promise(Base):
     __tablename__ = "promises"
-    __table_args__ = (Index("ix_promises_status_date", "status", "promised_date"),)
+    __table_args__ = (
+        Index("ix_promises_status_date", "status", "promised_date"),
+        # The roll-ups count the promises falling due on a day, whatever their status.
+        Index("ix_promises_promised_date", "promised_date"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     debt_id: Mapped[int] = mapped_column(ForeignKey("debts.id", ondelete="CASCADE"), index=True)
@@ -249,7 +253,7 @@ class Payment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     debt_id: Mapped[int] = mapped_column(ForeignKey("debts.id", ondelete="CASCADE"), index=True)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
-    paid_on: Mapped[dt.date] = mapped_column(Date)
+    paid_on: Mapped[dt.date] = mapped_column(Date, index=True)  # the roll-ups' day
     external_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
