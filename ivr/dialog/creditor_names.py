@@ -32,7 +32,7 @@ def check_spoken_form(text: str, locale: str) -> str:
 
     What any free text must be (no control characters, no spreadsheet
     formula, a length limit) is checked first by the caller, as for every
-    other imported text (``ivr.store.importer.plain_text``)."""
+    other imported text (``ivr.store.import_rows.plain_text``)."""
     if locale not in LOCALES:
         raise ValueError(f"unknown locale {locale!r}: one of {', '.join(LOCALES)}")
     spoken = " ".join(text.split())

@@ -29,7 +29,7 @@ from ivr.store.models import Debt, Debtor, DebtStatus, Phone, utcnow
 from ivr.store.name_key import fold_name
 
 if TYPE_CHECKING:
-    from ivr.store.importer import DebtorRow
+    from ivr.store.import_rows import DebtorRow
 
 HOLD_S = 0.04  # SQLite: aim for batches that hold the write lock this long
 GAP_S = 0.05  # SQLite: and leave the lock free at least this long between them

@@ -1,6 +1,6 @@
 """Storing validated debtor rows on PostgreSQL: COPY into staging, merge set-based.
 
-The rows were checked in Python (``ivr.store.importer.validate_row`` is the
+The rows were checked in Python (``ivr.store.import_rows.validate_row`` is the
 only rule for a row); here they are only written. A chunk is one short
 transaction of a fixed number of statements whatever its size:
 
@@ -36,7 +36,7 @@ from ivr.store.models import DebtStatus, utcnow
 from ivr.store.payment_columns import PAYMENT_COLUMNS
 
 if TYPE_CHECKING:
-    from ivr.store.importer import DebtorRow
+    from ivr.store.import_rows import DebtorRow
 
 CHUNK_ROWS = 10_000  # about 0.3 s of one transaction on 2 cores
 

@@ -22,7 +22,7 @@ from ivr.keys import SESSIONS
 from ivr.messaging.pix import MAX_CITY, MAX_NAME, PixInvalid, clean_text, normalise_pix_key
 from ivr.store import creditors as creditor_store
 from ivr.store.audit import record_audit
-from ivr.store.importer import RowInvalid, plain_text
+from ivr.store.import_rows import RowInvalid, plain_text
 from ivr.vocab.audit import AuditAction, AuditEntity
 from ivr.vocab.locales import LOCALES, Locale
 from ivr.web.api_common import (
