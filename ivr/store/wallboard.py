@@ -3,7 +3,8 @@
 The wallboard is recomputed within a second of every change, on every
 replica that has one open, so each read here is bounded by what is live or
 by today, never by the history: live attempts (``ix_call_attempts_status``,
-few rows), today's attempts per campaign (``ix_call_attempts_campaign_day``),
+few rows), today's attempts per campaign (``ix_call_attempts_campaign_day``,
+which carries the counted columns: an index-only scan on PostgreSQL),
 today's and the open transfers (``ix_transfers_requested_at``,
 ``ix_transfers_open``), agents (a small table), and the planner's hints
 (``ix_debtors_next_attempt_at``) read through a bounded window of rows.
