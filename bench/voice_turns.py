@@ -24,8 +24,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import numpy as np
+from prometheus_client.parser import text_string_to_metric_families
 from service_process import free_port, wait_ready
 
 from ivr.audio import mulaw
@@ -42,7 +45,13 @@ LOG_FILE = (
     if os.environ.get("IVR_BENCH_LOG")
     else subprocess.DEVNULL
 )
-CALL_TIMEOUT_S = 300  # a call of the script lasts about 70 s
+# IVR_BENCH_PROFILE=path: the service runs under cProfile (its event-loop thread).
+PROFILE_FLAGS: list[str] = (
+    ["-m", "cProfile", "-o", os.environ["IVR_BENCH_PROFILE"]]
+    if os.environ.get("IVR_BENCH_PROFILE")
+    else []
+)
+CALL_TIMEOUT_S = 300  # a call of the script lasts about 60 s
 HEADER = "external_ref,name,phone,amount,due_date,creditor,locale,region,timezone,birth_year\n"
 
 
@@ -66,6 +75,52 @@ def load_average() -> str:
 
 def pct(values: list[float], p: float) -> float:
     return float(np.percentile(values, p)) if values else float("nan")
+
+
+METRICS_TOKEN = "bench-turns"
+
+
+async def service_figures(port: int) -> dict[str, float]:
+    """The service's own view from ``/metrics``: the part of a turn after the
+    recognizer's final result (mean), and how often caller audio waited for the
+    recognizer more than 100 ms (which lengthens the endpointing part)."""
+    url = f"http://127.0.0.1:{port}/metrics"
+    headers = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as r:
+        text = await r.text()
+    samples = {
+        (s.name, s.labels.get("le", "")): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    turns = samples.get(("ivr_turn_latency_seconds_count", ""), 0.0)
+    lag_n = samples.get(("ivr_recognizer_lag_seconds_count", ""), 0.0)
+    lag_fast = samples.get(("ivr_recognizer_lag_seconds_bucket", "0.1"), 0.0)
+    return {
+        "reply_ms": 1000 * samples.get(("ivr_turn_latency_seconds_sum", ""), 0.0) / turns
+        if turns
+        else float("nan"),
+        "lag_over_100ms": 100 * (lag_n - lag_fast) / lag_n if lag_n else float("nan"),
+    }
+
+
+def print_timeline(rec: Any) -> None:
+    """One call as the carrier saw it (IVR_BENCH_TIMELINE=1): what the callee
+    did, and when media arrived from the service (runs of messages merged)."""
+    rows = [(e.media_ms, e.kind, e.detail) for e in rec.events if e.kind != "mark-echo"]
+    last = -1000
+    for chunk in rec.received_media:
+        if chunk.media_ms - last > 200:
+            rows.append((chunk.media_ms, "media", {}))
+        last = chunk.media_ms
+    for ms, kind, detail in sorted(rows, key=lambda r: r[0]):
+        print(f"  {ms:7d} ms  {kind:14s} {detail}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def run(calls: int, model: Path, cache: Path) -> dict[str, float]:
@@ -101,8 +156,8 @@ async def run(calls: int, model: Path, cache: Path) -> dict[str, float]:
         steps=[
             WaitForPrompt(),
             Speak(yes),
-            WaitForPrompt(),
-            WaitForPrompt(),
+            # The three prompts after "yes" (notice, reason, question) go out
+            # together; one wait lasts until all have played.
             WaitForPrompt(),
             Speak(tomorrow),
             WaitForPrompt(),
@@ -124,10 +179,12 @@ async def run(calls: int, model: Path, cache: Path) -> dict[str, float]:
             IVR_CACHE_DIR=str(cache / "service"),
             IVR_VOSK_MODEL=str(model),
             IVR_ASR_LOCALE="ko-KR",
+            IVR_METRICS_TOKEN=METRICS_TOKEN,
         )
         proc = subprocess.Popen(  # noqa: ASYNC220 (started once, before the measurement)
             [
                 sys.executable,
+                *PROFILE_FLAGS,
                 "-m",
                 "ivr.cli",
                 *LOG_FLAGS,
@@ -144,6 +201,7 @@ async def run(calls: int, model: Path, cache: Path) -> dict[str, float]:
         )
         try:
             await wait_ready(port, proc)
+            service_cpu0, bench_cpu0 = cpu_seconds(proc.pid), time.process_time()
             for n in numbers:
                 sb.add_callee(n, script)
             settings = Settings(
@@ -168,6 +226,9 @@ async def run(calls: int, model: Path, cache: Path) -> dict[str, float]:
             for task in stuck:
                 task.cancel()
             wall = time.perf_counter() - t0
+            service = await service_figures(port)
+            service["service_cpu"] = (cpu_seconds(proc.pid) - service_cpu0) / wall
+            service["bench_cpu"] = (time.process_time() - bench_cpu0) / wall
         finally:
             proc.terminate()  # drains: live calls get up to a minute
             try:
@@ -177,6 +238,8 @@ async def run(calls: int, model: Path, cache: Path) -> dict[str, float]:
                 proc.wait(10)
     latencies: list[float] = []
     understood = 0
+    if os.environ.get("IVR_BENCH_TIMELINE"):
+        print_timeline(sb.calls[sids[0]])
     for sid in sids:
         rec = sb.calls[sid]
         media = sorted(c.media_ms for c in rec.received_media)
@@ -194,6 +257,7 @@ async def run(calls: int, model: Path, cache: Path) -> dict[str, float]:
         "max": max(latencies) if latencies else float("nan"),
         "wall_s": wall,
         "unfinished": len(stuck),
+        **service,
     }
 
 
@@ -213,7 +277,11 @@ def main() -> None:
             f"{r['calls']:3d} concurrent calls: {r['turns']} turns  p50 {r['p50']:.0f} ms  "
             f"p95 {r['p95']:.0f} ms  max {r['max']:.0f} ms  ({r['wall_s']:.0f} s, "
             f"{r['unfinished']} calls unfinished)  "
-            f"load avg before {load_before}, after {load_average()}",
+            f"load avg before {load_before}, after {load_average()}\n"
+            f"     service: final result to first frame {r['reply_ms']:.0f} ms mean, "
+            f"recognizer behind > 100 ms {r['lag_over_100ms']:.1f} % of chunks; "
+            f"CPU cores used: service {r['service_cpu']:.2f}, carrier (bench) "
+            f"{r['bench_cpu']:.2f}",
             flush=True,
         )
 

@@ -148,11 +148,16 @@ class UlawUpsampler:
     filter delay, which :meth:`flush` releases at the end).
     """
 
-    def __init__(self, rate: int = 16000) -> None:
+    def __init__(self, rate: int = 16000, quality: str = "HQ") -> None:
+        """``quality`` is soxr's: "HQ" hands out audio in 100 ms bursts (its
+        filter needs look-ahead); "QQ" (cubic) returns every frame at once,
+        for a recognizer that must hear the end of a word without delay."""
         check_rate(rate)
         self.rate = rate
         self._stream: soxr.ResampleStream | None = (
-            None if rate == SAMPLE_RATE else soxr.ResampleStream(SAMPLE_RATE, rate, 1, "int16")
+            None
+            if rate == SAMPLE_RATE
+            else soxr.ResampleStream(SAMPLE_RATE, rate, 1, "int16", quality=quality)
         )
 
     def feed(self, ulaw: bytes | bytearray | memoryview) -> Int16Array:

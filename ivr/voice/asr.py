@@ -23,6 +23,7 @@ import importlib.util
 import json
 import os
 import re
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -210,6 +211,20 @@ COMPLETE_SILENCE_MS = 150
 than a frame or two, and nothing can follow a whole answer but a new phrase."""
 SILENCE_DBFS = -40.0
 """Below this level a 20 ms frame counts as quiet (phone-line noise sits lower)."""
+UPSAMPLE_QUALITY = "QQ"
+"""8 kHz phone audio to the model's rate frame by frame: the default filter held
+the audio back in 100 ms bursts, a delay added to every turn's end; the line
+carries nothing above 4 kHz for a sharper filter to keep clean."""
+GATE_DBFS = -50.0
+"""Between utterances, frames below this level never reach Vosk (see
+:meth:`VoskRecognizer.accept`); well under :data:`SILENCE_DBFS`, so soft speech
+and a noisy line still go through."""
+PREROLL_FRAMES = 15
+"""Quiet frames kept while the gate is shut and fed ahead of the first louder
+one (300 ms): the decoder hears the onset of a word and the quiet before it."""
+IDLE_QUIET_MS = 1000
+"""An utterance in which nothing was recognized ends after this much quiet, so
+the gate can shut again (the model's own rule would wait much longer)."""
 
 
 class VoskRecognizer:
@@ -233,8 +248,12 @@ class VoskRecognizer:
         endpoint_silence_ms: int | None = ENDPOINT_SILENCE_MS,
         complete_silence_ms: int | None = None,
         silence_dbfs: float = SILENCE_DBFS,
+        gate_dbfs: float | None = GATE_DBFS,
     ) -> None:
         self.model = model
+        self.gate_dbfs = gate_dbfs
+        self._gate_open = gate_dbfs is None
+        self._preroll: deque[bytes] = deque(maxlen=PREROLL_FRAMES)
         self.endpoint_silence_ms = endpoint_silence_ms
         self.complete_silence_ms = complete_silence_ms
         self.silence_dbfs = silence_dbfs
@@ -245,7 +264,7 @@ class VoskRecognizer:
         self._pending_ends: TurnEnds | None = None
         self._rec: Any = None
         self._lock = asyncio.Lock()
-        self._upsampler = mulaw.UlawUpsampler(model.sample_rate)
+        self._upsampler = mulaw.UlawUpsampler(model.sample_rate, UPSAMPLE_QUALITY)
         self._mid_utterance = False
         self._reset_requested = False
         self._last_partial = ""
@@ -260,8 +279,20 @@ class VoskRecognizer:
         return self._pending_grammar is not None
 
     async def accept(self, ulaw_chunk: bytes) -> AsrEvent | None:
-        """Feed caller audio (any length; 20 ms frames are typical)."""
-        return await self._call(self._accept_sync, bytes(ulaw_chunk))
+        """Feed caller audio (any length; 20 ms frames are typical).
+
+        Between utterances a quiet line does not reach Vosk at all: decoding
+        silence costs as much as decoding speech, and a caller is quiet most
+        of a call (listening to the prompts). Quiet frames wait in a short
+        pre-roll; the first louder frame opens the gate and Vosk gets the
+        pre-roll and everything after it until the utterance ends.
+        """
+        if self._closed:
+            raise AsrError("recognizer is closed")
+        chunk = self._through_gate(bytes(ulaw_chunk))
+        if not chunk:
+            return None
+        return await self._call(self._accept_sync, chunk)
 
     async def flush(self) -> AsrEvent | None:
         """End the utterance now and return what was said, if anything."""
@@ -282,6 +313,7 @@ class VoskRecognizer:
     def reset(self) -> None:
         """Forget the current utterance (applied before the next Vosk call)."""
         self._reset_requested = True
+        self._shut_gate()
         self._last_partial = ""
         self._announced = False
 
@@ -289,6 +321,30 @@ class VoskRecognizer:
         """Drop the Vosk recognizer (freed when no call uses it any more)."""
         self._closed = True
         self._rec = None
+
+    # -------------------------------------------------------- the gate
+
+    def _through_gate(self, chunk: bytes) -> bytes:
+        """What of ``chunk`` Vosk must hear: all of it while the gate is open;
+        while shut, nothing if it is quiet, else the pre-roll and the chunk
+        from its first louder frame on (which opens the gate)."""
+        if self._gate_open or self.gate_dbfs is None:
+            return chunk
+        for i in range(0, len(chunk), mulaw.FRAME_BYTES):
+            frame = chunk[i : i + mulaw.FRAME_BYTES]
+            if mulaw.rms_dbfs(frame) > self.gate_dbfs:
+                self._gate_open = True
+                fed = b"".join(self._preroll) + chunk[i:]
+                self._preroll.clear()
+                return fed
+            self._preroll.append(frame)
+        return b""
+
+    def _shut_gate(self) -> None:
+        """An utterance ended: quiet frames stop reaching Vosk until speech."""
+        if self.gate_dbfs is not None:
+            self._gate_open = False
+            self._preroll.clear()
 
     # -------------------------------------------------------- thread side
 
@@ -314,7 +370,7 @@ class VoskRecognizer:
             self._rec = rec
         if self._reset_requested:
             self._rec.Reset()
-            self._upsampler = mulaw.UlawUpsampler(self.model.sample_rate)
+            self._upsampler = mulaw.UlawUpsampler(self.model.sample_rate, UPSAMPLE_QUALITY)
             self._reset_requested = False
             self._mid_utterance = False
         return self._rec
@@ -328,6 +384,8 @@ class VoskRecognizer:
 
     def _end_utterance(self, raw: str) -> AsrEvent | None:
         self._mid_utterance = False
+        self._trailing_silence_ms = 0
+        self._shut_gate()
         self._apply_pending_sync()
         result = json.loads(raw)
         text = " ".join(w for w in str(result.get("text", "")).split() if w != UNK)
@@ -374,11 +432,12 @@ class VoskRecognizer:
     def _quiet_needed_ms(self) -> int | None:
         """How much trailing quiet ends the current utterance (None: the model decides).
 
-        Nothing ends before something was heard; a whole answer of the active
-        grammar needs only the short silence, anything else the usual one.
+        Nothing heard yet: a long quiet ends it while the gate is in use (so
+        the gate can shut), else the model decides. A whole answer of the
+        active grammar needs only the short silence, anything else the usual one.
         """
         if not self._last_partial:
-            return None
+            return IDLE_QUIET_MS if self.gate_dbfs is not None else None
         if (
             self.complete_silence_ms is not None
             and self._ends is not None
@@ -392,7 +451,7 @@ class VoskRecognizer:
     def _flush_sync(self) -> AsrEvent | None:
         rec = self._recognizer()
         tail = self._upsampler.flush()
-        self._upsampler = mulaw.UlawUpsampler(self.model.sample_rate)
+        self._upsampler = mulaw.UlawUpsampler(self.model.sample_rate, UPSAMPLE_QUALITY)
         if tail.size and rec.AcceptWaveform(pcm16_bytes(tail)):
             return self._end_utterance(rec.Result())
         return self._end_utterance(rec.FinalResult())
