@@ -35,7 +35,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ivr.audio import mulaw
-from ivr.voice.asr import AsrModel, VoskRecognizer, bundled_test_model_path
+from ivr.voice.asr import VoskRecognizer
+from ivr.voice.asr_model import AsrModel, bundled_test_model_path
 from ivr.voice.tts import Pyttsx3Synthesizer
 
 GRAMMAR_FILE = Path(__file__).resolve().parents[1] / "grammars" / "ko-KR" / "ask_payment_date.json"

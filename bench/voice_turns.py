@@ -35,7 +35,7 @@ from ivr.audio import mulaw
 from ivr.sandbox.app import Sandbox
 from ivr.sandbox.callee import CalleeScript, Speak, WaitForPrompt
 from ivr.sandbox.config import SandboxConfig
-from ivr.voice.asr import bundled_test_model_path
+from ivr.voice.asr_model import bundled_test_model_path
 from ivr.voice.tts import Pyttsx3Synthesizer
 
 PUBLIC = "https://ivr.bench"

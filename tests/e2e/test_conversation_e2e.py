@@ -23,7 +23,7 @@ from ivr.sandbox.app import Sandbox
 from ivr.sandbox.callee import CalleeScript, Speak, WaitForPrompt
 from ivr.sandbox.config import SandboxConfig
 from ivr.store.models import CallAttempt, CallEvent, Promise
-from ivr.voice.asr import bundled_test_model_path
+from ivr.voice.asr_model import bundled_test_model_path
 from ivr.voice.tts import Pyttsx3Synthesizer
 from scheduler.windows import business_day_on_or_after
 from tests.e2e.harness import import_rows, place_call, running_service

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ivr.voice.asr import bundled_test_model_path
+from ivr.voice.asr_model import bundled_test_model_path
 
 BASE_ENV = {
     "IVR_PUBLIC_URL": "https://ivr.example",

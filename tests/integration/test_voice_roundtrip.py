@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ivr.audio import mulaw
-from ivr.voice.asr import AsrModel, VoskRecognizer, bundled_test_model_path, load_and_check
+from ivr.voice.asr import VoskRecognizer
+from ivr.voice.asr_model import AsrModel, bundled_test_model_path, load_and_check
 from ivr.voice.tts import Pyttsx3Synthesizer
 from tests.support.voice import ko_grammars
 

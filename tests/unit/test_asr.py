@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from ivr.audio import mulaw
-from ivr.voice.asr import (
+from ivr.voice.asr import VoskRecognizer
+from ivr.voice.asr_model import (
     AsrModel,
-    VoskRecognizer,
     bundled_test_model_path,
     load_and_check,
     read_sample_rate,

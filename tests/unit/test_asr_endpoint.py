@@ -12,7 +12,8 @@ import pytest
 
 from ivr.audio import mulaw
 from ivr.dialog.grammars import load_grammar
-from ivr.voice.asr import AsrModel, VoskRecognizer, bundled_test_model_path
+from ivr.voice.asr import VoskRecognizer
+from ivr.voice.asr_model import AsrModel, bundled_test_model_path
 from ivr.voice.tts import Pyttsx3Synthesizer
 
 MODEL = bundled_test_model_path()

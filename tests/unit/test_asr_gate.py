@@ -15,7 +15,8 @@ import pytest
 
 from ivr.audio import mulaw
 from ivr.dialog.grammars import load_grammar
-from ivr.voice.asr import PREROLL_FRAMES, AsrModel, VoskRecognizer
+from ivr.voice.asr import PREROLL_FRAMES, VoskRecognizer
+from ivr.voice.asr_model import AsrModel
 from ivr.voice.interfaces import AsrEvent
 from ivr.voice.tts import Pyttsx3Synthesizer
 
