@@ -34,9 +34,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.callback_numbers import callback_number_for
-from ivr.messaging.outbox import OutgoingSms, SendResult
+from ivr.messaging.outbox import OutgoingSms, SendResult, write_outbox
 from ivr.messaging.sms_texts import reminder_message
-from ivr.store.messages import add_outbound
 from ivr.store.models import (
     Campaign,
     Debt,
@@ -285,19 +284,7 @@ async def _reserve(
             promise_id=promise.id,
             campaign_id=debt.campaign_id,
         )
-        row = await add_outbound(
-            s,
-            debtor_id=sms.debtor_id,
-            purpose=sms.purpose,
-            to=sms.to,
-            from_=sms.from_,
-            body=sms.body,
-            local_day=sms.local_day,
-            debt_id=sms.debt_id,
-            promise_id=sms.promise_id,
-            campaign_id=sms.campaign_id,
-        )
-        return row.id, sms
+        return await write_outbox(s, sms), sms
 
 
 async def _reminders_written(s: AsyncSession, promise_id: int) -> dict[str, int]:

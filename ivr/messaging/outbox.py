@@ -68,6 +68,27 @@ def carrier_status(text: str) -> SmsStatus:
         return SmsStatus.QUEUED
 
 
+async def write_outbox(session: AsyncSession, sms: OutgoingSms) -> int:
+    """The outbox row for ``sms`` in the caller's transaction (status ``queued``):
+    a sender that checks the SMS rules under the debtor's row lock writes it
+    there, so the day's cap holds across replicas, and :func:`deliver` it after
+    the commit."""
+    row = await add_outbound(
+        session,
+        debtor_id=sms.debtor_id,
+        purpose=sms.purpose,
+        to=sms.to,
+        from_=sms.from_,
+        body=sms.body,
+        local_day=sms.local_day,
+        debt_id=sms.debt_id,
+        promise_id=sms.promise_id,
+        campaign_id=sms.campaign_id,
+        attempt_id=sms.attempt_id,
+    )
+    return row.id
+
+
 async def send_sms(
     sessions: async_sessionmaker[AsyncSession],
     carrier: TwilioCalls,
@@ -78,20 +99,7 @@ async def send_sms(
     carrier's code), never raised. An "unsubscribed" refusal also stops SMS to
     the debtor, as a STOP would have."""
     async with sessions() as s, s.begin():
-        row = await add_outbound(
-            s,
-            debtor_id=sms.debtor_id,
-            purpose=sms.purpose,
-            to=sms.to,
-            from_=sms.from_,
-            body=sms.body,
-            local_day=sms.local_day,
-            debt_id=sms.debt_id,
-            promise_id=sms.promise_id,
-            campaign_id=sms.campaign_id,
-            attempt_id=sms.attempt_id,
-        )
-        message_id = row.id
+        message_id = await write_outbox(s, sms)
     return await deliver(sessions, carrier, public_url, message_id, sms)
 
 
@@ -103,8 +111,8 @@ async def deliver(
     sms: OutgoingSms,
 ) -> SendResult:
     """Ask the carrier to send an outbox row already committed (``message_id``,
-    written by :func:`send_sms` or by a sender that wrote it under its own
-    row lock), and write down its answer: the second half of :func:`send_sms`."""
+    written by :func:`write_outbox`), and write down its answer: the second
+    half of :func:`send_sms`."""
     try:
         info = await carrier.send_message(
             to=sms.to,

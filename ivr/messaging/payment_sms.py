@@ -5,7 +5,8 @@ debtor, this call's number, the promise(s) made in the call (else the open
 debt) and the creditor; asks whether a ``payment_details`` SMS may go now
 with the debtor on the line; builds the text with
 :mod:`ivr.messaging.payment_details` and :mod:`ivr.messaging.sms_texts`; and
-sends it through :func:`ivr.messaging.outbox.send_sms` from the callback
+writes it with :func:`ivr.messaging.outbox.write_outbox` and sends it
+with :func:`ivr.messaging.outbox.deliver` from the callback
 number of the debtor's country. It never raises for a refusal or a carrier
 failure: the call goes on and the turn log says what happened.
 
@@ -26,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.callback_numbers import callback_number_for
-from ivr.messaging.outbox import OutgoingSms, send_sms
+from ivr.messaging.outbox import OutgoingSms, deliver, write_outbox
 from ivr.messaging.payment_details import (
     PaymentDetails,
     choose_payment_details,
@@ -174,13 +175,20 @@ class PaymentDetailsSms:
         promises: tuple[tuple[dt.date, int], ...] = (),
     ) -> PaymentDetailsResult:
         try:
-            async with self.sessions() as s:
+            # The rules are asked and the outbox row written under the person's
+            # row lock, as the reminders do: two sends at once cannot both fit
+            # under the day's cap.
+            async with self.sessions() as s, s.begin():
+                await s.scalar(select(Debtor.id).where(Debtor.id == debtor_id).with_for_update())
                 message = await self._message(
                     s, attempt_id, debtor_id, debt_id, to_number, locale, promises
                 )
-            if message.sms is None:
-                return PaymentDetailsResult(False, message.reason)
-            sent = await send_sms(self.sessions, self.carrier, self.public_url, message.sms)
+                if message.sms is None:
+                    return PaymentDetailsResult(False, message.reason)
+                message_id = await write_outbox(s, message.sms)
+            sent = await deliver(
+                self.sessions, self.carrier, self.public_url, message_id, message.sms
+            )
         except Exception as exc:  # a failure here must never end the call
             log.exception("sms.payment_details_failed", attempt_id=attempt_id)
             return PaymentDetailsResult(False, f"error: {type(exc).__name__}")
