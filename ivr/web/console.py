@@ -17,8 +17,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from ivr.store.models import Role
-from ivr.web.auth import end_session, json_error, set_session_cookie
-from ivr.web.desktop import PAGE_HEADERS, STATIC, user_json
+from ivr.web.auth import json_error, set_session_cookie
+from ivr.web.desktop import PAGE_HEADERS, STATIC, do_logout, user_json
 from ivr.web.login import page_login
 
 CONSOLE = STATIC / "console"
@@ -52,12 +52,6 @@ async def do_login(request: web.Request) -> web.Response:
         )
     response = web.json_response({"user": user_json(user)})
     await set_session_cookie(response, request, user)
-    return response
-
-
-async def do_logout(request: web.Request) -> web.Response:
-    response = web.json_response({"ok": True})
-    await end_session(response, request)
     return response
 
 

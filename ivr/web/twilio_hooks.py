@@ -79,6 +79,12 @@ async def voice(request: web.Request) -> web.Response:
     if attempt_id is None:
         log.warning("twilio.voice_unknown_call", call_sid=call_sid)
         return web.Response(text=twiml.hangup(), content_type="text/xml")
+    return stream_answer(request, attempt_id, call_sid)
+
+
+def stream_answer(request: web.Request, attempt_id: int, call_sid: str) -> web.Response:
+    """Stream the call to us, our calls and the debtors' alike: the attempt
+    travels as a <Parameter>, with the per-call token its stream must show."""
     settings = request.app[SETTINGS]
     assert settings.public_url
     token = request.app[STREAM_TOKENS].mint(attempt_id, call_sid)

@@ -14,14 +14,13 @@ from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
 from ivr.calls.context import debtor_zone
-from ivr.keys import SESSIONS, SETTINGS, STREAM_TOKENS
+from ivr.keys import SESSIONS
 from ivr.logs import bind_ids
 from ivr.store import inbound as store
 from ivr.store.models import utcnow
 from ivr.store.queries import attempt_id_by_call_sid
-from ivr.telephony import twiml
-from ivr.telephony.stream_token import TOKEN_PARAMETER
 from ivr.telephony.webhook_form import TwilioForm
+from ivr.web.twilio_hooks import stream_answer
 from ivr.web.wallboard_live import wallboard_changed
 
 log = structlog.get_logger(__name__)
@@ -51,11 +50,4 @@ async def answer_inbound(request: web.Request, form: TwilioForm, call_sid: str) 
     bind_ids(call_sid=call_sid, attempt_id=attempt_id)
     log.info("twilio.inbound_call", known=bool(caller))
     wallboard_changed(request.app)
-    settings = request.app[SETTINGS]
-    assert settings.public_url
-    token = request.app[STREAM_TOKENS].mint(attempt_id, call_sid)
-    body = twiml.connect_stream(
-        settings.public_url,
-        {"attempt_id": str(attempt_id), "call_sid": call_sid, TOKEN_PARAMETER: token},
-    )
-    return web.Response(text=body, content_type="text/xml")
+    return stream_answer(request, attempt_id, call_sid)
