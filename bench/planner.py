@@ -37,10 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import asyncpg
 from sqlalchemy import text
 
+from bench.service_process import dsn as bench_dsn
+from bench.service_process import new_migrated_database
 from ivr.config import Settings
 from ivr.number_facts import stored_facts
 from ivr.store.db import make_engine, make_sessionmaker
-from ivr.store.migrate import upgrade
 from scheduler.claim import ClaimStats, claim_batch
 from scheduler.planner import Scheduler
 
@@ -57,17 +58,11 @@ DDD = "ARRAY['11','21','31','41','51','61','71','81','92','68']"
 
 
 def dsn(db: str) -> str:
-    base, _, _ = ADMIN.rpartition("/")
-    return f"{base}/{db}"
+    return bench_dsn(ADMIN, db)
 
 
 async def build(n: int) -> None:
-    admin = await asyncpg.connect(ADMIN)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{DB}"')
-    await admin.close()
-    await asyncio.to_thread(upgrade, dsn(DB).replace("postgresql://", "postgresql+asyncpg://"))
-    conn = await asyncpg.connect(dsn(DB))
+    conn = await asyncpg.connect(await new_migrated_database(ADMIN, DB))
     t = time.perf_counter()
     await conn.execute(
         """

@@ -50,11 +50,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bench.service_process import dsn as bench_dsn
+from bench.service_process import new_migrated_database
 from ivr.reports.kpis import compute_counts
 from ivr.reports.read import campaign_report, day_summary
 from ivr.reports.rollups import rebuild, refresh
 from ivr.store.db import make_engine, make_sessionmaker
-from ivr.store.migrate import upgrade
 from ivr.web.api_reports import CampaignReportOut, SummaryOut, _row
 from ivr.web.wallboard_snapshot import ReachableCache, build_snapshot
 
@@ -84,17 +85,11 @@ CASE
 
 
 def dsn(db: str) -> str:
-    base, _, _ = ADMIN.rpartition("/")
-    return f"{base}/{db}"
+    return bench_dsn(ADMIN, db)
 
 
 async def build(attempts: int) -> None:
-    admin = await asyncpg.connect(ADMIN)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{DB}"')
-    await admin.close()
-    await asyncio.to_thread(upgrade, dsn(DB).replace("postgresql://", "postgresql+asyncpg://"))
-    conn = await asyncpg.connect(dsn(DB))
+    conn = await asyncpg.connect(await new_migrated_database(ADMIN, DB))
     await conn.execute("SET synchronous_commit = off; SET maintenance_work_mem = '512MB'")
     t0 = time.perf_counter()
     await conn.execute(

@@ -18,6 +18,24 @@ from ivr.store.migrate import upgrade_async
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+def dsn(admin: str, db: str) -> str:
+    """The libpq URL of database ``db`` on the server ``admin`` points at."""
+    base, _, _ = admin.rpartition("/")
+    return f"{base}/{db}"
+
+
+async def new_migrated_database(admin: str, db: str) -> str:
+    """Drop and create ``db`` on ``admin``'s server, migrate it, return its URL
+    (the big benches fill it themselves and keep it by name between runs)."""
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    await conn.execute(f'CREATE DATABASE "{db}"')
+    await conn.close()
+    url = dsn(admin, db)
+    await upgrade_async(url.replace("postgresql://", "postgresql+asyncpg://"))
+    return url
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
