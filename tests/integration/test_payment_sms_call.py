@@ -1,10 +1,12 @@
 """Payment details by SMS from a live call (fake line, real SQLite store, the
-real outbox and rule book, a stand-in carrier): the message is recorded after
-the caller's yes, and a carrier that refuses it does not break the call."""
+real outbox and rule book, the sandbox carrier through the twilio library):
+the message is recorded after the caller's yes, and a carrier that refuses it
+does not break the call."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,9 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.dialog.flow import Flow
+from ivr.messaging.outbox import UNSUBSCRIBED
 from ivr.messaging.payment_sms import PaymentDetailsSms
+from ivr.sandbox.app import Sandbox
 from ivr.store.models import Debt, SmsMessage, utcnow
-from ivr.telephony.rest import CarrierError, MessageInfo
+from ivr.telephony.rest import TwilioCalls
 from ivr.vocab.messages import SmsPurpose, SmsStatus
 from tests.support.calls import Call, FakeLine, claimed_attempt, prompts_of, voice_stack
 
@@ -25,20 +29,11 @@ SENDER = "+551140001234"  # the callback number for Brazil
 LINK = "https://pagar.example/abc123"
 
 
-class StandInCarrier:
-    """The Messages resource as the outbox uses it: takes the message, or refuses it."""
-
-    def __init__(self, refuse: bool = False) -> None:
-        self.refuse = refuse
-        self.sent: list[dict[str, str]] = []
-
-    async def send_message(
-        self, *, to: str, from_: str, body: str, status_callback: str
-    ) -> MessageInfo:
-        if self.refuse:
-            raise CarrierError("unreachable handset", retryable=False, status=400, code=30003)
-        self.sent.append({"to": to, "from": from_, "body": body})
-        return MessageInfo(sid="SM" + "a" * 32, status="queued", segments=1, error_code=None)
+@pytest.fixture
+async def carrier(sandbox: Sandbox) -> AsyncIterator[TwilioCalls]:
+    c = TwilioCalls(sandbox.account_sid, sandbox.auth_token, api_url=sandbox.url)
+    yield c
+    await c.close()
 
 
 @pytest.fixture(scope="module")
@@ -74,19 +69,22 @@ async def sms_rows(sessions: async_sessionmaker[AsyncSession]) -> list[SmsMessag
         return list(await s.scalars(select(SmsMessage)))
 
 
-async def test_yes_records_and_sends_the_payment_details(sessions, attempt_id, flow):
-    carrier = StandInCarrier()
-    port = PaymentDetailsSms(sessions, carrier, "https://ivr.example", {"BR": SENDER})  # type: ignore[arg-type]
+async def test_yes_records_and_sends_the_payment_details(
+    sessions, attempt_id, flow, sandbox: Sandbox, carrier: TwilioCalls
+):
+    port = PaymentDetailsSms(sessions, carrier, "https://ivr.example", {"BR": SENDER})
     line = FakeLine()
     call = Call(sessions, attempt_id, voice_stack(flow, None), line, payment_details=port)
     async with call:
         await promise_then_yes(call, line)
     [row] = await sms_rows(sessions)
     assert row.purpose == SmsPurpose.PAYMENT_DETAILS and row.status == SmsStatus.QUEUED
+    assert row.message_sid is not None and row.message_sid.startswith("SM")
     assert (row.to_number, row.from_number, row.attempt_id) == (PHONE, SENDER, attempt_id)
     assert row.promise_id is not None and LINK in row.body
     assert not row.body.lower().startswith(("dívida", "cobrança"))
-    assert carrier.sent == [{"to": PHONE, "from": SENDER, "body": row.body}]
+    held = sandbox.sms.to(PHONE)
+    assert [(m.sid, m.from_, m.body) for m in held] == [(row.message_sid, SENDER, row.body)]
     events = await call.events()
     kinds = [e.kind for e in events]
     assert "payment_details_requested" in kinds and "sms_sent" in kinds
@@ -95,17 +93,18 @@ async def test_yes_records_and_sends_the_payment_details(sessions, attempt_id, f
 
 
 async def test_a_refusing_carrier_is_recorded_and_the_call_ends_as_planned(
-    sessions, attempt_id, flow
+    sessions, attempt_id, flow, sandbox: Sandbox, carrier: TwilioCalls
 ):
-    port = PaymentDetailsSms(
-        sessions, StandInCarrier(refuse=True), "https://ivr.example", {"BR": SENDER}
-    )  # type: ignore[arg-type]
+    # The recipient has unsubscribed from this sender at the carrier (as if
+    # they had replied STOP to it), so the carrier refuses the send.
+    sandbox.sms.unsubscribed.add((PHONE, SENDER))
+    port = PaymentDetailsSms(sessions, carrier, "https://ivr.example", {"BR": SENDER})
     line = FakeLine()
     call = Call(sessions, attempt_id, voice_stack(flow, None), line, payment_details=port)
     async with call:
         await promise_then_yes(call, line)
     [row] = await sms_rows(sessions)
-    assert row.status == SmsStatus.FAILED and row.error_code == 30003
+    assert row.status == SmsStatus.FAILED and row.error_code == UNSUBSCRIBED
     events = await call.events()
     [not_sent] = [e for e in events if e.kind == "sms_not_sent"]
     assert not_sent.data["reason"] == "carrier_refused"
