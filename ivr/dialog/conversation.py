@@ -349,11 +349,10 @@ class Dialog:
                 if not only_if_unset or self._outcome is None:
                     self._set_outcome(outcome, actions)
             case SavePromise():
-                made = self.answers.split  # a split: one plan, each dated amount an instalment
-                if made:
+                made, is_plan = self.answers.to_record(self.ctx)
+                if is_plan:
                     actions.append(RecordPlan(made))
-                elif (day := self.answers.promise_date) is not None:
-                    made = ((day, self.answers.promise_cents(self.ctx)),)
+                elif made:
                     actions.append(RecordPromise(*made[0]))
                 self.answers.promised += made
             case BookCallback(any_time):

@@ -11,6 +11,7 @@ that reads it back all use one computation.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,39 @@ def latest_promise_date(ctx: CallContext) -> dt.date:
 def installment_cents(ctx: CallContext) -> int:
     """One installment, rounded up so the installments cover the whole amount."""
     return math.ceil(ctx.amount_cents / max(ctx.installments, 1))
+
+
+def _months_later(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` later, or that month's last day (31 Jan -> 28 Feb)."""
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last))
+
+
+def instalment_schedule(ctx: CallContext, first: dt.date) -> DatedAmounts:
+    """The offered "N parcelas de X" as dated amounts, the first on ``first``.
+
+    Monthly, as the offer is understood; when N months would run past the
+    campaign's longest plan, the instalments are spread evenly inside it
+    instead. Every instalment but the last is the amount the offer said (rounded
+    up), the last takes the rest, so the plan sums to the debt. Each date is
+    moved to a payable day as a single promise's would be. An offer that cannot
+    be split (one instalment, or too little to split) is one promise.
+    """
+    count = max(ctx.installments, 1)
+    each = installment_cents(ctx)
+    last = ctx.amount_cents - each * (count - 1)
+    if count == 1 or last <= 0:
+        return ((first, ctx.amount_cents if count == 1 else each),)
+    days = [_months_later(first, k) for k in range(count)]
+    if (days[-1] - first).days > ctx.max_plan_days:
+        step = max(ctx.max_plan_days // (count - 1), 1)
+        days = [first + dt.timedelta(days=step * k) for k in range(count)]
+    payable = [first, *(payable_day(ctx, d) for d in days[1:])]
+    if any(b <= a for a, b in itertools.pairwise(payable)):
+        payable = days  # moving to business days would merge two instalments
+    return tuple(zip(payable, [*([each] * (count - 1)), last], strict=True))
 
 
 def payable_day(ctx: CallContext, day: dt.date) -> dt.date:
@@ -114,6 +148,20 @@ class CallerAnswers:
         if not wanted or wanted <= 0:
             return ctx.amount_cents
         return min(wanted, ctx.amount_cents)
+
+    def to_record(self, ctx: CallContext) -> tuple[DatedAmounts, bool]:
+        """What a confirmed promise records, and whether it is one plan: the
+        split the caller proposed, the offered "N parcelas de X" from the first
+        date said, or a single dated amount."""
+        if self.split:
+            return self.split, True
+        day = self.promise_date
+        if day is None:
+            return (), False
+        if self.plan == "installments":
+            made = instalment_schedule(ctx, day)
+            return made, len(made) > 1
+        return ((day, self.promise_cents(ctx)),), False
 
     def callback_at(self, today: dt.date) -> dt.datetime | None:
         """When to call back (a time alone means today); ``None`` = any time."""

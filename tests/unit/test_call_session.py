@@ -304,6 +304,46 @@ async def test_a_split_is_stored_as_one_plan_of_dated_instalments(
     assert (await call.attempt()).outcome == "promise"
 
 
+async def test_the_offered_instalments_are_stored_as_one_plan(
+    sessions, attempt_id: int, flow: Flow
+) -> None:
+    """ "N parcelas de X", accepted by keypad, is one plan of N instalments that
+    sums to the debt, not a single promise of the first instalment."""
+    line = FakeLine()
+    call = Call(sessions, attempt_id, voice_stack(flow, None), line)
+    first_day = (utcnow() + dt.timedelta(days=3)).date()
+
+    def state_is(name: str) -> bool:
+        return call.session.dialog is not None and call.session.dialog.state == name
+
+    async with call:
+        line.digits("1")
+        await call.listening()
+        line.digits("5")  # instalments
+        await call.until(lambda: state_is("offer_installments"))
+        await call.listening()
+        line.digits("1")  # yes, split it
+        await call.until(lambda: state_is("ask_installment_date"))
+        await call.listening()
+        line.digits(f"{first_day:%d%m}#")
+        await call.until(lambda: state_is("confirm_installments"))
+        await call.listening()
+        line.digits("1")  # yes
+        await call.ended()
+    async with sessions() as s:
+        rows = list(await s.scalars(select(Promise).where(Promise.attempt_id == attempt_id)))
+        debt = await s.scalar(select(Debt).where(Debt.id == rows[0].debt_id))
+    assert debt is not None
+    rows.sort(key=lambda p: p.promised_date)
+    assert len(rows) == call.session.dialog.ctx.installments >= 2
+    assert len({p.plan_id for p in rows}) == 1 and rows[0].plan_id is not None
+    assert [p.sequence for p in rows] == list(range(1, len(rows) + 1))
+    assert sum(p.amount_cents for p in rows) == debt.amount_cents
+    assert rows[0].promised_date >= first_day
+    assert prompts_of(await call.events())[-1] == "installments_thanks"
+    assert (await call.attempt()).outcome == "promise"
+
+
 @pytest.mark.parametrize("verified_first", [False, True])
 async def test_an_opt_out_is_committed_before_the_confirmation_is_said(
     sessions, attempt_id: int, flow: Flow, verified_first: bool

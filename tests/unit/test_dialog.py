@@ -25,6 +25,7 @@ from ivr.dialog.events import (
     PromptDone,
     RecordAlreadyPaid,
     RecordOutcome,
+    RecordPlan,
     RecordPromise,
     ScheduleCallback,
     Silence,
@@ -416,7 +417,15 @@ def test_cannot_pay_then_installments_yes(make):
     actions = d.handle(Digits("0512#"))
     assert prompt_ids(actions) == ["confirm_installments"]
     actions = d.handle(Digits("1"))
-    assert of(actions, RecordPromise) == [RecordPromise(dt.date(2025, 12, 5), 5030)]
+    # The offered three instalments are one plan, a month apart, summing to the debt.
+    assert of(actions, RecordPromise) == []
+    (plan,) = of(actions, RecordPlan)
+    assert plan.instalments == (
+        (dt.date(2025, 12, 5), 5030),
+        (dt.date(2026, 1, 5), 5030),
+        (dt.date(2026, 2, 5), d.ctx.amount_cents - 2 * 5030),
+    )
+    assert sum(c for _, c in plan.instalments) == d.ctx.amount_cents
     assert prompt_ids(actions) == ["installments_thanks"]
     assert d.outcome == "promise"
 
