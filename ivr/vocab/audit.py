@@ -13,7 +13,8 @@ Entity kinds:
 * ``spoken_form`` -- how the voice says a creditor's name.
 * ``debtor`` -- a person's record: channels, opt-outs, LGPD requests.
 * ``plan`` -- a payment plan.
-* ``dnc`` -- a do-not-call list or one of its numbers.
+* ``dnc`` -- a do-not-call list (id: its name) or one of its numbers (id: the
+  number masked, ``+55*******4321``).
 * ``user`` -- a user account (and the agent it may be).
 
 Actions:
