@@ -195,6 +195,14 @@ async def post_import(request: web.Request) -> web.Response:
         report = await dnc_store.import_list(
             s, q.list_name, text, source="import", reason=q.reason, added_by=user.username
         )
+        counts = {
+            "read": report.read,
+            "added": report.added,
+            "already": report.already,
+            "rejected": len(report.errors),
+            "reason": q.reason,
+        }
+        await record_audit(s, user, AuditEntity.DNC, q.list_name, AuditAction.IMPORT, None, counts)
     log.info(
         "dnc.imported",
         list_name=q.list_name,

@@ -133,6 +133,22 @@ async def test_adding_and_removing_a_number_is_in_the_audit_log_masked(api: Api)
     assert "98765" not in repr(entries)
 
 
+async def test_importing_a_list_is_in_the_audit_log(api: Api) -> None:
+    await _import(api, SP_EXPORT)
+    entries = await _dnc_audit(api)
+    assert [(e["action"], e["username"], e["entity_id"]) for e in entries] == [
+        ("import", "sofia", "Não Me Ligue SP")
+    ]
+    assert entries[0]["changes"] == {
+        "read": [None, 4],
+        "added": [None, 3],
+        "already": [None, 0],
+        "rejected": [None, 1],
+        "reason": [None, "state registry"],
+    }
+    assert "98765" not in repr(entries)
+
+
 async def test_bad_input_names_the_field(api: Api) -> None:
     resp = await api.client.post(
         "/api/v1/dnc/numbers", json={"list_name": "X", "number": "12"}, headers=api.sup()
