@@ -24,6 +24,7 @@ Actions:
 * ``replace`` -- a set (windows, dates) replaced as a whole.
 * ``add`` / ``remove`` / ``import`` -- members of a list.
 * ``opt_out`` / ``opt_in`` -- a person's consent to a channel.
+* ``schedule`` -- a call booked for a person at a given instant.
 * ``disable`` / ``enable`` -- a user may or may not sign in.
 * ``password_reset`` -- a user's password was set by someone else (never with values).
 * ``export`` / ``anonymise`` -- LGPD requests on a person's data.
@@ -57,6 +58,7 @@ class AuditAction(enum.StrEnum):
     IMPORT = "import"
     OPT_OUT = "opt_out"
     OPT_IN = "opt_in"
+    SCHEDULE = "schedule"
     DISABLE = "disable"
     ENABLE = "enable"
     PASSWORD_RESET = "password_reset"
