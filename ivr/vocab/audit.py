@@ -12,6 +12,7 @@ Entity kinds:
 * ``creditor`` -- a creditor's settings, e.g. its Pix key.
 * ``spoken_form`` -- how the voice says a creditor's name.
 * ``debtor`` -- a person's record: channels, opt-outs, LGPD requests.
+* ``debt`` -- one debt's settings, e.g. its payment details (link, Pix, boleto).
 * ``plan`` -- a payment plan.
 * ``dnc`` -- a do-not-call list (id: its name) or one of its numbers (id: the
   number masked, ``+55*******4321``).
@@ -41,6 +42,7 @@ class AuditEntity(enum.StrEnum):
     CREDITOR = "creditor"
     SPOKEN_FORM = "spoken_form"
     DEBTOR = "debtor"
+    DEBT = "debt"
     PLAN = "plan"
     DNC = "dnc"
     USER = "user"
