@@ -14,6 +14,8 @@ Entity kinds:
 * ``debtor`` -- a person's record: channels, opt-outs, LGPD requests.
 * ``debt`` -- one debt's settings, e.g. its payment details (link, Pix, boleto).
 * ``plan`` -- a payment plan.
+* ``payment`` -- a payment recorded by hand (id: the payment's) or a payments
+  file imported (id: ``import``).
 * ``dnc`` -- a do-not-call list (id: its name) or one of its numbers (id: the
   number masked, ``+55*******4321``).
 * ``user`` -- a user account (and the agent it may be).
@@ -44,6 +46,7 @@ class AuditEntity(enum.StrEnum):
     DEBTOR = "debtor"
     DEBT = "debt"
     PLAN = "plan"
+    PAYMENT = "payment"
     DNC = "dnc"
     USER = "user"
 
