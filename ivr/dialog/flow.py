@@ -2,9 +2,10 @@
 
 The flow is split by what each part is for: the validated model
 (:mod:`~ivr.dialog.flow_model`), reading and checking ``flow.yaml``
-(:mod:`~ivr.dialog.flow_yaml`, :mod:`~ivr.dialog.flow_loader`), the guards
-over the caller's answers (:mod:`~ivr.dialog.flow_guards`), the values prompts
-speak (:mod:`~ivr.dialog.prompt_values`), one caller turn
+(:mod:`~ivr.dialog.flow_yaml`, :mod:`~ivr.dialog.flow_loader`), the actions a
+step may name (:mod:`~ivr.dialog.flow_steps`), the guards over the caller's
+answers (:mod:`~ivr.dialog.flow_guards`), the values prompts speak
+(:mod:`~ivr.dialog.prompt_values`), one caller turn
 (:mod:`~ivr.dialog.caller_turn`) and one call's conversation
 (:mod:`~ivr.dialog.conversation`). New code imports from those; this module
 keeps ``ivr.dialog.flow`` working for code written against the single module.

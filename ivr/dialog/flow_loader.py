@@ -5,84 +5,40 @@ action, a guard or a prompt id stops the service at start-up with the name of
 the culprit rather than mid-call. The document's names become typed values
 here (a ``play`` step a :class:`~ivr.dialog.flow_model.PlayPrompt`, a re-ask
 ``{goto: STATE}`` a :class:`~ivr.dialog.flow_model.Goto`), so the conversation
-never interprets strings. The YAML dialect itself is in ``flow_yaml``.
+never interprets strings. The YAML dialect itself is in ``flow_yaml``; the
+actions a ``do`` step may name, and the step each becomes, in ``flow_steps``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ivr.dialog.events import (
-    EndCall,
-    MarkWrongNumber,
-    OptOut,
-    OptOutNumber,
-    RecordAlreadyPaid,
-    ReportDeceased,
-    SendPaymentDetails,
-    TransferToAgent,
-)
-from ivr.dialog.flow_guards import GUARDS
 from ivr.dialog.flow_model import (
     DEFAULT_FLOW,
     GRAMMARS,
     INTENTS,
-    OUTCOMES,
-    BookCallback,
-    ChoosePlan,
     CollectMode,
-    Emit,
     Failure,
-    Finish,
     Flow,
     FlowError,
     Goto,
     KeyBinding,
     ListenSpec,
-    MarkVerified,
-    PlayPrompt,
     ReaskEntry,
     Retry,
     Route,
-    SavePromise,
-    SelectCaller,
-    SetOutcome,
     State,
-    Step,
-    StepAction,
 )
+from ivr.dialog.flow_steps import parse_guards, parse_step
 from ivr.dialog.flow_yaml import parse_yaml
 from ivr.dialog.prompts import load_catalogs
 from ivr.vocab.locales import LOCALES
 
-# What a do step's argument may be: none, any text, or one of a set of words.
-_NONE = "none"
-_TEXT = "text"
-ArgSpec = str | frozenset[str]
-#: do-step name -> (its argument, how the step is built from the argument and barge_in).
-STEPS: dict[str, tuple[ArgSpec, Callable[[str, bool], StepAction]]] = {
-    "play": (_TEXT, lambda arg, barge_in: PlayPrompt(arg, barge_in)),
-    "outcome": (OUTCOMES, lambda arg, _: SetOutcome(arg)),
-    "default_outcome": (OUTCOMES, lambda arg, _: SetOutcome(arg, only_if_unset=True)),
-    "record_promise": (_NONE, lambda arg, _: SavePromise()),
-    "record_already_paid": (_NONE, lambda arg, _: Emit(RecordAlreadyPaid())),
-    "opt_out": (_NONE, lambda arg, _: Emit(OptOut())),
-    "opt_out_number": (_NONE, lambda arg, _: Emit(OptOutNumber())),
-    "mark_wrong_number": (_NONE, lambda arg, _: Emit(MarkWrongNumber())),
-    "report_deceased": (_NONE, lambda arg, _: Emit(ReportDeceased())),
-    "mark_verified": (_NONE, lambda arg, _: MarkVerified()),
-    "select_caller": (_NONE, lambda arg, _: SelectCaller()),
-    "send_payment_details": (_NONE, lambda arg, _: Emit(SendPaymentDetails())),
-    "schedule_callback": (frozenset({"", "any"}), lambda arg, _: BookCallback(arg == "any")),
-    "set_plan": (frozenset({"full", "installments"}), lambda arg, _: ChoosePlan(arg)),
-    "transfer": (_TEXT, lambda arg, _: Finish(TransferToAgent(arg))),
-    "end_call": (_TEXT, lambda arg, _: Finish(EndCall(arg))),
-}
 _STATE_KEYS = frozenset(
     {
         "ask",
@@ -142,16 +98,6 @@ def load_flow(
 def flow_from_mapping(raw: Any, source: str = "flow") -> Flow:
     """Build and validate a flow from an already parsed document."""
     return _Parser(source).parse(raw)
-
-
-def _guards(value: Any, where: str) -> tuple[str, ...]:
-    names = [value] if isinstance(value, str) else value
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise FlowError(f"{where}: guards must be a name or a list of names")
-    for name in names:
-        if name not in GUARDS:
-            raise FlowError(f"{where}: unknown guard '{name}'")
-    return tuple(names)
 
 
 class _Parser:
@@ -256,36 +202,9 @@ class _Parser:
         for item in value:
             if not isinstance(item, dict) or "goto" not in item or set(item) - {"goto", "when"}:
                 raise self.fail(f"{where}: a route is {{when: guard(s), goto: state}}")
-            when = _guards(item.get("when", []), f"{self.source}: {where}")
+            when = parse_guards(item.get("when", []), f"{self.source}: {where}")
             routes.append(Route(self._target(item["goto"], where), when))
         return tuple(routes)
-
-    def _step(self, raw: Any, where: str) -> tuple[str, Step]:
-        """The step's name in the document (for messages) and the typed step."""
-        if isinstance(raw, str):
-            raw = {raw: None}
-        if not isinstance(raw, dict):
-            raise self.fail(f"{where}: a step is a name or a mapping")
-        names = [k for k in raw if k not in ("when", "unless", "barge_in")]
-        if len(names) != 1:
-            raise self.fail(f"{where}: a step needs exactly one action, got {names}")
-        action = str(names[0])
-        if action not in STEPS:
-            raise self.fail(f"{where}: unknown action '{action}'")
-        kind, build = STEPS[action]
-        value = raw[action]
-        arg = "" if value is None else str(value)
-        if kind == _NONE and arg:
-            raise self.fail(f"{where}: action '{action}' takes no argument")
-        if kind == _TEXT and not arg:
-            raise self.fail(f"{where}: action '{action}' needs an argument")
-        if isinstance(kind, frozenset) and arg not in kind:
-            raise self.fail(f"{where}: action '{action}' does not accept {arg!r}")
-        return action, Step(
-            action=build(arg, bool(raw.get("barge_in", True))),
-            when=_guards(raw.get("when", []), f"{self.source}: {where}"),
-            unless=_guards(raw.get("unless", []), f"{self.source}: {where}"),
-        )
 
     def _keypad(self, raw: Any, where: str, collect: CollectMode | None) -> dict[str, KeyBinding]:
         if not isinstance(raw, dict):
@@ -321,7 +240,10 @@ class _Parser:
         unknown = set(body) - _STATE_KEYS
         if unknown:
             raise self.fail(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
-        named = [self._step(s, f"{where}, do[{i}]") for i, s in enumerate(body.get("do", []))]
+        named = [
+            parse_step(s, f"{self.source}: {where}, do[{i}]")
+            for i, s in enumerate(body.get("do", []))
+        ]
         steps = tuple(step for _, step in named)
         for i, (action, step) in enumerate(named):
             if step.ends_call and i != len(steps) - 1:

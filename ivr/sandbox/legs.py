@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ivr.sandbox.callbacks import CallbackDispatcher
 from ivr.sandbox.callee import CalleeScript
 from ivr.sandbox.line import Line
+from ivr.sandbox.numbers import country_of
 from ivr.sandbox.recordings import SandboxRecording, complete_recording
 from ivr.sandbox.records import (
     API_VERSION,
@@ -118,8 +119,6 @@ def geographic_params(from_: str, to: str) -> dict[str, str]:
     """What Twilio adds to an inbound call's requests about where the numbers
     are: the country from the number's plan; city, state and postal code are
     not known for a mobile or ported number, so (as Twilio then does) empty."""
-    from ivr.sandbox.messages_center import country_of
-
     out: dict[str, str] = {}
     for side, number in (("From", from_), ("Caller", from_), ("To", to), ("Called", to)):
         out[f"{side}Country"] = country_of(number)

@@ -12,10 +12,9 @@ as a Message (``inbound``, ``received``), POSTed signed to the number's
 Messaging URL, and a TwiML answer's ``<Message>`` verbs become
 ``outbound-reply`` messages to the sender.
 
-Advanced Opt-Out, as Twilio runs it for US/Canada (+1) senders: an inbound
-STOP (or a synonym) marks the pair unsubscribed, later sends answer 21610,
-START/YES/UNSTOP clears it; Twilio answers these itself. Elsewhere the
-carrier does nothing and the application must honour them.
+Advanced Opt-Out (:mod:`ivr.sandbox.opt_out`) for +1 senders: an inbound
+STOP marks the pair unsubscribed and later sends to it fail with 21610.
+How numbers are read (valid E.164, country) is in :mod:`ivr.sandbox.numbers`.
 """
 
 from __future__ import annotations
@@ -30,6 +29,8 @@ import phonenumbers
 from ivr.messaging.segments import count_segments
 from ivr.sandbox.messages import SandboxMessage, new_message_sid
 from ivr.sandbox.messages_config import SmsOutcome
+from ivr.sandbox.numbers import country_of, parse_number
+from ivr.sandbox.opt_out import AUTO_REPLIES, keyword_of
 from ivr.sandbox.records import API_VERSION
 from ivr.sandbox.twiml import TwimlError, parse_twiml, text_of
 from ivr.vocab.messages import SmsStatus
@@ -38,66 +39,9 @@ if TYPE_CHECKING:
     from ivr.sandbox.config import SandboxConfig
     from ivr.sandbox.engine import Engine
 
-OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
-OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP"})
-HELP_WORDS = frozenset({"HELP", "INFO"})
-AUTO_REPLIES = {
-    "STOP": "You have successfully been unsubscribed. You will not receive any more "
-    "messages from this number. Reply START to resubscribe.",
-    "START": "You have successfully been re-subscribed to messages from this number. "
-    "Reply HELP for help. Reply STOP to unsubscribe. Msg&Data Rates May Apply.",
-    "HELP": "Reply STOP to unsubscribe. Msg&Data Rates May Apply.",
-}
-"""Twilio's default answers to the opt-out, opt-in and help keywords on +1 numbers."""
 ERROR_WEBHOOK = 11200
 ERROR_TWIML = 12100
 ERROR_EMPTY_BODY = 14103
-
-
-def parse_number(number: str) -> phonenumbers.PhoneNumber | None:
-    """The number if it is a valid E.164 phone number, else None."""
-    if not number.startswith("+"):
-        return None
-    try:
-        parsed = phonenumbers.parse(number)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    if phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) != number:
-        return None
-    return parsed
-
-
-def keyword_of(body: str) -> str | None:
-    """``STOP``/``START``/``HELP`` when the whole body is one of their keywords."""
-    word = body.strip().upper()
-    if word in OPT_OUT_WORDS:
-        return "STOP"
-    if word in OPT_IN_WORDS:
-        return "START"
-    if word in HELP_WORDS:
-        return "HELP"
-    return None
-
-
-def _country(number: str) -> str:
-    """The ISO country of ``number`` (``BR``), or "" when it cannot be told."""
-    parsed = parse_number(number)
-    if parsed is not None:
-        return phonenumbers.region_code_for_number(parsed) or ""
-    try:  # a well-formed number outside the numbering plan: its country code says enough
-        code = phonenumbers.parse(number).country_code
-    except phonenumbers.NumberParseException:
-        return ""
-    region = phonenumbers.region_code_for_country_code(code or 0)
-    return "" if region == phonenumbers.UNKNOWN_REGION else region
-
-
-def country_of(number: str) -> str:
-    """The ISO country of ``number`` as Twilio's ``FromCountry`` / ``ToCountry``
-    give it, for calls as for messages ("" when it cannot be told)."""
-    return _country(number)
 
 
 class MessageCenter:
@@ -132,8 +76,8 @@ class MessageCenter:
     def pick_sender(self, service_sid: str, to: str) -> str:
         """Twilio's Country Code Geomatch: a sender of the recipient's country if any."""
         pool = self.sms.messaging_services[service_sid]
-        country = _country(to)
-        return next((n for n in pool if _country(n) == country), pool[0])
+        country = country_of(to)
+        return next((n for n in pool if country_of(n) == country), pool[0])
 
     def outcome_for(self, to: str) -> SmsOutcome | None:
         """How a message to ``to`` ends if not ``delivered``."""
@@ -317,7 +261,7 @@ class MessageCenter:
             "Body": message.body,
             "From": message.from_,
             "FromCity": "",
-            "FromCountry": _country(message.from_),
+            "FromCountry": country_of(message.from_),
             "FromState": "",
             "FromZip": "",
             "MessageSid": message.sid,
@@ -328,7 +272,7 @@ class MessageCenter:
             "SmsStatus": "received",
             "To": message.to,
             "ToCity": "",
-            "ToCountry": _country(message.to),
+            "ToCountry": country_of(message.to),
             "ToState": "",
             "ToZip": "",
         }

@@ -28,7 +28,8 @@ from multidict import MultiDictProxy, MultiMapping
 
 from ivr.messaging.segments import MAX_BODY_CHARS
 from ivr.sandbox.messages import SandboxMessage
-from ivr.sandbox.messages_center import MessageCenter, parse_number
+from ivr.sandbox.messages_center import MessageCenter
+from ivr.sandbox.numbers import parse_number
 from ivr.sandbox.records import API_VERSION
 from ivr.sandbox.rest import _parse_when, _valid_url, paged, twilio_error
 

@@ -15,6 +15,7 @@ no ``before``, a delete no ``after``). Values are made JSON-safe (dates as
 ISO text, decimals as text, enums as their value). Secrets never enter the
 log: fields named like a password, hash, token or key are dropped whatever
 the caller passes, so a password reset is an action without values.
+Phone numbers enter it masked (:func:`audit_number`), as log lines have them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ivr.logs import mask_phone
 from ivr.store.models import AuditEntry, User, utcnow
 from ivr.vocab.audit import AuditAction, AuditEntity
 
@@ -43,6 +45,16 @@ nothing is not)."""
 def is_secret(field: str) -> bool:
     name = field.lower()
     return any(word in name for word in SECRET_WORDS)
+
+
+def audit_number(e164: str) -> str:
+    """A phone number as the audit log keeps it: ``+55*******4321``.
+
+    Masked the way log lines mask numbers (:func:`ivr.logs.mask_phone`):
+    enough to tell entries apart and to match a number one has in hand, not
+    to dial it, and nothing that outlives a person's anonymisation.
+    """
+    return mask_phone(e164)
 
 
 def json_safe(value: Any) -> Any:

@@ -12,8 +12,12 @@ Entity kinds:
 * ``creditor`` -- a creditor's settings, e.g. its Pix key.
 * ``spoken_form`` -- how the voice says a creditor's name.
 * ``debtor`` -- a person's record: channels, opt-outs, LGPD requests.
+* ``debt`` -- one debt's settings, e.g. its payment details (link, Pix, boleto).
 * ``plan`` -- a payment plan.
-* ``dnc`` -- a do-not-call list or one of its numbers.
+* ``payment`` -- a payment recorded by hand (id: the payment's) or a payments
+  file imported (id: ``import``).
+* ``dnc`` -- a do-not-call list (id: its name) or one of its numbers (id: the
+  number masked, ``+55*******4321``).
 * ``user`` -- a user account (and the agent it may be).
 
 Actions:
@@ -23,6 +27,7 @@ Actions:
 * ``replace`` -- a set (windows, dates) replaced as a whole.
 * ``add`` / ``remove`` / ``import`` -- members of a list.
 * ``opt_out`` / ``opt_in`` -- a person's consent to a channel.
+* ``schedule`` -- a call booked for a person at a given instant.
 * ``disable`` / ``enable`` -- a user may or may not sign in.
 * ``password_reset`` -- a user's password was set by someone else (never with values).
 * ``export`` / ``anonymise`` -- LGPD requests on a person's data.
@@ -39,7 +44,9 @@ class AuditEntity(enum.StrEnum):
     CREDITOR = "creditor"
     SPOKEN_FORM = "spoken_form"
     DEBTOR = "debtor"
+    DEBT = "debt"
     PLAN = "plan"
+    PAYMENT = "payment"
     DNC = "dnc"
     USER = "user"
 
@@ -56,6 +63,7 @@ class AuditAction(enum.StrEnum):
     IMPORT = "import"
     OPT_OUT = "opt_out"
     OPT_IN = "opt_in"
+    SCHEDULE = "schedule"
     DISABLE = "disable"
     ENABLE = "enable"
     PASSWORD_RESET = "password_reset"

@@ -1,5 +1,6 @@
 """What a supervisor may do about one person from the console, each action logged
-(``debtor_actions``: who, when, what).
+(``debtor_actions``: who, when, what) on the person's timeline and in the audit
+log (``audit_log``, with the other supervisors' changes).
 
 * opt out / opt in per channel (call, sms), at the person's request made
   elsewhere (a letter, an e-mail, the creditor's desk);
@@ -13,6 +14,10 @@
   request may be repeated.
 
 Supervisors only; every input is validated and a 4xx names the field.
+
+The audit entry names the person by reference and keeps no personal data: a
+number is masked (``audit_number``) and a supervisor's free-text note stays
+on the timeline, so the log outlives an anonymisation without undoing it.
 """
 
 from __future__ import annotations
@@ -26,10 +31,12 @@ from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.keys import CARRIER, SESSIONS
+from ivr.store.audit import audit_number, record_audit
 from ivr.store.lgpd import anonymise, export_data, kept_recordings
 from ivr.store.models import Callback, Debtor, DebtorAction, OptOut, User, utcnow
 from ivr.store.queries import cancel_pending_callbacks
 from ivr.store.recordings import mark_recording_deleted
+from ivr.vocab.audit import AuditAction, AuditEntity
 from ivr.vocab.debtors import DebtorActionKind
 from ivr.vocab.messages import Channel
 from ivr.web.api_common import (
@@ -54,6 +61,15 @@ log = structlog.get_logger(__name__)
 
 SOURCE = "supervisor"
 MAX_CALLBACK_AHEAD = dt.timedelta(days=60)
+AUDIT_ACTIONS: dict[DebtorActionKind, AuditAction] = {
+    DebtorActionKind.OPT_OUT: AuditAction.OPT_OUT,
+    DebtorActionKind.OPT_IN: AuditAction.OPT_IN,
+    DebtorActionKind.WRONG_NUMBER: AuditAction.UPDATE,
+    DebtorActionKind.CALLBACK: AuditAction.SCHEDULE,
+    DebtorActionKind.LGPD_EXPORT: AuditAction.EXPORT,
+    DebtorActionKind.LGPD_ANONYMISE: AuditAction.ANONYMISE,
+}
+"""How each action about a person reads in the audit log."""
 
 
 class ChannelIn(Input):
@@ -91,11 +107,22 @@ async def _locked(s: AsyncSession, request: web.Request) -> Debtor:
 
 
 async def _log(
-    s: AsyncSession, debtor: Debtor, kind: DebtorActionKind, user: User, **detail: Any
+    s: AsyncSession,
+    debtor: Debtor,
+    kind: DebtorActionKind,
+    user: User,
+    audited: dict[str, Any] | None = None,
+    **detail: Any,
 ) -> ActionOut:
+    """Log the action on the person's timeline (``detail``) and in the audit log
+    (``audited``: what of it the audit log may keep), in the action's transaction."""
     now = utcnow()
     s.add(
         DebtorAction(debtor_id=debtor.id, kind=kind, detail=detail, by_user=user.username, at=now)
+    )
+    action = AUDIT_ACTIONS[kind]
+    await record_audit(
+        s, user, AuditEntity.DEBTOR, debtor.external_ref, action, None, audited, now=now
     )
     log.info("debtor.action", action=kind.value, debtor_id=debtor.id, by=user.username)
     return ActionOut(action=kind.value, debtor=debtor.external_ref, at=now, detail=detail)
@@ -114,8 +141,9 @@ async def post_opt_out(request: web.Request) -> web.Response:
         else:
             debtor.sms_opted_out_at = debtor.sms_opted_out_at or now
         s.add(OptOut(debtor_id=debtor.id, channel=body.channel.value, source=SOURCE))
+        channel = {"channel": body.channel.value}
         out = await _log(
-            s, debtor, DebtorActionKind.OPT_OUT, user, channel=body.channel.value, note=body.note
+            s, debtor, DebtorActionKind.OPT_OUT, user, channel, **channel, note=body.note
         )
     return reply(out)
 
@@ -135,8 +163,9 @@ async def post_opt_in(request: web.Request) -> web.Response:
             if debtor.sms_opted_out_at is None:
                 raise unprocessable([FieldError("channel", "SMS are not opted out")])
             debtor.sms_opted_out_at = None
+        channel = {"channel": body.channel.value}
         out = await _log(
-            s, debtor, DebtorActionKind.OPT_IN, user, channel=body.channel.value, note=body.note
+            s, debtor, DebtorActionKind.OPT_IN, user, channel, **channel, note=body.note
         )
     return reply(out)
 
@@ -151,7 +180,10 @@ async def post_wrong_number(request: web.Request) -> web.Response:
         if phone is None:
             raise unprocessable([FieldError("number", "not one of this person's numbers")])
         phone.wrong_number_at = phone.wrong_number_at or utcnow()
-        out = await _log(s, debtor, DebtorActionKind.WRONG_NUMBER, user, number=body.number)
+        audited = {"wrong_number": audit_number(body.number)}
+        out = await _log(
+            s, debtor, DebtorActionKind.WRONG_NUMBER, user, audited, number=body.number
+        )
     return reply(out)
 
 
@@ -188,8 +220,15 @@ async def post_callback(request: web.Request) -> web.Response:
         s.add(cb)
         await s.flush()
         await wake_debtors(s, debtor_ids=[debtor.id])
+        audited = {"due_at": due.isoformat(), "debt_id": body.debt_id}
         out = await _log(
-            s, debtor, DebtorActionKind.CALLBACK, user, callback_id=cb.id, due_at=due.isoformat()
+            s,
+            debtor,
+            DebtorActionKind.CALLBACK,
+            user,
+            audited,
+            callback_id=cb.id,
+            due_at=due.isoformat(),
         )
     return reply(out, status=201)
 
@@ -226,9 +265,8 @@ async def post_anonymise(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as s, s.begin():
         debtor = await _locked(s, request)
         counts = await anonymise(s, debtor, utcnow())
-        out = await _log(
-            s, debtor, DebtorActionKind.LGPD_ANONYMISE, user, recordings_deleted=deleted, **counts
-        )
+        done = {"recordings_deleted": deleted, **counts}
+        out = await _log(s, debtor, DebtorActionKind.LGPD_ANONYMISE, user, done, **done)
     return reply(out)
 
 

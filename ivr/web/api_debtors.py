@@ -20,9 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ivr.keys import SESSIONS
 from ivr.store import debtors as debtor_store
 from ivr.store.attempt_history import event_summaries, recent_attempts
+from ivr.store.audit import audit_fields, record_audit
 from ivr.store.models import CallAttempt, Debt, Debtor, Role, User, utcnow
+from ivr.store.payment_columns import PAYMENT_COLUMNS
 from ivr.store.reviews import open_reviews
 from ivr.store.transfers import reached_user
+from ivr.vocab.audit import AuditAction, AuditEntity
 from ivr.web.api_common import API_PREFIX, Endpoint, path_int, read_body, read_query, reply
 from ivr.web.api_debtor_schemas import (
     AttemptList,
@@ -293,8 +296,12 @@ async def put_debt_payment(request: web.Request) -> web.Response:
         debt = await s.get(Debt, debt_id)
         if debt is None:
             raise json_error(404, f"no debt with id {debt_id}")
+        before = audit_fields(debt, PAYMENT_COLUMNS)
         debt.payment_url, debt.pix_code = body.payment_url, body.pix_code
         debt.boleto_line = body.boleto_line
+        after = audit_fields(debt, PAYMENT_COLUMNS)
+        user = current_user(request)
+        await record_audit(s, user, AuditEntity.DEBT, debt_id, AuditAction.UPDATE, before, after)
     return reply(DebtPaymentOut(debt_id=debt_id, **body.model_dump()))
 
 

@@ -7,6 +7,9 @@ each bad one is reported with its line and reason, and importing the same file
 again adds nothing. Numbers are accepted in any usual format and stored as
 E.164. The rule book reads the lists (``number_on_dnc_list`` in ``/explain``),
 so the claim never dials a listed number. Supervisors only.
+
+Adding and removing a number, and importing a file, are written to the audit
+log in the change's transaction; a number there is masked (``audit_number``).
 """
 
 from __future__ import annotations
@@ -17,11 +20,15 @@ import re
 import structlog
 from aiohttp import web
 from pydantic import Field, field_validator
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.keys import SESSIONS
 from ivr.store import dnc as dnc_store
+from ivr.store.audit import audit_number, record_audit
 from ivr.store.csvfile import CsvRefused, decode
+from ivr.store.models import DncNumber
 from ivr.store.models.dnc import DNC_LIST_MAX
+from ivr.vocab.audit import AuditAction, AuditEntity
 from ivr.web.api_common import (
     API_PREFIX,
     Endpoint,
@@ -188,6 +195,14 @@ async def post_import(request: web.Request) -> web.Response:
         report = await dnc_store.import_list(
             s, q.list_name, text, source="import", reason=q.reason, added_by=user.username
         )
+        counts = {
+            "read": report.read,
+            "added": report.added,
+            "already": report.already,
+            "rejected": len(report.errors),
+            "reason": q.reason,
+        }
+        await record_audit(s, user, AuditEntity.DNC, q.list_name, AuditAction.IMPORT, None, counts)
     log.info(
         "dnc.imported",
         list_name=q.list_name,
@@ -207,11 +222,23 @@ async def post_import(request: web.Request) -> web.Response:
     )
 
 
+async def _listed(s: AsyncSession, list_name: str, e164: str) -> DncNumber | None:
+    """The number's entry on this list, if it is on it."""
+    entries = await dnc_store.entries_for(s, [e164])
+    return next((e for e in entries if e.list_name == list_name), None)
+
+
 async def post_number(request: web.Request) -> web.Response:
     """Put one number on a list (nothing changes if it is there already)."""
     body = await read_body(request, NumberIn)
     user = current_user(request)
     async with request.app[SESSIONS]() as s, s.begin():
+        # Asked before the insert: its row count is not reliable on every driver.
+        if await _listed(s, body.list_name, body.number) is None:
+            after = {"list_name": body.list_name, "reason": body.reason}
+            await record_audit(
+                s, user, AuditEntity.DNC, audit_number(body.number), AuditAction.ADD, None, after
+            )
         await dnc_store.add_numbers(
             s,
             body.list_name,
@@ -220,13 +247,10 @@ async def post_number(request: web.Request) -> web.Response:
             reason=body.reason,
             added_by=user.username,
         )
-        entries = [
-            e
-            for e in await dnc_store.entries_for(s, [body.number])
-            if e.list_name == body.list_name
-        ]
+        entry = await _listed(s, body.list_name, body.number)
+    assert entry is not None  # just added, or there already
     log.info("dnc.added", list_name=body.list_name, e164=body.number, by=user.username)
-    return reply(_entry(entries[0]), status=201)
+    return reply(_entry(entry), status=201)
 
 
 async def delete_number(request: web.Request) -> web.Response:
@@ -237,6 +261,10 @@ async def delete_number(request: web.Request) -> web.Response:
         removed = await dnc_store.remove_number(s, q.list_name, q.number)
         if not removed:
             raise json_error(404, f"{q.number} is not on the list {q.list_name!r}")
+        before = {"list_name": q.list_name}
+        await record_audit(
+            s, user, AuditEntity.DNC, audit_number(q.number), AuditAction.REMOVE, before, None
+        )
         await wake_debtors(s, debtor_ids=await dnc_store.debtor_ids_at(s, [q.number]))
     log.info("dnc.removed", list_name=q.list_name, e164=q.number, by=user.username)
     return reply(RemovedOut(list_name=q.list_name, e164=q.number, removed=True))

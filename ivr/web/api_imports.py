@@ -52,6 +52,8 @@ MAX_IMPORT_BYTES = 50 * 1024 * 1024
 MAX_REPORTED_ERRORS = 1000
 """Bad rows listed in one answer; ``errors_total`` counts them all."""
 _CHUNK = 256 * 1024
+PAYMENTS_IMPORT = "import"
+"""The audit entry's id for a payments file: it spans debts, so no one row names it."""
 
 
 class ImportQuery(Input):
@@ -239,13 +241,24 @@ async def post_payment_import(request: web.Request) -> web.Response:
             raise _db_failed(exc) from None
     if report.errors and report.errors[0].line == 1 and not report.imported:
         raise unprocessable([FieldError("body", report.errors[0].reason, "file_refused")])
-    log.info(
-        "import.payments",
-        by=current_user(request).username,
-        bytes=size,
-        imported=report.imported,
-        rejected=len(report.errors),
-    )
+    counts = {
+        "bytes": size,
+        "imported": report.imported,
+        "duplicates": report.duplicates,
+        "debts_paid": report.debts_paid,
+        "rejected": len(report.errors),
+    }
+    async with request.app[SESSIONS]() as s, s.begin():
+        await record_audit(
+            s,
+            current_user(request),
+            AuditEntity.PAYMENT,
+            PAYMENTS_IMPORT,
+            AuditAction.IMPORT,
+            None,
+            counts,
+        )
+    log.info("import.payments", by=current_user(request).username, **counts)
     return reply(
         PaymentImportOut(
             bytes=size,

@@ -3,6 +3,8 @@
 A payment goes through the scheduler's ``record_payment``, the same code the
 CSV import uses, so settling a debt cancels its pending callbacks and its
 claimed-but-unplaced attempts in the same transaction however it arrives.
+The payment row does not say who recorded it, so the audit log does (a retry
+of a known payment changes nothing and writes nothing).
 
 The collection KPIs and the reports are :mod:`ivr.reports` (definitions in
 :mod:`ivr.reports.kpis`).
@@ -13,11 +15,14 @@ from __future__ import annotations
 import datetime as dt
 
 from aiohttp import web
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.keys import SESSIONS
-from ivr.store.models import utcnow
+from ivr.store.audit import record_audit
+from ivr.store.models import Debt, Debtor, utcnow
 from ivr.store.payments import debt_status, payment_by_ref
+from ivr.vocab.audit import AuditAction, AuditEntity
 from ivr.web.api_common import (
     API_PREFIX,
     Endpoint,
@@ -27,7 +32,7 @@ from ivr.web.api_common import (
     unprocessable,
 )
 from ivr.web.api_schemas import PaymentIn, PaymentOut
-from ivr.web.auth import json_error
+from ivr.web.auth import current_user, json_error
 from scheduler.payments import PaymentRejected, PaymentResult, record_payment, resolve_debt
 
 
@@ -48,6 +53,7 @@ async def post_payment(request: web.Request) -> web.Response:
             except PaymentRejected as exc:
                 raise unprocessable([FieldError("external_ref", str(exc))]) from None
             result = await _record(s, debt.id, cents, body, now)
+            await _audit(s, request, debt, result, cents, body)
         status = await debt_status(s, result.debt_id)
         assert status is not None  # the payment's debt, read in the same transaction
     out = PaymentOut(
@@ -62,6 +68,37 @@ async def post_payment(request: web.Request) -> web.Response:
         attempts_cancelled=result.attempts_cancelled,
     )
     return reply(out, 200 if result.duplicate else 201)
+
+
+async def _audit(
+    s: AsyncSession,
+    request: web.Request,
+    debt: Debt,
+    result: PaymentResult,
+    cents: int,
+    body: PaymentIn,
+) -> None:
+    """Who recorded the payment, in its transaction (a retry found known: nothing)."""
+    if result.duplicate or result.payment_id is None:
+        return
+    ref = await s.scalar(select(Debtor.external_ref).where(Debtor.id == debt.debtor_id))
+    after = {
+        "debt_id": debt.id,
+        "debtor": ref,
+        "amount_cents": cents,
+        "paid_on": body.paid_on,
+        "payment_ref": body.payment_ref,
+        "debt_paid": result.debt_paid,
+    }
+    await record_audit(
+        s,
+        current_user(request),
+        AuditEntity.PAYMENT,
+        result.payment_id,
+        AuditAction.CREATE,
+        None,
+        after,
+    )
 
 
 async def _record(

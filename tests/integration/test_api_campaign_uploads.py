@@ -135,6 +135,29 @@ async def test_payments_upload_reports_by_line(api: Api) -> None:
     assert err["field"] == "body" and "paid_on" in err["reason"]
 
 
+async def test_a_payments_upload_is_in_the_audit_log(api: Api) -> None:
+    camp = await new_campaign(api)
+    await new_debtor(api, camp["id"], ref="PAY-2", amount_cents=10_000)
+    today = utcnow().date().isoformat()
+    body = (
+        f"external_ref,amount,paid_on,payment_ref\nPAY-2,40.00,{today},Q-1\nNOBODY,1,{today},Q-2\n"
+    )
+    resp = await api.client.post("/api/v1/payments/import", data=body.encode(), headers=api.sup())
+    assert resp.status == 200, await resp.text()
+    resp = await api.client.get("/api/v1/audit", params={"entity": "payment"}, headers=api.sup())
+    entries = (await resp.json())["items"]
+    assert [(e["action"], e["username"], e["entity_id"]) for e in entries] == [
+        ("import", "sofia", "import")
+    ]
+    assert entries[0]["changes"] == {
+        "bytes": [None, len(body.encode())],
+        "imported": [None, 1],
+        "duplicates": [None, 0],
+        "debts_paid": [None, 0],
+        "rejected": [None, 1],
+    }
+
+
 async def test_holidays_of_the_country_and_the_debtors_states(api: Api) -> None:
     camp = await new_campaign(api, country="BR")
     await new_debtor(api, camp["id"])  # lives in SP

@@ -69,6 +69,36 @@ async def test_payment_settles_the_debt_and_cancels_the_callback(api: Api) -> No
     assert "debt_not_open" in [r["code"] for r in (await resp.json())["reasons"]]
 
 
+async def test_a_payment_recorded_by_hand_is_in_the_audit_log(api: Api) -> None:
+    camp = await new_campaign(api)
+    debtor = await new_debtor(api, camp["id"], ref="PAY-A", amount_cents=15_000)
+    pay = {
+        "external_ref": "PAY-A",
+        "amount": "150.00",
+        "paid_on": "2026-11-30",
+        "payment_ref": "R9",
+    }
+    resp = await api.client.post(P, json=pay, headers=api.sup())
+    assert resp.status == 201, await resp.text()
+    payment_id = (await resp.json())["payment_id"]
+    resp = await api.client.post(P, json=pay, headers=api.sup())  # a retry changes nothing
+    assert resp.status == 200 and (await resp.json())["duplicate"] is True
+    resp = await api.client.get("/api/v1/audit", params={"entity": "payment"}, headers=api.sup())
+    assert resp.status == 200, await resp.text()
+    entries = (await resp.json())["items"]
+    assert [(e["action"], e["username"], e["entity_id"]) for e in entries] == [
+        ("create", "sofia", str(payment_id))
+    ]
+    assert entries[0]["changes"] == {
+        "debt_id": [None, debtor.debts[0].id],
+        "debtor": [None, "PAY-A"],
+        "amount_cents": [None, 15_000],
+        "paid_on": [None, "2026-11-30"],
+        "payment_ref": [None, "R9"],
+        "debt_paid": [None, True],
+    }
+
+
 async def test_payment_by_debt_id(api: Api) -> None:
     camp = await new_campaign(api)
     debtor = await new_debtor(api, camp["id"], amount_cents=1_000)

@@ -224,3 +224,45 @@ async def test_lgpd_export_holds_the_data_and_anonymise_removes_it(api: Api) -> 
         await api.client.get(f"/api/v1/debtors/LG-1/explain?at={at}", headers=api.sup())
     ).json()
     assert why["callable"] is False and why["sms"]["allowed"] is False
+
+
+async def test_every_action_about_a_person_is_in_the_audit_log(api: Api) -> None:
+    camp = await new_campaign(api)
+    await new_debtor(api, camp["id"], ref="AU-1")  # +5511987654321
+    base = "/api/v1/debtors/AU-1"
+    today = dt.datetime.now(dt.UTC).date()
+    tuesday = today + dt.timedelta(days=8 - today.weekday())
+    ten = dt.datetime.combine(tuesday, dt.time(13), tzinfo=dt.UTC)  # 10:00 in São Paulo
+    steps = [
+        ("opt-out", {"channel": "sms", "note": "carta de 02/12"}),
+        ("opt-in", {"channel": "sms"}),
+        ("wrong-number", {"number": "+5511987654321"}),
+        ("callbacks", {"due_at": ten.isoformat()}),
+    ]
+    for path, body in steps:
+        resp = await api.client.post(f"{base}/{path}", json=body, headers=api.sup())
+        assert resp.status in (200, 201), await resp.text()
+    assert (await api.client.get(f"{base}/lgpd-export", headers=api.sup())).status == 200
+    resp = await api.client.post(f"{base}/anonymise", json={"confirm": "AU-1"}, headers=api.sup())
+    assert resp.status == 200, await resp.text()
+
+    resp = await api.client.get(
+        "/api/v1/audit", params={"entity": "debtor", "entity_id": "AU-1"}, headers=api.sup()
+    )
+    entries = (await resp.json())["items"][::-1]  # oldest first
+    assert [(e["action"], e["username"]) for e in entries] == [
+        ("opt_out", "sofia"),
+        ("opt_in", "sofia"),
+        ("update", "sofia"),
+        ("schedule", "sofia"),
+        ("export", "sofia"),
+        ("anonymise", "sofia"),
+    ]
+    opt_out, opt_in, wrong, callback, export, anonymised = (e["changes"] for e in entries)
+    assert opt_out == opt_in == {"channel": [None, "sms"]}
+    assert wrong == {"wrong_number": [None, "+55*******4321"]}  # masked, as log lines are
+    assert callback["due_at"][1][:16] == ten.isoformat()[:16]
+    assert export == {}
+    assert anonymised["phones"] == [None, 1]
+    # Nothing the anonymisation removed survives in the audit log.
+    assert "98765" not in repr(entries) and "carta" not in repr(entries)

@@ -104,6 +104,51 @@ async def test_add_lookup_remove(api: Api) -> None:
     assert found == {"e164": "+5511987654321", "blocked": False, "blocks": []}
 
 
+async def _dnc_audit(api: Api) -> list[dict]:
+    resp = await api.client.get("/api/v1/audit", params={"entity": "dnc"}, headers=api.sup())
+    assert resp.status == 200, await resp.text()
+    return (await resp.json())["items"]
+
+
+async def test_adding_and_removing_a_number_is_in_the_audit_log_masked(api: Api) -> None:
+    number = {"list_name": "Pedido direto", "number": "(11) 98765-4321", "reason": "e-mail"}
+    for _ in range(2):  # the second add changes nothing, so it writes nothing
+        resp = await api.client.post("/api/v1/dnc/numbers", json=number, headers=api.sup())
+        assert resp.status == 201, await resp.text()
+    resp = await api.client.delete(
+        "/api/v1/dnc/numbers",
+        params={"list_name": "Pedido direto", "number": "+5511987654321"},
+        headers=api.sup(),
+    )
+    assert resp.status == 200, await resp.text()
+    entries = await _dnc_audit(api)
+    assert [(e["action"], e["username"], e["entity_id"]) for e in entries] == [
+        ("remove", "sofia", "+55*******4321"),
+        ("add", "sofia", "+55*******4321"),
+    ]
+    removed, added = entries
+    assert added["changes"] == {"list_name": [None, "Pedido direto"], "reason": [None, "e-mail"]}
+    assert removed["changes"] == {"list_name": ["Pedido direto", None]}
+    # The number is masked as log lines mask it: nowhere in full.
+    assert "98765" not in repr(entries)
+
+
+async def test_importing_a_list_is_in_the_audit_log(api: Api) -> None:
+    await _import(api, SP_EXPORT)
+    entries = await _dnc_audit(api)
+    assert [(e["action"], e["username"], e["entity_id"]) for e in entries] == [
+        ("import", "sofia", "Não Me Ligue SP")
+    ]
+    assert entries[0]["changes"] == {
+        "read": [None, 4],
+        "added": [None, 3],
+        "already": [None, 0],
+        "rejected": [None, 1],
+        "reason": [None, "state registry"],
+    }
+    assert "98765" not in repr(entries)
+
+
 async def test_bad_input_names_the_field(api: Api) -> None:
     resp = await api.client.post(
         "/api/v1/dnc/numbers", json={"list_name": "X", "number": "12"}, headers=api.sup()

@@ -94,6 +94,33 @@ async def test_debt_payment_details_api(api: Api) -> None:
     assert resp.status == 404
 
 
+async def test_changing_a_debts_payment_details_is_in_the_audit_log(api: Api) -> None:
+    camp = await new_campaign(api)
+    debtor = await new_debtor(api, camp["id"], ref="PD-2")
+    debt_id = debtor.debts[0].id
+    url = f"/api/v1/debts/{debt_id}/payment-details"
+    first = {"payment_url": "https://pagar.example.com.br/x", "pix_code": PIX}
+    for body in (first, {"payment_url": "https://pagar.example.com.br/y", "pix_code": PIX}):
+        resp = await api.client.put(url, json=body, headers=api.sup())
+        assert resp.status == 200, await resp.text()
+    resp = await api.client.get(
+        "/api/v1/audit", params={"entity": "debt", "entity_id": str(debt_id)}, headers=api.sup()
+    )
+    assert resp.status == 200, await resp.text()
+    entries = (await resp.json())["items"]
+    assert [(e["action"], e["username"]) for e in entries] == [
+        ("update", "sofia"),
+        ("update", "sofia"),
+    ]
+    assert entries[0]["changes"] == {
+        "payment_url": ["https://pagar.example.com.br/x", "https://pagar.example.com.br/y"]
+    }
+    assert entries[1]["changes"] == {
+        "payment_url": [None, "https://pagar.example.com.br/x"],
+        "pix_code": [None, PIX],
+    }
+
+
 async def test_creditor_pix_key_api(api: Api) -> None:
     url = "/api/v1/creditors/Banco%20Horizonte/pix"
     body = {"key": "123.456.789-09", "merchant_name": "Banco Horizonte", "city": "São Paulo"}

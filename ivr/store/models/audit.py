@@ -17,7 +17,7 @@ class AuditEntry(Base):
 
     ``username`` is copied so the entry still says who acted after the user
     is renamed or gone; ``entity_id`` is text because not every entity has a
-    numeric id (a phone number on a do-not-call list). ``changes`` is
+    numeric id (a do-not-call number, masked). ``changes`` is
     ``{field: [before, after]}`` and never holds a secret.
     """
 

@@ -6,7 +6,7 @@ import { dateTime, has, t } from "../i18n.js";
 import { useStyle } from "../kit.js";
 
 const B = "audit";
-const ENTITIES = ["campaign", "campaign_window", "creditor", "spoken_form", "debtor", "plan", "dnc", "user"];
+const ENTITIES = ["campaign", "campaign_window", "creditor", "spoken_form", "debtor", "debt", "plan", "payment", "dnc", "user"];
 const PAGE = 50;
 
 function label(kind, value) {
