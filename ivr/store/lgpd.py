@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ivr.store.audit import audit_number
 from ivr.store.models import (
     Base,
     CallAttempt,
@@ -165,7 +166,32 @@ async def anonymise(s: AsyncSession, debtor: Debtor, now: dt.datetime) -> dict[s
         .where(Callback.debtor_id == debtor.id, Callback.status == CallbackStatus.PENDING)
         .values(status=CallbackStatus.CANCELLED)
     )
+    counts["actions_cleared"] = await _clear_actions(s, debtor.id)
     counts["debts_kept"] = len(
         (await s.scalars(select(Debt.id).where(Debt.debtor_id == debtor.id))).all()
     )
     return counts
+
+
+PERSONAL_ACTION_FIELDS = ("note", "number")
+"""What a supervisor's action about a person may hold that identifies them: the
+free text typed with it, the number marked wrong."""
+
+
+async def _clear_actions(s: AsyncSession, debtor_id: int) -> int:
+    """Keep the log of what was done about the person (the law asks for it),
+    without what identifies them: notes go, a number is kept masked."""
+    actions = (
+        await s.scalars(select(DebtorAction).where(DebtorAction.debtor_id == debtor_id))
+    ).all()
+    cleared = 0
+    for action in actions:
+        detail = dict(action.detail or {})
+        if not any(k in detail for k in PERSONAL_ACTION_FIELDS):
+            continue
+        detail.pop("note", None)
+        if "number" in detail:
+            detail["number"] = audit_number(str(detail["number"]))
+        action.detail = detail
+        cleared += 1
+    return cleared

@@ -181,6 +181,33 @@ async def test_callback_only_inside_the_windows(api: Api) -> None:
     assert [c["due_at"][:16] for c in body["callbacks"]] == [ten.isoformat()[:16]]
 
 
+async def test_anonymise_also_clears_the_supervisors_actions_about_the_person(api: Api) -> None:
+    """A note typed about the person and a number marked wrong stay on their
+    timeline, but not after an anonymisation: the log of what was done stays,
+    what identifies the person goes."""
+    await _history(api, "LG-9")
+    base = "/api/v1/debtors/LG-9"
+    note = "Maria ligou chorando, pediu para parar"
+    resp = await api.client.post(
+        f"{base}/opt-out", json={"channel": "call", "note": note}, headers=api.sup()
+    )
+    assert resp.status == 200, await resp.text()
+    resp = await api.client.post(
+        f"{base}/wrong-number", json={"number": "+5511987654321"}, headers=api.sup()
+    )
+    assert resp.status == 200, await resp.text()
+    before = str(await (await api.client.get(f"{base}/lgpd-export", headers=api.sup())).json())
+    assert note in before  # the export holds what was typed, until the anonymisation
+    resp = await api.client.post(f"{base}/anonymise", json={"confirm": "LG-9"}, headers=api.sup())
+    assert resp.status == 200, await resp.text()
+    after = await (await api.client.get(f"{base}/lgpd-export", headers=api.sup())).json()
+    text = str(after)
+    for gone in ("chorando", "+5511987654321", "Maria"):
+        assert gone not in text, gone
+    kinds = [r["kind"] for r in after["requests"]]
+    assert kinds[:2] == ["opt_out", "wrong_number"] and "lgpd_anonymise" in kinds
+
+
 async def test_lgpd_export_holds_the_data_and_anonymise_removes_it(api: Api) -> None:
     debtor = await _history(api, "LG-1")
     resp = await api.client.get("/api/v1/debtors/LG-1/lgpd-export", headers=api.sup())
