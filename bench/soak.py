@@ -104,7 +104,8 @@ async def callee_scripts(cache: Path) -> dict[str, CalleeScript]:
                 *(WaitForPrompt(), Speak(yes)),
             ]
         ),
-        "wrong": CalleeScript(steps=[WaitForPrompt(), Speak(no)]),
+        # "No" to "is this Pessoa?" and again to "is this Pessoa's number?".
+        "wrong": CalleeScript(steps=[WaitForPrompt(), Speak(no), WaitForPrompt(), Speak(no)]),
         "agent": CalleeScript(steps=[WaitForPrompt(), Speak(yes), WaitForPrompt(), Speak(agent)]),
     }
 
