@@ -59,11 +59,16 @@ async def wait_ready(port: int, proc: subprocess.Popen[bytes], tries: int = 600)
 
 
 def spawn_service(
-    env: dict[str, str], port: int, cwd: Path, log: IO[bytes] | int = subprocess.DEVNULL
+    env: dict[str, str],
+    port: int,
+    cwd: Path,
+    log: IO[bytes] | int = subprocess.DEVNULL,
+    launcher: tuple[str, ...] = ("-m", "ivr.cli"),
 ) -> subprocess.Popen[bytes]:
-    """``ivr serve`` on 127.0.0.1:``port`` in its own process, stderr to ``log``."""
+    """``ivr serve`` on 127.0.0.1:``port`` in its own process, stderr to ``log``
+    (``launcher``: how Python starts the command line, e.g. a script wrapping it)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "ivr.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, *launcher, "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         cwd=cwd,
         stdout=subprocess.DEVNULL,

@@ -52,7 +52,13 @@ from bench.service_process import (  # noqa: E402
 )
 from bench.soak_agents import BenchAgent, desktop_login  # noqa: E402
 from bench.soak_probe import CarrierClock, During, FrameLag, ProcessTree, install, uptime  # noqa: E402
-from bench.soak_report import Observed, report, scrape_metrics, store_figures  # noqa: E402
+from bench.soak_report import (  # noqa: E402
+    MEMWATCH_FILE,
+    Observed,
+    report,
+    scrape_metrics,
+    store_figures,
+)
 from ivr.calls.one_call import CallNotPlaced, place_one_call  # noqa: E402
 from ivr.config import Settings  # noqa: E402
 from ivr.sandbox.app import Sandbox  # noqa: E402
@@ -128,6 +134,7 @@ class Soak:
     tree: ProcessTree
     lag: FrameLag
     t0: float = 0.0
+    wall0: float = 0.0  # time.time() at t0 (the memory watch's clock)
     stop_at: float = 0.0
     counter: itertools.count[int] = field(default_factory=itertools.count)
     observed: list[Observed] = field(default_factory=list)
@@ -138,7 +145,7 @@ class Soak:
         """The soak itself: N lines for the duration, then the calls still up end."""
         idle = self.tree.sample(0.0)
         duration = self.args.minutes * 60
-        self.t0 = time.monotonic()
+        self.t0, self.wall0 = time.monotonic(), time.time()
         self.stop_at = self.t0 + duration
         cpu0, bench0 = self.tree.cpu_s(), time.process_time()
         uptime0 = uptime()
@@ -284,10 +291,15 @@ async def run(args: argparse.Namespace, model: Path, workdir: Path) -> None:
                 talk: list[Step] = [Silence(args.agent_talk_seconds), HangUp()]
                 sb.add_callee(f"client:{name}", CalleeScript(ring_seconds=2, steps=talk))
             env = service_env(url, sb, model, workdir / "service-cache")
+            launcher: tuple[str, ...] = ("-m", "ivr.cli")
+            if args.memory_watch:
+                env["IVR_SOAK_MEMWATCH"] = str(args.memory_watch)
+                env["IVR_SOAK_MEMWATCH_FILE"] = str(workdir / MEMWATCH_FILE)
+                launcher = (str(ROOT / "bench" / "soak_memwatch.py"),)
             agents: list[BenchAgent] = []
             engine = make_engine(url)
             with (workdir / "service.log").open("wb") as log:
-                proc = spawn_service(env, port, workdir, log)
+                proc = spawn_service(env, port, workdir, log, launcher)
                 try:
                     await wait_ready(port, proc)
                     for name in names:
@@ -348,6 +360,13 @@ def main() -> None:
     p.add_argument("--warmup-minutes", type=float, default=2.0)
     p.add_argument("--ramp-seconds", type=float, default=30.0, help="spread of the first calls")
     p.add_argument("--grace-seconds", type=float, default=10.0)
+    p.add_argument(
+        "--memory-watch",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="diagnosis: count the service's objects per type every SECONDS (stalls it a little)",
+    )
     args = p.parse_args()
     # The bench's own log lines (a call placed) would drown the figures.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 REAL_TIME_TARGET_MS = 100.0
 MEMORY_GROWTH_TARGET_PCT = 5.0
 CALLER_TURNS = ("speech", "dtmf")
+MEMWATCH_FILE = "memwatch.jsonl"
 
 
 @dataclass
@@ -229,6 +230,9 @@ def report(
         f"{tree.slope_mb_per_min(warm, duration):+.2f} MB/min; children (synthesizer) "
         f"{kids[0]:.0f} -> {kids[-1]:.0f} MB; {len(tree.samples)} samples"
     )
+    watch = workdir / MEMWATCH_FILE
+    if watch.exists():
+        print(memwatch_summary(watch, soak.wall0 + warm, soak.wall0 + duration))
     print(
         f"memory: growth {growth:+.1f} % < {MEMORY_GROWTH_TARGET_PCT:.0f} %: "
         f"{verdict(growth < MEMORY_GROWTH_TARGET_PCT)}"
@@ -290,3 +294,23 @@ def log_summary(path: Path) -> str:
         if level in ("warning", "error", "critical"):
             bad[f"{level} {entry.get('event')}"] += 1
     return f"{dict(levels)}; {dict(bad)}"
+
+
+def memwatch_summary(path: Path, warm_wall: float, end_wall: float, top: int = 12) -> str:
+    """What grew inside the service between the warm-up and the end (bench/soak_memwatch.py)."""
+    lines = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    if not lines:
+        return "  memory watch: no samples"
+    first = min(lines, key=lambda x: abs(x["wall"] - warm_wall))
+    last = min(lines, key=lambda x: abs(x["wall"] - end_wall))
+    a, b = Counter(first["types"]), Counter(last["types"])
+    grown = sorted(((b[k] - a[k], k) for k in set(a) | set(b)), reverse=True)[:top]
+    heap = ", ".join(
+        f"{k} {first['malloc'].get(k, 0):.0f} -> {last['malloc'].get(k, 0):.0f} MB"
+        for k in ("heap_in_use", "heap_free", "mmapped")
+    )
+    rows = "\n".join(f"    {d:+8d}  {k}  ({a[k]} -> {b[k]})" for d, k in grown)
+    return (
+        f"  memory watch, {(last['wall'] - first['wall']) / 60:.1f} min apart: glibc {heap}; "
+        f"gc-tracked objects {sum(a.values())} -> {sum(b.values())}; grew most:\n{rows}"
+    )
