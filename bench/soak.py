@@ -31,6 +31,7 @@ import asyncio
 import itertools
 import logging
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -151,7 +152,10 @@ class Soak:
         uptime0 = uptime()
         watcher = asyncio.create_task(self.watch())
         slots = [asyncio.create_task(self.slot(i)) for i in range(self.args.calls)]
-        await asyncio.sleep(duration)
+        await asyncio.sleep(self.warm_s)
+        self.snapshot()  # the base of the tracemalloc comparison
+        await asyncio.sleep(duration - self.warm_s)
+        self.snapshot()
         during = During(
             idle=idle,
             service_cpu=(self.tree.cpu_s() - cpu0) / duration,
@@ -165,6 +169,15 @@ class Soak:
         watcher.cancel()
         await asyncio.sleep(self.args.grace_seconds)  # late callbacks, writers' last batches
         return during
+
+    @property
+    def warm_s(self) -> float:
+        """The warm-up: memory is compared from here on."""
+        return float(min(self.args.warmup_minutes * 60, self.args.minutes * 30))
+
+    def snapshot(self) -> None:
+        if self.args.tracemalloc:
+            os.kill(self.tree.pid, signal.SIGUSR1)
 
     async def slot(self, i: int) -> None:
         """One line: call after call until the time is up."""
@@ -296,6 +309,8 @@ async def run(args: argparse.Namespace, model: Path, workdir: Path) -> None:
                 env["IVR_SOAK_MEMWATCH"] = str(args.memory_watch)
                 env["IVR_SOAK_MEMWATCH_FILE"] = str(workdir / MEMWATCH_FILE)
                 launcher = (str(ROOT / "bench" / "soak_memwatch.py"),)
+                if args.tracemalloc:
+                    env["PYTHONTRACEMALLOC"] = "1"
             agents: list[BenchAgent] = []
             engine = make_engine(url)
             with (workdir / "service.log").open("wb") as log:
@@ -366,6 +381,11 @@ def main() -> None:
         default=0.0,
         metavar="SECONDS",
         help="diagnosis: count the service's objects per type every SECONDS (stalls it a little)",
+    )
+    p.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="diagnosis, with --memory-watch: the lines whose allocations grew after the warm-up",
     )
     args = p.parse_args()
     # The bench's own log lines (a call placed) would drown the figures.

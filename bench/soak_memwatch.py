@@ -11,8 +11,13 @@ JSON line per sample to ``IVR_SOAK_MEMWATCH_FILE``:
   large buffers, the speech model and the recognizers live), from
   ``mallinfo2`` -- heap in use flat while RSS grows means fragmentation.
 
-Counting every object stalls the service for tens of milliseconds, so this
-is for diagnosis only, never for the figures.
+With ``PYTHONTRACEMALLOC`` set, SIGUSR1 takes a tracemalloc snapshot: the
+first is the base, each later one writes the source lines whose allocations
+grew most since then (``<file>.tracemalloc.txt``).
+
+A full collection and counting every object stall the service for tens of
+milliseconds (tracemalloc slows it down throughout), so this is for
+diagnosis only, never for the figures.
 
     python bench/soak_memwatch.py serve --host 127.0.0.1 --port 8080
 """
@@ -23,9 +28,11 @@ import ctypes
 import gc
 import json
 import os
+import signal
 import sys
 import threading
 import time
+import tracemalloc
 from collections import Counter
 from pathlib import Path
 
@@ -67,7 +74,32 @@ def malloc_mb() -> dict[str, float]:
 
 
 def type_counts() -> Counter[str]:
+    """Reachable objects per type: garbage waiting for a full collection would blur a leak."""
+    gc.collect()
     return Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.get_objects())
+
+
+def on_signal(path: Path) -> None:
+    """SIGUSR1 (with ``PYTHONTRACEMALLOC`` set): the first is the base snapshot, each
+    later one writes the allocation lines that grew most since the base to ``path``."""
+    base: list[tracemalloc.Snapshot] = []
+
+    def handler(signum: int, frame: object) -> None:
+        if not tracemalloc.is_tracing():
+            return
+        snap = tracemalloc.take_snapshot().filter_traces(
+            [tracemalloc.Filter(False, tracemalloc.__file__)]
+        )
+        if not base:
+            base.append(snap)
+            return
+        stats = snap.compare_to(base[0], "lineno")
+        with path.open("w") as out:
+            out.write(f"traced now {tracemalloc.get_traced_memory()[0] / 2**20:.1f} MB\n")
+            for stat in stats[:25]:
+                out.write(f"{stat}\n")
+
+    signal.signal(signal.SIGUSR1, handler)
 
 
 def watch(path: Path, every_s: float) -> None:
@@ -87,6 +119,7 @@ def main() -> int:
     every = float(os.environ.get("IVR_SOAK_MEMWATCH", "30"))
     path = Path(os.environ.get("IVR_SOAK_MEMWATCH_FILE", "memwatch.jsonl"))
     threading.Thread(target=watch, args=(path, every), daemon=True, name="memwatch").start()
+    on_signal(path.with_suffix(".tracemalloc.txt"))
     from ivr.cli import main as ivr_main
 
     return ivr_main(sys.argv[1:])

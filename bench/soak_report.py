@@ -217,7 +217,7 @@ def report(
     )
 
     # --- memory
-    warm = min(args.warmup_minutes * 60, duration / 2)
+    warm = soak.warm_s
     tree = soak.tree
     at_warm = tree.rss_between(warm, warm + 30)
     at_end = tree.rss_between(duration - 30, duration + 1)
@@ -233,6 +233,12 @@ def report(
     watch = workdir / MEMWATCH_FILE
     if watch.exists():
         print(memwatch_summary(watch, soak.wall0 + warm, soak.wall0 + duration))
+    traced = watch.with_suffix(".tracemalloc.txt")
+    if traced.exists():
+        print(
+            "  tracemalloc, end against warm-up:\n    "
+            + "\n    ".join(traced.read_text().splitlines()[:16])
+        )
     print(
         f"memory: growth {growth:+.1f} % < {MEMORY_GROWTH_TARGET_PCT:.0f} %: "
         f"{verdict(growth < MEMORY_GROWTH_TARGET_PCT)}"
