@@ -20,6 +20,10 @@ ends, so N stay live. Afterwards it checks the three targets:
 
     .venv/bin/python bench/soak.py [--minutes 10] [--calls 40] [--backend postgres|sqlite]
 
+When memory grows, ``--memory-watch 60 [--tracemalloc]`` says what grew
+inside the service (bench/soak_memwatch.py); it slows the service down, so
+its other figures are not the soak's.
+
 The service's log is kept in the work folder printed at the end. Other work
 on the machine shows in the figures: the load average is printed with them.
 """
