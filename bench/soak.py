@@ -60,6 +60,7 @@ from bench.soak_probe import CarrierClock, During, FrameLag, ProcessTree, instal
 from bench.soak_report import (  # noqa: E402
     MEMWATCH_FILE,
     Observed,
+    observe,
     report,
     scrape_metrics,
     store_figures,
@@ -231,20 +232,6 @@ class Soak:
                     flush=True,
                 )
             await asyncio.sleep(SAMPLE_EVERY_S)
-
-
-def observe(k: int, kind: str, rec: SandboxCall, stuck: bool) -> Observed:
-    """What the carrier saw of one call: the answers spoken, the prompts received."""
-    return Observed(
-        k=k,
-        kind=kind,
-        sid=rec.sid,
-        status=rec.status,
-        stuck=stuck,
-        speaks=len(rec.events_of("speak")),
-        prompts=[name.split("-", 1)[1] for name in rec.marks_received if "-" in name],
-        child_legs=len(rec.child_call_sids),
-    )
 
 
 def trim(rec: SandboxCall) -> None:

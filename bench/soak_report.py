@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from bench.soak import Soak
     from bench.soak_agents import BenchAgent
     from bench.soak_probe import CarrierClock, During
+    from ivr.sandbox.records import SandboxCall
 
 REAL_TIME_TARGET_MS = 100.0
 MEMORY_GROWTH_TARGET_PCT = 5.0
@@ -47,6 +48,20 @@ class Observed:
     speaks: int
     prompts: list[str]
     child_legs: int
+
+
+def observe(k: int, kind: str, rec: SandboxCall, stuck: bool) -> Observed:
+    """What the carrier saw of one call: the answers spoken, the prompts received."""
+    return Observed(
+        k=k,
+        kind=kind,
+        sid=rec.sid,
+        status=rec.status,
+        stuck=stuck,
+        speaks=len(rec.events_of("speak")),
+        prompts=[name.split("-", 1)[1] for name in rec.marks_received if "-" in name],
+        child_legs=len(rec.child_call_sids),
+    )
 
 
 @dataclass
