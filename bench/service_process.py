@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import socket
 import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import IO
 
 import aiohttp
 import asyncpg
@@ -54,6 +56,34 @@ async def wait_ready(port: int, proc: subprocess.Popen[bytes], tries: int = 600)
                         return
             await asyncio.sleep(0.1)
     raise RuntimeError("service did not start")
+
+
+def spawn_service(
+    env: dict[str, str],
+    port: int,
+    cwd: Path,
+    log: IO[bytes] | int = subprocess.DEVNULL,
+    launcher: tuple[str, ...] = ("-m", "ivr.cli"),
+) -> subprocess.Popen[bytes]:
+    """``ivr serve`` on 127.0.0.1:``port`` in its own process, stderr to ``log``
+    (``launcher``: how Python starts the command line, e.g. a script wrapping it)."""
+    return subprocess.Popen(
+        [sys.executable, *launcher, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+
+
+def stop_service(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (the service drains: live calls get up to a minute), then kill."""
+    proc.terminate()
+    try:
+        proc.wait(75)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
 
 
 @contextlib.asynccontextmanager

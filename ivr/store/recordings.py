@@ -71,7 +71,17 @@ async def apply_recording(session: AsyncSession, attempt_id: int, upd: Recording
     nothing replaces ``deleted``), but an earlier callback may still fill a
     field that is missing. A second recording of the same attempt is not
     stored over the first: it is logged (we ask for one per call).
+
+    The attempt's row lock comes first: writing the event row first would take
+    the foreign key's key-share lock, and two callbacks of one call (``in-progress``
+    and ``completed`` at once) would each wait for the other's to lock the row
+    (a deadlock on PostgreSQL).
     """
+    attempt = await session.get(
+        CallAttempt, attempt_id, with_for_update=True, populate_existing=True
+    )
+    if attempt is None:
+        return False
     inserted = await insert_once(
         session,
         attempt_id=attempt_id,
@@ -84,9 +94,6 @@ async def apply_recording(session: AsyncSession, attempt_id: int, upd: Recording
         },
     )
     if not inserted:
-        return False
-    attempt = await session.get(CallAttempt, attempt_id, with_for_update=True)
-    if attempt is None:
         return False
     if attempt.recording_sid not in (None, upd.recording_sid):
         log.warning(
