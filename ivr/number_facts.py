@@ -111,6 +111,8 @@ def number_kind(parsed: phonenumbers.PhoneNumber) -> tuple[str | None, int]:
     (``number_type`` looks the region up again, which for +1 means trying
     each country of the plan in turn)."""
     region = phonenumbers.region_code_for_number(parsed)
+    if region is None or parsed.country_code is None:
+        return region, PhoneNumberType.UNKNOWN
     metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
         parsed.country_code, region
     )
@@ -134,13 +136,19 @@ def facts_of(
         found: tuple[str, ...] = pn_timezone.time_zones_for_number(parsed)
     elif kind == PhoneNumberType.UNKNOWN:
         found = pn_timezone._UNKNOWN_TIME_ZONE_LIST
-    elif not pn_util.is_number_type_geographical(kind, parsed.country_code):
+    elif not pn_util.is_number_type_geographical(kind, parsed.country_code or 0):
         found = pn_timezone._country_level_time_zones_for_number(parsed)
     else:
         found = pn_timezone.time_zones_for_geographical_number(parsed)
-    zones = " ".join(sorted(z for z in found if valid_zone(z)))
     country = region if region and region != "ZZ" else ""
-    return country, zones if len(zones) <= ZONES_MAX else None
+    return country, _zones_column(tuple(found))
+
+
+@functools.lru_cache(maxsize=4096)
+def _zones_column(found: tuple[str, ...]) -> str | None:
+    """The column's text for phonenumbers' zones of a prefix (a few hundred distinct)."""
+    zones = " ".join(sorted(z for z in found if valid_zone(z)))
+    return zones if len(zones) <= ZONES_MAX else None
 
 
 def parse(e164: str) -> phonenumbers.PhoneNumber | None:

@@ -16,6 +16,9 @@ from ivr.vocab.row_errors import RowErrorCode
 
 # Larger than any debt we would ever be handed: a typo, not an amount.
 MAX_CENTS = 10**13
+_NOT_DIGITS = re.compile(r"(?i)r\$|us\$|\$|brl|usd|\s")  # currency marks and spaces
+_AMOUNT = re.compile(r"[0-9.,]+")
+_SEPARATORS = re.compile(r"[.,]")
 
 
 class AmountInvalid(RowRejected):
@@ -28,16 +31,16 @@ def parse_amount(raw: str) -> int:
     The last separator followed by one or two digits is the decimal mark,
     whichever it is; every other '.' or ',' groups thousands.
     """
-    text = re.sub(r"(?i)r\$|us\$|\$|brl|usd|\s", "", raw)
-    if not text or not re.fullmatch(r"[0-9.,]+", text):
+    text = _NOT_DIGITS.sub("", raw)
+    if not text or not _AMOUNT.fullmatch(text):
         raise AmountInvalid(f"amount {raw!r} is not a number", *_bad(raw))
     last_dot, last_comma = text.rfind("."), text.rfind(",")
     decimal_at = max(last_dot, last_comma)
     if decimal_at >= 0 and len(text) - decimal_at - 1 in (1, 2):
-        whole = re.sub(r"[.,]", "", text[:decimal_at])
+        whole = _SEPARATORS.sub("", text[:decimal_at])
         number = f"{whole or '0'}.{text[decimal_at + 1 :]}"
     else:
-        number = re.sub(r"[.,]", "", text)
+        number = _SEPARATORS.sub("", text)
     try:
         value = Decimal(number)
     except InvalidOperation:

@@ -62,9 +62,12 @@ class Pacer:
 
 @dataclass
 class BatchResult:
+    """Debtors inserted and updated, and the lines the database refused:
+    (line, external_ref, the database's reason)."""
+
     inserted: int = 0
     updated: int = 0
-    failed: list[tuple[DebtorRow, str]] = field(default_factory=list)
+    failed: list[tuple[int, str, str]] = field(default_factory=list)
 
     def add(self, other: BatchResult) -> None:
         self.inserted += other.inserted
@@ -88,14 +91,14 @@ async def store_rows(
         if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
             raise  # the database is unavailable or locked: not about any one row
         if len(rows) == 1:
-            return BatchResult(failed=[(rows[0], _db_reason(exc))])
+            return BatchResult(failed=[(rows[0].line, rows[0].external_ref, db_reason(exc))])
     result = BatchResult()
     for row in rows:
         result.add(await store_rows(sessions, [row], campaign_id))
     return result
 
 
-def _db_reason(exc: DBAPIError) -> str:
+def db_reason(exc: DBAPIError) -> str:
     """The database's own words, first line only: never the statement's parameters."""
     text = str(exc.orig) if exc.orig is not None else type(exc).__name__
     return text.splitlines()[0] if text else type(exc).__name__
@@ -197,11 +200,22 @@ async def _write(s: AsyncSession, rows: list[DebtorRow], campaign_id: int) -> tu
     for r in rows:
         did = ids[r.external_ref]
         had = phones.get(did, {})
-        for position, e164 in enumerate(r.phones):
+        for position, (e164, (country, zones)) in enumerate(
+            zip(r.phones, r.phone_facts, strict=True)
+        ):
             if e164 in had:
                 moved_phones.append({"id": had[e164], "position": position})
             else:
-                new_phones.append({"debtor_id": did, "e164": e164, "position": position})
+                # The facts the row's check derived (else the column defaults parse again).
+                new_phones.append(
+                    {
+                        "debtor_id": did,
+                        "e164": e164,
+                        "position": position,
+                        "number_country": country,
+                        "number_zones": zones,
+                    }
+                )
         gone_phones += [pid for e164, pid in had.items() if e164 not in r.phones]
         terms = {
             "amount_cents": r.amount_cents,

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import func, select
 
 from ivr.store import import_batch, importer
-from ivr.store.importer import import_debtors, read_rows
+from ivr.store.db import make_sessionmaker
+from ivr.store.importer import ensure_campaign, import_debtors, read_rows
 from ivr.store.models import Debt, Debtor, Phone
 
 HEADER = "external_ref,name,phone,amount,due_date,creditor,locale,calls_allowed,pix_code\n"
@@ -102,9 +103,10 @@ async def test_report_and_rows_across_chunks(sessions, tmp_path: Path, small_chu
 async def test_a_refused_row_in_a_copied_chunk_costs_only_that_row(
     pg_url: str, tmp_path: Path
 ) -> None:
-    from ivr.store.db import make_engine, make_sessionmaker
-    from ivr.store.import_copy import copy_rows
-    from ivr.store.importer import ensure_campaign
+    """The chunk is merged again by halves until the line at fault is found."""
+    from ivr.store.db import make_engine
+    from ivr.store.import_copy import CopyWriter
+    from ivr.store.import_stage import copy_text
 
     rows, _ = read_rows(write(tmp_path, BODY, "c.csv"), "pt-BR")
     assert len(rows) == 5
@@ -114,10 +116,18 @@ async def test_a_refused_row_in_a_copied_chunk_costs_only_that_row(
     try:
         async with sessions() as s, s.begin():
             camp = await ensure_campaign(s, "default", "pt-BR")
-        result = await copy_rows(sessions, rows, camp.id, ("pix_code",))
+        async with engine.connect() as conn:
+            writer = CopyWriter(conn, camp.id, ("pix_code",))
+            await writer.open()
+            result, refused = await writer.write(*copy_text(rows))
+            await writer.close()
+        assert refused == []
         assert result.inserted == 4
-        assert [(r.line, "too long" in why) for r, why in result.failed] == [(rows[2].line, True)]
+        failed = [(line, ref, "too long" in why) for line, ref, why in result.failed]
+        assert failed == [(rows[2].line, rows[2].external_ref, True)]
         async with sessions() as s:
             assert await s.scalar(select(func.count(Debtor.id))) == 4
+            assert await s.scalar(select(func.count(Phone.id))) == 5
+            assert await s.scalar(select(func.count(Debt.id))) == 4
     finally:
         await engine.dispose()
