@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
-import queue
+import os
+import pickle
+import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator
 from dataclasses import dataclass, field
-from multiprocessing.process import BaseProcess
-from multiprocessing.queues import Queue
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ivr.store.csvfile import read_checked
 from ivr.store.import_report import RowError, RowRejected
@@ -34,7 +33,7 @@ from ivr.store.import_rows import DebtorRow, validate_row
 
 AHEAD = 2  # chunks checked and waiting for the writer, at most
 PROCESS_BYTES = 4 << 20  # a file this large is checked by its own process (~40,000 rows)
-POLL_S = 0.5  # how often a writer waiting for a chunk checks the producer is alive
+_PREFIX = 8  # bytes of a chunk's length before it, on the checking process's stdout
 
 Encode = Callable[[list[DebtorRow]], Any]
 
@@ -106,40 +105,72 @@ async def _from_thread(src: Source) -> AsyncGenerator[Chunk, None]:
 
 
 async def _from_process(src: Source) -> AsyncGenerator[Chunk, None]:
-    """Chunks from a process of their own, through a queue of :data:`AHEAD`."""
-    ctx = multiprocessing.get_context("spawn")  # no copy of this process's threads and loop
-    out: Queue[Chunk | BaseException | None] = ctx.Queue(AHEAD)
-    proc = ctx.Process(target=_produce, args=(src, out), name="ivr-import-check", daemon=True)
-    proc.start()
+    """Chunks from a process of its own, read ahead into a queue of :data:`AHEAD`.
+
+    A plain ``python -c`` child (not ``multiprocessing``, which would run the
+    caller's main script again in it) gets the :class:`Source` on its stdin
+    and writes each chunk, pickled and length-prefixed, on its stdout; a pipe
+    it cannot write to holds it, so it runs ahead by a few chunks at most.
+    """
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from ivr.store.import_stream import serve; serve()",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(pickle.dumps(src))
+    proc.stdin.close()
+    ahead: asyncio.Queue[Chunk | BaseException | None] = asyncio.Queue(AHEAD)
+    reader = asyncio.create_task(_read(proc.stdout, ahead))
     try:
-        while (item := await asyncio.to_thread(_next, out, proc)) is not None:
+        while (item := await ahead.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
             yield item
+        if await proc.wait() != 0:
+            raise RuntimeError(f"the import's checking process failed ({proc.returncode})")
     finally:
-        if proc.is_alive():
-            proc.terminate()  # the caller stopped early: nothing more to check
-        await asyncio.to_thread(proc.join)
-        out.close()
+        reader.cancel()
+        if proc.returncode is None:
+            proc.kill()  # the caller stopped early: nothing more to check
+            await proc.wait()
 
 
-def _produce(src: Source, out: Queue[Chunk | BaseException | None]) -> None:
-    """The checking process: every chunk, then None (or what went wrong)."""
+async def _read(stdout: asyncio.StreamReader, ahead: asyncio.Queue[Any]) -> None:
+    """The child's chunks into ``ahead``, then None (at its end or if it died)."""
+    try:
+        while size := int.from_bytes(await stdout.readexactly(_PREFIX), "big"):
+            await ahead.put(pickle.loads(await stdout.readexactly(size)))
+    except asyncio.IncompleteReadError:
+        await ahead.put(RuntimeError("the import's checking process stopped"))
+        return
+    await ahead.put(None)
+
+
+def serve() -> None:
+    """The checking process: read a :class:`Source` on stdin, write every chunk
+    on stdout, then an empty frame (or an exception, and stop)."""
+    src = pickle.load(sys.stdin.buffer)
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything else printed goes to stderr, not between the frames
     try:
         for chunk in checked_chunks(src):
-            out.put(chunk)
-    except Exception as exc:  # e.g. the file vanished: the importer reports it
-        out.put(exc)
-        return
-    out.put(None)
+            _frame(out, chunk)
+    except Exception as exc:  # e.g. the file vanished: the importer raises it
+        _frame(out, exc)
+        out.write(bytes(_PREFIX))
+        out.flush()
+        sys.exit(1)
+    out.write(bytes(_PREFIX))
+    out.flush()
 
 
-def _next(
-    out: Queue[Chunk | BaseException | None], proc: BaseProcess
-) -> Chunk | BaseException | None:
-    while True:
-        try:
-            return out.get(timeout=POLL_S)
-        except queue.Empty:
-            if not proc.is_alive():
-                return RuntimeError(f"the import's checking process stopped ({proc.exitcode})")
+def _frame(out: BinaryIO, item: object) -> None:
+    data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(len(data).to_bytes(_PREFIX, "big"))
+    out.write(data)
+    out.flush()
