@@ -85,8 +85,14 @@ DROP_LINES = (
     f"DELETE FROM {STAGE} WHERE line = ANY($1::integer[])",
     f"DELETE FROM {PHONE_STAGE} WHERE line = ANY($1::integer[])",
 )
-KEEP = f"INSERT INTO {KEPT} (external_ref, line) SELECT external_ref, line FROM {STAGE}"
-LINES = f"SELECT line FROM {STAGE} ORDER BY line"
+# The chunk's kept references join the import's; the lines to merge.
+KEEP = f"""
+WITH kept AS (
+  INSERT INTO {KEPT} (external_ref, line) SELECT external_ref, line FROM {STAGE} RETURNING line
+)
+SELECT min(line), max(line), count(*) FROM kept
+"""
+LINES = f"SELECT line FROM {STAGE} WHERE line BETWEEN $1 AND $2 ORDER BY line"
 
 # A chunk is a few thousand rows of tables of millions: its statements that
 # find rows of the store must look each one up by an index. Told the store's

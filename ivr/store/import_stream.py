@@ -33,6 +33,9 @@ from ivr.store.import_rows import DebtorRow, validate_row
 
 AHEAD = 2  # chunks checked and waiting for the writer, at most
 PROCESS_BYTES = 4 << 20  # a file this large is checked by its own process (~40,000 rows)
+# The checks are batch work beside a service answering calls: when both want
+# the CPU, the service's turn comes first. An idle CPU is still all theirs.
+CHECK_NICENESS = 10
 _PREFIX = 8  # bytes of a chunk's length before it, on the checking process's stdout
 
 Encode = Callable[[list[DebtorRow]], Any]
@@ -155,6 +158,7 @@ def serve() -> None:
     """The checking process: read a :class:`Source` on stdin, write every chunk
     on stdout, then an empty frame (or an exception, and stop)."""
     src = pickle.load(sys.stdin.buffer)
+    os.nice(CHECK_NICENESS)
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything else printed goes to stderr, not between the frames
     try:
