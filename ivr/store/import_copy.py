@@ -65,7 +65,7 @@ class CopyWriter:
         # payment: the payment columns the file has (the same for every row).
         self.conn = conn
         self.campaign_id = campaign_id
-        self.debt_update, self.debt_fresh, self.debt_known = sql.debt_statements(payment)
+        self.debt_fresh, self.debt_known = sql.debt_statements(payment)
         self.sequencer = Sequencer(remember=False)  # the kept references: table KEPT
         self.unchecked = False  # may the inserts skip the per-row foreign-key triggers?
 
@@ -187,13 +187,13 @@ class CopyWriter:
             await self.conn.execute(text(self.debt_fresh), debt)
         if updated:
             await self.conn.exec_driver_sql(sql.BY_INDEX)
-            if unchecked:  # a phone's deletion sets its calls' phone_id to NULL
-                await self.conn.exec_driver_sql(f"SET LOCAL {_CHECKED}")
-            await self.conn.execute(text(sql.DELETE_PHONES), span)
-            if unchecked:
-                await self.conn.exec_driver_sql(f"SET LOCAL {_UNCHECKED}")
-            await self.conn.execute(text(sql.UPSERT_PHONES), span)
-            await self.conn.execute(text(self.debt_update), debt)
+            if await self.conn.scalar(text(sql.PHONES_CHANGED), span):
+                if unchecked:  # a phone's deletion sets its calls' phone_id to NULL
+                    await self.conn.exec_driver_sql(f"SET LOCAL {_CHECKED}")
+                await self.conn.execute(text(sql.DELETE_PHONES), span)
+                if unchecked:
+                    await self.conn.exec_driver_sql(f"SET LOCAL {_UNCHECKED}")
+                await self.conn.execute(text(sql.UPSERT_PHONES), span)
             await self.conn.execute(text(self.debt_known), debt)
             await self.conn.exec_driver_sql(sql.BY_HASH)
         if unchecked:

@@ -63,7 +63,8 @@ CREATE = (
     " ON COMMIT DELETE ROWS",
     f"CREATE INDEX ON {PHONE_STAGE} (line)",
     f"CREATE TEMP TABLE {IDS} ("
-    " line integer PRIMARY KEY, debtor_id integer, fresh boolean) ON COMMIT DELETE ROWS",
+    " line integer PRIMARY KEY, debtor_id integer, fresh boolean, phones_changed boolean)"
+    " ON COMMIT DELETE ROWS",
     f"CREATE TEMP TABLE {KEPT} (external_ref text PRIMARY KEY, line integer)",
 )
 DROP = f"DROP TABLE IF EXISTS {STAGE}, {PHONE_STAGE}, {IDS}, {KEPT}"
@@ -149,9 +150,27 @@ WHERE {_MERGING}
 
 _IDS_MERGING = "i.line BETWEEN :lo AND :hi"
 
+# A known debtor whose stored phones are the file's, at the same positions,
+# has nothing to delete or move: one look at them spares the two statements
+# that would each look again (a re-import mostly changes nothing).
+PHONES_CHANGED = f"""
+WITH marked AS (
+  UPDATE {IDS} i SET phones_changed = (
+    SELECT array_agg(p.e164 || ' ' || p.position ORDER BY p.e164, p.position)
+    FROM phones p WHERE p.debtor_id = i.debtor_id
+  ) IS DISTINCT FROM (
+    SELECT array_agg(sp.e164 || ' ' || sp.position ORDER BY sp.e164, sp.position)
+    FROM {PHONE_STAGE} sp WHERE sp.line = i.line
+  )
+  WHERE NOT i.fresh AND {_IDS_MERGING}
+  RETURNING phones_changed
+)
+SELECT count(*) FILTER (WHERE phones_changed) FROM marked
+"""
+
 DELETE_PHONES = f"""
 DELETE FROM phones p USING {IDS} i
-WHERE NOT i.fresh AND {_IDS_MERGING} AND p.debtor_id = i.debtor_id
+WHERE i.phones_changed AND {_IDS_MERGING} AND p.debtor_id = i.debtor_id
   AND NOT EXISTS (SELECT 1 FROM {PHONE_STAGE} sp WHERE sp.line = i.line AND sp.e164 = p.e164)
 """
 
@@ -168,52 +187,57 @@ UPSERT_PHONES = f"""
 INSERT INTO phones (debtor_id, e164, position, number_country, number_zones)
 SELECT i.debtor_id, sp.e164, sp.position, sp.number_country, sp.number_zones
 FROM {PHONE_STAGE} sp JOIN {IDS} i USING (line)
-WHERE NOT i.fresh AND {_IDS_MERGING}
+WHERE i.phones_changed AND {_IDS_MERGING}
 ON CONFLICT (debtor_id, e164) DO UPDATE SET position = EXCLUDED.position
 WHERE phones.position IS DISTINCT FROM EXCLUDED.position
 """
 
 
-def debt_statements(payment: tuple[str, ...]) -> tuple[str, str, str]:
-    """UPDATE of known debts, INSERT of a new debtor's debt, INSERT of a known
-    debtor's new debt; only the payment columns the file has are written.
+def debt_statements(payment: tuple[str, ...]) -> tuple[str, str]:
+    """INSERT of a new debtor's debt, and the merge of a known debtor's; only
+    the payment columns the file has are written.
 
     A known debtor's first debt with the same creditor is updated (unless the
-    file says what it already holds: no new row version for nothing); any
-    other is inserted. A new debtor has no debt to look for: its insert is a
-    plain join (an OR with the lookup made PostgreSQL read every debt).
+    file says what it already holds: no new row version for nothing); if it
+    has none, one is inserted. Each is found once, by the debtor's index. A
+    new debtor has no debt to look for: its insert is a plain join.
     """
     terms = ("amount_cents", "currency", "due_date", *payment)
     sets = ", ".join(f"{c} = m.{c}" for c in terms)
     old = ", ".join(f"d.{c}" for c in terms)
     new = ", ".join(f"m.{c}" for c in terms)
-    update = f"""
-UPDATE debts d SET {sets}, campaign_id = :campaign
-FROM (
-  SELECT DISTINCT ON (x.debtor_id, x.creditor) x.id, s.*
-  FROM {IDS} i JOIN {STAGE} s USING (line)
-  JOIN debts x ON x.debtor_id = i.debtor_id AND x.creditor = s.creditor
-  WHERE NOT i.fresh AND {_IDS_MERGING}
-  ORDER BY x.debtor_id, x.creditor, x.id
-) m
-WHERE d.id = m.id
-  AND (({old}, d.campaign_id) IS DISTINCT FROM ({new}, CAST(:campaign AS integer)))
-"""
     cols = "".join(f", {c}" for c in payment)
     values = "".join(f", s.{c}" for c in payment)
-    insert = f"""
+    merged = "".join(f", m.{c}" for c in payment)
+    fresh = f"""
 INSERT INTO debts (debtor_id, campaign_id, creditor, amount_cents, currency, due_date,
                    status, created_at{cols})
 SELECT i.debtor_id, CAST(:campaign AS integer), s.creditor, s.amount_cents, s.currency,
        s.due_date, CAST(:status AS text), CAST(:now AS timestamptz){values}
 FROM {IDS} i JOIN {STAGE} s USING (line)
-WHERE {_IDS_MERGING} AND """
-    fresh = insert + "i.fresh"
-    known = insert + (
-        "NOT i.fresh AND NOT EXISTS ("
-        "SELECT 1 FROM debts x WHERE x.debtor_id = i.debtor_id AND x.creditor = s.creditor)"
-    )
-    return update, fresh, known
+WHERE i.fresh AND {_IDS_MERGING}
+"""
+    known = f"""
+WITH m AS MATERIALIZED (
+  SELECT i.debtor_id, s.*, (
+    SELECT x.id FROM debts x WHERE x.debtor_id = i.debtor_id AND x.creditor = s.creditor
+    ORDER BY x.id LIMIT 1
+  ) AS debt_id
+  FROM {IDS} i JOIN {STAGE} s USING (line)
+  WHERE NOT i.fresh AND {_IDS_MERGING}
+), changed AS (
+  UPDATE debts d SET {sets}, campaign_id = :campaign
+  FROM m
+  WHERE d.id = m.debt_id
+    AND (({old}, d.campaign_id) IS DISTINCT FROM ({new}, CAST(:campaign AS integer)))
+)
+INSERT INTO debts (debtor_id, campaign_id, creditor, amount_cents, currency, due_date,
+                   status, created_at{cols})
+SELECT m.debtor_id, CAST(:campaign AS integer), m.creditor, m.amount_cents, m.currency,
+       m.due_date, CAST(:status AS text), CAST(:now AS timestamptz){merged}
+FROM m WHERE m.debt_id IS NULL
+"""
+    return fresh, known
 
 
 # COPY's text format: tab-separated, \N for NULL, backslash escapes. A chunk
