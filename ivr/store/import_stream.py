@@ -22,7 +22,7 @@ import contextlib
 import os
 import pickle
 import sys
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -84,7 +84,7 @@ def checked_chunks(src: Source) -> Generator[Chunk, None, None]:
         yield Chunk(len(rows), src.encode(rows), errors)
 
 
-async def chunks(src: Source) -> AsyncIterator[Chunk]:
+async def chunks(src: Source) -> AsyncGenerator[Chunk, None]:
     """The checked chunks, produced ahead of the caller by a thread or a process."""
     large = src.path.stat().st_size >= PROCESS_BYTES
     produced = _from_process(src) if large else _from_thread(src)

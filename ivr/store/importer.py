@@ -10,15 +10,21 @@ A ``document`` column (CPF, Social Security number) is reduced at once to a
 salted hash of its last digits, the identity check a call may ask for: the
 whole number is never stored, nor repeated in a row's error.
 
-Rows are written in chunks, each its own short transaction: COPY and a
-set-based merge on PostgreSQL (``ivr.store.import_copy``), paced batches on
-SQLite (``ivr.store.import_batch``) so a service sharing the file keeps
-writing meanwhile.
+The file is streamed: read and checked chunk by chunk (``ivr.store.import_stream``,
+a process of its own for a large file), written chunk by chunk, each chunk
+its own short transaction: COPY and a set-based merge on PostgreSQL
+(``ivr.store.import_copy``), paced batches on SQLite (``ivr.store.import_batch``)
+so a service sharing the file keeps writing meanwhile. The rules that span
+rows (a repeated reference, a creditor's spoken form) are in
+``ivr.store.import_sequence``; on PostgreSQL the file's references are
+remembered by the database, so the import's memory does not grow with the
+file (a million rows take what a hundred thousand take).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,16 +186,19 @@ async def _into_postgres(
         writer = CopyWriter(conn, campaign_id, payment)
         await writer.open()
         try:
-            async for chunk in chunks(src):
-                report.errors += chunk.errors
-                debtors, phones = chunk.rows
-                result, refused = await writer.write(debtors, phones)
-                report.errors += refused
-                _count(report, result)
-        finally:
-            if conn.in_transaction():
+            async with contextlib.aclosing(chunks(src)) as checked:
+                async for chunk in checked:
+                    report.errors += chunk.errors
+                    debtors, phones = chunk.rows
+                    result, refused = await writer.write(debtors, phones)
+                    report.errors += refused
+                    _count(report, result)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the first error is the one to report
                 await conn.rollback()
-        await writer.close()
+                await writer.close()  # the connection goes back to the pool without them
+            raise
+        await writer.close()  # waits for the disk: every chunk is durable after it
 
 
 async def _into_sqlite(
@@ -202,19 +211,20 @@ async def _into_sqlite(
     (an SQLite store holds a small portfolio)."""
     sequencer = Sequencer(remember=True)
     pacer = Pacer("sqlite")
-    async for chunk in chunks(src):
-        report.errors += chunk.errors
-        refused = sequencer.sift(map(candidate, chunk.rows))
-        report.errors += refused
-        gone = {e.line for e in refused}
-        rows: list[DebtorRow] = [r for r in chunk.rows if r.line not in gone]
-        while rows:
-            batch, rows = rows[: pacer.size], rows[pacer.size :]
-            await pacer.wait_turn()
-            started = time.perf_counter()
-            result = await store_rows(sessions, batch, campaign_id)
-            pacer.done(len(batch), time.perf_counter() - started)
-            _count(report, result)
+    async with contextlib.aclosing(chunks(src)) as checked:
+        async for chunk in checked:
+            report.errors += chunk.errors
+            refused = sequencer.sift(map(candidate, chunk.rows))
+            report.errors += refused
+            gone = {e.line for e in refused}
+            rows: list[DebtorRow] = [r for r in chunk.rows if r.line not in gone]
+            while rows:
+                batch, rows = rows[: pacer.size], rows[pacer.size :]
+                await pacer.wait_turn()
+                started = time.perf_counter()
+                result = await store_rows(sessions, batch, campaign_id)
+                pacer.done(len(batch), time.perf_counter() - started)
+                _count(report, result)
 
 
 def _count(report: DebtorImportReport, result: BatchResult) -> None:

@@ -13,6 +13,7 @@ rules (read_rows) say.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -216,3 +217,44 @@ async def test_with_the_foreign_key_triggers_the_same(
             await _written_like_the_orm(s)
     finally:
         await engine.dispose()
+
+
+def _checking_processes() -> list[int]:
+    """This process's children that are an import's checking process."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read()
+        except (OSError, ValueError):
+            continue
+        if parent == os.getpid() and b"import_stream import serve" in command:
+            found.append(int(pid))
+    return found
+
+
+async def test_an_import_that_fails_leaves_no_checking_process(
+    sessions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writes fail after the first chunk: the error reaches the caller, the
+    checking process is stopped, and the next import works."""
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(import_batch, "SQLITE_ROWS", (3, 3, 3))
+    monkeypatch.setattr(import_stream, "PROCESS_BYTES", 0)
+    counted = importer._count
+
+    def fail_second(report: importer.DebtorImportReport, result: object) -> None:
+        if report.ok:
+            raise RuntimeError("the store went away")
+        counted(report, result)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importer, "_count", fail_second)
+    with pytest.raises(RuntimeError, match="went away"):
+        await import_debtors(sessions, write(tmp_path, BODY, "f.csv"))
+    assert _checking_processes() == []
+    monkeypatch.setattr(importer, "_count", counted)
+    report = await import_debtors(sessions, write(tmp_path, BODY, "f.csv"))
+    assert [e.line for e in report.errors] == EXPECTED_LINES
+    assert report.ok == 5
