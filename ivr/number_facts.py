@@ -90,9 +90,7 @@ def parse_number(text: str, region: str | None = None) -> phonenumbers.PhoneNumb
     code, national = pn_util._extract_country_code(digits)
     if code == 0 or len(national) < pn_util._MIN_LENGTH_FOR_NSN:
         return phonenumbers.parse(text, region)
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
-        code, phonenumbers.region_code_for_country_code(code)
-    )
+    metadata = _metadata(code, phonenumbers.region_code_for_country_code(code))
     if metadata is None:
         return phonenumbers.parse(text, region)
     _, stripped, _ = pn_util._maybe_strip_national_prefix_carrier_code(national, metadata)
@@ -106,6 +104,19 @@ def parse_number(text: str, region: str | None = None) -> phonenumbers.PhoneNumb
     return number
 
 
+@functools.lru_cache(maxsize=1024)
+def _metadata(code: int, region: str) -> phonenumbers.PhoneMetadata | None:
+    """A country's numbering plan (looked up by two dictionaries and a lock
+    each time otherwise)."""
+    return phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+
+
+def e164_of(parsed: phonenumbers.PhoneNumber) -> str:
+    """``format_number(parsed, E164)``: "+", the country code and the national
+    significant number (the format adds nothing else, not even an extension)."""
+    return f"+{parsed.country_code}{phonenumbers.national_significant_number(parsed)}"
+
+
 def number_kind(parsed: phonenumbers.PhoneNumber) -> tuple[str | None, int]:
     """The number's region and ``phonenumbers.number_type``, in one pass
     (``number_type`` looks the region up again, which for +1 means trying
@@ -113,9 +124,7 @@ def number_kind(parsed: phonenumbers.PhoneNumber) -> tuple[str | None, int]:
     region = phonenumbers.region_code_for_number(parsed)
     if region is None or parsed.country_code is None:
         return region, PhoneNumberType.UNKNOWN
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
-        parsed.country_code, region
-    )
+    metadata = _metadata(parsed.country_code, region)
     if metadata is None:
         return region, PhoneNumberType.UNKNOWN
     if not _FAST:

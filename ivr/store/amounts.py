@@ -19,6 +19,7 @@ MAX_CENTS = 10**13
 _NOT_DIGITS = re.compile(r"(?i)r\$|us\$|\$|brl|usd|\s")  # currency marks and spaces
 _AMOUNT = re.compile(r"[0-9.,]+")
 _SEPARATORS = re.compile(r"[.,]")
+_PLAIN = re.compile(r"([0-9]+)(?:[.,]([0-9]{1,2}))?")  # "150", "10.5", "10,50": most files
 
 
 class AmountInvalid(RowRejected):
@@ -31,6 +32,24 @@ def parse_amount(raw: str) -> int:
     The last separator followed by one or two digits is the decimal mark,
     whichever it is; every other '.' or ',' groups thousands.
     """
+    if plain := _PLAIN.fullmatch(raw):  # what the rules below make of it, without Decimal
+        cents = int(plain[1]) * 100 + int((plain[2] or "0").ljust(2, "0"))
+    else:
+        cents = _cents(raw)
+    if cents <= 0:
+        raise AmountInvalid(
+            f"amount {raw!r} must be greater than zero",
+            RowErrorCode.AMOUNT_NOT_POSITIVE,
+            {"value": raw},
+        )
+    if cents > MAX_CENTS:
+        raise AmountInvalid(
+            f"amount {raw!r} is implausibly large", RowErrorCode.AMOUNT_TOO_LARGE, {"value": raw}
+        )
+    return cents
+
+
+def _cents(raw: str) -> int:
     text = _NOT_DIGITS.sub("", raw)
     if not text or not _AMOUNT.fullmatch(text):
         raise AmountInvalid(f"amount {raw!r} is not a number", *_bad(raw))
@@ -45,18 +64,7 @@ def parse_amount(raw: str) -> int:
         value = Decimal(number)
     except InvalidOperation:
         raise AmountInvalid(f"amount {raw!r} is not a number", *_bad(raw)) from None
-    cents = int((value * 100).to_integral_value())
-    if cents <= 0:
-        raise AmountInvalid(
-            f"amount {raw!r} must be greater than zero",
-            RowErrorCode.AMOUNT_NOT_POSITIVE,
-            {"value": raw},
-        )
-    if cents > MAX_CENTS:
-        raise AmountInvalid(
-            f"amount {raw!r} is implausibly large", RowErrorCode.AMOUNT_TOO_LARGE, {"value": raw}
-        )
-    return cents
+    return int((value * 100).to_integral_value())
 
 
 def _bad(raw: str) -> tuple[RowErrorCode, dict[str, str]]:

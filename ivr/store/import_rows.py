@@ -23,7 +23,7 @@ from phonenumbers import PhoneNumberType
 from ivr.dialog.creditor_names import check_spoken_form
 from ivr.document_digits import DIGITS as DOCUMENT_DIGITS
 from ivr.document_digits import DocumentInvalid, hash_document
-from ivr.number_facts import facts_of, number_kind, parse_number
+from ivr.number_facts import e164_of, facts_of, number_kind, parse_number
 from ivr.store.amounts import parse_amount
 from ivr.store.channel_columns import CHANNEL_COLUMNS, channel_choices
 from ivr.store.import_report import RowRejected
@@ -162,7 +162,7 @@ def parse_phones(raw: str, country: str) -> tuple[tuple[str, ...], tuple[PhoneFa
                 RowErrorCode.PHONE_NOT_PERSONAL,
                 {"value": part, "kind": word},
             )
-        e164 = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+        e164 = e164_of(num)
         if e164 not in out:
             out.append(e164)
             facts.append(facts_of(num, where, kind))

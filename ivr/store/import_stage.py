@@ -288,7 +288,7 @@ def copy_text(rows: list[DebtorRow]) -> tuple[bytes, bytes]:
             f"{N if r.birth_year is None else r.birth_year}{S}"
             f"{N if r.document_digits is None else r.document_digits}{S}{channels}{S}"
             f"{r.creditor}{S}{N if r.creditor_spoken is None else r.creditor_spoken}{S}"
-            f"{r.amount_cents}{S}{r.currency}{S}{r.due_date}{S}{payment}{E}"
+            f"{r.amount_cents}{S}{r.currency}{S}{r.due_date.isoformat()}{S}{payment}{E}"
         )
         for position, (e164, (country, zones)) in enumerate(
             zip(r.phones, r.phone_facts, strict=True)

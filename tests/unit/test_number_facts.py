@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ivr.number_facts import (
     ZONES_MAX,
     country_of,
+    e164_of,
     facts_of,
     number_kind,
     parse_number,
@@ -149,6 +150,7 @@ def test_facts_of_a_typed_number_are_the_stored_facts() -> None:
             parsed = phonenumbers.parse(text)
         except phonenumbers.NumberParseException:
             continue
+        assert e164_of(parsed) == phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
         region, kind = number_kind(parsed)
         assert (region, kind) == (
             phonenumbers.region_code_for_number(parsed),
