@@ -258,3 +258,43 @@ async def test_an_import_that_fails_leaves_no_checking_process(
     report = await import_debtors(sessions, write(tmp_path, BODY, "f.csv"))
     assert [e.line for e in report.errors] == EXPECTED_LINES
     assert report.ok == 5
+
+
+async def test_bulk_rows_are_stored_as_core_stores_them(sessions) -> None:
+    """The batch path's executemany writes each value as Core's insert would
+    (bind processors: UTC instants, dates, enums, booleans), on both backends."""
+    from sqlalchemy import insert, text
+
+    from ivr.store.import_batch import DEBTORS, _insert_many
+    from ivr.store.models import DebtorStatus, utcnow
+    from ivr.vocab.messages import Channel
+
+    now = utcnow()
+    row = {
+        "name": "Zé Núñez",
+        "name_key": fold_name("Zé Núñez"),
+        "locale": "pt-BR",
+        "country": "BR",
+        "region": "SP",
+        "timezone": "America/Sao_Paulo",
+        "birth_year": 1980,
+        "document_digits": "s256$ab$cd",
+        "calls_allowed": False,
+        "sms_allowed": True,
+        "preferred_channel": Channel.SMS,
+        "status": DebtorStatus.ACTIVE,
+        "created_at": now,
+        "updated_at": now,
+    }
+    async with sessions() as s, s.begin():
+        await s.execute(insert(DEBTORS), [{**row, "external_ref": "CORE"}])
+        await _insert_many(s, DEBTORS, [{**row, "external_ref": "BULK"}])
+    async with sessions() as s:
+        found = (
+            await s.execute(text("SELECT * FROM debtors WHERE external_ref IN ('CORE', 'BULK')"))
+        ).mappings()
+        stored = {r["external_ref"]: dict(r) for r in found}
+    core, bulk = stored["CORE"], stored["BULK"]
+    for column in ("id", "external_ref"):
+        core.pop(column), bulk.pop(column)
+    assert bulk == core
