@@ -15,11 +15,16 @@ each chunk one short transaction of a fixed number of statements:
 3. an UPDATE ... FROM of the debtors that exist, then an INSERT ... ON
    CONFLICT DO NOTHING of the rest (one another writer created meanwhile is
    merged again), both recording ids in a third temporary table;
-4. phones: the ones a re-imported debtor no longer lists are deleted, the
-   file's are inserted (with their stored facts, ``ivr.number_facts``) or
-   moved to their position;
-5. debts: the debtor's first debt with the same creditor is updated, others
-   are inserted; then the creditors' spoken forms.
+4. phones: a new debtor's are inserted with their stored facts
+   (``ivr.number_facts``); a known debtor's are compared with the file's
+   and, if they differ, the ones no longer listed are deleted and the
+   file's inserted or moved to their position;
+5. debts: the debtor's first debt with the same creditor is updated (if
+   anything changed), others are inserted; then the creditors' spoken forms.
+
+The statements that find rows of the store (a chunk's few thousand among
+millions) are planned as index lookups (``import_stage.BY_INDEX``); the
+merge's plans were checked with EXPLAIN against a million debtors.
 
 Only row locks are taken, on the chunk's own debtors, so the running service
 keeps answering; a chunk commits in a fraction of a second. The commits but
