@@ -45,7 +45,6 @@ Encode = Callable[[list[DebtorRow]], Any]
 class Chunk:
     """Up to ``size`` good rows, encoded, and the lines refused among them."""
 
-    good: int
     rows: Any  # encode(the good rows)
     errors: list[RowError] = field(default_factory=list)
 
@@ -78,10 +77,10 @@ def checked_chunks(src: Source) -> Generator[Chunk, None, None]:
             errors.append(RowError.of(rec.line, exc, (values.get("external_ref") or "").strip()))
             continue
         if len(rows) >= src.size:
-            yield Chunk(len(rows), src.encode(rows), errors)
+            yield Chunk(src.encode(rows), errors)
             rows, errors = [], []
     if rows or errors:
-        yield Chunk(len(rows), src.encode(rows), errors)
+        yield Chunk(src.encode(rows), errors)
 
 
 async def chunks(src: Source) -> AsyncGenerator[Chunk, None]:
