@@ -138,7 +138,8 @@ async def _from_process(src: Source) -> AsyncGenerator[Chunk, None]:
     finally:
         reader.cancel()
         if proc.returncode is None:
-            proc.kill()  # the caller stopped early: nothing more to check
+            with contextlib.suppress(ProcessLookupError):  # it may have just ended
+                proc.kill()  # the caller stopped early: nothing more to check
             await proc.wait()
 
 
