@@ -1,8 +1,11 @@
-"""Debtor import throughput, and what a running service sees meanwhile.
+"""Debtor import throughput, its memory, and what a running service sees meanwhile.
 
-For each backend and each file size: a fresh database, an import of N new
-debtors, then the same file again (N updates). Prints rows/s for both, and
-the import's peak resident memory.
+For each file size and backend: a fresh database, ``ivr import`` of N new
+debtors (its own process, as in production), then the same file again (N
+updates). Each phase prints its seconds, rows/s and peak resident memory:
+the whole import (its process and the process that checks the rows, summed,
+sampled every 50 ms) and its largest process (exact, from the kernel). The
+peak must not grow with the file: compare 100,000 and 1,000,000 rows.
 
 On SQLite a second process plays the running service: a small write
 transaction every 20 ms through the standard sqlite3 module (same busy
@@ -10,12 +13,17 @@ timeout as the service), and the wait of each one is reported.
 
 On PostgreSQL, ``--webhooks RATE`` runs ``ivr serve`` on the same database
 and sends it signed /twilio/status requests at RATE per second (open loop),
-first with nothing else running, then while ``ivr import`` (its own process,
-as in production) loads the file: p50/p99 of both are printed side by side.
+first with nothing else running, then during each phase: p50/p99 of both and
+the ratio of the p99s (the service must stay within 2x of idle). The
+service's log is kept next to the database and its tail printed if a
+request fails.
+
+Every figure is printed with the load average: other work on the machine
+makes a figure worth little.
 
     .venv/bin/python bench/import.py --rows 100000,1000000 --backends postgres
     .venv/bin/python bench/import.py --rows 100000 --backends sqlite
-    .venv/bin/python bench/import.py --rows 1000000 --backends postgres --webhooks 50
+    .venv/bin/python bench/import.py --rows 1000000 --backends postgres --webhooks 50 [--nice 10]
 """
 
 from __future__ import annotations
@@ -24,12 +32,12 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import os
-import resource
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +51,10 @@ from twilio.request_validator import RequestValidator  # noqa: E402
 
 from bench.service_process import database, free_port, wait_ready  # noqa: E402
 from ivr.store.db import make_engine, make_sessionmaker  # noqa: E402
-from ivr.store.importer import ensure_campaign, import_debtors  # noqa: E402
+from ivr.store.importer import ensure_campaign  # noqa: E402
+
+NICE: tuple[str, ...] = ()  # --nice N: the import process runs under ``nice -n N``
+PHASES = ("insert", "update")
 
 
 def portfolio(path: Path, rows: int) -> None:
@@ -54,6 +65,100 @@ def portfolio(path: Path, rows: int) -> None:
             out.write(
                 f"P{i},Pessoa {i} Souza,{phones},{10 + i % 900}.50,2026-12-01,Loja,pt-BR,SP\n"
             )
+
+
+def load_avg() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+@dataclass
+class Run:
+    """One ``ivr import``: how long, what it printed, and its memory."""
+
+    seconds: float
+    output: str
+    peak_mib: float  # the process tree's resident memory, summed, at its sampled peak
+    largest_mib: float  # the largest single process's peak (the kernel's figure)
+
+
+def _tree_rss_kib(pid: int) -> int:
+    """Resident memory of ``pid`` and its descendants now (0 once gone)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as f:
+                total += next(int(ln.split()[1]) for ln in f if ln.startswith("VmRSS:"))
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                todo += [int(c) for c in f.read().split()]
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
+def run_import(csv_path: Path, env: dict[str, str], cwd: Path) -> Run:
+    """``ivr import`` in its own process (under NICE), watched until it exits."""
+    log = cwd / "import.err"
+    started = time.perf_counter()
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [
+                *NICE,
+                sys.executable,
+                *("-m", "ivr.cli", "import", str(csv_path), "--campaign", "bench"),
+            ],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=err,
+        )
+        peak = 0
+        assert proc.stdout is not None
+        os.set_blocking(proc.stdout.fileno(), False)
+        out = b""
+        while True:
+            chunk = proc.stdout.read()
+            out += chunk or b""
+            peak = max(peak, _tree_rss_kib(proc.pid))
+            done, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.05)
+        took = time.perf_counter() - started
+        out += proc.stdout.read() or b""
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"ivr import failed:\n{log.read_text()[-3000:]}")
+    return Run(took, out.decode().strip(), peak / 1024, usage.ru_maxrss / 1024)
+
+
+def report(backend: str, phase: str, rows: int, run: Run) -> None:
+    print(
+        f"{backend:8} {phase:6} {rows:>8} rows by `ivr import` in {run.seconds:6.1f} s: "
+        f"{rows / run.seconds:8.0f} rows/s, peak RSS {run.peak_mib:4.0f} MiB "
+        f"(largest process {run.largest_mib:4.0f} MiB); {run.output} ({load_avg()})",
+        flush=True,
+    )
+
+
+def service_env(url: str, workdir: Path) -> dict[str, str]:
+    return dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        IVR_DATABASE_URL=url,
+        IVR_PUBLIC_URL=webhooks_bench.PUBLIC,
+        IVR_TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+        IVR_TWILIO_AUTH_TOKEN=webhooks_bench.TOKEN,
+        IVR_TWILIO_FROM_NUMBER="+551130000000",
+        IVR_TWILIO_API_URL="http://127.0.0.1:9",
+        IVR_SCHEDULER_ENABLED="false",
+        IVR_CACHE_DIR=str(workdir / "cache"),
+    )
 
 
 def writer(db_file: str, stop: Any, results: Any) -> None:
@@ -78,65 +183,35 @@ def writer(db_file: str, stop: Any, results: Any) -> None:
     results.put((waits, failed))
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-NICE: tuple[str, ...] = ()  # --nice N: the import process runs under ``nice -n N``
-
-
-def peak_rss_mib() -> float:
-    """This process's peak resident memory (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def load_avg() -> str:
-    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 async def run(backend: str, rows: int, csv_path: Path, workdir: Path, webhooks: float) -> None:
     async with database(backend, workdir) as url:
         engine = make_engine(url)
-        sessions = make_sessionmaker(engine)
-        async with sessions() as s, s.begin():
+        async with make_sessionmaker(engine)() as s, s.begin():
             await ensure_campaign(s, "bench", "pt-BR")
+        await engine.dispose()
+        env = service_env(url, workdir)
         if webhooks and backend == "postgres":
-            try:
-                await with_webhooks(url, rows, csv_path, workdir, webhooks)
-            finally:
-                await engine.dispose()
+            await with_webhooks(url, rows, csv_path, workdir, webhooks, env)
             return
         stop, results = mp.Event(), mp.Queue()  # type: ignore[var-annotated]
         proc = None
         if backend == "sqlite":
             proc = mp.Process(target=writer, args=(str(workdir / "bench.db"), stop, results))
             proc.start()
-        waits: list[float] = []
-        failed = 0
         try:
-            for phase in ("insert", "update"):
-                print(f"{backend:8} {phase:6} {rows} rows: starting ({load_avg()})", flush=True)
-                started = time.perf_counter()
-                report = await import_debtors(sessions, csv_path, campaign="bench")
-                took = time.perf_counter() - started
-                assert report.ok == rows and not report.errors, report.errors[:3]
-                print(
-                    f"{backend:8} {phase:6} {rows} rows in {took:6.1f} s: {rows / took:8.0f} rows/s"
-                    f"  peak RSS {peak_rss_mib():.0f} MiB  ({load_avg()})",
-                    flush=True,
-                )
+            for phase in PHASES:
+                done = await asyncio.to_thread(run_import, csv_path, env, workdir)
+                report(backend, phase, rows, done)
         finally:
             if proc is not None:
                 stop.set()
                 waits, failed = results.get(timeout=60)
                 proc.join()
-            await engine.dispose()
-        if waits:
+        if proc is not None and waits:
             ms = [w * 1000 for w in waits]
             print(
                 f"{backend:8} concurrent writer: {len(ms)} writes, p50 {pct(ms, 0.5):.1f} ms, "
-                f"p99 {pct(ms, 0.99):.1f} ms, max {max(ms):.1f} ms, failed {failed}"
+                f"p99 {pct(ms, 0.99):.1f} ms, max {max(ms):.1f} ms, failed {failed} ({load_avg()})"
             )
 
 
@@ -180,7 +255,8 @@ async def probe(port: int, rate: float, attempts: int, stop: asyncio.Event) -> l
             tasks.append(asyncio.create_task(one(i, http)))
             i += 1
         await asyncio.gather(*tasks)
-    assert not failures, f"webhook failures: {failures[:5]}"
+    if failures:
+        raise RuntimeError(f"webhook failures: {failures[:5]} ({len(failures)} in all)")
     return latencies
 
 
@@ -194,59 +270,46 @@ def summary(ms: list[float]) -> str:
     return f"{len(ms)} requests, p50 {pct(ms, 0.5):6.1f} ms, p99 {pct(ms, 0.99):6.1f} ms"
 
 
-async def with_webhooks(url: str, rows: int, csv_path: Path, workdir: Path, rate: float) -> None:
+async def with_webhooks(
+    url: str, rows: int, csv_path: Path, workdir: Path, rate: float, env: dict[str, str]
+) -> None:
     """The service answers webhooks while ``ivr import`` runs in its own process."""
     attempts = 200
     await webhooks_bench.seed(url, attempts)
     port = free_port()
-    env = dict(
-        os.environ,
-        IVR_DATABASE_URL=url,
-        IVR_PUBLIC_URL=webhooks_bench.PUBLIC,
-        IVR_TWILIO_ACCOUNT_SID="AC" + "0" * 32,
-        IVR_TWILIO_AUTH_TOKEN=webhooks_bench.TOKEN,
-        IVR_TWILIO_FROM_NUMBER="+551130000000",
-        IVR_TWILIO_API_URL="http://127.0.0.1:9",
-        IVR_SCHEDULER_ENABLED="false",
-        IVR_CACHE_DIR=str(workdir / "cache"),
-    )
     serve = [sys.executable, "-m", "ivr.cli", "serve", "--keypad-only"]
-    service = subprocess.Popen(  # noqa: ASYNC220 (started once, before the measurement)
-        [*serve, "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = workdir / "service.log"
+    with log.open("wb") as out:
+        service = subprocess.Popen(  # noqa: ASYNC220 (started once, before the measurement)
+            [*serve, "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=workdir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         await wait_ready(port, service)
         await probe_for(port, rate, 3, attempts)  # warm-up
         idle = await probe_for(port, rate, 10, attempts)
-        print(f"postgres webhooks at {rate:.0f}/s, idle:        {summary(idle)} ({load_avg()})")
-        for phase in ("insert", "update"):
+        print(f"postgres webhooks at {rate:.0f}/s, idle:          {summary(idle)} ({load_avg()})")
+        for phase in PHASES:
             stop = asyncio.Event()
             probing = asyncio.create_task(probe(port, rate, attempts, stop))
-            started = time.perf_counter()
-            importer = await asyncio.create_subprocess_exec(
-                *NICE,
-                sys.executable,
-                *("-m", "ivr.cli", "import", str(csv_path), "--campaign", "bench"),
-                env=env,
-                cwd=workdir,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
-            out, err = await importer.communicate()
-            took = time.perf_counter() - started
-            stop.set()
-            busy = await probing
-            assert importer.returncode == 0, err.decode()[-2000:]
+            try:
+                done = await asyncio.to_thread(run_import, csv_path, env, workdir)
+            finally:
+                stop.set()
+                try:
+                    busy = await probing
+                except RuntimeError:
+                    print(log.read_text(errors="replace")[-4000:])
+                    raise
+            report("postgres", phase, rows, done)
+            ratio = pct(busy, 0.99) / pct(idle, 0.99)
             print(
-                f"postgres {phase:6} {rows} rows by `ivr import` in {took:6.1f} s: "
-                f"{rows / took:8.0f} rows/s; {out.decode().strip()}"
-            )
-            print(
-                f"postgres webhooks at {rate:.0f}/s, during {phase}: {summary(busy)} ({load_avg()})"
+                f"postgres webhooks at {rate:.0f}/s, during {phase}: {summary(busy)}; "
+                f"p99 {ratio:.1f}x idle ({load_avg()})",
+                flush=True,
             )
     finally:
         service.terminate()
@@ -265,7 +328,7 @@ async def main() -> None:
     if args.nice:
         global NICE
         NICE = ("nice", "-n", str(args.nice))
-    print(f"{os.cpu_count()} cores, {load_avg()}")
+    print(f"{os.cpu_count()} cores, {load_avg()}", flush=True)
     for rows in (int(n) for n in args.rows.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
             csv_path = Path(tmp) / "portfolio.csv"

@@ -1,272 +1,220 @@
-"""Storing validated debtor rows on PostgreSQL: COPY into staging, merge set-based.
+"""Storing a debtor file on PostgreSQL: COPY into staging, merge set-based.
 
-The rows were checked in Python (``ivr.store.import_rows.validate_row`` is the
-only rule for a row); here they are only written. A chunk is one short
-transaction of a fixed number of statements whatever its size:
+The rows were checked where they were read (``ivr.store.import_rows``, maybe
+in another process) and arrive as COPY text (``ivr.store.import_stage``);
+here they are only written, on one connection held for the whole import,
+each chunk one short transaction of a fixed number of statements:
 
-1. binary COPY of the chunk into two temporary tables (debtors with their
-   debt, and their phones), private to the connection and emptied at commit;
-2. an UPDATE ... FROM of the debtors that exist, then an INSERT ... ON
-   CONFLICT DO NOTHING of the rest (a debtor another import created meanwhile
-   is updated on a second pass), both recording ids in a third temporary table;
-3. phones: the ones a re-imported debtor no longer lists are deleted, the
-   file's are inserted or moved to their position (ON CONFLICT);
-4. debts: the debtor's first debt with the same creditor is updated, others
-   are inserted; then the creditors' spoken forms.
+1. COPY of the chunk into two temporary tables (debtors with their debt, and
+   their phones), private to the connection and emptied at commit;
+2. the rules across rows (``ivr.store.import_sequence``): one query finds the
+   few rows they can touch (a reference kept by an earlier chunk, which a
+   temporary table of the import's references answers by its key, or twice
+   in the chunk, or a spoken form); the refused ones leave the staging and
+   the rest's references join the table. Memory does not grow with the file;
+3. an UPDATE ... FROM of the debtors that exist, then an INSERT ... ON
+   CONFLICT DO NOTHING of the rest (one another writer created meanwhile is
+   merged again), both recording ids in a third temporary table;
+4. phones: a new debtor's are inserted with their stored facts
+   (``ivr.number_facts``); a known debtor's are compared with the file's
+   and, if they differ, the ones no longer listed are deleted and the
+   file's inserted or moved to their position;
+5. debts: the debtor's first debt with the same creditor is updated (if
+   anything changed), others are inserted; then the creditors' spoken forms.
+
+The statements that find rows of the store (a chunk's few thousand among
+millions) are planned as index lookups (``import_stage.BY_INDEX``); the
+merge's plans were checked with EXPLAIN against a million debtors.
 
 Only row locks are taken, on the chunk's own debtors, so the running service
-keeps answering; a chunk of :data:`CHUNK_ROWS` commits in a fraction of a
-second. A chunk the database refuses (a value a column cannot hold) is
-written again through :func:`ivr.store.import_batch.store_rows`, which
-narrows it down to the row at fault: the report stays row-level.
+keeps answering; a chunk commits in a fraction of a second. The commits but
+the last do not wait for the disk (``synchronous_commit = off``): the last
+one does, and makes every one before it durable, before the import reports.
+A chunk the database refuses (a value a column cannot hold) is merged again
+by halves under savepoints until the line at fault is found: only that line
+is lost, and reported.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from sqlalchemy import CursorResult, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from ivr.store import import_stage as sql
 from ivr.store.creditors import merge_spoken_forms
-from ivr.store.import_batch import BatchResult, store_rows
+from ivr.store.import_batch import BatchResult, db_reason
+from ivr.store.import_report import RowError
+from ivr.store.import_sequence import Candidate, Sequencer
 from ivr.store.models import DebtStatus, utcnow
-from ivr.store.payment_columns import PAYMENT_COLUMNS
 
-if TYPE_CHECKING:
-    from ivr.store.import_rows import DebtorRow
-
-CHUNK_ROWS = 10_000  # about 0.3 s of one transaction on 2 cores
-
-STAGE = "import_debtor_stage"
-PHONE_STAGE = "import_phone_stage"
-IDS = "import_debtor_ids"
-
-_STAGE_COLUMNS = (
-    "line",
-    "external_ref",
-    "name",
-    "locale",
-    "country",
-    "region",
-    "timezone",
-    "birth_year",
-    "document_digits",
-    "calls_allowed",
-    "sms_allowed",
-    "preferred_channel",
-    "creditor",
-    "amount_cents",
-    "currency",
-    "due_date",
-    *PAYMENT_COLUMNS,
-)
-
-# Temporary: invisible to other sessions, no WAL, emptied by every commit.
-_CREATE = ";".join(
-    (
-        f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ("
-        " line integer PRIMARY KEY, external_ref text NOT NULL, name text, locale text,"
-        " country text, region text, timezone text, birth_year integer, document_digits text,"
-        " calls_allowed boolean, sms_allowed boolean, preferred_channel text, creditor text,"
-        " amount_cents bigint, currency text, due_date date,"
-        " payment_url text, pix_code text, boleto_line text) ON COMMIT DELETE ROWS",
-        f"CREATE TEMP TABLE IF NOT EXISTS {PHONE_STAGE} ("
-        " line integer, e164 text, position integer) ON COMMIT DELETE ROWS",
-        f"CREATE TEMP TABLE IF NOT EXISTS {IDS} ("
-        " line integer PRIMARY KEY, debtor_id integer, fresh boolean) ON COMMIT DELETE ROWS",
-    )
-)
-_EXISTS = f"SELECT to_regclass('pg_temp.{IDS}') IS NOT NULL"
-
-# An empty channel cell (NULL here) leaves what the debtor has.
-_UPDATE_DEBTORS = f"""
-WITH up AS (
-  UPDATE debtors d SET
-    name = s.name, locale = s.locale, country = s.country, region = s.region,
-    timezone = s.timezone, birth_year = s.birth_year, document_digits = s.document_digits,
-    calls_allowed = COALESCE(s.calls_allowed, d.calls_allowed),
-    sms_allowed = COALESCE(s.sms_allowed, d.sms_allowed),
-    preferred_channel = COALESCE(s.preferred_channel, d.preferred_channel),
-    updated_at = :now, next_attempt_at = NULL
-  FROM {STAGE} s
-  WHERE d.external_ref = s.external_ref
-    AND NOT EXISTS (SELECT 1 FROM {IDS} i WHERE i.line = s.line)
-  RETURNING d.id, s.line
-)
-INSERT INTO {IDS} (line, debtor_id, fresh) SELECT line, id, false FROM up
-"""
-
-_INSERT_DEBTORS = f"""
-WITH ins AS (
-  INSERT INTO debtors (external_ref, name, locale, country, region, timezone, birth_year,
-                       document_digits, calls_allowed, sms_allowed, preferred_channel,
-                       created_at, updated_at)
-  SELECT external_ref, name, locale, country, region, timezone, birth_year, document_digits,
-         COALESCE(calls_allowed, true), COALESCE(sms_allowed, true), preferred_channel,
-         CAST(:now AS timestamptz), CAST(:now AS timestamptz)
-  FROM {STAGE} s
-  WHERE NOT EXISTS (SELECT 1 FROM {IDS} i WHERE i.line = s.line)
-  ON CONFLICT (external_ref) DO NOTHING
-  RETURNING id, external_ref
-)
-INSERT INTO {IDS} (line, debtor_id, fresh)
-SELECT s.line, ins.id, true FROM ins JOIN {STAGE} s ON s.external_ref = ins.external_ref
-"""
-
-_DELETE_PHONES = f"""
-DELETE FROM phones p USING {IDS} i
-WHERE NOT i.fresh AND p.debtor_id = i.debtor_id
-  AND NOT EXISTS (SELECT 1 FROM {PHONE_STAGE} sp WHERE sp.line = i.line AND sp.e164 = p.e164)
-"""
-
-# A new debtor's phones are plain inserts; a known one's may exist already.
-_INSERT_PHONES = f"""
-INSERT INTO phones (debtor_id, e164, position)
-SELECT i.debtor_id, sp.e164, sp.position FROM {PHONE_STAGE} sp JOIN {IDS} i USING (line)
-WHERE i.fresh
-"""
-
-_UPSERT_PHONES = f"""
-INSERT INTO phones (debtor_id, e164, position)
-SELECT i.debtor_id, sp.e164, sp.position FROM {PHONE_STAGE} sp JOIN {IDS} i USING (line)
-WHERE NOT i.fresh
-ON CONFLICT (debtor_id, e164) DO UPDATE SET position = EXCLUDED.position
-WHERE phones.position IS DISTINCT FROM EXCLUDED.position
-"""
+MERGE_PASSES = 5  # a debtor created or removed by another writer each time: give up
+# The merge's inserts skip the per-row foreign-key triggers (a third of their
+# time) where the database lets this session: every key they write is one
+# the chunk's transaction holds. A debtor it inserted (invisible to anyone
+# else) or updated (locked until commit), and the campaign (locked FOR KEY
+# SHARE, as the trigger would). Deleting phones runs with the triggers: a
+# deleted phone's calls must lose their phone_id.
+SKIP_FK_TRIGGERS = True  # where the session may (tests turn it off to run the other way)
+_UNCHECKED = "session_replication_role = replica"
+_CHECKED = "session_replication_role = origin"
 
 
-def _debt_statements(payment: tuple[str, ...]) -> tuple[str, str]:
-    """UPDATE and INSERT of debts; only the payment columns the file has are written."""
-    sets = "".join(f", {c} = m.{c}" for c in payment)
-    update = f"""
-UPDATE debts d SET amount_cents = m.amount_cents, currency = m.currency,
-  due_date = m.due_date, campaign_id = :campaign{sets}
-FROM (
-  SELECT DISTINCT ON (x.debtor_id, x.creditor) x.id, s.*
-  FROM {IDS} i JOIN {STAGE} s USING (line)
-  JOIN debts x ON x.debtor_id = i.debtor_id AND x.creditor = s.creditor
-  WHERE NOT i.fresh
-  ORDER BY x.debtor_id, x.creditor, x.id
-) m
-WHERE d.id = m.id
-"""
-    cols = "".join(f", {c}" for c in payment)
-    values = "".join(f", s.{c}" for c in payment)
-    insert = f"""
-INSERT INTO debts (debtor_id, campaign_id, creditor, amount_cents, currency, due_date,
-                   status, created_at{cols})
-SELECT i.debtor_id, CAST(:campaign AS integer), s.creditor, s.amount_cents, s.currency,
-       s.due_date, CAST(:status AS text), CAST(:now AS timestamptz){values}
-FROM {IDS} i JOIN {STAGE} s USING (line)
-WHERE i.fresh OR NOT EXISTS (
-  SELECT 1 FROM debts x WHERE x.debtor_id = i.debtor_id AND x.creditor = s.creditor)
-"""
-    return update, insert
+class CopyWriter:
+    """One import's writes to PostgreSQL, chunk by chunk, on one connection."""
 
+    def __init__(self, conn: AsyncConnection, campaign_id: int, payment: tuple[str, ...]) -> None:
+        # payment: the payment columns the file has (the same for every row).
+        self.conn = conn
+        self.campaign_id = campaign_id
+        self.debt_fresh, self.debt_known = sql.debt_statements(payment)
+        self.sequencer = Sequencer(remember=False)  # the kept references: table KEPT
+        self.unchecked = False  # may the inserts skip the per-row foreign-key triggers?
 
-def _records(rows: list[DebtorRow]) -> tuple[list[tuple[Any, ...]], list[tuple[int, str, int]]]:
-    debtors: list[tuple[Any, ...]] = []
-    phones: list[tuple[int, str, int]] = []
-    for r in rows:
-        channels = dict(r.channels)
-        preferred = channels.get("preferred_channel")
-        debtors.append(
-            (
-                r.line,
-                r.external_ref,
-                r.name,
-                str(r.locale),
-                r.country,
-                r.region,
-                r.timezone,
-                r.birth_year,
-                r.document_digits,
-                channels.get("calls_allowed"),
-                channels.get("sms_allowed"),
-                None if preferred is None else str(preferred),
-                r.creditor,
-                r.amount_cents,
-                r.currency,
-                r.due_date,
-                *(r.payment.get(c) for c in PAYMENT_COLUMNS),
+    async def open(self) -> None:
+        """The import's temporary tables (a connection from the pool may hold
+        an earlier import's: they are made anew)."""
+        try:  # refused once the session has used a temporary table: it keeps its size
+            await self.conn.exec_driver_sql("SET temp_buffers = '64MB'")
+            await self.conn.commit()
+        except DBAPIError:
+            await self.conn.rollback()
+        try:
+            if SKIP_FK_TRIGGERS:
+                await self.conn.exec_driver_sql(f"SET LOCAL {_UNCHECKED}")
+                self.unchecked = True
+        except DBAPIError:  # not a superuser (nor granted it): the triggers run
+            self.unchecked = False
+        await self.conn.rollback()
+        for statement in sql.CREATE:
+            await self.conn.exec_driver_sql(statement)
+        await self.conn.commit()
+
+    async def close(self) -> None:
+        """Drop the tables, in a transaction that waits for the disk: every
+        chunk committed before is durable once this returns."""
+        await self.conn.exec_driver_sql(sql.DROP)
+        await self.conn.commit()
+
+    async def write(self, debtors: bytes, phones: bytes) -> tuple[BatchResult, list[RowError]]:
+        """Store one chunk (COPY text): what was written, and the rows the
+        rules across rows refused."""
+        await self.conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+        driver = await self._driver()
+        if debtors:
+            await driver.copy_to_table(
+                sql.STAGE, source=memoryview(debtors), columns=sql.STAGE_COLUMNS, format="text"
             )
-        )
-        phones.extend((r.line, e164, position) for position, e164 in enumerate(r.phones))
-    return debtors, phones
+        if phones:
+            await driver.copy_to_table(
+                sql.PHONE_STAGE, source=memoryview(phones), columns=sql.PHONE_COLUMNS, format="text"
+            )
+        refused, forms = await self._sift(driver)
+        lo, hi, count = await driver.fetchrow(sql.KEEP)
+        result = await self._merge_lines(driver, lo, hi, count) if count else BatchResult()
+        failed = {line for line, _, _ in result.failed}
+        stored = {k: said for k, (said, line) in forms.items() if line not in failed}
+        if stored:
+            async with AsyncSession(bind=self.conn) as s:
+                await merge_spoken_forms(s, stored)
+        await self.conn.commit()
+        return result, refused
 
+    async def _driver(self) -> Any:
+        """The asyncpg connection under this one, inside its transaction."""
+        raw = await self.conn.get_raw_connection()
+        return raw.driver_connection
 
-async def copy_rows(
-    sessions: async_sessionmaker[AsyncSession],
-    rows: list[DebtorRow],
-    campaign_id: int,
-    payment: tuple[str, ...],
-) -> BatchResult:
-    """Store one chunk; if the database refuses it, through the narrowing batch path.
+    async def _sift(
+        self, driver: Any
+    ) -> tuple[list[RowError], dict[tuple[str, str], tuple[str, int]]]:
+        """Apply the rules across rows; drop the refused lines from the staging."""
+        found = await driver.fetch(sql.CANDIDATES)
+        candidates = [Candidate(*r) for r in found]
+        if not candidates:
+            return [], {}
+        refused = self.sequencer.sift(candidates)
+        gone = {e.line for e in refused}
+        if gone:
+            for statement in sql.DROP_LINES:
+                await driver.execute(statement, sorted(gone))
+        forms = {
+            (c.creditor, c.locale): (c.spoken, c.line)
+            for c in candidates
+            if c.spoken is not None and c.line not in gone
+        }
+        return refused, forms
 
-    ``payment``: the payment columns the file has (the same for every row).
-    """
-    try:
-        async with sessions() as s, s.begin():
-            inserted, updated = await _merge(s, rows, campaign_id, payment)
+    async def _merge_lines(self, driver: Any, lo: int, hi: int, count: int) -> BatchResult:
+        """Merge the ``count`` staged lines ``lo``..``hi``; if the database
+        refuses them, by halves."""
+        savepoint = await self.conn.begin_nested()
+        try:
+            inserted, updated = await self._merge(lo, hi, count)
+        except DBAPIError as exc:
+            if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+                raise  # the database is unavailable: not about any one row
+            await savepoint.rollback()
+            if count == 1:
+                ref = await driver.fetchval(sql.REF_OF, lo)
+                return BatchResult(failed=[(lo, ref, db_reason(exc))])
+            lines = [r[0] for r in await driver.fetch(sql.LINES, lo, hi)]
+            half = count // 2
+            result = await self._merge_lines(driver, lines[0], lines[half - 1], half)
+            result.add(await self._merge_lines(driver, lines[half], lines[-1], count - half))
+            return result
+        await savepoint.commit()
         return BatchResult(inserted, updated)
-    except DBAPIError as exc:
-        if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
-            raise  # the database is unavailable: not about any one row
-    except _Raced:
-        pass  # rolled back; the batch path finds each debtor as it is now
-    return await store_rows(sessions, rows, campaign_id)
 
+    async def _merge(self, lo: int, hi: int, count: int) -> tuple[int, int]:
+        """The set-based merge of the ``count`` staged lines ``lo``..``hi``."""
+        now: dt.datetime = utcnow()
+        span = {"lo": lo, "hi": hi}
+        debt = {"campaign": self.campaign_id, "status": DebtStatus.OPEN.value, "now": now, **span}
+        unchecked = self.unchecked and await self._hold_campaign()
+        if unchecked:
+            await self.conn.exec_driver_sql(f"SET LOCAL {_UNCHECKED}")
+        inserted = updated = 0
+        for _ in range(MERGE_PASSES):  # each line's reference is the chunk's alone
+            await self.conn.exec_driver_sql(sql.BY_INDEX)
+            updated += await self._count(sql.UPDATE_DEBTORS, now=now, **span)
+            await self.conn.exec_driver_sql(sql.BY_HASH)
+            inserted += await self._count(sql.INSERT_DEBTORS, now=now, **span)
+            if inserted + updated == count:
+                break
+        else:
+            raise RuntimeError("debtors of the file keep changing under the import")
+        if inserted:
+            await self.conn.execute(text(sql.INSERT_PHONES), span)
+            await self.conn.execute(text(self.debt_fresh), debt)
+        if updated:
+            await self.conn.exec_driver_sql(sql.BY_INDEX)
+            if await self.conn.scalar(text(sql.PHONES_CHANGED), span):
+                if unchecked:  # a phone's deletion sets its calls' phone_id to NULL
+                    await self.conn.exec_driver_sql(f"SET LOCAL {_CHECKED}")
+                await self.conn.execute(text(sql.DELETE_PHONES), span)
+                if unchecked:
+                    await self.conn.exec_driver_sql(f"SET LOCAL {_UNCHECKED}")
+                await self.conn.execute(text(sql.UPSERT_PHONES), span)
+            await self.conn.execute(text(self.debt_known), debt)
+            await self.conn.exec_driver_sql(sql.BY_HASH)
+        if unchecked:
+            await self.conn.exec_driver_sql(f"SET LOCAL {_CHECKED}")
+        return inserted, updated
 
-class _Raced(Exception):
-    """A debtor of the chunk was neither updated nor inserted (deleted meanwhile)."""
+    async def _hold_campaign(self) -> bool:
+        """Lock the campaign against deletion until commit, as the debts'
+        foreign-key trigger would; False if it is gone (then the triggers run
+        and refuse the debts)."""
+        found = await self.conn.scalar(
+            text("SELECT id FROM campaigns WHERE id = :c FOR KEY SHARE"), {"c": self.campaign_id}
+        )
+        return found is not None
 
-
-async def _merge(
-    s: AsyncSession, rows: list[DebtorRow], campaign_id: int, payment: tuple[str, ...]
-) -> tuple[int, int]:
-    now: dt.datetime = utcnow()
-    # The first statement also opens the transaction the COPY joins.
-    exists = await s.scalar(text(_EXISTS))
-    raw = await (await s.connection()).get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
-    if not exists:  # once per connection: the tables outlive the transaction
-        await driver.execute(_CREATE)
-    debtors, phones = _records(rows)
-    await driver.copy_records_to_table(STAGE, records=debtors, columns=_STAGE_COLUMNS)
-    await driver.copy_records_to_table(
-        PHONE_STAGE, records=phones, columns=("line", "e164", "position")
-    )
-    # The chunk's lines hold distinct external_refs (the file's repeats were
-    # reported before), so a line maps to one debtor.
-    updated = await _count(s, _UPDATE_DEBTORS, now=now)
-    inserted = await _count(s, _INSERT_DEBTORS, now=now)
-    if updated + inserted < len(rows):  # created by another import since the UPDATE
-        updated += await _count(s, _UPDATE_DEBTORS, now=now)
-        if updated + inserted < len(rows):
-            raise _Raced
-    if inserted:
-        await s.execute(text(_INSERT_PHONES))
-    if updated:
-        await s.execute(text(_DELETE_PHONES))
-        await s.execute(text(_UPSERT_PHONES))
-    update_debts, insert_debts = _debt_statements(payment)
-    if updated:
-        await s.execute(text(update_debts), {"campaign": campaign_id})
-    await s.execute(
-        text(insert_debts),
-        {"campaign": campaign_id, "status": DebtStatus.OPEN.value, "now": now},
-    )
-    await merge_spoken_forms(
-        s, {(r.creditor, r.locale): r.creditor_spoken for r in rows if r.creditor_spoken}
-    )
-    return inserted, updated
-
-
-async def _count(s: AsyncSession, sql: str, **params: Any) -> int:
-    """Run a statement; the number of rows it wrote."""
-    result = cast("CursorResult[Any]", await s.execute(text(sql), params))
-    return int(result.rowcount)
+    async def _count(self, statement: str, **params: Any) -> int:
+        """Run a statement; the number of rows it wrote."""
+        result = cast("CursorResult[Any]", await self.conn.execute(text(statement), params))
+        return int(result.rowcount)

@@ -23,6 +23,7 @@ from phonenumbers import PhoneNumberType
 from ivr.dialog.creditor_names import check_spoken_form
 from ivr.document_digits import DIGITS as DOCUMENT_DIGITS
 from ivr.document_digits import DocumentInvalid, hash_document
+from ivr.number_facts import e164_of, facts_of, number_kind, parse_number
 from ivr.store.amounts import parse_amount
 from ivr.store.channel_columns import CHANNEL_COLUMNS, channel_choices
 from ivr.store.import_report import RowRejected
@@ -58,6 +59,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u20
 TEXT_LIMITS = {"external_ref": 64, "name": 200, "creditor": 200, "creditor_spoken": 200}
 
 
+PhoneFacts = tuple[str, str | None]  # (number_country, number_zones) as stored
+_PHONE_SPLIT = re.compile(r"[;|]")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SLASH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
 @dataclass(frozen=True)
 class DebtorRow:
     line: int
@@ -81,6 +88,8 @@ class DebtorRow:
     payment: dict[str, str | None] = field(default_factory=dict)
     # The channel columns the row gives (ivr.store.channel_columns).
     channels: tuple[tuple[str, object], ...] = ()
+    # Each phone's (number_country, number_zones), as ivr.number_facts stores them.
+    phone_facts: tuple[PhoneFacts, ...] = ()
 
 
 class RowInvalid(RowRejected):
@@ -91,9 +100,9 @@ def parse_date(raw: str, country: str) -> dt.date:
     """ISO ``YYYY-MM-DD`` always; ``DD/MM/YYYY`` in Brazil, ``MM/DD/YYYY`` in the US."""
     text = raw.strip()
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        if _ISO_DATE.fullmatch(text):
             return dt.date.fromisoformat(text)
-        m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
+        m = _SLASH_DATE.fullmatch(text)
         if m:
             a, b, year = int(m[1]), int(m[2]), int(m[3])
             day, month = (a, b) if country == "BR" else (b, a)
@@ -112,26 +121,29 @@ def parse_date(raw: str, country: str) -> dt.date:
     )
 
 
-def parse_phones(raw: str, country: str) -> tuple[str, ...]:
-    """One or more personal numbers of ``country``, separated by ';' or '|', in E.164.
+def parse_phones(raw: str, country: str) -> tuple[tuple[str, ...], tuple[PhoneFacts, ...]]:
+    """One or more personal numbers of ``country``, separated by ';' or '|', in E.164,
+    with each one's stored facts (``ivr.number_facts``).
 
-    The order is kept: the first number is the one called first.
+    The order is kept: the first number is the one called first. Each number
+    is parsed and typed once (``parse_number``, ``number_kind``): a million
+    rows cannot afford a second pass.
     """
-    parts = [p.strip() for p in re.split(r"[;|]", raw) if p.strip()]
+    parts = [p.strip() for p in _PHONE_SPLIT.split(raw) if p.strip()]
     if not parts:
         raise RowInvalid("phone is empty", RowErrorCode.EMPTY, {"column": "phone"})
     out: list[str] = []
+    facts: list[PhoneFacts] = []
     for part in parts:
         try:
-            num = phonenumbers.parse(part, country)
+            num = parse_number(part, country)
         except phonenumbers.NumberParseException as exc:
             raise RowInvalid(
                 f"phone {part!r} is not a phone number ({exc})",
                 RowErrorCode.PHONE_UNREADABLE,
                 {"value": part},
             ) from None
-        where = phonenumbers.region_code_for_number(num)
-        kind = phonenumbers.number_type(num)  # UNKNOWN: not a valid number anywhere
+        where, kind = number_kind(num)  # UNKNOWN: not a valid number anywhere
         if where is None or kind == PhoneNumberType.UNKNOWN:
             raise RowInvalid(
                 f"phone {part!r} is not a valid number", RowErrorCode.PHONE_INVALID, {"value": part}
@@ -150,10 +162,11 @@ def parse_phones(raw: str, country: str) -> tuple[str, ...]:
                 RowErrorCode.PHONE_NOT_PERSONAL,
                 {"value": part, "kind": word},
             )
-        e164 = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+        e164 = e164_of(num)
         if e164 not in out:
             out.append(e164)
-    return tuple(out)
+            facts.append(facts_of(num, where, kind))
+    return tuple(out), tuple(facts)
 
 
 def plain_text(column: str, value: str) -> str:
@@ -257,11 +270,12 @@ def validate_row(line: int, row: dict[str, str], default_locale: str) -> DebtorR
                 f"creditor_spoken {raw!r} {exc}", RowErrorCode.SPOKEN_FORM_INVALID, {"value": raw}
             ) from None
     payment = payment_columns(row)  # PaymentDetailInvalid: a RowRejected with its code
+    phones, facts = parse_phones(get("phone"), country)
     return DebtorRow(
         line=line,
         external_ref=ref,
         name=name,
-        phones=parse_phones(get("phone"), country),
+        phones=phones,
         amount_cents=parse_amount(get("amount")),
         currency=currency,
         due_date=parse_date(get("due_date"), country),
@@ -275,4 +289,5 @@ def validate_row(line: int, row: dict[str, str], default_locale: str) -> DebtorR
         document_digits=document_digits,
         payment=payment,
         channels=channel_choices(row),
+        phone_facts=facts,
     )

@@ -13,6 +13,8 @@ import unicodedata
 
 def fold_name(name: str) -> str:
     """``name`` folded for case- and accent-insensitive comparison."""
+    if name.isascii():  # most names: nothing to decompose, and casefold is lower
+        return " ".join(name.lower().split())[:200]
     decomposed = unicodedata.normalize("NFKD", name.casefold())
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(bare.split())[:200]

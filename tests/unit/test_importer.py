@@ -1,12 +1,13 @@
 """Portfolio import: bad rows rejected with line and reason, good rows land, upserts."""
 
 import datetime as dt
+import random
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from ivr.store.amounts import parse_amount
+from ivr.store.amounts import MAX_CENTS, _cents, parse_amount
 from ivr.store.importer import ImportRefused, import_debtors, read_rows
 from ivr.store.models import Campaign, Debt, Debtor, Phone
 
@@ -40,6 +41,24 @@ def test_parse_amount(raw: str, cents: int) -> None:
 def test_parse_amount_rejects(raw: str) -> None:
     with pytest.raises(ValueError):
         parse_amount(raw)
+
+
+def test_plain_amounts_read_as_the_general_rules_read_them() -> None:
+    """The short cut for "150" / "10.5" / "10,50" gives the general rules' cents
+    (or refusal), for any digits and separators."""
+    rng = random.Random(3)
+    for _ in range(50_000):
+        raw = "".join(rng.choice("0123456789.,") for _ in range(rng.randint(1, 9)))
+        try:
+            fast: object = parse_amount(raw)
+        except ValueError as exc:
+            fast = str(exc)
+        try:
+            cents = _cents(raw)
+            general: object = cents if 0 < cents <= MAX_CENTS else parse_amount(raw)
+        except ValueError as exc:
+            general = str(exc)
+        assert fast == general, raw
 
 
 async def test_bad_rows_reported_good_rows_land(sessions, tmp_path: Path) -> None:
@@ -279,11 +298,9 @@ async def test_a_row_the_database_refuses_costs_only_that_row(pg_url: str, tmp_p
         async with sessions() as s, s.begin():
             camp = await ensure_campaign(s, "default", "pt-BR")
         result = await store_rows(sessions, rows, camp.id)
-        assert (result.inserted, [(r.line, "too long" in why) for r, why in result.failed]) == (
-            2,
-            [(3, True)],
-        )
-        assert "x" * 300 not in result.failed[0][1]
+        failed = [(line, ref, "too long" in why) for line, ref, why in result.failed]
+        assert (result.inserted, failed) == (2, [(3, "D2", True)])
+        assert "x" * 300 not in result.failed[0][2]
         assert await count_debtors(sessions) == 2
     finally:
         await engine.dispose()

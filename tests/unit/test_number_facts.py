@@ -16,11 +16,21 @@ from pathlib import Path
 
 import phonenumbers
 import sqlalchemy as sa
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from phonenumbers import timezone as pn_tz
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ivr.number_facts import stored_facts
+from ivr.number_facts import (
+    ZONES_MAX,
+    country_of,
+    e164_of,
+    facts_of,
+    number_kind,
+    parse_number,
+    stored_facts,
+    valid_zone,
+)
 from ivr.store.migrate import upgrade
 from ivr.store.models import Debtor, Phone
 from scheduler.caps import CapPolicy, PastAttempt
@@ -80,6 +90,79 @@ def test_stored_facts_are_what_a_parse_says() -> None:
     assert stored_facts("+999123456789") == ("", "")
     for n in NUMBERS:
         assert tuple(stored_facts(n)[1].split()) == _parsed_zones(n), n
+
+
+def _parse_or_error(text: str, region: str | None) -> object:
+    try:
+        return phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        return ("error", exc.error_type, str(exc))
+
+
+def _fast_or_error(text: str, region: str | None) -> object:
+    try:
+        return parse_number(text, region)
+    except phonenumbers.NumberParseException as exc:
+        return ("error", exc.error_type, str(exc))
+
+
+def _random_inputs(rng: random.Random, n: int) -> list[str]:
+    """E.164-looking text of every length, real prefixes, and text that is not E.164."""
+    codes = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+    out = []
+    for _ in range(n):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(0, 18)))
+        pick = rng.random()
+        if pick < 0.4:
+            out.append("+" + digits)
+        elif pick < 0.8:  # a real country code, then digits: mostly valid lengths
+            out.append(f"+{rng.choice(codes)}{digits[: rng.randint(4, 12)]}")
+        else:
+            out.append(rng.choice(["", "0", "00", " +", "+٣", "(11) ", "+1 "]) + digits)
+    return out
+
+
+def test_the_short_cut_parse_is_phonenumbers_parse() -> None:
+    """Same number, or the same exception, for any text and default region."""
+    rng = random.Random(7)
+    for text in [*NUMBERS, *_random_inputs(rng, 20_000)]:
+        for region in (None, "BR", "US", "IT"):
+            assert _fast_or_error(text, region) == _parse_or_error(text, region), (text, region)
+
+
+def test_facts_of_a_typed_number_are_the_stored_facts() -> None:
+    """The importer's facts (one parse, one type) equal a fresh parse's, for valid
+    numbers of every country and the odd ones."""
+    rng = random.Random(11)
+    examples = [
+        phonenumbers.example_number_for_type(region, kind)
+        for region in phonenumbers.SUPPORTED_REGIONS
+        for kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.VOIP)
+    ]
+    texts = [
+        *NUMBERS,
+        *(phonenumbers.format_number(e, PhoneNumberFormat.E164) for e in examples if e),
+        *_random_inputs(rng, 5_000),
+    ]
+    seen_kinds = set()
+    for text in texts:
+        try:
+            parsed = phonenumbers.parse(text)
+        except phonenumbers.NumberParseException:
+            continue
+        assert e164_of(parsed) == phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
+        region, kind = number_kind(parsed)
+        assert (region, kind) == (
+            phonenumbers.region_code_for_number(parsed),
+            phonenumbers.number_type(parsed),
+        ), text
+        seen_kinds.add(kind)
+        zones = " ".join(sorted(z for z in pn_tz.time_zones_for_number(parsed) if valid_zone(z)))
+        old = (country_of(parsed) or "", zones if len(zones) <= ZONES_MAX else None)
+        assert facts_of(parsed, region, kind) == old, text
+    assert {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.UNKNOWN} <= (
+        seen_kinds
+    )
 
 
 def _snapshot(rng: random.Random, i: int, stored: bool) -> DebtorSnapshot:
