@@ -172,6 +172,23 @@ WHERE debtor_id = ANY($2::int[]) AND (claimed_at > $1::timestamptz - interval '8
 """
 
 
+DUE_SQL = "SELECT count(*) FROM debtors WHERE opted_out_at IS NULL AND next_attempt_at <= $1"
+
+
+def fit_batch(due: int) -> None:
+    """Every timed claim takes a full batch, so the run needs ``2 * TICKS + 1`` of
+    them among the due debtors (each claimed one is pushed past the run by the
+    minimum gap): a small database gets a smaller batch, said so, rather than
+    ticks that run out of people."""
+    global BATCH
+    fits = due // (2 * TICKS + 1)
+    if fits < BATCH:
+        if fits < 1:
+            raise SystemExit(f"only {due} debtors due: build at least {2 * TICKS + 1}")
+        print(f"only {due:,} debtors due: batch {BATCH} -> {fits} (full batches on every tick)")
+        BATCH = fits
+
+
 async def finish_calls(raw: asyncpg.Connection) -> None:
     await raw.execute(
         "UPDATE call_attempts SET status = 'completed', ended_at = claimed_at, "
@@ -188,6 +205,7 @@ async def run() -> None:
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     raw = await asyncpg.connect(dsn(DB))
+    fit_batch(await raw.fetchval(DUE_SQL, NOW))
 
     select_ms: list[float] = []
     for i in range(TICKS):
@@ -206,6 +224,7 @@ async def run() -> None:
 
     claim_ms: list[float] = []
     cpu_ms: list[float] = []  # this process's CPU inside the claim (the rest is the database)
+    phases: dict[str, list[float]] = {}
     claimed = 0
     for i in range(TICKS):
         stats = ClaimStats()
@@ -216,6 +235,8 @@ async def run() -> None:
         cpu_ms.append((time.process_time() - c) * 1000)
         claimed += len(claims)
         assert stats.examined == BATCH, stats
+        for name, ms in stats.ms.items():
+            phases.setdefault(name, []).append(ms)
         await finish_calls(raw)  # untimed: the calls end before the next tick
 
     class NoCarrier:
@@ -244,15 +265,16 @@ async def run() -> None:
     ids = [r["id"] for r in await raw.fetch("SELECT id FROM debtors WHERE id % 2000 = 1 LIMIT 500")]
     print()
     print(f"{TICKS} ticks of {BATCH} at {NOW.isoformat()} (claimed {claimed} + {tick_claims})")
-    series = (
+    series = [
         ("select", select_ms),
         ("claim", claim_ms),
         ("  cpu", cpu_ms),
+        *((f"  {name}", values) for name, values in phases.items()),
         ("tick", tick_ms),
-    )
+    ]
     for name, values in series:
         print(
-            f"  {name:7s} p50 {statistics.median(values):7.1f} ms   p95 {pct(values, 95):7.1f} ms"
+            f"  {name:10s} p50 {statistics.median(values):7.1f} ms   p95 {pct(values, 95):7.1f} ms"
             f"   max {max(values):7.1f} ms"
         )
     async with raw.transaction():

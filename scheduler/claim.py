@@ -22,8 +22,9 @@ evaluates are ``scheduler.eligibility``.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -81,6 +82,20 @@ class ClaimStats:
     campaign_full: int = 0
     callbacks_moved: int = 0
     callbacks_cancelled: int = 0
+    # Milliseconds spent in each phase (lock, load, evaluate, live, insert,
+    # hints, commit): where a slow tick's time went, without a profiler.
+    ms: dict[str, float] = field(default_factory=dict)
+    _mark: float = field(default=0.0, repr=False)
+
+    def start(self) -> None:
+        self._mark = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        """Charge the time since the previous lap (or the start) to ``phase``."""
+        now = time.perf_counter()
+        if self._mark:
+            self.ms[phase] = self.ms.get(phase, 0.0) + (now - self._mark) * 1000
+        self._mark = now
 
 
 async def claim_batch(
@@ -101,17 +116,25 @@ async def claim_batch(
     select_now = now() if callable(now) else now
     if limit <= 0:
         return []
-    async with session_factory() as session, session.begin():
-        callbacks = await _lock_due_callbacks(session, select_now, limit)
-        cb_debtors = await _lock_debtors(session, list(callbacks))
-        callbacks = {d: c for d, c in callbacks.items() if d in cb_debtors}
-        queue = await _lock_queue(session, select_now, limit - len(callbacks), set(callbacks))
-        ids = [*callbacks, *queue]
-        if not ids:
-            return []
-        snaps, campaigns = await load_snapshots(session, ids, select_now)
-        at = now() if callable(now) else now
-        return await _claim_locked(session, ids, snaps, campaigns, callbacks, at, worker_id, stats)
+    stats.start()
+    async with session_factory() as session:
+        async with session.begin():
+            callbacks = await _lock_due_callbacks(session, select_now, limit)
+            cb_debtors = await _lock_debtors(session, list(callbacks))
+            callbacks = {d: c for d, c in callbacks.items() if d in cb_debtors}
+            queue = await _lock_queue(session, select_now, limit - len(callbacks), set(callbacks))
+            ids = [*callbacks, *queue]
+            stats.lap("lock")
+            if not ids:
+                return []
+            snaps, campaigns = await load_snapshots(session, ids, select_now)
+            stats.lap("load")
+            at = now() if callable(now) else now
+            claims = await _claim_locked(
+                session, ids, snaps, campaigns, callbacks, at, worker_id, stats
+            )
+        stats.lap("commit")
+    return claims
 
 
 async def _lock_due_callbacks(
@@ -233,11 +256,13 @@ async def _claim_locked(
         v = evaluate(snap, campaigns, at, callback=callbacks.get(debtor_id))
         verdicts[debtor_id] = v.waive(waive) if waive else v
     stats.examined += len(verdicts)
+    stats.lap("evaluate")
 
     wanted = sorted(
         {v.campaign_id for v in verdicts.values() if v.callable and v.campaign_id is not None}
     )
     live = await _live_per_campaign(session, wanted) if channel_limit else {}
+    stats.lap("live")
 
     rows: list[dict[str, Any]] = []
     hints: list[dict[str, Any]] = []
@@ -276,6 +301,7 @@ async def _claim_locked(
             }
         )
 
+    stats.lap("rows")
     claims: list[Claim] = []
     if rows:
         attempt_ids = await insert_attempts(session, rows)
@@ -307,8 +333,10 @@ async def _claim_locked(
                 )
             )
         stats.claimed += len(claims)
+    stats.lap("insert")
     if hints:
         await set_hints(session, hints)
+    stats.lap("hints")
     return claims
 
 
