@@ -35,6 +35,7 @@ from ivr.store.models import (
 )
 from scheduler.batch_sql import id_in
 from scheduler.caps import ROLLING_WINDOW, CapPolicy, PastAttempt
+from scheduler.eligibility_load_pg import load_snapshots_pg
 from scheduler.snapshot import (
     CallbackRow,
     CampaignRules,
@@ -116,10 +117,23 @@ async def load_campaign_rules(
 async def load_snapshots(
     session: AsyncSession, debtor_ids: Sequence[int], now: dt.datetime
 ) -> tuple[dict[int, DebtorSnapshot], dict[int, CampaignRules]]:
-    """Load what :func:`evaluate` needs for many debtors in a handful of queries."""
+    """Load what :func:`evaluate` needs for many debtors in a handful of queries
+    (PostgreSQL: one, see ``scheduler.eligibility_load_pg``), with the rules of
+    every campaign their debts are in."""
     ids = list(dict.fromkeys(debtor_ids))
     if not ids:
         return {}, {}
+    if session.get_bind().dialect.name != "postgresql":
+        return await load_snapshots_portable(session, ids, now)
+    snaps = await load_snapshots_pg(session, ids, now)
+    used = {d.campaign_id for s in snaps.values() for d in s.debts if d.campaign_id is not None}
+    return snaps, await load_campaign_rules(session, used)
+
+
+async def load_snapshots_portable(
+    session: AsyncSession, ids: Sequence[int], now: dt.datetime
+) -> tuple[dict[int, DebtorSnapshot], dict[int, CampaignRules]]:
+    """:func:`load_snapshots` in plain SQL that every backend runs (SQLite's path)."""
     snaps: dict[int, DebtorSnapshot] = {}
     phones_seen: set[int] = set()
     debt_ids: list[int] = []
@@ -187,7 +201,7 @@ async def load_snapshots(
             debt_ids.append(r.debt_id)
             if r.campaign_id is not None:
                 campaign_ids.add(r.campaign_id)
-    await _load_dnc(session, snaps, ids)
+    await _load_dnc(session, snaps, list(ids))
     campaigns = await load_campaign_rules(session, campaign_ids)
 
     quiet = max((c.policy.quiet_days_after_contact for c in campaigns.values()), default=0)
