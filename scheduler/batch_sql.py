@@ -2,79 +2,161 @@
 
 The claim locks, reads and writes hundreds of people per tick. On
 PostgreSQL each of these statements takes the batch as array parameters
-(``= ANY``, ``unnest()``): one round trip and one cached plan whatever the
-batch size, where an ``IN`` list or an executemany would compile or send per
-row. SQLite (one in-process writer) gets the plain form. Kept apart from
-the claim's logic so that reads as rules, not as dialect details.
+(``= ANY``, ``unnest()``) and is sent as plain SQL text on the session's
+connection (one round trip and one cached prepared statement whatever the
+batch size, and no statement compiled per tick); where an ``IN`` list or an
+executemany would compile or send per row. SQLite (one in-process writer)
+gets the plain form. Kept apart from the claim's logic so that reads as
+rules, not as dialect details.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Integer, String, any_, bindparam, insert, text, update
+from sqlalchemy import Integer, any_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ivr.store.models import CallAttempt, Debtor
+from ivr.store.models import LIVE_ATTEMPT_STATUSES, CallAttempt, Campaign, Debtor
+from ivr.vocab.attempts import AttemptDirection
+
+
+def is_pg(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def id_in(session: AsyncSession, column: Any, ids: Sequence[int]) -> Any:
     """``column IN ids``; on PostgreSQL one array parameter (``= ANY``), cheap to compile."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_pg(session):
         return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
     return column.in_(list(ids))
 
 
-_PG_INSERT = text(
-    "INSERT INTO call_attempts (debtor_id, debt_id, phone_id, campaign_id, callback_id, "
-    "to_number, status, last_sequence, local_day, claimed_by, claimed_at) "
-    "SELECT *, :worker, :at FROM unnest(CAST(:debtor_id AS INTEGER[]), "
-    "CAST(:debt_id AS INTEGER[]), CAST(:phone_id AS INTEGER[]), CAST(:campaign_id AS INTEGER[]), "
-    "CAST(:callback_id AS INTEGER[]), CAST(:to_number AS VARCHAR[]), CAST(:status AS VARCHAR[]), "
-    "CAST(:last_sequence AS INTEGER[]), CAST(:local_day AS DATE[])) "
-    "RETURNING id, debtor_id"
+async def _pg(session: AsyncSession, sql: str, *params: Any) -> list[Any]:
+    """Plain SQL with ``$n`` parameters on the session's connection (and transaction)."""
+    conn = await session.connection()
+    result = await conn.exec_driver_sql(sql, params)
+    return list(result.all()) if result.returns_rows else []
+
+
+# The planner's queue: never-evaluated debtors first, then those whose hint is
+# due, oldest hint first; people locked by another replica are skipped, and
+# $3 (those a due callback already brought) left out.
+_PG_QUEUE = """
+WITH fresh AS MATERIALIZED (
+    SELECT id FROM debtors
+    WHERE opted_out_at IS NULL AND next_attempt_at IS NULL AND id <> ALL($3::int[])
+    LIMIT $2 FOR UPDATE SKIP LOCKED
+), due AS (
+    SELECT id FROM debtors
+    WHERE opted_out_at IS NULL AND next_attempt_at <= $1 AND id <> ALL($3::int[])
+    ORDER BY next_attempt_at LIMIT $2 - (SELECT count(*) FROM fresh) FOR UPDATE SKIP LOCKED
 )
+SELECT id FROM fresh UNION ALL SELECT id FROM due
+"""
 
 
-async def insert_attempts(session: AsyncSession, rows: list[dict[str, Any]]) -> dict[int, int]:
-    """Insert the claimed attempts; returns debtor id -> attempt id.
+async def lock_queue(
+    session: AsyncSession, now: dt.datetime, limit: int, exclude: Collection[int]
+) -> list[int]:
+    """Lock up to ``limit`` people of the planner's queue (never-evaluated ones,
+    then those whose hint is due), skipping any another replica holds."""
+    if limit <= 0:
+        return []
+    if is_pg(session):
+        return [r[0] for r in await _pg(session, _PG_QUEUE, now, limit, sorted(exclude))]
+    base = select(Debtor.id).where(Debtor.opted_out_at.is_(None))
+    if exclude:
+        base = base.where(Debtor.id.not_in(sorted(exclude)))
+    fresh = list(
+        (
+            await session.scalars(
+                base.where(Debtor.next_attempt_at.is_(None))
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+    )
+    if len(fresh) >= limit:
+        return fresh
+    due = await session.scalars(
+        base.where(Debtor.next_attempt_at <= now)
+        .order_by(Debtor.next_attempt_at)
+        .limit(limit - len(fresh))
+        .with_for_update(skip_locked=True)
+    )
+    return fresh + list(due.all())
 
-    PostgreSQL gets one ``INSERT ... SELECT FROM unnest()`` (a single round
-    trip and plan for the whole batch); other backends an executemany.
+
+# $1, $2: the hints (debtor ids, instants); then the attempts' columns.
+_PG_HINTS = (
+    "UPDATE debtors SET next_attempt_at = h.t "
+    "FROM unnest($1::int[], $2::timestamptz[]) AS h(id, t) WHERE debtors.id = h.id"
+)
+_PG_CLAIM = f"""
+WITH hints AS ({_PG_HINTS})
+INSERT INTO call_attempts (debtor_id, debt_id, phone_id, campaign_id, callback_id,
+    to_number, local_day, status, last_sequence, claimed_by, claimed_at)
+SELECT a.*, $10, -1, $11, $12
+FROM unnest($3::int[], $4::int[], $5::int[], $6::int[], $7::int[], $8::varchar[],
+    $9::date[]) AS a
+RETURNING id, debtor_id
+"""
+
+
+async def write_claims(
+    session: AsyncSession,
+    rows: Sequence[dict[str, Any]],
+    hints: Sequence[tuple[int, dt.datetime]],
+) -> dict[int, int]:
+    """Insert the claimed attempts and store the planner's hints; debtor id -> attempt id.
+
+    ``rows`` share ``status``, ``claimed_by`` and ``claimed_at``. PostgreSQL:
+    one statement for both (the hints as a data-modifying ``WITH``);
+    otherwise an executemany each.
     """
-    if session.get_bind().dialect.name == "postgresql":
-
-        def col(name: str) -> list[Any]:
-            return [r[name] for r in rows]
-
-        ints = ARRAY(Integer)
-        stmt = _PG_INSERT.bindparams(
-            bindparam("debtor_id", col("debtor_id"), type_=ints),
-            bindparam("debt_id", col("debt_id"), type_=ints),
-            bindparam("phone_id", col("phone_id"), type_=ints),
-            bindparam("campaign_id", col("campaign_id"), type_=ints),
-            bindparam("callback_id", col("callback_id"), type_=ints),
-            bindparam("to_number", col("to_number"), type_=ARRAY(String)),
-            bindparam("status", [str(x) for x in col("status")], type_=ARRAY(String)),
-            bindparam("last_sequence", [-1] * len(rows), type_=ints),
-            bindparam("local_day", col("local_day"), type_=ARRAY(Date)),
-            bindparam("worker", rows[0]["claimed_by"], type_=String),
-            bindparam("at", rows[0]["claimed_at"], type_=DateTime(timezone=True)),
+    if not rows:
+        await set_hints(session, hints)
+        return {}
+    if is_pg(session):
+        first = rows[0]
+        out = await _pg(
+            session,
+            _PG_CLAIM,
+            [h[0] for h in hints],
+            [h[1] for h in hints],
+            *([r[c] for r in rows] for c in _COLUMNS),
+            str(first["status"]),
+            first["claimed_by"],
+            first["claimed_at"],
         )
-        result = await session.execute(stmt)
-        return {int(r.debtor_id): int(r.id) for r in result.all()}
+        return {int(r[1]): int(r[0]) for r in out}
+    await set_hints(session, hints)
     table = CallAttempt.__table__
     result = await session.execute(
         insert(table).returning(table.c.id, table.c.debtor_id),  # type: ignore[arg-type]
-        rows,
+        [{**r, "last_sequence": -1} for r in rows],
     )
     return {int(r.debtor_id): int(r.id) for r in result.all()}
 
 
-async def set_hints(session: AsyncSession, hints: Sequence[dict[str, Any]]) -> None:
-    """Store the planner's next-look instants (``b_id``, ``b_next``).
+# The attempt's own columns, in the order of _PG_CLAIM's unnest().
+_COLUMNS = (
+    "debtor_id",
+    "debt_id",
+    "phone_id",
+    "campaign_id",
+    "callback_id",
+    "to_number",
+    "local_day",
+)
+
+
+async def set_hints(session: AsyncSession, hints: Sequence[tuple[int, dt.datetime]]) -> None:
+    """Store the planner's next-look instants (debtor id, instant).
 
     PostgreSQL: one ``UPDATE ... FROM unnest()`` for the whole batch; SQLite:
     an executemany (it is in-process anyway). A hint is not an edit of the
@@ -82,16 +164,8 @@ async def set_hints(session: AsyncSession, hints: Sequence[dict[str, Any]]) -> N
     """
     if not hints:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            text(
-                "UPDATE debtors SET next_attempt_at = v.t "
-                "FROM unnest(:ids, :ts) AS v(id, t) WHERE debtors.id = v.id"
-            ).bindparams(
-                bindparam("ids", [h["b_id"] for h in hints], type_=ARRAY(Integer)),
-                bindparam("ts", [h["b_next"] for h in hints], type_=ARRAY(DateTime(timezone=True))),
-            )
-        )
+    if is_pg(session):
+        await _pg(session, _PG_HINTS, [h[0] for h in hints], [h[1] for h in hints])
         return
     table = Debtor.__table__
     stmt = (
@@ -99,4 +173,50 @@ async def set_hints(session: AsyncSession, hints: Sequence[dict[str, Any]]) -> N
         .where(table.c.id == bindparam("b_id"))
         .values(next_attempt_at=bindparam("b_next"), updated_at=table.c.updated_at)
     )
-    await session.execute(stmt, list(hints))
+    await session.execute(stmt, [{"b_id": i, "b_next": t} for i, t in hints])
+
+
+async def live_per_campaign(session: AsyncSession, campaign_ids: Sequence[int]) -> dict[int, int]:
+    """Our calls not yet ended, per campaign (the person's calls to us use none
+    of the campaign's dialing channels)."""
+    if not campaign_ids:
+        return {}
+    rows = (
+        await session.execute(
+            select(CallAttempt.campaign_id, func.count())
+            .where(
+                id_in(session, CallAttempt.campaign_id, campaign_ids),
+                CallAttempt.status.in_([s.value for s in LIVE_ATTEMPT_STATUSES]),
+                CallAttempt.direction == AttemptDirection.OUTBOUND,
+            )
+            .group_by(CallAttempt.campaign_id)
+        )
+    ).all()
+    return {int(cid): int(n) for cid, n in rows if cid is not None}
+
+
+async def lock_campaigns(session: AsyncSession, campaign_ids: Sequence[int]) -> None:
+    """Lock the campaigns' rows, in id order (no deadlock between replicas).
+
+    ``FOR NO KEY UPDATE``: it excludes the other claims' lock on the same
+    campaign (so their counts of live calls come one after the other) but not
+    the key-share lock a new attempt's foreign key takes, which a claim that
+    inserted its attempts before locking already holds. (SQLite: its write
+    lock already serializes.)
+    """
+    if not campaign_ids:
+        return
+    await session.execute(
+        select(Campaign.id)
+        .where(id_in(session, Campaign.id, sorted(campaign_ids)))
+        .order_by(Campaign.id)
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE
+    )
+
+
+async def drop_attempts(session: AsyncSession, attempt_ids: Sequence[int]) -> None:
+    """Delete attempts this transaction inserted and must not keep."""
+    if attempt_ids:
+        await session.execute(
+            delete(CallAttempt).where(id_in(session, CallAttempt.id, attempt_ids))
+        )

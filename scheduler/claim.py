@@ -27,20 +27,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.store.models import (
-    LIVE_ATTEMPT_STATUSES,
     AttemptStatus,
-    CallAttempt,
     Callback,
     CallbackStatus,
-    Campaign,
     Debtor,
 )
-from ivr.vocab.attempts import AttemptDirection
-from scheduler.batch_sql import id_in, insert_attempts, set_hints
+from scheduler.batch_sql import (
+    drop_attempts,
+    id_in,
+    live_per_campaign,
+    lock_campaigns,
+    lock_queue,
+    set_hints,
+    write_claims,
+)
 from scheduler.eligibility import PARK, Explanation, evaluate
 from scheduler.eligibility_load import load_snapshots
 from scheduler.snapshot import CallbackRow, CampaignRules, DebtorSnapshot
@@ -80,10 +84,12 @@ class ClaimStats:
     claimed: int = 0
     not_callable: int = 0
     campaign_full: int = 0
+    # Claims deleted again because another replica filled the campaign meanwhile.
+    given_back: int = 0
     callbacks_moved: int = 0
     callbacks_cancelled: int = 0
-    # Milliseconds spent in each phase (lock, load, evaluate, live, insert,
-    # hints, commit): where a slow tick's time went, without a profiler.
+    # Milliseconds spent in each phase (lock, load, evaluate, live, rows,
+    # write, limit, commit): where a slow tick's time went, without a profiler.
     ms: dict[str, float] = field(default_factory=dict)
     _mark: float = field(default=0.0, repr=False)
 
@@ -122,7 +128,7 @@ async def claim_batch(
             callbacks = await _lock_due_callbacks(session, select_now, limit)
             cb_debtors = await _lock_debtors(session, list(callbacks))
             callbacks = {d: c for d, c in callbacks.items() if d in cb_debtors}
-            queue = await _lock_queue(session, select_now, limit - len(callbacks), set(callbacks))
+            queue = await lock_queue(session, select_now, limit - len(callbacks), callbacks)
             ids = [*callbacks, *queue]
             stats.lap("lock")
             if not ids:
@@ -168,64 +174,6 @@ async def _lock_debtors(session: AsyncSession, ids: Sequence[int]) -> set[int]:
     return set(rows.all())
 
 
-async def _lock_queue(
-    session: AsyncSession, now: dt.datetime, limit: int, exclude: set[int]
-) -> list[int]:
-    """The planner's queue: never-evaluated debtors, then those whose hint is due."""
-    if limit <= 0:
-        return []
-    base = select(Debtor.id).where(Debtor.opted_out_at.is_(None))
-    if exclude:
-        base = base.where(Debtor.id.not_in(sorted(exclude)))
-    fresh = list(
-        (
-            await session.scalars(
-                base.where(Debtor.next_attempt_at.is_(None))
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-        ).all()
-    )
-    if len(fresh) >= limit:
-        return fresh
-    due = (
-        await session.scalars(
-            base.where(Debtor.next_attempt_at <= now)
-            .order_by(Debtor.next_attempt_at)
-            .limit(limit - len(fresh))
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-    return fresh + list(due)
-
-
-async def _live_per_campaign(session: AsyncSession, campaign_ids: Sequence[int]) -> dict[int, int]:
-    if not campaign_ids:
-        return {}
-    # Lock the campaigns (in id order: no deadlock) so the channel limit
-    # holds across replicas; SQLite's write lock already serializes.
-    await session.execute(
-        select(Campaign.id)
-        .where(Campaign.id.in_(campaign_ids))
-        .order_by(Campaign.id)
-        .with_for_update()
-    )
-    live = [s.value for s in LIVE_ATTEMPT_STATUSES]
-    rows = (
-        await session.execute(
-            select(CallAttempt.campaign_id, func.count())
-            .where(
-                CallAttempt.campaign_id.in_(campaign_ids),
-                CallAttempt.status.in_(live),
-                # The person's calls to us use none of the campaign's dialing channels.
-                CallAttempt.direction == AttemptDirection.OUTBOUND,
-            )
-            .group_by(CallAttempt.campaign_id)
-        )
-    ).all()
-    return {int(cid): int(n) for cid, n in rows if cid is not None}
-
-
 async def _claim_locked(
     session: AsyncSession,
     ids: Sequence[int],
@@ -261,18 +209,18 @@ async def _claim_locked(
     wanted = sorted(
         {v.campaign_id for v in verdicts.values() if v.callable and v.campaign_id is not None}
     )
-    live = await _live_per_campaign(session, wanted) if channel_limit else {}
+    live = await live_per_campaign(session, wanted) if channel_limit else {}
     stats.lap("live")
 
     rows: list[dict[str, Any]] = []
-    hints: list[dict[str, Any]] = []
-    picked: list[Explanation] = []
+    hints: list[tuple[int, dt.datetime]] = []
+    picked: dict[int, Explanation] = {}
     for debtor_id, v in verdicts.items():
         cb = callbacks.get(debtor_id)
         if not v.callable:
             stats.not_callable += 1
             wake = v.wake_at or at + PARK
-            hints.append({"b_id": debtor_id, "b_next": wake})
+            hints.append((debtor_id, wake))
             if cb is not None:
                 await _defer_callback(session, cb, v, wake, stats)
             continue
@@ -280,12 +228,11 @@ async def _claim_locked(
         rules = campaigns[v.campaign_id]
         if channel_limit and live.get(v.campaign_id, 0) >= rules.max_concurrent:
             stats.campaign_full += 1
-            hints.append({"b_id": debtor_id, "b_next": at + FULL_CAMPAIGN_RECHECK})
+            hints.append((debtor_id, at + FULL_CAMPAIGN_RECHECK))
             continue
         live[v.campaign_id] = live.get(v.campaign_id, 0) + 1
-        gap = rules.policy.min_gap
-        hints.append({"b_id": debtor_id, "b_next": at + max(gap, dt.timedelta(seconds=1))})
-        picked.append(v)
+        hints.append((debtor_id, at + max(rules.policy.min_gap, dt.timedelta(seconds=1))))
+        picked[debtor_id] = v
         rows.append(
             {
                 "debtor_id": debtor_id,
@@ -300,44 +247,79 @@ async def _claim_locked(
                 "claimed_at": at,
             }
         )
-
     stats.lap("rows")
-    claims: list[Claim] = []
-    if rows:
-        attempt_ids = await insert_attempts(session, rows)
-        done_callbacks = [r["callback_id"] for r in rows if r["callback_id"] is not None]
-        if done_callbacks:
-            await session.execute(
-                update(Callback)
-                .where(Callback.id.in_(done_callbacks))
-                .values(status=CallbackStatus.DONE)
-            )
-        for v in picked:
-            cb = callbacks.get(v.debtor_id)
-            claims.append(
-                Claim(
-                    attempt_id=attempt_ids[v.debtor_id],
-                    debtor_id=v.debtor_id,
-                    debt_id=v.debt_id,
-                    campaign_id=v.campaign_id,
-                    phone_id=v.phone_id,
-                    to_number=v.to_number or "",
-                    callback_id=cb.id if cb else None,
-                    claimed_at=at,
-                    local_day=v.local_day or at.date(),
-                    zones=v.zones,
-                    windows=v.windows,
-                    country=v.country,
-                    region=v.region,
-                    blocked=v.blocked,
-                )
-            )
-        stats.claimed += len(claims)
-    stats.lap("insert")
-    if hints:
-        await set_hints(session, hints)
-    stats.lap("hints")
+
+    attempt_ids = await write_claims(session, rows, hints)
+    stats.lap("write")
+    if channel_limit and rows:
+        for debtor_id in await _hold_channel_limit(session, rows, attempt_ids, campaigns, at):
+            del picked[debtor_id]
+            stats.given_back += 1
+    done = [cb.id for debtor_id, cb in callbacks.items() if debtor_id in picked]
+    if done:
+        await session.execute(
+            update(Callback).where(Callback.id.in_(done)).values(status=CallbackStatus.DONE)
+        )
+    claims = [_claim(v, attempt_ids[d], callbacks.get(d), at) for d, v in picked.items()]
+    stats.claimed += len(claims)
+    stats.lap("limit")
     return claims
+
+
+async def _hold_channel_limit(
+    session: AsyncSession,
+    rows: Sequence[dict[str, Any]],
+    attempt_ids: dict[int, int],
+    campaigns: dict[int, CampaignRules],
+    at: dt.datetime,
+) -> list[int]:
+    """Keep each campaign within its concurrent calls, whatever other replicas
+    claimed meanwhile; returns the debtors whose claim was given back.
+
+    The claim counted the live calls before it inserted, without a lock, so
+    its attempts (their inserts are most of a claim's time) are written while
+    other replicas write theirs. Only now are the campaigns locked and the
+    live calls counted again, our own included, under the lock until the
+    commit: a replica that committed in between is counted, one that has not
+    yet counted will count ours. Where a campaign is over its limit our
+    latest claims are deleted, to be looked at again as a full campaign's are.
+    """
+    used = sorted({r["campaign_id"] for r in rows})
+    await lock_campaigns(session, used)
+    over = {
+        cid: n - campaigns[cid].max_concurrent
+        for cid, n in (await live_per_campaign(session, used)).items()
+        if n > campaigns[cid].max_concurrent
+    }
+    if not over:
+        return []
+    dropped: list[int] = []
+    for r in reversed(rows):
+        if over.get(r["campaign_id"], 0) > 0:
+            over[r["campaign_id"]] -= 1
+            dropped.append(r["debtor_id"])
+    await drop_attempts(session, [attempt_ids[d] for d in dropped])
+    await set_hints(session, [(d, at + FULL_CAMPAIGN_RECHECK) for d in dropped])
+    return dropped
+
+
+def _claim(v: Explanation, attempt_id: int, cb: CallbackRow | None, at: dt.datetime) -> Claim:
+    return Claim(
+        attempt_id=attempt_id,
+        debtor_id=v.debtor_id,
+        debt_id=v.debt_id,
+        campaign_id=v.campaign_id,
+        phone_id=v.phone_id,
+        to_number=v.to_number or "",
+        callback_id=cb.id if cb else None,
+        claimed_at=at,
+        local_day=v.local_day or at.date(),
+        zones=v.zones,
+        windows=v.windows,
+        country=v.country,
+        region=v.region,
+        blocked=v.blocked,
+    )
 
 
 async def _defer_callback(
