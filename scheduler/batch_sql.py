@@ -20,8 +20,16 @@ from sqlalchemy import Integer, any_, bindparam, delete, func, insert, select, u
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ivr.store.models import LIVE_ATTEMPT_STATUSES, CallAttempt, Campaign, Debtor
+from ivr.store.models import (
+    LIVE_ATTEMPT_STATUSES,
+    CallAttempt,
+    Callback,
+    CallbackStatus,
+    Campaign,
+    Debtor,
+)
 from ivr.vocab.attempts import AttemptDirection
+from scheduler.snapshot import CallbackRow
 
 
 def is_pg(session: AsyncSession) -> bool:
@@ -40,6 +48,35 @@ async def _pg(session: AsyncSession, sql: str, *params: Any) -> list[Any]:
     conn = await session.connection()
     result = await conn.exec_driver_sql(sql, params)
     return list(result.all()) if result.returns_rows else []
+
+
+async def lock_due_callbacks(
+    session: AsyncSession, now: dt.datetime, limit: int
+) -> dict[int, CallbackRow]:
+    """Pending callbacks that are due, one per debtor (the earliest), with the
+    debtor locked; those another replica holds (callback or debtor) are skipped."""
+    rows = (
+        await session.execute(
+            select(Callback.id, Callback.debtor_id, Callback.debt_id, Callback.due_at)
+            .where(Callback.status == CallbackStatus.PENDING, Callback.due_at <= now)
+            .order_by(Callback.due_at, Callback.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    due: dict[int, CallbackRow] = {}
+    for r in rows:
+        due.setdefault(r.debtor_id, CallbackRow(r.id, r.debt_id, r.due_at))
+    if not due:
+        return {}
+    locked = await session.scalars(
+        select(Debtor.id)
+        .where(id_in(session, Debtor.id, sorted(due)))
+        .order_by(Debtor.id)
+        .with_for_update(skip_locked=True)
+    )
+    held = set(locked.all())
+    return {d: c for d, c in due.items() if d in held}
 
 
 # The planner's queue: never-evaluated debtors first, then those whose hint is

@@ -21,26 +21,27 @@ evaluates are ``scheduler.eligibility``.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+import structlog
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.store.models import (
     AttemptStatus,
     Callback,
     CallbackStatus,
-    Debtor,
 )
 from scheduler.batch_sql import (
     drop_attempts,
-    id_in,
     live_per_campaign,
     lock_campaigns,
+    lock_due_callbacks,
     lock_queue,
     set_hints,
     write_claims,
@@ -50,7 +51,12 @@ from scheduler.eligibility_load import load_snapshots
 from scheduler.snapshot import CallbackRow, CampaignRules, DebtorSnapshot
 from scheduler.windows import Window
 
+log = structlog.get_logger(__name__)
+
 Clock = Callable[[], dt.datetime]
+# A batch is claimed in parts of about this many people, at most MAX_PARTS at once.
+PART_SIZE = 250
+MAX_PARTS = 2
 FULL_CAMPAIGN_RECHECK = dt.timedelta(seconds=30)
 # Reasons after which a debtor-requested callback can never be honoured.
 _CALLBACK_FATAL = frozenset({"opted_out", "no_valid_phone", "debt_not_open", "no_debt"})
@@ -93,6 +99,15 @@ class ClaimStats:
     ms: dict[str, float] = field(default_factory=dict)
     _mark: float = field(default=0.0, repr=False)
 
+    def add(self, other: ClaimStats) -> None:
+        """Count another part's claim in (its phases: the slowest part's)."""
+        for name in ("examined", "claimed", "not_callable", "campaign_full", "given_back"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.callbacks_moved += other.callbacks_moved
+        self.callbacks_cancelled += other.callbacks_cancelled
+        for phase, ms in other.ms.items():
+            self.ms[phase] = max(self.ms.get(phase, 0.0), ms)
+
     def start(self) -> None:
         self._mark = time.perf_counter()
 
@@ -111,23 +126,58 @@ async def claim_batch(
     worker_id: str,
     *,
     stats: ClaimStats | None = None,
+    parts: int | None = None,
 ) -> list[Claim]:
     """Claim up to ``limit`` attempts: due callbacks first, then the planner's queue.
 
     ``now`` may be a clock: it is then read after the history was loaded
     under the row locks, so an attempt committed by another replica just
     before can never look like it happened after this one.
+
+    ``parts``: on PostgreSQL a batch is claimed as that many transactions at
+    once, each on its own connection (default: one per :data:`PART_SIZE`
+    claims, at most :data:`MAX_PARTS`). They are replicas of one another as
+    far as the database can tell (``SKIP LOCKED``, the campaign locks), and
+    while one waits for the database another evaluates its people. SQLite
+    has one writer: one transaction.
     """
     stats = stats if stats is not None else ClaimStats()
-    select_now = now() if callable(now) else now
     if limit <= 0:
         return []
+    if parts is None:
+        parts = min(MAX_PARTS, -(-limit // PART_SIZE))
+    bind = session_factory.kw.get("bind")
+    if parts <= 1 or bind is None or bind.dialect.name != "postgresql":
+        return await _claim_one(session_factory, now, limit, worker_id, stats)
+    sizes = [limit // parts + (1 if i < limit % parts else 0) for i in range(parts)]
+    each = [ClaimStats() for _ in sizes]
+    pairs = zip(sizes, each, strict=True)
+    runs = [_claim_one(session_factory, now, n, worker_id, st) for n, st in pairs]
+    done = await asyncio.gather(*runs, return_exceptions=True)
+    for st in each:
+        stats.add(st)
+    claims = [c for d in done if not isinstance(d, BaseException) for c in d]
+    failed = [d for d in done if isinstance(d, BaseException)]
+    if failed and not claims:
+        raise failed[0]
+    for error in failed:  # the other parts' claims are committed: hand them on
+        log.error("scheduler.claim_part_failed", error=repr(error))
+    return claims
+
+
+async def _claim_one(
+    session_factory: async_sessionmaker[AsyncSession],
+    now: dt.datetime | Clock,
+    limit: int,
+    worker_id: str,
+    stats: ClaimStats,
+) -> list[Claim]:
+    """One claim transaction: lock, load, evaluate, write, commit."""
+    select_now = now() if callable(now) else now
     stats.start()
     async with session_factory() as session:
         async with session.begin():
-            callbacks = await _lock_due_callbacks(session, select_now, limit)
-            cb_debtors = await _lock_debtors(session, list(callbacks))
-            callbacks = {d: c for d, c in callbacks.items() if d in cb_debtors}
+            callbacks = await lock_due_callbacks(session, select_now, limit)
             queue = await lock_queue(session, select_now, limit - len(callbacks), callbacks)
             ids = [*callbacks, *queue]
             stats.lap("lock")
@@ -141,37 +191,6 @@ async def claim_batch(
             )
         stats.lap("commit")
     return claims
-
-
-async def _lock_due_callbacks(
-    session: AsyncSession, now: dt.datetime, limit: int
-) -> dict[int, CallbackRow]:
-    """Pending callbacks that are due, one per debtor (the earliest)."""
-    rows = (
-        await session.execute(
-            select(Callback.id, Callback.debtor_id, Callback.debt_id, Callback.due_at)
-            .where(Callback.status == CallbackStatus.PENDING, Callback.due_at <= now)
-            .order_by(Callback.due_at, Callback.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-    out: dict[int, CallbackRow] = {}
-    for r in rows:
-        out.setdefault(r.debtor_id, CallbackRow(r.id, r.debt_id, r.due_at))
-    return out
-
-
-async def _lock_debtors(session: AsyncSession, ids: Sequence[int]) -> set[int]:
-    if not ids:
-        return set()
-    rows = await session.scalars(
-        select(Debtor.id)
-        .where(id_in(session, Debtor.id, sorted(set(ids))))
-        .order_by(Debtor.id)
-        .with_for_update(skip_locked=True)
-    )
-    return set(rows.all())
 
 
 async def _claim_locked(

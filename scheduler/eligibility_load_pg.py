@@ -36,11 +36,30 @@ _PLAN_HOLDS = ", ".join(f"'{s.value}'" for s in (PlanStatus.OPEN, PlanStatus.BRO
 # the last max(7, quiet days) + 1 days (in exact 24 h days, as a timedelta
 # counts them), the promises broken since followup + 2 days before today.
 SNAPSHOT_SQL = f"""
-WITH rules AS (
+WITH dd AS MATERIALIZED (
+    SELECT t.debtor_id, t.id, t.status, t.campaign_id, t.due_date, t.paused_until
+    FROM debts t WHERE t.debtor_id = ANY($1::int[])
+), rules AS (
     SELECT greatest(7, coalesce(max(c.quiet_days_after_rpc), 0)) + 1 AS lookback_days,
            coalesce(max(c.followup_after_broken_days), 0) + 2 AS broken_days
-    FROM campaigns c
-    WHERE c.id IN (SELECT campaign_id FROM debts WHERE debtor_id = ANY($1::int[]))
+    FROM campaigns c WHERE c.id IN (SELECT campaign_id FROM dd)
+), debts AS (
+    SELECT debtor_id,
+        array_agg(ROW(id, status, campaign_id, due_date, paused_until) ORDER BY id) AS rows
+    FROM dd GROUP BY debtor_id
+), promises AS (
+    SELECT dd.debtor_id,
+        array_agg(ROW(q.id, q.debt_id, q.promised_date, q.status, pp.status) ORDER BY q.id)
+            AS rows
+    FROM dd
+    JOIN promises q ON q.debt_id = dd.id
+    LEFT JOIN payment_plans pp ON pp.id = q.plan_id
+    CROSS JOIN rules r
+    WHERE q.status = '{PromiseStatus.OPEN.value}'
+       OR (q.status = '{PromiseStatus.BROKEN.value}'
+           AND q.promised_date >= $3::date - r.broken_days
+           AND (pp.status IS NULL OR pp.status IN ({_PLAN_HOLDS})))
+    GROUP BY dd.debtor_id
 )
 SELECT d.id, d.country, d.region, d.timezone, d.opted_out_at, d.quiet_until, d.status,
     d.calls_allowed,
@@ -52,10 +71,7 @@ SELECT d.id, d.country, d.region, d.timezone, d.opted_out_at, d.quiet_until, d.s
         FROM phones p LEFT JOIN number_opt_outs o ON o.e164 = p.e164
         WHERE p.debtor_id = d.id ORDER BY p.position, p.id
     ) AS phones,
-    ARRAY(
-        SELECT ROW(t.id, t.status, t.campaign_id, t.due_date, t.paused_until)
-        FROM debts t WHERE t.debtor_id = d.id ORDER BY t.id
-    ) AS debts,
+    debts.rows,
     ARRAY(
         SELECT ROW(a.claimed_at, a.status, a.outcome, a.ended_at, a.phone_id, a.id,
             a.direction, a.verified_at)
@@ -66,25 +82,16 @@ SELECT d.id, d.country, d.region, d.timezone, d.opted_out_at, d.quiet_until, d.s
                OR a.status IN ({_LIVE}))
         ORDER BY a.claimed_at, a.id
     ) AS attempts,
-    ARRAY(
-        SELECT ROW(q.id, q.debt_id, q.promised_date, q.status, pp.status)
-        FROM debts t
-        JOIN promises q ON q.debt_id = t.id
-        LEFT JOIN payment_plans pp ON pp.id = q.plan_id
-        WHERE t.debtor_id = d.id
-          AND (q.status = '{PromiseStatus.OPEN.value}'
-               OR (q.status = '{PromiseStatus.BROKEN.value}'
-                   AND q.promised_date >= $3::date - r.broken_days
-                   AND (pp.status IS NULL OR pp.status IN ({_PLAN_HOLDS}))))
-        ORDER BY q.id
-    ) AS promises,
+    promises.rows,
     ARRAY(
         SELECT ROW(c.id, c.debt_id, c.due_at) FROM callbacks c
         WHERE c.debtor_id = d.id AND c.status = '{CallbackStatus.PENDING.value}' ORDER BY c.id
     ) AS callbacks
-FROM debtors d CROSS JOIN rules r
+FROM debtors d
+CROSS JOIN rules r
+LEFT JOIN debts ON debts.debtor_id = d.id
+LEFT JOIN promises ON promises.debtor_id = d.id
 WHERE d.id = ANY($1::int[])
-ORDER BY d.id
 """
 
 
@@ -102,10 +109,10 @@ def _snapshot(r: Any) -> DebtorSnapshot:
     snap.status = r[6]
     snap.calls_allowed = bool(r[7])
     snap.phones = [PhoneRow(p[0], p[1], p[2], p[3], p[4], tuple(p[5]), p[6], p[7]) for p in r[8]]
-    snap.debts = [DebtRow(*t) for t in r[9]]
+    snap.debts = [DebtRow(*t) for t in r[9] or ()]
     snap.attempts = [PastAttempt(*a) for a in r[10]]
     snap.promises = [
-        PromiseRow(q[0], q[1], q[2], q[3], shields=q[4] != PlanStatus.BROKEN) for q in r[11]
+        PromiseRow(q[0], q[1], q[2], q[3], shields=q[4] != PlanStatus.BROKEN) for q in r[11] or ()
     ]
     snap.callbacks = [CallbackRow(*c) for c in r[12]]
     return snap
