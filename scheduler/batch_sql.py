@@ -82,7 +82,7 @@ async def lock_due_callbacks(
 # The planner's queue: never-evaluated debtors first, then those whose hint is
 # due, oldest hint first; people locked by another replica are skipped, and
 # $3 (those a due callback already brought) left out.
-_PG_QUEUE = """
+PG_QUEUE = """
 WITH fresh AS MATERIALIZED (
     SELECT id FROM debtors
     WHERE opted_out_at IS NULL AND next_attempt_at IS NULL AND id <> ALL($3::int[])
@@ -104,7 +104,7 @@ async def lock_queue(
     if limit <= 0:
         return []
     if is_pg(session):
-        return [r[0] for r in await _pg(session, _PG_QUEUE, now, limit, sorted(exclude))]
+        return [r[0] for r in await _pg(session, PG_QUEUE, now, limit, sorted(exclude))]
     base = select(Debtor.id).where(Debtor.opted_out_at.is_(None))
     if exclude:
         base = base.where(Debtor.id.not_in(sorted(exclude)))
@@ -129,12 +129,12 @@ async def lock_queue(
 
 
 # $1, $2: the hints (debtor ids, instants); then the attempts' columns.
-_PG_HINTS = (
+PG_HINTS = (
     "UPDATE debtors SET next_attempt_at = h.t "
     "FROM unnest($1::int[], $2::timestamptz[]) AS h(id, t) WHERE debtors.id = h.id"
 )
-_PG_CLAIM = f"""
-WITH hints AS ({_PG_HINTS})
+PG_CLAIM = f"""
+WITH hints AS ({PG_HINTS})
 INSERT INTO call_attempts (debtor_id, debt_id, phone_id, campaign_id, callback_id,
     to_number, local_day, status, last_sequence, claimed_by, claimed_at)
 SELECT a.*, $10, -1, $11, $12
@@ -162,7 +162,7 @@ async def write_claims(
         first = rows[0]
         out = await _pg(
             session,
-            _PG_CLAIM,
+            PG_CLAIM,
             [h[0] for h in hints],
             [h[1] for h in hints],
             *([r[c] for r in rows] for c in _COLUMNS),
@@ -180,7 +180,7 @@ async def write_claims(
     return {int(r.debtor_id): int(r.id) for r in result.all()}
 
 
-# The attempt's own columns, in the order of _PG_CLAIM's unnest().
+# The attempt's own columns, in the order of PG_CLAIM's unnest().
 _COLUMNS = (
     "debtor_id",
     "debt_id",
@@ -202,7 +202,7 @@ async def set_hints(session: AsyncSession, hints: Sequence[tuple[int, dt.datetim
     if not hints:
         return
     if is_pg(session):
-        await _pg(session, _PG_HINTS, [h[0] for h in hints], [h[1] for h in hints])
+        await _pg(session, PG_HINTS, [h[0] for h in hints], [h[1] for h in hints])
         return
     table = Debtor.__table__
     stmt = (
