@@ -46,7 +46,7 @@ from scheduler.batch_sql import (
     set_hints,
     write_claims,
 )
-from scheduler.eligibility import PARK, Explanation, evaluate
+from scheduler.eligibility import PARK, Explanation, Shared, evaluate
 from scheduler.eligibility_load import load_snapshots
 from scheduler.snapshot import CallbackRow, CampaignRules, DebtorSnapshot
 from scheduler.windows import Window
@@ -216,11 +216,12 @@ async def _claim_locked(
     a rule about the person; a supervisor's single call does not wait for it).
     """
     verdicts = verdicts if verdicts is not None else {}
+    shared = Shared()
     for debtor_id in ids:
         snap = snaps.get(debtor_id)
         if snap is None:
             continue
-        v = evaluate(snap, campaigns, at, callback=callbacks.get(debtor_id))
+        v = evaluate(snap, campaigns, at, callback=callbacks.get(debtor_id), shared=shared)
         verdicts[debtor_id] = v.waive(waive) if waive else v
     stats.examined += len(verdicts)
     stats.lap("evaluate")
