@@ -25,7 +25,6 @@ from ivr.store.models import (
     CallAttempt,
     Callback,
     CallbackStatus,
-    Campaign,
     Debtor,
 )
 from ivr.vocab.attempts import AttemptDirection
@@ -50,12 +49,34 @@ async def _pg(session: AsyncSession, sql: str, *params: Any) -> list[Any]:
     return list(result.all()) if result.returns_rows else []
 
 
+# Due callbacks ($1: now, $2: at most), and which of their people we could lock.
+PG_CALLBACKS = f"""
+WITH due AS MATERIALIZED (
+    SELECT id, debtor_id, debt_id, due_at FROM callbacks
+    WHERE status = '{CallbackStatus.PENDING.value}' AND due_at <= $1
+    ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
+), held AS MATERIALIZED (
+    SELECT id FROM debtors WHERE id IN (SELECT debtor_id FROM due)
+    ORDER BY id FOR UPDATE SKIP LOCKED
+)
+SELECT due.id, due.debtor_id, due.debt_id, due.due_at, due.debtor_id IN (SELECT id FROM held)
+FROM due ORDER BY due.due_at, due.id
+"""
+
+
 async def lock_due_callbacks(
     session: AsyncSession, now: dt.datetime, limit: int
 ) -> dict[int, CallbackRow]:
     """Pending callbacks that are due, one per debtor (the earliest), with the
     debtor locked; those another replica holds (callback or debtor) are skipped."""
-    rows = (
+    due: dict[int, CallbackRow] = {}
+    if is_pg(session):
+        rows = await _pg(session, PG_CALLBACKS, now, limit)
+        for cb_id, debtor_id, debt_id, due_at, held in rows:
+            if held:
+                due.setdefault(debtor_id, CallbackRow(cb_id, debt_id, due_at))
+        return due
+    found = (
         await session.execute(
             select(Callback.id, Callback.debtor_id, Callback.debt_id, Callback.due_at)
             .where(Callback.status == CallbackStatus.PENDING, Callback.due_at <= now)
@@ -64,19 +85,9 @@ async def lock_due_callbacks(
             .with_for_update(skip_locked=True)
         )
     ).all()
-    due: dict[int, CallbackRow] = {}
-    for r in rows:
+    for r in found:
         due.setdefault(r.debtor_id, CallbackRow(r.id, r.debt_id, r.due_at))
-    if not due:
-        return {}
-    locked = await session.scalars(
-        select(Debtor.id)
-        .where(id_in(session, Debtor.id, sorted(due)))
-        .order_by(Debtor.id)
-        .with_for_update(skip_locked=True)
-    )
-    held = set(locked.all())
-    return {d: c for d, c in due.items() if d in held}
+    return due  # SQLite: the write lock is the whole database's
 
 
 # The planner's queue: never-evaluated debtors first, then those whose hint is
@@ -213,16 +224,27 @@ async def set_hints(session: AsyncSession, hints: Sequence[tuple[int, dt.datetim
     await session.execute(stmt, [{"b_id": i, "b_next": t} for i, t in hints])
 
 
+_LIVE = ", ".join(f"'{s.value}'" for s in sorted(LIVE_ATTEMPT_STATUSES))
+PG_LIVE = f"""
+SELECT campaign_id, count(*) FROM call_attempts
+WHERE campaign_id = ANY($1::int[]) AND status IN ({_LIVE})
+  AND direction = '{AttemptDirection.OUTBOUND.value}'
+GROUP BY campaign_id
+"""
+
+
 async def live_per_campaign(session: AsyncSession, campaign_ids: Sequence[int]) -> dict[int, int]:
     """Our calls not yet ended, per campaign (the person's calls to us use none
     of the campaign's dialing channels)."""
     if not campaign_ids:
         return {}
+    if is_pg(session):
+        return dict(await _pg(session, PG_LIVE, list(campaign_ids)))
     rows = (
         await session.execute(
             select(CallAttempt.campaign_id, func.count())
             .where(
-                id_in(session, CallAttempt.campaign_id, campaign_ids),
+                CallAttempt.campaign_id.in_(list(campaign_ids)),
                 CallAttempt.status.in_([s.value for s in LIVE_ATTEMPT_STATUSES]),
                 CallAttempt.direction == AttemptDirection.OUTBOUND,
             )
@@ -238,17 +260,15 @@ async def lock_campaigns(session: AsyncSession, campaign_ids: Sequence[int]) -> 
     ``FOR NO KEY UPDATE``: it excludes the other claims' lock on the same
     campaign (so their counts of live calls come one after the other) but not
     the key-share lock a new attempt's foreign key takes, which a claim that
-    inserted its attempts before locking already holds. (SQLite: its write
-    lock already serializes.)
+    inserted its attempts before locking already holds. SQLite's write lock
+    already serializes.
     """
-    if not campaign_ids:
-        return
-    await session.execute(
-        select(Campaign.id)
-        .where(id_in(session, Campaign.id, sorted(campaign_ids)))
-        .order_by(Campaign.id)
-        .with_for_update(key_share=True)  # FOR NO KEY UPDATE
-    )
+    if campaign_ids and is_pg(session):
+        await _pg(
+            session,
+            "SELECT id FROM campaigns WHERE id = ANY($1::int[]) ORDER BY id FOR NO KEY UPDATE",
+            sorted(campaign_ids),
+        )
 
 
 async def drop_attempts(session: AsyncSession, attempt_ids: Sequence[int]) -> None:
