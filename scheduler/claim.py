@@ -13,10 +13,18 @@ number of ``ivr serve`` replicas can claim at once:
 * Either way a partial unique index (``uq_call_attempts_live_debtor``) makes
   a second live attempt for one person impossible, whatever the code does.
 
-Campaign rows are locked (in id order) for the concurrent-call limit, so the
-channel limit holds across replicas too. The batch statements themselves
-(PostgreSQL's array forms) are ``scheduler.batch_sql``; the rules the claim
-evaluates are ``scheduler.eligibility``.
+The campaign's concurrent-call limit holds across replicas too: the live
+calls are counted before the attempts are inserted (no lock: most of a
+claim's database time is that insert, which replicas should do side by
+side), then the campaigns are locked (in id order) and counted again with
+our own attempts, and any claim over the limit is given back before the
+commit (:func:`_hold_channel_limit`).
+
+On PostgreSQL a big batch is claimed as a few such transactions at once
+(:func:`claim_batch`'s ``parts``), which the database cannot tell from
+replicas. The batch statements themselves (PostgreSQL's array forms) are
+``scheduler.batch_sql``; the rules the claim evaluates are
+``scheduler.eligibility``, loaded by ``scheduler.eligibility_load``.
 """
 
 from __future__ import annotations
