@@ -51,7 +51,7 @@ from ivr.config import Settings
 from ivr.number_facts import stored_facts
 from ivr.store.db import make_engine, make_sessionmaker
 from ivr.store.migrate import upgrade_async
-from scheduler.batch_sql import PG_CLAIM, PG_QUEUE
+from scheduler.batch_sql import PG_CLAIM, PG_LOCK
 from scheduler.claim import ClaimStats, claim_batch
 from scheduler.eligibility_load_pg import SNAPSHOT_SQL
 from scheduler.planner import Scheduler
@@ -216,7 +216,7 @@ async def run() -> None:
     for i in range(TICKS):
         async with raw.transaction():
             t = time.perf_counter()
-            await raw.fetch(PG_QUEUE, NOW + dt.timedelta(seconds=i), BATCH, [])
+            await raw.fetch(PG_LOCK, NOW + dt.timedelta(seconds=i), BATCH)
             select_ms.append((time.perf_counter() - t) * 1000)
 
     # One untimed tick first: a long-running service has its zone, holiday and
@@ -301,9 +301,9 @@ async def explain(raw: asyncpg.Connection) -> None:
     await tr.start()
     try:
         at = NOW + dt.timedelta(hours=2)
-        plan = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS) " + PG_QUEUE, at, BATCH, [])
+        plan = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS) " + PG_LOCK, at, BATCH)
         print("\nEXPLAIN ANALYZE (queue):\n" + "\n".join(r[0] for r in plan))
-        ids = [r[0] for r in await raw.fetch(PG_QUEUE, at, BATCH, [])]
+        ids = [r[0] for r in await raw.fetch(PG_LOCK, at, BATCH)]
         plan = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS) " + SNAPSHOT_SQL, ids, at, at.date())
         print(f"\nEXPLAIN ANALYZE (snapshots of {len(ids)}):\n" + "\n".join(r[0] for r in plan))
         n = len(ids)

@@ -13,7 +13,7 @@ rules, not as dialect details.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Integer, any_, bindparam, delete, func, insert, select, update
@@ -49,94 +49,78 @@ async def _pg(session: AsyncSession, sql: str, *params: Any) -> list[Any]:
     return list(result.all()) if result.returns_rows else []
 
 
-# Due callbacks ($1: now, $2: at most), and which of their people we could lock.
-PG_CALLBACKS = f"""
-WITH due AS MATERIALIZED (
+# The people a claim takes ($1: now, $2: at most this many), each locked with
+# SKIP LOCKED (whoever another replica holds is left to it): those whose
+# callback is due, then the planner's queue (never-evaluated people first, then
+# those whose hint is due, oldest first). One row per locked person; a due
+# callback's own columns on its person's rows (several when several are due).
+PG_LOCK = f"""
+WITH cb AS MATERIALIZED (
     SELECT id, debtor_id, debt_id, due_at FROM callbacks
     WHERE status = '{CallbackStatus.PENDING.value}' AND due_at <= $1
     ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
 ), held AS MATERIALIZED (
-    SELECT id FROM debtors WHERE id IN (SELECT debtor_id FROM due)
+    SELECT id FROM debtors WHERE id IN (SELECT debtor_id FROM cb)
     ORDER BY id FOR UPDATE SKIP LOCKED
+), fresh AS MATERIALIZED (
+    SELECT id FROM debtors
+    WHERE opted_out_at IS NULL AND next_attempt_at IS NULL AND id NOT IN (SELECT id FROM held)
+    LIMIT $2 - (SELECT count(*) FROM held) FOR UPDATE SKIP LOCKED
+), due AS MATERIALIZED (
+    SELECT id FROM debtors
+    WHERE opted_out_at IS NULL AND next_attempt_at <= $1 AND id NOT IN (SELECT id FROM held)
+    ORDER BY next_attempt_at
+    LIMIT $2 - (SELECT count(*) FROM held) - (SELECT count(*) FROM fresh)
+    FOR UPDATE SKIP LOCKED
 )
-SELECT due.id, due.debtor_id, due.debt_id, due.due_at, due.debtor_id IN (SELECT id FROM held)
-FROM due ORDER BY due.due_at, due.id
+(SELECT debtor_id, id, debt_id, due_at FROM cb WHERE debtor_id IN (SELECT id FROM held)
+ ORDER BY due_at, id)
+UNION ALL SELECT id, NULL, NULL, NULL FROM fresh
+UNION ALL SELECT id, NULL, NULL, NULL FROM due
 """
 
 
-async def lock_due_callbacks(
+async def lock_batch(
     session: AsyncSession, now: dt.datetime, limit: int
-) -> dict[int, CallbackRow]:
-    """Pending callbacks that are due, one per debtor (the earliest), with the
-    debtor locked; those another replica holds (callback or debtor) are skipped."""
-    due: dict[int, CallbackRow] = {}
+) -> tuple[dict[int, CallbackRow], list[int]]:
+    """Lock the people of one claim: those with a due callback (the earliest
+    each), then up to ``limit`` in all from the planner's queue."""
+    callbacks: dict[int, CallbackRow] = {}
+    queue: list[int] = []
     if is_pg(session):
-        rows = await _pg(session, PG_CALLBACKS, now, limit)
-        for cb_id, debtor_id, debt_id, due_at, held in rows:
-            if held:
-                due.setdefault(debtor_id, CallbackRow(cb_id, debt_id, due_at))
-        return due
-    found = (
+        for debtor_id, cb_id, debt_id, due_at in await _pg(session, PG_LOCK, now, limit):
+            if cb_id is None:
+                queue.append(debtor_id)
+            else:
+                callbacks.setdefault(debtor_id, CallbackRow(cb_id, debt_id, due_at))
+        return callbacks, queue
+    # SQLite: the write lock is the whole database's, nothing to skip.
+    for r in (
         await session.execute(
             select(Callback.id, Callback.debtor_id, Callback.debt_id, Callback.due_at)
             .where(Callback.status == CallbackStatus.PENDING, Callback.due_at <= now)
             .order_by(Callback.due_at, Callback.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
         )
-    ).all()
-    for r in found:
-        due.setdefault(r.debtor_id, CallbackRow(r.id, r.debt_id, r.due_at))
-    return due  # SQLite: the write lock is the whole database's
-
-
-# The planner's queue: never-evaluated debtors first, then those whose hint is
-# due, oldest hint first; people locked by another replica are skipped, and
-# $3 (those a due callback already brought) left out.
-PG_QUEUE = """
-WITH fresh AS MATERIALIZED (
-    SELECT id FROM debtors
-    WHERE opted_out_at IS NULL AND next_attempt_at IS NULL AND id <> ALL($3::int[])
-    LIMIT $2 FOR UPDATE SKIP LOCKED
-), due AS (
-    SELECT id FROM debtors
-    WHERE opted_out_at IS NULL AND next_attempt_at <= $1 AND id <> ALL($3::int[])
-    ORDER BY next_attempt_at LIMIT $2 - (SELECT count(*) FROM fresh) FOR UPDATE SKIP LOCKED
-)
-SELECT id FROM fresh UNION ALL SELECT id FROM due
-"""
-
-
-async def lock_queue(
-    session: AsyncSession, now: dt.datetime, limit: int, exclude: Collection[int]
-) -> list[int]:
-    """Lock up to ``limit`` people of the planner's queue (never-evaluated ones,
-    then those whose hint is due), skipping any another replica holds."""
-    if limit <= 0:
-        return []
-    if is_pg(session):
-        return [r[0] for r in await _pg(session, PG_QUEUE, now, limit, sorted(exclude))]
+    ).all():
+        callbacks.setdefault(r.debtor_id, CallbackRow(r.id, r.debt_id, r.due_at))
+    left = limit - len(callbacks)
+    if left <= 0:
+        return callbacks, queue
     base = select(Debtor.id).where(Debtor.opted_out_at.is_(None))
-    if exclude:
-        base = base.where(Debtor.id.not_in(sorted(exclude)))
-    fresh = list(
-        (
-            await session.scalars(
-                base.where(Debtor.next_attempt_at.is_(None))
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-        ).all()
+    if callbacks:
+        base = base.where(Debtor.id.not_in(sorted(callbacks)))
+    queue = list(
+        (await session.scalars(base.where(Debtor.next_attempt_at.is_(None)).limit(left))).all()
     )
-    if len(fresh) >= limit:
-        return fresh
-    due = await session.scalars(
-        base.where(Debtor.next_attempt_at <= now)
-        .order_by(Debtor.next_attempt_at)
-        .limit(limit - len(fresh))
-        .with_for_update(skip_locked=True)
-    )
-    return fresh + list(due.all())
+    if len(queue) < left:
+        due = await session.scalars(
+            base.where(Debtor.next_attempt_at <= now)
+            .order_by(Debtor.next_attempt_at)
+            .limit(left - len(queue))
+        )
+        queue += due.all()
+    return callbacks, queue
 
 
 # $1, $2: the hints (debtor ids, instants); then the attempts' columns.

@@ -48,9 +48,8 @@ from ivr.store.models import (
 from scheduler.batch_sql import (
     drop_attempts,
     live_per_campaign,
+    lock_batch,
     lock_campaigns,
-    lock_due_callbacks,
-    lock_queue,
     set_hints,
     write_claims,
 )
@@ -185,8 +184,7 @@ async def _claim_one(
     stats.start()
     async with session_factory() as session:
         async with session.begin():
-            callbacks = await lock_due_callbacks(session, select_now, limit)
-            queue = await lock_queue(session, select_now, limit - len(callbacks), callbacks)
+            callbacks, queue = await lock_batch(session, select_now, limit)
             ids = [*callbacks, *queue]
             stats.lap("lock")
             if not ids:

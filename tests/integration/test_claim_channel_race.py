@@ -1,4 +1,4 @@
-"""The campaign's channel limit holds between claims running at once (PostgreSQL).
+"""Claims running at once (PostgreSQL): the campaign's channel limit, and people held elsewhere.
 
 A claim counts the campaign's live calls before it inserts its attempts and
 only locks the campaign afterwards, to count again (``scheduler.claim``). The
@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ivr.store.db import make_engine, make_sessionmaker
-from ivr.store.models import AttemptStatus, CallAttempt, Debtor
+from ivr.store.models import AttemptStatus, CallAttempt, Callback, CallbackStatus, Debtor
 from scheduler.claim import ClaimStats, claim_batch
 from tests.support.claims import every_day, make_campaign, make_debtor
 
@@ -88,4 +88,45 @@ async def test_channel_limit_holds_when_claims_race(pg_url: str) -> None:
     finally:
         await holder.close()
         await watcher.close()
+        await engine.dispose()
+
+
+async def test_callbacks_of_people_held_elsewhere_wait(pg_url: str) -> None:
+    """A due callback whose person another transaction holds is left to it (and
+    its person not taken from the queue either); a person with two due
+    callbacks gets one call, for the earlier."""
+    engine = make_engine(pg_url)
+    sessions = make_sessionmaker(engine)
+    holder = await asyncpg.connect(pg_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        async with sessions() as s, s.begin():
+            camp = await make_campaign(s, every_day(), max_concurrent_calls=100)
+            held = await make_debtor(s, camp, phones=("+5511900000001",))
+            twice = await make_debtor(s, camp, phones=("+5511900000002",))
+            other = await make_debtor(s, camp, phones=("+5511900000003",))
+            for who, minutes in ((held, 5), (twice, 10), (twice, 3)):
+                s.add(Callback(debtor_id=who.id, due_at=T0 - dt.timedelta(minutes=minutes)))
+            ids = (held.id, twice.id, other.id)
+        async with sessions() as s:
+            first = await s.scalar(
+                select(Callback.id).where(Callback.debtor_id == ids[1]).order_by(Callback.due_at)
+            )
+        gate = holder.transaction()
+        await gate.start()
+        await holder.execute("SELECT 1 FROM debtors WHERE id = $1 FOR UPDATE", ids[0])
+        claims = await claim_batch(sessions, T0, 10, "w1")
+        await gate.rollback()
+        by_debtor = {c.debtor_id: c for c in claims}
+        assert set(by_debtor) == {ids[1], ids[2]}
+        assert by_debtor[ids[1]].callback_id == first
+        assert by_debtor[ids[2]].callback_id is None
+        async with sessions() as s:
+            pending = await s.scalar(
+                select(func.count())
+                .select_from(Callback)
+                .where(Callback.debtor_id == ids[0], Callback.status == CallbackStatus.PENDING)
+            )
+        assert pending == 1
+    finally:
+        await holder.close()
         await engine.dispose()
