@@ -255,6 +255,22 @@ async def lock_campaigns(session: AsyncSession, campaign_ids: Sequence[int]) -> 
         )
 
 
+async def commit_unflushed(session: AsyncSession) -> None:
+    """Let this transaction's commit return before its WAL reaches the disk
+    (PostgreSQL's ``synchronous_commit = off``, for this transaction only).
+
+    What a claim writes is only ever acted on after another commit that
+    waits: the dialer moves each attempt to ``unknown`` (a synchronous
+    commit, which flushes the log up to itself, this claim included) before
+    it asks the carrier for the call. A crash before that loses claims no
+    call was placed for, and the people are simply planned again; their hints
+    and the caps are never ahead of a call that happened. Visibility to other
+    replicas is unchanged (it never waits for the flush).
+    """
+    if is_pg(session):
+        await _pg(session, "SET LOCAL synchronous_commit TO off")
+
+
 async def drop_attempts(session: AsyncSession, attempt_ids: Sequence[int]) -> None:
     """Delete attempts this transaction inserted and must not keep."""
     if attempt_ids:

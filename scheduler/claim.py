@@ -46,6 +46,7 @@ from ivr.store.models import (
     CallbackStatus,
 )
 from scheduler.batch_sql import (
+    commit_unflushed,
     drop_attempts,
     live_per_campaign,
     lock_batch,
@@ -195,6 +196,7 @@ async def _claim_one(
             claims = await _claim_locked(
                 session, ids, snaps, campaigns, callbacks, at, worker_id, stats
             )
+            await commit_unflushed(session)
         stats.lap("commit")
     return claims
 
