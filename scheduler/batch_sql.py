@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Integer, any_, bindparam, delete, func, insert, select, update
@@ -28,6 +29,7 @@ from ivr.store.models import (
     Debtor,
 )
 from ivr.vocab.attempts import AttemptDirection
+from scheduler.eligibility_load_pg import PERSON
 from scheduler.snapshot import CallbackRow
 
 
@@ -60,40 +62,56 @@ WITH cb AS MATERIALIZED (
     WHERE status = '{CallbackStatus.PENDING.value}' AND due_at <= $1
     ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
 ), held AS MATERIALIZED (
-    SELECT id FROM debtors WHERE id IN (SELECT debtor_id FROM cb)
+    SELECT id, {PERSON} FROM debtors WHERE id IN (SELECT debtor_id FROM cb)
     ORDER BY id FOR UPDATE SKIP LOCKED
 ), fresh AS MATERIALIZED (
-    SELECT id FROM debtors
+    SELECT id, {PERSON} FROM debtors
     WHERE opted_out_at IS NULL AND next_attempt_at IS NULL AND id NOT IN (SELECT id FROM held)
     LIMIT $2 - (SELECT count(*) FROM held) FOR UPDATE SKIP LOCKED
 ), due AS MATERIALIZED (
-    SELECT id FROM debtors
+    SELECT id, {PERSON} FROM debtors
     WHERE opted_out_at IS NULL AND next_attempt_at <= $1 AND id NOT IN (SELECT id FROM held)
     ORDER BY next_attempt_at
     LIMIT $2 - (SELECT count(*) FROM held) - (SELECT count(*) FROM fresh)
     FOR UPDATE SKIP LOCKED
 )
-(SELECT debtor_id, id, debt_id, due_at FROM cb WHERE debtor_id IN (SELECT id FROM held)
- ORDER BY due_at, id)
-UNION ALL SELECT id, NULL, NULL, NULL FROM fresh
-UNION ALL SELECT id, NULL, NULL, NULL FROM due
+(SELECT held.*, cb.id, cb.debt_id, cb.due_at FROM cb JOIN held ON held.id = cb.debtor_id
+ ORDER BY cb.due_at, cb.id)
+UNION ALL SELECT *, NULL, NULL, NULL FROM fresh
+UNION ALL SELECT *, NULL, NULL, NULL FROM due
 """
 
 
-async def lock_batch(
-    session: AsyncSession, now: dt.datetime, limit: int
-) -> tuple[dict[int, CallbackRow], list[int]]:
-    """Lock the people of one claim: those with a due callback (the earliest
-    each), then up to ``limit`` in all from the planner's queue."""
-    callbacks: dict[int, CallbackRow] = {}
-    queue: list[int] = []
+@dataclass
+class Locked:
+    """The people one claim holds: those with a due callback (the earliest
+    each) and those from the planner's queue, in that order; and (PostgreSQL)
+    each one's own columns as the lock read them (``PERSON``)."""
+
+    callbacks: dict[int, CallbackRow] = field(default_factory=dict)
+    queue: list[int] = field(default_factory=list)
+    people: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+
+    @property
+    def ids(self) -> list[int]:
+        return [*self.callbacks, *self.queue]
+
+
+async def lock_batch(session: AsyncSession, now: dt.datetime, limit: int) -> Locked:
+    """Lock the people of one claim: those with a due callback, then up to
+    ``limit`` in all from the planner's queue."""
+    out = Locked()
     if is_pg(session):
-        for debtor_id, cb_id, debt_id, due_at in await _pg(session, PG_LOCK, now, limit):
-            if cb_id is None:
-                queue.append(debtor_id)
+        width = 1 + PERSON.count(",") + 1
+        for row in await _pg(session, PG_LOCK, now, limit):
+            debtor_id, cb = row[0], row[width:]
+            out.people[debtor_id] = tuple(row[1:width])
+            if cb[0] is None:
+                out.queue.append(debtor_id)
             else:
-                callbacks.setdefault(debtor_id, CallbackRow(cb_id, debt_id, due_at))
-        return callbacks, queue
+                out.callbacks.setdefault(debtor_id, CallbackRow(*cb))
+        return out
+    callbacks, queue = out.callbacks, out.queue
     # SQLite: the write lock is the whole database's, nothing to skip.
     for r in (
         await session.execute(
@@ -106,21 +124,20 @@ async def lock_batch(
         callbacks.setdefault(r.debtor_id, CallbackRow(r.id, r.debt_id, r.due_at))
     left = limit - len(callbacks)
     if left <= 0:
-        return callbacks, queue
+        return out
     base = select(Debtor.id).where(Debtor.opted_out_at.is_(None))
     if callbacks:
         base = base.where(Debtor.id.not_in(sorted(callbacks)))
-    queue = list(
-        (await session.scalars(base.where(Debtor.next_attempt_at.is_(None)).limit(left))).all()
-    )
+    fresh = await session.scalars(base.where(Debtor.next_attempt_at.is_(None)).limit(left))
+    queue.extend(fresh.all())
     if len(queue) < left:
         due = await session.scalars(
             base.where(Debtor.next_attempt_at <= now)
             .order_by(Debtor.next_attempt_at)
             .limit(left - len(queue))
         )
-        queue += due.all()
-    return callbacks, queue
+        queue.extend(due.all())
+    return out
 
 
 # $1, $2: the hints (debtor ids, instants); then the attempts' columns.

@@ -185,12 +185,12 @@ async def _claim_one(
     stats.start()
     async with session_factory() as session:
         async with session.begin():
-            callbacks, queue = await lock_batch(session, select_now, limit)
-            ids = [*callbacks, *queue]
+            locked = await lock_batch(session, select_now, limit)
+            ids, callbacks = locked.ids, locked.callbacks
             stats.lap("lock")
             if not ids:
                 return []
-            snaps, campaigns = await load_snapshots(session, ids, select_now)
+            snaps, campaigns = await load_snapshots(session, ids, select_now, people=locked.people)
             stats.lap("load")
             at = now() if callable(now) else now
             claims = await _claim_locked(

@@ -119,17 +119,22 @@ async def load_campaign_rules(
 
 
 async def load_snapshots(
-    session: AsyncSession, debtor_ids: Sequence[int], now: dt.datetime
+    session: AsyncSession,
+    debtor_ids: Sequence[int],
+    now: dt.datetime,
+    *,
+    people: dict[int, tuple[Any, ...]] | None = None,
 ) -> tuple[dict[int, DebtorSnapshot], dict[int, CampaignRules]]:
     """Load what :func:`evaluate` needs for many debtors in a handful of queries
-    (PostgreSQL: one, see ``scheduler.eligibility_load_pg``), with the rules of
+    (PostgreSQL: one, see ``scheduler.eligibility_load_pg``, which also takes
+    the ``people``'s own columns a lock already read), with the rules of
     every campaign their debts are in."""
     ids = list(dict.fromkeys(debtor_ids))
     if not ids:
         return {}, {}
     if session.get_bind().dialect.name != "postgresql":
         return await load_snapshots_portable(session, ids, now)
-    snaps = await load_snapshots_pg(session, ids, now)
+    snaps = await load_snapshots_pg(session, ids, now, people)
     used = {d.campaign_id for s in snaps.values() for d in s.debts if d.campaign_id is not None}
     return snaps, await load_campaign_rules(session, used)
 

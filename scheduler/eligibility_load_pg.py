@@ -30,12 +30,15 @@ from scheduler.snapshot import CallbackRow, DebtorSnapshot, DebtRow, PhoneRow, P
 _LIVE = ", ".join(f"'{s.value}'" for s in sorted(LIVE_ATTEMPT_STATUSES))
 _PLAN_HOLDS = ", ".join(f"'{s.value}'" for s in (PlanStatus.OPEN, PlanStatus.BROKEN))
 
-# $1: the debtor ids; $2: now; $3: now's date (the follow-up wait counts days from it).
+# The person's own columns, in DebtorSnapshot's order (the claim's lock reads
+# them as it locks, see scheduler.batch_sql.PG_LOCK).
+PERSON = "country, region, timezone, opted_out_at, quiet_until, status, calls_allowed"
+
 # The look-back of the attempts and of the broken promises depends on the
 # campaigns of the batch's debts, as in the portable loader: the attempts of
 # the last max(7, quiet days) + 1 days (in exact 24 h days, as a timedelta
 # counts them), the promises broken since followup + 2 days before today.
-SNAPSHOT_SQL = f"""
+_WITH = f"""
 WITH dd AS MATERIALIZED (
     SELECT t.debtor_id, t.id, t.status, t.campaign_id, t.due_date, t.paused_until
     FROM debts t WHERE t.debtor_id = ANY($1::int[])
@@ -60,9 +63,8 @@ WITH dd AS MATERIALIZED (
            AND q.promised_date >= $3::date - r.broken_days
            AND (pp.status IS NULL OR pp.status IN ({_PLAN_HOLDS})))
     GROUP BY dd.debtor_id
-)
-SELECT d.id, d.country, d.region, d.timezone, d.opted_out_at, d.quiet_until, d.status,
-    d.calls_allowed,
+)"""
+_NESTED = f"""
     ARRAY(
         SELECT ROW(p.id, p.e164, p.position, p.wrong_number_at, o.created_at,
             ARRAY(SELECT n.list_name::text FROM dnc_numbers n WHERE n.e164 = p.e164
@@ -86,33 +88,53 @@ SELECT d.id, d.country, d.region, d.timezone, d.opted_out_at, d.quiet_until, d.s
     ARRAY(
         SELECT ROW(c.id, c.debt_id, c.due_at) FROM callbacks c
         WHERE c.debtor_id = d.id AND c.status = '{CallbackStatus.PENDING.value}' ORDER BY c.id
-    ) AS callbacks
-FROM debtors d
+    ) AS callbacks"""
+_JOINS = """
 CROSS JOIN rules r
 LEFT JOIN debts ON debts.debtor_id = d.id
-LEFT JOIN promises ON promises.debtor_id = d.id
+LEFT JOIN promises ON promises.debtor_id = d.id"""
+# $1: the debtor ids; $2: now; $3: now's date (the follow-up wait counts days from it).
+SNAPSHOT_SQL = f"""{_WITH}
+SELECT d.id, {", ".join(f"d.{c.strip()}" for c in PERSON.split(","))},{_NESTED}
+FROM debtors d{_JOINS}
 WHERE d.id = ANY($1::int[])
+"""
+# The same for people whose own columns the caller already has (the claim's lock).
+LOCKED_SNAPSHOT_SQL = f"""{_WITH}
+SELECT d.id,{_NESTED}
+FROM unnest($1::int[]) AS d(id){_JOINS}
 """
 
 
 async def load_snapshots_pg(
-    session: AsyncSession, ids: Sequence[int], now: dt.datetime
+    session: AsyncSession,
+    ids: Sequence[int],
+    now: dt.datetime,
+    people: dict[int, tuple[Any, ...]] | None = None,
 ) -> dict[int, DebtorSnapshot]:
-    """The snapshots of ``ids`` (without the campaigns' rules: the caller reads them)."""
+    """The snapshots of ``ids`` (without the campaigns' rules: the caller reads them).
+
+    ``people``: the persons' own columns (:data:`PERSON`) where the caller
+    read them already, under the lock it holds; then only the rest is read.
+    """
     conn = await session.connection()
-    result = await conn.exec_driver_sql(SNAPSHOT_SQL, (list(ids), now, now.date()))
-    return {r[0]: _snapshot(r) for r in result.all()}
+    params = (list(ids), now, now.date())
+    if people is not None and all(i in people for i in ids):
+        rows = (await conn.exec_driver_sql(LOCKED_SNAPSHOT_SQL, params)).all()
+        return {r[0]: _snapshot(r[0], people[r[0]], r[1:]) for r in rows}
+    rows = (await conn.exec_driver_sql(SNAPSHOT_SQL, params)).all()
+    return {r[0]: _snapshot(r[0], r[1:8], r[8:]) for r in rows}
 
 
-def _snapshot(r: Any) -> DebtorSnapshot:
-    snap = DebtorSnapshot(r[0], r[1], r[2], r[3], r[4], r[5])
-    snap.status = r[6]
-    snap.calls_allowed = bool(r[7])
-    snap.phones = [PhoneRow(p[0], p[1], p[2], p[3], p[4], tuple(p[5]), p[6], p[7]) for p in r[8]]
-    snap.debts = [DebtRow(*t) for t in r[9] or ()]
-    snap.attempts = [PastAttempt(*a) for a in r[10]]
+def _snapshot(debtor_id: int, person: Sequence[Any], r: Sequence[Any]) -> DebtorSnapshot:
+    snap = DebtorSnapshot(debtor_id, *person[:5])
+    snap.status = person[5]
+    snap.calls_allowed = bool(person[6])
+    snap.phones = [PhoneRow(p[0], p[1], p[2], p[3], p[4], tuple(p[5]), p[6], p[7]) for p in r[0]]
+    snap.debts = [DebtRow(*t) for t in r[1] or ()]
+    snap.attempts = [PastAttempt(*a) for a in r[2]]
     snap.promises = [
-        PromiseRow(q[0], q[1], q[2], q[3], shields=q[4] != PlanStatus.BROKEN) for q in r[11] or ()
+        PromiseRow(q[0], q[1], q[2], q[3], shields=q[4] != PlanStatus.BROKEN) for q in r[3] or ()
     ]
-    snap.callbacks = [CallbackRow(*c) for c in r[12]]
+    snap.callbacks = [CallbackRow(*c) for c in r[4]]
     return snap

@@ -33,6 +33,7 @@ from ivr.store.models import (
     PromiseStatus,
 )
 from ivr.vocab.attempts import AttemptDirection
+from scheduler.batch_sql import lock_batch
 from scheduler.eligibility_load import load_snapshots_portable
 from scheduler.eligibility_load_pg import load_snapshots_pg
 from scheduler.snapshot import DebtorSnapshot
@@ -187,12 +188,17 @@ async def test_pg_snapshots_equal_the_portable_ones(pg_url: str, quiet_days: int
         async with sessions() as s, s.begin():
             fast = await load_snapshots_pg(s, ids, NOW)
             portable, _campaigns = await load_snapshots_portable(s, ids, NOW)
+            # The claim's way: the people's own columns come from its lock.
+            locked = await lock_batch(s, NOW, 10)
+            known = [i for i in ids if i in locked.people]
+            from_lock = await load_snapshots_pg(s, known, NOW, locked.people)
     finally:
         await engine.dispose()
 
-    assert set(fast) == set(portable) == {rich.id, plain.id, bare.id}
+    assert set(fast) == set(portable) == set(from_lock) == {rich.id, plain.id, bare.id}
     for debtor_id in fast:
         assert ordered(fast[debtor_id]) == ordered(portable[debtor_id]), debtor_id
+        assert ordered(from_lock[debtor_id]) == ordered(portable[debtor_id]), debtor_id
     got = fast[rich.id]
     # The test reaches what it means to: every kind of row is there.
     assert [p.dnc_lists for p in got.phones] == [("nao-me-ligue", "procon"), (), ()]
