@@ -29,8 +29,11 @@ from ivr.store.models import (
     Debtor,
 )
 from ivr.vocab.attempts import AttemptDirection
-from scheduler.eligibility_load_pg import PERSON
 from scheduler.snapshot import CallbackRow
+
+# A person's own columns, in DebtorSnapshot's order: the claim's lock reads them
+# as it locks (PG_LOCK), so the snapshot (scheduler.eligibility_load_pg) need not.
+PERSON = "country, region, timezone, opted_out_at, quiet_until, status, calls_allowed"
 
 
 def is_pg(session: AsyncSession) -> bool:
@@ -44,9 +47,19 @@ def id_in(session: AsyncSession, column: Any, ids: Sequence[int]) -> Any:
     return column.in_(list(ids))
 
 
-async def _pg(session: AsyncSession, sql: str, *params: Any) -> list[Any]:
-    """Plain SQL with ``$n`` parameters on the session's connection (and transaction)."""
+async def pg_fetch(session: AsyncSession, sql: str, *params: Any) -> list[Any]:
+    """Plain SQL with ``$n`` parameters in the session's transaction, as the
+    driver's rows (PostgreSQL).
+
+    Once the transaction has begun on the server, the statement goes straight
+    to the driver (asyncpg), past SQLAlchemy's cursor and result layers, which
+    cost more CPU than the round trip itself; the first statement of a
+    transaction goes through SQLAlchemy, which begins it.
+    """
     conn = await session.connection()
+    driver = (await conn.get_raw_connection()).driver_connection
+    if driver is not None and driver.is_in_transaction():
+        return list(await driver.fetch(sql, *params))
     result = await conn.exec_driver_sql(sql, params)
     return list(result.all()) if result.returns_rows else []
 
@@ -103,7 +116,7 @@ async def lock_batch(session: AsyncSession, now: dt.datetime, limit: int) -> Loc
     out = Locked()
     if is_pg(session):
         width = 1 + PERSON.count(",") + 1
-        for row in await _pg(session, PG_LOCK, now, limit):
+        for row in await pg_fetch(session, PG_LOCK, now, limit):
             debtor_id, cb = row[0], row[width:]
             out.people[debtor_id] = tuple(row[1:width])
             if cb[0] is None:
@@ -172,7 +185,7 @@ async def write_claims(
         return {}
     if is_pg(session):
         first = rows[0]
-        out = await _pg(
+        out = await pg_fetch(
             session,
             PG_CLAIM,
             [h[0] for h in hints],
@@ -214,7 +227,7 @@ async def set_hints(session: AsyncSession, hints: Sequence[tuple[int, dt.datetim
     if not hints:
         return
     if is_pg(session):
-        await _pg(session, PG_HINTS, [h[0] for h in hints], [h[1] for h in hints])
+        await pg_fetch(session, PG_HINTS, [h[0] for h in hints], [h[1] for h in hints])
         return
     table = Debtor.__table__
     stmt = (
@@ -240,7 +253,7 @@ async def live_per_campaign(session: AsyncSession, campaign_ids: Sequence[int]) 
     if not campaign_ids:
         return {}
     if is_pg(session):
-        return dict(await _pg(session, PG_LIVE, list(campaign_ids)))
+        return dict(await pg_fetch(session, PG_LIVE, list(campaign_ids)))
     rows = (
         await session.execute(
             select(CallAttempt.campaign_id, func.count())
@@ -265,7 +278,7 @@ async def lock_campaigns(session: AsyncSession, campaign_ids: Sequence[int]) -> 
     already serializes.
     """
     if campaign_ids and is_pg(session):
-        await _pg(
+        await pg_fetch(
             session,
             "SELECT id FROM campaigns WHERE id = ANY($1::int[]) ORDER BY id FOR NO KEY UPDATE",
             sorted(campaign_ids),
@@ -285,7 +298,7 @@ async def commit_unflushed(session: AsyncSession) -> None:
     replicas is unchanged (it never waits for the flush).
     """
     if is_pg(session):
-        await _pg(session, "SET LOCAL synchronous_commit TO off")
+        await pg_fetch(session, "SET LOCAL synchronous_commit TO off")
 
 
 async def drop_attempts(session: AsyncSession, attempt_ids: Sequence[int]) -> None:

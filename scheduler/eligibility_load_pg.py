@@ -24,15 +24,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.models import LIVE_ATTEMPT_STATUSES, CallbackStatus, PlanStatus, PromiseStatus
+from scheduler.batch_sql import PERSON, pg_fetch
 from scheduler.caps import PastAttempt
 from scheduler.snapshot import CallbackRow, DebtorSnapshot, DebtRow, PhoneRow, PromiseRow
 
 _LIVE = ", ".join(f"'{s.value}'" for s in sorted(LIVE_ATTEMPT_STATUSES))
 _PLAN_HOLDS = ", ".join(f"'{s.value}'" for s in (PlanStatus.OPEN, PlanStatus.BROKEN))
 
-# The person's own columns, in DebtorSnapshot's order (the claim's lock reads
-# them as it locks, see scheduler.batch_sql.PG_LOCK).
-PERSON = "country, region, timezone, opted_out_at, quiet_until, status, calls_allowed"
 
 # The look-back of the attempts and of the broken promises depends on the
 # campaigns of the batch's debts, as in the portable loader: the attempts of
@@ -117,12 +115,11 @@ async def load_snapshots_pg(
     ``people``: the persons' own columns (:data:`PERSON`) where the caller
     read them already, under the lock it holds; then only the rest is read.
     """
-    conn = await session.connection()
     params = (list(ids), now, now.date())
     if people is not None and all(i in people for i in ids):
-        rows = (await conn.exec_driver_sql(LOCKED_SNAPSHOT_SQL, params)).all()
+        rows = await pg_fetch(session, LOCKED_SNAPSHOT_SQL, *params)
         return {r[0]: _snapshot(r[0], people[r[0]], r[1:]) for r in rows}
-    rows = (await conn.exec_driver_sql(SNAPSHOT_SQL, params)).all()
+    rows = await pg_fetch(session, SNAPSHOT_SQL, *params)
     return {r[0]: _snapshot(r[0], r[1:8], r[8:]) for r in rows}
 
 
