@@ -21,6 +21,7 @@ from ivr.store.models import (
     CallAttempt,
     Callback,
     CallbackStatus,
+    CallWindow,
     Debt,
     DebtStatus,
     DncNumber,
@@ -34,7 +35,7 @@ from ivr.store.models import (
 )
 from ivr.vocab.attempts import AttemptDirection
 from scheduler.batch_sql import lock_batch
-from scheduler.eligibility_load import load_snapshots_portable
+from scheduler.eligibility_load import load_campaign_rules, load_snapshots_portable
 from scheduler.eligibility_load_pg import load_snapshots_pg
 from scheduler.snapshot import DebtorSnapshot
 from tests.support.claims import make_campaign, make_debtor
@@ -208,3 +209,40 @@ async def test_pg_snapshots_equal_the_portable_ones(pg_url: str, quiet_days: int
     assert len(got.attempts) == (6 if quiet_days > 9 else 5)
     assert len(got.promises) == 7
     assert len(fast[plain.id].attempts) == (3 if quiet_days > 9 else 2)
+
+
+async def test_pg_campaign_rules_read_every_column(pg_url: str) -> None:
+    """The rules statement reads the JSON lists and the windows as the ORM wrote them."""
+    engine = make_engine(pg_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        async with sessions() as s, s.begin():
+            camp = await make_campaign(
+                s,
+                [
+                    CallWindow(weekday=1, start=dt.time(9), end=dt.time(12)),
+                    CallWindow(weekday=1, start=dt.time(14), end=dt.time(18)),
+                ],
+                blocked_dates=["2026-12-25", "not a date"],
+                retry_delays_minutes=[30, 120],
+                country="us",
+                daily_cap=3,
+                max_concurrent_calls=7,
+                inbound_suppresses_today=False,
+            )
+            bare = await make_campaign(s)
+            ids = [camp.id, bare.id]
+        async with sessions() as s, s.begin():
+            rules = await load_campaign_rules(s, ids)
+    finally:
+        await engine.dispose()
+    got = rules[ids[0]]
+    assert got.blocked == frozenset({dt.date(2026, 12, 25)})
+    assert got.policy.retry_delays == (dt.timedelta(minutes=30), dt.timedelta(minutes=120))
+    assert [(w.weekday, w.start, w.end) for w in got.windows] == [
+        (1, dt.time(9), dt.time(12)),
+        (1, dt.time(14), dt.time(18)),
+    ]
+    assert (got.country, got.policy.daily_cap, got.max_concurrent) == ("US", 3, 7)
+    assert got.inbound_suppresses_today is False
+    assert rules[ids[1]].windows == () and rules[ids[1]].blocked == frozenset()
