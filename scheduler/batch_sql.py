@@ -2,12 +2,12 @@
 
 The claim locks, reads and writes hundreds of people per tick. On
 PostgreSQL each of these statements takes the batch as array parameters
-(``= ANY``, ``unnest()``) and is sent as plain SQL text on the session's
-connection (one round trip and one cached prepared statement whatever the
-batch size, and no statement compiled per tick); where an ``IN`` list or an
-executemany would compile or send per row. SQLite (one in-process writer)
-gets the plain form. Kept apart from the claim's logic so that reads as
-rules, not as dialect details.
+(``= ANY``, ``unnest()``) and is sent as plain SQL text straight to the
+driver, in the session's transaction (:func:`pg_fetch`): one round trip and
+one cached prepared statement whatever the batch size, nothing compiled per
+tick, where an ``IN`` list or an executemany would compile or send per row.
+SQLite (one in-process writer) gets the plain form. Kept apart from the
+claim's logic so that reads as rules, not as dialect details.
 """
 
 from __future__ import annotations
@@ -238,10 +238,12 @@ async def set_hints(session: AsyncSession, hints: Sequence[tuple[int, dt.datetim
     await session.execute(stmt, [{"b_id": i, "b_next": t} for i, t in hints])
 
 
-_LIVE = ", ".join(f"'{s.value}'" for s in sorted(LIVE_ATTEMPT_STATUSES))
+# The live attempt statuses as an SQL list (they change only with a migration:
+# see ivr.store.models.calls).
+LIVE_SQL = ", ".join(f"'{s.value}'" for s in sorted(LIVE_ATTEMPT_STATUSES))
 PG_LIVE = f"""
 SELECT campaign_id, count(*) FROM call_attempts
-WHERE campaign_id = ANY($1::int[]) AND status IN ({_LIVE})
+WHERE campaign_id = ANY($1::int[]) AND status IN ({LIVE_SQL})
   AND direction = '{AttemptDirection.OUTBOUND.value}'
 GROUP BY campaign_id
 """

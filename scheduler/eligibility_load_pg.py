@@ -7,7 +7,9 @@ they become a snapshot: at 500 people a tick that was ~25 ms of Python for
 ~15 ms of database work. Here the database nests each person's numbers,
 debts, recent attempts, promises and callbacks as arrays of records
 (``ARRAY(SELECT ROW(...))``), which the driver decodes in C into plain
-tuples; Python only builds the snapshot rows.
+tuples; Python only builds the snapshot rows. The claim's lock already read
+each person's own columns as it locked them (``scheduler.batch_sql.PG_LOCK``):
+then only the rest is read (:data:`LOCKED_SNAPSHOT_SQL`).
 
 What is read is exactly what the portable loader reads (the same filters,
 the same look-back, the same order of numbers and debts), so the rules see
@@ -23,12 +25,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ivr.store.models import LIVE_ATTEMPT_STATUSES, CallbackStatus, PlanStatus, PromiseStatus
-from scheduler.batch_sql import PERSON, pg_fetch
+from ivr.store.models import CallbackStatus, PlanStatus, PromiseStatus
+from scheduler.batch_sql import LIVE_SQL, PERSON, pg_fetch
 from scheduler.caps import PastAttempt
 from scheduler.snapshot import CallbackRow, DebtorSnapshot, DebtRow, PhoneRow, PromiseRow
 
-_LIVE = ", ".join(f"'{s.value}'" for s in sorted(LIVE_ATTEMPT_STATUSES))
 _PLAN_HOLDS = ", ".join(f"'{s.value}'" for s in (PlanStatus.OPEN, PlanStatus.BROKEN))
 
 
@@ -79,7 +80,7 @@ _NESTED = f"""
         WHERE a.debtor_id = d.id
           AND (a.claimed_at > $2::timestamptz - r.lookback_days * interval '24 hours'
                OR a.ended_at > $2::timestamptz - r.lookback_days * interval '24 hours'
-               OR a.status IN ({_LIVE}))
+               OR a.status IN ({LIVE_SQL}))
         ORDER BY a.claimed_at, a.id
     ) AS attempts,
     promises.rows,
