@@ -13,39 +13,60 @@ number of ``ivr serve`` replicas can claim at once:
 * Either way a partial unique index (``uq_call_attempts_live_debtor``) makes
   a second live attempt for one person impossible, whatever the code does.
 
-Campaign rows are locked (in id order) for the concurrent-call limit, so the
-channel limit holds across replicas too. The batch statements themselves
-(PostgreSQL's array forms) are ``scheduler.batch_sql``; the rules the claim
-evaluates are ``scheduler.eligibility``.
+The campaign's concurrent-call limit holds across replicas too: the live
+calls are counted before the attempts are inserted (no lock: most of a
+claim's database time is that insert, which replicas should do side by
+side), then the campaigns are locked (in id order) and counted again with
+our own attempts, and any claim over the limit is given back before the
+commit (:func:`_hold_channel_limit`).
+
+On PostgreSQL a big batch is claimed as a few such transactions at once
+(:func:`claim_batch`'s ``parts``), which the database cannot tell from
+replicas. The batch statements themselves (PostgreSQL's array forms) are
+``scheduler.batch_sql``; the rules the claim evaluates are
+``scheduler.eligibility``, loaded by ``scheduler.eligibility_load``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+import structlog
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.store.models import (
-    LIVE_ATTEMPT_STATUSES,
     AttemptStatus,
-    CallAttempt,
     Callback,
     CallbackStatus,
-    Campaign,
-    Debtor,
 )
-from ivr.vocab.attempts import AttemptDirection
-from scheduler.batch_sql import id_in, insert_attempts, set_hints
-from scheduler.eligibility import PARK, Explanation, evaluate
+from scheduler.batch_sql import (
+    commit_unflushed,
+    drop_attempts,
+    live_per_campaign,
+    lock_batch,
+    lock_campaigns,
+    set_hints,
+    write_claims,
+)
+from scheduler.eligibility import PARK, Explanation, Shared, evaluate
 from scheduler.eligibility_load import load_snapshots
 from scheduler.snapshot import CallbackRow, CampaignRules, DebtorSnapshot
 from scheduler.windows import Window
 
+log = structlog.get_logger(__name__)
+
 Clock = Callable[[], dt.datetime]
+# A batch is claimed in parts of about this many people, at most MAX_PARTS at
+# once: the planner's 500 in three, so that on two cores one part's Python can
+# run while the database works for the other two (bench/planner.py --parts).
+PART_SIZE = 170
+MAX_PARTS = 3
 FULL_CAMPAIGN_RECHECK = dt.timedelta(seconds=30)
 # Reasons after which a debtor-requested callback can never be honoured.
 _CALLBACK_FATAL = frozenset({"opted_out", "no_valid_phone", "debt_not_open", "no_debt"})
@@ -79,8 +100,33 @@ class ClaimStats:
     claimed: int = 0
     not_callable: int = 0
     campaign_full: int = 0
+    # Claims deleted again because another replica filled the campaign meanwhile.
+    given_back: int = 0
     callbacks_moved: int = 0
     callbacks_cancelled: int = 0
+    # Milliseconds spent in each phase (lock, load, evaluate, live, rows,
+    # write, limit, commit): where a slow tick's time went, without a profiler.
+    ms: dict[str, float] = field(default_factory=dict)
+    _mark: float = field(default=0.0, repr=False)
+
+    def add(self, other: ClaimStats) -> None:
+        """Count another part's claim in (its phases: the slowest part's)."""
+        for name in ("examined", "claimed", "not_callable", "campaign_full", "given_back"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.callbacks_moved += other.callbacks_moved
+        self.callbacks_cancelled += other.callbacks_cancelled
+        for phase, ms in other.ms.items():
+            self.ms[phase] = max(self.ms.get(phase, 0.0), ms)
+
+    def start(self) -> None:
+        self._mark = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        """Charge the time since the previous lap (or the start) to ``phase``."""
+        now = time.perf_counter()
+        if self._mark:
+            self.ms[phase] = self.ms.get(phase, 0.0) + (now - self._mark) * 1000
+        self._mark = now
 
 
 async def claim_batch(
@@ -90,117 +136,71 @@ async def claim_batch(
     worker_id: str,
     *,
     stats: ClaimStats | None = None,
+    parts: int | None = None,
 ) -> list[Claim]:
     """Claim up to ``limit`` attempts: due callbacks first, then the planner's queue.
 
     ``now`` may be a clock: it is then read after the history was loaded
     under the row locks, so an attempt committed by another replica just
     before can never look like it happened after this one.
+
+    ``parts``: on PostgreSQL a batch is claimed as that many transactions at
+    once, each on its own connection (default: one per :data:`PART_SIZE`
+    claims, at most :data:`MAX_PARTS`). They are replicas of one another as
+    far as the database can tell (``SKIP LOCKED``, the campaign locks), and
+    while one waits for the database another evaluates its people. SQLite
+    has one writer: one transaction.
     """
     stats = stats if stats is not None else ClaimStats()
+    if limit <= 0:
+        return []
+    if parts is None:
+        parts = min(MAX_PARTS, -(-limit // PART_SIZE))
+    bind = session_factory.kw.get("bind")
+    if parts <= 1 or bind is None or bind.dialect.name != "postgresql":
+        return await _claim_one(session_factory, now, limit, worker_id, stats)
+    sizes = [limit // parts + (1 if i < limit % parts else 0) for i in range(parts)]
+    each = [ClaimStats() for _ in sizes]
+    pairs = zip(sizes, each, strict=True)
+    runs = [_claim_one(session_factory, now, n, worker_id, st) for n, st in pairs]
+    done = await asyncio.gather(*runs, return_exceptions=True)
+    for st in each:
+        stats.add(st)
+    claims = [c for d in done if not isinstance(d, BaseException) for c in d]
+    failed = [d for d in done if isinstance(d, BaseException)]
+    if failed and not claims:
+        raise failed[0]
+    for error in failed:  # the other parts' claims are committed: hand them on
+        log.error("scheduler.claim_part_failed", error=repr(error))
+    return claims
+
+
+async def _claim_one(
+    session_factory: async_sessionmaker[AsyncSession],
+    now: dt.datetime | Clock,
+    limit: int,
+    worker_id: str,
+    stats: ClaimStats,
+) -> list[Claim]:
+    """One claim transaction: lock, load, evaluate, write, commit."""
     select_now = now() if callable(now) else now
-    if limit <= 0:
-        return []
-    async with session_factory() as session, session.begin():
-        callbacks = await _lock_due_callbacks(session, select_now, limit)
-        cb_debtors = await _lock_debtors(session, list(callbacks))
-        callbacks = {d: c for d, c in callbacks.items() if d in cb_debtors}
-        queue = await _lock_queue(session, select_now, limit - len(callbacks), set(callbacks))
-        ids = [*callbacks, *queue]
-        if not ids:
-            return []
-        snaps, campaigns = await load_snapshots(session, ids, select_now)
-        at = now() if callable(now) else now
-        return await _claim_locked(session, ids, snaps, campaigns, callbacks, at, worker_id, stats)
-
-
-async def _lock_due_callbacks(
-    session: AsyncSession, now: dt.datetime, limit: int
-) -> dict[int, CallbackRow]:
-    """Pending callbacks that are due, one per debtor (the earliest)."""
-    rows = (
-        await session.execute(
-            select(Callback.id, Callback.debtor_id, Callback.debt_id, Callback.due_at)
-            .where(Callback.status == CallbackStatus.PENDING, Callback.due_at <= now)
-            .order_by(Callback.due_at, Callback.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-    out: dict[int, CallbackRow] = {}
-    for r in rows:
-        out.setdefault(r.debtor_id, CallbackRow(r.id, r.debt_id, r.due_at))
-    return out
-
-
-async def _lock_debtors(session: AsyncSession, ids: Sequence[int]) -> set[int]:
-    if not ids:
-        return set()
-    rows = await session.scalars(
-        select(Debtor.id)
-        .where(id_in(session, Debtor.id, sorted(set(ids))))
-        .order_by(Debtor.id)
-        .with_for_update(skip_locked=True)
-    )
-    return set(rows.all())
-
-
-async def _lock_queue(
-    session: AsyncSession, now: dt.datetime, limit: int, exclude: set[int]
-) -> list[int]:
-    """The planner's queue: never-evaluated debtors, then those whose hint is due."""
-    if limit <= 0:
-        return []
-    base = select(Debtor.id).where(Debtor.opted_out_at.is_(None))
-    if exclude:
-        base = base.where(Debtor.id.not_in(sorted(exclude)))
-    fresh = list(
-        (
-            await session.scalars(
-                base.where(Debtor.next_attempt_at.is_(None))
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+    stats.start()
+    async with session_factory() as session:
+        async with session.begin():
+            locked = await lock_batch(session, select_now, limit)
+            ids, callbacks = locked.ids, locked.callbacks
+            stats.lap("lock")
+            if not ids:
+                return []
+            snaps, campaigns = await load_snapshots(session, ids, select_now, people=locked.people)
+            stats.lap("load")
+            at = now() if callable(now) else now
+            claims = await _claim_locked(
+                session, ids, snaps, campaigns, callbacks, at, worker_id, stats
             )
-        ).all()
-    )
-    if len(fresh) >= limit:
-        return fresh
-    due = (
-        await session.scalars(
-            base.where(Debtor.next_attempt_at <= now)
-            .order_by(Debtor.next_attempt_at)
-            .limit(limit - len(fresh))
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-    return fresh + list(due)
-
-
-async def _live_per_campaign(session: AsyncSession, campaign_ids: Sequence[int]) -> dict[int, int]:
-    if not campaign_ids:
-        return {}
-    # Lock the campaigns (in id order: no deadlock) so the channel limit
-    # holds across replicas; SQLite's write lock already serializes.
-    await session.execute(
-        select(Campaign.id)
-        .where(Campaign.id.in_(campaign_ids))
-        .order_by(Campaign.id)
-        .with_for_update()
-    )
-    live = [s.value for s in LIVE_ATTEMPT_STATUSES]
-    rows = (
-        await session.execute(
-            select(CallAttempt.campaign_id, func.count())
-            .where(
-                CallAttempt.campaign_id.in_(campaign_ids),
-                CallAttempt.status.in_(live),
-                # The person's calls to us use none of the campaign's dialing channels.
-                CallAttempt.direction == AttemptDirection.OUTBOUND,
-            )
-            .group_by(CallAttempt.campaign_id)
-        )
-    ).all()
-    return {int(cid): int(n) for cid, n in rows if cid is not None}
+            await commit_unflushed(session)
+        stats.lap("commit")
+    return claims
 
 
 async def _claim_locked(
@@ -226,28 +226,31 @@ async def _claim_locked(
     a rule about the person; a supervisor's single call does not wait for it).
     """
     verdicts = verdicts if verdicts is not None else {}
+    shared = Shared()
     for debtor_id in ids:
         snap = snaps.get(debtor_id)
         if snap is None:
             continue
-        v = evaluate(snap, campaigns, at, callback=callbacks.get(debtor_id))
+        v = evaluate(snap, campaigns, at, callback=callbacks.get(debtor_id), shared=shared)
         verdicts[debtor_id] = v.waive(waive) if waive else v
     stats.examined += len(verdicts)
+    stats.lap("evaluate")
 
     wanted = sorted(
         {v.campaign_id for v in verdicts.values() if v.callable and v.campaign_id is not None}
     )
-    live = await _live_per_campaign(session, wanted) if channel_limit else {}
+    live = await live_per_campaign(session, wanted) if channel_limit else {}
+    stats.lap("live")
 
     rows: list[dict[str, Any]] = []
-    hints: list[dict[str, Any]] = []
-    picked: list[Explanation] = []
+    hints: list[tuple[int, dt.datetime]] = []
+    picked: dict[int, Explanation] = {}
     for debtor_id, v in verdicts.items():
         cb = callbacks.get(debtor_id)
         if not v.callable:
             stats.not_callable += 1
             wake = v.wake_at or at + PARK
-            hints.append({"b_id": debtor_id, "b_next": wake})
+            hints.append((debtor_id, wake))
             if cb is not None:
                 await _defer_callback(session, cb, v, wake, stats)
             continue
@@ -255,12 +258,11 @@ async def _claim_locked(
         rules = campaigns[v.campaign_id]
         if channel_limit and live.get(v.campaign_id, 0) >= rules.max_concurrent:
             stats.campaign_full += 1
-            hints.append({"b_id": debtor_id, "b_next": at + FULL_CAMPAIGN_RECHECK})
+            hints.append((debtor_id, at + FULL_CAMPAIGN_RECHECK))
             continue
         live[v.campaign_id] = live.get(v.campaign_id, 0) + 1
-        gap = rules.policy.min_gap
-        hints.append({"b_id": debtor_id, "b_next": at + max(gap, dt.timedelta(seconds=1))})
-        picked.append(v)
+        hints.append((debtor_id, at + max(rules.policy.min_gap, dt.timedelta(seconds=1))))
+        picked[debtor_id] = v
         rows.append(
             {
                 "debtor_id": debtor_id,
@@ -275,41 +277,79 @@ async def _claim_locked(
                 "claimed_at": at,
             }
         )
+    stats.lap("rows")
 
-    claims: list[Claim] = []
-    if rows:
-        attempt_ids = await insert_attempts(session, rows)
-        done_callbacks = [r["callback_id"] for r in rows if r["callback_id"] is not None]
-        if done_callbacks:
-            await session.execute(
-                update(Callback)
-                .where(Callback.id.in_(done_callbacks))
-                .values(status=CallbackStatus.DONE)
-            )
-        for v in picked:
-            cb = callbacks.get(v.debtor_id)
-            claims.append(
-                Claim(
-                    attempt_id=attempt_ids[v.debtor_id],
-                    debtor_id=v.debtor_id,
-                    debt_id=v.debt_id,
-                    campaign_id=v.campaign_id,
-                    phone_id=v.phone_id,
-                    to_number=v.to_number or "",
-                    callback_id=cb.id if cb else None,
-                    claimed_at=at,
-                    local_day=v.local_day or at.date(),
-                    zones=v.zones,
-                    windows=v.windows,
-                    country=v.country,
-                    region=v.region,
-                    blocked=v.blocked,
-                )
-            )
-        stats.claimed += len(claims)
-    if hints:
-        await set_hints(session, hints)
+    attempt_ids = await write_claims(session, rows, hints)
+    stats.lap("write")
+    if channel_limit and rows:
+        for debtor_id in await _hold_channel_limit(session, rows, attempt_ids, campaigns, at):
+            del picked[debtor_id]
+            stats.given_back += 1
+    done = [cb.id for debtor_id, cb in callbacks.items() if debtor_id in picked]
+    if done:
+        await session.execute(
+            update(Callback).where(Callback.id.in_(done)).values(status=CallbackStatus.DONE)
+        )
+    claims = [_claim(v, attempt_ids[d], callbacks.get(d), at) for d, v in picked.items()]
+    stats.claimed += len(claims)
+    stats.lap("limit")
     return claims
+
+
+async def _hold_channel_limit(
+    session: AsyncSession,
+    rows: Sequence[dict[str, Any]],
+    attempt_ids: dict[int, int],
+    campaigns: dict[int, CampaignRules],
+    at: dt.datetime,
+) -> list[int]:
+    """Keep each campaign within its concurrent calls, whatever other replicas
+    claimed meanwhile; returns the debtors whose claim was given back.
+
+    The claim counted the live calls before it inserted, without a lock, so
+    its attempts (their inserts are most of a claim's time) are written while
+    other replicas write theirs. Only now are the campaigns locked and the
+    live calls counted again, our own included, under the lock until the
+    commit: a replica that committed in between is counted, one that has not
+    yet counted will count ours. Where a campaign is over its limit our
+    latest claims are deleted, to be looked at again as a full campaign's are.
+    """
+    used = sorted({r["campaign_id"] for r in rows})
+    await lock_campaigns(session, used)
+    over = {
+        cid: n - campaigns[cid].max_concurrent
+        for cid, n in (await live_per_campaign(session, used)).items()
+        if n > campaigns[cid].max_concurrent
+    }
+    if not over:
+        return []
+    dropped: list[int] = []
+    for r in reversed(rows):
+        if over.get(r["campaign_id"], 0) > 0:
+            over[r["campaign_id"]] -= 1
+            dropped.append(r["debtor_id"])
+    await drop_attempts(session, [attempt_ids[d] for d in dropped])
+    await set_hints(session, [(d, at + FULL_CAMPAIGN_RECHECK) for d in dropped])
+    return dropped
+
+
+def _claim(v: Explanation, attempt_id: int, cb: CallbackRow | None, at: dt.datetime) -> Claim:
+    return Claim(
+        attempt_id=attempt_id,
+        debtor_id=v.debtor_id,
+        debt_id=v.debt_id,
+        campaign_id=v.campaign_id,
+        phone_id=v.phone_id,
+        to_number=v.to_number or "",
+        callback_id=cb.id if cb else None,
+        claimed_at=at,
+        local_day=v.local_day or at.date(),
+        zones=v.zones,
+        windows=v.windows,
+        country=v.country,
+        region=v.region,
+        blocked=v.blocked,
+    )
 
 
 async def _defer_callback(

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 from scheduler.legal import phone_countries
 from scheduler.reasons import Reason
@@ -37,6 +38,8 @@ PARK = dt.timedelta(days=1)
 # frequency limits, never the window, a holiday, a blocked date, an opt-out,
 # a wrong number, a closed debt, an open promise or a call in progress.
 OVERRIDABLE = frozenset({"daily_cap", "weekly_cap", "min_gap", "retry_wait"})
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -72,19 +75,44 @@ class Explanation:
         return dataclasses.replace(self, reasons=left, callable=ok, waived=waived)
 
 
+class Shared:
+    """What the people of one batch have in common, worked out once for all.
+
+    A claim evaluates hundreds of people at one instant against one set of
+    campaigns; most share a zone, a country and a campaign, and so share
+    whether the window is open there (and, when it is not, when it opens:
+    a search over three weeks of boundaries). Keys hold the campaign rules by
+    identity, so one instance serves one ``campaigns`` dict and is dropped
+    with it.
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[tuple[Any, ...], Any] = {}
+
+    def get(self, key: tuple[Any, ...], compute: Callable[[], _T]) -> _T:
+        try:
+            return cast(_T, self._values[key])
+        except KeyError:
+            value = self._values[key] = compute()
+            return value
+
+
 def evaluate(
     snap: DebtorSnapshot,
     campaigns: dict[int, CampaignRules],
     now: dt.datetime,
     *,
     callback: CallbackRow | None = None,
+    shared: Shared | None = None,
 ) -> Explanation:
     """Decide whether ``snap`` may be called at ``now``, listing every reason if not.
 
     ``callback`` is set when the call is one the debtor asked for: it waives
     the quiet days after a conversation and the rest of a day on which they
-    called us (they asked) but no other limit.
+    called us (they asked) but no other limit. ``shared``: answers already
+    worked out for others of the same batch (same ``campaigns``, same ``now``).
     """
+    shared = shared if shared is not None else Shared()
     zones = snap.zones()
     primary = zones[0]
     today = local_day(now, primary)
@@ -102,9 +130,15 @@ def evaluate(
     countries = phone_countries(snap.country, phones)  # snap.countries(), phones known
     windows = windows_for(rules, countries)
     blocked = rules.blocked if rules else frozenset()
+    place = (now, zones, id(rules), countries, snap.country, snap.region)
 
     reasons.extend(
-        window_reasons(now, zones, windows, snap.country, snap.region, blocked, countries)
+        shared.get(
+            ("window", *place),
+            lambda: window_reasons(
+                now, zones, windows, snap.country, snap.region, blocked, countries
+            ),
+        )
     )
     reasons.extend(cap_reasons(snap, active_rules, now, zones, asked=callback is not None))
     reasons.extend(inbound_reasons(snap, active_rules, now, zones, asked=callback is not None))
@@ -113,7 +147,16 @@ def evaluate(
     ok = not reasons and chosen is not None and phone is not None
     wake: dt.datetime | None = None
     if not ok:
-        wake = _wake_at(reasons, debts.until, now, zones, windows, snap, blocked)
+        base = _blocked_until(reasons, debts.until, now)
+        opening = (
+            shared.get(
+                ("open", base, *place),
+                lambda: next_open(base, zones, windows, snap.country, snap.region, blocked),
+            )
+            if base is not None
+            else None
+        )
+        wake = max(opening, now + dt.timedelta(seconds=1)) if opening else now + PARK
     return Explanation(
         callable=ok,
         reasons=reasons,
@@ -132,28 +175,20 @@ def evaluate(
     )
 
 
-def _wake_at(
-    reasons: Sequence[Reason],
-    debt_until: dt.datetime | None,
-    now: dt.datetime,
-    zones: Sequence[str],
-    windows: Sequence[Window],
-    snap: DebtorSnapshot,
-    blocked: frozenset[dt.date],
-) -> dt.datetime:
-    """The earliest instant worth looking again: every block cleared and a window open."""
+def _blocked_until(
+    reasons: Sequence[Reason], debt_until: dt.datetime | None, now: dt.datetime
+) -> dt.datetime | None:
+    """When every reason but the window's has cleared (None: one never clears by
+    itself); the person is looked at again at the first opening from then."""
     base = now
     for r in reasons:
         if r.code in WINDOW_CODES or r.code in DEBT_CODES:
             continue
         if r.until is None:
-            return now + PARK
+            return None
         base = max(base, r.until)
     if any(r.code in DEBT_CODES for r in reasons):
         if debt_until is None:
-            return now + PARK
+            return None
         base = max(base, debt_until)
-    opening = next_open(base, zones, windows, snap.country, snap.region, blocked)
-    if opening is None:
-        return now + PARK
-    return max(opening, now + dt.timedelta(seconds=1))
+    return base

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -33,8 +34,9 @@ from ivr.store.models import (
     Promise,
     PromiseStatus,
 )
-from scheduler.batch_sql import id_in
+from scheduler.batch_sql import id_in, is_pg, pg_fetch
 from scheduler.caps import ROLLING_WINDOW, CapPolicy, PastAttempt
+from scheduler.eligibility_load_pg import load_snapshots_pg
 from scheduler.snapshot import (
     CallbackRow,
     CampaignRules,
@@ -55,11 +57,15 @@ async def _core(session: AsyncSession, stmt: Any) -> Any:
 async def load_campaign_rules(
     session: AsyncSession, campaign_ids: Iterable[int]
 ) -> dict[int, CampaignRules]:
+    """The campaigns' rules with their call windows, in one query (a campaign's
+    columns come once per window)."""
     ids = sorted(set(campaign_ids))
     if not ids:
         return {}
     rows = (
-        await _core(
+        await pg_fetch(session, _PG_RULES, ids)
+        if is_pg(session)
+        else await _core(
             session,
             select(
                 Campaign.id,
@@ -75,51 +81,88 @@ async def load_campaign_rules(
                 Campaign.retry_delays_minutes,
                 Campaign.followup_after_broken_days,
                 Campaign.inbound_suppresses_today,
-            ).where(Campaign.id.in_(ids)),
+                CallWindow.weekday,
+                CallWindow.start,
+                CallWindow.end,
+            )
+            .outerjoin(CallWindow, CallWindow.campaign_id == Campaign.id)
+            .where(id_in(session, Campaign.id, ids))
+            .order_by(Campaign.id, CallWindow.id),
         )
-    ).all()
+    )
     wins: dict[int, list[Window]] = defaultdict(list)
-    for w in (
-        await _core(
-            session,
-            select(CallWindow.campaign_id, CallWindow.weekday, CallWindow.start, CallWindow.end)
-            .where(CallWindow.campaign_id.in_(ids))
-            .order_by(CallWindow.id),
-        )
-    ).all():
-        wins[w.campaign_id].append(Window(w.weekday, w.start, w.end))
-    return {
-        r.id: CampaignRules(
-            id=r.id,
-            active=r.active,
-            country=str(r.country or "BR").upper(),
-            policy=CapPolicy(
-                daily_cap=r.daily_cap,
-                weekly_cap=r.weekly_cap,
-                min_gap=dt.timedelta(minutes=r.min_gap_minutes),
-                quiet_days_after_contact=r.quiet_days_after_rpc,
-                retry_delays=tuple(
-                    dt.timedelta(minutes=int(m)) for m in (r.retry_delays_minutes or [])
-                ),
-            ),
-            windows=tuple(wins.get(r.id, ())),
-            blocked=parse_blocked(r.blocked_dates or []),
-            max_concurrent=r.max_concurrent_calls,
-            paid_pause_business_days=r.paid_pause_business_days,
-            followup_after_broken_days=r.followup_after_broken_days,
-            inbound_suppresses_today=bool(r.inbound_suppresses_today),
-        )
-        for r in rows
-    }
+    first: dict[int, Any] = {}
+    for r in rows:
+        first.setdefault(r[0], r)
+        if r[13] is not None:
+            wins[r[0]].append(Window(r[13], r[14], r[15]))
+    return {cid: _rules(r, tuple(wins.get(cid, ()))) for cid, r in first.items()}
+
+
+# load_campaign_rules' columns, for the driver's plain rows (PostgreSQL).
+_PG_RULES = """
+SELECT c.id, c.active, c.country, c.daily_cap, c.weekly_cap, c.min_gap_minutes,
+    c.quiet_days_after_rpc, c.blocked_dates, c.max_concurrent_calls,
+    c.paid_pause_business_days, c.retry_delays_minutes, c.followup_after_broken_days,
+    c.inbound_suppresses_today, w.weekday, w.start, w."end"
+FROM campaigns c LEFT JOIN call_windows w ON w.campaign_id = c.id
+WHERE c.id = ANY($1::int[]) ORDER BY c.id, w.id
+"""
+
+
+def _json_list(value: Any) -> list[Any]:
+    """A JSON list column as the driver gave it (decoded, or its text)."""
+    if isinstance(value, str):
+        return list(json.loads(value) or [])
+    return list(value or [])
+
+
+def _rules(r: Any, windows: tuple[Window, ...]) -> CampaignRules:
+    return CampaignRules(
+        id=r[0],
+        active=r[1],
+        country=str(r[2] or "BR").upper(),
+        policy=CapPolicy(
+            daily_cap=r[3],
+            weekly_cap=r[4],
+            min_gap=dt.timedelta(minutes=r[5]),
+            quiet_days_after_contact=r[6],
+            retry_delays=tuple(dt.timedelta(minutes=int(m)) for m in _json_list(r[10])),
+        ),
+        windows=windows,
+        blocked=parse_blocked(_json_list(r[7])),
+        max_concurrent=r[8],
+        paid_pause_business_days=r[9],
+        followup_after_broken_days=r[11],
+        inbound_suppresses_today=bool(r[12]),
+    )
 
 
 async def load_snapshots(
-    session: AsyncSession, debtor_ids: Sequence[int], now: dt.datetime
+    session: AsyncSession,
+    debtor_ids: Sequence[int],
+    now: dt.datetime,
+    *,
+    people: dict[int, tuple[Any, ...]] | None = None,
 ) -> tuple[dict[int, DebtorSnapshot], dict[int, CampaignRules]]:
-    """Load what :func:`evaluate` needs for many debtors in a handful of queries."""
+    """Load what :func:`evaluate` needs for many debtors in a handful of queries
+    (PostgreSQL: one, see ``scheduler.eligibility_load_pg``, which also takes
+    the ``people``'s own columns a lock already read), with the rules of
+    every campaign their debts are in."""
     ids = list(dict.fromkeys(debtor_ids))
     if not ids:
         return {}, {}
+    if session.get_bind().dialect.name != "postgresql":
+        return await load_snapshots_portable(session, ids, now)
+    snaps = await load_snapshots_pg(session, ids, now, people)
+    used = {d.campaign_id for s in snaps.values() for d in s.debts if d.campaign_id is not None}
+    return snaps, await load_campaign_rules(session, used)
+
+
+async def load_snapshots_portable(
+    session: AsyncSession, ids: Sequence[int], now: dt.datetime
+) -> tuple[dict[int, DebtorSnapshot], dict[int, CampaignRules]]:
+    """:func:`load_snapshots` in plain SQL that every backend runs (SQLite's path)."""
     snaps: dict[int, DebtorSnapshot] = {}
     phones_seen: set[int] = set()
     debt_ids: list[int] = []
@@ -187,7 +230,7 @@ async def load_snapshots(
             debt_ids.append(r.debt_id)
             if r.campaign_id is not None:
                 campaign_ids.add(r.campaign_id)
-    await _load_dnc(session, snaps, ids)
+    await _load_dnc(session, snaps, list(ids))
     campaigns = await load_campaign_rules(session, campaign_ids)
 
     quiet = max((c.policy.quiet_days_after_contact for c in campaigns.values()), default=0)

@@ -75,6 +75,8 @@ def inbound_reasons(
         for a in snap.attempts
         if a.direction == AttemptDirection.INBOUND and a.verified_at is not None
     ]
+    if not verified:
+        return []
     until: dt.datetime | None = None
     last: dt.datetime | None = None
     hit: int | None = None

@@ -219,8 +219,10 @@ def add_business_days(
     return local_midnight_utc(day + dt.timedelta(days=1), zone)
 
 
+@functools.lru_cache(maxsize=4096)
 def day_bounds_utc(now_utc: dt.datetime, zone: str) -> tuple[dt.datetime, dt.datetime]:
-    """[start, end) in UTC of the local day that contains ``now_utc`` in ``zone``."""
+    """[start, end) in UTC of the local day that contains ``now_utc`` in ``zone``
+    (cached: the caps ask it for every person of a batch at the same instant)."""
     day = local_day(now_utc, zone)
     return local_midnight_utc(day, zone), local_midnight_utc(day + dt.timedelta(days=1), zone)
 

@@ -177,3 +177,20 @@ async def test_queue_hint_skips_debtors_until_due(sessions) -> None:
     async with sessions() as s:
         n = await s.scalar(select(func.count()).select_from(CallAttempt))
     assert n == 0
+
+
+async def test_batch_in_parts_claims_each_person_once(sessions) -> None:
+    """On PostgreSQL the parts are transactions running at once (SQLite: one)."""
+    async with sessions() as s, s.begin():
+        camp = await make_campaign(s, max_concurrent_calls=100)
+        for i in range(25):
+            await make_debtor(s, camp, phones=(f"+55119{i:08d}",))
+    stats = ClaimStats()
+    claims = await claim_batch(sessions, T0, 24, "w1", stats=stats, parts=3)
+    assert len(claims) == 24 == len({c.debtor_id for c in claims})
+    assert stats.claimed == stats.examined == 24
+    async with sessions() as s:
+        ids = set(await s.scalars(select(CallAttempt.id)))
+    assert ids == {c.attempt_id for c in claims}
+    last = await claim_batch(sessions, T0, 24, "w1", parts=3)
+    assert len(last) == 1
