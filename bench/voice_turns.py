@@ -78,6 +78,8 @@ def pct(values: list[float], p: float) -> float:
 
 
 METRICS_TOKEN = "bench-turns"
+ANSWERS = {1: "yes (identity)", 2: "tomorrow (date)", 3: "yes (promise)"}
+"""What each answer of the callee's script is, for the figures per answer."""
 
 
 async def service_figures(port: int) -> dict[str, float]:
@@ -123,7 +125,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def run(calls: int, model: Path, cache: Path) -> dict[str, float]:
+async def run(calls: int, model: Path, cache: Path) -> dict[str, Any]:
     from ivr.calls.one_call import place_one_call
     from ivr.config import Settings
     from ivr.store.db import make_engine, make_sessionmaker
@@ -237,18 +239,18 @@ async def run(calls: int, model: Path, cache: Path) -> dict[str, float]:
                 proc.kill()
                 proc.wait(10)
     latencies: list[float] = []
-    understood = 0
+    by_answer: dict[int, list[float]] = {}
     if os.environ.get("IVR_BENCH_TIMELINE"):
         print_timeline(sb.calls[sids[0]])
     for sid in sids:
         rec = sb.calls[sid]
         media = sorted(c.media_ms for c in rec.received_media)
-        for ev in rec.events_of("speak"):
+        for answer, ev in enumerate(rec.events_of("speak"), 1):
             end = ev.media_ms + spoken[int(ev.detail["bytes"])]
             after = [m for m in media if m >= end]
             if after:
                 latencies.append(after[0] - end)
-                understood += 1
+                by_answer.setdefault(answer, []).append(after[0] - end)
     return {
         "calls": calls,
         "turns": len(latencies),
@@ -257,6 +259,10 @@ async def run(calls: int, model: Path, cache: Path) -> dict[str, float]:
         "max": max(latencies) if latencies else float("nan"),
         "wall_s": wall,
         "unfinished": len(stuck),
+        "by_answer": "  ".join(
+            f"{ANSWERS.get(a, a)} p50 {pct(v, 50):.0f} / p95 {pct(v, 95):.0f} ms"
+            for a, v in sorted(by_answer.items())
+        ),
         **service,
     }
 
@@ -281,7 +287,8 @@ def main() -> None:
             f"     service: final result to first frame {r['reply_ms']:.0f} ms mean, "
             f"recognizer behind > 100 ms {r['lag_over_100ms']:.1f} % of chunks; "
             f"CPU cores used: service {r['service_cpu']:.2f}, carrier (bench) "
-            f"{r['bench_cpu']:.2f}",
+            f"{r['bench_cpu']:.2f}\n"
+            f"     by answer: {r['by_answer']}",
             flush=True,
         )
 

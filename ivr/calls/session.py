@@ -50,6 +50,14 @@ END_DRAIN_TIMEOUT_S = 60.0
 SMS_WAIT_S = 30.0  # at the end of the call, for a payment-details SMS still being sent
 APOLOGY_PROMPT = "technical_goodbye"
 OPENING_GRAMMAR = "confirm_identity"
+_AFTER_COMMITS = (
+    ev.EndCall,
+    ev.TransferToAgent,
+    ev.SendPaymentDetails,
+    ev.LookUpCaller,
+    ev.IdentifyCaller,
+)
+"""Actions that act on what the store holds: they wait for the outcomes before them."""
 
 
 class CallSession:
@@ -88,6 +96,7 @@ class CallSession:
         self._dialog_task: asyncio.Task[None] | None = None
         self._failure_task: asyncio.Task[None] | None = None
         self._sms_task: asyncio.Task[None] | None = None
+        self._commits: list[asyncio.Future[None]] = []
 
     @property
     def call_sid(self) -> str | None:
@@ -238,6 +247,7 @@ class CallSession:
                     actions = self.dialog.handle(event)
                 for action in actions:
                     await self._execute(action)
+                await self._committed()
                 self.listener.arm_silence()
             except StoreWriteFailed:
                 continue  # already logged; _end_after_failure ends the call
@@ -252,6 +262,13 @@ class CallSession:
                 return
 
     async def _execute(self, action: ev.Action) -> None:
+        """Run one action. An outcome that must last (a promise, an opt-out, the
+        person verified) is committed while the reply that follows it is
+        said: the reply's first frame never waits for the store, and the
+        commit is done before the next event is handled (see
+        :meth:`_committed`), well before a read-back ends. What acts on the
+        store or the line's end (the call's end, a transfer, an SMS, a lookup)
+        waits for the commits before it."""
         assert self.recorder is not None
         if self.store_failed:
             return
@@ -259,7 +276,25 @@ class CallSession:
             await self._play(action)
         elif isinstance(action, ev.Listen):
             await self.listener.listen_for(action)
-        elif isinstance(action, ev.EndCall):
+        elif isinstance(action, ev.LogTurn | ev.RecordOutcome):
+            self.recorder.commit(action)  # queued, written in order
+        elif isinstance(action, _AFTER_COMMITS):
+            await self._committed()
+            await self._act(action)
+        else:
+            self._commits.append(self.recorder.commit(action))
+
+    async def _committed(self) -> None:
+        """Wait until every outcome committed while speaking lasts; raises
+        :class:`StoreWriteFailed` when the store refused one (the call ends
+        with an apology)."""
+        commits, self._commits = self._commits, []
+        if commits:
+            await asyncio.gather(*commits)
+
+    async def _act(self, action: ev.Action) -> None:
+        assert self.recorder is not None
+        if isinstance(action, ev.EndCall):
             await self._end(action.reason)
         elif isinstance(action, ev.TransferToAgent):
             await self._transfer(action.reason)
@@ -273,7 +308,7 @@ class CallSession:
                     s, self.recorder.attempt_id, action.reference, self.callback_numbers
                 )
             self.events.put_nowait(ev.CallerLookup(found))
-        else:
+        elif isinstance(action, ev.IdentifyCaller):
             await self.recorder.persist(action)
             await self._after_persist(action)
 
