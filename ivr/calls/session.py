@@ -32,6 +32,7 @@ from ivr.calls.listener import CallListener
 from ivr.calls.live import LiveCalls
 from ivr.calls.ports import PaymentDetailsPort, TransferPort
 from ivr.calls.recorder import CallRecorder
+from ivr.calls.speculation import ReplyWarmer
 from ivr.calls.store_writer import StoreWriteFailed
 from ivr.calls.stream_start import authorize_start
 from ivr.calls.transport import MediaTransport
@@ -87,7 +88,9 @@ class CallSession:
             self.events,
             grammar=lambda context: voice.grammar(self.locale, context),
             understood=voice.to_understood_text,
+            heard=self._heard,
         )
+        self.warmer: ReplyWarmer | None = None  # once the call's locale is known
         self.recorder: CallRecorder | None = None  # once ``start`` is accepted
         self.dialog: Dialog | None = None
         self.machine = False
@@ -131,6 +134,8 @@ class CallSession:
             if task is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(task, timeout)
+        if self.warmer is not None:
+            await self.warmer.close()
         if self.recorder is not None:
             await self.recorder.close()
         await self.listener.close()
@@ -213,6 +218,7 @@ class CallSession:
             return
         self.recorder.calendar = setup.calendar
         self.locale = setup.context.locale
+        self.warmer = ReplyWarmer(self.voice, self.locale)
         self.dialog = Dialog(setup.context, self.voice.flow, self.voice.catalogs[self.locale])
         self.listener.start(self.voice.new_recognizer(self.locale, OPENING_GRAMMAR))
         if self.live is not None:
@@ -226,6 +232,11 @@ class CallSession:
             self.machine = True
             self.transport.barge(force=True)
             self.events.put_nowait(ev.MachineAnswered())
+
+    def _heard(self, text: str) -> None:
+        """The caller has said ``text`` so far (a partial result)."""
+        if self.warmer is not None and self.dialog is not None:
+            self.warmer.heard(self.dialog, text)
 
     def carrier_ended(self) -> None:
         self.closed = True
@@ -276,6 +287,8 @@ class CallSession:
             await self._play(action)
         elif isinstance(action, ev.Listen):
             await self.listener.listen_for(action)
+            if self.warmer is not None and self.dialog is not None:
+                self.warmer.question(self.dialog, action)
         elif isinstance(action, ev.LogTurn | ev.RecordOutcome):
             self.recorder.commit(action)  # queued, written in order
         elif isinstance(action, _AFTER_COMMITS):

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -238,16 +238,20 @@ async def test_keys_of_a_half_typed_entry_keep_the_question_and_its_grammar(
         await call.until(lambda: dialog is not None and dialog.state == "confirm_promise")
 
 
-@contextlib.contextmanager
-def store_held(db_url: str) -> Iterator[sqlite3.Connection]:
+@contextlib.asynccontextmanager
+async def store_held(db_url: str) -> AsyncIterator[sqlite3.Connection]:
     """Another writer holds the SQLite store's write lock (an import, say)
-    until the block ends; the connection reads what is committed."""
-    con = sqlite3.connect(db_url.split("///", 1)[1], isolation_level=None)
+    until the block ends; the connection reads what is committed. The lock is
+    taken in a thread: a write of the call may be between two statements,
+    waiting for the event loop to send its commit."""
+    path = db_url.split("///", 1)[1]
+    con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
-        con.execute("BEGIN IMMEDIATE")
+        await asyncio.to_thread(con.execute, "BEGIN IMMEDIATE")
         yield con
     finally:
-        con.execute("ROLLBACK")
+        if con.in_transaction:
+            con.execute("ROLLBACK")
         con.close()
 
 
@@ -272,7 +276,7 @@ async def test_a_promise_read_back_starts_without_waiting_for_the_store_and_ends
         await call.listening()
         line.plays_instantly = False  # the read-back plays until the test says so
         sent_before = len(line.sent)
-        with store_held(db_url) as store:
+        async with store_held(db_url) as store:
             line.digits("1")  # yes, that is right
             await call.until(
                 lambda: any(isinstance(m, mc.OutMedia) for m in line.sent[sent_before:])
