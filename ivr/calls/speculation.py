@@ -84,7 +84,10 @@ class ReplyWarmer:
         self.asked = 0  # replies asked for ahead of need (rendered, or found in the cache)
 
     def question(self, dialog: Dialog, listen: ev.Listen) -> None:
-        """A question is asked: render the replies to its usual answers."""
+        """A question is asked: render the replies to its usual answers (the same
+        question waiting for more keys changes nothing)."""
+        if listen.entry_pending:
+            return
         if self._question is not None:
             self._question.cancel()  # the last question's answers are moot
         phrases = self.voice.grammar(self.locale, listen.grammar)
