@@ -43,11 +43,17 @@ MAX_KINDS = 4
 in the order the grammar lists them (the usual answers come first)."""
 
 
+def trial_copy(dialog: Dialog) -> Dialog:
+    """A copy of ``dialog`` to ask questions of; the flow, the prompts and the
+    call's context are shared (never changed by a dialog), the rest copied."""
+    shared: dict[int, object] = {id(x): x for x in (dialog.flow, dialog.catalog, dialog.ctx)}
+    return copy.deepcopy(dialog, shared)
+
+
 def reply_text(dialog: Dialog, event: ev.Event) -> str | None:
     """The words of the first prompt ``dialog`` would play after ``event``,
     found on a copy (the call's own dialog is not touched); None if none."""
-    shared = {id(x): x for x in (dialog.flow, dialog.catalog, dialog.ctx)}
-    trial = copy.deepcopy(dialog, shared)
+    trial = trial_copy(dialog)
     for action in trial.handle(event):
         if isinstance(action, ev.Play):
             return trial.rendered_text(action)
@@ -94,7 +100,11 @@ class ReplyWarmer:
         if not phrases:
             return
         understood = tuple(dict.fromkeys(self.voice.to_understood_text(p) for p in phrases))
-        trial = copy.deepcopy(dialog, {id(x): x for x in (dialog.flow, dialog.catalog, dialog.ctx)})
+        try:
+            trial = trial_copy(dialog)  # as it is now: later events do not change the question
+        except Exception:
+            log.debug("speculation.failed", exc_info=True)
+            return
         self._question = asyncio.create_task(self._warm_question(trial, understood, listen.grammar))
 
     def heard(self, dialog: Dialog, text: str) -> None:
