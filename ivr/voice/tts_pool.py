@@ -60,10 +60,14 @@ class Ticket:
     """A job's place in the queue for a worker; urgent ones are served first."""
 
     urgent: bool
+    on_promote: Callable[[], None] | None = None  # the pool, while the job waits
 
     def promote(self) -> None:
         """Someone now waits for this job's result: serve it as urgent."""
-        self.urgent = True
+        if not self.urgent:
+            self.urgent = True
+            if self.on_promote is not None:
+                self.on_promote()
 
 
 @dataclass(eq=False)
@@ -169,7 +173,11 @@ class WorkerProcess:
 
 
 class WorkerPool:
-    """``size`` workers; a job waits for a free one, urgent jobs first."""
+    """``size`` workers; a job waits for a free one, urgent jobs first.
+
+    Jobs made ahead of need never take the last free worker: a caller's
+    render then finds one at once instead of waiting for a render nobody
+    waits for (with one worker, they queue behind urgent ones only)."""
 
     def __init__(self, size: int, timeout: float, python: str = sys.executable) -> None:
         if size < 1:
@@ -179,6 +187,7 @@ class WorkerPool:
         self.restarts = 0
         self._idle = list(self.workers)
         self._waiting: list[_Waiter] = []
+        self._running: dict[WorkerProcess, Ticket] = {}
 
     @property
     def pids(self) -> list[int]:
@@ -232,11 +241,18 @@ class WorkerPool:
             self.restarts += 1
         raise TtsError(f"{failure}; gave up after a restart and a retry")
 
+    def _may_start(self, ticket: Ticket) -> bool:
+        """An urgent job may take any idle worker, one made ahead all but the last."""
+        if ticket.urgent or len(self.workers) == 1:
+            return True
+        ahead = sum(not t.urgent for t in self._running.values())
+        return ahead < len(self.workers) - 1
+
     async def _acquire(self, ticket: Ticket) -> WorkerProcess:
-        if self._idle:  # nobody waits while a worker is idle
-            return self._idle.pop()
         waiter = _Waiter(ticket)
         self._waiting.append(waiter)
+        ticket.on_promote = self._dispatch
+        self._dispatch()
         try:
             return await waiter.granted
         except asyncio.CancelledError:
@@ -245,15 +261,25 @@ class WorkerPool:
             elif waiter.granted.done() and not waiter.granted.cancelled():
                 self._release(waiter.granted.result())  # granted as we gave up: pass it on
             raise
+        finally:
+            ticket.on_promote = None
 
     def _release(self, worker: WorkerProcess) -> None:
-        """Hand ``worker`` to the first urgent waiter, else the first waiter."""
+        self._running.pop(worker, None)
+        self._idle.append(worker)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Hand idle workers to waiters: urgent ones first, then, in order, the
+        jobs made ahead that may start (:meth:`_may_start`)."""
         self._waiting = [w for w in self._waiting if not w.granted.done()]
-        chosen = next((w for w in self._waiting if w.ticket.urgent), None)
-        if chosen is None and self._waiting:
-            chosen = self._waiting[0]
-        if chosen is None:
-            self._idle.append(worker)
-            return
-        self._waiting.remove(chosen)
-        chosen.granted.set_result(worker)
+        while self._idle and self._waiting:
+            chosen = next((w for w in self._waiting if w.ticket.urgent), None)
+            if chosen is None and self._may_start(self._waiting[0].ticket):
+                chosen = self._waiting[0]
+            if chosen is None:
+                return
+            self._waiting.remove(chosen)
+            worker = self._idle.pop()
+            self._running[worker] = chosen.ticket
+            chosen.granted.set_result(worker)
