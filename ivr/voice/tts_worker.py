@@ -3,8 +3,8 @@
 Why a separate process: pyttsx3's engine is a per-process singleton whose run
 loop cannot be entered from two threads ("run loop already started"), the
 espeak driver prints to stdout, and a stuck synthesis can only be stopped by
-killing whoever runs it. :class:`ivr.voice.tts.Pyttsx3Synthesizer` starts this module
-with ``python -m ivr.voice.tts_worker`` and talks to it with one JSON object
+killing whoever runs it. :mod:`ivr.voice.tts_pool` starts a few of them
+with ``python -m ivr.voice.tts_worker`` and talks to each with one JSON object
 per line: requests on stdin, replies on the *original* stdout, which this
 module keeps for itself before pointing file descriptor 1 at ``/dev/null`` so
 that nothing the engine prints can corrupt the protocol or reach the
