@@ -25,7 +25,6 @@ import contextlib
 import copy
 import datetime as dt
 from collections.abc import Sequence
-from functools import lru_cache
 
 import structlog
 
@@ -60,12 +59,12 @@ def reply_text(dialog: Dialog, event: ev.Event) -> str | None:
     return None
 
 
-@lru_cache(maxsize=256)
 def answer_kinds(
     phrases: tuple[str, ...], locale: str, context: str
 ) -> tuple[tuple[str, ...], ...]:
     """The grammar's phrases (as the NLU reads them) grouped by intent, in the
-    order each intent first appears: the first two phrases of each group."""
+    order each intent first appears: the first and the last phrase of each
+    group (neighbours often say the same thing: "dia primeiro", "dia um")."""
     from ivr.dialog.nlu import understand
 
     today = dt.date.today()  # an intent never depends on the day
@@ -73,10 +72,25 @@ def answer_kinds(
     for phrase in phrases:
         intent = understand(phrase, locale, today, context=context).intent
         if intent != "unknown":
-            groups.setdefault(intent, [])
-            if len(groups[intent]) < 2:
-                groups[intent].append(phrase)
-    return tuple(tuple(g) for g in groups.values())
+            groups.setdefault(intent, []).append(phrase)
+    return tuple(tuple(dict.fromkeys((g[0], g[-1]))) for g in groups.values())
+
+
+_KINDS: dict[tuple[tuple[str, ...], str, str], tuple[Kind, ...]] = {}
+"""answer_kinds per grammar, locale and context: the same for every call."""
+
+
+async def cached_answer_kinds(
+    phrases: tuple[str, ...], locale: str, context: str
+) -> tuple[Kind, ...]:
+    """:func:`answer_kinds`, worked out once per grammar in a thread (the NLU
+    over a long grammar takes a tenth of a second: not on the event loop)."""
+    key = (phrases, locale, context)
+    kinds = _KINDS.get(key)
+    if kinds is None:
+        kinds = await asyncio.to_thread(answer_kinds, phrases, locale, context)
+        _KINDS[key] = kinds
+    return kinds
 
 
 class ReplyWarmer:
@@ -134,7 +148,7 @@ class ReplyWarmer:
 
     async def _warm_question(self, dialog: Dialog, phrases: Sequence[str], context: str) -> None:
         try:
-            kinds = answer_kinds(tuple(phrases), self.locale, context)[:MAX_KINDS]
+            kinds = (await cached_answer_kinds(tuple(phrases), self.locale, context))[:MAX_KINDS]
             for kind in kinds:
                 replies = {reply_text(dialog, ev.Speech(p, 1.0, True)) for p in kind}
                 if len(replies) == 1 and (reply := replies.pop()) is not None:
