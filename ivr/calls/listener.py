@@ -37,11 +37,13 @@ class CallListener:
         *,
         grammar: Callable[[str], Sequence[str] | None],
         understood: Callable[[str], str],
+        heard: Callable[[str], None] | None = None,
     ) -> None:
         self.transport = transport
         self.events = events
         self.grammar = grammar  # a dialog context's phrases, for this call's locale
         self.understood = understood
+        self.heard = heard  # told each new partial result while an answer is awaited
         self.recognizer: Recognizer | None = None
         self.listen: ev.Listen | None = None
         self.silence_timer: asyncio.TimerHandle | None = None
@@ -107,6 +109,8 @@ class CallListener:
             if not result.final:
                 if result.text and self.listen is not None:
                     self.transport.barge()
+                    if self.heard is not None:
+                        self.heard(self.understood(result.text))
                 continue
             if not result.text or self.listen is None:
                 continue

@@ -5,14 +5,16 @@ turn events (prompts, answers, the current outcome) are queued and written
 in order a few milliseconds later, so they never sit between the caller's
 answer and the reply; outcomes that change what happens to a person (a
 promise, an opt-out of the person or the number, a wrong number, a reported
-death, a payment claim, a callback) are committed before the dialog's next
-action runs, after everything logged before them. A write the store still
+death, a payment claim, a callback) are committed in the same order, after
+everything logged before them, and the call learns when each one lasts
+(:meth:`CallRecorder.commit`). A write the store still
 refuses after its retries is reported once (``on_failure``) so the call can
 end with an apology (:mod:`ivr.calls.store_writer`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable
 from typing import Any
@@ -55,9 +57,7 @@ class CallRecorder:
         self.calendar: DebtorCalendar | None = None  # known once the context is loaded
         self.outcome: str | None = None
         self.failed = False
-        self.writer = EventWriter(
-            sessions, attempt_id, call_sid, lambda error: self._failed("turn_events", error)
-        )
+        self.writer = EventWriter(sessions, attempt_id, call_sid, self._failed)
 
     async def close(self) -> None:
         await self.writer.close()
@@ -102,21 +102,28 @@ class CallRecorder:
         self.on_failure()
 
     async def persist(self, action: ev.Action) -> None:
-        """Outcomes are committed as they happen.
+        """Record ``action``; a durable one is committed when this returns."""
+        await self.commit(action)
 
-        Turn logs and the current outcome go through the ordered writer; a
-        promise, an opt-out, a wrong number, a payment claim or a callback is
-        committed before the next action runs (after everything logged
-        before it), so it survives whatever happens to the call next.
+    def commit(self, action: ev.Action) -> asyncio.Future[None]:
+        """Record ``action`` through the call's ordered writer; done once it lasts.
+
+        Turn logs and the current outcome are only queued (the future is
+        done at once). A promise, an opt-out, a wrong number, a payment
+        claim or a callback is committed after everything logged before it,
+        in the same transaction; the future is done when it is committed
+        and raises :class:`StoreWriteFailed` when the store refused it
+        after its retries (the call then ends with an apology).
         """
-        if isinstance(action, ev.LogTurn):
-            self.log(action.kind, dict(action.data))
-            return
-        if isinstance(action, ev.RecordOutcome):
-            self.outcome = action.outcome
-            self.log("outcome", {"outcome": action.outcome})
-            return
-        await self.flush()
+        if isinstance(action, ev.LogTurn | ev.RecordOutcome):
+            if isinstance(action, ev.LogTurn):
+                self.log(action.kind, dict(action.data))
+            else:
+                self.outcome = action.outcome
+                self.log("outcome", {"outcome": action.outcome})
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
         attempt_id, calendar = self.attempt_id, self.calendar
         assert calendar is not None
 
@@ -151,7 +158,7 @@ class CallRecorder:
                     {"debtor_id": attempt.debtor_id, "debt_id": attempt.debt_id},
                 )
 
-        await self.write(work, type(action).__name__)
+        return self.writer.put_work(work, type(action).__name__)
 
     async def outcome_if_missing(self, outcome: Outcome) -> None:
         """The call ended before the dialog recorded an outcome: this one."""

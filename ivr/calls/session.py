@@ -32,6 +32,7 @@ from ivr.calls.listener import CallListener
 from ivr.calls.live import LiveCalls
 from ivr.calls.ports import PaymentDetailsPort, TransferPort
 from ivr.calls.recorder import CallRecorder
+from ivr.calls.speculation import ReplyWarmer
 from ivr.calls.store_writer import StoreWriteFailed
 from ivr.calls.stream_start import authorize_start
 from ivr.calls.transport import MediaTransport
@@ -50,6 +51,14 @@ END_DRAIN_TIMEOUT_S = 60.0
 SMS_WAIT_S = 30.0  # at the end of the call, for a payment-details SMS still being sent
 APOLOGY_PROMPT = "technical_goodbye"
 OPENING_GRAMMAR = "confirm_identity"
+_AFTER_COMMITS = (
+    ev.EndCall,
+    ev.TransferToAgent,
+    ev.SendPaymentDetails,
+    ev.LookUpCaller,
+    ev.IdentifyCaller,
+)
+"""Actions that act on what the store holds: they wait for the outcomes before them."""
 
 
 class CallSession:
@@ -79,7 +88,9 @@ class CallSession:
             self.events,
             grammar=lambda context: voice.grammar(self.locale, context),
             understood=voice.to_understood_text,
+            heard=self._heard,
         )
+        self.warmer: ReplyWarmer | None = None  # once the call's locale is known
         self.recorder: CallRecorder | None = None  # once ``start`` is accepted
         self.dialog: Dialog | None = None
         self.machine = False
@@ -88,6 +99,7 @@ class CallSession:
         self._dialog_task: asyncio.Task[None] | None = None
         self._failure_task: asyncio.Task[None] | None = None
         self._sms_task: asyncio.Task[None] | None = None
+        self._commits: list[asyncio.Future[None]] = []
 
     @property
     def call_sid(self) -> str | None:
@@ -122,6 +134,8 @@ class CallSession:
             if task is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(task, timeout)
+        if self.warmer is not None:
+            await self.warmer.close()
         if self.recorder is not None:
             await self.recorder.close()
         await self.listener.close()
@@ -204,6 +218,7 @@ class CallSession:
             return
         self.recorder.calendar = setup.calendar
         self.locale = setup.context.locale
+        self.warmer = ReplyWarmer(self.voice, self.locale)
         self.dialog = Dialog(setup.context, self.voice.flow, self.voice.catalogs[self.locale])
         self.listener.start(self.voice.new_recognizer(self.locale, OPENING_GRAMMAR))
         if self.live is not None:
@@ -217,6 +232,11 @@ class CallSession:
             self.machine = True
             self.transport.barge(force=True)
             self.events.put_nowait(ev.MachineAnswered())
+
+    def _heard(self, text: str) -> None:
+        """The caller has said ``text`` so far (a partial result)."""
+        if self.warmer is not None and self.dialog is not None:
+            self.warmer.heard(self.dialog, text)
 
     def carrier_ended(self) -> None:
         self.closed = True
@@ -238,6 +258,7 @@ class CallSession:
                     actions = self.dialog.handle(event)
                 for action in actions:
                     await self._execute(action)
+                await self._committed()
                 self.listener.arm_silence()
             except StoreWriteFailed:
                 continue  # already logged; _end_after_failure ends the call
@@ -252,6 +273,13 @@ class CallSession:
                 return
 
     async def _execute(self, action: ev.Action) -> None:
+        """Run one action. An outcome that must last (a promise, an opt-out, the
+        person verified) is committed while the reply that follows it is
+        said: the reply's first frame never waits for the store, and the
+        commit is done before the next event is handled (see
+        :meth:`_committed`), well before a read-back ends. What acts on the
+        store or the line's end (the call's end, a transfer, an SMS, a lookup)
+        waits for the commits before it."""
         assert self.recorder is not None
         if self.store_failed:
             return
@@ -259,7 +287,27 @@ class CallSession:
             await self._play(action)
         elif isinstance(action, ev.Listen):
             await self.listener.listen_for(action)
-        elif isinstance(action, ev.EndCall):
+            if self.warmer is not None and self.dialog is not None:
+                self.warmer.question(self.dialog, action)
+        elif isinstance(action, ev.LogTurn | ev.RecordOutcome):
+            self.recorder.commit(action)  # queued, written in order
+        elif isinstance(action, _AFTER_COMMITS):
+            await self._committed()
+            await self._act(action)
+        else:
+            self._commits.append(self.recorder.commit(action))
+
+    async def _committed(self) -> None:
+        """Wait until every outcome committed while speaking lasts; raises
+        :class:`StoreWriteFailed` when the store refused one (the call ends
+        with an apology)."""
+        commits, self._commits = self._commits, []
+        if commits:
+            await asyncio.gather(*commits)
+
+    async def _act(self, action: ev.Action) -> None:
+        assert self.recorder is not None
+        if isinstance(action, ev.EndCall):
             await self._end(action.reason)
         elif isinstance(action, ev.TransferToAgent):
             await self._transfer(action.reason)
@@ -273,7 +321,7 @@ class CallSession:
                     s, self.recorder.attempt_id, action.reference, self.callback_numbers
                 )
             self.events.put_nowait(ev.CallerLookup(found))
-        else:
+        elif isinstance(action, ev.IdentifyCaller):
             await self.recorder.persist(action)
             await self._after_persist(action)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -64,14 +65,31 @@ async def write_with_retry(
             await asyncio.sleep(pauses[n])
 
 
+@dataclass
+class _Durable:
+    """A write that must last (a promise, an opt-out), with who waits for its commit."""
+
+    work: Work
+    what: str
+    committed: asyncio.Future[None]
+
+
+_Item = tuple[str, dict[str, Any]] | _Durable
+
+
 class EventWriter:
-    """Writes a call's turn events in order, batching what piled up.
+    """Writes a call's turn events and durable outcomes in order, batching what piled up.
 
     Turn logs and prompt texts must not sit between the caller's answer and
     the reply's first frame; they are written a few milliseconds later, in
-    order, and flushed before anything that must be durable. ``on_failure``
-    is called once when a batch could not be written after every retry;
-    later events are dropped (the call is ending).
+    order, and flushed before anything that must be durable. A durable write
+    (:meth:`put_work`) joins the same queue, so it commits after everything
+    logged before it and in one transaction with it: one wait for the store
+    instead of two, and the caller of :meth:`put_work` decides whether to
+    wait for the commit before speaking or only before the next turn.
+    ``on_failure(what, error)`` is called once when a batch could not be
+    written after every retry; later events are dropped and later durable
+    writes fail at once (the call is ending).
     """
 
     def __init__(
@@ -79,19 +97,29 @@ class EventWriter:
         sessions: async_sessionmaker[AsyncSession],
         attempt_id: int,
         call_sid: str | None,
-        on_failure: Callable[[str], None],
+        on_failure: Callable[[str, str], None],
     ) -> None:
         self.sessions = sessions
         self.attempt_id = attempt_id
         self.call_sid = call_sid
         self.on_failure = on_failure
         self.failed = False
-        self._queue: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = asyncio.create_task(self._run())
 
     def put(self, kind: str, data: dict[str, Any]) -> None:
         if not self.failed:
             self._queue.put_nowait((kind, data))
+
+    def put_work(self, work: Work, what: str) -> asyncio.Future[None]:
+        """Queue a durable write; the future is done once it is committed (or
+        raises :class:`StoreWriteFailed`)."""
+        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.failed or self._task is None or self._task.done():
+            committed.set_exception(StoreWriteFailed("store already failed"))
+        else:
+            self._queue.put_nowait(_Durable(work, what, committed))
+        return committed
 
     async def flush(self) -> None:
         if self._task is not None and not self._task.done():
@@ -120,20 +148,44 @@ class EventWriter:
                     break
                 batch.append(nxt)
             try:
-                if not self.failed:
-                    await self._write(batch)
-            except StoreWriteFailed as exc:
-                self.failed = True
-                self.on_failure(str(exc))
+                await self._write_batch(batch)
             finally:
                 for _ in batch:
                     self._queue.task_done()
 
-    async def _write(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+    async def _write_batch(self, batch: list[_Item]) -> None:
+        durable = [item for item in batch if isinstance(item, _Durable)]
+        what = durable[0].what if durable else "turn_events"
+        outcome: BaseException | None = None
+        try:
+            if self.failed:
+                raise StoreWriteFailed("store already failed")
+            await self._write(batch, what)
+        except StoreWriteFailed as exc:
+            outcome = exc
+            if not self.failed:
+                self.failed = True
+                self.on_failure(what, str(exc))
+        except Exception as exc:  # a bug in a write: its waiter hears of it
+            log.exception("call.store_write_error", what=what, call_sid=self.call_sid)
+            outcome = exc
+        for item in durable:
+            if item.committed.done():
+                continue
+            if outcome is None:
+                item.committed.set_result(None)
+            else:
+                item.committed.set_exception(outcome)
+
+    async def _write(self, batch: list[_Item], what: str) -> None:
         async def work(s: AsyncSession) -> None:
-            for kind, data in batch:
+            for item in batch:
+                if isinstance(item, _Durable):
+                    await item.work(s)
+                    continue
+                kind, data = item
                 await queries.add_event(s, self.attempt_id, kind, data)
                 if kind == "outcome":
                     await call_attempts.set_outcome(s, self.attempt_id, data["outcome"])
 
-        await write_with_retry(self.sessions, work, what="turn_events", call_sid=self.call_sid)
+        await write_with_retry(self.sessions, work, what=what, call_sid=self.call_sid)

@@ -1,16 +1,16 @@
 """Prompt synthesis: text in, 8 kHz mu-law out, cached on disk and in memory.
 
-All synthesis happens in one child process (:mod:`ivr.voice.tts_worker`):
-the engine is a per-process singleton that cannot run from two threads, prints
-to stdout, and may hang. One worker serializes the jobs; a job that takes
-longer than ``timeout`` gets its worker killed and restarted and is tried once
-more before :class:`TtsError` is raised.
+Synthesis happens in child processes (:mod:`ivr.voice.tts_pool`, one engine
+each): a small pool, so calls that need a fresh reply at the same moment do
+not wait for each other, and a render made ahead of need never delays one a
+caller is waiting for.
 
 Rendered audio is cached by the SHA-256 of (engine and version, voice and
 variant, rate, pitch, text), so fixed prompts are synthesized once per machine,
-personal ones (name, amount, date) once per debtor, before dialing, and a
-changed voice setting is never answered with old audio. Disk writes are atomic
-(temporary file + rename) so a crash never leaves a truncated prompt behind.
+personal ones (name, amount, date) once per debtor, ahead of need when they
+can be, and a changed voice setting is never answered with old audio. Disk
+writes are atomic (temporary file + rename) so a crash never leaves a
+truncated prompt behind.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import ivr
 from ivr import metrics
 from ivr.config import Settings
 from ivr.voice.errors import TtsError
@@ -39,32 +38,20 @@ from ivr.voice.profile import (
     unknown_voice_message,
     warn_on_gender_mismatch,
 )
+from ivr.voice.tts_pool import WORKER_MODULE, Ticket, WorkerPool, default_workers, worker_env
 
 DEFAULT_VOICES: Mapping[str, VoiceProfile] = DEFAULT_PROFILES
 DEFAULT_RATE = 160
 DEFAULT_TIMEOUT_S = 10.0
-STARTUP_TIMEOUT_S = 30.0
 AUDIO_FORMAT = "ulaw-8000-mono-v1"
-WORKER_MODULE = "ivr.voice.tts_worker"
-
-
-class _WorkerGone(Exception):
-    """The worker closed its pipe (crashed or was killed)."""
-
-
-def _worker_env() -> dict[str, str]:
-    """The child must import this package even when it is not installed."""
-    env = dict(os.environ)
-    root = str(Path(ivr.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 class Pyttsx3Synthesizer:
-    """Async facade over the synthesis worker, with a two-level prompt cache.
+    """Async facade over the synthesis workers, with a two-level prompt cache.
 
-    The service's :class:`~ivr.voice.interfaces.Synthesizer`.
+    The service's :class:`~ivr.voice.interfaces.Synthesizer`. :meth:`render`
+    is for a caller who is waiting; :meth:`prerender` is ahead of need and
+    yields the workers to any render a caller waits for.
 
     ``hits`` counts renders answered from memory, disk or an identical render
     already in flight; ``misses`` counts renders that ran the engine.
@@ -79,6 +66,7 @@ class Pyttsx3Synthesizer:
         timeout: float = DEFAULT_TIMEOUT_S,
         memory_bytes: int = 32 * 1024 * 1024,
         python: str = sys.executable,
+        workers: int | None = None,
     ) -> None:
         self.cache_dir = Path(cache_dir)
         chosen = DEFAULT_VOICES if voices is None else voices
@@ -88,17 +76,12 @@ class Pyttsx3Synthesizer:
         self.memory_bytes = memory_bytes
         self.hits = 0
         self.misses = 0
-        self.restarts = 0
         self.engine: str | None = None
-        self._python = python
-        self._proc: asyncio.subprocess.Process | None = None
-        self._lock = asyncio.Lock()
+        self._pool = WorkerPool(workers or default_workers(), timeout, python)
         self._start_lock = asyncio.Lock()
-        self._next_id = 0
         self._memory: OrderedDict[str, bytes] = OrderedDict()
         self._memory_size = 0
-        self._inflight: dict[str, asyncio.Future[bytes]] = {}
-        self._orphans: list[Path] = []
+        self._inflight: dict[str, tuple[asyncio.Future[bytes], Ticket]] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> Pyttsx3Synthesizer:
@@ -124,7 +107,7 @@ class Pyttsx3Synthesizer:
                 capture_output=True,
                 text=True,
                 timeout=30,
-                env=_worker_env(),
+                env=worker_env(),
                 check=False,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -143,26 +126,19 @@ class Pyttsx3Synthesizer:
         return str(reply["engine"])
 
     async def start(self) -> None:
-        """Start the worker and check the engine and every configured voice."""
+        """Start the workers and check the engine and every configured voice."""
         async with self._start_lock:
             if self.engine is not None:
                 return
+            await self._pool.start()
             names = sorted({p.espeak_name for p in self.voices.values()})
             reply = await self._job({"op": "info", "voices": names})
             self.engine = self._engine_from_info(reply, self.voices.values())
             warn_on_gender_mismatch(self.voices, reply)
 
     async def close(self) -> None:
-        """Stop the worker (politely, then by force)."""
-        proc, self._proc = self._proc, None
-        if proc is None or proc.returncode is not None:
-            return
-        assert proc.stdin is not None
-        proc.stdin.close()
-        try:
-            await asyncio.wait_for(proc.wait(), 2.0)
-        except TimeoutError:
-            await self._kill(proc)
+        """Stop the workers (politely, then by force)."""
+        await self._pool.close()
 
     async def __aenter__(self) -> Pyttsx3Synthesizer:
         await self.start()
@@ -177,8 +153,14 @@ class Pyttsx3Synthesizer:
         await self.close()
 
     @property
-    def worker_pid(self) -> int | None:
-        return None if self._proc is None else self._proc.pid
+    def worker_pids(self) -> list[int]:
+        """The running workers' process ids."""
+        return self._pool.pids
+
+    @property
+    def restarts(self) -> int:
+        """Workers killed and restarted after a stuck or failed job."""
+        return self._pool.restarts
 
     @property
     def hit_ratio(self) -> float:
@@ -207,7 +189,19 @@ class Pyttsx3Synthesizer:
         return self.cache_dir / key[:2] / f"{key}.ulaw"
 
     async def render(self, text: str, locale: str, rate: int | None = None) -> bytes:
-        """Return ``text`` spoken in ``locale`` as 8 kHz mono mu-law bytes."""
+        """Return ``text`` spoken in ``locale`` as 8 kHz mono mu-law bytes (a
+        caller is waiting: served before any render made ahead of need)."""
+        return await self._render(text, locale, rate, urgent=True)
+
+    async def prerender(self, texts: Iterable[str], locale: str, rate: int | None = None) -> int:
+        """Warm the cache with ``texts``, one at a time and behind every render a
+        caller waits for; returns how many had to be synthesized."""
+        before = self.misses
+        for text in dict.fromkeys(texts):
+            await self._render(text, locale, rate, urgent=False)
+        return self.misses - before
+
+    async def _render(self, text: str, locale: str, rate: int | None, urgent: bool) -> bytes:
         text = " ".join(text.split())
         if not text:
             raise TtsError("nothing to synthesize: empty text")
@@ -225,7 +219,10 @@ class Pyttsx3Synthesizer:
             self.hits += 1
             metrics.prompt_cache(True)
             return cached
-        while (pending := self._inflight.get(key)) is not None:
+        while (inflight := self._inflight.get(key)) is not None:
+            pending, ticket = inflight
+            if urgent:
+                ticket.promote()  # made ahead of need, and now a caller needs it
             try:
                 data = await asyncio.shield(pending)
             except asyncio.CancelledError:
@@ -238,7 +235,8 @@ class Pyttsx3Synthesizer:
             return data
 
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
+        ticket = Ticket(urgent)
+        self._inflight[key] = (future, ticket)
         try:
             stored = await asyncio.to_thread(_read_or_none, self._path(key))
             if stored is not None:
@@ -248,7 +246,7 @@ class Pyttsx3Synthesizer:
             else:
                 self.misses += 1
                 metrics.prompt_cache(False)
-                result = await self._synthesize(key, text, voice, rate, pitch)
+                result = await self._synthesize(key, text, voice, rate, pitch, ticket)
             self._remember(key, result)
             future.set_result(result)
             return result
@@ -262,13 +260,6 @@ class Pyttsx3Synthesizer:
         finally:
             del self._inflight[key]
 
-    async def prerender(self, texts: Iterable[str], locale: str, rate: int | None = None) -> int:
-        """Warm the cache with ``texts``; returns how many had to be synthesized."""
-        before = self.misses
-        for text in dict.fromkeys(texts):
-            await self.render(text, locale, rate)
-        return self.misses - before
-
     def _remember(self, key: str, data: bytes) -> None:
         if len(data) > self.memory_bytes:
             return
@@ -281,111 +272,25 @@ class Pyttsx3Synthesizer:
             _, evicted = self._memory.popitem(last=False)
             self._memory_size -= len(evicted)
 
-    async def _synthesize(self, key: str, text: str, voice: str, rate: int, pitch: int) -> bytes:
+    async def _synthesize(
+        self, key: str, text: str, voice: str, rate: int, pitch: int, ticket: Ticket
+    ) -> bytes:
         final = self._path(key)
         tmp = final.with_name(f".{key}.{uuid.uuid4().hex}.tmp")
         await asyncio.to_thread(final.parent.mkdir, parents=True, exist_ok=True)
         job = dict(op="render", text=text, voice=voice, rate=rate, pitch=pitch, out=str(tmp))
         try:
-            await self._job(job)
-            return await asyncio.to_thread(_publish, tmp, final)
-        except asyncio.CancelledError:
-            # The worker may still write this file after we stop waiting. It
+            # The worker may still write the file after we stop waiting. It
             # runs jobs in order, so it is done with it by its next reply.
-            self._orphans.append(tmp)
-            raise
+            await self._pool.job(job, ticket, on_cancel=lambda w: w.orphans.append(tmp))
+            return await asyncio.to_thread(_publish, tmp, final)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 await asyncio.to_thread(tmp.unlink)
 
-    # ------------------------------------------------------------ worker
-
     async def _job(self, job: dict[str, Any], limit_s: float | None = None) -> dict[str, Any]:
-        """Run one job on the worker: kill and restart it on a timeout, retry once."""
-        limit = self.timeout if limit_s is None else limit_s
-        async with self._lock:
-            failure = ""
-            for _attempt in range(2):
-                proc = await self._ensure_worker()
-                try:
-                    reply = await asyncio.wait_for(self._roundtrip(proc, job), limit)
-                except TimeoutError:
-                    failure = f"synthesis took longer than {limit:g} s"
-                except _WorkerGone:
-                    failure = f"synthesis worker exited (code {proc.returncode})"
-                else:
-                    if not reply.get("ok") and job.get("op") != "info":
-                        raise TtsError(f"synthesis failed: {reply.get('error')}")
-                    return reply
-                await self._kill(proc)
-                self.restarts += 1
-            raise TtsError(f"{failure}; gave up after a restart and a retry")
-
-    async def _ensure_worker(self) -> asyncio.subprocess.Process:
-        if self._proc is not None and self._proc.returncode is None:
-            return self._proc
-        try:
-            self._proc = await asyncio.create_subprocess_exec(
-                self._python,
-                "-m",
-                WORKER_MODULE,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                env=_worker_env(),
-            )
-        except OSError as exc:
-            raise TtsError(f"speech synthesis worker did not start: {exc}") from exc
-        # Start-up (interpreter, engine, warm-up run) is not part of any job's
-        # time limit: wait for it here, with a limit of its own.
-        proc = self._proc
-        try:
-            reply = await asyncio.wait_for(
-                self._roundtrip(proc, {"op": "info", "voices": []}), STARTUP_TIMEOUT_S
-            )
-        except (TimeoutError, _WorkerGone):
-            await self._kill(proc)
-            raise TtsError(
-                f"speech synthesis worker did not start within {STARTUP_TIMEOUT_S:g} s"
-            ) from None
-        if not reply.get("ok"):
-            await self._kill(proc)
-            raise TtsError(str(reply.get("error")))
-        return proc
-
-    async def _roundtrip(
-        self, proc: asyncio.subprocess.Process, job: dict[str, Any]
-    ) -> dict[str, Any]:
-        assert proc.stdin is not None and proc.stdout is not None
-        self._next_id += 1
-        job_id = self._next_id
-        try:
-            proc.stdin.write((json.dumps({"id": job_id, **job}) + "\n").encode("utf-8"))
-            await proc.stdin.drain()
-        except (BrokenPipeError, ConnectionResetError) as exc:
-            raise _WorkerGone from exc
-        while True:
-            line = await proc.stdout.readline()
-            if not line:
-                raise _WorkerGone
-            reply: dict[str, Any] = json.loads(line)
-            if reply.get("id") == job_id:  # skip replies to jobs whose caller gave up
-                self._drop_orphans()
-                return reply
-
-    async def _kill(self, proc: asyncio.subprocess.Process) -> None:
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
-        if self._proc is proc:
-            self._proc = None
-        self._drop_orphans()
-
-    def _drop_orphans(self) -> None:
-        """Remove temporary files of cancelled renders (the worker is past them)."""
-        while self._orphans:
-            with contextlib.suppress(FileNotFoundError):
-                self._orphans.pop().unlink()
+        """Run one job on a worker: kill and restart it on a timeout, retry once."""
+        return await self._pool.job(job, limit_s=limit_s)
 
 
 def _read_or_none(path: Path) -> bytes | None:

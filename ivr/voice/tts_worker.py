@@ -3,8 +3,8 @@
 Why a separate process: pyttsx3's engine is a per-process singleton whose run
 loop cannot be entered from two threads ("run loop already started"), the
 espeak driver prints to stdout, and a stuck synthesis can only be stopped by
-killing whoever runs it. :class:`ivr.voice.tts.Pyttsx3Synthesizer` starts this module
-with ``python -m ivr.voice.tts_worker`` and talks to it with one JSON object
+killing whoever runs it. :mod:`ivr.voice.tts_pool` starts a few of them
+with ``python -m ivr.voice.tts_worker`` and talks to each with one JSON object
 per line: requests on stdin, replies on the *original* stdout, which this
 module keeps for itself before pointing file descriptor 1 at ``/dev/null`` so
 that nothing the engine prints can corrupt the protocol or reach the
@@ -78,15 +78,17 @@ def read_complete_wav(path: Path, wait_s: float = WAV_WAIT_S) -> tuple[np.ndarra
     """Wait until ``path`` is a complete WAV and return its samples and rate.
 
     The engine's run loop can return before the file is on disk, so "complete"
-    means: it exists, its header parses, its data length matches the header,
-    and its size did not change between two looks.
+    means: it exists, its header parses, and its data length matches the
+    header. The header is written first with the length of all the data (the
+    ``wave`` module does so on the first write), so a file still being written
+    is shorter than it says. It is read at once, and looked at again every few
+    milliseconds only while it is not complete: a wait here is a wait in the
+    caller's turn.
     """
     deadline = time.monotonic() + wait_s
-    last_size = -1
     while True:
         try:
-            size = path.stat().st_size
-            if size == last_size and size >= 44:
+            if path.stat().st_size >= 44:
                 with wave.open(str(path), "rb") as wav:
                     if wav.getsampwidth() != 2 or wav.getnchannels() != 1:
                         raise WorkerError(f"unexpected WAV format in {path}")
@@ -94,7 +96,6 @@ def read_complete_wav(path: Path, wait_s: float = WAV_WAIT_S) -> tuple[np.ndarra
                     data = wav.readframes(frames)
                     if len(data) == frames * 2:
                         return pcm16_array(data), wav.getframerate()
-            last_size = size
         except (FileNotFoundError, EOFError, wave.Error):
             pass
         if time.monotonic() > deadline:

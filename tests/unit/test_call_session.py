@@ -10,7 +10,10 @@ service's own, so each test shows what a caller and the store would see.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -235,19 +238,32 @@ async def test_keys_of_a_half_typed_entry_keep_the_question_and_its_grammar(
         await call.until(lambda: dialog is not None and dialog.state == "confirm_promise")
 
 
-async def test_a_promise_is_committed_before_its_read_back_starts(
-    sessions, attempt_id: int, flow: Flow
+@contextlib.asynccontextmanager
+async def store_held(db_url: str) -> AsyncIterator[sqlite3.Connection]:
+    """Another writer holds the SQLite store's write lock (an import, say)
+    until the block ends; the connection reads what is committed. The lock is
+    taken in a thread: a write of the call may be between two statements,
+    waiting for the event loop to send its commit."""
+    path = db_url.split("///", 1)[1]
+    con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        await asyncio.to_thread(con.execute, "BEGIN IMMEDIATE")
+        yield con
+    finally:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        con.close()
+
+
+async def test_a_promise_read_back_starts_without_waiting_for_the_store_and_ends_after_the_commit(
+    sessions, db_url: str, attempt_id: int, flow: Flow
 ) -> None:
+    """DESIGN: a promise is committed before the read-back ends. Its first
+    frame goes out while the store is still busy, and the call ends only once
+    the promise lasts."""
     line = FakeLine()
     call = Call(sessions, attempt_id, voice_stack(flow, None), line)
     promised = (utcnow() + dt.timedelta(days=3)).date()
-    seen_at_read_back: list[int] = []
-
-    async def count_promises() -> None:
-        async with sessions() as s:
-            rows = await s.scalars(select(Promise).where(Promise.attempt_id == attempt_id))
-            seen_at_read_back.append(len(list(rows)))
-
     async with call:
         line.digits("1")
         await call.listening()
@@ -258,10 +274,29 @@ async def test_a_promise_is_committed_before_its_read_back_starts(
             )
         )
         await call.listening()
-        line.on_media = count_promises
-        line.digits("1")  # yes, that is right
+        line.plays_instantly = False  # the read-back plays until the test says so
+        sent_before = len(line.sent)
+        async with store_held(db_url) as store:
+            line.digits("1")  # yes, that is right
+            await call.until(
+                lambda: any(isinstance(m, mc.OutMedia) for m in line.sent[sent_before:])
+            )
+            promises = store.execute(
+                "SELECT count(*) FROM promises WHERE attempt_id = ?", (attempt_id,)
+            ).fetchone()
+            assert promises == (0,), "the read-back began while the store was busy"
+        async with asyncio.timeout(5):
+            while True:
+                async with sessions() as s:
+                    stored = list(
+                        await s.scalars(select(Promise).where(Promise.attempt_id == attempt_id))
+                    )
+                if stored:
+                    break
+                await asyncio.sleep(0.02)
+        assert line.pending_marks and not call.task.done(), "committed while the read-back plays"
+        line.play_all()
         await call.ended()
-    assert seen_at_read_back and seen_at_read_back[0] == 1, "promise not stored before thanks"
     events = await call.events()
     assert prompts_of(events)[-1] == "promise_thanks"
     assert (await call.attempt()).outcome == "promise"
@@ -345,7 +380,7 @@ async def test_the_offered_instalments_are_stored_as_one_plan(
 
 
 @pytest.mark.parametrize("verified_first", [False, True])
-async def test_an_opt_out_is_committed_before_the_confirmation_is_said(
+async def test_an_opt_out_is_committed_before_the_confirmation_ends(
     sessions, attempt_id: int, flow: Flow, verified_first: bool
 ) -> None:
     """Before the person is verified the number is opted out; after, the person."""
@@ -353,28 +388,32 @@ async def test_an_opt_out_is_committed_before_the_confirmation_is_said(
     recognizer = ScriptedRecognizer({stop: AsrEvent("não me ligue mais", 0.9, True)})
     line = FakeLine()
     call = Call(sessions, attempt_id, voice_stack(flow, recognizer), line)
-    at_confirmation: list[tuple[bool, int, int]] = []
 
-    async def opted_out() -> None:
-        dialog = call.session.dialog
-        if dialog is None or dialog.state != "opt_out":
-            return  # audio of an earlier prompt still going out
+    async def opted_out() -> tuple[bool, int, int]:
         async with sessions() as s:
             debtor = await s.scalar(select(Debtor).where(Debtor.external_ref == "S-1"))
             assert debtor is not None
             rows = list(await s.scalars(select(OptOut).where(OptOut.debtor_id == debtor.id)))
             numbers = list(await s.scalars(select(NumberOptOut)))
-            at_confirmation.append((debtor.opted_out_at is not None, len(rows), len(numbers)))
+            return debtor.opted_out_at is not None, len(rows), len(numbers)
 
+    expected = (True, 1, 0) if verified_first else (False, 0, 1)
     async with call:
         if verified_first:
             line.digits("1")  # yes, it is me (the campaign's policy: the name)
             await call.listening()
-        line.on_media = opted_out
+        line.plays_instantly = False  # the confirmation plays until the test says so
         if verified_first:
             line.audio(stop)  # "não me ligue mais"
         else:
             line.digits("9")  # stop calling (this number)
+        dialog = call.session.dialog
+        await call.until(lambda: dialog is not None and dialog.state == "opt_out")
+        await call.until(lambda: bool(line.pending_marks))
+        async with asyncio.timeout(5):
+            while await opted_out() != expected:  # noqa: ASYNC110 - what the store holds
+                await asyncio.sleep(0.02)
+        assert line.pending_marks and call.task is not None and not call.task.done()
+        line.play_all()
         await call.ended()
-    expected = (True, 1, 0) if verified_first else (False, 0, 1)
-    assert at_confirmation and at_confirmation[0] == expected
+    assert prompts_of(await call.events())[-1] == "opt_out_confirm"

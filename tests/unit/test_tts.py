@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import threading
 import time
 import wave
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,6 +19,7 @@ from ivr.config import Settings
 from ivr.voice import tts_worker
 from ivr.voice.errors import TtsError
 from ivr.voice.tts import Pyttsx3Synthesizer
+from ivr.voice.tts_pool import Ticket
 
 PT = "Olá, Maria. Aqui é a Financeira Boa Vista. Podemos conversar um minuto?"
 EN = "Hello, Mary. This is Good View Finance. Do you have a minute to talk?"
@@ -101,14 +105,86 @@ async def test_memory_cache_is_bounded_and_disk_still_answers(tmp_path: Path):
         assert (s.hits, s.misses) == (1, 6)
 
 
-async def test_concurrent_renders_all_succeed_on_one_worker(synth: Pyttsx3Synthesizer):
+async def test_concurrent_renders_all_succeed_on_the_pool(synth: Pyttsx3Synthesizer):
     texts = [f"Parcela número {n} de {n + 3}" for n in range(24)]
-    pid = synth.worker_pid
+    pids = synth.worker_pids
+    assert len(pids) >= 2
     results = await asyncio.gather(*(synth.render(t, "pt-BR") for t in texts))
     assert all(len(r) > mulaw.SAMPLE_RATE // 4 for r in results)
     assert len(set(results)) == len(texts)
     assert synth.misses == len(texts) and synth.restarts == 0
-    assert synth.worker_pid == pid
+    assert synth.worker_pids == pids
+
+
+async def test_a_prompt_is_rendered_while_another_worker_is_busy(tmp_path: Path):
+    async with Pyttsx3Synthesizer(tmp_path, workers=2, timeout=60) as s:
+        busy = asyncio.create_task(s._job({"op": "sleep", "seconds": 30}))
+        await asyncio.sleep(0)
+        audio = await s.render("Enquanto a outra trabalha", "pt-BR")
+        assert mulaw.rms_dbfs(audio) > -35.0
+        assert not busy.done(), "two jobs ran at once"
+        busy.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await busy
+
+
+async def _finishing_order(s: Pyttsx3Synthesizer, jobs: dict[str, Any]) -> list[str]:
+    """Names of ``jobs`` (awaitables) in the order they finished."""
+    done: list[str] = []
+
+    async def run(name: str, job: Any) -> None:
+        await job
+        done.append(name)
+
+    await asyncio.gather(*(run(name, job) for name, job in jobs.items()))
+    return done
+
+
+async def _queued(s: Pyttsx3Synthesizer, jobs: int) -> None:
+    """Until ``jobs`` renders wait for a worker."""
+    async with asyncio.timeout(5):
+        while len(s._pool._waiting) < jobs:  # noqa: ASYNC110 - the pool's own queue
+            await asyncio.sleep(0.005)
+
+
+async def test_a_render_a_caller_waits_for_goes_before_renders_made_ahead(tmp_path: Path):
+    async with Pyttsx3Synthesizer(tmp_path, workers=1) as s:
+        busy = asyncio.create_task(s._job({"op": "sleep", "seconds": 1}))
+        await asyncio.sleep(0)  # the only worker is busy: everything below queues
+        ahead = [
+            asyncio.create_task(s.prerender([f"Frase {n} de antemão"], "pt-BR")) for n in (1, 2)
+        ]
+        await _queued(s, 2)
+        order = await _finishing_order(
+            s,
+            {
+                "ahead 1": ahead[0],
+                "ahead 2": ahead[1],
+                "caller": s.render("Resposta para quem espera", "pt-BR"),
+            },
+        )
+        await busy
+        assert order[0] == "caller"
+
+
+async def test_a_render_made_ahead_is_promoted_when_a_caller_needs_it(tmp_path: Path):
+    async with Pyttsx3Synthesizer(tmp_path, workers=1) as s:
+        busy = asyncio.create_task(s._job({"op": "sleep", "seconds": 1}))
+        await asyncio.sleep(0)
+        first = asyncio.create_task(s.prerender(["Uma frase qualquer"], "pt-BR"))
+        await _queued(s, 1)
+        second = asyncio.create_task(s.prerender(["A resposta provável"], "pt-BR"))
+        await _queued(s, 2)  # both wait for the worker, in that order
+        order = await _finishing_order(
+            s,
+            {
+                "ahead": first,
+                "needed": s.render("A resposta provável", "pt-BR"),
+            },
+        )
+        await asyncio.gather(busy, second)
+        assert order == ["needed", "ahead"]
+        assert s.misses == 2, "the caller's render joined the one made ahead"
 
 
 async def test_identical_concurrent_renders_synthesize_once(synth: Pyttsx3Synthesizer):
@@ -127,16 +203,28 @@ async def test_prerender_warms_the_cache(synth: Pyttsx3Synthesizer):
     assert synth.misses == 2
 
 
+async def test_renders_made_ahead_leave_a_worker_free_for_a_caller(tmp_path: Path):
+    async with Pyttsx3Synthesizer(tmp_path, workers=2) as s:
+        ahead = asyncio.create_task(s._pool.job({"op": "sleep", "seconds": 1}, Ticket(False)))
+        await asyncio.sleep(0)
+        more = asyncio.create_task(s.prerender(["Mais uma de antemão"], "pt-BR"))
+        await _queued(s, 1)  # a worker is idle, but it is the last one
+        audio = await s.render("Quem espera não espera", "pt-BR")
+        assert mulaw.rms_dbfs(audio) > -35.0
+        assert not ahead.done() and not more.done() and len(s._pool._waiting) == 1
+        await asyncio.gather(ahead, more)
+
+
 async def test_hung_job_is_killed_and_retried_once(tmp_path: Path):
     async with Pyttsx3Synthesizer(tmp_path, timeout=0.5) as s:
-        first_pid = s.worker_pid
+        first_pids = set(s.worker_pids)
         flag = tmp_path / "hang-once"
         flag.touch()
         # Hangs on the first try only: the retry on a fresh worker succeeds.
         reply = await s._job({"op": "sleep", "seconds": 30, "once_flag": str(flag)})
         assert reply["ok"] is True
         assert s.restarts == 1
-        assert s.worker_pid not in (None, first_pid)
+        assert len(set(s.worker_pids) - first_pids) == 1, "one worker was replaced"
         assert await s.render("Ainda estou aqui", "pt-BR")
 
 
@@ -150,11 +238,11 @@ async def test_job_that_always_hangs_raises_and_the_next_render_works(tmp_path: 
 
 
 async def test_worker_crash_is_survived(synth: Pyttsx3Synthesizer):
-    proc = synth._proc
-    assert proc is not None
-    proc.kill()
-    await proc.wait()
+    pids = synth.worker_pids
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
     assert await synth.render("Voltei", "pt-BR")
+    assert set(synth.worker_pids) != set(pids), "a fresh worker rendered it"
 
 
 async def test_missing_voice_stops_start_with_its_name(tmp_path: Path):
