@@ -206,16 +206,7 @@ async def post_debtor_import(request: web.Request) -> web.Response:
         "updated": report.updated,
         "rejected": len(report.errors),
     }
-    async with request.app[SESSIONS]() as s, s.begin():
-        await record_audit(
-            s,
-            current_user(request),
-            AuditEntity.CAMPAIGN,
-            campaign_id,
-            AuditAction.IMPORT,
-            None,
-            counts,
-        )
+    await _audit_import(request, AuditEntity.CAMPAIGN, campaign_id, counts)
     log.info("import.debtors", campaign_id=campaign_id, by=current_user(request).username, **counts)
     return reply(
         DebtorImportOut(
@@ -227,6 +218,16 @@ async def post_debtor_import(request: web.Request) -> web.Response:
             errors_total=len(report.errors),
         )
     )
+
+
+async def _audit_import(
+    request: web.Request, entity: AuditEntity, entity_id: int | str, counts: dict[str, int]
+) -> None:
+    """An upload in the audit log: who, into what, and its counts (never its rows)."""
+    async with request.app[SESSIONS]() as s, s.begin():
+        await record_audit(
+            s, current_user(request), entity, entity_id, AuditAction.IMPORT, None, counts
+        )
 
 
 async def post_payment_import(request: web.Request) -> web.Response:
@@ -248,16 +249,7 @@ async def post_payment_import(request: web.Request) -> web.Response:
         "debts_paid": report.debts_paid,
         "rejected": len(report.errors),
     }
-    async with request.app[SESSIONS]() as s, s.begin():
-        await record_audit(
-            s,
-            current_user(request),
-            AuditEntity.PAYMENT,
-            PAYMENTS_IMPORT,
-            AuditAction.IMPORT,
-            None,
-            counts,
-        )
+    await _audit_import(request, AuditEntity.PAYMENT, PAYMENTS_IMPORT, counts)
     log.info("import.payments", by=current_user(request).username, **counts)
     return reply(
         PaymentImportOut(
