@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ivr.dialog.events import CallContext
+from ivr.dialog.nlu_dates import add_months
 from ivr.dialog.nlu_multipart import PlannedPayment
 from ivr.plan_rules import PlanLimits, too_many, within_limits
 from ivr.vocab.debts import ClosedDayPromise
@@ -36,14 +37,6 @@ def installment_cents(ctx: CallContext) -> int:
     return math.ceil(ctx.amount_cents / max(ctx.installments, 1))
 
 
-def _months_later(day: dt.date, months: int) -> dt.date:
-    """The same day ``months`` later, or that month's last day (31 Jan -> 28 Feb)."""
-    y, m = divmod(day.month - 1 + months, 12)
-    year, month = day.year + y, m + 1
-    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
-    return dt.date(year, month, min(day.day, last))
-
-
 def instalment_schedule(ctx: CallContext, first: dt.date) -> DatedAmounts:
     """The offered "N parcelas de X" as dated amounts, the first on ``first``.
 
@@ -59,7 +52,7 @@ def instalment_schedule(ctx: CallContext, first: dt.date) -> DatedAmounts:
     last = ctx.amount_cents - each * (count - 1)
     if count == 1 or last <= 0:
         return ((first, ctx.amount_cents if count == 1 else each),)
-    days = [_months_later(first, k) for k in range(count)]
+    days = [add_months(first, k) for k in range(count)]
     if (days[-1] - first).days > ctx.max_plan_days:
         step = max(ctx.max_plan_days // (count - 1), 1)
         days = [first + dt.timedelta(days=step * k) for k in range(count)]
