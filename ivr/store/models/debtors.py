@@ -124,10 +124,12 @@ def _fact_zones(ctx: ExecutionContext) -> str | None:
 
 class Phone(Base):
     __tablename__ = "phones"
+    # The unique (debtor_id, e164) index serves every lookup by person (its
+    # leading column) and the cascade from debtors: no index on debtor_id alone.
     __table_args__ = (UniqueConstraint("debtor_id", "e164"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"))
     e164: Mapped[str] = mapped_column(String(20), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     wrong_number_at: Mapped[dt.datetime | None] = mapped_column()
