@@ -9,7 +9,9 @@ implement :mod:`ivr.voice.interfaces` and the parts of aiohttp's
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -322,3 +324,20 @@ class Call:
 
 def prompts_of(events: list[CallEvent]) -> list[str]:
     return [e.data["prompt_id"] for e in events if e.kind == "prompt"]
+
+
+@contextlib.asynccontextmanager
+async def store_held(db_url: str) -> AsyncIterator[sqlite3.Connection]:
+    """Another writer holds the SQLite store's write lock (an import, say)
+    until the block ends; the connection reads what is committed. The lock is
+    taken in a thread: a write of the call may be between two statements,
+    waiting for the event loop to send its commit."""
+    path = db_url.split("///", 1)[1]
+    con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        await asyncio.to_thread(con.execute, "BEGIN IMMEDIATE")
+        yield con
+    finally:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        con.close()
