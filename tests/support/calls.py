@@ -51,11 +51,11 @@ class SilentSynthesizer:
     def __init__(self) -> None:
         self.texts: list[str] = []
 
-    async def render(self, text: str, locale: str) -> bytes:
+    async def render(self, text: str, locale: str, *, personal: bool = False) -> bytes:
         self.texts.append(text)
         return MULAW_SILENCE * int(8000 * PROMPT_SECONDS)
 
-    async def prerender(self, texts: Iterable[str], locale: str) -> int:
+    async def prerender(self, texts: Iterable[str], locale: str, *, personal: bool = False) -> int:
         return 0
 
     async def close(self) -> None:
