@@ -38,7 +38,7 @@ from ivr.calls.ports import PaymentDetailsPort, TransferPort
 from ivr.calls.recorder import CallRecorder
 from ivr.calls.speculation import ReplyWarmer
 from ivr.calls.store_writer import StoreWriteFailed
-from ivr.calls.stream_start import authorize_start
+from ivr.calls.stream_start import CALL_ENDED, authorize_start
 from ivr.calls.transport import MediaTransport
 from ivr.calls.voice import VoiceStack
 from ivr.dialog import events as ev
@@ -221,7 +221,8 @@ class CallSession:
         if verdict is None or verdict.attempt_id is None:
             # Not this call's stream: close without a word, write nothing.
             reason = verdict.reason if verdict else "no_tokens"
-            log.warning("media.start_refused", reason=reason, call_sid=msg.call_sid[:40])
+            level = log.info if reason == CALL_ENDED else log.warning
+            level("media.start_refused", reason=reason, call_sid=msg.call_sid[:40])
             self.closed = True
             await self.transport.refuse()
             return
