@@ -16,7 +16,8 @@ Run: ``.venv/bin/python bench/voice_asr.py`` (about two minutes on two cores).
 
 (b) Synthesis: time to render six personal prompts for one debtor (cold cache),
     over 20 debtors, and the cache hit ratio over a simulated 50-debtor
-    campaign (fixed prompts + personal prompts per call).
+    campaign (fixed prompts + personal prompts per call), with the memory
+    each kind of prompt holds.
 """
 
 from __future__ import annotations
@@ -258,7 +259,8 @@ async def bench_tts(debtors: int, campaign: int) -> None:
             per_call: list[float] = []
             for _ in range(campaign):
                 started = time.perf_counter()
-                await synth.prerender(FIXED + personal_prompts(rng), "pt-BR")
+                await synth.prerender(FIXED, "pt-BR")
+                await synth.prerender(personal_prompts(rng), "pt-BR", personal=True)
                 per_call.append(time.perf_counter() - started)
             hits, misses = synth.hits, synth.misses
             t = time.perf_counter()
@@ -271,6 +273,12 @@ async def bench_tts(debtors: int, campaign: int) -> None:
                 f"per call): hit ratio {hits / (hits + misses):.3f} ({hits} hits, "
                 f"{misses} misses); prepare per call p50 {pct(per_call, 50) * 1000:.0f} ms, "
                 f"p95 {pct(per_call, 95) * 1000:.0f} ms; memory hit {hot_us:.0f} µs"
+            )
+            mib = 1024 * 1024
+            print(
+                f"  prompt memory: common {synth.common.size / mib:.1f} MiB "
+                f"({len(synth.common)} prompts), personal {synth.personal.size / mib:.1f} MiB "
+                f"({len(synth.personal)}, budget {synth.personal.budget / mib:.0f} MiB)"
             )
 
 

@@ -52,7 +52,11 @@ RECOGNIZER_LAG = Histogram(
     "Caller audio waiting for the recognizer when it takes the next chunk",
     buckets=(0.02, 0.04, 0.06, 0.1, 0.2, 0.5, 1.0, 2.0),
 )
-PROMPT_CACHE = Counter("ivr_prompt_cache_total", "Prompt renders by cache result", ["result"])
+PROMPT_CACHE = Counter(
+    "ivr_prompt_cache_total",
+    "Prompt renders by cache result and kind (common to every call, or personal to one)",
+    ["result", "kind"],
+)
 QUEUE_WAIT = Histogram(
     "ivr_queue_wait_seconds", "Time a transferred caller waited for an agent", buckets=_WAIT
 )
@@ -77,8 +81,8 @@ def import_rows(inserted: int, updated: int, rejected: int) -> None:
     IMPORT_ROWS.labels("rejected").inc(rejected)
 
 
-def prompt_cache(hit: bool) -> None:
-    PROMPT_CACHE.labels("hit" if hit else "miss").inc()
+def prompt_cache(hit: bool, personal: bool = False) -> None:
+    PROMPT_CACHE.labels("hit" if hit else "miss", "personal" if personal else "common").inc()
 
 
 async def refresh_from_store(sessions: async_sessionmaker[AsyncSession]) -> None:

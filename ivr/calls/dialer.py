@@ -79,7 +79,7 @@ class CarrierDialer:
             ctx = await build_call_context(s, data, zone, self.callback_numbers)
         catalog = self.voice.catalogs[ctx.locale]
         texts = [text for _pid, text, _v in personal_prompts(ctx, self.voice.flow, catalog)]
-        await self.voice.synthesizer.prerender(texts, ctx.locale)
+        await self.voice.synthesizer.prerender(texts, ctx.locale, personal=True)
         return len(texts)
 
     async def place(

@@ -58,9 +58,27 @@ class CallRecorder:
         self.outcome: str | None = None
         self.failed = False
         self.writer = EventWriter(sessions, attempt_id, call_sid, self._failed)
+        self._direct_writes = 0  # durable writes under way outside the ordered writer
 
-    async def close(self) -> None:
-        await self.writer.close()
+    @property
+    def writing(self) -> bool:
+        """A write of this call is under way or queued: the call's end waits for it."""
+        return self._direct_writes > 0 or self.writer.pending
+
+    async def close(self, within_s: float) -> bool:
+        """Write what is queued (at most ``within_s``); False when the store
+        was still busy and something was left unwritten."""
+        return await self.writer.close(within_s)
+
+    def unfinished(self, what: str, limit_s: float) -> None:
+        """A write was still waiting for the store when the call's end ran out of time."""
+        log.error(
+            "call.store_write_unfinished",
+            what=what,
+            limit_s=limit_s,
+            attempt_id=self.attempt_id,
+            call_sid=self.call_sid,
+        )
 
     # ------------------------------------------------------------ turn log
 
@@ -75,6 +93,7 @@ class CallRecorder:
 
     async def write(self, work: Work, what: str, pauses: tuple[float, ...] | None = None) -> None:
         """One durable write of this call, retried; a final failure ends the call."""
+        self._direct_writes += 1
         try:
             await write_with_retry(
                 self.sessions,
@@ -86,6 +105,8 @@ class CallRecorder:
         except StoreWriteFailed as exc:
             self._failed(what, str(exc))
             raise
+        finally:
+            self._direct_writes -= 1
 
     def _failed(self, what: str, error: str) -> None:
         """Once per call: log it and tell the call, which ends politely."""

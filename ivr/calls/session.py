@@ -13,6 +13,8 @@ send a valid one within ``IVR_STREAM_START_TIMEOUT_SECONDS`` is closed with
 one log line and no write. A malformed message ends this call politely; it
 never reaches past this session. A write the store still refuses after its
 retries ends the call with an apology (:mod:`ivr.calls.store_writer`).
+When the call ends, what it was still writing is written even if the store
+is slow (:mod:`ivr.calls.call_end`); only speech and waiting are cut.
 """
 
 from __future__ import annotations
@@ -26,21 +28,22 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr import metrics
+from ivr.calls import call_end
 from ivr.calls.context import load_call_setup
 from ivr.calls.inbound import load_setup, reference_contexts
 from ivr.calls.listener import CallListener
 from ivr.calls.live import LiveCalls
+from ivr.calls.payment_details_call import send_payment_details
 from ivr.calls.ports import PaymentDetailsPort, TransferPort
 from ivr.calls.recorder import CallRecorder
 from ivr.calls.speculation import ReplyWarmer
 from ivr.calls.store_writer import StoreWriteFailed
-from ivr.calls.stream_start import authorize_start
+from ivr.calls.stream_start import CALL_ENDED, authorize_start
 from ivr.calls.transport import MediaTransport
 from ivr.calls.voice import VoiceStack
 from ivr.dialog import events as ev
 from ivr.dialog.conversation import Dialog
 from ivr.logs import bind_ids
-from ivr.store.models import CallAttempt
 from ivr.telephony import media_codec as mc
 from ivr.telephony.stream_token import StreamTokens
 from ivr.vocab.outcomes import Outcome
@@ -100,6 +103,7 @@ class CallSession:
         self._failure_task: asyncio.Task[None] | None = None
         self._sms_task: asyncio.Task[None] | None = None
         self._commits: list[asyncio.Future[None]] = []
+        self._on_store = call_end.StoreWaits()  # the dialog's waits for the store
 
     @property
     def call_sid(self) -> str | None:
@@ -126,18 +130,33 @@ class CallSession:
             await self._shutdown()
 
     async def _shutdown(self) -> None:
+        """The call has ended: the dialog records what it still has, then all
+        closes. Nothing is played any more; the call's writes finish even when
+        the store is slow, within a generous limit (:mod:`ivr.calls.call_end`);
+        one still unfinished then is logged at error level and counted."""
+        self.closed = True
+        self.transport.line_ended()
         self.listener.cancel_silence()
         self.events.put_nowait(ev.Hangup())
         self.events.put_nowait(None)
-        tasks = ((self._dialog_task, 10), (self._failure_task, 30), (self._sms_task, SMS_WAIT_S))
-        for task, timeout in tasks:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + call_end.WRITES_END_LIMIT_S
+        dialog_done = True
+        if self._dialog_task is not None:
+            dialog_done = await call_end.finish_dialog(self._dialog_task, self._on_store, deadline)
+        for task, timeout in ((self._failure_task, 30), (self._sms_task, SMS_WAIT_S)):
             if task is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(task, timeout)
         if self.warmer is not None:
             await self.warmer.close()
         if self.recorder is not None:
-            await self.recorder.close()
+            written = await self.recorder.close(max(deadline - loop.time(), 0.0))
+            if not (dialog_done and written):
+                cut = "turn_events" if dialog_done else "dialog"
+                self.recorder.unfinished(cut, call_end.WRITES_END_LIMIT_S)
+                if self.live is not None:
+                    self.live.store_write_failed()
         await self.listener.close()
         if self.live is not None and self.call_sid:
             self.live.remove(self.call_sid)
@@ -202,7 +221,8 @@ class CallSession:
         if verdict is None or verdict.attempt_id is None:
             # Not this call's stream: close without a word, write nothing.
             reason = verdict.reason if verdict else "no_tokens"
-            log.warning("media.start_refused", reason=reason, call_sid=msg.call_sid[:40])
+            level = log.info if reason == CALL_ENDED else log.warning
+            level("media.start_refused", reason=reason, call_sid=msg.call_sid[:40])
             self.closed = True
             await self.transport.refuse()
             return
@@ -264,12 +284,12 @@ class CallSession:
                 continue  # already logged; _end_after_failure ends the call
             except Exception:
                 log.exception("dialog.failed", call_sid=self.call_sid)
-                await self.recorder.outcome_if_missing(Outcome.ERROR)
+                await self._on_store(self.recorder.outcome_if_missing(Outcome.ERROR))
                 self.closed = True
                 await self.transport.close()
                 return
             if isinstance(event, ev.Hangup):
-                await self.recorder.outcome_if_missing(Outcome.NO_CONTACT)
+                await self._on_store(self.recorder.outcome_if_missing(Outcome.NO_CONTACT))
                 return
 
     async def _execute(self, action: ev.Action) -> None:
@@ -286,6 +306,8 @@ class CallSession:
         if isinstance(action, ev.Play):
             await self._play(action)
         elif isinstance(action, ev.Listen):
+            if self.transport.ended:
+                return  # the caller is gone: nothing more is heard
             await self.listener.listen_for(action)
             if self.warmer is not None and self.dialog is not None:
                 self.warmer.question(self.dialog, action)
@@ -303,7 +325,7 @@ class CallSession:
         with an apology)."""
         commits, self._commits = self._commits, []
         if commits:
-            await asyncio.gather(*commits)
+            await self._on_store(asyncio.gather(*commits))
 
     async def _act(self, action: ev.Action) -> None:
         assert self.recorder is not None
@@ -313,17 +335,23 @@ class CallSession:
             await self._transfer(action.reason)
         elif isinstance(action, ev.SendPaymentDetails):
             # The request is committed (after the promises it is about), then sent.
-            await self.recorder.persist(action)
-            self._sms_task = asyncio.create_task(self._send_payment_details(action))
+            await self._on_store(self.recorder.persist(action))
+            self._sms_task = asyncio.create_task(
+                send_payment_details(
+                    self.sessions, self.payment_details, self.recorder, action, self.locale
+                )
+            )
         elif isinstance(action, ev.LookUpCaller):
             async with self.sessions() as s:
-                found = await reference_contexts(
-                    s, self.recorder.attempt_id, action.reference, self.callback_numbers
+                found = await self._on_store(
+                    reference_contexts(
+                        s, self.recorder.attempt_id, action.reference, self.callback_numbers
+                    )
                 )
             self.events.put_nowait(ev.CallerLookup(found))
         elif isinstance(action, ev.IdentifyCaller):
-            await self.recorder.persist(action)
-            await self._after_persist(action)
+            await self._on_store(self.recorder.persist(action))
+            await self._on_store(self._after_persist(action))
 
     async def _after_persist(self, action: ev.Action) -> None:
         """Inbound: the caller's calendar once known."""
@@ -334,36 +362,10 @@ class CallSession:
             if setup is not None:
                 self.recorder.calendar = setup.calendar
 
-    async def _send_payment_details(self, action: ev.SendPaymentDetails) -> None:
-        """Beside the call, never holding up its audio: the SMS the caller agreed
-        to, and in the turn log ``sms_sent`` or ``sms_not_sent`` with the reason."""
-        assert self.recorder is not None and self.dialog is not None
-        kind, data = "sms_not_sent", {"reason": "no_sms_service"}
-        if self.payment_details is not None:
-            try:
-                async with self.sessions() as s:
-                    attempt = await s.get(CallAttempt, self.recorder.attempt_id)
-                    assert attempt is not None
-                    debtor_id, debt_id, to = attempt.debtor_id, attempt.debt_id, attempt.to_number
-                if debtor_id is None:  # an inbound caller nobody was found for
-                    raise LookupError("no debtor on this call")
-                result = await self.payment_details.request(
-                    attempt_id=self.recorder.attempt_id,
-                    debtor_id=debtor_id,
-                    debt_id=debt_id,
-                    to_number=to,
-                    locale=self.locale,
-                    promises=action.promises,
-                )
-                kind, data = result.event()
-            except Exception as exc:  # logged and recorded; the call goes on
-                log.exception("sms.payment_details_failed", call_sid=self.call_sid)
-                data = {"reason": f"error: {type(exc).__name__}"}
-        self.recorder.log(kind, data)
-        await self.recorder.flush()
-
     async def _play(self, action: ev.Play) -> None:
         assert self.recorder is not None
+        if self.transport.ended:
+            return  # the caller is gone: not said, so not logged as said
         text, audio = await self.voice.speak(
             self.locale, action.prompt_id, action.variables, action.variant
         )
@@ -377,21 +379,22 @@ class CallSession:
         self.listener.stop()
         await self.transport.wait_drained(END_DRAIN_TIMEOUT_S)
         self.recorder.log("end", {"reason": reason})
-        await self.recorder.flush()
+        await self._on_store(self.recorder.flush())
         self.closed = True
-        await self.transport.close()
+        if not self.transport.ended:  # else the call's end closes it, after its writes
+            await self.transport.close()
 
     async def _transfer(self, reason: str) -> None:
         assert self.recorder is not None
         await self.transport.wait_drained(END_DRAIN_TIMEOUT_S)
         handed_over = False
-        if self.transfers is not None and self.call_sid:
+        if self.transfers is not None and self.call_sid and not self.transport.ended:
             handed_over = await self.transfers.request(
                 attempt_id=self.recorder.attempt_id,
                 call_sid=self.call_sid,
                 reason=reason,
                 locale=self.locale,
             )
-        await self.recorder.transfer(reason, handed_over)
+        await self._on_store(self.recorder.transfer(reason, handed_over))
         if not handed_over and not self.store_failed:
             await self._end("transfer_unavailable")

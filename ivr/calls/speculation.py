@@ -162,4 +162,5 @@ class ReplyWarmer:
     async def _render(self, texts: list[str]) -> None:
         self.asked += len(texts)
         with contextlib.suppress(Exception):
-            await self.voice.synthesizer.prerender(texts, self.locale)
+            # One call's guesses: a reply said to many callers becomes common when said.
+            await self.voice.synthesizer.prerender(texts, self.locale, personal=True)

@@ -11,7 +11,6 @@ failure is logged once at error level (without personal data) and counted.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -105,7 +104,13 @@ class EventWriter:
         self.on_failure = on_failure
         self.failed = False
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
+        self._writing = False
         self._task: asyncio.Task[None] | None = asyncio.create_task(self._run())
+
+    @property
+    def pending(self) -> bool:
+        """Something queued is not written yet (or is being written)."""
+        return self._writing or not self._queue.empty()
 
     def put(self, kind: str, data: dict[str, Any]) -> None:
         if not self.failed:
@@ -125,13 +130,23 @@ class EventWriter:
         if self._task is not None and not self._task.done():
             await self._queue.join()
 
-    async def close(self) -> None:
-        await self.flush()
-        self._queue.put_nowait(None)
-        if self._task is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._task, 10)
-            self._task = None
+    async def close(self, within_s: float) -> bool:
+        """Write everything queued, then stop; False when ``within_s`` passed first.
+
+        What is queued was said or decided in the call, so it is written even
+        though the call has ended; only a store that stays busy past
+        ``within_s`` stops it (the caller logs and counts that).
+        """
+        task, self._task = self._task, None
+        if task is None or task.done():
+            return True
+        self._queue.put_nowait(None)  # after everything queued
+        done, _ = await asyncio.wait({task}, timeout=within_s)
+        if done:
+            return True
+        task.cancel()
+        await asyncio.wait({task})
+        return False
 
     async def _run(self) -> None:
         while True:
@@ -147,9 +162,11 @@ class EventWriter:
                     self._queue.task_done()
                     break
                 batch.append(nxt)
+            self._writing = True
             try:
                 await self._write_batch(batch)
             finally:
+                self._writing = False
                 for _ in batch:
                     self._queue.task_done()
 

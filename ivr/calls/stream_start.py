@@ -5,6 +5,8 @@ it carries (it covers a URL that never changes). So ``start`` must name a
 live attempt (not final) whose CallSid is the one in ``start``, carry the
 token the answer TwiML gave that very attempt and CallSid, and be the first
 ``start`` ever accepted for it (on any replica: the database decides).
+A genuine ``start`` of a call that has just ended is refused too, as
+:data:`CALL_ENDED`: nobody is left to talk to.
 
 Checks that need no database run first, so a forged ``start`` never touches
 the store. The rest is one short transaction with no await on the network in
@@ -19,13 +21,18 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ivr.store.call_attempts import bind_stream_call_sid
+from ivr.store.call_attempts import bind_stream_call_sid, ended_call
 from ivr.store.ids import parse_row_id
 from ivr.store.queries import insert_once
 from ivr.telephony import media_codec as mc
 from ivr.telephony.stream_token import TOKEN_PARAMETER, StreamTokens
 
 STREAM_START_KEY = "stream:start"
+CALL_ENDED = "call_ended"
+"""The refusal of a genuine stream whose call had ended: normal, not a warning.
+The carrier sends ``start`` as soon as the socket is up and the status
+callback as soon as the caller hangs up, on separate connections; when the
+caller hangs up at once, the store can learn of the end first."""
 
 
 class _Refused(Exception):
@@ -52,6 +59,8 @@ async def authorize_start(
     try:
         async with sessions() as s, s.begin():
             if not await bind_stream_call_sid(s, attempt_id, start.call_sid):
+                if await ended_call(s, attempt_id, start.call_sid):
+                    raise _Refused(CALL_ENDED)
                 raise _Refused("not_live_or_other_call")
             first = await insert_once(
                 s,

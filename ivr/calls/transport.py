@@ -53,10 +53,18 @@ class MediaTransport:
         self.drained = asyncio.Event()
         self.drained.set()
         self.input_at: float | None = None
+        self.ended = False
 
     @property
     def closed(self) -> bool:
-        return self.ws.closed
+        return self.ended or self.ws.closed
+
+    def line_ended(self) -> None:
+        """The call is over: nothing sent now would be heard, so nothing is
+        played any more and whoever waits for a prompt to play stops waiting."""
+        self.ended = True
+        self.playing.clear()
+        self.drained.set()
 
     @property
     def idle(self) -> bool:
@@ -125,6 +133,8 @@ class MediaTransport:
         cuts the messages per prompt tenfold, which keeps the event loop free
         for the other calls' audio. A final mark says when it has played.
         """
+        if self.ended:
+            return
         self.playing[play_id] = Playing(play_id, prompt_id, barge_in)
         self.drained.clear()
         if self.stream_sid is None or self.ws.closed:
@@ -161,7 +171,7 @@ class MediaTransport:
             await asyncio.wait_for(self.drained.wait(), within_s)
 
     async def send(self, msg: mc.OutboundMessage) -> None:
-        if self.ws.closed or self.stream_sid is None:
+        if self.closed or self.stream_sid is None:
             return
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self.ws.send_str(mc.encode_outbound(self.stream_sid, msg))

@@ -63,8 +63,10 @@ class VoiceStack:
         variant: int = 0,
     ) -> tuple[str, bytes]:
         """A catalog prompt's text in ``locale`` and its audio (8 kHz mu-law)."""
-        text = self.catalogs[locale].render(prompt_id, variables or {}, variant)
-        return text, await self.synthesizer.render(text, locale)
+        catalog = self.catalogs[locale]
+        text = catalog.render(prompt_id, variables or {}, variant)
+        personal = catalog.personal(prompt_id)
+        return text, await self.synthesizer.render(text, locale, personal=personal)
 
     def to_understood_text(self, text: str) -> str:
         """Map a test-locale recognition to words the NLU knows (identity otherwise)."""

@@ -3,19 +3,15 @@
 It takes :mod:`ivr.dialog.events` events and returns actions, so every branch
 is tested with events alone; it never sees Twilio, audio or the database. What
 the flow *says* lives in :mod:`ivr.dialog.flow_model` (loaded from
-``flow.yaml``); this module only knows how to walk it.
+``flow.yaml``); this module only knows how to walk it. How the caller's keys
+are read (an answer by itself, or an entry) is :mod:`ivr.dialog.keypad_input`.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from ivr.dialog.caller_turn import (
     Answer,
     Understand,
-    key_answer,
-    keypad_answer,
-    read_keys,
     remember,
     understood,
     with_slot_intent,
@@ -61,12 +57,13 @@ from ivr.dialog.flow_model import (
     State,
     StepAction,
 )
-from ivr.dialog.inbound_identity import looked_up, reference_lookup, select_caller, spoken_person
+from ivr.dialog.inbound_identity import looked_up, select_caller, spoken_person
+from ivr.dialog.keypad_input import KeypadInput
 from ivr.dialog.prompt_values import base_variables, call_variables
 from ivr.dialog.prompts import PromptCatalog, PromptError
 
 
-class Dialog:
+class Dialog(KeypadInput):
     """One call's conversation: feed it events, execute the actions it returns."""
 
     def __init__(
@@ -207,47 +204,6 @@ class Dialog:
             event.text, event.confidence, self.ctx, self._understand, self.flow, self._state
         )
         return self._turn(actions, answer, LogTurn("speech", logged))
-
-    def _keys(self, state: State, digits: str, actions: list[Action]) -> list[Action]:
-        if not state.listens:
-            return actions
-        if not state.collect:
-            return self._key(state, digits[:1], digits, actions)
-        read = read_keys(state, self._digits, digits)
-        self._digits = read.buffered
-        if read.kind == "key":
-            return self._key(state, read.value, read.value, actions)
-        if read.kind == "entry":
-            return self._entry(state, read.value, actions)
-        actions.append(self._keyed(state, digits, complete=False))
-        # Half an entry: a pause, not the question's whole timeout, completes it.
-        actions.append(
-            replace(self._listen(state), timeout_s=self.flow.keypad_pause_s, entry_pending=True)
-        )
-        return actions
-
-    def _key(self, state: State, key: str, digits: str, actions: list[Action]) -> list[Action]:
-        """One key pressed as an answer: the intent bound to it in ``state``."""
-        answer = key_answer(state.keypad.get(key))
-        log = LogTurn("dtmf", {"state": self._state, "digits": digits, "intent": answer.intent})
-        return self._turn(actions, answer, log)
-
-    def _entry(self, state: State, entry: str, actions: list[Action]) -> list[Action]:
-        """A complete keypad entry: one bound key alone is that key's answer
-        ("2" then '#' or a pause), anything else is read by the collect mode."""
-        if len(entry) == 1 and entry in state.keypad:
-            return self._key(state, entry, entry, actions)
-        log = self._keyed(state, entry, complete=True)
-        lookup = reference_lookup(state.collect, entry)
-        if lookup is not None:  # routed when the service answers with CallerLookup
-            actions.extend([log, lookup])
-            return actions
-        return self._turn(actions, keypad_answer(state.collect, entry, self.ctx), log)
-
-    def _keyed(self, state: State, digits: str, *, complete: bool) -> LogTurn:
-        """The log of a keypad entry; a verification factor's digits are masked."""
-        shown = "*" * len(digits) if state.collect and state.collect.secret else digits
-        return LogTurn("dtmf", {"state": self._state, "digits": shown, "complete": complete})
 
     # -- routing ------------------------------------------------------------------------
 

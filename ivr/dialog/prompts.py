@@ -77,6 +77,22 @@ PERSONAL_PLACEHOLDERS: frozenset[str] = frozenset(
     }
 )
 
+#: Placeholders whose values many calls share (the company, a campaign's
+#: limits, whether calls are recorded): a prompt using only these says the
+#: same words to many callers, so its audio is cached as a common prompt.
+SHARED_PLACEHOLDERS: frozenset[str] = frozenset(
+    {
+        "company",
+        "callback_number",
+        "recording_notice",
+        "max_instalments",
+        "max_plan_days",
+        "installments",
+        "callers_ahead",
+        "transfer_reason",
+    }
+)
+
 _FORMATTER = string.Formatter()
 
 
@@ -197,6 +213,11 @@ class PromptCatalog:
         for i, text in enumerate(self._variants(prompt_id)):
             names |= _placeholders_of(text, f"prompt '{prompt_id}', variant {i}")
         return frozenset(names)
+
+    def personal(self, prompt_id: str) -> bool:
+        """True when ``prompt_id``'s words belong to one call (a name, an
+        amount, a date the caller said): its audio is not a common prompt's."""
+        return not self.placeholders(prompt_id) <= SHARED_PLACEHOLDERS
 
     def render(self, prompt_id: str, variables: Mapping[str, Any], variant: int = 0) -> str:
         """The text to speak; ``variant`` wraps around the available wordings."""

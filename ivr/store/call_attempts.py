@@ -54,6 +54,13 @@ async def bind_stream_call_sid(session: AsyncSession, attempt_id: int, call_sid:
     return bool(bound.rowcount)  # type: ignore[attr-defined]
 
 
+async def ended_call(session: AsyncSession, attempt_id: int, call_sid: str) -> bool:
+    """True when the attempt is final and was this very call: its stream
+    started as the call ended (a hang-up and the stream's ``start`` cross)."""
+    row = await session.get(CallAttempt, attempt_id)
+    return row is not None and row.call_sid == call_sid and row.status in FINAL_ATTEMPT_STATUSES
+
+
 async def is_claimed_for(session: AsyncSession, attempt_id: int, to_number: str) -> bool:
     """Reserved by the claim transaction for this very number and never sent."""
     row = await session.get(CallAttempt, attempt_id)

@@ -57,11 +57,12 @@ RecognizerFactory = Callable[[Sequence[str] | None], Recognizer]
 class Synthesizer(Protocol):
     """Prompt texts to speech, shared by every call of the process."""
 
-    async def render(self, text: str, locale: str) -> bytes:
-        """``text`` spoken in ``locale`` as 8 kHz mono mu-law bytes."""
+    async def render(self, text: str, locale: str, *, personal: bool = False) -> bytes:
+        """``text`` spoken in ``locale`` as 8 kHz mono mu-law bytes; ``personal``:
+        words of one call only (a name, an amount), cached apart from the common prompts."""
         ...
 
-    async def prerender(self, texts: Iterable[str], locale: str) -> int:
+    async def prerender(self, texts: Iterable[str], locale: str, *, personal: bool = False) -> int:
         """Warm the cache with ``texts`` before a call needs them; how many were new."""
         ...
 

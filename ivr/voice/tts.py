@@ -11,6 +11,13 @@ personal ones (name, amount, date) once per debtor, ahead of need when they
 can be, and a changed voice setting is never answered with old audio. Disk
 writes are atomic (temporary file + rename) so a crash never leaves a
 truncated prompt behind.
+
+Memory holds two caches: the common prompts (the same words for every
+caller, used all day) and a small one for the personal renders (a name, an
+amount: one call uses them, within minutes). Kept in one, a long campaign's
+personal renders would push the common prompts out while memory grows to
+the whole budget; kept apart, the common prompts stay and memory levels off
+early. A personal render that has left memory is still read from disk.
 """
 
 from __future__ import annotations
@@ -44,6 +51,43 @@ DEFAULT_VOICES: Mapping[str, VoiceProfile] = DEFAULT_PROFILES
 DEFAULT_RATE = 160
 DEFAULT_TIMEOUT_S = 10.0
 AUDIO_FORMAT = "ulaw-8000-mono-v1"
+COMMON_MEMORY_BYTES = 32 * 1024 * 1024
+PERSONAL_MEMORY_BYTES = 4 * 1024 * 1024
+"""About 100 personal prompts of five seconds: those of the calls being prepared or under way."""
+
+
+class BytesLru:
+    """Renders by cache key, least recently used first out beyond ``budget`` bytes."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.size = 0
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: str) -> bytes | None:
+        data = self._items.get(key)
+        if data is not None:
+            self._items.move_to_end(key)
+        return data
+
+    def pop(self, key: str) -> bytes | None:
+        data = self._items.pop(key, None)
+        if data is not None:
+            self.size -= len(data)
+        return data
+
+    def put(self, key: str, data: bytes) -> None:
+        if len(data) > self.budget:
+            return
+        self.pop(key)
+        self._items[key] = data
+        self.size += len(data)
+        while self.size > self.budget:
+            _, evicted = self._items.popitem(last=False)
+            self.size -= len(evicted)
 
 
 class Pyttsx3Synthesizer:
@@ -54,7 +98,9 @@ class Pyttsx3Synthesizer:
     yields the workers to any render a caller waits for.
 
     ``hits`` counts renders answered from memory, disk or an identical render
-    already in flight; ``misses`` counts renders that ran the engine.
+    already in flight; ``misses`` counts renders that ran the engine. A
+    render is ``personal`` when its words belong to one call (see the
+    module's docstring); the metric counts the two kinds apart.
     """
 
     def __init__(
@@ -64,7 +110,8 @@ class Pyttsx3Synthesizer:
         voices: Mapping[str, VoiceProfile | str] | None = None,
         rate: int = DEFAULT_RATE,
         timeout: float = DEFAULT_TIMEOUT_S,
-        memory_bytes: int = 32 * 1024 * 1024,
+        memory_bytes: int = COMMON_MEMORY_BYTES,
+        personal_bytes: int = PERSONAL_MEMORY_BYTES,
         python: str = sys.executable,
         workers: int | None = None,
     ) -> None:
@@ -73,14 +120,13 @@ class Pyttsx3Synthesizer:
         self.voices = {locale: VoiceProfile.of(v) for locale, v in chosen.items()}
         self.rate = rate
         self.timeout = timeout
-        self.memory_bytes = memory_bytes
         self.hits = 0
         self.misses = 0
         self.engine: str | None = None
         self._pool = WorkerPool(workers or default_workers(), timeout, python)
         self._start_lock = asyncio.Lock()
-        self._memory: OrderedDict[str, bytes] = OrderedDict()
-        self._memory_size = 0
+        self.common = BytesLru(memory_bytes)
+        self.personal = BytesLru(personal_bytes)
         self._inflight: dict[str, tuple[asyncio.Future[bytes], Ticket]] = {}
 
     @classmethod
@@ -188,20 +234,42 @@ class Pyttsx3Synthesizer:
     def _path(self, key: str) -> Path:
         return self.cache_dir / key[:2] / f"{key}.ulaw"
 
-    async def render(self, text: str, locale: str, rate: int | None = None) -> bytes:
+    async def render(
+        self, text: str, locale: str, rate: int | None = None, *, personal: bool = False
+    ) -> bytes:
         """Return ``text`` spoken in ``locale`` as 8 kHz mono mu-law bytes (a
         caller is waiting: served before any render made ahead of need)."""
-        return await self._render(text, locale, rate, urgent=True)
+        return await self._render(text, locale, rate, urgent=True, personal=personal)
 
-    async def prerender(self, texts: Iterable[str], locale: str, rate: int | None = None) -> int:
+    async def prerender(
+        self,
+        texts: Iterable[str],
+        locale: str,
+        rate: int | None = None,
+        *,
+        personal: bool = False,
+    ) -> int:
         """Warm the cache with ``texts``, one at a time and behind every render a
         caller waits for; returns how many had to be synthesized."""
         before = self.misses
         for text in dict.fromkeys(texts):
-            await self._render(text, locale, rate, urgent=False)
+            await self._render(text, locale, rate, urgent=False, personal=personal)
         return self.misses - before
 
-    async def _render(self, text: str, locale: str, rate: int | None, urgent: bool) -> bytes:
+    def _recall(self, key: str, personal: bool) -> bytes | None:
+        """From memory; a personal render asked for as a common one becomes common."""
+        cached = self.common.get(key)
+        if cached is None and (cached := self.personal.get(key)) is not None and not personal:
+            self.personal.pop(key)
+            self.common.put(key, cached)
+        return cached
+
+    def _remember(self, key: str, data: bytes, personal: bool) -> None:
+        (self.personal if personal else self.common).put(key, data)
+
+    async def _render(
+        self, text: str, locale: str, rate: int | None, *, urgent: bool, personal: bool
+    ) -> bytes:
         text = " ".join(text.split())
         if not text:
             raise TtsError("nothing to synthesize: empty text")
@@ -213,11 +281,10 @@ class Pyttsx3Synthesizer:
         await self.start()
         key = self.cache_key(text, voice, rate, pitch)
 
-        cached = self._memory.get(key)
+        cached = self._recall(key, personal)
         if cached is not None:
-            self._memory.move_to_end(key)
             self.hits += 1
-            metrics.prompt_cache(True)
+            metrics.prompt_cache(True, personal)
             return cached
         while (inflight := self._inflight.get(key)) is not None:
             pending, ticket = inflight
@@ -231,7 +298,7 @@ class Pyttsx3Synthesizer:
                     continue  # the task rendering it was cancelled, not us: try again
                 raise
             self.hits += 1
-            metrics.prompt_cache(True)
+            metrics.prompt_cache(True, personal)
             return data
 
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
@@ -241,13 +308,13 @@ class Pyttsx3Synthesizer:
             stored = await asyncio.to_thread(_read_or_none, self._path(key))
             if stored is not None:
                 self.hits += 1
-                metrics.prompt_cache(True)
+                metrics.prompt_cache(True, personal)
                 result = stored
             else:
                 self.misses += 1
-                metrics.prompt_cache(False)
+                metrics.prompt_cache(False, personal)
                 result = await self._synthesize(key, text, voice, rate, pitch, ticket)
-            self._remember(key, result)
+            self._remember(key, result, personal)
             future.set_result(result)
             return result
         except asyncio.CancelledError:
@@ -259,18 +326,6 @@ class Pyttsx3Synthesizer:
             raise
         finally:
             del self._inflight[key]
-
-    def _remember(self, key: str, data: bytes) -> None:
-        if len(data) > self.memory_bytes:
-            return
-        old = self._memory.pop(key, None)
-        if old is not None:
-            self._memory_size -= len(old)
-        self._memory[key] = data
-        self._memory_size += len(data)
-        while self._memory_size > self.memory_bytes:
-            _, evicted = self._memory.popitem(last=False)
-            self._memory_size -= len(evicted)
 
     async def _synthesize(
         self, key: str, text: str, voice: str, rate: int, pitch: int, ticket: Ticket

@@ -82,9 +82,10 @@ async def test_health_readiness_and_metrics_after_a_call(
             "status webhooks": _get(after, "ivr_webhook_seconds_count", route="/twilio/status")
             - _get(before, "ivr_webhook_seconds_count", route="/twilio/status"),
             "prompt cache": sum(
-                _get(after, "ivr_prompt_cache_total", result=r)
-                - _get(before, "ivr_prompt_cache_total", result=r)
+                _get(after, "ivr_prompt_cache_total", result=r, kind=k)
+                - _get(before, "ivr_prompt_cache_total", result=r, kind=k)
                 for r in ("hit", "miss")
+                for k in ("common", "personal")
             ),
             "turns": _get(after, "ivr_turn_latency_seconds_count")
             - _get(before, "ivr_turn_latency_seconds_count"),

@@ -357,3 +357,26 @@ async def test_silence_step_then_hangup_sends_stop(client, service, sandbox):
     # The callee's 3 s run from the answer; the stream saw the part after its start.
     assert 0 < len(server.of(Media)) <= 3 * 50
     assert record.duration == 3
+
+
+async def test_no_stream_starts_on_a_call_the_callee_already_hung_up(client, service, sandbox):
+    """Twilio never starts a Media Stream on a call that has ended: a callee who
+    hangs up while the answer TwiML is still on its way gets no ``start``."""
+    server = StreamServer()
+
+    async def handler(ws, request):
+        await server.drain(ws)
+
+    async def slow_answer(_params):
+        await asyncio.sleep(1.0)  # the callee hangs up meanwhile
+        return connect_twiml(service.ws_url + "/media")
+
+    service.websocket("/media", handler)
+    service.reply("/voice", slow_answer)
+    sandbox.add_callee("+5511999992011", CalleeScript(steps=[HangUp()]))
+    created = await call(client, service, "+5511999992011")
+    record = await sandbox.wait_for_call_end(created.sid)
+    await asyncio.sleep(1.5)  # past the answer TwiML
+    assert record.status == "completed"
+    assert service.ws_signatures == [] and server.start is None
+    assert record.stream_sids == []

@@ -89,6 +89,12 @@ async def test_replayed_upgrade_gets_no_greeting(db_url, tmp_path, tts_dir, case
         assert ended in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
         refused = [e for e in logs if e["event"] == "media.start_refused"]
         assert len(refused) == 1 and len(logs) == 1, logs
+        # The genuine start of a call that has ended is normal (its hang-up
+        # crossed its start); anything else is worth a warning.
+        expected = (
+            ("info", "call_ended") if case == "finished" else ("warning", refused[0]["reason"])
+        )
+        assert (refused[0]["log_level"], refused[0]["reason"]) == expected
         assert await _events(svc, victim) == before, "a refused start writes nothing"
 
 

@@ -9,7 +9,9 @@ implement :mod:`ivr.voice.interfaces` and the parts of aiohttp's
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +51,11 @@ class SilentSynthesizer:
     def __init__(self) -> None:
         self.texts: list[str] = []
 
-    async def render(self, text: str, locale: str) -> bytes:
+    async def render(self, text: str, locale: str, *, personal: bool = False) -> bytes:
         self.texts.append(text)
         return MULAW_SILENCE * int(8000 * PROMPT_SECONDS)
 
-    async def prerender(self, texts: Iterable[str], locale: str) -> int:
+    async def prerender(self, texts: Iterable[str], locale: str, *, personal: bool = False) -> int:
         return 0
 
     async def close(self) -> None:
@@ -322,3 +324,20 @@ class Call:
 
 def prompts_of(events: list[CallEvent]) -> list[str]:
     return [e.data["prompt_id"] for e in events if e.kind == "prompt"]
+
+
+@contextlib.asynccontextmanager
+async def store_held(db_url: str) -> AsyncIterator[sqlite3.Connection]:
+    """Another writer holds the SQLite store's write lock (an import, say)
+    until the block ends; the connection reads what is committed. The lock is
+    taken in a thread: a write of the call may be between two statements,
+    waiting for the event loop to send its commit."""
+    path = db_url.split("///", 1)[1]
+    con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        await asyncio.to_thread(con.execute, "BEGIN IMMEDIATE")
+        yield con
+    finally:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        con.close()

@@ -10,10 +10,7 @@ service's own, so each test shows what a caller and the store would see.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +33,7 @@ from tests.support.calls import (
     ScriptedRecognizer,
     claimed_attempt,
     prompts_of,
+    store_held,
     voice_stack,
 )
 
@@ -236,23 +234,6 @@ async def test_keys_of_a_half_typed_entry_keep_the_question_and_its_grammar(
         line.digits("#")
         dialog = call.session.dialog
         await call.until(lambda: dialog is not None and dialog.state == "confirm_promise")
-
-
-@contextlib.asynccontextmanager
-async def store_held(db_url: str) -> AsyncIterator[sqlite3.Connection]:
-    """Another writer holds the SQLite store's write lock (an import, say)
-    until the block ends; the connection reads what is committed. The lock is
-    taken in a thread: a write of the call may be between two statements,
-    waiting for the event loop to send its commit."""
-    path = db_url.split("///", 1)[1]
-    con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    try:
-        await asyncio.to_thread(con.execute, "BEGIN IMMEDIATE")
-        yield con
-    finally:
-        if con.in_transaction:
-            con.execute("ROLLBACK")
-        con.close()
 
 
 async def test_a_promise_read_back_starts_without_waiting_for_the_store_and_ends_after_the_commit(

@@ -100,7 +100,7 @@ async def test_memory_cache_is_bounded_and_disk_still_answers(tmp_path: Path):
         texts = [f"Prompt number {n}" for n in range(6)]
         for t in texts:
             await s.render(t, "en-US")
-        assert s._memory_size <= 20_000
+        assert s.common.size <= 20_000
         await s.render(texts[0], "en-US")
         assert (s.hits, s.misses) == (1, 6)
 
