@@ -46,7 +46,7 @@ from ivr.store.models import (
     CallbackStatus,
 )
 from scheduler.batch_sql import (
-    commit_unflushed,
+    begin_claim,
     drop_attempts,
     live_per_campaign,
     lock_batch,
@@ -187,6 +187,7 @@ async def _claim_one(
     stats.start()
     async with session_factory() as session:
         async with session.begin():
+            await begin_claim(session)
             locked = await lock_batch(session, select_now, limit)
             ids, callbacks = locked.ids, locked.callbacks
             stats.lap("lock")
@@ -198,7 +199,6 @@ async def _claim_one(
             claims = await _claim_locked(
                 session, ids, snaps, campaigns, callbacks, at, worker_id, stats
             )
-            await commit_unflushed(session)
         stats.lap("commit")
     return claims
 
