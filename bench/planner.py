@@ -53,7 +53,7 @@ from ivr.store.db import make_engine, make_sessionmaker
 from ivr.store.migrate import upgrade_async
 from scheduler.batch_sql import PG_CLAIM, PG_CLAIM_HELD, PG_LOCK, Hints
 from scheduler.claim import ClaimStats, claim_batch
-from scheduler.eligibility_load_pg import SNAPSHOT_SQL
+from scheduler.eligibility_load_pg import LOCKED_SNAPSHOT_SQL
 from scheduler.planner import Scheduler
 
 ADMIN = os.environ.get("IVR_BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -324,7 +324,9 @@ async def explain(raw: asyncpg.Connection) -> None:
         plan = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS) " + PG_LOCK, at, BATCH)
         print("\nEXPLAIN ANALYZE (queue):\n" + "\n".join(r[0] for r in plan))
         ids = [r[0] for r in await raw.fetch(PG_LOCK, at, BATCH)]
-        plan = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS) " + SNAPSHOT_SQL, ids, at, at.date())
+        plan = await raw.fetch(
+            "EXPLAIN (ANALYZE, BUFFERS) " + LOCKED_SNAPSHOT_SQL, ids, at, at.date()
+        )
         print(f"\nEXPLAIN ANALYZE (snapshots of {len(ids)}):\n" + "\n".join(r[0] for r in plan))
         n = len(ids)
         rows = await raw.fetch(
