@@ -30,6 +30,7 @@ from ivr.store.models.debtors import (
     Payment,
     PaymentPlan,
     Phone,
+    PlannerQueue,
     Promise,
 )
 from ivr.store.models.dnc import DebtorAction, DncNumber
@@ -78,6 +79,7 @@ __all__ = [
     "Phone",
     "PlanSource",
     "PlanStatus",
+    "PlannerQueue",
     "Presence",
     "Promise",
     "PromiseStatus",
