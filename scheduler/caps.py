@@ -17,12 +17,18 @@ from typing import Any
 
 from ivr.vocab.attempts import LIVE_ATTEMPT_STATUSES, AttemptDirection, AttemptStatus
 from ivr.vocab.outcomes import RIGHT_PARTY_OUTCOMES
+from scheduler.frozen import direct_init
 from scheduler.windows import day_bounds_utc
 
 # How an attempt ends that the retry plan waits after.
 UNSUCCESSFUL_STATUSES = frozenset(
     {AttemptStatus.BUSY, AttemptStatus.NO_ANSWER, AttemptStatus.FAILED}
 )
+# Every status there is: a stored status is looked up in a set rather than
+# converted to the enum (a costly call, per attempt of every person a tick
+# evaluates); only one outside the vocabulary still goes through the enum,
+# which refuses it as it always did.
+_KNOWN_STATUSES = frozenset(AttemptStatus)
 
 ROLLING_WINDOW = dt.timedelta(days=7)
 
@@ -80,6 +86,7 @@ def _longest_waits(plans: Sequence[tuple[dt.timedelta, ...]]) -> tuple[dt.timede
     return tuple(max(p[min(i, len(p) - 1)] for p in plans) for i in range(steps))
 
 
+@direct_init
 @dataclass(frozen=True)
 class PastAttempt:
     """What the caps need to know about one earlier attempt."""
@@ -101,13 +108,19 @@ class PastAttempt:
 
     @property
     def live(self) -> bool:
-        return AttemptStatus(self.status) in LIVE_ATTEMPT_STATUSES
+        return _known(self.status) in LIVE_ATTEMPT_STATUSES
 
     @property
     def right_party(self) -> bool:
         return self.outcome in RIGHT_PARTY_OUTCOMES
 
 
+def _known(status: str) -> str:
+    """``status`` as :class:`AttemptStatus` compares it (a ValueError if it is none)."""
+    return status if status in _KNOWN_STATUSES else AttemptStatus(status)
+
+
+@direct_init
 @dataclass(frozen=True)
 class CapBlock:
     """One limit that is reached; ``until`` is the earliest instant it can clear."""
@@ -133,6 +146,8 @@ def cap_blocks(
     ``waive_quiet``: a call the debtor asked for (a callback) skips the quiet
     days after a conversation and the retry plan's wait (they chose the time).
     """
+    if not history and policy.daily_cap > 0 and policy.weekly_cap > 0:
+        return []  # nothing to count, to wait after or in progress (most people)
     out: list[CapBlock] = []
     everything = history
     # The person's own calls to us limit nothing below but "a call in progress"
@@ -238,7 +253,7 @@ def _retry_block(
     )
     streak: list[PastAttempt] = []
     for a in reversed(ended):
-        if AttemptStatus(a.status) not in UNSUCCESSFUL_STATUSES:
+        if _known(a.status) not in UNSUCCESSFUL_STATUSES:
             break
         streak.append(a)
     delay = policy.retry_delay(len(streak))

@@ -21,9 +21,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+from scheduler.frozen import direct_init
 from scheduler.legal import phone_countries
 from scheduler.reasons import Reason
-from scheduler.reasons_caps import cap_reasons, inbound_reasons
+from scheduler.reasons_caps import cap_policy, cap_reasons, inbound_reasons
 from scheduler.reasons_debt import DEBT_CODES, choose_debt, debt_reasons, open_debt_campaigns
 from scheduler.reasons_person import choose_phone, person_reasons
 from scheduler.reasons_window import WINDOW_CODES, window_reasons, windows_for
@@ -42,6 +43,7 @@ OVERRIDABLE = frozenset({"daily_cap", "weekly_cap", "min_gap", "retry_wait"})
 _T = TypeVar("_T")
 
 
+@direct_init
 @dataclass(frozen=True)
 class Explanation:
     """The verdict, every reason against it, and what a claim would dial."""
@@ -115,7 +117,7 @@ def evaluate(
     shared = shared if shared is not None else Shared()
     zones = snap.zones()
     primary = zones[0]
-    today = local_day(now, primary)
+    today = shared.get(("day", now, primary), lambda: local_day(now, primary))
 
     phones = snap.valid_phones()
     reasons = person_reasons(snap, phones, now, callback)
@@ -128,7 +130,7 @@ def evaluate(
     if rules is None and active_rules:
         rules = active_rules[0]
     countries = phone_countries(snap.country, phones)  # snap.countries(), phones known
-    windows = windows_for(rules, countries)
+    windows = shared.get(("windows", id(rules), countries), lambda: windows_for(rules, countries))
     blocked = rules.blocked if rules else frozenset()
     place = (now, zones, id(rules), countries, snap.country, snap.region)
 
@@ -140,7 +142,13 @@ def evaluate(
             ),
         )
     )
-    reasons.extend(cap_reasons(snap, active_rules, now, zones, asked=callback is not None))
+    policy = shared.get(
+        ("policy", snap.country, *map(id, active_rules)),
+        lambda: cap_policy(active_rules, snap.country),
+    )
+    reasons.extend(
+        cap_reasons(snap, active_rules, now, zones, asked=callback is not None, policy=policy)
+    )
     reasons.extend(inbound_reasons(snap, active_rules, now, zones, asked=callback is not None))
 
     phone = choose_phone(phones, snap.attempts)

@@ -122,7 +122,7 @@ def debt_reasons(
     candidates: list[DebtRow] = []
     per_debt: dict[int, list[Reason]] = {}
     for debt in snap.debts:
-        why = _one_debt(debt, campaigns, open_promises.get(debt.id, []), now, today, zone)
+        why = _one_debt(debt, campaigns, open_promises.get(debt.id, ()), now, today, zone)
         per_debt[debt.id] = why
         if not why:
             candidates.append(debt)
@@ -141,6 +141,8 @@ def choose_debt(candidates: Sequence[DebtRow], callback: CallbackRow | None) -> 
         for d in candidates:
             if d.id == callback.debt_id:
                 return d
+    if len(candidates) == 1:
+        return candidates[0]
     return min(candidates, key=lambda d: (d.due_date, d.id), default=None)
 
 
