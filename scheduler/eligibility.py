@@ -19,7 +19,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from scheduler.frozen import direct_init
 from scheduler.legal import phone_countries
@@ -91,11 +91,12 @@ class Shared:
     def __init__(self) -> None:
         self._values: dict[tuple[Any, ...], Any] = {}
 
-    def get(self, key: tuple[Any, ...], compute: Callable[[], _T]) -> _T:
+    def get(self, key: tuple[Any, ...], compute: Callable[..., _T], *args: Any) -> _T:
+        """The answer for ``key``, ``compute(*args)`` the first time it is asked."""
         try:
-            return cast(_T, self._values[key])
+            return self._values[key]
         except KeyError:
-            value = self._values[key] = compute()
+            value = self._values[key] = compute(*args)
             return value
 
 
@@ -117,7 +118,7 @@ def evaluate(
     shared = shared if shared is not None else Shared()
     zones = snap.zones()
     primary = zones[0]
-    today = shared.get(("day", now, primary), lambda: local_day(now, primary))
+    today = shared.get(("day", now, primary), local_day, now, primary)
 
     phones = snap.valid_phones()
     reasons = person_reasons(snap, phones, now, callback)
@@ -130,21 +131,25 @@ def evaluate(
     if rules is None and active_rules:
         rules = active_rules[0]
     countries = phone_countries(snap.country, phones)  # snap.countries(), phones known
-    windows = shared.get(("windows", id(rules), countries), lambda: windows_for(rules, countries))
+    windows = shared.get(("windows", id(rules), countries), windows_for, rules, countries)
     blocked = rules.blocked if rules else frozenset()
     place = (now, zones, id(rules), countries, snap.country, snap.region)
 
     reasons.extend(
         shared.get(
             ("window", *place),
-            lambda: window_reasons(
-                now, zones, windows, snap.country, snap.region, blocked, countries
-            ),
+            window_reasons,
+            now,
+            zones,
+            windows,
+            snap.country,
+            snap.region,
+            blocked,
+            countries,
         )
     )
     policy = shared.get(
-        ("policy", snap.country, *map(id, active_rules)),
-        lambda: cap_policy(active_rules, snap.country),
+        ("policy", snap.country, *map(id, active_rules)), cap_policy, active_rules, snap.country
     )
     reasons.extend(
         cap_reasons(snap, active_rules, now, zones, asked=callback is not None, policy=policy)
@@ -159,7 +164,13 @@ def evaluate(
         opening = (
             shared.get(
                 ("open", base, *place),
-                lambda: next_open(base, zones, windows, snap.country, snap.region, blocked),
+                next_open,
+                base,
+                zones,
+                windows,
+                snap.country,
+                snap.region,
+                blocked,
             )
             if base is not None
             else None

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ivr.store.models import DebtStatus, PromiseStatus
+from scheduler.frozen import direct_init
 from scheduler.reasons import Reason, all_clear, reason
 from scheduler.snapshot import CallbackRow, CampaignRules, DebtorSnapshot, DebtRow, PromiseRow
 from scheduler.windows import local_midnight_utc
@@ -37,6 +38,7 @@ DEBT_CODES = frozenset(
 )
 
 
+@direct_init
 @dataclass(frozen=True)
 class DebtVerdict:
     """The debts a call may be about, and why none may when the list is empty."""
@@ -116,9 +118,11 @@ def debt_reasons(
     ``today`` is the person's local day in ``zone`` (their primary zone): a
     promise holds through its promised date there.
     """
-    open_promises: dict[int, list[PromiseRow]] = defaultdict(list)
-    for p in snap.promises:
-        open_promises[p.debt_id].append(p)
+    open_promises: dict[int, list[PromiseRow]] = {}
+    if snap.promises:
+        open_promises = defaultdict(list)
+        for p in snap.promises:
+            open_promises[p.debt_id].append(p)
     candidates: list[DebtRow] = []
     per_debt: dict[int, list[Reason]] = {}
     for debt in snap.debts:
