@@ -29,6 +29,8 @@ UNSUCCESSFUL_STATUSES = frozenset(
 # evaluates); only one outside the vocabulary still goes through the enum,
 # which refuses it as it always did.
 _KNOWN_STATUSES = frozenset(AttemptStatus)
+# As a plain string (compared per attempt; see reasons_debt._OPEN for why).
+_INBOUND: str = AttemptDirection.INBOUND.value
 
 ROLLING_WINDOW = dt.timedelta(days=7)
 
@@ -104,7 +106,7 @@ class PastAttempt:
     @property
     def ours(self) -> bool:
         """We placed it: only our calls count against the caps and limits."""
-        return self.direction != AttemptDirection.INBOUND
+        return self.direction != _INBOUND
 
     @property
     def live(self) -> bool:
@@ -184,7 +186,8 @@ def cap_blocks(
             )
         )
 
-    week = sorted(a.claimed_at for a in history if a.claimed_at > now - ROLLING_WINDOW)
+    since = now - ROLLING_WINDOW
+    week = sorted(a.claimed_at for a in history if a.claimed_at > since)
     if len(week) >= policy.weekly_cap:
         if policy.weekly_cap <= 0:
             until = None
@@ -221,7 +224,8 @@ def cap_blocks(
     if not waive_quiet and policy.quiet_days_after_contact > 0:
         quiet = dt.timedelta(days=policy.quiet_days_after_contact)
         contacts = [a.ended_at or a.claimed_at for a in everything if a.right_party]
-        recent = [c for c in contacts if c > now - quiet]
+        since = now - quiet
+        recent = [c for c in contacts if c > since]
         if recent:
             last = max(recent)
             out.append(
