@@ -33,6 +33,7 @@ _KNOWN_STATUSES = frozenset(AttemptStatus)
 _INBOUND: str = AttemptDirection.INBOUND.value
 
 ROLLING_WINDOW = dt.timedelta(days=7)
+_NO_GAP = dt.timedelta(0)
 
 # Legal floors by country, applied on top of what the campaign says: Reg F
 # presumes harassment within 7 days after a conversation (US). Loosening one
@@ -204,7 +205,7 @@ def cap_blocks(
             )
         )
 
-    if policy.min_gap > dt.timedelta(0):
+    if policy.min_gap > _NO_GAP:
         near = [a.claimed_at for a in history if abs(a.claimed_at - now) < policy.min_gap]
         if near:
             last = max(near)
@@ -217,7 +218,7 @@ def cap_blocks(
                 )
             )
 
-    retry = _retry_block(history, now, policy) if not waive_quiet else None
+    retry = _retry_block(history, now, policy) if policy.retry_delays and not waive_quiet else None
     if retry is not None:
         out.append(retry)
 

@@ -83,9 +83,11 @@ class Shared:
     A claim evaluates hundreds of people at one instant against one set of
     campaigns; most share a zone, a country and a campaign, and so share
     whether the window is open there (and, when it is not, when it opens:
-    a search over three weeks of boundaries). Keys hold the campaign rules by
-    identity, so one instance serves one ``campaigns`` dict and is dropped
-    with it.
+    a search over three weeks of boundaries), the hours that apply, the
+    caps' policy and the local day. Each key holds every fact its answer
+    reads (``tests/unit/test_eligibility_shared_keys.py``). Keys hold the
+    campaign rules by identity, so one instance serves one ``campaigns``
+    dict and is dropped with it.
     """
 
     def __init__(self) -> None:

@@ -84,7 +84,7 @@ def inbound_reasons(
     verified = [
         a
         for a in snap.attempts
-        if a.direction == AttemptDirection.INBOUND and a.verified_at is not None
+        if a.verified_at is not None and a.direction == AttemptDirection.INBOUND
     ]
     if not verified:
         return []
