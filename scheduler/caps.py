@@ -17,14 +17,23 @@ from typing import Any
 
 from ivr.vocab.attempts import LIVE_ATTEMPT_STATUSES, AttemptDirection, AttemptStatus
 from ivr.vocab.outcomes import RIGHT_PARTY_OUTCOMES
+from scheduler.frozen import direct_init
 from scheduler.windows import day_bounds_utc
 
 # How an attempt ends that the retry plan waits after.
 UNSUCCESSFUL_STATUSES = frozenset(
     {AttemptStatus.BUSY, AttemptStatus.NO_ANSWER, AttemptStatus.FAILED}
 )
+# Every status there is: a stored status is looked up in a set rather than
+# converted to the enum (a costly call, per attempt of every person a tick
+# evaluates); only one outside the vocabulary still goes through the enum,
+# which refuses it as it always did.
+_KNOWN_STATUSES = frozenset(AttemptStatus)
+# As a plain string (compared per attempt; see reasons_debt._OPEN for why).
+_INBOUND: str = AttemptDirection.INBOUND.value
 
 ROLLING_WINDOW = dt.timedelta(days=7)
+_NO_GAP = dt.timedelta(0)
 
 # Legal floors by country, applied on top of what the campaign says: Reg F
 # presumes harassment within 7 days after a conversation (US). Loosening one
@@ -80,6 +89,7 @@ def _longest_waits(plans: Sequence[tuple[dt.timedelta, ...]]) -> tuple[dt.timede
     return tuple(max(p[min(i, len(p) - 1)] for p in plans) for i in range(steps))
 
 
+@direct_init
 @dataclass(frozen=True)
 class PastAttempt:
     """What the caps need to know about one earlier attempt."""
@@ -97,17 +107,23 @@ class PastAttempt:
     @property
     def ours(self) -> bool:
         """We placed it: only our calls count against the caps and limits."""
-        return self.direction != AttemptDirection.INBOUND
+        return self.direction != _INBOUND
 
     @property
     def live(self) -> bool:
-        return AttemptStatus(self.status) in LIVE_ATTEMPT_STATUSES
+        return _known(self.status) in LIVE_ATTEMPT_STATUSES
 
     @property
     def right_party(self) -> bool:
         return self.outcome in RIGHT_PARTY_OUTCOMES
 
 
+def _known(status: str) -> str:
+    """``status`` as :class:`AttemptStatus` compares it (a ValueError if it is none)."""
+    return status if status in _KNOWN_STATUSES else AttemptStatus(status)
+
+
+@direct_init
 @dataclass(frozen=True)
 class CapBlock:
     """One limit that is reached; ``until`` is the earliest instant it can clear."""
@@ -133,6 +149,8 @@ def cap_blocks(
     ``waive_quiet``: a call the debtor asked for (a callback) skips the quiet
     days after a conversation and the retry plan's wait (they chose the time).
     """
+    if not history and policy.daily_cap > 0 and policy.weekly_cap > 0:
+        return []  # nothing to count, to wait after or in progress (most people)
     out: list[CapBlock] = []
     everything = history
     # The person's own calls to us limit nothing below but "a call in progress"
@@ -169,7 +187,8 @@ def cap_blocks(
             )
         )
 
-    week = sorted(a.claimed_at for a in history if a.claimed_at > now - ROLLING_WINDOW)
+    since = now - ROLLING_WINDOW
+    week = sorted(a.claimed_at for a in history if a.claimed_at > since)
     if len(week) >= policy.weekly_cap:
         if policy.weekly_cap <= 0:
             until = None
@@ -186,7 +205,7 @@ def cap_blocks(
             )
         )
 
-    if policy.min_gap > dt.timedelta(0):
+    if policy.min_gap > _NO_GAP:
         near = [a.claimed_at for a in history if abs(a.claimed_at - now) < policy.min_gap]
         if near:
             last = max(near)
@@ -199,14 +218,15 @@ def cap_blocks(
                 )
             )
 
-    retry = _retry_block(history, now, policy) if not waive_quiet else None
+    retry = _retry_block(history, now, policy) if policy.retry_delays and not waive_quiet else None
     if retry is not None:
         out.append(retry)
 
     if not waive_quiet and policy.quiet_days_after_contact > 0:
         quiet = dt.timedelta(days=policy.quiet_days_after_contact)
         contacts = [a.ended_at or a.claimed_at for a in everything if a.right_party]
-        recent = [c for c in contacts if c > now - quiet]
+        since = now - quiet
+        recent = [c for c in contacts if c > since]
         if recent:
             last = max(recent)
             out.append(
@@ -238,7 +258,7 @@ def _retry_block(
     )
     streak: list[PastAttempt] = []
     for a in reversed(ended):
-        if AttemptStatus(a.status) not in UNSUCCESSFUL_STATUSES:
+        if _known(a.status) not in UNSUCCESSFUL_STATUSES:
             break
         streak.append(a)
     delay = policy.retry_delay(len(streak))

@@ -19,11 +19,12 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
+from scheduler.frozen import direct_init
 from scheduler.legal import phone_countries
 from scheduler.reasons import Reason
-from scheduler.reasons_caps import cap_reasons, inbound_reasons
+from scheduler.reasons_caps import cap_policy, cap_reasons, inbound_reasons
 from scheduler.reasons_debt import DEBT_CODES, choose_debt, debt_reasons, open_debt_campaigns
 from scheduler.reasons_person import choose_phone, person_reasons
 from scheduler.reasons_window import WINDOW_CODES, window_reasons, windows_for
@@ -42,6 +43,7 @@ OVERRIDABLE = frozenset({"daily_cap", "weekly_cap", "min_gap", "retry_wait"})
 _T = TypeVar("_T")
 
 
+@direct_init
 @dataclass(frozen=True)
 class Explanation:
     """The verdict, every reason against it, and what a claim would dial."""
@@ -81,19 +83,22 @@ class Shared:
     A claim evaluates hundreds of people at one instant against one set of
     campaigns; most share a zone, a country and a campaign, and so share
     whether the window is open there (and, when it is not, when it opens:
-    a search over three weeks of boundaries). Keys hold the campaign rules by
-    identity, so one instance serves one ``campaigns`` dict and is dropped
-    with it.
+    a search over three weeks of boundaries), the hours that apply, the
+    caps' policy and the local day. Each key holds every fact its answer
+    reads (``tests/unit/test_eligibility_shared_keys.py``). Keys hold the
+    campaign rules by identity, so one instance serves one ``campaigns``
+    dict and is dropped with it.
     """
 
     def __init__(self) -> None:
         self._values: dict[tuple[Any, ...], Any] = {}
 
-    def get(self, key: tuple[Any, ...], compute: Callable[[], _T]) -> _T:
+    def get(self, key: tuple[Any, ...], compute: Callable[..., _T], *args: Any) -> _T:
+        """The answer for ``key``, ``compute(*args)`` the first time it is asked."""
         try:
-            return cast(_T, self._values[key])
+            return self._values[key]
         except KeyError:
-            value = self._values[key] = compute()
+            value = self._values[key] = compute(*args)
             return value
 
 
@@ -115,7 +120,7 @@ def evaluate(
     shared = shared if shared is not None else Shared()
     zones = snap.zones()
     primary = zones[0]
-    today = local_day(now, primary)
+    today = shared.get(("day", now, primary), local_day, now, primary)
 
     phones = snap.valid_phones()
     reasons = person_reasons(snap, phones, now, callback)
@@ -128,19 +133,29 @@ def evaluate(
     if rules is None and active_rules:
         rules = active_rules[0]
     countries = phone_countries(snap.country, phones)  # snap.countries(), phones known
-    windows = windows_for(rules, countries)
+    windows = shared.get(("windows", id(rules), countries), windows_for, rules, countries)
     blocked = rules.blocked if rules else frozenset()
     place = (now, zones, id(rules), countries, snap.country, snap.region)
 
     reasons.extend(
         shared.get(
             ("window", *place),
-            lambda: window_reasons(
-                now, zones, windows, snap.country, snap.region, blocked, countries
-            ),
+            window_reasons,
+            now,
+            zones,
+            windows,
+            snap.country,
+            snap.region,
+            blocked,
+            countries,
         )
     )
-    reasons.extend(cap_reasons(snap, active_rules, now, zones, asked=callback is not None))
+    policy = shared.get(
+        ("policy", snap.country, *map(id, active_rules)), cap_policy, active_rules, snap.country
+    )
+    reasons.extend(
+        cap_reasons(snap, active_rules, now, zones, asked=callback is not None, policy=policy)
+    )
     reasons.extend(inbound_reasons(snap, active_rules, now, zones, asked=callback is not None))
 
     phone = choose_phone(phones, snap.attempts)
@@ -151,7 +166,13 @@ def evaluate(
         opening = (
             shared.get(
                 ("open", base, *place),
-                lambda: next_open(base, zones, windows, snap.country, snap.region, blocked),
+                next_open,
+                base,
+                zones,
+                windows,
+                snap.country,
+                snap.region,
+                blocked,
             )
             if base is not None
             else None

@@ -125,14 +125,27 @@ async def load_snapshots_pg(
 
 
 def _snapshot(debtor_id: int, person: Sequence[Any], r: Sequence[Any]) -> DebtorSnapshot:
-    snap = DebtorSnapshot(debtor_id, *person[:5])
-    snap.status = person[5]
-    snap.calls_allowed = bool(person[6])
-    snap.phones = [PhoneRow(p[0], p[1], p[2], p[3], p[4], tuple(p[5]), p[6], p[7]) for p in r[0]]
-    snap.debts = [DebtRow(*t) for t in r[1] or ()]
-    snap.attempts = [PastAttempt(*a) for a in r[2]]
-    snap.promises = [
-        PromiseRow(q[0], q[1], q[2], q[3], shields=q[4] != PlanStatus.BROKEN) for q in r[3] or ()
-    ]
-    snap.callbacks = [CallbackRow(*c) for c in r[4]]
-    return snap
+    """One person's snapshot from their own columns and their nested rows.
+
+    Built in one call with every list in place (not filled in afterwards),
+    and an empty array (most people have no attempt, promise or callback)
+    costs no comprehension: this runs for each of the 500 people of a tick.
+    """
+    phones, debts, attempts, promises, callbacks = r
+    return DebtorSnapshot(
+        debtor_id,
+        person[0],
+        person[1],
+        person[2],
+        person[3],
+        person[4],
+        [PhoneRow(p[0], p[1], p[2], p[3], p[4], tuple(p[5]), p[6], p[7]) for p in phones],
+        [DebtRow(*t) for t in debts] if debts else [],
+        [PastAttempt(*a) for a in attempts] if attempts else [],
+        [PromiseRow(q[0], q[1], q[2], q[3], shields=q[4] != PlanStatus.BROKEN) for q in promises]
+        if promises
+        else [],
+        [CallbackRow(*c) for c in callbacks] if callbacks else [],
+        person[5],
+        bool(person[6]),
+    )

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from scheduler.frozen import direct_init
+
 MESSAGES = {
     "outside_window": "outside the call window in the debtor's local time",
     "holiday": "a public holiday where the debtor lives",
@@ -52,6 +54,7 @@ MESSAGES = {
 }
 
 
+@direct_init
 @dataclass(frozen=True)
 class Reason:
     """Why a person cannot be called now (``until``: earliest clear time, if known)."""

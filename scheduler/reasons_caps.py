@@ -28,6 +28,12 @@ def _policy(policies: tuple[CapPolicy, ...], country: str) -> CapPolicy:
     return CapPolicy.strictest(policies).with_floor(country)
 
 
+def cap_policy(campaigns: Sequence[CampaignRules], country: str) -> CapPolicy:
+    """The limits that apply to a person of ``country`` in ``campaigns``: the
+    strictest of each, never below the country's floor."""
+    return _policy(tuple(r.policy for r in campaigns), country)
+
+
 def cap_reasons(
     snap: DebtorSnapshot,
     campaigns: Sequence[CampaignRules],
@@ -35,13 +41,18 @@ def cap_reasons(
     zones: Sequence[str],
     *,
     asked: bool,
+    policy: CapPolicy | None = None,
 ) -> list[Reason]:
     """Every cap reached at ``now`` under the strictest policy of ``campaigns``.
 
     ``asked``: the debtor asked for this call (a callback), which waives the
-    quiet days after a conversation and the retry plan's wait.
+    quiet days after a conversation and the retry plan's wait. ``policy``:
+    :func:`cap_policy` of ``campaigns`` and the person's country, when the
+    caller has it already (a batch shares it among people of the same
+    campaigns and country).
     """
-    policy = _policy(tuple(r.policy for r in campaigns), snap.country)
+    if policy is None:
+        policy = cap_policy(campaigns, snap.country)
     out: list[Reason] = []
     for block in cap_blocks(snap.attempts, now, zones, policy, waive_quiet=asked):
         until = block.until
@@ -68,12 +79,12 @@ def inbound_reasons(
     ``asked``: a callback the person asked for (often on that very call) is
     still made; they chose the time.
     """
-    if asked or not any(r.inbound_suppresses_today for r in campaigns):
+    if asked or not snap.attempts or not any(r.inbound_suppresses_today for r in campaigns):
         return []
     verified = [
         a
         for a in snap.attempts
-        if a.direction == AttemptDirection.INBOUND and a.verified_at is not None
+        if a.verified_at is not None and a.direction == AttemptDirection.INBOUND
     ]
     if not verified:
         return []

@@ -75,11 +75,15 @@ def dnc_reason(phones: Sequence[PhoneRow]) -> Reason | None:
     return reason("number_on_dnc_list", phones=[p.e164 for p in listed], lists=lists)
 
 
+_NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
 def choose_phone(phones: Sequence[PhoneRow], history: Sequence[PastAttempt]) -> PhoneRow | None:
     """Rotate numbers: the one tried least recently (never tried first), then by position."""
+    if len(phones) <= 1:  # nothing to rotate (most people have one number)
+        return phones[0] if phones else None
     last: dict[int, dt.datetime] = {}
     for a in history:
         if a.phone_id is not None:
             last[a.phone_id] = max(last.get(a.phone_id, a.claimed_at), a.claimed_at)
-    epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
-    return min(phones, key=lambda p: (last.get(p.id, epoch), p.position, p.id), default=None)
+    return min(phones, key=lambda p: (last.get(p.id, _NEVER), p.position, p.id), default=None)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ivr.vocab.debtors import DebtorStatus
 from scheduler.caps import CapPolicy, PastAttempt
+from scheduler.frozen import direct_init
 from scheduler.legal import phone_countries
 from scheduler.windows import Window
 from scheduler.zones import debtor_zones, dialable
@@ -35,6 +36,7 @@ class CampaignRules:
     inbound_suppresses_today: bool = True
 
 
+@direct_init
 @dataclass(frozen=True)
 class PhoneRow:
     id: int
@@ -52,6 +54,7 @@ class PhoneRow:
     number_zones: str | None = None
 
 
+@direct_init
 @dataclass(frozen=True)
 class DebtRow:
     id: int
@@ -61,6 +64,7 @@ class DebtRow:
     paused_until: dt.datetime | None
 
 
+@direct_init
 @dataclass(frozen=True)
 class PromiseRow:
     """An open promise, or a recently broken one (the follow-up wait reads it).
@@ -76,6 +80,7 @@ class PromiseRow:
     shields: bool = True
 
 
+@direct_init
 @dataclass(frozen=True)
 class CallbackRow:
     id: int
