@@ -51,7 +51,7 @@ from ivr.config import Settings
 from ivr.number_facts import stored_facts
 from ivr.store.db import make_engine, make_sessionmaker
 from ivr.store.migrate import upgrade_async
-from scheduler.batch_sql import PG_CLAIM, PG_CLAIM_HELD, PG_LOCK, Hints
+from scheduler.batch_sql import PG_CLAIM, PG_CLAIM_HELD, PG_LOCK
 from scheduler.claim import ClaimStats, claim_batch
 from scheduler.eligibility_load_pg import LOCKED_SNAPSHOT_SQL
 from scheduler.planner import Scheduler
@@ -113,10 +113,6 @@ async def build(n: int) -> None:
         n,
     )
     done("debtors")
-    await conn.execute(
-        "INSERT INTO planner_queue (debtor_id, due_at) SELECT id, next_attempt_at FROM debtors"
-    )
-    done("planner queue")
     # The phones carry their stored facts (ivr.number_facts) as the importer
     # writes them: one value per area code, from a parse of a number of it.
     facts = [stored_facts(f"+55{d}912345678") for d in DDDS]
@@ -188,10 +184,7 @@ async def check_number_facts(conn: asyncpg.Connection, n: int) -> None:
         raise SystemExit(f"stored facts differ from a parse for {len(wrong)} numbers: {wrong[:5]}")
 
 
-DUE_SQL = (
-    "SELECT count(*) FROM planner_queue q JOIN debtors d ON d.id = q.debtor_id "
-    "WHERE d.opted_out_at IS NULL AND q.due_at <= $1"
-)
+DUE_SQL = "SELECT count(*) FROM debtors WHERE opted_out_at IS NULL AND next_attempt_at <= $1"
 
 
 def fit_batch(due: int) -> None:
@@ -227,7 +220,7 @@ async def run() -> None:
     # A reused database starts as a fresh one: the previous run's hints left
     # dead entries at the head of the queue's index, and its writes a
     # checkpoint to come; neither is this run's work.
-    await raw.execute("VACUUM ANALYZE debtors, planner_queue, call_attempts")
+    await raw.execute("VACUUM ANALYZE debtors, call_attempts")
     await raw.execute("CHECKPOINT")
     fit_batch(await raw.fetchval(DUE_SQL, NOW))
     load_before = os.getloadavg()
@@ -335,12 +328,12 @@ async def explain(raw: asyncpg.Connection) -> None:
             ids,
         )
         cols = list(zip(*rows, strict=True))
-        args: list[Any] = [list(cols[0]), list(cols[1]), list(cols[2]), list(cols[3])]
-        args += [[None] * len(rows), list(cols[4]), [at.date()] * len(rows), "claimed", "explain"]
-        args += [at, *Hints(dict.fromkeys(ids, at + dt.timedelta(hours=4)), unmarked=()).params()]
+        args: list[Any] = [ids, [at + dt.timedelta(hours=4)] * n, list(cols[0]), list(cols[1])]
+        args += [list(cols[2]), list(cols[3]), [None] * len(rows), list(cols[4])]
+        args += [[at.date()] * len(rows), "claimed", "explain", at]
         sql = PG_CLAIM
         if await raw.fetchval("SELECT current_setting('is_superuser') = 'on'"):
-            await raw.execute("SET LOCAL session_replication_role = replica")
+            await raw.execute("SET LOCAL session_replication_role = replica")  # as the claim
             args += [len(set(cols[i])) for i in (1, 2, 3)]
             sql = PG_CLAIM_HELD
         plan = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS, WAL) " + sql, *args)

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, any_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import Integer, any_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.models import (
@@ -29,7 +28,6 @@ from ivr.store.models import (
     Callback,
     CallbackStatus,
     Debtor,
-    PlannerQueue,
 )
 from ivr.vocab.attempts import AttemptDirection
 from scheduler.snapshot import CallbackRow
@@ -69,33 +67,27 @@ async def pg_fetch(session: AsyncSession, sql: str, *params: Any) -> list[Any]:
 
 # The people a claim takes ($1: now, $2: at most this many), each locked with
 # SKIP LOCKED (whoever another replica holds is left to it): those whose
-# callback is due, then the planner's queue: people it has not looked at
-# since they changed (``next_attempt_at`` NULL), then those whose hint in
-# ``planner_queue`` is due, oldest first (a person who has opted out since is
-# taken too, to leave the queue). One row per locked person: their own
-# columns, whether they are unmarked (``next_attempt_at`` NULL), and a due
-# callback's columns on its person's rows (several when several are due).
-_PERSON_D = ", ".join(f"d.{c.strip()}" for c in PERSON.split(","))
+# callback is due, then the planner's queue (never-evaluated people first, then
+# those whose hint is due, oldest first). One row per locked person; a due
+# callback's own columns on its person's rows (several when several are due).
 PG_LOCK = f"""
 WITH cb AS MATERIALIZED (
     SELECT id, debtor_id, debt_id, due_at FROM callbacks
     WHERE status = '{CallbackStatus.PENDING.value}' AND due_at <= $1
     ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
 ), held AS MATERIALIZED (
-    SELECT id, {PERSON}, next_attempt_at IS NULL FROM debtors
-    WHERE id IN (SELECT debtor_id FROM cb)
+    SELECT id, {PERSON} FROM debtors WHERE id IN (SELECT debtor_id FROM cb)
     ORDER BY id FOR UPDATE SKIP LOCKED
 ), fresh AS MATERIALIZED (
-    SELECT id, {PERSON}, true FROM debtors
+    SELECT id, {PERSON} FROM debtors
     WHERE opted_out_at IS NULL AND next_attempt_at IS NULL AND id NOT IN (SELECT id FROM held)
     LIMIT $2 - (SELECT count(*) FROM held) FOR UPDATE SKIP LOCKED
 ), due AS MATERIALIZED (
-    SELECT d.id, {_PERSON_D}, false FROM planner_queue q JOIN debtors d ON d.id = q.debtor_id
-    WHERE q.due_at <= $1 AND (d.next_attempt_at IS NOT NULL OR d.opted_out_at IS NOT NULL)
-      AND d.id NOT IN (SELECT id FROM held)
-    ORDER BY q.due_at
+    SELECT id, {PERSON} FROM debtors
+    WHERE opted_out_at IS NULL AND next_attempt_at <= $1 AND id NOT IN (SELECT id FROM held)
+    ORDER BY next_attempt_at
     LIMIT $2 - (SELECT count(*) FROM held) - (SELECT count(*) FROM fresh)
-    FOR UPDATE OF d SKIP LOCKED
+    FOR UPDATE SKIP LOCKED
 )
 (SELECT held.*, cb.id, cb.debt_id, cb.due_at FROM cb JOIN held ON held.id = cb.debtor_id
  ORDER BY cb.due_at, cb.id)
@@ -113,8 +105,6 @@ class Locked:
     callbacks: dict[int, CallbackRow] = field(default_factory=dict)
     queue: list[int] = field(default_factory=list)
     people: dict[int, tuple[Any, ...]] = field(default_factory=dict)
-    # Those whose ``next_attempt_at`` may be NULL (the planner marks them).
-    unmarked: set[int] = field(default_factory=set)
 
     @property
     def ids(self) -> list[int]:
@@ -128,19 +118,15 @@ async def lock_batch(session: AsyncSession, now: dt.datetime, limit: int) -> Loc
     if is_pg(session):
         width = 1 + PERSON.count(",") + 1
         for row in await pg_fetch(session, PG_LOCK, now, limit):
-            debtor_id, cb = row[0], row[width + 1 :]
+            debtor_id, cb = row[0], row[width:]
             out.people[debtor_id] = tuple(row[1:width])
-            if row[width]:
-                out.unmarked.add(debtor_id)
             if cb[0] is None:
                 out.queue.append(debtor_id)
             else:
                 out.callbacks.setdefault(debtor_id, CallbackRow(*cb))
         return out
     callbacks, queue = out.callbacks, out.queue
-    # SQLite: the write lock is the whole database's, nothing to skip. Whether
-    # a callback's person is marked is not read: the mark is written only
-    # where it is missing (set_hints).
+    # SQLite: the write lock is the whole database's, nothing to skip.
     for r in (
         await session.execute(
             select(Callback.id, Callback.debtor_id, Callback.debt_id, Callback.due_at)
@@ -150,61 +136,37 @@ async def lock_batch(session: AsyncSession, now: dt.datetime, limit: int) -> Loc
         )
     ).all():
         callbacks.setdefault(r.debtor_id, CallbackRow(r.id, r.debt_id, r.due_at))
-    out.unmarked.update(callbacks)
     left = limit - len(callbacks)
     if left <= 0:
         return out
-    fresh_q = select(Debtor.id).where(
-        Debtor.opted_out_at.is_(None), Debtor.next_attempt_at.is_(None)
-    )
+    base = select(Debtor.id).where(Debtor.opted_out_at.is_(None))
     if callbacks:
-        fresh_q = fresh_q.where(Debtor.id.not_in(sorted(callbacks)))
-    queue.extend((await session.scalars(fresh_q.limit(left))).all())
-    out.unmarked.update(queue)
+        base = base.where(Debtor.id.not_in(sorted(callbacks)))
+    fresh = await session.scalars(base.where(Debtor.next_attempt_at.is_(None)).limit(left))
+    queue.extend(fresh.all())
     if len(queue) < left:
-        due_q = (
-            select(PlannerQueue.debtor_id)
-            .join(Debtor, Debtor.id == PlannerQueue.debtor_id)
-            .where(
-                PlannerQueue.due_at <= now,
-                or_(Debtor.next_attempt_at.is_not(None), Debtor.opted_out_at.is_not(None)),
-            )
-            .order_by(PlannerQueue.due_at)
+        due = await session.scalars(
+            base.where(Debtor.next_attempt_at <= now)
+            .order_by(Debtor.next_attempt_at)
+            .limit(left - len(queue))
         )
-        if callbacks:
-            due_q = due_q.where(PlannerQueue.debtor_id.not_in(sorted(callbacks)))
-        queue.extend((await session.scalars(due_q.limit(left - len(queue)))).all())
+        queue.extend(due.all())
     return out
 
 
-def _hints_sql(at: int, gone: int, unmarked: int) -> str:
-    """The planner's hints as data-modifying ``WITH`` parts; the numbers are
-    those of their parameters: ``$at``/``$at+1`` the hints (debtor ids,
-    instants), ``$gone`` those who leave the queue (opted out),
-    ``$unmarked``/``$unmarked+1`` the hints of people whose
-    ``next_attempt_at`` may still be NULL (it is set where it is)."""
-    return f"""gone AS (DELETE FROM planner_queue WHERE debtor_id = ANY(${gone}::int[])),
-marked AS (
-    UPDATE debtors SET next_attempt_at = h.t
-    FROM unnest(${unmarked}::int[], ${unmarked + 1}::timestamptz[]) AS h(id, t)
-    WHERE debtors.id = h.id AND debtors.next_attempt_at IS NULL
-), hints AS (
-    INSERT INTO planner_queue (debtor_id, due_at)
-    SELECT * FROM unnest(${at}::int[], ${at + 1}::timestamptz[])
-    ON CONFLICT (debtor_id) DO UPDATE SET due_at = excluded.due_at
-)"""
-
-
-PG_HINTS = f"WITH {_hints_sql(1, 3, 4)} SELECT 1"
-# $1-$7: the attempts' columns; $8-$10: status, claimed_by, claimed_at; then the hints.
+# $1, $2: the hints (debtor ids, instants); then the attempts' columns.
+PG_HINTS = (
+    "UPDATE debtors SET next_attempt_at = h.t "
+    "FROM unnest($1::int[], $2::timestamptz[]) AS h(id, t) WHERE debtors.id = h.id"
+)
 _INSERT = """
 INSERT INTO call_attempts (debtor_id, debt_id, phone_id, campaign_id, callback_id,
     to_number, local_day, status, last_sequence, claimed_by, claimed_at)
-SELECT a.*, $8, -1, $9, $10
-FROM unnest($1::int[], $2::int[], $3::int[], $4::int[], $5::int[], $6::varchar[],
-    $7::date[]) AS a"""
+SELECT a.*, $10, -1, $11, $12
+FROM unnest($3::int[], $4::int[], $5::int[], $6::int[], $7::int[], $8::varchar[],
+    $9::date[]) AS a"""
 PG_CLAIM = f"""
-WITH {_hints_sql(11, 13, 14)}{_INSERT}
+WITH hints AS ({PG_HINTS}){_INSERT}
 RETURNING id, debtor_id
 """
 # The same where the transaction skips the per-row foreign-key triggers
@@ -214,50 +176,29 @@ RETURNING id, debtor_id
 # the debts, numbers and campaigns are locked FOR KEY SHARE, as the triggers
 # would have (a concurrent delete waits for our commit, then its ON DELETE
 # action sees our attempts). A key already gone locks one row fewer than
-# asked ($16-$18: how many distinct ones there are): then nothing is
+# asked ($13-$15: how many distinct ones there are): then nothing is
 # inserted, and :func:`write_claims` fails the claim as a refused key would.
 PG_CLAIM_HELD = f"""
-WITH {_hints_sql(11, 13, 14)},
-kd AS MATERIALIZED (SELECT 1 FROM debts WHERE id = ANY($2::int[]) FOR KEY SHARE),
-kp AS MATERIALIZED (SELECT 1 FROM phones WHERE id = ANY($3::int[]) FOR KEY SHARE),
-kc AS MATERIALIZED (SELECT 1 FROM campaigns WHERE id = ANY($4::int[]) FOR KEY SHARE)
+WITH hints AS ({PG_HINTS}),
+kd AS MATERIALIZED (SELECT 1 FROM debts WHERE id = ANY($4::int[]) FOR KEY SHARE),
+kp AS MATERIALIZED (SELECT 1 FROM phones WHERE id = ANY($5::int[]) FOR KEY SHARE),
+kc AS MATERIALIZED (SELECT 1 FROM campaigns WHERE id = ANY($6::int[]) FOR KEY SHARE)
 {_INSERT}
-WHERE (SELECT count(*) FROM kd) = $16 AND (SELECT count(*) FROM kp) = $17
-  AND (SELECT count(*) FROM kc) = $18
+WHERE (SELECT count(*) FROM kd) = $13 AND (SELECT count(*) FROM kp) = $14
+  AND (SELECT count(*) FROM kc) = $15
 RETURNING id, debtor_id
 """
 
 
-@dataclass
-class Hints:
-    """The planner's next look at each person of a claim.
-
-    ``at``: debtor id -> instant; ``gone``: people who leave the queue (they
-    opted out: clearing their ``next_attempt_at`` brings them back);
-    ``unmarked``: those whose ``next_attempt_at`` may still be NULL (None:
-    any of them may be).
-    """
-
-    at: dict[int, dt.datetime] = field(default_factory=dict)
-    gone: list[int] = field(default_factory=list)
-    unmarked: Collection[int] | None = None
-
-    def params(self) -> list[Any]:
-        marks = (
-            self.at
-            if self.unmarked is None
-            else {i: t for i, t in self.at.items() if i in self.unmarked}
-        )
-        return [list(self.at), list(self.at.values()), self.gone, list(marks), list(marks.values())]
-
-
 async def write_claims(
-    session: AsyncSession, rows: Sequence[dict[str, Any]], hints: Hints
+    session: AsyncSession,
+    rows: Sequence[dict[str, Any]],
+    hints: Sequence[tuple[int, dt.datetime]],
 ) -> dict[int, int]:
     """Insert the claimed attempts and store the planner's hints; debtor id -> attempt id.
 
     ``rows`` share ``status``, ``claimed_by`` and ``claimed_at``. PostgreSQL:
-    one statement for both (the hints as data-modifying ``WITH`` parts);
+    one statement for both (the hints as a data-modifying ``WITH``);
     otherwise an executemany each.
     """
     if not rows:
@@ -267,11 +208,12 @@ async def write_claims(
         first = rows[0]
         columns = [[r[c] for r in rows] for c in _COLUMNS]
         args: list[Any] = [
+            [h[0] for h in hints],
+            [h[1] for h in hints],
             *columns,
             str(first["status"]),
             first["claimed_by"],
             first["claimed_at"],
-            *hints.params(),
         ]
         held = session.info.get(_UNCHECKED_KEY, False)
         if held:  # debt, phone, campaign: how many distinct keys must be held
@@ -301,37 +243,25 @@ _COLUMNS = (
 )
 
 
-async def set_hints(session: AsyncSession, hints: Hints) -> None:
-    """Store the planner's next looks (:class:`Hints`).
+async def set_hints(session: AsyncSession, hints: Sequence[tuple[int, dt.datetime]]) -> None:
+    """Store the planner's next-look instants (debtor id, instant).
 
-    PostgreSQL: one statement for the whole batch; SQLite: an executemany
-    each (it is in-process anyway). A hint is not an edit of the person's
-    record, so ``updated_at`` is left alone.
+    PostgreSQL: one ``UPDATE ... FROM unnest()`` for the whole batch; SQLite:
+    an executemany (it is in-process anyway). A hint is not an edit of the
+    person's record, so ``updated_at`` is left alone.
     """
-    if not hints.at and not hints.gone:
+    if not hints:
         return
     if is_pg(session):
-        await pg_fetch(session, PG_HINTS, *hints.params())
+        await pg_fetch(session, PG_HINTS, [h[0] for h in hints], [h[1] for h in hints])
         return
-    at, gone, marks, marks_t = hints.params()[0], hints.gone, *hints.params()[3:]
-    if gone:
-        await session.execute(delete(PlannerQueue).where(PlannerQueue.debtor_id.in_(gone)))
-    if marks:
-        table = Debtor.__table__
-        await session.execute(
-            update(table)  # type: ignore[arg-type]
-            .where(table.c.id == bindparam("b_id"), table.c.next_attempt_at.is_(None))
-            .values(next_attempt_at=bindparam("b_next"), updated_at=table.c.updated_at),
-            [{"b_id": i, "b_next": t} for i, t in zip(marks, marks_t, strict=True)],
-        )
-    if at:
-        upsert = sqlite_insert(PlannerQueue)
-        await session.execute(
-            upsert.on_conflict_do_update(
-                index_elements=[PlannerQueue.debtor_id], set_={"due_at": upsert.excluded.due_at}
-            ),
-            [{"debtor_id": i, "due_at": t} for i, t in hints.at.items()],
-        )
+    table = Debtor.__table__
+    stmt = (
+        update(table)  # type: ignore[arg-type]
+        .where(table.c.id == bindparam("b_id"))
+        .values(next_attempt_at=bindparam("b_next"), updated_at=table.c.updated_at)
+    )
+    await session.execute(stmt, [{"b_id": i, "b_next": t} for i, t in hints])
 
 
 # The live attempt statuses as an SQL list (they change only with a migration:

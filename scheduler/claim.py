@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +46,6 @@ from ivr.store.models import (
     CallbackStatus,
 )
 from scheduler.batch_sql import (
-    Hints,
     begin_claim,
     drop_attempts,
     live_per_campaign,
@@ -69,9 +68,6 @@ Clock = Callable[[], dt.datetime]
 PART_SIZE = 170
 MAX_PARTS = 3
 FULL_CAMPAIGN_RECHECK = dt.timedelta(seconds=30)
-# A person who opted out of calls leaves the planner's queue (whoever lets
-# them be called again clears next_attempt_at, which brings them back).
-_LEAVES_QUEUE = "opted_out"
 # Reasons after which a debtor-requested callback can never be honoured.
 _CALLBACK_FATAL = frozenset({"opted_out", "no_valid_phone", "debt_not_open", "no_debt"})
 
@@ -201,9 +197,8 @@ async def _claim_one(
             stats.lap("load")
             at = now() if callable(now) else now
             claims = await _claim_locked(
-                session, ids, snaps, campaigns, callbacks, at, worker_id, stats,
-                unmarked=locked.unmarked,
-            )  # fmt: skip
+                session, ids, snaps, campaigns, callbacks, at, worker_id, stats
+            )
         stats.lap("commit")
     return claims
 
@@ -221,7 +216,6 @@ async def _claim_locked(
     waive: frozenset[str] = frozenset(),
     verdicts: dict[int, Explanation] | None = None,
     channel_limit: bool = True,
-    unmarked: Collection[int] | None = None,
 ) -> list[Claim]:
     """Evaluate the locked debtors, insert attempts for the callable ones.
 
@@ -230,7 +224,6 @@ async def _claim_locked(
     receives every verdict, for a caller that must say why not.
     ``channel_limit``: hold the campaign's concurrent-call limit (pacing, not
     a rule about the person; a supervisor's single call does not wait for it).
-    ``unmarked``: those whose ``next_attempt_at`` may still be NULL (None: any).
     """
     verdicts = verdicts if verdicts is not None else {}
     shared = Shared()
@@ -250,17 +243,14 @@ async def _claim_locked(
     stats.lap("live")
 
     rows: list[dict[str, Any]] = []
-    hints = Hints(unmarked=unmarked)
+    hints: list[tuple[int, dt.datetime]] = []
     picked: dict[int, Explanation] = {}
     for debtor_id, v in verdicts.items():
         cb = callbacks.get(debtor_id)
         if not v.callable:
             stats.not_callable += 1
             wake = v.wake_at or at + PARK
-            if _LEAVES_QUEUE in v.codes:
-                hints.gone.append(debtor_id)
-            else:
-                hints.at[debtor_id] = wake
+            hints.append((debtor_id, wake))
             if cb is not None:
                 await _defer_callback(session, cb, v, wake, stats)
             continue
@@ -268,10 +258,10 @@ async def _claim_locked(
         rules = campaigns[v.campaign_id]
         if channel_limit and live.get(v.campaign_id, 0) >= rules.max_concurrent:
             stats.campaign_full += 1
-            hints.at[debtor_id] = at + FULL_CAMPAIGN_RECHECK
+            hints.append((debtor_id, at + FULL_CAMPAIGN_RECHECK))
             continue
         live[v.campaign_id] = live.get(v.campaign_id, 0) + 1
-        hints.at[debtor_id] = at + max(rules.policy.min_gap, dt.timedelta(seconds=1))
+        hints.append((debtor_id, at + max(rules.policy.min_gap, dt.timedelta(seconds=1))))
         picked[debtor_id] = v
         rows.append(
             {
@@ -339,9 +329,7 @@ async def _hold_channel_limit(
             over[r["campaign_id"]] -= 1
             dropped.append(r["debtor_id"])
     await drop_attempts(session, [attempt_ids[d] for d in dropped])
-    await set_hints(  # marked by the claim's own statement already
-        session, Hints({d: at + FULL_CAMPAIGN_RECHECK for d in dropped}, unmarked=())
-    )
+    await set_hints(session, [(d, at + FULL_CAMPAIGN_RECHECK) for d in dropped])
     return dropped
 
 

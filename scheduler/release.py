@@ -63,7 +63,7 @@ async def release_unplaced(
         await s.execute(
             update(Debtor)
             .where(Debtor.id.in_(sorted({r.debtor_id for r in rows})))
-            .values(next_attempt_at=None, updated_at=Debtor.updated_at)  # look again at once
+            .values(next_attempt_at=now, updated_at=Debtor.updated_at)
         )
         return int(getattr(result, "rowcount", 0) or 0)
 

@@ -12,15 +12,7 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ivr.store.models import (
-    Callback,
-    CallbackStatus,
-    Debtor,
-    NumberOptOut,
-    Payment,
-    PlannerQueue,
-    Promise,
-)
+from ivr.store.models import Callback, CallbackStatus, Debtor, NumberOptOut, Payment, Promise
 
 RECENT_PROMISES = 20
 
@@ -37,22 +29,6 @@ async def external_refs(session: AsyncSession, debtor_ids: Collection[int]) -> d
         select(Debtor.id, Debtor.external_ref).where(Debtor.id.in_(debtor_ids))
     )
     return {row.id: row.external_ref for row in rows}
-
-
-async def next_looks(
-    session: AsyncSession, debtor_ids: Collection[int]
-) -> dict[int, dt.datetime | None]:
-    """When the planner looks at each person next: their hint in the queue, or
-    None for those it looks at once (new or changed since it last looked) and
-    for those it no longer plans (opted out of calls)."""
-    if not debtor_ids:
-        return {}
-    rows = await session.execute(
-        select(Debtor.id, Debtor.next_attempt_at, PlannerQueue.due_at)
-        .outerjoin(PlannerQueue, PlannerQueue.debtor_id == Debtor.id)
-        .where(Debtor.id.in_(list(debtor_ids)))
-    )
-    return {i: None if mark is None else due for i, mark, due in rows.all()}
 
 
 async def number_opt_outs(

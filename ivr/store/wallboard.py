@@ -7,8 +7,7 @@ few rows), today's attempts per campaign (``ix_call_attempts_campaign_day``,
 which carries the counted columns: an index-only scan on PostgreSQL),
 today's and the open transfers (``ix_transfers_requested_at``,
 ``ix_transfers_open``), agents (a small table), and the planner's hints
-(``ix_debtors_fresh``, ``ix_planner_queue_due_at``) read through a bounded
-window of rows.
+(``ix_debtors_next_attempt_at``) read through a bounded window of rows.
 The one read that grows with the portfolio, :func:`reachable_debtors`, is
 cached by the caller (see ``ivr.web.wallboard_live``).
 """
@@ -31,7 +30,6 @@ from ivr.store.models import (
     Debt,
     Debtor,
     DebtStatus,
-    PlannerQueue,
     Transfer,
     User,
 )
@@ -246,20 +244,16 @@ async def planner_hints(session: AsyncSession, now: dt.datetime) -> Hints:
     rule book names (window opening, gap, cap), so "nobody due" is the rule
     book's "no one callable now", read without evaluating anybody.
     """
-    fresh = (
-        select(Debtor.id, Debtor.next_attempt_at)
-        .where(Debtor.opted_out_at.is_(None), Debtor.next_attempt_at.is_(None))
+    base = select(Debtor.id, Debtor.next_attempt_at).where(Debtor.opted_out_at.is_(None))
+    fresh = base.where(Debtor.next_attempt_at.is_(None)).limit(HINT_WINDOW)
+    due_q = (
+        base.where(Debtor.next_attempt_at <= now)
+        .order_by(Debtor.next_attempt_at)
         .limit(HINT_WINDOW)
     )
-    queued = (
-        select(PlannerQueue.debtor_id, PlannerQueue.due_at)
-        .join(Debtor, Debtor.id == PlannerQueue.debtor_id)
-        .where(Debtor.opted_out_at.is_(None), Debtor.next_attempt_at.is_not(None))
+    later_q = (
+        base.where(Debtor.next_attempt_at > now).order_by(Debtor.next_attempt_at).limit(HINT_WINDOW)
     )
-    due_q = queued.where(PlannerQueue.due_at <= now).order_by(PlannerQueue.due_at)
-    due_q = due_q.limit(HINT_WINDOW)
-    later_q = queued.where(PlannerQueue.due_at > now).order_by(PlannerQueue.due_at)
-    later_q = later_q.limit(HINT_WINDOW)
     fresh_rows = (await session.execute(fresh)).all()
     due_rows = [*fresh_rows, *(await session.execute(due_q)).all()]
     later_rows = (await session.execute(later_q)).all()

@@ -144,7 +144,6 @@ async def get_debtor(request: web.Request) -> web.Response:
         callbacks = await debtor_store.pending_callbacks(s, debtor.id)
         attempts = await recent_attempts(s, debtor_id=debtor.id, limit=RECENT_ATTEMPTS)
         stopped = await debtor_store.number_opt_outs(s, [p.e164 for p in debtor.phones])
-        next_look = (await debtor_store.next_looks(s, [debtor.id])).get(debtor.id)
         out = DebtorOut(
             external_ref=debtor.external_ref,
             name=debtor.name,
@@ -155,7 +154,7 @@ async def get_debtor(request: web.Request) -> web.Response:
             timezone=debtor.timezone,
             opted_out_at=debtor.opted_out_at,
             quiet_until=debtor.quiet_until,
-            next_attempt_at=next_look,
+            next_attempt_at=debtor.next_attempt_at,
             calls_allowed=debtor.calls_allowed,
             sms_allowed=debtor.sms_allowed,
             preferred_channel=debtor.preferred_channel,

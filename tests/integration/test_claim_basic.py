@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ivr.store.debtors import next_looks
 from ivr.store.models import (
     AttemptStatus,
     CallAttempt,
     Callback,
     CallbackStatus,
     CallWindow,
+    Debtor,
 )
 from scheduler.claim import ClaimStats, claim_batch
 from tests.support.claims import every_day, make_campaign, make_debtor
@@ -48,7 +48,7 @@ async def test_claim_respects_gap_daily_and_in_progress(sessions) -> None:
     # Within the gap: no. The hint says when to look again.
     assert await claim_batch(sessions, T0 + dt.timedelta(minutes=30), 10, "w1") == []
     async with sessions() as s:
-        hint = (await next_looks(s, [debtor_id]))[debtor_id]
+        hint = await s.scalar(select(Debtor.next_attempt_at).where(Debtor.id == debtor_id))
     assert hint is not None and hint >= T0 + dt.timedelta(minutes=60)
     # After the gap: the second attempt of the day.
     assert len(await claim_batch(sessions, T0 + dt.timedelta(minutes=61), 10, "w1")) == 1

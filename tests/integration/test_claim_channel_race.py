@@ -20,13 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ivr.store.db import make_engine, make_sessionmaker
-from ivr.store.models import (
-    AttemptStatus,
-    CallAttempt,
-    Callback,
-    CallbackStatus,
-    PlannerQueue,
-)
+from ivr.store.models import AttemptStatus, CallAttempt, Callback, CallbackStatus, Debtor
 from scheduler.claim import ClaimStats, claim_batch
 from tests.support.claims import every_day, make_campaign, make_debtor
 
@@ -83,8 +77,8 @@ async def test_channel_limit_holds_when_claims_race(pg_url: str) -> None:
             kept = set(await s.scalars(select(CallAttempt.id)))
             soon = await s.scalar(
                 select(func.count())
-                .select_from(PlannerQueue)
-                .where(PlannerQueue.due_at == T0 + dt.timedelta(seconds=30))
+                .select_from(Debtor)
+                .where(Debtor.next_attempt_at == T0 + dt.timedelta(seconds=30))
             )
         assert live == LIMIT
         assert kept == {c.attempt_id for c in claims}

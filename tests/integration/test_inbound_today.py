@@ -7,11 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from ivr.config import Settings
 from ivr.explain_report import explain_report
-from ivr.store.debtors import next_looks
 from ivr.store.inbound import open_inbound_attempt
 from ivr.store.models import AttemptStatus, CallAttempt, Debtor
 from scheduler.claim import claim_batch
@@ -73,7 +72,7 @@ async def test_explain_and_the_claim_hold_our_calls_until_the_next_local_day(
     assert await claim_batch(api.sessions, T0, 10, "w") == []
     assert await claim_batch(api.sessions, T0 + dt.timedelta(hours=9), 10, "w") == []
     async with api.sessions() as s:
-        hint = (await next_looks(s, [debtor.id]))[debtor.id]
+        hint = await s.scalar(select(Debtor.next_attempt_at).where(Debtor.id == debtor.id))
     assert hint == MORNING
     claims = await claim_batch(api.sessions, MORNING, 10, "w")
     assert [c.debtor_id for c in claims] == [debtor.id]

@@ -13,9 +13,9 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from ivr.store.debtors import next_looks
-from ivr.store.models import AttemptStatus
+from ivr.store.models import AttemptStatus, Debtor
 from scheduler.claim import claim_batch
 from tests.support.api import WEDNESDAY_10H_SP, Api, add_attempt, new_campaign, new_debtor
 
@@ -163,7 +163,7 @@ async def test_the_claim_waits_for_the_retry_time_and_sets_the_hint(api: Api) ->
     early = await claim_batch(api.sessions, T0 + dt.timedelta(minutes=5), 10, "w")
     assert early == []
     async with api.sessions() as s:
-        hint = (await next_looks(s, [debtor.id]))[debtor.id]
+        hint = await s.scalar(select(Debtor.next_attempt_at).where(Debtor.id == debtor.id))
     assert hint == retry_at
     assert await claim_batch(api.sessions, retry_at - dt.timedelta(seconds=1), 10, "w") == []
     claims = await claim_batch(api.sessions, retry_at, 10, "w")

@@ -18,7 +18,6 @@ from ivr.store.models import (
     AttemptStatus,
     CallAttempt,
     Debtor,
-    PlannerQueue,
     Presence,
     Transfer,
 )
@@ -116,12 +115,12 @@ async def _crafted(api: Api) -> dict[str, int]:
     later = await new_campaign(api, name="Esperando")
     ids["later"] = later["id"]
     parked = await new_debtor(api, later["id"], ref="L-1", phone="+5511987650013")
-    async with api.sessions() as s, s.begin():  # as the planner parks a person
-        later_at = NOW + dt.timedelta(hours=2)
+    async with api.sessions() as s, s.begin():
         await s.execute(
-            update(Debtor).where(Debtor.id == parked.id).values(next_attempt_at=later_at)
+            update(Debtor)
+            .where(Debtor.id == parked.id)
+            .values(next_attempt_at=NOW + dt.timedelta(hours=2))
         )
-        s.add(PlannerQueue(debtor_id=parked.id, due_at=later_at))
     return ids
 
 

@@ -30,7 +30,6 @@ from ivr.store.models.debtors import (
     Payment,
     PaymentPlan,
     Phone,
-    PlannerQueue,
     Promise,
 )
 from ivr.store.models.dnc import DebtorAction, DncNumber
@@ -79,7 +78,6 @@ __all__ = [
     "Phone",
     "PlanSource",
     "PlanStatus",
-    "PlannerQueue",
     "Presence",
     "Promise",
     "PromiseStatus",

@@ -36,21 +36,18 @@ from ivr.vocab.debts import CallbackStatus, DebtStatus, PlanSource, PlanStatus, 
 from ivr.vocab.locales import DEFAULT_LOCALE, Locale
 from ivr.vocab.messages import Channel
 
-_FRESH_SQL = "next_attempt_at IS NULL AND opted_out_at IS NULL"
-
 
 class Debtor(Base):
     """A person. Caps and opt-outs apply to the person, across all their phones."""
 
     __tablename__ = "debtors"
     __table_args__ = (
-        # The people the planner has not looked at since they last changed:
-        # the head of its queue (the rest is PlannerQueue, by instant).
+        # The planner's queue: debtors due for (re)evaluation, oldest hint first.
         Index(
-            "ix_debtors_fresh",
-            "id",
-            postgresql_where=text(_FRESH_SQL),
-            sqlite_where=text(_FRESH_SQL),
+            "ix_debtors_next_attempt_at",
+            "next_attempt_at",
+            postgresql_where=text("opted_out_at IS NULL"),
+            sqlite_where=text("opted_out_at IS NULL"),
         ),
     )
 
@@ -81,12 +78,9 @@ class Debtor(Base):
     sms_allowed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     preferred_channel: Mapped[Channel | None] = mapped_column(string_enum(Channel))
     quiet_until: Mapped[dt.datetime | None] = mapped_column()
-    # NULL: the planner looks at this person at once (new, or changed since it
-    # last looked: whoever changes what the rule book reads sets it NULL).
-    # Otherwise it holds the first hint the planner wrote after that; the
-    # planner's current hint is the person's PlannerQueue row. Never a
-    # compliance decision by itself: every claim re-checks everything under a
-    # row lock.
+    # A scheduling hint kept by the scheduler: no earlier than this instant can
+    # the debtor become callable (NULL: evaluate now). Never a compliance
+    # decision by itself: every claim re-checks everything under a row lock.
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column()
     last_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -226,27 +220,6 @@ class Promise(Base):
         ForeignKey("payment_plans.id", ondelete="CASCADE"), index=True
     )
     sequence: Mapped[int | None] = mapped_column(Integer)
-
-
-class PlannerQueue(Base):
-    """The planner's hint for a person it has looked at: no earlier than this
-    instant can they become callable (the window's opening, the gap, a cap).
-
-    Kept apart from ``debtors``: a tick stores up to 500 hints, and each
-    changes an indexed column, so in ``debtors`` every hint rewrote the
-    person's wide row and an entry in each of its indexes (name, reference,
-    queue); here it is a narrow row and two entries. 500 hints at random
-    among 10M people: 355 ms there, 19 ms here. A person who opts out of
-    calls leaves the queue when the planner next meets them; clearing
-    ``Debtor.next_attempt_at`` brings anyone back at once.
-    """
-
-    __tablename__ = "planner_queue"
-
-    debtor_id: Mapped[int] = mapped_column(
-        ForeignKey("debtors.id", ondelete="CASCADE"), primary_key=True
-    )
-    due_at: Mapped[dt.datetime] = mapped_column(index=True)
 
 
 class Callback(Base):
