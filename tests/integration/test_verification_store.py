@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from ivr.calls.call_end import WRITES_END_LIMIT_S
 from ivr.calls.context import DebtorCalendar, load_call_setup
 from ivr.calls.recorder import CallRecorder
 from ivr.dialog import events as ev
@@ -61,7 +62,7 @@ async def _persist(sessions, attempt_id: int, *actions: ev.Action) -> None:
         for action in actions:
             await recorder.persist(action)
     finally:
-        await recorder.close()
+        assert await recorder.close(WRITES_END_LIMIT_S)  # everything queued was written
 
 
 async def test_a_reported_death_stops_every_contact_and_opens_a_review(sessions) -> None:
