@@ -13,15 +13,15 @@ claim's logic so that reads as rules, not as dialect details.
 from __future__ import annotations
 
 import datetime as dt
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, any_, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Integer, any_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ivr.store import fk_triggers
 from ivr.store.models import (
     LIVE_ATTEMPT_STATUSES,
     CallAttempt,
@@ -318,13 +318,7 @@ class KeyGone(Exception):
     foreign-key check refuses): the claim's transaction is rolled back."""
 
 
-# Where the claim skips the per-row foreign-key triggers (tests turn it off
-# to run the other way).
-SKIP_FK_TRIGGERS = True
 _UNCHECKED_KEY = "claim_fk_triggers_skipped"
-# Per engine: may its sessions set session_replication_role (a superuser's,
-# as the compose file's database user is)?
-_MAY_SKIP: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 _FIRST = "SELECT set_config('synchronous_commit', 'off', true)"
 _FIRST_UNCHECKED = _FIRST + ", set_config('session_replication_role', 'replica', true)"
 
@@ -341,7 +335,7 @@ async def begin_claim(session: AsyncSession) -> None:
       placed for, and the people are simply planned again; their hints and
       the caps are never ahead of a call that happened. Visibility to other
       replicas is unchanged (it never waits for the flush).
-    * Where the database user may (``session_replication_role``), the
+    * Where the database user may (:mod:`ivr.store.fk_triggers`), the
       per-row foreign-key triggers are skipped: the attempts' keys are held
       by :data:`PG_CLAIM_HELD` instead, a statement per table. At 500 claims
       the triggers were 2,000 queries, half of the insert's time. The claim
@@ -349,12 +343,7 @@ async def begin_claim(session: AsyncSession) -> None:
     """
     if not is_pg(session):
         return
-    bind = session.get_bind()
-    may = _MAY_SKIP.get(bind)
-    if may is None:
-        setting = await session.scalar(text("SELECT current_setting('is_superuser')"))
-        may = _MAY_SKIP[bind] = setting == "on"
-    unchecked = may and SKIP_FK_TRIGGERS
+    unchecked = await fk_triggers.may_skip(session)
     session.info[_UNCHECKED_KEY] = unchecked
     await pg_fetch(session, _FIRST_UNCHECKED if unchecked else _FIRST)
 

@@ -44,6 +44,7 @@ from sqlalchemy import CursorResult, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from ivr.store import fk_triggers
 from ivr.store import import_stage as sql
 from ivr.store.creditors import merge_spoken_forms
 from ivr.store.import_batch import BatchResult, db_reason
@@ -53,14 +54,13 @@ from ivr.store.models import DebtStatus, utcnow
 
 MERGE_PASSES = 5  # a debtor created or removed by another writer each time: give up
 # The merge's inserts skip the per-row foreign-key triggers (a third of their
-# time) where the database lets this session: every key they write is one
-# the chunk's transaction holds. A debtor it inserted (invisible to anyone
-# else) or updated (locked until commit), and the campaign (locked FOR KEY
-# SHARE, as the trigger would). Deleting phones runs with the triggers: a
-# deleted phone's calls must lose their phone_id.
-SKIP_FK_TRIGGERS = True  # where the session may (tests turn it off to run the other way)
-_UNCHECKED = "session_replication_role = replica"
-_CHECKED = "session_replication_role = origin"
+# time) where the database lets this session (ivr.store.fk_triggers): every
+# key they write is one the chunk's transaction holds. A debtor it inserted
+# (invisible to anyone else) or updated (locked until commit), and the
+# campaign (locked FOR KEY SHARE, as the trigger would). Deleting phones runs
+# with the triggers: a deleted phone's calls must lose their phone_id.
+_UNCHECKED = fk_triggers.UNCHECKED
+_CHECKED = fk_triggers.CHECKED
 
 
 class CopyWriter:
@@ -82,12 +82,7 @@ class CopyWriter:
             await self.conn.commit()
         except DBAPIError:
             await self.conn.rollback()
-        try:
-            if SKIP_FK_TRIGGERS:
-                await self.conn.exec_driver_sql(f"SET LOCAL {_UNCHECKED}")
-                self.unchecked = True
-        except DBAPIError:  # not a superuser (nor granted it): the triggers run
-            self.unchecked = False
+        self.unchecked = await fk_triggers.may_skip(self.conn)
         await self.conn.rollback()
         for statement in sql.CREATE:
             await self.conn.exec_driver_sql(statement)

@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ivr.store import fk_triggers
 from ivr.store.db import make_engine, make_sessionmaker
 from ivr.store.models import CallAttempt, Phone
 from scheduler import batch_sql, claim
@@ -34,7 +35,7 @@ T0 = dt.datetime(2026, 11, 24, 13, 0, tzinfo=dt.UTC)  # Tuesday 10:00 in São Pa
 
 @pytest.fixture(params=[True, False], ids=["keys-held", "fk-triggers"])
 def skip_triggers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
-    monkeypatch.setattr(batch_sql, "SKIP_FK_TRIGGERS", request.param)
+    monkeypatch.setattr(fk_triggers, "SKIP", request.param)
     return bool(request.param)
 
 

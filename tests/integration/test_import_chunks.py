@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ivr.number_facts import stored_facts
-from ivr.store import import_batch, import_copy, import_stream, importer
+from ivr.store import fk_triggers, import_batch, import_stream, importer
 from ivr.store.db import make_sessionmaker
 from ivr.store.importer import ensure_campaign, import_debtors, read_rows
 from ivr.store.models import Debt, Debtor, Phone
@@ -202,7 +202,7 @@ async def test_with_the_foreign_key_triggers_the_same(
     from ivr.store.db import make_engine
 
     monkeypatch.setattr(importer, "CHUNK_ROWS", 3)
-    monkeypatch.setattr(import_copy, "SKIP_FK_TRIGGERS", False)
+    monkeypatch.setattr(fk_triggers, "SKIP", False)
     engine = make_engine(pg_url)
     sessions = make_sessionmaker(engine)
     try:
