@@ -69,12 +69,10 @@ def debtor_countries(record_country: str, numbers: Iterable[str]) -> tuple[str, 
 def phone_countries(record_country: str, phones: Iterable[Any]) -> tuple[str, ...]:
     """:func:`debtor_countries` for phone rows, reading each number's stored
     country (``ivr.number_facts``) instead of parsing it again."""
-    found = [record_country.upper()]
-    for p in phones:  # _countries, unrolled: this runs for every person of a tick
-        c = country_from_column(getattr(p, "number_country", None), p.e164)
-        if c is not None and c not in found:
-            found.append(c)
-    return tuple(found)
+    return _countries(
+        record_country,
+        [country_from_column(getattr(p, "number_country", None), p.e164) for p in phones],
+    )
 
 
 def _countries(record_country: str, of_numbers: Iterable[str | None]) -> tuple[str, ...]:

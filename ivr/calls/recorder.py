@@ -58,12 +58,6 @@ class CallRecorder:
         self.outcome: str | None = None
         self.failed = False
         self.writer = EventWriter(sessions, attempt_id, call_sid, self._failed)
-        self._direct_writes = 0  # durable writes under way outside the ordered writer
-
-    @property
-    def writing(self) -> bool:
-        """A write of this call is under way or queued: the call's end waits for it."""
-        return self._direct_writes > 0 or self.writer.pending
 
     async def close(self, within_s: float) -> bool:
         """Write what is queued (at most ``within_s``); False when the store
@@ -93,7 +87,6 @@ class CallRecorder:
 
     async def write(self, work: Work, what: str, pauses: tuple[float, ...] | None = None) -> None:
         """One durable write of this call, retried; a final failure ends the call."""
-        self._direct_writes += 1
         try:
             await write_with_retry(
                 self.sessions,
@@ -105,8 +98,6 @@ class CallRecorder:
         except StoreWriteFailed as exc:
             self._failed(what, str(exc))
             raise
-        finally:
-            self._direct_writes -= 1
 
     def _failed(self, what: str, error: str) -> None:
         """Once per call: log it and tell the call, which ends politely."""

@@ -104,13 +104,7 @@ class EventWriter:
         self.on_failure = on_failure
         self.failed = False
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
-        self._writing = False
         self._task: asyncio.Task[None] | None = asyncio.create_task(self._run())
-
-    @property
-    def pending(self) -> bool:
-        """Something queued is not written yet (or is being written)."""
-        return self._writing or not self._queue.empty()
 
     def put(self, kind: str, data: dict[str, Any]) -> None:
         if not self.failed:
@@ -162,11 +156,9 @@ class EventWriter:
                     self._queue.task_done()
                     break
                 batch.append(nxt)
-            self._writing = True
             try:
                 await self._write_batch(batch)
             finally:
-                self._writing = False
                 for _ in batch:
                     self._queue.task_done()
 
