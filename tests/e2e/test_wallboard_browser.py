@@ -26,6 +26,8 @@ from ivr.store.models import (
     Presence,
     utcnow,
 )
+from scheduler.windows import local_day
+from scheduler.zones import reference_zone
 from tests.support.agents import Running, seed_agent
 from tests.support.browser import (
     TABLET,
@@ -82,7 +84,7 @@ async def _dialing(svc: Running) -> int:
             to_number=phone.e164,
             status=AttemptStatus.QUEUED,
             call_sid=SID,
-            local_day=now.date(),
+            local_day=local_day(now, reference_zone("BR")),  # the board's day, not UTC's
             claimed_at=now,
             placed_at=now,
         )
