@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from ivr.sandbox.app import Sandbox
-from ivr.sandbox.callee import CalleeScript, HangUp, Silence
 from ivr.sandbox.config import SandboxConfig
 from ivr.store.models import Agent, Presence, Promise, Transfer
 from tests.support.agents import (
+    agent_who_talks,
     agents_service,
     attach_call,
     live_sandbox_call,
@@ -47,7 +47,7 @@ async def test_agent_desktop_in_a_browser(chromium_path: str, tmp_path: Path) ->
         ana = await seed_agent(
             svc.sessions, "ana", presence=Presence.OFFLINE, password="senha-da-ana-1"
         )
-        sb.add_callee(ana.endpoint, CalleeScript(ring_seconds=1, steps=[Silence(14), HangUp()]))
+        sb.add_callee(ana.endpoint, agent_who_talks(14))
         call = await seed_call(svc.sessions, ref="B-1", phone=DEBTOR)
 
         async with async_playwright() as pw:

@@ -30,7 +30,7 @@ from ivr import clock
 from ivr.calls.dialer import SchedulerPort, dialer_from_app
 from ivr.messaging.sms_texts import reply_text
 from ivr.sandbox.app import Sandbox
-from ivr.sandbox.callee import CalleeScript, HangUp, Press, Silence, WaitForPrompt
+from ivr.sandbox.callee import CalleeScript, HangUp, Press, WaitForPrompt
 from ivr.sandbox.config import SandboxConfig
 from ivr.sandbox.messages import SandboxMessage
 from ivr.store.creditors import CreditorPix, set_creditor_pix
@@ -41,7 +41,7 @@ from scheduler.planner import Scheduler
 from scheduler.reminders import ReminderReport
 from scheduler.windows import business_day_on_or_after, is_business_day
 from tests.e2e.harness import FROM_NUMBER, call_in, import_rows, running_service
-from tests.support.agents import DesktopClient, agents_service, seed_agent
+from tests.support.agents import DesktopClient, agent_who_talks, agents_service, seed_agent
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -260,7 +260,7 @@ async def test_a_number_nobody_has_presses_zero_and_an_agent_is_offered_the_call
         await import_rows(svc, tmp_path, [MARIA])  # type: ignore[arg-type]
         ana = await seed_agent(svc.sessions, "ana")
         # Ana hears the whisper, talks with the caller a while, and hangs up.
-        sb.add_callee(ana.endpoint, CalleeScript(ring_seconds=1, steps=[Silence(30), HangUp()]))
+        sb.add_callee(ana.endpoint, agent_who_talks(30))
         # The welcome, then "key your reference, or 0 for a person" (see FIRST_QUESTION).
         script = CalleeScript(steps=[WaitForPrompt(), WaitForPrompt(), Press("0")])
         async with DesktopClient(svc.url, ana.api_key) as desk:

@@ -16,11 +16,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ivr.sandbox.app import Sandbox
-from ivr.sandbox.callee import CalleeScript, HangUp, Press, Silence, WaitForPrompt
+from ivr.sandbox.callee import CalleeScript, Press, Silence, WaitForPrompt
 from ivr.sandbox.config import SandboxConfig
 from ivr.store.models import Callback, CallbackStatus, Debtor, Transfer
 from tests.e2e.harness import import_rows, place_call
-from tests.support.agents import DesktopClient, Running, agents_service, seed_agent
+from tests.support.agents import DesktopClient, Running, agent_who_talks, agents_service, seed_agent
 
 NUMBER = "+5511987654321"
 ROW = f"E2E-T,Maria Souza,{NUMBER},150.00,2026-11-01,Loja Estrela,pt-BR,SP,America/Sao_Paulo,"
@@ -46,7 +46,7 @@ async def test_debtor_presses_zero_and_reaches_an_agent(
         await import_rows(svc, tmp_path, [ROW])  # type: ignore[arg-type]
         ana = await seed_agent(svc.sessions, "ana")
         sb.add_callee(NUMBER, CalleeScript(steps=[WaitForPrompt(), Press("0")]))
-        sb.add_callee(ana.endpoint, CalleeScript(ring_seconds=2, steps=[Silence(15), HangUp()]))
+        sb.add_callee(ana.endpoint, agent_who_talks(15, ring_seconds=2))
         async with DesktopClient(svc.url, ana.api_key) as desk:
             sid = await place_call(svc, "E2E-T")
             offer = await desk.wait_for(lambda m: m["type"] == "offer", timeout=90)

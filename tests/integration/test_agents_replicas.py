@@ -16,12 +16,12 @@ from sqlalchemy import select
 from ivr.agents import presence
 from ivr.agents.keys import AGENT_HUB
 from ivr.sandbox.app import Sandbox
-from ivr.sandbox.callee import CalleeScript, HangUp, Silence
 from ivr.sandbox.config import SandboxConfig
 from ivr.store.db import make_engine, make_sessionmaker
 from ivr.store.models import Agent, Presence, Transfer
 from tests.support.agents import (
     DesktopClient,
+    agent_who_talks,
     agents_service,
     attach_call,
     live_sandbox_call,
@@ -44,7 +44,7 @@ async def test_pop_reaches_a_desktop_connected_to_another_replica(
         # The carrier talks to A only (route_carrier=False keeps B out of it).
         sb.config.rewrite_base["https://ivr.test"] = replica_a.url
         ana = await seed_agent(replica_a.sessions, "ana", presence=Presence.OFFLINE)
-        sb.add_callee(ana.endpoint, CalleeScript(ring_seconds=1, steps=[Silence(12), HangUp()]))
+        sb.add_callee(ana.endpoint, agent_who_talks(12))
         call = await seed_call(replica_a.sessions, ref="R-1", phone=DEBTOR, name="João Lima")
         sid = await live_sandbox_call(sb, DEBTOR)
         await attach_call(replica_a.sessions, call.attempt_id, sid)

@@ -17,12 +17,13 @@ from typing import Any
 from sqlalchemy import select
 
 from ivr.sandbox.app import Sandbox
-from ivr.sandbox.callee import CalleeScript, HangUp, Silence
+from ivr.sandbox.callee import CalleeScript
 from ivr.sandbox.config import SandboxConfig
 from ivr.store.models import Agent, Presence, Promise, Transfer
 from tests.support.agents import (
     DesktopClient,
     Running,
+    agent_who_talks,
     agents_service,
     attach_call,
     live_sandbox_call,
@@ -48,7 +49,7 @@ async def test_transfer_dials_agent_pops_screen_and_records_wrapup(
         agents_service(db_url, sb, tmp_path / "tts", agent_wrapup_seconds=600) as svc,
     ):
         ana = await seed_agent(svc.sessions, "ana")
-        sb.add_callee(ana.endpoint, CalleeScript(ring_seconds=1, steps=[Silence(12), HangUp()]))
+        sb.add_callee(ana.endpoint, agent_who_talks(12))
         call = await seed_call(svc.sessions, ref="T-1", phone=DEBTOR)
         sid = await live_sandbox_call(sb, DEBTOR)
         await attach_call(svc.sessions, call.attempt_id, sid)
@@ -127,7 +128,7 @@ async def test_unanswered_agent_is_released_and_the_next_one_is_dialed(
         bia = await seed_agent(svc.sessions, "bia", idle_since=old)  # idle longest: first
         caio = await seed_agent(svc.sessions, "caio")
         sb.add_callee(bia.endpoint, CalleeScript(answer="no-answer"))
-        sb.add_callee(caio.endpoint, CalleeScript(ring_seconds=1, steps=[Silence(10), HangUp()]))
+        sb.add_callee(caio.endpoint, agent_who_talks(10))
         call = await seed_call(svc.sessions, ref="T-2", phone=DEBTOR)
         sid = await live_sandbox_call(sb, DEBTOR)
         await attach_call(svc.sessions, call.attempt_id, sid)
@@ -147,6 +148,7 @@ async def test_unanswered_agent_is_released_and_the_next_one_is_dialed(
         assert row.tried_agent_ids == [bia.id, caio.id]
         assert row.agent_id == caio.id
         assert len(sb.calls_to(bia.endpoint)) == 1 and len(sb.calls_to(caio.endpoint)) == 1
+        assert any("Maria Souza" in t for t in sb.calls_to(caio.endpoint)[0].heard_text)
         async with svc.sessions() as s:
             b = await s.get(Agent, bia.id)
             assert b is not None and b.presence is Presence.AVAILABLE  # released
@@ -160,7 +162,7 @@ async def test_queued_caller_goes_to_the_first_agent_who_becomes_available(
         agents_service(db_url, sb, tmp_path / "tts") as svc,
     ):
         dora = await seed_agent(svc.sessions, "dora", presence=Presence.AWAY)
-        sb.add_callee(dora.endpoint, CalleeScript(ring_seconds=1, steps=[Silence(10), HangUp()]))
+        sb.add_callee(dora.endpoint, agent_who_talks(10))
         call = await seed_call(svc.sessions, ref="T-3", phone=DEBTOR)
         sid = await live_sandbox_call(sb, DEBTOR)
         await attach_call(svc.sessions, call.attempt_id, sid)

@@ -14,13 +14,13 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from ivr.sandbox.app import Sandbox
-from ivr.sandbox.callee import CalleeScript, HangUp, Silence
 from ivr.sandbox.config import SandboxConfig
 from ivr.store.inbound import open_inbound_attempt
 from ivr.store.models import Callback, CallEvent, Presence, Transfer
 from tests.support.agents import (
     DesktopClient,
     Running,
+    agent_who_talks,
     agents_service,
     live_sandbox_call,
     seed_agent,
@@ -51,7 +51,7 @@ async def test_an_agent_is_offered_the_unidentified_caller_without_any_debt(
         agents_service(db_url, sb, tmp_path / "tts") as svc,
     ):
         ana = await seed_agent(svc.sessions, "ana")
-        sb.add_callee(ana.endpoint, CalleeScript(ring_seconds=1, steps=[Silence(6), HangUp()]))
+        sb.add_callee(ana.endpoint, agent_who_talks(6))
         sid = await live_sandbox_call(sb, CALLER)
         attempt_id = await _unidentified_call(svc, sid)
         async with DesktopClient(svc.url, ana.api_key) as desk:
@@ -81,7 +81,7 @@ async def test_queued_unidentified_caller_hears_call_again_not_a_callback_offer(
         agents_service(db_url, sb, tmp_path / "tts", queue_callback_offer_seconds=2) as svc,
     ):
         dora = await seed_agent(svc.sessions, "dora", presence=Presence.AWAY)
-        sb.add_callee(dora.endpoint, CalleeScript(ring_seconds=1, steps=[Silence(6), HangUp()]))
+        sb.add_callee(dora.endpoint, agent_who_talks(6))
         sid = await live_sandbox_call(sb, CALLER)
         attempt_id = await _unidentified_call(svc, sid)
         assert await svc.transfers.request(

@@ -34,6 +34,7 @@ from ivr.app import AppOptions, create_app
 from ivr.config import Settings
 from ivr.keys import SESSIONS
 from ivr.sandbox.app import Sandbox
+from ivr.sandbox.callee import CalleeScript, HangUp, Silence, WaitForPrompt
 from ivr.store.models import (
     Agent,
     AttemptStatus,
@@ -256,6 +257,25 @@ async def attach_call(
         attempt = await s.get(CallAttempt, attempt_id)
         assert attempt is not None
         attempt.call_sid = call_sid
+
+
+WHISPER_PATIENCE_S = 120.0
+"""How long (call time) a scripted agent waits for the whisper before talking anyway."""
+
+
+def agent_who_talks(seconds: float, *, ring_seconds: float = 1.0) -> CalleeScript:
+    """An agent who answers, hears the whisper out, talks ``seconds`` of call time, hangs up.
+
+    A callee's steps start when its leg is answered, while the whisper callback is still
+    under way; with a bare ``Silence(n)`` the agent hangs up mid-whisper whenever the
+    service answers that callback slowly (a loaded machine), the sandbox reports the
+    Dial as not answered and the transfer moves on to the next agent or the queue.
+    Waiting for the whisper first starts the talk after it, however long it took.
+    """
+    return CalleeScript(
+        ring_seconds=ring_seconds,
+        steps=[WaitForPrompt(timeout_s=WHISPER_PATIENCE_S), Silence(seconds), HangUp()],
+    )
 
 
 # ------------------------------------------------------------------ the agent's screen
