@@ -53,7 +53,7 @@ from ivr.store.db import make_engine, make_sessionmaker
 from ivr.store.migrate import upgrade_async
 from scheduler.batch_sql import PG_CLAIM, PG_CLAIM_HELD, PG_LOCK
 from scheduler.claim import ClaimStats, claim_batch
-from scheduler.eligibility_load_pg import LOCKED_SNAPSHOT_SQL
+from scheduler.eligibility_load_pg import snapshot_sql
 from scheduler.planner import Scheduler
 
 ADMIN = os.environ.get("IVR_BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -317,9 +317,9 @@ async def explain(raw: asyncpg.Connection) -> None:
         plan = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS) " + PG_LOCK, at, BATCH)
         print("\nEXPLAIN ANALYZE (queue):\n" + "\n".join(r[0] for r in plan))
         ids = [r[0] for r in await raw.fetch(PG_LOCK, at, BATCH)]
-        plan = await raw.fetch(
-            "EXPLAIN (ANALYZE, BUFFERS) " + LOCKED_SNAPSHOT_SQL, ids, at, at.date()
-        )
+        held = bool(await raw.fetchval("SELECT current_setting('is_superuser') = 'on'"))
+        snap = snapshot_sql(locked=True, hold_keys=held)  # as the claim reads
+        plan = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS) " + snap, ids, at, at.date())
         print(f"\nEXPLAIN ANALYZE (snapshots of {len(ids)}):\n" + "\n".join(r[0] for r in plan))
         n = len(ids)
         rows = await raw.fetch(
@@ -332,9 +332,9 @@ async def explain(raw: asyncpg.Connection) -> None:
         args += [list(cols[2]), list(cols[3]), [None] * len(rows), list(cols[4])]
         args += [[at.date()] * len(rows), "claimed", "explain", at]
         sql = PG_CLAIM
-        if await raw.fetchval("SELECT current_setting('is_superuser') = 'on'"):
+        if held:
             await raw.execute("SET LOCAL session_replication_role = replica")  # as the claim
-            args += [len(set(cols[i])) for i in (1, 2, 3)]
+            args.append(len(set(cols[3])))
             sql = PG_CLAIM_HELD
         plan = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS, WAL) " + sql, *args)
         print(f"\nEXPLAIN ANALYZE (insert {len(rows)} attempts, {n} hints):")
