@@ -20,7 +20,8 @@ Start-up objects are frozen for the collector, as ``ivr serve`` does
 (``--no-gc-freeze``: not). The phones carry their stored facts
 (``ivr.number_facts``), as the importer writes them; ``--no-facts`` leaves
 them NULL (parsed on every read, as before migration ``0028_planner``).
-``--batch N`` sets the claims per tick; with too few due debtors for full
+``--series`` prints each claim's and tick's time in order (a slow p95:
+one outlier or a drift?). ``--batch N`` sets the claims per tick; with too few due debtors for full
 batches the batch is made smaller, and said so. ``--keep`` leaves the
 database for a later ``--reuse`` (which migrates it, and vacuums away the
 previous run's dead hints first). Run:
@@ -53,7 +54,7 @@ from ivr.store.db import make_engine, make_sessionmaker
 from ivr.store.migrate import upgrade_async
 from scheduler.batch_sql import PG_CLAIM, PG_CLAIM_HELD, PG_LOCK
 from scheduler.claim import ClaimStats, claim_batch
-from scheduler.eligibility_load_pg import LOCKED_SNAPSHOT_SQL
+from scheduler.eligibility_load_pg import snapshot_sql
 from scheduler.planner import Scheduler
 
 ADMIN = os.environ.get("IVR_BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -61,6 +62,7 @@ DB = os.environ.get("IVR_BENCH_DB", "ivr_bench")
 NOW = dt.datetime(2026, 11, 24, 14, 0, tzinfo=dt.UTC)  # Tuesday 11:00 in São Paulo
 GC_FREEZE = "--no-gc-freeze" not in sys.argv
 NO_FACTS = "--no-facts" in sys.argv
+SERIES = "--series" in sys.argv  # also print every claim's and tick's time, in order
 BATCH = 500
 TICKS = 20
 PARTS: int | None = None  # the claim's own default
@@ -299,6 +301,9 @@ async def run() -> None:
             f"   max {max(values):7.1f} ms"
         )
     print("  (phases: the slowest part's time in each, per claim)")
+    if SERIES:
+        print("  claim series:", " ".join(f"{v:.0f}" for v in claim_ms))
+        print("  tick series: ", " ".join(f"{v:.0f}" for v in tick_ms))
     print(f"load average before {load_before}, after {load_after}")
     await explain(raw)
     async with engine.connect() as conn:
@@ -317,9 +322,9 @@ async def explain(raw: asyncpg.Connection) -> None:
         plan = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS) " + PG_LOCK, at, BATCH)
         print("\nEXPLAIN ANALYZE (queue):\n" + "\n".join(r[0] for r in plan))
         ids = [r[0] for r in await raw.fetch(PG_LOCK, at, BATCH)]
-        plan = await raw.fetch(
-            "EXPLAIN (ANALYZE, BUFFERS) " + LOCKED_SNAPSHOT_SQL, ids, at, at.date()
-        )
+        held = bool(await raw.fetchval("SELECT current_setting('is_superuser') = 'on'"))
+        snap = snapshot_sql(locked=True, hold_keys=held)  # as the claim reads
+        plan = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS) " + snap, ids, at, at.date())
         print(f"\nEXPLAIN ANALYZE (snapshots of {len(ids)}):\n" + "\n".join(r[0] for r in plan))
         n = len(ids)
         rows = await raw.fetch(
@@ -332,9 +337,9 @@ async def explain(raw: asyncpg.Connection) -> None:
         args += [list(cols[2]), list(cols[3]), [None] * len(rows), list(cols[4])]
         args += [[at.date()] * len(rows), "claimed", "explain", at]
         sql = PG_CLAIM
-        if await raw.fetchval("SELECT current_setting('is_superuser') = 'on'"):
+        if held:
             await raw.execute("SET LOCAL session_replication_role = replica")  # as the claim
-            args += [len(set(cols[i])) for i in (1, 2, 3)]
+            args.append(len(set(cols[3])))
             sql = PG_CLAIM_HELD
         plan = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS, WAL) " + sql, *args)
         print(f"\nEXPLAIN ANALYZE (insert {len(rows)} attempts, {n} hints):")
@@ -361,6 +366,7 @@ async def main() -> None:
         help="leave the phones' stored facts NULL (rows written by a path that skips them)",
     )
     ap.add_argument("--batch", type=int, default=BATCH, help="claims per tick (default 500)")
+    ap.add_argument("--series", action="store_true", help="print every claim's and tick's time")
     args = ap.parse_args()
     BATCH, PARTS = args.batch, args.parts
     if args.reuse:

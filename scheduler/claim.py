@@ -56,6 +56,7 @@ from scheduler.batch_sql import (
 )
 from scheduler.eligibility import PARK, Explanation, Shared, evaluate
 from scheduler.eligibility_load import load_snapshots
+from scheduler.frozen import direct_init
 from scheduler.snapshot import CallbackRow, CampaignRules, DebtorSnapshot
 from scheduler.windows import Window
 
@@ -72,6 +73,7 @@ FULL_CAMPAIGN_RECHECK = dt.timedelta(seconds=30)
 _CALLBACK_FATAL = frozenset({"opted_out", "no_valid_phone", "debt_not_open", "no_debt"})
 
 
+@direct_init  # built by the hundred each tick
 @dataclass(frozen=True)
 class Claim:
     """One attempt reserved for this worker, with what the dialer re-checks."""
@@ -245,6 +247,11 @@ async def _claim_locked(
     rows: list[dict[str, Any]] = []
     hints: list[tuple[int, dt.datetime]] = []
     picked: dict[int, Explanation] = {}
+    # The next look after a claim, per campaign (its minimum gap, at least a second).
+    next_look = {
+        cid: at + max(rules.policy.min_gap, dt.timedelta(seconds=1))
+        for cid, rules in campaigns.items()
+    }
     for debtor_id, v in verdicts.items():
         cb = callbacks.get(debtor_id)
         if not v.callable:
@@ -255,13 +262,12 @@ async def _claim_locked(
                 await _defer_callback(session, cb, v, wake, stats)
             continue
         assert v.campaign_id is not None and v.to_number is not None and v.local_day is not None
-        rules = campaigns[v.campaign_id]
-        if channel_limit and live.get(v.campaign_id, 0) >= rules.max_concurrent:
+        if channel_limit and live.get(v.campaign_id, 0) >= campaigns[v.campaign_id].max_concurrent:
             stats.campaign_full += 1
             hints.append((debtor_id, at + FULL_CAMPAIGN_RECHECK))
             continue
         live[v.campaign_id] = live.get(v.campaign_id, 0) + 1
-        hints.append((debtor_id, at + max(rules.policy.min_gap, dt.timedelta(seconds=1))))
+        hints.append((debtor_id, next_look[v.campaign_id]))
         picked[debtor_id] = v
         rows.append(
             {

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import holidays
+import holidays.countries  # every calendar at import (see below)
 
 from ivr.calling_hours import default_hours
 
@@ -62,6 +63,10 @@ def _holiday_table(country: str, region: str | None, year: int) -> holidays.Holi
         return None
 
 
+# The calendars are imported with this module (``holidays`` loads its ~280
+# country modules lazily, on the first lookup): at start-up, where the service
+# freezes what it loaded, rather than inside the first claim that meets a
+# holiday or a region, which then took 0.05 to 0.8 s longer.
 @functools.lru_cache(maxsize=64)
 def _known_subdivisions(country: str) -> frozenset[str]:
     try:

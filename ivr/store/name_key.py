@@ -2,8 +2,9 @@
 spaces collapsed ("JOSÉ  da Conceição" -> "jose da conceicao").
 
 Kept in ``debtors.name_key`` (written with the name by the ORM and the
-importer) so a search is one indexed ``LIKE`` on both SQLite and PostgreSQL,
-with no database extension.
+importer) so a search is one ``LIKE`` on both SQLite and PostgreSQL, with no
+database extension. The search matches the start of any word of the name,
+so it reads the table, not an index (see migration ``0033_name_key_idx``).
 """
 
 from __future__ import annotations

@@ -1,12 +1,15 @@
 """The claim's attempts keep their keys whether or not the foreign-key triggers run (PostgreSQL).
 
 Where the database user may, a claim skips the per-row foreign-key triggers
-and locks the attempts' debts, numbers and campaigns itself, a statement per
-table (``scheduler.batch_sql.PG_CLAIM_HELD``). Both ways must behave as the
-constraint does: a number deleted before the insert refuses the claim, and
-a delete that comes while the claim holds the number waits for its commit,
-then sets the attempt's ``phone_id`` to NULL (``ON DELETE SET NULL``).
-Each test runs both ways.
+and holds the attempts' keys itself: the people's debts and numbers as the
+snapshot reads them (``scheduler.eligibility_load_pg``), the campaigns in
+the insert (``scheduler.batch_sql.PG_CLAIM_HELD``). Both ways must keep
+what the constraint keeps: no attempt ever names a deleted row. A delete
+that comes while the claim holds the number waits for its commit, then sets
+the attempt's ``phone_id`` to NULL (``ON DELETE SET NULL``); a number
+deleted after the snapshot read refuses the claim where the triggers check
+it, and waits for the claim where the read holds it; a campaign deleted
+before the insert refuses the claim either way. Each test runs both ways.
 """
 
 from __future__ import annotations
@@ -66,28 +69,77 @@ async def test_the_claim_skips_the_triggers_only_where_asked(
         assert await s.scalar(text("SHOW session_replication_role")) == "origin"
 
 
-async def test_a_number_deleted_before_the_insert_refuses_the_claim(
+async def _delete_after_the_read(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, sql: str, key: int
+) -> list[asyncio.Task[Any]]:
+    """Delete a row from another connection right after the claim's snapshot read,
+    waiting up to two seconds for the delete; the task is returned (still
+    waiting if the claim holds the row)."""
+    load = claim.load_snapshots
+    started: list[asyncio.Task[Any]] = []
+
+    async def load_then_delete(*args: Any, **kw: Any) -> Any:
+        out = await load(*args, **kw)  # the snapshot has the row
+        other = await asyncpg.connect(pg_url.replace("postgresql+asyncpg://", "postgresql://"))
+
+        async def delete() -> None:
+            try:
+                await other.execute(sql, key)
+            finally:
+                await other.close()
+
+        started.append(asyncio.create_task(delete()))
+        await asyncio.wait(started, timeout=2)
+        return out
+
+    monkeypatch.setattr(claim, "load_snapshots", load_then_delete)
+    return started
+
+
+async def test_a_number_deleted_after_the_read_never_leaves_a_dangling_attempt(
     sessions: async_sessionmaker[AsyncSession],
     pg_url: str,
     skip_triggers: bool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     phone_ids = await _three_people(sessions)
-    load = claim.load_snapshots
+    started = await _delete_after_the_read(
+        pg_url, monkeypatch, "DELETE FROM phones WHERE id = $1", phone_ids[1]
+    )
+    if skip_triggers:  # the read holds the number: the delete waits for the claim
+        claims = await claim_batch(sessions, T0, 10, "w1", parts=1)
+        assert len(claims) == 3
+        await asyncio.wait_for(started[0], 10)
+        async with sessions() as s:
+            kept = [a.phone_id for a in await s.scalars(select(CallAttempt))]
+        assert sorted(p for p in kept if p is not None) == sorted([phone_ids[0], phone_ids[2]])
+        assert kept.count(None) == 1
+        return
+    with pytest.raises(asyncpg.ForeignKeyViolationError):  # the trigger refuses it
+        await claim_batch(sessions, T0, 10, "w1", parts=1)
+    await asyncio.wait_for(started[0], 10)
+    async with sessions() as s:
+        assert (await s.scalars(select(CallAttempt.id))).all() == []
 
-    async def load_then_delete(*args: Any, **kw: Any) -> Any:
-        out = await load(*args, **kw)  # the snapshot still has the number
-        other = await asyncpg.connect(pg_url.replace("postgresql+asyncpg://", "postgresql://"))
-        try:
-            await other.execute("DELETE FROM phones WHERE id = $1", phone_ids[1])
-        finally:
-            await other.close()
-        return out
 
-    monkeypatch.setattr(claim, "load_snapshots", load_then_delete)
+async def test_a_campaign_deleted_before_the_insert_refuses_the_claim(
+    sessions: async_sessionmaker[AsyncSession],
+    pg_url: str,
+    skip_triggers: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _three_people(sessions)
+    async with sessions() as s:
+        campaign_id = await s.scalar(text("SELECT min(id) FROM campaigns"))
+    # The debts' campaign_id is ON DELETE SET NULL: the delete updates the
+    # debts, which the read holds only FOR KEY SHARE (no conflict).
+    started = await _delete_after_the_read(
+        pg_url, monkeypatch, "DELETE FROM campaigns WHERE id = $1", campaign_id
+    )
     refused = batch_sql.KeyGone if skip_triggers else asyncpg.ForeignKeyViolationError
     with pytest.raises(refused):
         await claim_batch(sessions, T0, 10, "w1", parts=1)
+    assert started[0].done()
     async with sessions() as s:
         assert (await s.scalars(select(CallAttempt.id))).all() == []
 

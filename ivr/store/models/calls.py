@@ -59,6 +59,19 @@ class CallAttempt(Base):
             "local_day",
             postgresql_include=["direction", "answered_at", "claimed_at"],
         ),
+        # The carrier's sids are unique once known; an attempt has none until it
+        # is placed (and most never record), so the indexes hold only those
+        # that have one: a claim writes two index entries fewer per attempt.
+        *(
+            Index(
+                f"uq_call_attempts_{col}",
+                col,
+                unique=True,
+                postgresql_where=text(f"{col} IS NOT NULL"),
+                sqlite_where=text(f"{col} IS NOT NULL"),
+            )
+            for col in ("call_sid", "recording_sid")
+        ),
         Index(
             "uq_call_attempts_live_debtor",
             "debtor_id",
@@ -90,7 +103,7 @@ class CallAttempt(Base):
     )
     # When the person on the line met the verification policy (none: never).
     verified_at: Mapped[dt.datetime | None] = mapped_column()
-    call_sid: Mapped[str | None] = mapped_column(String(40), unique=True)
+    call_sid: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[AttemptStatus] = mapped_column(
         string_enum(AttemptStatus), default=AttemptStatus.CLAIMED
     )
@@ -116,7 +129,7 @@ class CallAttempt(Base):
     # so. Sid, status, duration and URL come from the carrier's callbacks;
     # ``recording_deleted_at`` is set once the carrier confirmed the deletion.
     recording_requested: Mapped[bool | None] = mapped_column(Boolean)
-    recording_sid: Mapped[str | None] = mapped_column(String(40), unique=True)
+    recording_sid: Mapped[str | None] = mapped_column(String(40))
     recording_status: Mapped[RecordingStatus | None] = mapped_column(string_enum(RecordingStatus))
     recording_duration_s: Mapped[int | None] = mapped_column(Integer)
     recording_url: Mapped[str | None] = mapped_column(Text)

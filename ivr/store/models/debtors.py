@@ -55,8 +55,10 @@ class Debtor(Base):
     external_ref: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     # The name folded for search (ivr.store.name_key): kept in step by the
-    # listeners below and by the importer's bulk writes.
-    name_key: Mapped[str] = mapped_column(String(200), default="", server_default="", index=True)
+    # listeners below and by the importer's bulk writes. No index: the search
+    # matches a word anywhere in it (LIKE '% word%'), which no B-tree serves,
+    # and every write of a person (each planner hint) would pay for one.
+    name_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
     locale: Mapped[Locale] = mapped_column(string_enum(Locale, length=10), default=DEFAULT_LOCALE)
     country: Mapped[str] = mapped_column(String(2), default="BR")
     region: Mapped[str | None] = mapped_column(String(10))
