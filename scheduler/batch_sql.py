@@ -356,8 +356,8 @@ async def begin_claim(session: AsyncSession) -> None:
       per-row foreign-key triggers are skipped: the attempts' keys are held
       by the snapshot's read (debts, numbers) and :data:`PG_CLAIM_HELD`
       (campaigns) instead. At 500 claims the triggers were 2,000 queries,
-      half of the insert's time. The claim
-      writes no other key (hints, callbacks' status: no key column).
+      half of the insert's time. The claim writes no other key (hints,
+      callbacks' status: no key column).
     """
     if not is_pg(session):
         return
