@@ -21,8 +21,8 @@ Start-up objects are frozen for the collector, as ``ivr serve`` does
 (``ivr.number_facts``), as the importer writes them; ``--no-facts`` leaves
 them NULL (parsed on every read, as before migration ``0028_planner``).
 ``--series`` prints each claim's and tick's time in order (a slow p95:
-one outlier or a drift?). ``--batch N`` sets the claims per tick; with too few due debtors for full
-batches the batch is made smaller, and said so. ``--keep`` leaves the
+one outlier or a drift?). ``--batch N`` sets the claims per tick; with too
+few due debtors for full batches the batch is made smaller, and said so. ``--keep`` leaves the
 database for a later ``--reuse`` (which migrates it, and vacuums away the
 previous run's dead hints first). Run:
 ``.venv/bin/python bench/planner.py [--debtors N] [--batch N] [--parts N] [--keep|--reuse]``.

@@ -121,13 +121,20 @@ FROM debtors d{_JOINS}
 WHERE d.id = ANY($1::int[])"""
 # The same for people whose own columns the caller already has (the claim's lock).
 _LOCKED = f"{_WITH}\nSELECT d.id, {_NESTED}\nFROM unnest($1::int[]) AS d(id){_JOINS}"
-_HOLD = "\n    FOR KEY SHARE"
+# The four statements, built once: (locked, hold_keys) -> SQL.
+_STATEMENTS = {
+    (locked, hold): (_LOCKED if locked else _FULL).format(
+        hold="\n    FOR KEY SHARE" if hold else ""
+    )
+    for locked in (False, True)
+    for hold in (False, True)
+}
 
 
 def snapshot_sql(*, locked: bool, hold_keys: bool) -> str:
     """The statement for people whose own columns the caller has (``locked``) or
     not, holding their debts and numbers ``FOR KEY SHARE`` or not."""
-    return (_LOCKED if locked else _FULL).format(hold=_HOLD if hold_keys else "")
+    return _STATEMENTS[locked, hold_keys]
 
 
 async def load_snapshots_pg(
