@@ -91,6 +91,7 @@ async def test_call_refused_over_the_cap_and_outside_the_window_override_recorde
     try:
         async with sessions() as s, s.begin():
             us = await make_campaign(s, country="US", locale="en-US", daily_cap=2)
+            us_zone = zone_where_now_is(range(10, 19), "US")
             # Midday in the debtor's zone: inside the window, two calls already today.
             capped = await make_debtor(
                 s,
@@ -98,7 +99,7 @@ async def test_call_refused_over_the_cap_and_outside_the_window_override_recorde
                 phones=[US_NUMBER],
                 country="US",
                 region="NY",
-                timezone=zone_where_now_is(range(10, 19), "US"),
+                timezone=us_zone,
                 ref="CAPPED",
             )
             for minutes in (30, 20):
@@ -110,7 +111,8 @@ async def test_call_refused_over_the_cap_and_outside_the_window_override_recorde
                         campaign_id=us.id,
                         to_number=US_NUMBER,
                         status=AttemptStatus.NO_ANSWER,
-                        local_day=now.date(),
+                        # The debtor's own day: before 07:00 UTC it is yesterday there.
+                        local_day=now.astimezone(ZoneInfo(us_zone)).date(),
                         claimed_at=now - dt.timedelta(minutes=minutes),
                         ended_at=now - dt.timedelta(minutes=minutes - 1),
                     )
