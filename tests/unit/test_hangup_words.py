@@ -17,10 +17,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ivr.agents.screen import transcript_line
 from ivr.calls.listener import LAST_WORDS_LIMIT_S, CallListener
 from ivr.calls.transport import MediaTransport
 from ivr.dialog import events as ev
 from ivr.dialog.flow import Flow
+from ivr.store.models import CallEvent, utcnow
 from ivr.voice.interfaces import AsrEvent
 from tests.support.calls import (
     Call,
@@ -185,3 +187,19 @@ async def test_the_end_of_a_handed_over_call_is_not_a_hang_up(
         await call.until_logged("transfer")
     assert recognizer.finished == 0
     assert not [e for e in await call.events() if e.kind == "speech"]
+
+
+# ---------------------------------------------------------------- the transcript
+
+
+def test_the_agents_transcript_marks_words_said_at_the_hang_up() -> None:
+    at = utcnow()
+    said = CallEvent(kind="speech", at=at, data={"text": "sim", "intent": "yes"})
+    last = CallEvent(kind="speech", at=at, data={"text": "não posso", "after_hangup": True})
+    assert "after_hangup" not in (transcript_line(said) or {})
+    assert transcript_line(last) == {
+        "at": at.isoformat(),
+        "who": "debtor",
+        "text": "não posso",
+        "after_hangup": True,
+    }
