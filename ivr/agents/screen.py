@@ -37,11 +37,17 @@ def transcript_line(event: CallEvent) -> dict[str, Any] | None:
     if event.kind == "prompt":
         return {"at": _iso(event.at), "who": "ivr", "text": str(data.get("text", ""))}
     if event.kind == "speech":
-        line = {"at": _iso(event.at), "who": "debtor", "text": str(data.get("text", ""))}
+        line: dict[str, Any] = {
+            "at": _iso(event.at),
+            "who": "debtor",
+            "text": str(data.get("text", "")),
+        }
         if data.get("intent"):
             line["intent"] = str(data["intent"])
         if data.get("confidence") is not None:
             line["confidence"] = data["confidence"]
+        if data.get("after_hangup"):  # said as they hung up: recorded, never acted on
+            line["after_hangup"] = True
         return line
     if event.kind == "dtmf":
         digits = data.get("digits", "")

@@ -34,6 +34,7 @@ from ivr.dialog import events as ev
 from ivr.store import call_attempts, inbound, queries, reviews
 from ivr.store.models import CallAttempt
 from ivr.vocab.outcomes import Outcome
+from ivr.voice.interfaces import AsrEvent
 
 log = structlog.get_logger(__name__)
 
@@ -79,6 +80,21 @@ class CallRecorder:
     def log(self, kind: str, data: dict[str, Any]) -> None:
         """Queue an event row; written in order by the call's writer task."""
         self.writer.put(kind, data)
+
+    def said_at_hangup(self, heard: AsrEvent | None, state: str) -> None:
+        """What the caller said as they hung up, in the transcript as their
+        words (kind ``speech``: the transcript views and LGPD erasure cover it)
+        and marked: the dialog never acted on it, nothing was confirmed."""
+        if heard is None:
+            return
+        data: dict[str, Any] = {
+            "text": heard.text,
+            "confidence": heard.confidence,
+            "after_hangup": True,
+        }
+        if state:
+            data["state"] = state
+        self.log("speech", data)
 
     async def flush(self) -> None:
         await self.writer.flush()

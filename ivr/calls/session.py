@@ -130,13 +130,15 @@ class CallSession:
             await self._shutdown()
 
     async def _shutdown(self) -> None:
-        """The call has ended: the dialog records what it still has, then all
-        closes. Nothing is played any more; the call's writes finish even when
-        the store is slow, within a generous limit (:mod:`ivr.calls.call_end`);
-        one still unfinished then is logged at error level and counted."""
+        """The call has ended: the caller's last words (if they hung up) and what
+        the dialog still has are recorded, then all closes. Nothing is played any
+        more; the call's writes finish even when the store is slow, within a generous
+        limit (:mod:`ivr.calls.call_end`); one unfinished then is logged and counted."""
         self.closed = True
         self.transport.line_ended()
         self.listener.cancel_silence()
+        if self.recorder is not None and self.dialog is not None:  # before the hang-up's record
+            self.recorder.said_at_hangup(await self.listener.last_words(), self.dialog.state)
         self.events.put_nowait(ev.Hangup())
         self.events.put_nowait(None)
         loop = asyncio.get_running_loop()
@@ -211,13 +213,12 @@ class CallSession:
                 self.listener.arm_silence()
         elif isinstance(msg, mc.Stop):
             self.closed = True
+            if self.dialog is not None and not self.dialog.finished:  # not a handover
+                self.listener.caller_hung_up()
 
     async def _on_start(self, msg: mc.Start) -> None:
-        verdict = (
-            await authorize_start(self.sessions, self.tokens, msg)
-            if self.tokens is not None
-            else None
-        )
+        tokens = self.tokens
+        verdict = await authorize_start(self.sessions, tokens, msg) if tokens is not None else None
         if verdict is None or verdict.attempt_id is None:
             # Not this call's stream: close without a word, write nothing.
             reason = verdict.reason if verdict else "no_tokens"

@@ -54,7 +54,7 @@ class Entry:
 def _turn(e: CallEvent) -> dict[str, Any]:
     data = e.data or {}
     turn: dict[str, Any] = {"at": e.at.isoformat(), "kind": e.kind}
-    for key in ("state", "prompt_id", "text", "intent", "digits", "confidence"):
+    for key in ("state", "prompt_id", "text", "intent", "digits", "confidence", "after_hangup"):
         if data.get(key) is not None:
             turn[key] = data[key]
     return turn

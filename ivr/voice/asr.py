@@ -131,9 +131,11 @@ class VoskRecognizer:
             return None
         return await self._call(self._accept_sync, chunk)
 
-    async def flush(self) -> AsrEvent | None:
-        """End the utterance now and return what was said, if anything."""
-        return await self._call(self._flush_sync)
+    async def finish(self) -> AsrEvent | None:
+        """End the utterance in progress now (the caller hung up): its final
+        result, or None when nothing was being said. Vosk is asked only when
+        audio reached it since the last result or reset."""
+        return await self._call(self._finish_sync)
 
     async def set_grammar(self, phrases: Sequence[str]) -> None:
         """Switch grammar between utterances; mid-utterance the switch is deferred.
@@ -194,6 +196,8 @@ class VoskRecognizer:
             return result
 
     def _recognizer(self) -> Any:
+        if self._closed:  # a job still in the pool when the recognizer was closed: build nothing
+            raise AsrError("recognizer is closed")
         if self._rec is None:
             import vosk
 
@@ -285,7 +289,9 @@ class VoskRecognizer:
             return min(self.complete_silence_ms, self.endpoint_silence_ms)
         return self.endpoint_silence_ms
 
-    def _flush_sync(self) -> AsrEvent | None:
+    def _finish_sync(self) -> AsrEvent | None:
+        if self._rec is None or self._reset_requested or not self._mid_utterance:
+            return None  # nothing fed since the utterance ended or was forgotten
         rec = self._recognizer()
         tail = self._upsampler.flush()
         self._upsampler = mulaw.UlawUpsampler(self.model.sample_rate, UPSAMPLE_QUALITY)

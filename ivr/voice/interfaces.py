@@ -41,6 +41,11 @@ class Recognizer(Protocol):
         """Listen for these phrases from the next utterance on."""
         ...
 
+    async def finish(self) -> AsrEvent | None:
+        """End the utterance in progress now (the caller hung up mid-sentence):
+        its final result, or None when nothing was being said."""
+        ...
+
     def reset(self) -> None:
         """Forget the utterance in progress (it belonged to the last question)."""
         ...

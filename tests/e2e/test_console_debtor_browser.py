@@ -83,6 +83,8 @@ async def seed_debtor(sessions: object) -> int:
             ("speech", {"text": "sim sou eu", "confidence": 0.91, "intent": "yes"}),
             ("prompt", {"prompt_id": "offer", "text": "Podemos combinar o pagamento?"}),
             ("dtmf", {"digits": "1"}),
+            # Said as the caller hung up: in the record, never acted on.
+            ("speech", {"text": "obrigada tchau", "confidence": 0.8, "after_hangup": True}),
         ]
         for i, (kind, data) in enumerate(said):
             s.add(
@@ -159,10 +161,11 @@ async def test_supervisor_reads_a_debtor_and_acts(chromium_path: str, tmp_path: 
         await expect(call).to_contain_text("promessa de pagamento")
         await call.locator("summary").click()
         turns = call.locator("ol.turns li")
-        await expect(turns).to_have_count(4)
+        await expect(turns).to_have_count(5)
         await expect(turns.nth(0)).to_contain_text("Olá, falo com Maria Aparecida Souza?")
         await expect(turns.nth(1)).to_contain_text("“sim sou eu”")
         await expect(turns.nth(3)).to_contain_text("1")
+        await expect(turns.nth(4)).to_contain_text("“obrigada tchau” (ao desligar)")
         audio = call.locator("audio[controls]")
         await expect(audio).to_have_attribute("src", f"/api/v1/attempts/{attempt_id}/recording")
         await expect(timeline.locator("li[data-kind=promise]")).to_contain_text("R$\u00a0500,00")
@@ -203,7 +206,7 @@ async def test_supervisor_reads_a_debtor_and_acts(chromium_path: str, tmp_path: 
         await tablet.context.add_cookies(await page.context.cookies())
         await tablet.goto(svc.url + f"/console#/debtors/{REF}")
         await tablet.locator("li[data-kind=call] summary").click()
-        await expect(tablet.locator("ol.turns li")).to_have_count(4)
+        await expect(tablet.locator("ol.turns li")).to_have_count(5)
         await shot(tablet, "console-debtor-pt-BR-820x1180")
 
 

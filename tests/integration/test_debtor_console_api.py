@@ -24,7 +24,8 @@ T = WEDNESDAY_10H_SP
 
 
 async def _history(api: Api, ref: str) -> Debtor:
-    """A person with a call (three turns), a wrap-up, a promise, a payment and an SMS."""
+    """A person with a call (three turns and words said as they hung up), a
+    wrap-up, a promise, a payment and an SMS."""
     camp = await new_campaign(api)
     debtor = await new_debtor(api, camp["id"], ref=ref)
     attempt_id = await add_attempt(api, debtor, T - dt.timedelta(days=3), outcome="promise")
@@ -48,6 +49,12 @@ async def _history(api: Api, ref: str) -> Debtor:
                     kind="dtmf",
                     at=T - dt.timedelta(days=3),
                     data={"digits": "123", "intent": "document"},
+                ),
+                CallEvent(
+                    attempt_id=attempt_id,
+                    kind="speech",
+                    at=T - dt.timedelta(days=3),
+                    data={"text": "não posso pagar", "confidence": 0.7, "after_hangup": True},
                 ),
                 Transfer(
                     attempt_id=attempt_id,
@@ -122,7 +129,9 @@ async def test_timeline_has_every_kind_newest_first_with_the_turns(api: Api) -> 
         ("prompt", "Bom dia, falo com Maria?"),
         ("speech", "sim sou eu"),
         ("dtmf", "123"),
+        ("speech", "não posso pagar"),
     ]
+    assert [t.get("after_hangup") for t in call["detail"]["turns"]] == [None, None, None, True]
     assert call["detail"]["direction"] == "outbound" and call["detail"]["outcome"] == "promise"
     note = next(i for i in items if i["kind"] == "note")
     assert note["detail"]["notes"] == "vai pagar na sexta"
@@ -232,7 +241,7 @@ async def test_lgpd_export_holds_the_data_and_anonymise_removes_it(api: Api) -> 
         await api.client.get("/api/v1/debtors/LG-1/lgpd-export", headers=api.sup())
     ).json()
     text = str(after)
-    for gone in ("Maria", "+5511987654321", "sim sou eu", "vai pagar", "Lembrete"):
+    for gone in ("Maria", "+5511987654321", "sim sou eu", "não posso", "vai pagar", "Lembrete"):
         assert gone not in text, gone
     assert after["debtor"]["document_digits"] is None and after["phones"] == []
     assert [d["amount_cents"] for d in after["debts"]] == [15_000]

@@ -45,7 +45,7 @@ async def recognize(
         event = await rec.accept(frame)
         if event is not None and event.final:
             finals.append(event.text)
-    last = await rec.flush()
+    last = await rec.finish()
     if last is not None:
         finals.append(last.text)
     return finals[0] if finals else ""

@@ -63,15 +63,24 @@ class SilentSynthesizer:
 
 
 class ScriptedRecognizer:
-    """Hears, for a given chunk of audio, the result the test scripted for it."""
+    """Hears, for a given chunk of audio, the result the test scripted for it;
+    ``last`` is what it hears of the utterance in progress when asked to finish."""
 
-    def __init__(self, script: dict[bytes, AsrEvent]) -> None:
+    def __init__(self, script: dict[bytes, AsrEvent], last: AsrEvent | None = None) -> None:
         self.script = script
+        self.last = last
+        self.fed: list[bytes] = []
+        self.finished = 0
         self.grammars: list[list[str]] = []
         self.closed = False
 
     async def accept(self, ulaw_chunk: bytes) -> AsrEvent | None:
+        self.fed.append(bytes(ulaw_chunk))
         return self.script.get(bytes(ulaw_chunk))
+
+    async def finish(self) -> AsrEvent | None:
+        self.finished += 1
+        return self.last
 
     async def set_grammar(self, phrases: Sequence[str]) -> None:
         self.grammars.append(list(phrases))

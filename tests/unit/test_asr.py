@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ivr.audio import mulaw
-from ivr.voice.asr import VoskRecognizer
+from ivr.voice.asr import SILENCE_DBFS, VoskRecognizer
 from ivr.voice.asr_model import (
     AsrModel,
     bundled_test_model_path,
@@ -42,7 +42,7 @@ async def feed(rec: VoskRecognizer, audio: bytes) -> list[AsrEvent]:
         event = await rec.accept(frame)
         if event is not None:
             events.append(event)
-    last = await rec.flush()
+    last = await rec.finish()
     if last is not None:
         events.append(last)
     return events
@@ -170,7 +170,7 @@ async def test_endpoint_is_reported_without_flush(model: AsrModel, synth: Pyttsx
         if event is not None and event.final:
             finals.append(event)
     assert [e.text for e in finals] == ["월요일"]
-    assert await rec.flush() is None
+    assert await rec.finish() is None
 
 
 async def test_set_grammar_mid_utterance_is_deferred_not_fatal(
@@ -236,3 +236,28 @@ async def test_closed_recognizer_refuses_audio(model: AsrModel):
     rec.close()
     with pytest.raises(AsrError, match="closed"):
         await rec.accept(SILENCE * 160)
+
+
+async def test_finish_ends_the_utterance_in_progress(model: AsrModel, synth: Pyttsx3Synthesizer):
+    """The caller hangs up mid-word: no quiet follows, so no endpoint; finishing
+    hears the utterance out and leaves nothing in progress."""
+    rec = VoskRecognizer(model, ko_grammars()["confirm_identity"])
+    word = list(mulaw.frames(await synth.render("상담원", "ko-KR")))
+    while mulaw.rms_dbfs(word[-1]) <= SILENCE_DBFS:
+        word.pop()  # the voice's own quiet after the word
+    events = [await rec.accept(frame) for frame in mulaw.frames(SILENCE * 1600 + b"".join(word))]
+    assert not [e for e in events if e is not None and e.final]
+    last = await rec.finish()
+    assert last is not None and last.final and last.text == "상담원"
+    assert await rec.finish() is None
+
+
+async def test_finish_with_nothing_said_asks_nothing_of_vosk(model: AsrModel):
+    rec = VoskRecognizer(model, ["네"])
+    for frame in mulaw.frames(SILENCE * 8000):  # quiet: the gate keeps it from Vosk
+        await rec.accept(frame)
+    assert await rec.finish() is None
+    assert rec._rec is None, "no Vosk recognizer was built to say that nothing was said"
+    rec.close()
+    with pytest.raises(AsrError, match="closed"):
+        await rec.finish()

@@ -75,6 +75,7 @@ function renderPop(pop, labelKey) {
     who.className = "who";
     who.textContent = line.who === "ivr" ? t("desktop.who.ivr") : line.who === "debtor" ? t("desktop.who.debtor") : "-";
     item.append(who, document.createTextNode(line.text));
+    if (line.after_hangup) item.append(document.createTextNode(" " + t("desktop.call.after_hangup")));
     list.append(item);
   }
   renderMessages(pop.messages || []);

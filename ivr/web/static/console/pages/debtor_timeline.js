@@ -45,6 +45,7 @@ function turn(x) {
     return el("li", { class: "turn speech" }, at, el("span", { class: "who" }, t("debtors.turn.heard")),
       el("span", { class: "what" }, el("span", { class: "words" }, x.text ? `“${x.text}”` : t("debtors.turn.nothing")), " ",
         x.intent ? badge(word("debtors.intent", x.intent)) : null,
+        x.after_hangup ? el("span", { class: "muted" }, t("debtors.turn.after_hangup")) : null,
         x.confidence !== undefined ? el("span", { class: "muted" }, ` ${t("debtors.turn.confidence", { p: percent(x.confidence, 0) })}`) : null));
   }
   if (x.kind === "dtmf") {
