@@ -10,7 +10,6 @@ it cannot within a generous limit the failure is logged and counted.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -20,17 +19,12 @@ from structlog.testing import capture_logs
 from ivr.calls import call_end
 from ivr.dialog.flow import Flow
 from ivr.store.models import Debtor, OptOut
-from tests.support.calls import Call, FakeLine, claimed_attempt, store_held, voice_stack
+from tests.support.calls import Call, FakeLine, store_held, voice_stack
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 DIALOG_WAIT_S = 0.3  # what is only speech or waiting, once the call has ended
 HELD_S = 1.5  # how long the store stays busy after the hang-up
-
-
-@pytest.fixture
-async def attempt_id(sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> int:
-    return await claimed_attempt(sessions, tmp_path)
 
 
 async def _opt_out_then_hang_up_while_the_store_is_busy(

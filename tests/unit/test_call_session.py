@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import WSMsgType
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.calls.session import APOLOGY_PROMPT
 from ivr.calls.voice import grammar_root
@@ -31,7 +29,6 @@ from tests.support.calls import (
     FakeLine,
     FakeTransfers,
     ScriptedRecognizer,
-    claimed_attempt,
     prompts_of,
     store_held,
     voice_stack,
@@ -57,11 +54,6 @@ def quick_flow() -> Flow:
 def flow() -> Flow:
     """The shipped flow: its listening windows (6 s and more) never expire in these tests."""
     return Flow.load()
-
-
-@pytest.fixture
-async def attempt_id(sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> int:
-    return await claimed_attempt(sessions, tmp_path)
 
 
 # ---------------------------------------------------------------- tests

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.calls.speculation import answer_kinds, reply_text
 from ivr.dialog import events as ev
@@ -20,14 +19,9 @@ from ivr.dialog.flow import Flow
 from ivr.telephony import media_codec as mc
 from ivr.voice.interfaces import AsrEvent
 from ivr.voice.tts import Pyttsx3Synthesizer
-from tests.support.calls import Call, FakeLine, ScriptedRecognizer, claimed_attempt, voice_stack
+from tests.support.calls import Call, FakeLine, ScriptedRecognizer, voice_stack
 
 SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-
-
-@pytest.fixture
-async def attempt_id(sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> int:
-    return await claimed_attempt(sessions, tmp_path)
 
 
 @pytest.fixture

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.agents.screen import transcript_line
 from ivr.calls.listener import LAST_WORDS_LIMIT_S, CallListener
@@ -29,7 +27,6 @@ from tests.support.calls import (
     FakeLine,
     FakeTransfers,
     ScriptedRecognizer,
-    claimed_attempt,
     prompts_of,
     voice_stack,
 )
@@ -42,11 +39,6 @@ on_sqlite = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def flow() -> Flow:
     """The shipped flow: its listening windows never expire in these tests."""
     return Flow.load()
-
-
-@pytest.fixture
-async def attempt_id(sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> int:
-    return await claimed_attempt(sessions, tmp_path)
 
 
 class StuckRecognizer(ScriptedRecognizer):
