@@ -18,6 +18,7 @@ from ivr.calls.live import LiveCalls
 from ivr.calls.voice import VoiceStack, build_voice_stack
 from ivr.config import Settings
 from ivr.keys import (
+    CALLBACK_ENGINE,
     CARRIER,
     ENGINE,
     LIVE_CALLS,
@@ -29,7 +30,7 @@ from ivr.keys import (
     VOICE,
 )
 from ivr.messaging.payment_sms import PaymentDetailsSms
-from ivr.store.db import make_engine, make_sessionmaker
+from ivr.store.db import make_callback_engine, make_engine, make_sessionmaker
 from ivr.telephony.rest import TwilioCalls
 from ivr.telephony.signature import SignatureChecker
 from ivr.telephony.stream_token import StreamTokens
@@ -98,7 +99,16 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     )
     app[ENGINE] = engine
     app[SESSIONS] = make_sessionmaker(engine)
+    # A callback holds its connection for one statement: a fifth of the pool will do.
+    callbacks = make_callback_engine(
+        settings.database_url,
+        pool_size=max(1, settings.db_pool_size // 5),
+        max_overflow=settings.db_max_overflow // 5,
+    )
+    app[CALLBACK_ENGINE] = callbacks
     yield
+    if callbacks is not None:
+        await callbacks.dispose()
     await engine.dispose()
 
 

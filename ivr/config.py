@@ -100,9 +100,11 @@ class Settings(BaseSettings):
     # forward for time-based jobs. Timers and rate limits keep real time.
     clock_offset_seconds: float = Field(default=0.0, ge=-10 * 365 * 86400, le=10 * 365 * 86400)
 
-    # PostgreSQL connections per replica: the pool and its overflow. Replicas x
-    # (pool + overflow) must stay under the server's max_connections (100 by
-    # default), so several replicas on one server want smaller pools.
+    # PostgreSQL connections per replica: the pool and its overflow, and a fifth
+    # of each again for carrier status callbacks (ivr.store.db.make_callback_engine).
+    # Replicas x 1.2 x (pool + overflow) must stay under the server's
+    # max_connections (100 by default), so several replicas on one server want
+    # smaller pools.
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=20, ge=0, le=200)
 

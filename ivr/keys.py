@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+# PostgreSQL only: autocommit connections for carrier status callbacks, which
+# do not wait for the WAL flush (see ivr.store.db.make_callback_engine).
+CALLBACK_ENGINE: web.AppKey[AsyncEngine | None] = web.AppKey("callback_engine")
 SIGNATURES = web.AppKey("signatures", SignatureChecker)
 STREAM_TOKENS = web.AppKey("stream_tokens", StreamTokens)
 CARRIER = web.AppKey("carrier", TwilioCalls)

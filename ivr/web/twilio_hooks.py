@@ -16,15 +16,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr import metrics
-from ivr.keys import LIVE_CALLS, SESSIONS, SETTINGS, SIGNATURES, STREAM_TOKENS
+from ivr.keys import CALLBACK_ENGINE, LIVE_CALLS, SESSIONS, SETTINGS, SIGNATURES, STREAM_TOKENS
 from ivr.logs import bind_ids
 from ivr.store.models import FINAL_ATTEMPT_STATUSES
 from ivr.store.queries import (
     StatusUpdate,
     apply_status,
+    apply_status_at_once,
     attempt_id_by_call_sid,
     record_answered_by,
-    relax_durability,
 )
 from ivr.store.recordings import RecordingUpdate, apply_recording
 from ivr.telephony import twiml
@@ -53,6 +53,26 @@ async def _attempt_id(form: TwilioForm, session: AsyncSession, call_sid: str) ->
     if from_query is not None:
         return from_query
     return await attempt_id_by_call_sid(session, call_sid)
+
+
+async def _apply_status(
+    request: web.Request, form: TwilioForm, upd: StatusUpdate
+) -> tuple[int | None, bool]:
+    """The callback's attempt and whether the callback was new: on PostgreSQL
+    one autocommit statement (:func:`apply_status_at_once`), else a transaction."""
+    callbacks = request.app[CALLBACK_ENGINE]
+    if callbacks is None:
+        async with request.app[SESSIONS]() as s, s.begin():
+            attempt_id = await _attempt_id(form, s, upd.call_sid)
+            return attempt_id, attempt_id is not None and await apply_status(s, attempt_id, upd)
+    attempt_id = form.query_id("attempt")
+    if attempt_id is None:
+        async with request.app[SESSIONS]() as s:
+            attempt_id = await attempt_id_by_call_sid(s, upd.call_sid)
+        if attempt_id is None:
+            return None, False
+    async with callbacks.connect() as conn:
+        return attempt_id, await apply_status_at_once(conn, attempt_id, upd)
 
 
 async def voice(request: web.Request) -> web.Response:
@@ -110,15 +130,10 @@ async def status(request: web.Request) -> web.Response:
         timestamp=form.timestamp(),
     )
     bind_ids(call_sid=call_sid, attempt_id=form.query_id("attempt"))  # malformed: 400 here
-    sessions = request.app[SESSIONS]
-    attempt_id: int | None = None
     try:
-        async with sessions() as s, s.begin():
-            await relax_durability(s)
-            attempt_id = await _attempt_id(form, s, call_sid)
-            changed = attempt_id is not None and await apply_status(s, attempt_id, upd)
+        attempt_id, changed = await _apply_status(request, form, upd)
     except IntegrityError:  # the attempt does not exist (foreign key)
-        changed = False
+        attempt_id, changed = None, False
     if attempt_id is None or not changed:
         log.debug("twilio.status_ignored", call_sid=call_sid, sequence=upd.sequence)
     else:
