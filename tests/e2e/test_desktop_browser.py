@@ -25,7 +25,7 @@ from tests.support.agents import (
     seed_agent,
     seed_call,
 )
-from tests.support.browser import CHROMIUM_ARGS, chromium_path
+from tests.support.browser import chromium_path, open_browser
 
 DEBTOR = "+5511987650009"
 PROMISED = dt.date.today() + dt.timedelta(days=3)  # promises are refused in the past
@@ -33,7 +33,7 @@ PROMISED = dt.date.today() + dt.timedelta(days=3)  # promises are refused in the
 
 @pytest.mark.slow
 async def test_agent_desktop_in_a_browser(chromium_path: str, tmp_path: Path) -> None:
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     db = tmp_path / "ivr.db"
     from ivr.store.migrate import upgrade
@@ -50,56 +50,46 @@ async def test_agent_desktop_in_a_browser(chromium_path: str, tmp_path: Path) ->
         sb.add_callee(ana.endpoint, agent_who_talks(14))
         call = await seed_call(svc.sessions, ref="B-1", phone=DEBTOR)
 
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-            try:
-                page = await browser.new_page(locale="en-US")
-                await page.goto(svc.url + "/desktop")
-                await page.get_by_label("User name").fill("ana")
-                await page.get_by_label("Password").fill("senha-da-ana-1")
-                await page.get_by_role("button", name="Log in").click()
-                await expect(page.locator("#whoami")).to_have_text("Ana")
-                await expect(page.locator("#connection")).to_have_text("Connected.")
-                await expect(page.locator("#presence-now")).to_have_text("Offline")
+        async with open_browser(chromium_path) as browser:
+            page = await browser.new_page(locale="en-US")
+            await page.goto(svc.url + "/desktop")
+            await page.get_by_label("User name").fill("ana")
+            await page.get_by_label("Password").fill("senha-da-ana-1")
+            await page.get_by_role("button", name="Log in").click()
+            await expect(page.locator("#whoami")).to_have_text("Ana")
+            await expect(page.locator("#connection")).to_have_text("Connected.")
+            await expect(page.locator("#presence-now")).to_have_text("Offline")
 
-                await page.get_by_label("Available").check()
-                await expect(page.locator("#presence-now")).to_have_text("Available")
+            await page.get_by_label("Available").check()
+            await expect(page.locator("#presence-now")).to_have_text("Available")
 
-                sid = await live_sandbox_call(sb, DEBTOR)
-                await attach_call(svc.sessions, call.attempt_id, sid)
-                assert await svc.transfers.request(
-                    attempt_id=call.attempt_id,
-                    call_sid=sid,
-                    reason="cannot_pay",
-                    locale="pt-BR",
-                )
-                # The pop: who, what, why, and what was said.
-                await expect(page.locator("#debtor-name")).to_have_text("Maria Souza")
-                await expect(page.locator("#debtor-phones")).to_have_text(DEBTOR)
-                await expect(page.locator("#debt-creditor")).to_have_text("Loja Estrela")
-                await expect(page.locator("#debt-amount")).to_have_text("R$150.00")  # her locale
-                await expect(page.locator("#transfer-reason")).to_have_text(
-                    "não consegue pagar agora"
-                )
-                await expect(page.locator("#transcript")).to_contain_text(
-                    "quero falar com uma pessoa"
-                )
-                await expect(page.locator("#call-state")).to_have_text(
-                    "On the call", timeout=20_000
-                )
-                # The call ends: the wrap-up form opens.
-                await expect(page.locator("#wrapup")).to_be_visible(timeout=30_000)
-                await expect(page.locator("#presence-now")).to_have_text("Busy")
-                await page.get_by_label("Outcome").select_option("promise")
-                await page.get_by_label("Promise date").fill(PROMISED.isoformat())
-                await page.get_by_label("Promise amount").fill("75.50")
-                await page.get_by_label("Notes").fill("Paga metade no dia 5.")
-                await page.get_by_role("button", name="Save wrap-up").click()
-                await expect(page.locator("#connection")).to_have_text("Wrap-up saved.")
-                await expect(page.locator("#wrapup")).to_be_hidden()
-                await expect(page.locator("#presence-now")).to_have_text("Available")
-            finally:
-                await browser.close()
+            sid = await live_sandbox_call(sb, DEBTOR)
+            await attach_call(svc.sessions, call.attempt_id, sid)
+            assert await svc.transfers.request(
+                attempt_id=call.attempt_id,
+                call_sid=sid,
+                reason="cannot_pay",
+                locale="pt-BR",
+            )
+            # The pop: who, what, why, and what was said.
+            await expect(page.locator("#debtor-name")).to_have_text("Maria Souza")
+            await expect(page.locator("#debtor-phones")).to_have_text(DEBTOR)
+            await expect(page.locator("#debt-creditor")).to_have_text("Loja Estrela")
+            await expect(page.locator("#debt-amount")).to_have_text("R$150.00")  # her locale
+            await expect(page.locator("#transfer-reason")).to_have_text("não consegue pagar agora")
+            await expect(page.locator("#transcript")).to_contain_text("quero falar com uma pessoa")
+            await expect(page.locator("#call-state")).to_have_text("On the call", timeout=20_000)
+            # The call ends: the wrap-up form opens.
+            await expect(page.locator("#wrapup")).to_be_visible(timeout=30_000)
+            await expect(page.locator("#presence-now")).to_have_text("Busy")
+            await page.get_by_label("Outcome").select_option("promise")
+            await page.get_by_label("Promise date").fill(PROMISED.isoformat())
+            await page.get_by_label("Promise amount").fill("75.50")
+            await page.get_by_label("Notes").fill("Paga metade no dia 5.")
+            await page.get_by_role("button", name="Save wrap-up").click()
+            await expect(page.locator("#connection")).to_have_text("Wrap-up saved.")
+            await expect(page.locator("#wrapup")).to_be_hidden()
+            await expect(page.locator("#presence-now")).to_have_text("Available")
 
         async with svc.sessions() as s:
             transfer = await s.scalar(

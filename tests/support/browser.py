@@ -105,10 +105,19 @@ async def add_supervisor(
             await s.execute(update(User).where(User.username == username).values(locale=locale))
 
 
+# How long an ``expect(...)`` waits for the page to reach what it asserts.
+# Playwright's 5 s was once too short for a page's fetch and redraw on a
+# 2-core machine running two test workers beside Chromium (the reports page's
+# period error); a wait is not a timing assertion, and a page that never gets
+# there still fails.
+EXPECT_TIMEOUT_MS = 20_000
+
+
 @contextlib.asynccontextmanager
 async def open_browser(chromium_path: str) -> AsyncIterator[Browser]:
-    from playwright.async_api import async_playwright
+    from playwright.async_api import async_playwright, expect
 
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         try:
