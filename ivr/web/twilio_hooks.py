@@ -65,12 +65,10 @@ async def _apply_status(
         async with request.app[SESSIONS]() as s, s.begin():
             attempt_id = await _attempt_id(form, s, upd.call_sid)
             return attempt_id, attempt_id is not None and await apply_status(s, attempt_id, upd)
-    attempt_id = form.query_id("attempt")
+    async with request.app[SESSIONS]() as s:  # connects only to look the CallSid up
+        attempt_id = await _attempt_id(form, s, upd.call_sid)
     if attempt_id is None:
-        async with request.app[SESSIONS]() as s:
-            attempt_id = await attempt_id_by_call_sid(s, upd.call_sid)
-        if attempt_id is None:
-            return None, False
+        return None, False
     async with callbacks.connect() as conn:
         return attempt_id, await apply_status_at_once(conn, attempt_id, upd)
 

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from twilio.request_validator import RequestValidator
 
 from ivr.sandbox.app import Sandbox
@@ -262,6 +262,21 @@ async def test_a_recording_of_an_unknown_call_is_ignored(live) -> None:
         http, svc, sb.auth_token, "/twilio/recording?attempt=999999", list(params.items())
     )
     assert status == 204, body
+
+
+async def test_a_status_of_an_unknown_attempt_or_call_is_ignored(live) -> None:
+    """204 and nothing written: an attempt id that does not exist (the foreign
+    key refuses the event), or no id and a CallSid nobody placed."""
+    sb, svc, http, attempt_id, sid = live
+    params = [("CallSid", sid), ("CallStatus", "completed"), ("SequenceNumber", "3")]
+    status, body = await _post(http, svc, sb.auth_token, "/twilio/status?attempt=999999", params)
+    assert status == 204, body
+    stranger = [("CallSid", mc.new_call_sid()), ("CallStatus", "completed")]
+    status, body = await _post(http, svc, sb.auth_token, "/twilio/status", stranger)
+    assert status == 204, body
+    async with svc.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(CallEvent)) == 0
+    assert await _status_of(svc, attempt_id) is AttemptStatus.RINGING
 
 
 @pytest.mark.parametrize(
