@@ -5,7 +5,10 @@ over the configured public URL (403 otherwise, before anything happens),
 checked by the same :func:`~ivr.telephony.signature.signed_form` as every other
 Twilio route (a field sent twice or a value Twilio never sends: 400 naming it),
 and the answer is TwiML. The transfer travels in the query string (``?transfer=ID``),
-which the signature covers.
+which the signature covers; a Dial's callbacks also name the agent it rang
+(``&agent=ID``), and one about an agent the transfer has since moved on from
+changes nothing (a URL without it was given out before agents were named, and
+is taken as before).
 """
 
 from __future__ import annotations
@@ -39,16 +42,16 @@ def _xml(body: str) -> web.Response:
 
 
 async def whisper(request: web.Request) -> web.Response:
-    _form, transfer_id = await _signed(request)
+    form, transfer_id = await _signed(request)
     service = request.app[TRANSFER_SERVICE]
-    return _xml(await service.on_whisper(transfer_id))
+    return _xml(await service.on_whisper(transfer_id, form.query_id("agent")))
 
 
 async def dial_status(request: web.Request) -> web.Response:
     form, transfer_id = await _signed(request)
     status = form.choice("DialCallStatus", DIAL_CALL_STATUSES) or "failed"
     service = request.app[TRANSFER_SERVICE]
-    return _xml(await service.on_dial_status(transfer_id, status))
+    return _xml(await service.on_dial_status(transfer_id, status, form.query_id("agent")))
 
 
 async def queue_wait(request: web.Request) -> web.Response:

@@ -29,15 +29,25 @@ QUEUE_PAUSE_MAX_S = 10
 QUEUE_CALLBACK_REASON = "agent_queue"
 
 
+def _moved_on(current: int | None, rang: int | None) -> bool:
+    """A Dial's callback names the agent it rang; the transfer now belongs to another
+    (or to none: queued, ended). ``rang`` None: a URL that names no agent."""
+    return rang is not None and current != rang
+
+
 class TransferCallbacks(TransferCore):
     """The handlers behind the ``/agents/*`` carrier callbacks."""
 
-    async def on_whisper(self, transfer_id: int) -> str:
+    async def on_whisper(self, transfer_id: int, agent_id: int | None = None) -> str:
         """The agent picked up: mark the transfer answered and tell them who it is."""
         now = utcnow()
         async with self.sessions() as s, s.begin():
             found = await transfer_call(s, transfer_id)
-            if found is None or found.transfer.status not in ("dialing", "connected"):
+            if (
+                found is None
+                or found.transfer.status not in ("dialing", "connected")
+                or _moved_on(found.transfer.agent_id, agent_id)
+            ):
                 return twiml.hangup()
             transfer, debtor, debt = found.transfer, found.debtor, found.debt
             if transfer.status == "dialing":
@@ -68,13 +78,19 @@ class TransferCallbacks(TransferCore):
         await self._publish(agent_id, "connected", transfer_id)
         return twiml.say(sentence, locale)
 
-    async def on_dial_status(self, transfer_id: int, status: str) -> str:
-        """The Dial ended: after a talk, wrap-up; unanswered, the next agent or the queue."""
+    async def on_dial_status(
+        self, transfer_id: int, status: str, agent_id: int | None = None
+    ) -> str:
+        """The Dial ended: after a talk, wrap-up; unanswered, the next agent or the queue.
+
+        The result of a Dial to an agent the transfer has moved on from (sent
+        late or again) is about a leg that is over: it changes nothing.
+        """
         now = utcnow()
         events: list[tuple[int | None, str]] = []
         async with self.sessions() as s, s.begin():
             found = await transfer_call(s, transfer_id)
-            if found is None:
+            if found is None or _moved_on(found.transfer.agent_id, agent_id):
                 return twiml.empty()
             transfer, attempt, debtor = found.transfer, found.attempt, found.debtor
             locale = found.locale

@@ -73,14 +73,17 @@ class TransferCore:
         self.hub = hub
         self.public = settings.public_url.rstrip("/")
 
-    def url(self, path: str, transfer_id: int) -> str:
-        return f"{self.public}/agents/{path}?transfer={transfer_id}"
+    def url(self, path: str, transfer_id: int, agent_id: int | None = None) -> str:
+        """A carrier callback's URL; a Dial's carry the agent it rings, so that a
+        result about an earlier agent's Dial (late, or sent again) is known as such."""
+        url = f"{self.public}/agents/{path}?transfer={transfer_id}"
+        return url if agent_id is None else f"{url}&agent={agent_id}"
 
     def dial_twiml(self, a: Assignment, say_first: str | None) -> str:
         return twiml.dial(
             a.endpoint,
-            action=self.url("dial-status", a.transfer_id),
-            whisper_url=self.url("whisper", a.transfer_id),
+            action=self.url("dial-status", a.transfer_id, a.agent_id),
+            whisper_url=self.url("whisper", a.transfer_id, a.agent_id),
             locale=a.locale,
             say_first=say_first,
         )

@@ -235,3 +235,52 @@ async def _report(svc: Running) -> dict[str, Any]:
 
     async with svc.sessions() as s:
         return (await transfer_stats(s)).to_dict()
+
+
+async def test_a_late_dial_result_for_an_earlier_agent_changes_nothing(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The first agent's Dial result, sent again (signed, exactly as it arrived)
+    while the second agent talks, is about a Dial that is over: the transfer
+    stays with the second agent, who is neither released nor cut off."""
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    async with (
+        Sandbox(SandboxConfig(speed=20.0)) as sb,
+        agents_service(db_url, sb, tmp_path / "tts") as svc,
+    ):
+        bia = await seed_agent(svc.sessions, "bia", idle_since=old)  # idle longest: first
+        caio = await seed_agent(svc.sessions, "caio")
+        sb.add_callee(bia.endpoint, CalleeScript(answer="no-answer"))
+        sb.add_callee(caio.endpoint, agent_who_talks(60))
+        call = await seed_call(svc.sessions, ref="T-5", phone=DEBTOR)
+        sid = await live_sandbox_call(sb, DEBTOR)
+        await attach_call(svc.sessions, call.attempt_id, sid)
+        async with DesktopClient(svc.url, caio.api_key) as caio_desk:
+            assert await svc.transfers.request(
+                attempt_id=call.attempt_id, call_sid=sid, reason="not_understood", locale="pt-BR"
+            )
+            connected = await caio_desk.wait_for(lambda m: m["type"] == "connected", timeout=30)
+            transfer_id = connected["transfer_id"]
+            first = [
+                cb for cb in sb.calls[sid].callbacks_of("action") if "/agents/dial-status" in cb.url
+            ]
+            assert len(first) == 1 and first[0].params["DialCallStatus"] == "no-answer"
+            for status in ("no-answer", "completed"):
+                replay = await sb.engine.poster.send(
+                    "action", first[0].url, {**first[0].params, "DialCallStatus": status}
+                )
+                assert replay.status == 200, replay.body
+                assert "<Dial" not in replay.body and "<Enqueue" not in replay.body
+                assert "<Hangup" not in replay.body
+                row = await _transfer(svc, transfer_id)
+                assert (row.status, row.agent_id) == ("connected", caio.id)
+                assert row.tried_agent_ids == [bia.id, caio.id]
+            async with svc.sessions() as s:
+                c = await s.get(Agent, caio.id)
+                assert c is not None and c.presence is Presence.BUSY  # still talking
+            ended = await caio_desk.wait_for(lambda m: m["type"] == "ended", timeout=60)
+            assert ended["transfer_id"] == transfer_id
+        row = await _transfer(svc, transfer_id)
+        assert (row.status, row.agent_id) == ("completed", caio.id)
+        assert len(sb.calls_to(caio.endpoint)) == 1
+        assert sb.calls[sid].status == "in-progress"  # the debtor's line was never cut

@@ -293,6 +293,8 @@ async def test_a_status_of_an_unknown_attempt_or_call_is_ignored(live) -> None:
         ("/agents/queue-offer?transfer=1", [("Digits", "1; DROP")], "Digits"),
         ("/agents/whisper?transfer=1&transfer=2", [("CallSid", "CA" + "0" * 32)], "transfer"),
         ("/agents/dial-status?transfer=1", [("DialCallStatus", "maybe")], "DialCallStatus"),
+        ("/agents/dial-status?transfer=1&agent=-2", [("DialCallStatus", "busy")], "agent"),
+        ("/agents/whisper?transfer=1&agent=1&agent=2", [("CallSid", "CA" + "0" * 32)], "agent"),
     ],
 )
 async def test_agent_callbacks_use_the_same_check(live, path, pairs, field) -> None:
