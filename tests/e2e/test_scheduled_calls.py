@@ -46,24 +46,30 @@ async def test_tick_places_calls_inside_the_window_only(
             )
         port = SchedulerPort(dialer_from_app(svc.app))
 
+        # Each scheduler's account pacer holds a connection of its own (on
+        # PostgreSQL) once it has dialed: stopped here, as the service stops its own.
         sunday = Scheduler(svc.settings, svc.sessions, port, clock=lambda: SUNDAY)
-        report = await sunday.tick()
-        assert report.claims == [], "never on a Sunday"
-
         now = WEDNESDAY_AFTERNOON.astimezone(dt.UTC)
         sched = Scheduler(svc.settings, svc.sessions, port, clock=lambda: now)
-        report = await sched.tick()
-        assert len(report.claims) == 2
-        outcomes = await sched.drain()
-        assert sorted(o.result for o in outcomes) == ["placed", "placed"]
-        for n in numbers:
-            call = await sb.wait_for_call(n)
-            await sb.wait_for_call_end(call.sid, timeout=90)
-        # Same instant again: a call just happened (minimum gap), nothing to claim.
-        again = await sched.tick()
-        assert again.claims == []
-        async with svc.sessions() as s:
-            attempts = (await s.scalars(select(CallAttempt))).all()
-        assert len(attempts) == 2
-        assert {a.outcome for a in attempts} == {"wrong_party"}
-        assert all(a.status.value == "completed" for a in attempts)
+        try:
+            report = await sunday.tick()
+            assert report.claims == [], "never on a Sunday"
+
+            report = await sched.tick()
+            assert len(report.claims) == 2
+            outcomes = await sched.drain()
+            assert sorted(o.result for o in outcomes) == ["placed", "placed"]
+            for n in numbers:
+                call = await sb.wait_for_call(n)
+                await sb.wait_for_call_end(call.sid, timeout=90)
+            # Same instant again: a call just happened (minimum gap), nothing to claim.
+            again = await sched.tick()
+            assert again.claims == []
+            async with svc.sessions() as s:
+                attempts = (await s.scalars(select(CallAttempt))).all()
+            assert len(attempts) == 2
+            assert {a.outcome for a in attempts} == {"wrong_party"}
+            assert all(a.status.value == "completed" for a in attempts)
+        finally:
+            await sunday.stop()
+            await sched.stop()
