@@ -22,6 +22,7 @@ from ivr.store.messages import debtor_messages
 from ivr.store.models import CallAttempt, CallEvent, Debtor, SmsMessage
 from ivr.store.transfers import transfer_call
 from ivr.vocab.attempts import AttemptDirection
+from ivr.vocab.locales import LOCALES
 
 TRANSCRIPT_KINDS = frozenset({"prompt", "speech", "dtmf", "promise", "transfer", "callback"})
 RECENT_MESSAGES = 10
@@ -49,19 +50,37 @@ def transcript_line(event: CallEvent) -> dict[str, Any] | None:
         if data.get("after_hangup"):  # said as they hung up: recorded, never acted on
             line["after_hangup"] = True
         return line
+    # Keys and the system's own lines also carry their parts (``keys``, or
+    # ``event`` and its values), which the desktop words in the agent's language;
+    # ``text`` is the same line for any other reader.
     if event.kind == "dtmf":
-        digits = data.get("digits", "")
-        return {"at": _iso(event.at), "who": "debtor", "text": f"[keypad {digits}]"}
+        digits = str(data.get("digits", ""))
+        return {"at": _iso(event.at), "who": "debtor", "text": f"[keypad {digits}]", "keys": digits}
     if event.kind == "promise":
         return {
             "at": _iso(event.at),
             "who": "system",
             "text": f"[promise {data.get('date')} {data.get('amount_cents')}]",
+            "event": "promise",
+            "date": data.get("date"),
+            "amount_cents": data.get("amount_cents"),
         }
     if event.kind == "transfer":
-        return {"at": _iso(event.at), "who": "system", "text": f"[transfer: {data.get('reason')}]"}
+        return {
+            "at": _iso(event.at),
+            "who": "system",
+            "text": f"[transfer: {data.get('reason')}]",
+            "event": "transfer",
+            "reason": data.get("reason"),
+        }
     if event.kind == "callback":
-        return {"at": _iso(event.at), "who": "system", "text": f"[callback {data.get('due_at')}]"}
+        return {
+            "at": _iso(event.at),
+            "who": "system",
+            "text": f"[callback {data.get('due_at')}]",
+            "event": "callback",
+            "due_at": data.get("due_at"),
+        }
     return None
 
 
@@ -139,6 +158,8 @@ async def build_pop(session: AsyncSession, transfer_id: int) -> dict[str, Any] |
             "id": transfer.id,
             "reason": transfer.reason,
             "reason_text": texts.reason_words(transfer.reason, locale),
+            # In each language the desktop speaks: the agent may read another than the call's.
+            "reason_texts": {loc: texts.reason_words(transfer.reason, loc) for loc in LOCALES},
             "status": transfer.status,
             "requested_at": _iso(transfer.requested_at),
             "answered_at": _iso(transfer.answered_at),

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ivr.store.models import Presence, Transfer, User
+from ivr.store.models import CallEvent, Presence, Transfer, User
 from ivr.vocab.locales import Locale
 from tests.support.agents import seed_agent, seed_call
 from tests.support.browser import (
@@ -159,6 +159,22 @@ async def test_the_desktop_speaks_portuguese_to_a_brazilian_agent(
                     status="connected",
                 )
             )
+            # The system's own line, worded on the page in the agent's language.
+            s.add(
+                CallEvent(
+                    attempt_id=call.attempt_id,
+                    kind="promise",
+                    data={"date": "2026-12-20", "amount_cents": 52_500},
+                )
+            )
+            # Words heard as the caller hung up: shown, and marked as such.
+            s.add(
+                CallEvent(
+                    attempt_id=call.attempt_id,
+                    kind="speech",
+                    data={"text": "tá bom tchau", "after_hangup": True},
+                )
+            )
         page = await new_page(browser, locale="pt-BR")
         await page.goto(svc.url + "/desktop")
         await expect(page.locator("h1")).to_have_text("Tela do atendente")
@@ -172,6 +188,15 @@ async def test_the_desktop_speaks_portuguese_to_a_brazilian_agent(
         await expect(page.locator("#debt-due")).to_have_text("01/11/2026")
         await expect(page.get_by_text("Conversa até agora")).to_be_visible()
         await expect(page.locator("#transcript")).to_contain_text("URA:")
+        last = page.locator("#transcript li").last
+        await expect(last).to_contain_text("tá bom tchau (ao desligar)")
+        await expect(page.locator("#transcript li", has_text="ao desligar")).to_have_count(1)
+        await expect(page.locator("#transcript")).to_contain_text("teclou 0")
+        await expect(page.locator("#transcript")).to_contain_text(
+            "Sistema:promessa de pagamento: R$\u00a0525,00 em 20/12/2026"
+        )
+        await expect(page.locator("#transcript")).not_to_contain_text("keypad")
+        await expect(page.locator("#sms-list")).to_have_text("Nenhuma mensagem com esta pessoa.")
         await shot(page, "desktop-call-pt-BR-1280x800")
 
         # Her own setting wins over the browser, and the amounts follow it.
@@ -180,6 +205,12 @@ async def test_the_desktop_speaks_portuguese_to_a_brazilian_agent(
         await expect(page.locator("#debt-amount")).to_have_text("R$1,050.00")
         await expect(page.locator("#debt-due")).to_have_text("11/01/2026")
         await expect(page.locator("#presence-now")).to_have_text("Busy")
+        await expect(last).to_contain_text("tá bom tchau (as they hung up)")
+        await expect(page.locator("#transcript")).to_contain_text("pressed 0")
+        await expect(page.locator("#transcript")).to_contain_text(
+            "System:promise to pay: R$525.00 on 12/20/2026"
+        )
+        await expect(page.locator("#transfer-reason")).to_have_text("cannot pay now")
         async with svc.sessions() as s:
             saved = await s.scalar(select(User.locale).where(User.id == ana.user_id))
         assert saved is Locale.EN_US

@@ -76,7 +76,8 @@ async def test_agent_desktop_in_a_browser(chromium_path: str, tmp_path: Path) ->
             await expect(page.locator("#debtor-phones")).to_have_text(DEBTOR)
             await expect(page.locator("#debt-creditor")).to_have_text("Loja Estrela")
             await expect(page.locator("#debt-amount")).to_have_text("R$150.00")  # her locale
-            await expect(page.locator("#transfer-reason")).to_have_text("não consegue pagar agora")
+            # The reason in the language she reads; what the caller said, as said.
+            await expect(page.locator("#transfer-reason")).to_have_text("cannot pay now")
             await expect(page.locator("#transcript")).to_contain_text("quero falar com uma pessoa")
             await expect(page.locator("#call-state")).to_have_text("On the call", timeout=20_000)
             # The call ends: the wrap-up form opens.

@@ -2,7 +2,7 @@
 // An ES module with no build step; words come from /static/i18n/<locale>/desktop.json
 // through the console's i18n.js, and every string goes in via textContent.
 
-import { date, localeFor, browserLocale, locale, money, setLocale, t, time, translate } from "/console/static/i18n.js";
+import { date, dateTime, localeFor, browserLocale, locale, money, setLocale, t, time, translate } from "/console/static/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { socket: null, retry: 500, transferId: null, wrapupId: null, loggedIn: false, user: null, agent: null, pop: null, popKey: null };
@@ -62,7 +62,7 @@ function renderPop(pop, labelKey) {
   $("debt-creditor").textContent = pop.debt ? pop.debt.creditor : "-";
   $("debt-amount").textContent = pop.debt ? money(pop.debt.amount_cents, currency) : "-";
   $("debt-due").textContent = pop.debt ? date(pop.debt.due_date) : "-";
-  $("transfer-reason").textContent = pop.transfer.reason_text || pop.transfer.reason;
+  $("transfer-reason").textContent = reasonText(pop);
   const attempts = pop.promise_attempts || [];
   $("promise-attempts").textContent = attempts.length
     ? attempts.map((p) => date(p.date) + " / " + money(p.amount_cents, currency)).join("; ")
@@ -73,13 +73,43 @@ function renderPop(pop, labelKey) {
     const item = document.createElement("li");
     const who = document.createElement("span");
     who.className = "who";
-    who.textContent = line.who === "ivr" ? t("desktop.who.ivr") : line.who === "debtor" ? t("desktop.who.debtor") : "-";
-    item.append(who, document.createTextNode(line.text));
-    if (line.after_hangup) item.append(document.createTextNode(" " + t("desktop.call.after_hangup")));
+    who.textContent = t(`desktop.who.${["ivr", "debtor"].includes(line.who) ? line.who : "system"}`);
+    item.append(who, document.createTextNode(lineText(line, pop, currency)));
+    if (line.after_hangup) {
+      const mark = document.createElement("span");
+      mark.className = "after-hangup";
+      mark.textContent = " " + t("desktop.call.after_hangup");
+      item.append(mark);
+    }
     list.append(item);
   }
   renderMessages(pop.messages || []);
   show("pop", true);
+}
+
+// The transfer's reason in the language the agent reads (the call's, failing that).
+function reasonText(pop) {
+  const words = pop.transfer.reason_texts || {};
+  return words[locale()] || pop.transfer.reason_text || pop.transfer.reason;
+}
+
+// Keys and the system's own lines in the agent's language (``text`` is a fallback).
+function lineText(line, pop, currency) {
+  if (line.keys !== undefined) return t("desktop.line.keys", { keys: line.keys });
+  if (line.event === "promise") {
+    return t("desktop.line.promise", {
+      date: line.date ? date(line.date) : "-",
+      amount: line.amount_cents != null ? money(line.amount_cents, currency) : "-",
+    });
+  }
+  if (line.event === "transfer") {
+    const reason = line.reason === pop.transfer.reason ? reasonText(pop) : line.reason;
+    return t("desktop.line.transfer", { reason: reason || "-" });
+  }
+  if (line.event === "callback") {
+    return t("desktop.line.callback", { when: line.due_at ? dateTime(line.due_at) : "-" });
+  }
+  return line.text;
 }
 
 function renderMessages(messages) {
@@ -92,6 +122,12 @@ function renderMessages(messages) {
     who.textContent = m.who === "debtor" ? t("desktop.who.sms_in") : t("desktop.who.sms_out");
     item.append(who, document.createTextNode(m.text));
     list.append(item);
+  }
+  list.classList.toggle("empty", messages.length === 0);
+  if (!messages.length) {
+    const none = document.createElement("li");
+    none.textContent = t("desktop.call.no_sms");
+    list.append(none);
   }
 }
 
