@@ -23,6 +23,8 @@ from ivr.store.models import Agent, Presence, Promise, Transfer
 from tests.support.agents import (
     DesktopClient,
     Running,
+    SeededAgent,
+    SeededCall,
     agent_who_talks,
     agents_service,
     attach_call,
@@ -39,6 +41,22 @@ async def _transfer(svc: Running, transfer_id: int) -> Transfer:
         row = await s.get(Transfer, transfer_id)
         assert row is not None
         return row
+
+
+async def _first_agent_misses(
+    sb: Sandbox, svc: Running, ref: str, *, caio_talks_s: float
+) -> tuple[SeededAgent, SeededAgent, SeededCall, str]:
+    """Bia (idle longest, so rung first) does not answer; Caio talks ``caio_talks_s``;
+    a live debtor call waits for the transfer."""
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    bia = await seed_agent(svc.sessions, "bia", idle_since=old)
+    caio = await seed_agent(svc.sessions, "caio")
+    sb.add_callee(bia.endpoint, CalleeScript(answer="no-answer"))
+    sb.add_callee(caio.endpoint, agent_who_talks(caio_talks_s))
+    call = await seed_call(svc.sessions, ref=ref, phone=DEBTOR)
+    sid = await live_sandbox_call(sb, DEBTOR)
+    await attach_call(svc.sessions, call.attempt_id, sid)
+    return bia, caio, call, sid
 
 
 async def test_transfer_dials_agent_pops_screen_and_records_wrapup(
@@ -118,20 +136,11 @@ async def test_transfer_dials_agent_pops_screen_and_records_wrapup(
 async def test_unanswered_agent_is_released_and_the_next_one_is_dialed(
     db_url: str, tmp_path: Path
 ) -> None:
-    import datetime as dt
-
-    old = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     async with (
         Sandbox(SandboxConfig(speed=20.0)) as sb,
         agents_service(db_url, sb, tmp_path / "tts") as svc,
     ):
-        bia = await seed_agent(svc.sessions, "bia", idle_since=old)  # idle longest: first
-        caio = await seed_agent(svc.sessions, "caio")
-        sb.add_callee(bia.endpoint, CalleeScript(answer="no-answer"))
-        sb.add_callee(caio.endpoint, agent_who_talks(10))
-        call = await seed_call(svc.sessions, ref="T-2", phone=DEBTOR)
-        sid = await live_sandbox_call(sb, DEBTOR)
-        await attach_call(svc.sessions, call.attempt_id, sid)
+        bia, caio, call, sid = await _first_agent_misses(sb, svc, "T-2", caio_talks_s=10)
         async with DesktopClient(svc.url, bia.api_key) as bia_desk:
             assert await svc.transfers.request(
                 attempt_id=call.attempt_id, call_sid=sid, reason="not_understood", locale="pt-BR"
@@ -243,18 +252,11 @@ async def test_a_late_dial_result_for_an_earlier_agent_changes_nothing(
     """The first agent's Dial result, sent again (signed, exactly as it arrived)
     while the second agent talks, is about a Dial that is over: the transfer
     stays with the second agent, who is neither released nor cut off."""
-    old = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     async with (
         Sandbox(SandboxConfig(speed=20.0)) as sb,
         agents_service(db_url, sb, tmp_path / "tts") as svc,
     ):
-        bia = await seed_agent(svc.sessions, "bia", idle_since=old)  # idle longest: first
-        caio = await seed_agent(svc.sessions, "caio")
-        sb.add_callee(bia.endpoint, CalleeScript(answer="no-answer"))
-        sb.add_callee(caio.endpoint, agent_who_talks(60))
-        call = await seed_call(svc.sessions, ref="T-5", phone=DEBTOR)
-        sid = await live_sandbox_call(sb, DEBTOR)
-        await attach_call(svc.sessions, call.attempt_id, sid)
+        bia, caio, call, sid = await _first_agent_misses(sb, svc, "T-5", caio_talks_s=60)
         async with DesktopClient(svc.url, caio.api_key) as caio_desk:
             assert await svc.transfers.request(
                 attempt_id=call.attempt_id, call_sid=sid, reason="not_understood", locale="pt-BR"
